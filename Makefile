@@ -1,0 +1,113 @@
+# pam_vendor + otpctl — plain make. `make` builds, `make check` runs every test,
+# `make check SANITIZE=1` does both under AddressSanitizer + UndefinedBehaviorSanitizer.
+
+CC       ?= gcc
+PKG      := libsodium liboath libqrencode pam zlib
+PREFIX   ?= /usr
+DESTDIR  ?=
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+# The security directory of this system's libpam (multiarch on Debian).
+PAMDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/security
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter
+HARDEN   := -fstack-protector-strong -fPIC -fcf-protection
+ifeq ($(SANITIZE),1)
+VARIANT  := san
+OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+SANLD    := -fsanitize=address,undefined
+else
+VARIANT  := normal
+OPT      := -O2 -g -D_FORTIFY_SOURCE=2
+SANLD    :=
+endif
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -Icore $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKG) 2>/dev/null)
+PKG_LIBS    = $(shell pkg-config --libs $(PKG) 2>/dev/null)
+
+B        := build/$(VARIANT)
+CORE_SRC := $(wildcard core/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(B)/%.o)
+CORE_LIB := $(B)/libpvcore.a
+MOD_SRC  := $(wildcard pam_vendor/*.c)
+MOD_OBJ  := $(MOD_SRC:%.c=$(B)/%.o)
+CLI_SRC  := $(wildcard otpctl/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+MODULE   := $(B)/bin/pam_vendor.so
+OTPCTL   := $(B)/bin/otpctl
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+PAMT_SRC := $(wildcard tests/pam/*.c)
+PAMT_BIN := $(PAMT_SRC:tests/pam/%.c=$(B)/tests/pam_%)
+
+.PHONY: all deps test-deps check unit clean install format format-check demo
+
+ifeq ($(VARIANT),normal)
+all: deps pam_vendor/pam_vendor.so otpctl/otpctl
+pam_vendor/pam_vendor.so: $(MODULE)
+	cp $< $@
+otpctl/otpctl: $(OTPCTL)
+	cp $< $@
+else
+all: deps $(MODULE) $(OTPCTL)
+endif
+
+deps:
+	@mk/deps.sh build
+
+test-deps:
+	@mk/deps.sh test
+
+$(B)/%.o: %.c $(wildcard core/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# The module exports only pam_sm_* (version script + hidden visibility).
+$(B)/pam_vendor/%.o: pam_vendor/%.c $(wildcard core/*.h) | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
+
+$(MODULE): $(MOD_OBJ) $(CORE_LIB) pam_vendor/pam_vendor.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(MOD_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) \
+		-Wl,--version-script=pam_vendor/pam_vendor.map -Wl,-z,defs $(PKG_LIBS)
+
+$(OTPCTL): $(CLI_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -pie -o $@ $(CLI_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
+
+$(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) tests/unit/testutil.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
+
+$(B)/tests/pam_%: tests/pam/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) \
+		$(shell pkg-config --libs libpamtest) -lcmocka
+
+unit: test-deps all $(UNIT_BIN)
+
+check: test-deps all $(UNIT_BIN) $(PAMT_BIN)
+	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_vendor.so
+	install -m 0755 $(OTPCTL) $(DESTDIR)$(SBINDIR)/otpctl
+	install -m 0644 docs/otpctl.1 $(DESTDIR)$(MANDIR)/man1/otpctl.1
+	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
+
+format:
+	clang-format -i core/*.[ch] pam_vendor/*.c otpctl/*.[ch] tests/unit/*.[ch] tests/pam/*.c
+
+format-check:
+	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.c otpctl/*.[ch] tests/unit/*.[ch] tests/pam/*.c
+
+clean:
+	rm -rf build pam_vendor/pam_vendor.so otpctl/otpctl

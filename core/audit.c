@@ -1,0 +1,724 @@
+/* audit.c — appending to, reading and verifying the chained audit log (see audit.h).
+ * Line layout: {"time":..,"seq":N,"prev":"<hex mac of line N-1>",...fields...,"mac":"<hex>"}
+ * where mac = BLAKE2b keyed with the audit subkey over every byte before ,"mac":". Because
+ * each line names its predecessor's MAC, every line can be checked on its own and the links
+ * between lines separately. */
+#include "audit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zlib.h>
+
+#include "json.h"
+#include "log.h"
+#include "safefile.h"
+#include "timeparse.h"
+
+#define MAC_BYTES 32
+#define MAC_HEX (2 * MAC_BYTES)
+#define HEAD_MAGIC "pam_vendor-audit-head 1"
+#define MAC_MARK ",\"mac\":\""
+#define MAX_ROTATED 1000
+
+struct chain_head {
+	uint64_t seq;
+	unsigned char mac[MAC_BYTES];
+};
+
+void pv_audit_event_init(struct pv_audit_event *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->duration_s = -1;
+}
+
+void pv_audit_hostname(char *buf, size_t len)
+{
+	if (gethostname(buf, len) != 0 || len == 0)
+		snprintf(buf, len, "unknown");
+	buf[len - 1] = '\0';
+}
+
+static void mac_of(const struct pv_keys *keys, const char *body, size_t len,
+		   unsigned char mac[MAC_BYTES])
+{
+	crypto_generichash(mac, MAC_BYTES, (const unsigned char *)body, len, keys->audit,
+			   sizeof(keys->audit));
+}
+
+static int hex_to_mac(const char *hex, unsigned char mac[MAC_BYTES])
+{
+	size_t bin_len = 0;
+	const char *end = NULL;
+
+	if (hex == NULL || strlen(hex) != MAC_HEX ||
+	    sodium_hex2bin(mac, MAC_BYTES, hex, MAC_HEX, NULL, &bin_len, &end) != 0 ||
+	    bin_len != MAC_BYTES || *end != '\0')
+		return PV_ERR;
+	return PV_OK;
+}
+
+/* Position of the MAC field in a line, or NULL. It is the last field and a JSON string value
+ * can never contain the unescaped sequence ,"mac":" so the last occurrence is the field. */
+static const char *find_mac_mark(const char *line, size_t len)
+{
+	const char *found = NULL;
+	const char *p = line;
+	size_t mark_len = strlen(MAC_MARK);
+
+	while ((size_t)(p - line) + mark_len <= len) {
+		const char *hit = memmem(p, len - (size_t)(p - line), MAC_MARK, mark_len);
+		if (hit == NULL)
+			break;
+		found = hit;
+		p = hit + 1;
+	}
+	if (found == NULL || (size_t)(line + len - found) != mark_len + MAC_HEX + 2 ||
+	    memcmp(line + len - 2, "\"}", 2) != 0)
+		return NULL;
+	return found;
+}
+
+/* Parse seq, prev and mac of one line; check its MAC when keys is non-NULL. */
+struct parsed_line {
+	uint64_t seq;
+	unsigned char prev[MAC_BYTES];
+	unsigned char mac[MAC_BYTES];
+};
+
+enum line_status { LINE_OK, LINE_MALFORMED, LINE_BAD_MAC };
+
+static enum line_status parse_line(const char *line, size_t len, const struct pv_keys *keys,
+				   struct parsed_line *out)
+{
+	struct pv_json_object obj;
+	unsigned char expect[MAC_BYTES];
+	const char *mark;
+	enum line_status st = LINE_MALFORMED;
+
+	mark = find_mac_mark(line, len);
+	if (mark == NULL || pv_json_parse_flat(line, len, &obj) != 0)
+		return LINE_MALFORMED;
+	if (pv_json_get(&obj, "seq") == NULL ||
+	    pv_parse_u64(pv_json_get(&obj, "seq"), UINT64_MAX / 2, &out->seq) != PV_OK ||
+	    hex_to_mac(pv_json_get(&obj, "prev"), out->prev) != PV_OK ||
+	    hex_to_mac(pv_json_get(&obj, "mac"), out->mac) != PV_OK)
+		goto out;
+	st = LINE_OK;
+	if (keys != NULL) {
+		mac_of(keys, line, (size_t)(mark - line), expect);
+		if (sodium_memcmp(expect, out->mac, MAC_BYTES) != 0)
+			st = LINE_BAD_MAC;
+	}
+out:
+	pv_json_object_free(&obj);
+	return st;
+}
+
+static int read_head(int dirfd, const char *name, const char *shown, struct chain_head *head,
+		     bool *found, struct pv_err *err)
+{
+	unsigned char *text = NULL;
+	char hex[MAC_HEX + 1];
+	char seqtext[24];
+	size_t len = 0;
+	int rc;
+
+	*found = false;
+	rc = pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, 256, shown, &text, &len, err);
+	if (rc == PV_NOTFOUND)
+		return PV_OK;
+	if (rc != PV_OK)
+		return PV_ERR;
+	rc = PV_ERR;
+	if (len < strlen(HEAD_MAGIC) + 4 || memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 ||
+	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1, "%23[0-9] %64[0-9a-f]", seqtext,
+		   hex) != 2 ||
+	    pv_parse_u64(seqtext, UINT64_MAX / 2, &head->seq) != PV_OK ||
+	    hex_to_mac(hex, head->mac) != PV_OK) {
+		pv_err_set(err, "audit head %s is malformed", shown);
+		goto out;
+	}
+	*found = true;
+	rc = PV_OK;
+out:
+	free(text);
+	return rc;
+}
+
+static int write_head(int dirfd, const char *name, const char *shown,
+		      const struct chain_head *head, struct pv_err *err)
+{
+	char hex[MAC_HEX + 1];
+	char text[160];
+	int n;
+
+	sodium_bin2hex(hex, sizeof(hex), head->mac, MAC_BYTES);
+	n = snprintf(text, sizeof(text), "%s %" PRIu64 " %s\n", HEAD_MAGIC, head->seq, hex);
+	return pv_write_file_atomic(dirfd, name, text, (size_t)n, shown, err);
+}
+
+/* Look at the end of the log: cut a torn final fragment (a crash mid-write left a line with
+ * no newline, never acknowledged), and return the last complete line's chain position. */
+static int read_tail(int fd, const char *shown, struct chain_head *tail, bool *found,
+		     struct pv_err *err)
+{
+	char *buf = NULL;
+	struct parsed_line pl;
+	struct stat st;
+	size_t want;
+	off_t from;
+	ssize_t got;
+	char *last_nl;
+	char *start;
+	int rc = PV_ERR;
+
+	*found = false;
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", shown);
+		return PV_ERR;
+	}
+	if (st.st_size == 0)
+		return PV_OK;
+	want = (size_t)(st.st_size < 2 * PV_AUDIT_LINE_MAX ? st.st_size : 2 * PV_AUDIT_LINE_MAX);
+	from = st.st_size - (off_t)want;
+	buf = malloc(want + 1);
+	if (buf == NULL) {
+		pv_err_set(err, "out of memory reading %s", shown);
+		return PV_ERR;
+	}
+	got = pread(fd, buf, want, from);
+	if (got != (ssize_t)want) {
+		pv_err_errno(err, errno, "cannot read the end of %s", shown);
+		goto out;
+	}
+	buf[want] = '\0';
+	last_nl = memrchr(buf, '\n', want);
+	if (last_nl != buf + want - 1) {
+		off_t keep = last_nl ? from + (last_nl - buf) + 1 : from;
+		if (last_nl == NULL && from != 0) {
+			pv_err_set(err, "%s ends with an overlong unterminated line", shown);
+			goto out;
+		}
+		if (ftruncate(fd, keep) != 0 || fsync(fd) != 0) {
+			pv_err_errno(err, errno, "cannot cut the torn last line of %s", shown);
+			goto out;
+		}
+		if (last_nl == NULL) {
+			rc = PV_OK;
+			goto out;
+		}
+	}
+	*last_nl = '\0';
+	start = memrchr(buf, '\n', (size_t)(last_nl - buf));
+	start = start ? start + 1 : buf;
+	if (start == buf && from != 0) {
+		pv_err_set(err, "the last line of %s is too long", shown);
+		goto out;
+	}
+	if (parse_line(start, (size_t)(last_nl - start), NULL, &pl) == LINE_OK) {
+		tail->seq = pl.seq;
+		memcpy(tail->mac, pl.mac, MAC_BYTES);
+		*found = true;
+	}
+	rc = PV_OK;
+out:
+	free(buf);
+	return rc;
+}
+
+static void build_body(struct pv_buf *b, const struct pv_audit_event *ev, uint64_t seq,
+		       const unsigned char prev[MAC_BYTES], int64_t now)
+{
+	char when[PV_TIME_TEXT_MAX];
+	char host[256];
+	char prev_hex[MAC_HEX + 1];
+	bool first = true;
+
+	pv_format_utc((time_t)now, when, sizeof(when));
+	pv_audit_hostname(host, sizeof(host));
+	sodium_bin2hex(prev_hex, sizeof(prev_hex), prev, MAC_BYTES);
+	pv_buf_puts(b, "{");
+	pv_json_key_string(b, &first, "time", when);
+	pv_json_key_int(b, &first, "seq", (int64_t)seq);
+	pv_json_key_string(b, &first, "prev", prev_hex);
+	pv_json_key_string(b, &first, "host", host);
+	pv_json_key_string(b, &first, "event", ev->event);
+	pv_json_key_string(b, &first, "service", ev->service);
+	pv_json_key_string(b, &first, "user", ev->user);
+	pv_json_key_string(b, &first, "rhost", ev->rhost);
+	pv_json_key_string(b, &first, "result", ev->result);
+	pv_json_key_string(b, &first, "reason", ev->reason);
+	if (ev->tty != NULL)
+		pv_json_key_string(b, &first, "tty", ev->tty);
+	if (ev->session != NULL)
+		pv_json_key_string(b, &first, "session", ev->session);
+	if (ev->duration_s >= 0)
+		pv_json_key_int(b, &first, "duration_s", ev->duration_s);
+	if (ev->pid > 0)
+		pv_json_key_int(b, &first, "pid", ev->pid);
+	if (ev->action != NULL)
+		pv_json_key_string(b, &first, "action", ev->action);
+	if (ev->admin != NULL)
+		pv_json_key_string(b, &first, "admin", ev->admin);
+	if (ev->detail != NULL)
+		pv_json_key_string(b, &first, "detail", ev->detail);
+	if (ev->auth_info != NULL)
+		pv_json_key_string(b, &first, "auth_info", ev->auth_info);
+}
+
+static int write_line(int fd, const char *line, size_t len, const char *shown,
+		      struct pv_err *err)
+{
+	ssize_t n = write(fd, line, len);
+
+	/* O_APPEND + one write: a short write (disk full) leaves a torn line that the next
+	 * append cuts; the caller denies either way. */
+	if (n != (ssize_t)len) {
+		pv_err_errno(err, n < 0 ? errno : ENOSPC, "cannot write to %s", shown);
+		return PV_ERR;
+	}
+	if (fdatasync(fd) != 0) {
+		pv_err_errno(err, errno, "cannot sync %s", shown);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
+		    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err)
+{
+	char base[NAME_MAX + 1];
+	char head_name[NAME_MAX + 8];
+	char lock_name[NAME_MAX + 8];
+	char head_shown[PATH_MAX + 8];
+	char lock_shown[PATH_MAX + 8];
+	unsigned char mac[MAC_BYTES];
+	char mac_hex[MAC_HEX + 1];
+	struct chain_head head = {0};
+	struct chain_head tail = {0};
+	bool have_head = false;
+	bool have_tail = false;
+	struct pv_buf line;
+	int dirfd = -1;
+	int lockfd = -1;
+	int fd = -1;
+	int rc = PV_ERR;
+
+	pv_buf_init(&line, PV_AUDIT_LINE_MAX);
+	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
+	if (dirfd < 0)
+		goto out;
+	if (strlen(base) > NAME_MAX - 5) {
+		pv_err_set(err, "audit log name %s is too long", audit_log);
+		goto out;
+	}
+	snprintf(head_name, sizeof(head_name), "%s.head", base);
+	snprintf(lock_name, sizeof(lock_name), "%s.lock", base);
+	snprintf(head_shown, sizeof(head_shown), "%s.head", audit_log);
+	snprintf(lock_shown, sizeof(lock_shown), "%s.lock", audit_log);
+	lockfd = pv_lock_file_at(dirfd, lock_name, lock_timeout, lock_shown, err);
+	if (lockfd < 0)
+		goto out;
+	fd = openat(dirfd, base, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+					 O_CLOEXEC | O_NOCTTY,
+		    0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			pv_err_set(err, "audit log %s is a symbolic link; refusing to follow it",
+				   audit_log);
+		else
+			pv_err_errno(err, errno, "cannot open audit log %s", audit_log);
+		goto out;
+	}
+	close(fd);
+	/* Re-open through the checked path: regular file, root-owned, mode 0600. */
+	fd = pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, NULL, err);
+	if (fd < 0)
+		goto out;
+	if (read_head(dirfd, head_name, head_shown, &head, &have_head, err) != PV_OK ||
+	    read_tail(fd, audit_log, &tail, &have_tail, err) != PV_OK)
+		goto out;
+	/* The log is ahead of the head after a crash between the two writes: follow the log.
+	 * A log behind the head (cut tail, or a fresh file after rotation) continues from the
+	 * head, so a cut shows as a gap when verified. */
+	if (have_tail && (!have_head || tail.seq > head.seq))
+		head = tail;
+	build_body(&line, ev, head.seq + 1, head.mac, now);
+	if (line.failed) {
+		pv_err_set(err, "audit line too long");
+		goto out;
+	}
+	mac_of(keys, line.data, line.len, mac);
+	sodium_bin2hex(mac_hex, sizeof(mac_hex), mac, MAC_BYTES);
+	pv_buf_puts(&line, MAC_MARK);
+	pv_buf_puts(&line, mac_hex);
+	pv_buf_puts(&line, "\"}\n");
+	if (line.failed) {
+		pv_err_set(err, "audit line too long");
+		goto out;
+	}
+	if (write_line(fd, line.data, line.len, audit_log, err) != PV_OK)
+		goto out;
+	head.seq++;
+	memcpy(head.mac, mac, MAC_BYTES);
+	if (write_head(dirfd, head_name, head_shown, &head, err) != PV_OK)
+		goto out;
+	line.data[line.len - 1] = '\0';
+	pv_log_audit_line(pamh, line.data);
+	rc = PV_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	pv_buf_free(&line);
+	return rc;
+}
+
+/* --- reading --- */
+
+struct rotated {
+	char name[NAME_MAX + 1];
+	long order; /* larger = older */
+};
+
+static int compare_rotated(const void *a, const void *b)
+{
+	const struct rotated *x = a;
+	const struct rotated *y = b;
+
+	return (x->order < y->order) - (x->order > y->order); /* oldest (largest) first */
+}
+
+/* logrotate names: "<base>.N", "<base>.N.gz" (numbered) and "<base>-YYYYMMDD[.gz]" (dateext). */
+static bool rotated_order(const char *base, const char *name, long *order)
+{
+	size_t blen = strlen(base);
+	char digits[16];
+	const char *rest;
+	size_t n;
+	uint64_t v;
+
+	if (strncmp(name, base, blen) != 0 || (name[blen] != '.' && name[blen] != '-'))
+		return false;
+	rest = name + blen + 1;
+	n = strspn(rest, "0123456789");
+	if (n == 0 || n >= sizeof(digits) || (rest[n] != '\0' && strcmp(rest + n, ".gz") != 0))
+		return false;
+	memcpy(digits, rest, n);
+	digits[n] = '\0';
+	if (pv_parse_u64(digits, 99999999, &v) != PV_OK)
+		return false;
+	/* numbered: .1 is the newest; dateext: larger dates are newer. */
+	*order = name[blen] == '.' ? (long)v : 100000000L - (long)v;
+	return true;
+}
+
+static int list_rotated(int dirfd, const char *base, struct rotated **out, size_t *count,
+			struct pv_err *err)
+{
+	struct rotated *list = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	*out = NULL;
+	*count = 0;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		pv_err_errno(err, errno, "cannot list the audit log directory");
+		if (fd >= 0)
+			close(fd);
+		return PV_ERR;
+	}
+	list = calloc(MAX_ROTATED, sizeof(*list));
+	if (list == NULL) {
+		closedir(dir);
+		pv_err_set(err, "out of memory");
+		return PV_ERR;
+	}
+	while ((de = readdir(dir)) != NULL && n < MAX_ROTATED) {
+		long order;
+		if (rotated_order(base, de->d_name, &order)) {
+			snprintf(list[n].name, sizeof(list[n].name), "%s", de->d_name);
+			list[n].order = order;
+			n++;
+		}
+	}
+	closedir(dir);
+	qsort(list, n, sizeof(*list), compare_rotated);
+	*out = list;
+	*count = n;
+	return PV_OK;
+}
+
+/* Read one file (plain or gzip: zlib reads both) line by line. */
+static int foreach_in_file(int dirfd, const char *name, const char *shown, pv_audit_line_fn fn,
+			   void *ctx, bool *stopped, struct pv_err *err)
+{
+	char *line = NULL;
+	char chunk[65536];
+	size_t used = 0;
+	unsigned long lineno = 0;
+	gzFile gz = NULL;
+	bool missing = false;
+	int fd;
+	int rc = PV_ERR;
+
+	fd = pv_open_file_at(dirfd, name, O_RDONLY, PV_FILE_PUBLIC, shown, &missing, err);
+	if (fd < 0)
+		return missing ? PV_NOTFOUND : PV_ERR;
+	gz = gzdopen(fd, "rb");
+	if (gz == NULL) {
+		close(fd);
+		pv_err_set(err, "cannot read %s", shown);
+		return PV_ERR;
+	}
+	line = malloc(PV_AUDIT_LINE_MAX + 1);
+	if (line == NULL) {
+		pv_err_set(err, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		int got = gzread(gz, chunk, sizeof(chunk));
+		int i;
+		if (got < 0) {
+			pv_err_set(err, "cannot read %s (corrupt compressed file?)", shown);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		for (i = 0; i < got; i++) {
+			if (chunk[i] != '\n') {
+				if (used == PV_AUDIT_LINE_MAX) {
+					pv_err_set(err, "%s line %lu is longer than %d bytes", shown,
+						   lineno + 1, PV_AUDIT_LINE_MAX);
+					goto out;
+				}
+				line[used++] = chunk[i];
+				continue;
+			}
+			line[used] = '\0';
+			lineno++;
+			if (fn(line, used, shown, lineno, ctx) != 0) {
+				*stopped = true;
+				rc = PV_OK;
+				goto out;
+			}
+			used = 0;
+		}
+	}
+	rc = PV_OK;
+out:
+	free(line);
+	gzclose(gz);
+	return rc;
+}
+
+int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct pv_err *err)
+{
+	char base[NAME_MAX + 1];
+	char shown[PATH_MAX + NAME_MAX + 2];
+	struct rotated *rot = NULL;
+	size_t nrot = 0;
+	bool stopped = false;
+	size_t i;
+	int dirfd;
+	int rc = PV_ERR;
+	int r;
+
+	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
+	if (dirfd < 0)
+		return PV_ERR;
+	if (list_rotated(dirfd, base, &rot, &nrot, err) != PV_OK)
+		goto out;
+	for (i = 0; i < nrot && !stopped; i++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", audit_log);
+		*strrchr(dir, '/') = '\0';
+		snprintf(shown, sizeof(shown), "%s/%s", dir, rot[i].name);
+		r = foreach_in_file(dirfd, rot[i].name, shown, fn, ctx, &stopped, err);
+		if (r == PV_ERR)
+			goto out;
+	}
+	if (!stopped) {
+		r = foreach_in_file(dirfd, base, audit_log, fn, ctx, &stopped, err);
+		if (r == PV_ERR)
+			goto out;
+	}
+	rc = PV_OK;
+out:
+	free(rot);
+	close(dirfd);
+	return rc;
+}
+
+/* --- verification --- */
+
+struct verify_ctx {
+	const struct pv_keys *keys;
+	struct pv_audit_verify_result *res;
+	bool have_prev;
+	uint64_t prev_seq;
+	unsigned char prev_mac[MAC_BYTES];
+};
+
+static int verify_line(const char *line, size_t len, const char *file, unsigned long lineno,
+		       void *vctx)
+{
+	struct verify_ctx *v = vctx;
+	struct pv_audit_verify_result *res = v->res;
+	static const unsigned char zero[MAC_BYTES];
+	struct parsed_line pl;
+
+	switch (parse_line(line, len, v->keys, &pl)) {
+	case LINE_MALFORMED:
+		snprintf(res->problem, sizeof(res->problem),
+			 "%.300s line %lu is not a pam_vendor audit line (edited or damaged)", file,
+			 lineno);
+		return 1;
+	case LINE_BAD_MAC:
+		snprintf(res->problem, sizeof(res->problem),
+			 "%.300s line %lu (seq %" PRIu64 ") fails its MAC: it was altered, or written without the key",
+			 file, lineno, pl.seq);
+		return 1;
+	case LINE_OK:
+		break;
+	}
+	if (!v->have_prev) {
+		res->first_seq = pl.seq;
+		if (pl.seq == 1 && sodium_memcmp(pl.prev, zero, MAC_BYTES) != 0) {
+			snprintf(res->problem, sizeof(res->problem),
+				 "%.300s line %lu claims to start the chain but names a predecessor", file,
+				 lineno);
+			return 1;
+		}
+		if (pl.seq != 1)
+			snprintf(res->note, sizeof(res->note),
+				 "the chain starts at seq %" PRIu64 " (older rotated files are gone)",
+				 pl.seq);
+	} else if (pl.seq != v->prev_seq + 1 ||
+		   sodium_memcmp(pl.prev, v->prev_mac, MAC_BYTES) != 0) {
+		snprintf(res->problem, sizeof(res->problem),
+			 "%.300s line %lu (seq %" PRIu64 ") does not follow seq %" PRIu64
+			 ": a line was removed, inserted or moved before it",
+			 file, lineno, pl.seq, v->prev_seq);
+		return 1;
+	}
+	v->have_prev = true;
+	v->prev_seq = pl.seq;
+	memcpy(v->prev_mac, pl.mac, MAC_BYTES);
+	res->last_seq = pl.seq;
+	res->lines++;
+	return 0;
+}
+
+/* A torn (unterminated) last line is not passed to the callback: find it here. */
+static int torn_tail(const char *audit_log, bool *torn, struct pv_err *err)
+{
+	char base[NAME_MAX + 1];
+	struct stat st;
+	char last;
+	int dirfd;
+	int fd;
+
+	*torn = false;
+	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
+	if (dirfd < 0)
+		return PV_ERR;
+	fd = pv_open_file_at(dirfd, base, O_RDONLY, PV_FILE_PUBLIC, audit_log, NULL, err);
+	close(dirfd);
+	if (fd < 0)
+		return errno == ENOENT ? PV_OK : PV_ERR;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
+	    last != '\n')
+		*torn = true;
+	close(fd);
+	return PV_OK;
+}
+
+int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
+		    struct pv_audit_verify_result *res, struct pv_err *err)
+{
+	struct verify_ctx v;
+	struct chain_head head;
+	char base[NAME_MAX + 1];
+	char head_name[NAME_MAX + 8];
+	char head_shown[PATH_MAX + 8];
+	bool have_head = false;
+	bool torn = false;
+	int dirfd;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	memset(&v, 0, sizeof(v));
+	v.keys = keys;
+	v.res = res;
+	if (pv_audit_foreach(audit_log, verify_line, &v, err) != PV_OK)
+		return PV_ERR;
+	if (res->problem[0] != '\0')
+		return PV_OK;
+	if (torn_tail(audit_log, &torn, err) != PV_OK)
+		return PV_ERR;
+	if (torn) {
+		snprintf(res->problem, sizeof(res->problem),
+			 "%.300s ends with an incomplete line after seq %" PRIu64
+			 " (a write was interrupted); the next append removes it",
+			 audit_log, res->last_seq);
+		return PV_OK;
+	}
+	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
+	if (dirfd < 0)
+		return PV_ERR;
+	snprintf(head_name, sizeof(head_name), "%s.head", base);
+	snprintf(head_shown, sizeof(head_shown), "%s.head", audit_log);
+	rc = read_head(dirfd, head_name, head_shown, &head, &have_head, err);
+	close(dirfd);
+	if (rc != PV_OK)
+		return PV_ERR;
+	if (!have_head) {
+		if (res->lines > 0)
+			snprintf(res->problem, sizeof(res->problem),
+				 "%.300s is missing: the end of the log cannot be checked", head_shown);
+		else
+			res->intact = true;
+		return PV_OK;
+	}
+	if (head.seq > res->last_seq) {
+		snprintf(res->problem, sizeof(res->problem),
+			 "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
+			 ": lines were removed from the end",
+			 res->last_seq, head_shown, head.seq);
+		return PV_OK;
+	}
+	if (head.seq == res->last_seq && sodium_memcmp(head.mac, v.prev_mac, MAC_BYTES) != 0) {
+		snprintf(res->problem, sizeof(res->problem),
+			 "the last line (seq %" PRIu64 ") differs from the one recorded in %.300s: the log was replaced",
+			 res->last_seq, head_shown);
+		return PV_OK;
+	}
+	if (head.seq + 1 < res->last_seq) {
+		snprintf(res->problem, sizeof(res->problem),
+			 "%.300s records seq %" PRIu64 " but the log goes on to seq %" PRIu64
+			 ": the head file was replaced by an older one",
+			 head_shown, head.seq, res->last_seq);
+		return PV_OK;
+	}
+	/* head.seq + 1 == last_seq: a crash between writing the line and the head; benign,
+	 * the line itself is authenticated and the next append updates the head. */
+	res->intact = true;
+	return PV_OK;
+}

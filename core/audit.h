@@ -1,0 +1,70 @@
+/* audit.h — the tamper-evident audit log: one JSON object per line, each carrying a sequence
+ * number and a keyed MAC over (previous MAC, this line), a head file "<log>.head" beside the
+ * log holding the last (seq, MAC), and a lock file "<log>.lock" (never unlinked) held from
+ * reading the head through writing the line. Rotated files (<log>.1, <log>.2.gz, ...) are
+ * read oldest first by pv_audit_foreach and pv_audit_verify. */
+#ifndef PV_AUDIT_H
+#define PV_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "keys.h"
+
+#define PV_AUDIT_LINE_MAX 8192
+
+/* Fields of one event. NULL strings are written as null (mandatory fields) or left out
+ * (optional ones); duration_s < 0 and pid <= 0 are left out. */
+struct pv_audit_event {
+	const char *event;   /* auth, account, session_open, session_close, admin */
+	const char *service; /* PAM service, or "otpctl" */
+	const char *user;    /* the vendor (or the PAM user) */
+	const char *rhost;
+	const char *result; /* allow, deny, error */
+	const char *reason; /* policy.h vocabulary */
+	/* optional */
+	const char *tty;
+	const char *session;
+	int64_t duration_s;
+	long pid;
+	const char *action; /* admin events */
+	const char *admin;  /* admin events: who ran otpctl */
+	const char *detail; /* human detail (window bounds, ...); never a secret */
+	const char *auth_info; /* sshd's SSH_AUTH_INFO_0 at session open */
+};
+
+/* An event with every optional field absent. */
+void pv_audit_event_init(struct pv_audit_event *ev);
+
+/* Append one event durably (write + fsync + head update) and send the line to syslog
+ * (pamh: see log.h). Any failure is returned: the caller must then deny. */
+int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
+		    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err);
+
+/* Called for each complete line, oldest first; return non-zero to stop. */
+typedef int (*pv_audit_line_fn)(const char *line, size_t len, const char *file,
+				unsigned long lineno, void *ctx);
+
+/* Read the log and its rotated files (plain or .gz) oldest first. A torn last line (no final
+ * newline) is not passed to fn. */
+int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct pv_err *err);
+
+struct pv_audit_verify_result {
+	bool intact;
+	unsigned long lines;   /* lines checked */
+	uint64_t first_seq;    /* first sequence number found (1 unless old files are gone) */
+	uint64_t last_seq;
+	char problem[768];     /* first problem: file, line and what is wrong */
+	char note[256];        /* non-fatal remark (e.g. chain starts after removed files) */
+};
+
+/* Check every line's sequence and MAC in order and the last line against the head. */
+int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
+		    struct pv_audit_verify_result *res, struct pv_err *err);
+
+/* The hostname recorded in every line (gethostname, as `hostname` prints it). */
+void pv_audit_hostname(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,271 @@
+/* config.c — reading pam_vendor.conf strictly (see config.h). A bad line is an error that
+ * names the file and line: a half-understood security configuration must not load. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "safefile.h"
+#include "timeparse.h"
+
+#define CONFIG_MAX_BYTES 65536
+#define CONFIG_LINE_MAX 1024
+
+void pv_config_defaults(struct pv_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->store_dir, sizeof(cfg->store_dir), "/var/lib/pam_vendor");
+	snprintf(cfg->key_file, sizeof(cfg->key_file), "/etc/pam_vendor/master.key");
+	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "/var/log/pam_vendor/audit.log");
+	cfg->otp_length = 8;
+	cfg->otp_ttl = 15 * 60;
+	cfg->max_failures = 5;
+	cfg->max_window = 12 * 3600;
+	cfg->unknown_user = PV_UNKNOWN_IGNORE;
+	cfg->fail_delay = 2;
+	cfg->lock_timeout = 5;
+	snprintf(cfg->totp_issuer, sizeof(cfg->totp_issuer), "pam_vendor");
+}
+
+struct where {
+	const char *origin;
+	unsigned line;
+	struct pv_err *err;
+};
+
+static int bad(const struct where *w, const char *key, const char *value, const char *why)
+{
+	pv_err_set(w->err, "%.300s line %u: invalid value \"%.80s\" for %s (%s)", w->origin,
+		   w->line, value, key, why);
+	return PV_ERR;
+}
+
+static int set_path(const struct where *w, const char *key, const char *value, char *dst,
+		    size_t len)
+{
+	if (value[0] != '/')
+		return bad(w, key, value, "an absolute path is required");
+	if (strlen(value) >= len || strlen(value) > PATH_MAX / 2)
+		return bad(w, key, value, "path too long");
+	if (strstr(value, "/../") != NULL || strstr(value, "/./") != NULL ||
+	    (strlen(value) >= 3 && strcmp(value + strlen(value) - 3, "/..") == 0))
+		return bad(w, key, value, "\".\" and \"..\" components are not allowed");
+	snprintf(dst, len, "%s", value);
+	return PV_OK;
+}
+
+static int set_number(const struct where *w, const char *key, const char *value, unsigned min,
+		      unsigned max, unsigned *dst)
+{
+	char why[64];
+	uint64_t v;
+
+	snprintf(why, sizeof(why), "a whole number from %u to %u is required", min, max);
+	if (pv_parse_u64(value, max, &v) != PV_OK || v < min)
+		return bad(w, key, value, why);
+	*dst = (unsigned)v;
+	return PV_OK;
+}
+
+static int set_duration(const struct where *w, const char *key, const char *value, int64_t min,
+			int64_t max, bool zero_ok, int64_t *dst)
+{
+	char why[160];
+	char lo[32];
+	char hi[32];
+	struct pv_err ignored;
+	int64_t v;
+
+	if (zero_ok && strcmp(value, "0") == 0) {
+		*dst = 0;
+		return PV_OK;
+	}
+	pv_format_duration(min, lo, sizeof(lo));
+	pv_format_duration(max, hi, sizeof(hi));
+	snprintf(why, sizeof(why), "a duration from %s to %s is required, e.g. 15m%s", lo, hi,
+		 zero_ok ? ", or 0" : "");
+	if (pv_parse_duration(value, &v, &ignored) != PV_OK || v < min || v > max)
+		return bad(w, key, value, why);
+	*dst = v;
+	return PV_OK;
+}
+
+static bool is_group_name(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) >= 64 || s[0] == '-')
+		return false;
+	for (i = 0; s[i] != '\0'; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool is_printable(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7F)
+			return false;
+	return true;
+}
+
+static int apply(const struct where *w, const char *key, const char *value,
+		 struct pv_config *cfg)
+{
+	if (strcmp(key, "store_dir") == 0)
+		return set_path(w, key, value, cfg->store_dir, sizeof(cfg->store_dir));
+	if (strcmp(key, "key_file") == 0)
+		return set_path(w, key, value, cfg->key_file, sizeof(cfg->key_file));
+	if (strcmp(key, "audit_log") == 0)
+		return set_path(w, key, value, cfg->audit_log, sizeof(cfg->audit_log));
+	if (strcmp(key, "otp_length") == 0)
+		return set_number(w, key, value, 6, 12, &cfg->otp_length);
+	if (strcmp(key, "max_failures") == 0)
+		return set_number(w, key, value, 1, 1000, &cfg->max_failures);
+	if (strcmp(key, "otp_ttl") == 0)
+		return set_duration(w, key, value, 30, 86400, false, &cfg->otp_ttl);
+	if (strcmp(key, "max_window") == 0)
+		return set_duration(w, key, value, 60, 30 * 86400, false, &cfg->max_window);
+	if (strcmp(key, "fail_delay") == 0)
+		return set_duration(w, key, value, 1, 60, true, &cfg->fail_delay);
+	if (strcmp(key, "lock_timeout") == 0)
+		return set_duration(w, key, value, 1, 60, false, &cfg->lock_timeout);
+	if (strcmp(key, "unknown_user") == 0) {
+		if (strcmp(value, "ignore") == 0)
+			cfg->unknown_user = PV_UNKNOWN_IGNORE;
+		else if (strcmp(value, "deny") == 0)
+			cfg->unknown_user = PV_UNKNOWN_DENY;
+		else
+			return bad(w, key, value, "use ignore or deny");
+		return PV_OK;
+	}
+	if (strcmp(key, "vendor_group") == 0) {
+		if (!is_group_name(value))
+			return bad(w, key, value, "not a group name");
+		snprintf(cfg->vendor_group, sizeof(cfg->vendor_group), "%s", value);
+		return PV_OK;
+	}
+	if (strcmp(key, "totp_issuer") == 0) {
+		if (strlen(value) >= sizeof(cfg->totp_issuer) || !is_printable(value))
+			return bad(w, key, value, "printable text of at most 63 characters");
+		snprintf(cfg->totp_issuer, sizeof(cfg->totp_issuer), "%s", value);
+		return PV_OK;
+	}
+	pv_err_set(w->err, "%.300s line %u: unknown key \"%.80s\"", w->origin, w->line, key);
+	return PV_ERR;
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+static const char *const known_keys[] = {
+	"store_dir", "key_file", "audit_log", "otp_length", "otp_ttl", "max_failures",
+	"max_window", "unknown_user", "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
+};
+#define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
+
+int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_config *cfg,
+		    struct pv_err *err)
+{
+	unsigned seen_line[N_KEYS] = {0};
+	struct where w = {origin, 0, err};
+	const char *p = text;
+	const char *end = text + len;
+
+	pv_config_defaults(cfg);
+	if (memchr(text, '\0', len) != NULL) {
+		pv_err_set(err, "%.300s contains a NUL byte; it is not a text file", origin);
+		return PV_ERR;
+	}
+	while (p < end) {
+		char line[CONFIG_LINE_MAX + 1];
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *s;
+		char *eq;
+		char *key;
+		char *value;
+		size_t k;
+
+		w.line++;
+		if (n > CONFIG_LINE_MAX) {
+			pv_err_set(err, "%.300s line %u: line longer than %d characters", origin,
+				   w.line, CONFIG_LINE_MAX);
+			return PV_ERR;
+		}
+		memcpy(line, p, n);
+		line[n] = '\0';
+		p += n + (nl ? 1 : 0);
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (eq == NULL) {
+			pv_err_set(err, "%.300s line %u: expected \"key = value\", found \"%.80s\"",
+				   origin, w.line, s);
+			return PV_ERR;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		if (*value == '\0') {
+			pv_err_set(err, "%.300s line %u: no value given for %.80s", origin, w.line,
+				   key);
+			return PV_ERR;
+		}
+		for (k = 0; k < N_KEYS; k++) {
+			if (strcmp(key, known_keys[k]) != 0)
+				continue;
+			if (seen_line[k] != 0) {
+				pv_err_set(err, "%.300s line %u: %s is already set on line %u", origin,
+					   w.line, key, seen_line[k]);
+				return PV_ERR;
+			}
+			seen_line[k] = w.line;
+		}
+		if (apply(&w, key, value, cfg) != PV_OK)
+			return PV_ERR;
+	}
+	return PV_OK;
+}
+
+int pv_config_load(const char *path, struct pv_config *cfg, struct pv_err *err)
+{
+	char base[NAME_MAX + 1];
+	unsigned char *text = NULL;
+	size_t len = 0;
+	int dirfd;
+	int rc;
+
+	pv_config_defaults(cfg);
+	dirfd = pv_open_parent(path, false, base, sizeof(base), err);
+	if (dirfd < 0)
+		return PV_ERR;
+	rc = pv_read_file_at(dirfd, base, PV_FILE_PUBLIC, CONFIG_MAX_BYTES, path, &text, &len, err);
+	close(dirfd);
+	if (rc == PV_NOTFOUND) {
+		pv_err_set(err, "configuration file %.300s does not exist", path);
+		return PV_ERR;
+	}
+	if (rc != PV_OK)
+		return PV_ERR;
+	rc = pv_config_parse((const char *)text, len, path, cfg, err);
+	free(text);
+	return rc;
+}

@@ -1,0 +1,74 @@
+/* policy.h — the access decision for a vendor: a pure function of (record, request, now).
+ * It performs no I/O and reads no clock; the module and otpctl never re-implement any of it. */
+#ifndef PV_POLICY_H
+#define PV_POLICY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "record.h"
+
+/* The audit vocabulary (BRIEF §4): stable, extend only. */
+enum pv_reason {
+	PV_R_OK = 0,
+	PV_R_NOT_VENDOR,
+	PV_R_NOT_ENABLED,
+	PV_R_WINDOW_NOT_STARTED,
+	PV_R_WINDOW_EXPIRED,
+	PV_R_RHOST_MISSING,
+	PV_R_RHOST_NOT_NUMERIC,
+	PV_R_IP_NOT_ALLOWED,
+	PV_R_OTP_INVALID,
+	PV_R_OTP_EXPIRED,
+	PV_R_OTP_REUSED,
+	PV_R_LOCKED_OUT,
+	PV_R_NO_OTP_VERIFIED,
+	PV_R_STORE_ERROR,
+	PV_R_CONFIG_ERROR,
+	PV_R_COUNT
+};
+
+const char *pv_reason_name(enum pv_reason reason);
+
+enum pv_phase {
+	PV_PHASE_PRECHECK, /* before prompting: rhost, window, address, lockout */
+	PV_PHASE_CODE,     /* the same checks, then the code the vendor typed */
+	PV_PHASE_ACCOUNT,  /* account management: rhost, window, address again */
+};
+
+struct pv_request {
+	enum pv_phase phase;
+	const char *rhost;          /* PAM_RHOST; NULL when unset */
+	const char *code;           /* PV_PHASE_CODE: what was typed */
+	const struct pv_keys *keys; /* PV_PHASE_CODE: to hash the code */
+	unsigned otp_length;
+	unsigned max_failures;
+};
+
+/* What to persist. Applied by pv_apply, under the vendor's lock. */
+struct pv_change {
+	int consume_code;       /* index into rec->codes, or -1 */
+	int64_t totp_step;      /* TOTP step to record as used, or 0 */
+	bool count_failure;     /* a wrong, expired or replayed code */
+	bool lock;              /* this failure reaches max_failures */
+	bool record_success;    /* reset failures, remember the login */
+};
+
+struct pv_decision {
+	bool allow;
+	enum pv_reason reason;
+	struct pv_change change;
+};
+
+void pv_decide(const struct pv_record *rec, const struct pv_request *req, int64_t now,
+	       struct pv_decision *out);
+
+/* True when the decision changes the record (so it must be saved before answering). */
+bool pv_decision_changes(const struct pv_decision *d);
+
+/* Apply d's change to rec at now (rhost is the request's, recorded on success). */
+void pv_apply(struct pv_record *rec, const struct pv_decision *d, const char *rhost,
+	      int64_t now);
+
+#endif

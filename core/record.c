@@ -1,0 +1,367 @@
+/* record.c — the plaintext record format (version 1): one "key value..." per line, strictly
+ * parsed. The store seals it; this file never sees a key. */
+#include "record.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "timeparse.h"
+
+#define MAGIC "pam_vendor-record"
+#define MAX_FIELDS 6
+#define LINE_MAX_LEN 1024
+
+void pv_record_init(struct pv_record *rec, const char *name, int64_t now)
+{
+	sodium_memzero(rec, sizeof(*rec));
+	snprintf(rec->name, sizeof(rec->name), "%s", name);
+	rec->created = now;
+}
+
+void pv_record_wipe(struct pv_record *rec)
+{
+	sodium_memzero(rec, sizeof(*rec));
+}
+
+const struct pv_cidr *pv_record_allowed_ips(const struct pv_record *rec, size_t *count)
+{
+	if (rec->n_window_ips > 0) {
+		*count = rec->n_window_ips;
+		return rec->window_ips;
+	}
+	*count = rec->n_ips;
+	return rec->ips;
+}
+
+void pv_record_prune_codes(struct pv_record *rec, int64_t now)
+{
+	size_t kept = 0;
+	size_t i;
+
+	for (i = 0; i < rec->n_codes; i++) {
+		const struct pv_code *c = &rec->codes[i];
+		bool dead = (c->used_at != 0 && c->expires <= now) || c->expires + 86400 <= now;
+		if (!dead)
+			rec->codes[kept++] = *c;
+	}
+	for (i = kept; i < rec->n_codes; i++)
+		sodium_memzero(&rec->codes[i], sizeof(rec->codes[i]));
+	rec->n_codes = kept;
+}
+
+/* --- encoding --- */
+
+struct textbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool failed;
+};
+
+static void tb_printf(struct textbuf *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tb_printf(struct textbuf *tb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (tb->failed)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(tb->data + tb->len, tb->cap - tb->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= tb->cap - tb->len) {
+		tb->failed = true;
+		return;
+	}
+	tb->len += (size_t)n;
+}
+
+static void tb_cidr(struct textbuf *tb, const char *key, const struct pv_cidr *cidr)
+{
+	char text[PV_IP_TEXT_MAX];
+
+	pv_cidr_format(cidr, text, sizeof(text));
+	tb_printf(tb, "%s %s\n", key, text);
+}
+
+int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, struct pv_err *err)
+{
+	char hex[2 * PV_NOTE_MAX + 1];
+	struct textbuf tb = {0};
+	size_t i;
+
+	tb.cap = PV_RECORD_TEXT_MAX;
+	tb.data = malloc(tb.cap);
+	if (tb.data == NULL) {
+		pv_err_set(err, "out of memory encoding the record of %s", rec->name);
+		return PV_ERR;
+	}
+	tb_printf(&tb, "%s %d\nname %s\ncreated %" PRId64 "\n", MAGIC, PV_RECORD_VERSION,
+		  rec->name, rec->created);
+	if (rec->note[0] != '\0') {
+		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)rec->note,
+			       strlen(rec->note));
+		tb_printf(&tb, "note %s\n", hex);
+	}
+	for (i = 0; i < rec->n_ips; i++)
+		tb_cidr(&tb, "ip", &rec->ips[i]);
+	if (rec->window_end > 0)
+		tb_printf(&tb, "window %" PRId64 " %" PRId64 "\n", rec->window_start,
+			  rec->window_end);
+	for (i = 0; i < rec->n_window_ips; i++)
+		tb_cidr(&tb, "window_ip", &rec->window_ips[i]);
+	tb_printf(&tb, "failures %u\nlocked %d\n", rec->failures, rec->locked ? 1 : 0);
+	for (i = 0; i < rec->n_codes; i++) {
+		char h[2 * PV_CODE_HASH_BYTES + 1];
+		const struct pv_code *c = &rec->codes[i];
+		sodium_bin2hex(h, sizeof(h), c->hash, sizeof(c->hash));
+		tb_printf(&tb, "code %s %" PRId64 " %" PRId64 " %" PRId64 "\n", h, c->issued,
+			  c->expires, c->used_at);
+	}
+	if (rec->totp_enrolled) {
+		char s[2 * PV_TOTP_SECRET_BYTES + 1];
+		sodium_bin2hex(s, sizeof(s), rec->totp_secret, sizeof(rec->totp_secret));
+		tb_printf(&tb, "totp %s %" PRId64 "\n", s, rec->totp_last_step);
+		sodium_memzero(s, sizeof(s));
+	}
+	if (rec->last_login > 0)
+		tb_printf(&tb, "last_login %" PRId64 " %s\n", rec->last_login,
+			  rec->last_login_rhost);
+	tb_printf(&tb, "end\n");
+	if (tb.failed) {
+		sodium_memzero(tb.data, tb.cap);
+		free(tb.data);
+		pv_err_set(err, "the record of %s is too large to encode", rec->name);
+		return PV_ERR;
+	}
+	*text = tb.data;
+	*len = tb.len;
+	return PV_OK;
+}
+
+/* --- decoding --- */
+
+struct line {
+	char buf[LINE_MAX_LEN];
+	char *field[MAX_FIELDS];
+	size_t n;
+	unsigned number;
+};
+
+/* Split one line into space-separated fields; empty fields (double spaces) are refused. */
+static int split_line(struct line *ln, const char *start, size_t len)
+{
+	char *p;
+
+	if (len >= sizeof(ln->buf) || memchr(start, '\0', len) != NULL)
+		return PV_ERR;
+	memcpy(ln->buf, start, len);
+	ln->buf[len] = '\0';
+	ln->n = 0;
+	p = ln->buf;
+	for (;;) {
+		char *sp = strchr(p, ' ');
+		if (ln->n == MAX_FIELDS || *p == '\0' || *p == ' ')
+			return PV_ERR;
+		ln->field[ln->n++] = p;
+		if (sp == NULL)
+			return PV_OK;
+		*sp = '\0';
+		p = sp + 1;
+	}
+}
+
+static int parse_time_field(const char *text, int64_t *out)
+{
+	uint64_t v;
+
+	if (pv_parse_u64(text, INT64_MAX, &v) != PV_OK)
+		return PV_ERR;
+	*out = (int64_t)v;
+	return PV_OK;
+}
+
+static int parse_hex_field(const char *text, unsigned char *out, size_t out_len)
+{
+	size_t bin_len = 0;
+	const char *end = NULL;
+
+	if (strlen(text) != 2 * out_len ||
+	    sodium_hex2bin(out, out_len, text, strlen(text), NULL, &bin_len, &end) != 0 ||
+	    bin_len != out_len || *end != '\0')
+		return PV_ERR;
+	return PV_OK;
+}
+
+static int parse_note(const char *hex, char *note)
+{
+	size_t hlen = strlen(hex);
+	size_t bin_len = 0;
+	const char *end = NULL;
+
+	if (hlen == 0 || hlen % 2 != 0 || hlen / 2 > PV_NOTE_MAX)
+		return PV_ERR;
+	if (sodium_hex2bin((unsigned char *)note, PV_NOTE_MAX, hex, hlen, NULL, &bin_len, &end) !=
+		    0 ||
+	    *end != '\0' || bin_len != hlen / 2 || memchr(note, '\0', bin_len) != NULL)
+		return PV_ERR;
+	note[bin_len] = '\0';
+	return PV_OK;
+}
+
+static int add_cidr(struct pv_cidr *list, size_t *n, const char *text)
+{
+	struct pv_err ignored;
+
+	if (*n >= PV_MAX_IPS || pv_cidr_parse(text, &list[*n], &ignored) != PV_OK)
+		return PV_ERR;
+	(*n)++;
+	return PV_OK;
+}
+
+/* Apply one decoded line to rec; `seen` tracks keys that may appear only once. */
+static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *seen)
+{
+	const char *key = ln->field[0];
+	size_t n = ln->n;
+	enum { S_NAME = 1, S_CREATED = 2, S_NOTE = 4, S_WINDOW = 8, S_FAIL = 16, S_LOCK = 32,
+	       S_TOTP = 64, S_LOGIN = 128 };
+	unsigned bit = 0;
+	uint64_t v;
+
+	if (strcmp(key, "name") == 0 && n == 2) {
+		bit = S_NAME;
+		if (!pv_vendor_name_valid(ln->field[1]))
+			return PV_ERR;
+		snprintf(rec->name, sizeof(rec->name), "%s", ln->field[1]);
+	} else if (strcmp(key, "created") == 0 && n == 2) {
+		bit = S_CREATED;
+		if (parse_time_field(ln->field[1], &rec->created) != PV_OK)
+			return PV_ERR;
+	} else if (strcmp(key, "note") == 0 && n == 2) {
+		bit = S_NOTE;
+		if (parse_note(ln->field[1], rec->note) != PV_OK)
+			return PV_ERR;
+	} else if (strcmp(key, "ip") == 0 && n == 2) {
+		return add_cidr(rec->ips, &rec->n_ips, ln->field[1]);
+	} else if (strcmp(key, "window_ip") == 0 && n == 2) {
+		return add_cidr(rec->window_ips, &rec->n_window_ips, ln->field[1]);
+	} else if (strcmp(key, "window") == 0 && n == 3) {
+		bit = S_WINDOW;
+		if (parse_time_field(ln->field[1], &rec->window_start) != PV_OK ||
+		    parse_time_field(ln->field[2], &rec->window_end) != PV_OK ||
+		    rec->window_end <= rec->window_start)
+			return PV_ERR;
+	} else if (strcmp(key, "failures") == 0 && n == 2) {
+		bit = S_FAIL;
+		if (pv_parse_u64(ln->field[1], 1000000, &v) != PV_OK)
+			return PV_ERR;
+		rec->failures = (unsigned)v;
+	} else if (strcmp(key, "locked") == 0 && n == 2) {
+		bit = S_LOCK;
+		if (pv_parse_u64(ln->field[1], 1, &v) != PV_OK)
+			return PV_ERR;
+		rec->locked = (v == 1);
+	} else if (strcmp(key, "code") == 0 && n == 5) {
+		struct pv_code *c;
+		if (rec->n_codes >= PV_MAX_CODES)
+			return PV_ERR;
+		c = &rec->codes[rec->n_codes];
+		if (parse_hex_field(ln->field[1], c->hash, sizeof(c->hash)) != PV_OK ||
+		    parse_time_field(ln->field[2], &c->issued) != PV_OK ||
+		    parse_time_field(ln->field[3], &c->expires) != PV_OK ||
+		    parse_time_field(ln->field[4], &c->used_at) != PV_OK)
+			return PV_ERR;
+		rec->n_codes++;
+	} else if (strcmp(key, "totp") == 0 && n == 3) {
+		bit = S_TOTP;
+		if (parse_hex_field(ln->field[1], rec->totp_secret, sizeof(rec->totp_secret)) !=
+			    PV_OK ||
+		    parse_time_field(ln->field[2], &rec->totp_last_step) != PV_OK)
+			return PV_ERR;
+		rec->totp_enrolled = true;
+	} else if (strcmp(key, "last_login") == 0 && n == 3) {
+		struct pv_cidr addr;
+		bit = S_LOGIN;
+		if (parse_time_field(ln->field[1], &rec->last_login) != PV_OK ||
+		    pv_addr_parse(ln->field[2], &addr) != PV_OK)
+			return PV_ERR;
+		snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s",
+			 ln->field[2]);
+	} else {
+		return PV_ERR;
+	}
+	if (*seen & bit)
+		return PV_ERR;
+	*seen |= bit;
+	return PV_OK;
+}
+
+int pv_record_decode(const char *text, size_t len, const char *expected_name,
+		     struct pv_record *rec, struct pv_err *err)
+{
+	struct line *ln;
+	const char *p = text;
+	const char *end = text + len;
+	unsigned seen = 0;
+	unsigned lineno = 0;
+	bool ended = false;
+	int rc = PV_ERR;
+
+	sodium_memzero(rec, sizeof(*rec));
+	ln = malloc(sizeof(*ln));
+	if (ln == NULL) {
+		pv_err_set(err, "out of memory decoding the record of %s", expected_name);
+		return PV_ERR;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || ended)
+			goto bad; /* no final newline, or data after "end" */
+		lineno++;
+		if (split_line(ln, p, (size_t)(nl - p)) != PV_OK)
+			goto bad;
+		p = nl + 1;
+		if (lineno == 1) {
+			uint64_t version;
+			if (ln->n != 2 || strcmp(ln->field[0], MAGIC) != 0 ||
+			    pv_parse_u64(ln->field[1], 1000, &version) != PV_OK)
+				goto bad;
+			if (version != PV_RECORD_VERSION) {
+				pv_err_set(err, "the record of %s has format version %" PRIu64
+						", this build reads only version %d",
+					   expected_name, version, PV_RECORD_VERSION);
+				goto out;
+			}
+			continue;
+		}
+		if (ln->n == 1 && strcmp(ln->field[0], "end") == 0) {
+			ended = true;
+			continue;
+		}
+		if (apply_line(rec, ln, &seen) != PV_OK)
+			goto bad;
+	}
+	if (!ended || !(seen & 1) || rec->n_ips == 0)
+		goto bad;
+	if (strcmp(rec->name, expected_name) != 0) {
+		pv_err_set(err, "the record for %s names another vendor", expected_name);
+		goto out;
+	}
+	rc = PV_OK;
+	goto out;
+bad:
+	pv_err_set(err, "the record of %s is corrupt (line %u)", expected_name, lineno);
+out:
+	sodium_memzero(ln, sizeof(*ln));
+	free(ln);
+	if (rc != PV_OK)
+		sodium_memzero(rec, sizeof(*rec));
+	return rc;
+}

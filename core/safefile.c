@@ -1,0 +1,418 @@
+/* safefile.c — checked, symlink-free, crash-safe file access for the store, key, config and
+ * audit log (see safefile.h for the rules every path must pass). */
+#include "safefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OPEN_SAFE (O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+
+static void close_keep_errno(int fd)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = saved;
+}
+
+/* A directory is trustworthy when only root can change what it contains. */
+static int check_dir(const struct stat *st, const char *shown, bool private_dir,
+		     struct pv_err *err)
+{
+	if (!S_ISDIR(st->st_mode)) {
+		pv_err_set(err, "%s is not a directory", shown);
+		return PV_ERR;
+	}
+	if (st->st_uid != 0) {
+		pv_err_set(err, "directory %s is owned by uid %u, not root; run: chown root %s",
+			   shown, (unsigned)st->st_uid, shown);
+		return PV_ERR;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
+		pv_err_set(err, "directory %s is writable by group or others (mode %04o); run: chmod go-w %s",
+			   shown, (unsigned)(st->st_mode & 07777), shown);
+		return PV_ERR;
+	}
+	if (private_dir && (st->st_mode & (S_IRWXG | S_IRWXO))) {
+		pv_err_set(err, "directory %s is accessible by group or others (mode %04o); run: chmod 700 %s",
+			   shown, (unsigned)(st->st_mode & 07777), shown);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
+{
+	char walked[PATH_MAX];
+	const char *p = path;
+	size_t walked_len = 0;
+	struct stat st;
+	int fd = -1;
+	int next;
+
+	if (path == NULL || path[0] != '/') {
+		pv_err_set(err, "path \"%.200s\" is not absolute", path ? path : "");
+		return -1;
+	}
+	if (strlen(path) >= sizeof(walked)) {
+		pv_err_set(err, "path \"%.200s...\" is too long", path);
+		return -1;
+	}
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		pv_err_errno(err, errno, "cannot open /");
+		return -1;
+	}
+	walked[0] = '/';
+	walked[1] = '\0';
+	walked_len = 1;
+	for (;;) {
+		char comp[NAME_MAX + 1];
+		size_t n;
+		bool last;
+
+		if (fstat(fd, &st) != 0) {
+			pv_err_errno(err, errno, "cannot stat %s", walked);
+			goto fail;
+		}
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		last = (p[n] == '\0' || p[n + strspn(p + n, "/")] == '\0');
+		if (check_dir(&st, walked, private_dir && n == 0, err) != PV_OK)
+			goto fail;
+		if (n == 0)
+			break;
+		if (n > NAME_MAX) {
+			pv_err_set(err, "a component of %.200s is too long", path);
+			goto fail;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0) {
+			pv_err_set(err, "path %.200s contains \"%s\"; give a plain absolute path", path,
+				   comp);
+			goto fail;
+		}
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | OPEN_SAFE);
+		if (next < 0) {
+			int e = errno;
+			if (e == ELOOP || e == ENOTDIR) {
+				struct stat lst;
+				if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISLNK(lst.st_mode))
+					pv_err_set(err, "%s%s%s is a symbolic link; refusing to follow it",
+						   walked, walked_len > 1 ? "/" : "", comp);
+				else
+					pv_err_set(err, "%s%s%s is not a directory", walked,
+						   walked_len > 1 ? "/" : "", comp);
+			} else {
+				pv_err_errno(err, e, "cannot open directory %s%s%s", walked,
+					     walked_len > 1 ? "/" : "", comp);
+			}
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+		if (walked_len > 1)
+			walked[walked_len++] = '/';
+		memcpy(walked + walked_len, comp, n + 1);
+		walked_len += n;
+		p += n;
+		if (last) {
+			if (fstat(fd, &st) != 0) {
+				pv_err_errno(err, errno, "cannot stat %s", walked);
+				goto fail;
+			}
+			if (check_dir(&st, walked, private_dir, err) != PV_OK)
+				goto fail;
+			break;
+		}
+	}
+	return fd;
+fail:
+	close_keep_errno(fd);
+	return -1;
+}
+
+int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_len,
+		   struct pv_err *err)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	size_t dlen;
+
+	if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(dir)) {
+		pv_err_set(err, "path \"%.200s\" is not an absolute path", path ? path : "");
+		return -1;
+	}
+	slash = strrchr(path, '/');
+	if (slash[1] == '\0' || strlen(slash + 1) >= base_len) {
+		pv_err_set(err, "path \"%.200s\" does not name a file", path);
+		return -1;
+	}
+	dlen = (size_t)(slash - path);
+	if (dlen == 0)
+		dlen = 1; /* "/file" */
+	memcpy(dir, path, dlen);
+	dir[dlen] = '\0';
+	memcpy(base, slash + 1, strlen(slash + 1) + 1);
+	return pv_open_dir(dir, private_dir, err);
+}
+
+static int check_file(const struct stat *st, enum pv_file_policy policy, const char *display,
+		      struct pv_err *err)
+{
+	if (!S_ISREG(st->st_mode)) {
+		pv_err_set(err, "%s is not a regular file", display);
+		return PV_ERR;
+	}
+	if (st->st_uid != 0) {
+		pv_err_set(err, "%s is owned by uid %u, not root; run: chown root %s", display,
+			   (unsigned)st->st_uid, display);
+		return PV_ERR;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		pv_err_set(err, "%s is writable by group or others (mode %04o); run: chmod go-w %s",
+			   display, (unsigned)(st->st_mode & 07777), display);
+		return PV_ERR;
+	}
+	if (policy == PV_FILE_PRIVATE && (st->st_mode & (S_IRWXG | S_IRWXO))) {
+		pv_err_set(err, "%s is readable by group or others (mode %04o); run: chmod 600 %s",
+			   display, (unsigned)(st->st_mode & 07777), display);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
+		    const char *display, bool *missing, struct pv_err *err)
+{
+	struct stat st;
+	int fd;
+
+	if (missing != NULL)
+		*missing = false;
+	fd = openat(dirfd, name, flags | OPEN_SAFE);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && missing != NULL)
+			*missing = true;
+		if (e == ELOOP)
+			pv_err_set(err, "%s is a symbolic link; refusing to follow it", display);
+		else if (e == ENXIO || e == EWOULDBLOCK)
+			pv_err_set(err, "%s is not a regular file", display);
+		else
+			pv_err_errno(err, e, "cannot open %s", display);
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", display);
+		goto fail;
+	}
+	if (check_file(&st, policy, display, err) != PV_OK)
+		goto fail;
+	return fd;
+fail:
+	close_keep_errno(fd);
+	return -1;
+}
+
+int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, size_t max_len,
+		    const char *display, unsigned char **data, size_t *len, struct pv_err *err)
+{
+	unsigned char *buf = NULL;
+	struct stat st;
+	size_t used = 0;
+	bool missing = false;
+	int rc = PV_ERR;
+	int fd;
+
+	*data = NULL;
+	*len = 0;
+	fd = pv_open_file_at(dirfd, name, O_RDONLY, policy, display, &missing, err);
+	if (fd < 0)
+		return missing ? PV_NOTFOUND : PV_ERR;
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", display);
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > max_len) {
+		pv_err_set(err, "%s is too large (%jd bytes, at most %zu expected)", display,
+			   (intmax_t)st.st_size, max_len);
+		goto out;
+	}
+	buf = malloc(max_len + 1);
+	if (buf == NULL) {
+		pv_err_set(err, "out of memory reading %s", display);
+		goto out;
+	}
+	for (;;) {
+		ssize_t got = read(fd, buf + used, max_len + 1 - used);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			pv_err_errno(err, errno, "cannot read %s", display);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		used += (size_t)got;
+		if (used > max_len) {
+			pv_err_set(err, "%s grew beyond %zu bytes while being read", display, max_len);
+			goto out;
+		}
+	}
+	buf[used] = '\0';
+	*data = buf;
+	*len = used;
+	buf = NULL;
+	rc = PV_OK;
+out:
+	if (buf != NULL) {
+		explicit_bzero(buf, max_len + 1);
+		free(buf);
+	}
+	close(fd);
+	return rc;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err)
+{
+	if (fsync(dirfd) != 0) {
+		pv_err_errno(err, errno, "cannot sync directory of %s", display);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
+			 const char *display, struct pv_err *err)
+{
+	char tmpname[NAME_MAX + 1];
+	unsigned char rnd[8];
+	int fd = -1;
+	int tries;
+
+	/* Temp names start with '.', which no vendor or file name of ours may: a stale one left
+	 * by a crash is never mistaken for data. */
+	for (tries = 0; tries < 8; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+			pv_err_errno(err, errno, "cannot get random bytes for a temp file");
+			return PV_ERR;
+		}
+		if (snprintf(tmpname, sizeof(tmpname), ".%.200s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp",
+			     name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+			     rnd[7]) >= (int)sizeof(tmpname)) {
+			pv_err_set(err, "file name %s is too long", display);
+			return PV_ERR;
+		}
+		fd = openat(dirfd, tmpname, O_WRONLY | O_CREAT | O_EXCL | OPEN_SAFE, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		pv_err_errno(err, errno, "cannot create a temp file for %s", display);
+		return PV_ERR;
+	}
+	if (fchmod(fd, 0600) != 0 || fchown(fd, 0, 0) != 0) {
+		pv_err_errno(err, errno, "cannot set owner and mode of a temp file for %s", display);
+		goto fail;
+	}
+	if (write_all(fd, data, len) != 0) {
+		pv_err_errno(err, errno, "cannot write %s", display);
+		goto fail;
+	}
+	if (fsync(fd) != 0) {
+		pv_err_errno(err, errno, "cannot sync %s", display);
+		goto fail;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		pv_err_errno(err, errno, "cannot close %s", display);
+		goto fail;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmpname, dirfd, name) != 0) {
+		pv_err_errno(err, errno, "cannot replace %s", display);
+		goto fail;
+	}
+	return pv_fsync_dir(dirfd, display, err);
+fail:
+	close_keep_errno(fd);
+	unlinkat(dirfd, tmpname, 0);
+	return PV_ERR;
+}
+
+int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
+		    struct pv_err *err)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	long waited_ms = 0;
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDWR | O_CREAT | OPEN_SAFE, 0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			pv_err_set(err, "lock file %s is a symbolic link; refusing to follow it",
+				   display);
+		else
+			pv_err_errno(err, errno, "cannot open lock file %s", display);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat lock file %s", display);
+		goto fail;
+	}
+	if (check_file(&st, PV_FILE_PRIVATE, display, err) != PV_OK)
+		goto fail;
+	/* Bounded wait: a lock held forever by someone else must end in a denial, not a hang. */
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return fd;
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			pv_err_errno(err, errno, "cannot lock %s", display);
+			goto fail;
+		}
+		if (waited_ms >= (long)timeout_s * 1000) {
+			pv_err_set(err, "timed out after %d s waiting for the lock on %s", timeout_s,
+				   display);
+			goto fail;
+		}
+		nanosleep(&pause, NULL);
+		waited_ms += 10;
+	}
+fail:
+	close_keep_errno(fd);
+	return -1;
+}

@@ -1,0 +1,57 @@
+/* safefile.h — the only way the core touches the file system: every path is walked from "/"
+ * one component at a time without following symlinks, every directory and file is checked
+ * for owner and mode, and writes are temp file + fsync + rename + directory fsync. */
+#ifndef PV_SAFEFILE_H
+#define PV_SAFEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* What a file must satisfy beyond "root-owned regular file, not group/world-writable". */
+enum pv_file_policy {
+	PV_FILE_PUBLIC = 0,  /* config: may be readable by others */
+	PV_FILE_PRIVATE = 1, /* key, records, audit: no group/other bits at all */
+};
+
+/* Open the directory `path` (absolute) for use with *at() calls. Every component must be a
+ * real directory (no symlink), owned by root, and not group/world-writable unless it is
+ * root-owned and sticky (/tmp). When `private_dir` is set, the final directory must also
+ * have no group/other permissions. Returns a directory fd (O_CLOEXEC) or -1 with err set. */
+int pv_open_dir(const char *path, bool private_dir, struct pv_err *err);
+
+/* Open an existing regular file `name` (a single component) inside dirfd without following
+ * symlinks or blocking on FIFOs; check it as `policy` says. `flags` is O_RDONLY or O_RDWR
+ * (O_APPEND allowed). `display` names the file in messages. Returns fd or -1:
+ * errno-like ENOENT is reported as PV_NOTFOUND through *missing when missing != NULL. */
+int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
+		    const char *display, bool *missing, struct pv_err *err);
+
+/* Read a whole checked file of at most max_len bytes into a malloc'd buffer (NUL-terminated,
+ * not counted in *len). Returns PV_OK, PV_NOTFOUND (file absent) or PV_ERR. */
+int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, size_t max_len,
+		    const char *display, unsigned char **data, size_t *len, struct pv_err *err);
+
+/* Replace `name` in dirfd atomically and durably with data (mode 0600, root-owned): a
+ * uniquely named temp file, write, fsync, rename over name, fsync the directory. On error
+ * the old file is untouched and the temp file removed. */
+int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
+			 const char *display, struct pv_err *err);
+
+/* Create and hold an exclusive flock on `name` in dirfd (created 0600 when absent, never
+ * unlinked by anyone: the lock must live on a stable inode). Waits at most timeout_s
+ * seconds. Returns the lock fd (close to release) or -1. */
+int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
+		    struct pv_err *err);
+
+/* fsync a directory fd. */
+int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
+
+/* Split an absolute path into its directory (opened with pv_open_dir) and its final
+ * component (copied to base). */
+int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_len,
+		   struct pv_err *err);
+
+#endif

@@ -1,0 +1,64 @@
+/* store.h — the vendor store: every operation the module and otpctl need, behind one small
+ * interface (open, load, locked read-modify-write, create, remove, list), so that a second
+ * backend can replace the file store without touching policy, module or CLI.
+ * File backend: one sealed file "<name>.rec" per vendor in store_dir (0700, root), a lock file
+ * "<name>.lock" beside it that is never unlinked. Records are sealed with XChaCha20-Poly1305
+ * under the record subkey, the vendor name bound as associated data. */
+#ifndef PV_STORE_H
+#define PV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "err.h"
+#include "keys.h"
+#include "record.h"
+#include "seal.h"
+
+struct pv_store;
+
+/* Open store_dir (checked: root-owned, mode 0700, no symlink on the way). */
+int pv_store_open(const struct pv_config *cfg, struct pv_store **out, struct pv_err *err);
+void pv_store_close(struct pv_store *store);
+
+/* Create store_dir (0700) if missing; used by `otpctl init`. */
+int pv_store_create_dir(const struct pv_config *cfg, struct pv_err *err);
+
+/* Does a record exist for name? Cheap: no key, no lock, no decryption. name must be valid. */
+int pv_store_exists(struct pv_store *store, const char *name, bool *exists, struct pv_err *err);
+
+/* Read and unseal a record without taking the lock (records are replaced atomically, so a
+ * read sees the old or the new version). PV_NOTFOUND when absent. */
+int pv_store_load(struct pv_store *store, const struct pv_keys *keys, const char *name,
+		  struct pv_record *rec, struct pv_err *err);
+
+/* What a modify callback asks for. */
+enum pv_modify_result {
+	PV_MODIFY_SAVE = 0, /* write the changed record */
+	PV_MODIFY_KEEP = 1, /* leave the stored record as it is */
+	PV_MODIFY_FAIL = 2, /* error: leave the record as it is; err was set by the callback */
+};
+
+/* Called with the vendor's lock held and the current record loaded. */
+typedef enum pv_modify_result (*pv_modify_fn)(struct pv_record *rec, void *ctx,
+					      struct pv_err *err);
+
+/* Lock (bounded wait: cfg lock_timeout), load, call fn, save durably if asked, unlock.
+ * PV_NOTFOUND when the vendor has no record (fn not called). PV_ERR on any failure, including
+ * fn returning PV_MODIFY_FAIL; the stored record is then unchanged. */
+int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const char *name,
+		    pv_modify_fn fn, void *ctx, struct pv_err *err);
+
+/* Add a new record under the vendor's lock. PV_EXISTS if one is there. */
+int pv_store_create(struct pv_store *store, const struct pv_keys *keys,
+		    const struct pv_record *rec, struct pv_err *err);
+
+/* Remove a record under the vendor's lock (the lock file stays). PV_NOTFOUND if absent. */
+int pv_store_remove(struct pv_store *store, const char *name, struct pv_err *err);
+
+/* Names of all vendors, sorted. *names is malloc'd (n entries of PV_NAME_MAX+1 bytes). */
+int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_t *n,
+		  struct pv_err *err);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# deps.sh — make sure the Debian 12 packages a target needs are installed.
+# Usage: mk/deps.sh build|test|demo|fuzz
+# As root: installs what is missing with apt-get. Otherwise: prints the exact command, fails.
+set -eu
+
+build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev"
+test="$build libcmocka-dev libpam-wrapper libpamtest0-dev faketime zbar-tools imagemagick \
+openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip"
+demo="$build openssh-server openssh-client iproute2 util-linux procps"
+fuzz="$build clang libclang-rt-14-dev"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+demo) want=$demo ;;
+fuzz) want=$fuzz ;;
+*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz)" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$status" in
+	"install ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "Missing Debian packages. Run as root:" >&2
+	echo "  apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+echo "Installing missing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have empty package lists; refresh them once when an install fails.
+# shellcheck disable=SC2086
+if ! apt-get install -y --no-install-recommends $missing; then
+	apt-get update
+	apt-get install -y --no-install-recommends $missing
+fi

@@ -1,0 +1,661 @@
+/* pam_vendor.c — the PAM glue: options, user, items, conversation, answer codes. Every
+ * decision is policy.c's; every vendor path that meets an error denies. No global state:
+ * each call keeps what it needs on its own stack (sshd and OpenVPN reuse one process). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grp.h>
+#include <pwd.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "config.h"
+#include "keys.h"
+#include "log.h"
+#include "otp.h"
+#include "policy.h"
+#include "store.h"
+#include "vendorname.h"
+
+#define PV_EXPORT __attribute__((visibility("default")))
+#define DATA_VERIFIED "pam_vendor_verified_user"
+#define DATA_SESSION "pam_vendor_session"
+#define CODE_PROMPT "One-time code: "
+#define GROUP_BUF_MAX (1 << 20)
+
+struct options {
+	const char *config;
+	bool debug;
+	bool use_first_pass;
+	bool try_first_pass;
+	const char *unknown; /* first option we do not know, or NULL */
+};
+
+/* Everything one pam_sm_* call works with. */
+struct call {
+	pam_handle_t *pamh;
+	struct options opt;
+	struct pv_config cfg;
+	struct pv_keys keys;
+	bool have_keys;
+	struct pv_store *store;
+	const char *event;
+	const char *user;
+	const char *service;
+	const char *rhost;
+	const char *tty;
+};
+
+enum who {
+	WHO_ERROR,      /* config or store unusable: deny everyone, we cannot tell */
+	WHO_VENDOR,     /* has a record in the store */
+	WHO_DENIED,     /* not a vendor, but must be denied (vendor group, unknown_user = deny) */
+	WHO_NOT_VENDOR, /* not our business: PAM_IGNORE */
+};
+
+struct session_data {
+	char id[33];
+	int64_t start;
+};
+
+static void parse_options(int argc, const char **argv, struct options *opt)
+{
+	int i;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->config = PV_DEFAULT_CONFIG;
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7] != '\0')
+			opt->config = argv[i] + 7;
+		else if (strcmp(argv[i], "debug") == 0)
+			opt->debug = true;
+		else if (strcmp(argv[i], "use_first_pass") == 0)
+			opt->use_first_pass = true;
+		else if (strcmp(argv[i], "try_first_pass") == 0)
+			opt->try_first_pass = true;
+		else if (opt->unknown == NULL)
+			opt->unknown = argv[i];
+	}
+}
+
+static const char *item_string(pam_handle_t *pamh, int type)
+{
+	const void *item = NULL;
+
+	if (pam_get_item(pamh, type, &item) != PAM_SUCCESS)
+		return NULL;
+	return item;
+}
+
+/* A printable stand-in for names that did not pass validation (never log raw client text). */
+static const char *shown_user(const struct call *c)
+{
+	return pv_vendor_name_valid(c->user) ? c->user : "(invalid name)";
+}
+
+static int64_t now_seconds(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* Append one audit line; on failure say why in syslog. The caller denies on PV_ERR. */
+static int audit(struct call *c, const char *result, enum pv_reason reason, const char *detail,
+		 struct pv_audit_event *extra)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+
+	if (extra != NULL)
+		ev = *extra;
+	else
+		pv_audit_event_init(&ev);
+	ev.event = c->event;
+	ev.service = c->service;
+	ev.user = c->user;
+	ev.rhost = c->rhost;
+	ev.result = result;
+	ev.reason = pv_reason_name(reason);
+	ev.tty = c->tty;
+	if (detail != NULL)
+		ev.detail = detail;
+	if (!c->have_keys) {
+		pv_log(c->pamh, LOG_ERR, "%s %s user=%s reason=%s: no audit key, no audit line",
+		       c->event, result, shown_user(c), ev.reason);
+		return PV_ERR;
+	}
+	if (pv_audit_append(c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev,
+			    now_seconds(), c->pamh, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "%s %s user=%s reason=%s: cannot write the audit log: %s",
+		       c->event, result, shown_user(c), ev.reason, err.msg);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+/* Deny with reason: audit (or syslog when that is impossible) and return `code`. */
+static int deny(struct call *c, enum pv_reason reason, const char *detail, int code)
+{
+	if (detail != NULL)
+		pv_log(c->pamh, LOG_NOTICE, "%s deny user=%s reason=%s: %s", c->event,
+		       shown_user(c), pv_reason_name(reason), detail);
+	(void)audit(c, "deny", reason, detail, NULL);
+	return code;
+}
+
+static bool in_vendor_group(const struct call *c)
+{
+	struct passwd pw;
+	struct passwd *pwp = NULL;
+	struct group gr;
+	struct group *grp = NULL;
+	char *buf = NULL;
+	size_t len = 4096;
+	bool member = false;
+	size_t i;
+	int r;
+
+	/* getgrnam_r/getpwnam_r: no static buffers (the module may run in several threads). */
+	for (;;) {
+		char *grown = realloc(buf, len);
+		if (grown == NULL)
+			goto out;
+		buf = grown;
+		r = getgrnam_r(c->cfg.vendor_group, &gr, buf, len, &grp);
+		if (r != ERANGE)
+			break;
+		if (len >= GROUP_BUF_MAX)
+			goto out;
+		len *= 2;
+	}
+	if (r != 0 || grp == NULL)
+		goto out;
+	for (i = 0; gr.gr_mem != NULL && gr.gr_mem[i] != NULL; i++)
+		if (strcmp(gr.gr_mem[i], c->user) == 0)
+			member = true;
+	if (!member) {
+		gid_t gid = gr.gr_gid;
+		char pwbuf[4096];
+		if (getpwnam_r(c->user, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
+		    pw.pw_gid == gid)
+			member = true;
+	}
+out:
+	free(buf);
+	return member;
+}
+
+/* Who is this user to us? Opens config, key and store for vendors. */
+static enum who classify(struct call *c)
+{
+	struct pv_err err;
+	bool exists = false;
+
+	if (pv_config_load(c->opt.config, &c->cfg, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=config_error: %s", c->event,
+		       shown_user(c), err.msg);
+		return WHO_ERROR;
+	}
+	if (pv_crypto_init(&err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
+		       shown_user(c), err.msg);
+		return WHO_ERROR;
+	}
+	if (!pv_vendor_name_valid(c->user))
+		goto not_vendor; /* such a name can never have a record: no path is built */
+	if (pv_store_open(&c->cfg, &c->store, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
+		       shown_user(c), err.msg);
+		return WHO_ERROR;
+	}
+	if (pv_store_exists(c->store, c->user, &exists, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
+		       shown_user(c), err.msg);
+		return WHO_ERROR;
+	}
+	if (!exists)
+		goto not_vendor;
+	if (pv_keys_load(c->cfg.key_file, &c->keys, &err) != PV_OK) {
+		/* Without the key no chained audit line can be written: syslog carries it. */
+		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
+		       shown_user(c), err.msg);
+		return WHO_ERROR;
+	}
+	c->have_keys = true;
+	return WHO_VENDOR;
+not_vendor:
+	if (c->cfg.vendor_group[0] != '\0' && in_vendor_group(c))
+		return WHO_DENIED;
+	if (c->cfg.unknown_user == PV_UNKNOWN_DENY)
+		return WHO_DENIED;
+	return WHO_NOT_VENDOR;
+}
+
+/* The non-vendor outcomes, shared by every entry point. */
+static int answer_non_vendor(struct call *c, enum who who, int deny_code)
+{
+	struct pv_err err;
+
+	if (who == WHO_NOT_VENDOR) {
+		if (c->opt.debug)
+			pv_log(c->pamh, LOG_DEBUG, "%s ignore user=%s: not a vendor", c->event,
+			       shown_user(c));
+		return PAM_IGNORE;
+	}
+	if (who == WHO_DENIED) {
+		/* Audit it if the key is usable; the denial stands either way. */
+		if (pv_keys_load(c->cfg.key_file, &c->keys, &err) == PV_OK)
+			c->have_keys = true;
+		pv_log(c->pamh, LOG_NOTICE, "%s deny user=%s reason=not_vendor", c->event,
+		       shown_user(c));
+		(void)audit(c, "deny", PV_R_NOT_VENDOR, "not a registered vendor", NULL);
+	}
+	return deny_code;
+}
+
+static int begin(struct call *c, pam_handle_t *pamh, const char *event, int argc,
+		 const char **argv)
+{
+	memset(c, 0, sizeof(*c));
+	c->pamh = pamh;
+	c->event = event;
+	parse_options(argc, argv, &c->opt);
+	c->service = item_string(pamh, PAM_SERVICE);
+	c->rhost = item_string(pamh, PAM_RHOST);
+	c->tty = item_string(pamh, PAM_TTY);
+	/* libpam prompts with its default prompt when no user is set yet (OpenVPN). */
+	if (pam_get_user(pamh, &c->user, NULL) != PAM_SUCCESS || c->user == NULL ||
+	    c->user[0] == '\0') {
+		pv_log(pamh, LOG_ERR, "%s: no user name", event);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+static void end(struct call *c)
+{
+	pv_keys_wipe(&c->keys);
+	pv_store_close(c->store);
+	c->store = NULL;
+}
+
+/* An unknown module option is a configuration error: fail closed for vendors. */
+static bool options_ok(struct call *c)
+{
+	if (c->opt.unknown == NULL)
+		return true;
+	pv_log(c->pamh, LOG_ERR, "unknown module option \"%.64s\"", c->opt.unknown);
+	return false;
+}
+
+/* Ask for the code through the conversation (echo off), or take PAM_AUTHTOK. The answer is
+ * copied into code[PV_OTP_INPUT_MAX + 1] and wiped from the conversation's buffer. */
+static int get_code(struct call *c, char *code, bool *conv_failed)
+{
+	const struct pam_conv *conv = NULL;
+	struct pam_message msg = {PAM_PROMPT_ECHO_OFF, CODE_PROMPT};
+	const struct pam_message *msgp = &msg;
+	struct pam_response *resp = NULL;
+	const void *tok = NULL;
+	size_t len;
+	int r;
+
+	code[0] = '\0';
+	*conv_failed = false;
+	if (c->opt.use_first_pass || c->opt.try_first_pass) {
+		if (pam_get_item(c->pamh, PAM_AUTHTOK, &tok) == PAM_SUCCESS && tok != NULL) {
+			len = strnlen(tok, PV_OTP_INPUT_MAX + 1);
+			if (len > PV_OTP_INPUT_MAX)
+				return PV_ERR;
+			memcpy(code, tok, len);
+			code[len] = '\0';
+			return PV_OK;
+		}
+		if (c->opt.use_first_pass)
+			return PV_ERR;
+	}
+	if (pam_get_item(c->pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS ||
+	    conv == NULL || conv->conv == NULL) {
+		*conv_failed = true;
+		return PV_ERR;
+	}
+	r = conv->conv(1, &msgp, &resp, conv->appdata_ptr);
+	if (r != PAM_SUCCESS) {
+		*conv_failed = true;
+		r = PV_ERR;
+		goto out;
+	}
+	/* A "successful" conversation with no answer (Ctrl-D) is no code. */
+	if (resp == NULL || resp[0].resp == NULL) {
+		r = PV_ERR;
+		goto out;
+	}
+	len = strnlen(resp[0].resp, PV_OTP_INPUT_MAX + 1);
+	if (len > PV_OTP_INPUT_MAX) {
+		r = PV_ERR;
+		goto out;
+	}
+	memcpy(code, resp[0].resp, len);
+	code[len] = '\0';
+	r = PV_OK;
+out:
+	if (resp != NULL) {
+		if (resp[0].resp != NULL) {
+			explicit_bzero(resp[0].resp, strlen(resp[0].resp));
+			free(resp[0].resp);
+		}
+		free(resp);
+	}
+	return r;
+}
+
+struct code_check {
+	const struct call *call;
+	const char *code;
+	int64_t now;
+	struct pv_decision decision;
+};
+
+/* Under the vendor's lock: decide on the fresh record, apply, ask for a save. */
+static enum pv_modify_result check_code_locked(struct pv_record *rec, void *vctx,
+					       struct pv_err *err)
+{
+	struct code_check *cc = vctx;
+	struct pv_request req = {
+		.phase = PV_PHASE_CODE,
+		.rhost = cc->call->rhost,
+		.code = cc->code,
+		.keys = &cc->call->keys,
+		.otp_length = cc->call->cfg.otp_length,
+		.max_failures = cc->call->cfg.max_failures,
+	};
+
+	pv_decide(rec, &req, cc->now, &cc->decision);
+	if (!pv_decision_changes(&cc->decision))
+		return PV_MODIFY_KEEP;
+	pv_apply(rec, &cc->decision, cc->call->rhost, cc->now);
+	return PV_MODIFY_SAVE;
+}
+
+static int deny_code_for(enum pv_reason reason)
+{
+	return reason == PV_R_LOCKED_OUT ? PAM_MAXTRIES : PAM_AUTH_ERR;
+}
+
+/* Window, address and lockout before prompting: a vendor outside its window or address
+ * never gets to burn or probe codes. */
+static int precheck(struct call *c, enum pv_phase phase, struct pv_decision *d)
+{
+	struct pv_record *rec;
+	struct pv_request req = {.phase = phase, .rhost = c->rhost};
+	struct pv_err err;
+	int rc = PV_ERR;
+
+	rec = malloc(sizeof(*rec));
+	if (rec == NULL)
+		return PV_ERR;
+	if (pv_store_load(c->store, &c->keys, c->user, rec, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
+		       c->user, err.msg);
+		goto out;
+	}
+	pv_decide(rec, &req, now_seconds(), d);
+	rc = PV_OK;
+out:
+	pv_record_wipe(rec);
+	free(rec);
+	return rc;
+}
+
+static void free_string(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+static int authenticate_vendor(struct call *c)
+{
+	char code[PV_OTP_INPUT_MAX + 1];
+	struct code_check cc;
+	struct pv_decision pre;
+	struct pv_err err;
+	bool conv_failed = false;
+	char *marker = NULL;
+	int rc = PAM_AUTH_ERR;
+
+	memset(&cc, 0, sizeof(cc));
+	if (!options_ok(c)) {
+		rc = deny(c, PV_R_CONFIG_ERROR, "unknown module option", PAM_AUTH_ERR);
+		goto out;
+	}
+	if (precheck(c, PV_PHASE_PRECHECK, &pre) != PV_OK) {
+		rc = deny(c, PV_R_STORE_ERROR, "vendor record unreadable", PAM_AUTH_ERR);
+		goto out;
+	}
+	if (!pre.allow) {
+		rc = deny(c, pre.reason, NULL, deny_code_for(pre.reason));
+		goto out;
+	}
+	if (c->cfg.fail_delay > 0)
+		(void)pam_fail_delay(c->pamh, (unsigned)(c->cfg.fail_delay * 1000000));
+	if (get_code(c, code, &conv_failed) != PV_OK) {
+		if (conv_failed) {
+			rc = deny(c, PV_R_OTP_INVALID, "conversation failed", PAM_CONV_ERR);
+			goto out;
+		}
+		code[0] = '\0'; /* no answer: checked (and counted) as a wrong code */
+	}
+	cc.call = c;
+	cc.code = code;
+	cc.now = now_seconds();
+	if (pv_store_update(c->store, &c->keys, c->user, check_code_locked, &cc, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "auth deny user=%s reason=store_error: %s", c->user,
+		       err.msg);
+		rc = deny(c, PV_R_STORE_ERROR, NULL, PAM_AUTH_ERR);
+		goto out;
+	}
+	if (!cc.decision.allow) {
+		rc = deny(c, cc.decision.reason, NULL, deny_code_for(cc.decision.reason));
+		goto out;
+	}
+	/* The code is consumed on disk; now the audit line, or no login. */
+	if (audit(c, "allow", PV_R_OK, NULL, NULL) != PV_OK)
+		goto out;
+	/* Bind the verification to this PAM transaction for the account phase. */
+	marker = strdup(c->user);
+	if (marker == NULL || pam_set_data(c->pamh, DATA_VERIFIED, marker, free_string) !=
+				      PAM_SUCCESS) {
+		free(marker);
+		goto out;
+	}
+	rc = PAM_SUCCESS;
+out:
+	sodium_memzero(code, sizeof(code));
+	return rc;
+}
+
+PV_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c;
+	enum who who;
+	int rc = PAM_AUTH_ERR;
+
+	if (begin(&c, pamh, "auth", argc, argv) != PV_OK)
+		goto out;
+	who = classify(&c);
+	if (who == WHO_ERROR)
+		goto out;
+	if (who != WHO_VENDOR) {
+		rc = answer_non_vendor(&c, who, PAM_AUTH_ERR);
+		goto out;
+	}
+	rc = authenticate_vendor(&c);
+out:
+	end(&c);
+	return rc;
+}
+
+PV_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	/* No credentials to establish; sshd calls this twice, so it must do nothing. */
+	return PAM_SUCCESS;
+}
+
+static int account_vendor(struct call *c)
+{
+	struct pv_decision d;
+	const void *verified = NULL;
+
+	if (!options_ok(c))
+		return deny(c, PV_R_CONFIG_ERROR, "unknown module option", PAM_PERM_DENIED);
+	if (precheck(c, PV_PHASE_ACCOUNT, &d) != PV_OK)
+		return deny(c, PV_R_STORE_ERROR, "vendor record unreadable", PAM_PERM_DENIED);
+	if (!d.allow)
+		return deny(c, d.reason, NULL, PAM_PERM_DENIED);
+	/* Only a code verified by this same PAM handle counts (publickey-only sshd skips auth). */
+	if (pam_get_data(c->pamh, DATA_VERIFIED, &verified) != PAM_SUCCESS || verified == NULL ||
+	    strcmp(verified, c->user) != 0)
+		return deny(c, PV_R_NO_OTP_VERIFIED, NULL, PAM_PERM_DENIED);
+	if (audit(c, "allow", PV_R_OK, NULL, NULL) != PV_OK)
+		return PAM_PERM_DENIED;
+	return PAM_SUCCESS;
+}
+
+PV_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c;
+	enum who who;
+	int rc = PAM_PERM_DENIED;
+
+	if (begin(&c, pamh, "account", argc, argv) != PV_OK)
+		goto out;
+	who = classify(&c);
+	if (who == WHO_ERROR)
+		goto out;
+	if (who != WHO_VENDOR) {
+		rc = answer_non_vendor(&c, who, PAM_PERM_DENIED);
+		goto out;
+	}
+	rc = account_vendor(&c);
+out:
+	end(&c);
+	return rc;
+}
+
+static void free_session(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+PV_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct pv_audit_event ev;
+	struct session_data *sd = NULL;
+	unsigned char rnd[16];
+	struct call c;
+	enum who who;
+	int rc = PAM_SESSION_ERR;
+
+	if (begin(&c, pamh, "session_open", argc, argv) != PV_OK)
+		goto out;
+	who = classify(&c);
+	if (who == WHO_ERROR)
+		goto out;
+	if (who != WHO_VENDOR) {
+		rc = answer_non_vendor(&c, who, PAM_SESSION_ERR);
+		goto out;
+	}
+	if (!options_ok(&c)) {
+		rc = deny(&c, PV_R_CONFIG_ERROR, "unknown module option", PAM_SESSION_ERR);
+		goto out;
+	}
+	sd = calloc(1, sizeof(*sd));
+	if (sd == NULL)
+		goto out;
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(sd->id, sizeof(sd->id), rnd, sizeof(rnd));
+	sd->start = now_seconds();
+	pv_audit_event_init(&ev);
+	ev.session = sd->id;
+	ev.pid = (long)getpid(); /* sshd's monitor: SIGTERM to it ends the session cleanly */
+	ev.auth_info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
+	if (audit(&c, "allow", PV_R_OK, NULL, &ev) != PV_OK)
+		goto out;
+	/* sshd opens and closes the session on the same handle in the monitor process. */
+	if (pam_set_data(pamh, DATA_SESSION, sd, free_session) != PAM_SUCCESS)
+		goto out;
+	sd = NULL;
+	rc = PAM_SUCCESS;
+out:
+	free(sd);
+	end(&c);
+	return rc;
+}
+
+PV_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct pv_audit_event ev;
+	const void *data = NULL;
+	const struct session_data *sd;
+	struct call c;
+	enum who who;
+	int rc = PAM_SESSION_ERR;
+
+	if (begin(&c, pamh, "session_close", argc, argv) != PV_OK)
+		goto out;
+	who = classify(&c);
+	if (who == WHO_ERROR)
+		goto out;
+	if (who != WHO_VENDOR) {
+		rc = answer_non_vendor(&c, who, PAM_SESSION_ERR);
+		goto out;
+	}
+	pv_audit_event_init(&ev);
+	if (pam_get_data(pamh, DATA_SESSION, &data) == PAM_SUCCESS && data != NULL) {
+		sd = data;
+		ev.session = sd->id;
+		ev.duration_s = now_seconds() - sd->start;
+		if (ev.duration_s < 0)
+			ev.duration_s = 0; /* clock stepped back during the session */
+	} else {
+		ev.detail = "no session_open on this PAM handle";
+	}
+	ev.pid = (long)getpid();
+	if (audit(&c, "allow", PV_R_OK, NULL, &ev) != PV_OK)
+		goto out;
+	rc = PAM_SUCCESS;
+out:
+	end(&c);
+	return rc;
+}
+
+PV_EXPORT int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c;
+	enum who who;
+	int rc = PAM_AUTHTOK_ERR;
+
+	if (begin(&c, pamh, "chauthtok", argc, argv) != PV_OK)
+		goto out;
+	who = classify(&c);
+	if (who == WHO_NOT_VENDOR) {
+		rc = PAM_IGNORE;
+		goto out;
+	}
+	pv_log(pamh, LOG_NOTICE, "chauthtok refused for user=%s: codes come from otpctl",
+	       shown_user(&c));
+out:
+	end(&c);
+	return rc;
+}
