@@ -39,8 +39,7 @@ MODULE   := $(B)/bin/pam_vendor.so
 OTPCTL   := $(B)/bin/otpctl
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-PAMT_SRC := $(wildcard tests/pam/*.c)
-PAMT_BIN := $(PAMT_SRC:tests/pam/%.c=$(B)/tests/pam_%)
+PAMDRIVE := $(B)/tests/pamdrive
 
 .PHONY: all deps test-deps check unit clean install format format-check demo
 
@@ -86,14 +85,14 @@ $(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) tests/unit/testutil.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
-$(B)/tests/pam_%: tests/pam/%.c $(CORE_LIB)
+# The PAM application the module tests drive (real libpam, private confdir).
+$(PAMDRIVE): tests/pam/pamdrive.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) \
-		$(shell pkg-config --libs libpamtest) -lcmocka
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) -lpam
 
 unit: test-deps all $(UNIT_BIN)
 
-check: test-deps all $(UNIT_BIN) $(PAMT_BIN)
+check: test-deps all $(UNIT_BIN) $(PAMDRIVE)
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 
 install: all

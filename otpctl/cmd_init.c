@@ -1,0 +1,89 @@
+/* cmd_init.c — `otpctl init`: the master key, the store directory and the first audit line. */
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "otpctl.h"
+#include "safefile.h"
+
+/* Create the directory that will hold `path` when it is missing (one level, root, mode). */
+static int make_parent(const char *path, mode_t mode)
+{
+	char dir[PATH_MAX];
+	char base[NAME_MAX + 1];
+	struct pv_err err;
+	char *slash;
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return EXIT_OK;
+	*slash = '\0';
+	fd = pv_open_parent(dir, false, base, sizeof(base), &err);
+	if (fd < 0) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (mkdirat(fd, base, mode) != 0 && errno != EEXIST) {
+		ctl_error("cannot create directory %s: %s", dir, strerror(errno));
+		close(fd);
+		return EXIT_FAIL;
+	}
+	close(fd);
+	return EXIT_OK;
+}
+
+int cmd_init(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("init");
+	struct pv_err err;
+	int r;
+
+	if (argc != 1)
+		return ctl_usage_error(cmd, "init takes no arguments");
+	if (ctl_load_config(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (make_parent(ctl->cfg.key_file, 0700) != EXIT_OK ||
+	    make_parent(ctl->cfg.audit_log, 0750) != EXIT_OK)
+		return EXIT_FAIL;
+	r = pv_keys_create(ctl->cfg.key_file, &err);
+	if (r != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (pv_store_create_dir(&ctl->cfg, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (pv_keys_load(ctl->cfg.key_file, &ctl->keys, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	ctl->have_keys = true;
+	if (pv_store_open(&ctl->cfg, &ctl->store, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (ctl_audit(ctl, "init", NULL, "allow", "ok", NULL) != EXIT_OK)
+		return EXIT_FAIL;
+	if (ctl->json) {
+		struct pv_buf b;
+		bool first = true;
+		pv_buf_init(&b, 16384);
+		pv_buf_puts(&b, "{");
+		pv_json_key_string(&b, &first, "key_file", ctl->cfg.key_file);
+		pv_json_key_string(&b, &first, "store_dir", ctl->cfg.store_dir);
+		pv_json_key_string(&b, &first, "audit_log", ctl->cfg.audit_log);
+		pv_buf_puts(&b, "}");
+		r = ctl_print_json(&b);
+		pv_buf_free(&b);
+		return r;
+	}
+	printf("Created key %s (mode 0600), store %s (mode 0700), audit log %s.\n"
+	       "Keep a copy of the key somewhere safe: without it the store cannot be read.\n",
+	       ctl->cfg.key_file, ctl->cfg.store_dir, ctl->cfg.audit_log);
+	return EXIT_OK;
+}

@@ -1,0 +1,373 @@
+/* cmd_vendor.c — `otpctl vendor add|list|show|remove|set`: who the vendors are and where
+ * they may connect from. */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ipmatch.h"
+#include "otpctl.h"
+
+struct vendor_args {
+	const char *name;
+	struct pv_cidr ips[PV_MAX_IPS];
+	size_t n_ips;
+	const char *note;
+};
+
+static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
+			     struct vendor_args *va, bool allow_ip)
+{
+	static const struct option longopts[] = {
+		{"ip", required_argument, NULL, 'i'},
+		{"note", required_argument, NULL, 'n'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(va, 0, sizeof(*va));
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1) { /* a positional argument: the vendor name */
+			if (va->name != NULL)
+				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"", argv[optind]);
+			va->name = argv[optind++];
+			continue;
+		}
+		if (c == 'i' && allow_ip) {
+			if (ctl_parse_ip(cmd, optarg, va->ips, &va->n_ips, PV_MAX_IPS) != EXIT_OK)
+				return EXIT_USAGE;
+		} else if (c == 'n') {
+			va->note = optarg;
+		} else {
+			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
+					       argv[optind - 1]);
+		}
+	}
+	if (va->name == NULL)
+		return ctl_usage_error(cmd, "the vendor NAME is missing");
+	return EXIT_OK;
+}
+
+static bool note_ok(const char *note)
+{
+	size_t i;
+
+	if (strlen(note) > PV_NOTE_MAX) {
+		ctl_error("the note is longer than %d characters", PV_NOTE_MAX);
+		return false;
+	}
+	for (i = 0; note[i] != '\0'; i++) {
+		if ((unsigned char)note[i] < 0x20 || note[i] == 0x7F) {
+			ctl_error("the note contains a control character");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Is name a line of the local /etc/passwd (and not only known through NSS: AD/LDAP/SSSD)? */
+static int account_source(const char *name, bool *exists, bool *local)
+{
+	struct passwd pw;
+	struct passwd *pwp = NULL;
+	char buf[8192];
+	char line[4096];
+	size_t nlen = strlen(name);
+	FILE *f;
+
+	*exists = false;
+	*local = false;
+	if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+		return EXIT_OK;
+	*exists = true;
+	f = fopen("/etc/passwd", "re");
+	if (f == NULL) {
+		ctl_error("cannot read /etc/passwd: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, nlen) == 0 && line[nlen] == ':')
+			*local = true;
+	fclose(f);
+	return EXIT_OK;
+}
+
+int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("vendor add");
+	struct vendor_args va;
+	struct pv_record *rec = NULL;
+	struct pv_err err;
+	bool exists = false;
+	bool local = false;
+	char ips[2048];
+	int rc;
+
+	rc = parse_vendor_args(cmd, argc, argv, &va, true);
+	if (rc != EXIT_OK)
+		return rc;
+	if (va.n_ips == 0)
+		return ctl_usage_error(cmd, "at least one --ip is required for %.64s", va.name);
+	if (!ctl_check_name(va.name) || (va.note != NULL && !note_ok(va.note)))
+		return EXIT_FAIL;
+	if (account_source(va.name, &exists, &local) != EXIT_OK)
+		return EXIT_FAIL;
+	if (exists && !local) {
+		ctl_error("account %s comes from a non-local source (AD/LDAP/SSSD); vendors need a local account (useradd)",
+			  va.name);
+		return EXIT_FAIL;
+	}
+	if (ctl_open(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (pv_store_exists(ctl->store, va.name, &exists, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (exists) {
+		ctl_error("vendor %s already exists (use otpctl vendor set to change it)", va.name);
+		return EXIT_FAIL;
+	}
+	rec = malloc(sizeof(*rec));
+	if (rec == NULL) {
+		ctl_error("out of memory");
+		return EXIT_FAIL;
+	}
+	pv_record_init(rec, va.name, ctl->now);
+	memcpy(rec->ips, va.ips, sizeof(va.ips));
+	rec->n_ips = va.n_ips;
+	if (va.note != NULL)
+		snprintf(rec->note, sizeof(rec->note), "%s", va.note);
+	ctl_format_ips(rec->ips, rec->n_ips, ips, sizeof(ips));
+	rc = EXIT_FAIL;
+	if (ctl_audit(ctl, "vendor_add", va.name, "allow", "ok", ips) != EXIT_OK)
+		goto out;
+	if (pv_store_create(ctl->store, &ctl->keys, rec, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		(void)ctl_audit(ctl, "vendor_add", va.name, "error", "store_error", err.msg);
+		goto out;
+	}
+	if (!local)
+		ctl_warn("there is no account named %s yet; create it with: useradd -m %s", va.name,
+			 va.name);
+	if (ctl->json) {
+		struct pv_buf b;
+		pv_buf_init(&b, 65536);
+		ctl_record_json(&b, rec, ctl->now);
+		rc = ctl_print_json(&b);
+		pv_buf_free(&b);
+	} else {
+		printf("Vendor %s added, allowed from %s. It is disabled until: otpctl enable %s --for DURATION\n",
+		       va.name, ips, va.name);
+		rc = EXIT_OK;
+	}
+out:
+	pv_record_wipe(rec);
+	free(rec);
+	return rc;
+}
+
+int cmd_vendor_list(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("vendor list");
+	struct pv_record *recs = NULL;
+	struct pv_buf b;
+	size_t n = 0;
+	size_t i;
+	int rc;
+
+	if (argc != 1)
+		return ctl_usage_error(cmd, "vendor list takes no arguments");
+	if (ctl_open(ctl) != EXIT_OK || ctl_load_all(ctl, &recs, &n) != EXIT_OK)
+		return EXIT_FAIL;
+	if (ctl->json) {
+		pv_buf_init(&b, 64 * 1024 * 1024);
+		pv_buf_puts(&b, "{\"vendors\":[");
+		for (i = 0; i < n; i++) {
+			if (i)
+				pv_buf_puts(&b, ",");
+			ctl_record_json(&b, &recs[i], ctl->now);
+		}
+		pv_buf_puts(&b, "]}");
+		rc = ctl_print_json(&b);
+		pv_buf_free(&b);
+	} else {
+		if (n == 0)
+			printf("No vendors. Add one with: otpctl vendor add NAME --ip ADDRESS\n");
+		else
+			printf("%-20s %s\n", "VENDOR", "ADDRESSES");
+		for (i = 0; i < n; i++) {
+			char ips[2048];
+			ctl_format_ips(recs[i].ips, recs[i].n_ips, ips, sizeof(ips));
+			printf("%-20s %s%s%s\n", recs[i].name, ips, recs[i].note[0] ? "  # " : "",
+			       recs[i].note);
+		}
+		rc = EXIT_OK;
+	}
+	ctl_free_records(recs, n);
+	return rc;
+}
+
+/* Load one vendor for display; prints the error. */
+static int load_one(struct otpctl *ctl, const char *name, struct pv_record *rec)
+{
+	struct pv_err err;
+	int r;
+
+	if (!ctl_check_name(name) || ctl_open(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	r = pv_store_load(ctl->store, &ctl->keys, name, rec, &err);
+	if (r == PV_NOTFOUND) {
+		ctl_error("vendor %s does not exist", name);
+		return EXIT_FAIL;
+	}
+	if (r != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int cmd_vendor_show(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("vendor show");
+	struct pv_record *rec;
+	struct pv_buf b;
+	int rc;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return ctl_usage_error(cmd, "vendor show takes exactly one NAME");
+	rec = malloc(sizeof(*rec));
+	if (rec == NULL)
+		return EXIT_FAIL;
+	rc = load_one(ctl, argv[1], rec);
+	if (rc == EXIT_OK) {
+		if (ctl->json) {
+			pv_buf_init(&b, 65536);
+			ctl_record_json(&b, rec, ctl->now);
+			rc = ctl_print_json(&b);
+			pv_buf_free(&b);
+		} else {
+			ctl_record_text(stdout, rec, ctl->now);
+		}
+	}
+	pv_record_wipe(rec);
+	free(rec);
+	return rc;
+}
+
+int cmd_vendor_remove(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("vendor remove");
+	struct pv_err err;
+	bool exists = false;
+	int r;
+
+	if (argc != 2 || argv[1][0] == '-')
+		return ctl_usage_error(cmd, "vendor remove takes exactly one NAME");
+	if (!ctl_check_name(argv[1]) || ctl_open(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (pv_store_exists(ctl->store, argv[1], &exists, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (!exists) {
+		ctl_error("vendor %s does not exist", argv[1]);
+		return EXIT_FAIL;
+	}
+	if (ctl_audit(ctl, "vendor_remove", argv[1], "allow", "ok", NULL) != EXIT_OK)
+		return EXIT_FAIL;
+	r = pv_store_remove(ctl->store, argv[1], &err);
+	if (r != PV_OK) {
+		ctl_error("%s", err.msg);
+		(void)ctl_audit(ctl, "vendor_remove", argv[1], "error", "store_error", err.msg);
+		return EXIT_FAIL;
+	}
+	if (ctl->json)
+		printf("{\"vendor\":\"%s\",\"removed\":true}\n", argv[1]);
+	else
+		printf("Vendor %s removed from the store (the system account is unchanged).\n",
+		       argv[1]);
+	return EXIT_OK;
+}
+
+struct set_ctx {
+	struct otpctl *ctl;
+	const struct vendor_args *va;
+};
+
+static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struct pv_err *err)
+{
+	struct set_ctx *sc = vctx;
+	const struct vendor_args *va = sc->va;
+	char ips[2048] = "";
+	size_t i;
+	size_t j;
+
+	if (va->n_ips > 0) {
+		/* A narrowed window must stay inside the vendor's addresses. */
+		for (i = 0; i < rec->n_window_ips; i++) {
+			bool inside = false;
+			for (j = 0; j < va->n_ips; j++)
+				if (pv_cidr_within(&va->ips[j], &rec->window_ips[i]))
+					inside = true;
+			if (!inside) {
+				pv_err_set(err, "the open window of %s is narrowed to addresses outside the new list; run otpctl disable %s first",
+					   rec->name, rec->name);
+				return PV_MODIFY_FAIL;
+			}
+		}
+		memcpy(rec->ips, va->ips, sizeof(va->ips));
+		rec->n_ips = va->n_ips;
+		ctl_format_ips(rec->ips, rec->n_ips, ips, sizeof(ips));
+	}
+	if (va->note != NULL)
+		snprintf(rec->note, sizeof(rec->note), "%s", va->note);
+	if (ctl_audit(sc->ctl, "vendor_set", rec->name, "allow", "ok", ips[0] ? ips : NULL) !=
+	    EXIT_OK) {
+		err->msg[0] = '\0'; /* ctl_audit said why */
+		return PV_MODIFY_FAIL;
+	}
+	return PV_MODIFY_SAVE;
+}
+
+int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("vendor set");
+	struct vendor_args va;
+	struct set_ctx sc;
+	struct pv_err err;
+	int rc;
+	int r;
+
+	rc = parse_vendor_args(cmd, argc, argv, &va, true);
+	if (rc != EXIT_OK)
+		return rc;
+	if (va.n_ips == 0 && va.note == NULL)
+		return ctl_usage_error(cmd, "nothing to change: give --ip and/or --note");
+	if (!ctl_check_name(va.name) || (va.note != NULL && !note_ok(va.note)) ||
+	    ctl_open(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	sc.ctl = ctl;
+	sc.va = &va;
+	err.msg[0] = '\0';
+	r = pv_store_update(ctl->store, &ctl->keys, va.name, set_locked, &sc, &err);
+	if (r == PV_NOTFOUND) {
+		ctl_error("vendor %s does not exist", va.name);
+		return EXIT_FAIL;
+	}
+	if (r != PV_OK) {
+		if (err.msg[0] != '\0')
+			ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (ctl->json)
+		printf("{\"vendor\":\"%s\",\"updated\":true}\n", va.name);
+	else
+		printf("Vendor %s updated.\n", va.name);
+	return EXIT_OK;
+}

@@ -1,0 +1,173 @@
+/* ctl.c — helpers shared by every otpctl command: messages, opening config/key/store,
+ * the admin audit event, --ip parsing and JSON output. */
+#include "otpctl.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipmatch.h"
+#include "log.h"
+#include "timeparse.h"
+#include "vendorname.h"
+
+void ctl_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("otpctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void ctl_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("otpctl: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("otpctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cmd != NULL)
+		fprintf(stderr, "usage: otpctl %s\n(see: otpctl %s --help)\n", cmd->usage, cmd->name);
+	return EXIT_USAGE;
+}
+
+bool ctl_wants_help(const struct command *cmd, int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			printf("usage: otpctl %s\n\n%s\n", cmd->usage, cmd->help);
+			return true;
+		}
+	}
+	return false;
+}
+
+int ctl_load_config(struct otpctl *ctl)
+{
+	struct pv_err err;
+
+	if (pv_config_load(ctl->config_path, &ctl->cfg, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int ctl_open(struct otpctl *ctl)
+{
+	struct pv_err err;
+
+	if (ctl_load_config(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (pv_keys_load(ctl->cfg.key_file, &ctl->keys, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	ctl->have_keys = true;
+	if (pv_store_open(&ctl->cfg, &ctl->store, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+void ctl_close(struct otpctl *ctl)
+{
+	pv_keys_wipe(&ctl->keys);
+	ctl->have_keys = false;
+	pv_store_close(ctl->store);
+	ctl->store = NULL;
+}
+
+bool ctl_check_name(const char *name)
+{
+	if (pv_vendor_name_valid(name))
+		return true;
+	ctl_error("\"%.64s\" is not a valid vendor name (lower-case letters, digits, '_', '.', '-', starting with a letter or '_', at most %d characters)",
+		  name, PV_NAME_MAX);
+	return false;
+}
+
+int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
+	      const char *reason, const char *detail)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+
+	pv_audit_event_init(&ev);
+	ev.event = "admin";
+	ev.service = "otpctl";
+	ev.user = vendor;
+	ev.result = result;
+	ev.reason = reason;
+	ev.action = action;
+	ev.admin = ctl->admin;
+	ev.detail = detail;
+	if (!ctl->have_keys) {
+		ctl_error("no key loaded: cannot write the audit log");
+		return EXIT_FAIL;
+	}
+	if (pv_audit_append(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout, &ev,
+			    ctl->now, NULL, &err) != PV_OK) {
+		ctl_error("%s; nothing was changed", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,
+		 size_t max)
+{
+	struct pv_err err;
+	size_t i;
+
+	if (*n >= max)
+		return ctl_usage_error(cmd, "too many --ip values (at most %zu)", max);
+	if (pv_cidr_parse(text, &list[*n], &err) != PV_OK)
+		return ctl_usage_error(cmd, "%s", err.msg);
+	for (i = 0; i < *n; i++) {
+		if (memcmp(&list[i], &list[*n], sizeof(list[i])) == 0)
+			return ctl_usage_error(cmd, "--ip %.64s is given twice", text);
+	}
+	(*n)++;
+	return EXIT_OK;
+}
+
+int ctl_print_json(struct pv_buf *b)
+{
+	if (b->failed) {
+		ctl_error("output too large or out of memory");
+		return EXIT_FAIL;
+	}
+	fwrite(b->data, 1, b->len, stdout);
+	fputc('\n', stdout);
+	return EXIT_OK;
+}
+
+void ctl_local_time(int64_t t, char *buf, size_t len)
+{
+	pv_format_local((time_t)t, buf, len);
+}

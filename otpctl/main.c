@@ -1,0 +1,217 @@
+/* main.c — otpctl's entry point: global options, the command table (usage and help of every
+ * command live here, next to each other, so --help and the man page stay in step), dispatch. */
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "otpctl.h"
+
+#ifndef PV_VERSION
+#define PV_VERSION "0.1.0"
+#endif
+
+static const struct command commands[] = {
+	{"init", cmd_init, "init",
+	 "Create the master key (mode 0600), the store directory (0700) and the audit log.\n"
+	 "Refuses to overwrite an existing key.\n\nExample:\n  otpctl init"},
+	{"vendor add", cmd_vendor_add, "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]",
+	 "Register a vendor account and the addresses it may connect from (IPv4/IPv6 addresses or\n"
+	 "networks). The account must be local (/etc/passwd), not from AD/LDAP/SSSD; a name with\n"
+	 "no account yet is accepted with a warning. A new vendor starts disabled.\n\n"
+	 "Example:\n  otpctl vendor add acme --ip 203.0.113.7 --ip 2001:db8:7::/48 --note 'PACS maintenance'"},
+	{"vendor list", cmd_vendor_list, "vendor list",
+	 "List vendors with their allowed addresses.\n\nExample:\n  otpctl vendor list"},
+	{"vendor show", cmd_vendor_show, "vendor show NAME",
+	 "Show one vendor: addresses, note, window, codes, failures, TOTP enrolment.\n\n"
+	 "Example:\n  otpctl vendor show acme"},
+	{"vendor remove", cmd_vendor_remove, "vendor remove NAME",
+	 "Remove a vendor from the store (the system account is left alone).\n\n"
+	 "Example:\n  otpctl vendor remove acme"},
+	{"vendor set", cmd_vendor_set, "vendor set NAME [--ip CIDR]... [--note TEXT]",
+	 "Replace a vendor's address list and/or note.\n\n"
+	 "Example:\n  otpctl vendor set acme --ip 203.0.113.8"},
+	{"enable", cmd_enable, "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force]",
+	 "Open a maintenance window. DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: HH:MM (today, local\n"
+	 "time) or RFC 3339. --ip narrows the vendor's list for this window. Windows longer than\n"
+	 "max_window (config) need --force. A new window clears failures and a lockout.\n\n"
+	 "Example:\n  otpctl enable acme --at 14:00 --for 2h"},
+	{"disable", cmd_disable, "disable NAME",
+	 "Close the vendor's window now and revoke every outstanding code.\n\n"
+	 "Example:\n  otpctl disable acme"},
+	{"issue", cmd_issue, "issue NAME [--ttl DURATION]",
+	 "Issue a single-use code for an open or upcoming window, to read to the vendor over the\n"
+	 "phone. It is printed once and kept only as a keyed hash. Default lifetime: otp_ttl.\n\n"
+	 "Example:\n  otpctl issue acme"},
+	{"status", cmd_status, "status [NAME]",
+	 "Per vendor: window (open, upcoming, closed) and time left, allowed addresses, outstanding\n"
+	 "codes, failures and lockout, last login.\n\nExample:\n  otpctl status"},
+	{"unlock", cmd_unlock, "unlock NAME",
+	 "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
+	{"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",
+	 "Create a TOTP secret (6 digits, 30 s) for the structure's authenticator app and show it\n"
+	 "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600).\n"
+	 "--rotate replaces an existing secret.\n\nExample:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
+	{"audit verify", cmd_audit_verify, "audit verify",
+	 "Check the audit log's MAC chain across rotated files and against the stored head.\n"
+	 "Exit 0 when intact, 1 naming the first bad line.\n\nExample:\n  otpctl audit verify"},
+	{"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME]",
+	 "Show decisions and admin actions (default: the last six months).\n\n"
+	 "Example:\n  otpctl audit --vendor acme --since 2026-11-01T00:00:00Z"},
+	{"report", cmd_report, "report [--since TIME] [--until TIME] [--vendor NAME]",
+	 "One row per session: user, source address, start, end, duration (default: the last six\n"
+	 "months).\n\nExample:\n  otpctl report --since 2026-06-01T00:00:00Z"},
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+const struct command *ctl_find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static void print_help(void)
+{
+	size_t i;
+
+	printf("usage: otpctl [--config PATH] [--json] COMMAND ...\n\n"
+	       "Admin CLI of pam_vendor: enable maintenance vendors for a time window and issue\n"
+	       "the one-time codes read to them over the phone.\n\nCommands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		printf("  otpctl %s\n", commands[i].usage);
+	printf("\nOptions:\n"
+	       "  --config PATH  configuration file (default: $PAM_VENDOR_CONFIG, else %s)\n"
+	       "  --json         print the result as one JSON object\n"
+	       "  --help         this text; otpctl COMMAND --help explains one command\n"
+	       "  --version      print the version\n\n"
+	       "Exit status: 0 success, 1 refused or failed, 2 usage error.\n",
+	       PV_DEFAULT_CONFIG);
+}
+
+/* Who is acting: the admin behind sudo when there is one, else the real user. */
+static void find_admin(char *buf, size_t len)
+{
+	const char *sudo_user = getenv("SUDO_USER");
+	struct passwd pw;
+	struct passwd *pwp = NULL;
+	char pwbuf[4096];
+	size_t i;
+
+	if (sudo_user != NULL && sudo_user[0] != '\0') {
+		snprintf(buf, len, "%s", sudo_user);
+	} else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL) {
+		snprintf(buf, len, "%s", pw.pw_name);
+	} else {
+		snprintf(buf, len, "uid %u", (unsigned)getuid());
+	}
+	for (i = 0; buf[i] != '\0'; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7F)
+			buf[i] = '?';
+}
+
+/* Take "--json" out of argv wherever it stands before "--" (people type it last). */
+static bool take_json_flag(int *argc, char **argv)
+{
+	bool found = false;
+	int out = 0;
+	int i;
+	bool literal = false;
+
+	for (i = 0; i < *argc; i++) {
+		if (!literal && strcmp(argv[i], "--") == 0)
+			literal = true;
+		if (!literal && strcmp(argv[i], "--json") == 0) {
+			found = true;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	*argc = out;
+	return found;
+}
+
+/* "vendor add" and friends are two words; everything else is one. */
+static const struct command *lookup(int argc, char **argv, int *words)
+{
+	char name[64];
+	const struct command *cmd;
+
+	if (argc >= 2) {
+		snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
+		cmd = ctl_find_command(name);
+		if (cmd != NULL) {
+			*words = 2;
+			return cmd;
+		}
+	}
+	*words = 1;
+	return ctl_find_command(argv[0]);
+}
+
+int main(int argc, char **argv)
+{
+	struct otpctl ctl;
+	const struct command *cmd;
+	const char *env;
+	char joined[64];
+	int words = 1;
+	int i = 1;
+	int rc;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.json = take_json_flag(&argc, argv);
+	env = getenv("PAM_VENDOR_CONFIG");
+	ctl.config_path = (env != NULL && env[0] != '\0') ? env : PV_DEFAULT_CONFIG;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			ctl.config_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			ctl.config_path = argv[i] + 9;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_help();
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("otpctl %s\n", PV_VERSION);
+			return EXIT_OK;
+		} else {
+			return ctl_usage_error(NULL, "unknown option %.64s (see otpctl --help)",
+					       argv[i]);
+		}
+	}
+	if (i >= argc) {
+		print_help();
+		return EXIT_USAGE;
+	}
+	cmd = lookup(argc - i, argv + i, &words);
+	if (cmd == NULL)
+		return ctl_usage_error(NULL, "unknown command \"%.64s\" (see otpctl --help)", argv[i]);
+	/* The command sees its own name as argv[0]. */
+	snprintf(joined, sizeof(joined), "%s", cmd->name);
+	argv[i + words - 1] = joined;
+	argc -= i + words - 1;
+	argv += i + words - 1;
+	if (ctl_wants_help(cmd, argc, argv))
+		return EXIT_OK;
+	if (geteuid() != 0) {
+		ctl_error("otpctl must run as root (the key, store and audit log are root's)");
+		return EXIT_FAIL;
+	}
+	find_admin(ctl.admin, sizeof(ctl.admin));
+	ctl.now = (int64_t)time(NULL);
+	openlog("otpctl", LOG_PID, LOG_AUTHPRIV);
+	rc = cmd->run(&ctl, argc, argv);
+	ctl_close(&ctl);
+	closelog();
+	if (fflush(stdout) != 0 && rc == EXIT_OK) {
+		ctl_error("cannot write the output");
+		rc = EXIT_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,108 @@
+/* otpctl.h — what every otpctl command shares: the invocation context, opening config, key
+ * and store, the admin audit event, error and usage messages, and JSON output helpers. */
+#ifndef OTPCTL_H
+#define OTPCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "audit.h"
+#include "config.h"
+#include "err.h"
+#include "json.h"
+#include "keys.h"
+#include "store.h"
+
+/* Exit statuses (BRIEF §4). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct otpctl {
+	const char *config_path; /* --config, PAM_VENDOR_CONFIG, or the default */
+	bool json;               /* --json: one JSON object on stdout */
+	struct pv_config cfg;
+	struct pv_keys keys;
+	bool have_keys;
+	struct pv_store *store;
+	char admin[64]; /* who runs otpctl: SUDO_USER, else the real user */
+	int64_t now;
+};
+
+struct command {
+	const char *name;   /* "vendor add", "enable", ... */
+	int (*run)(struct otpctl *ctl, int argc, char **argv); /* argv[0] is the command name */
+	const char *usage;  /* "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]" */
+	const char *help;   /* a few lines, ending with an example */
+};
+
+/* Messages: one sentence, to stderr, prefixed "otpctl: ". */
+void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print the error and the command's usage line; returns EXIT_USAGE. */
+int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The command table entry for argv[0] of a command (for usage messages). */
+const struct command *ctl_find_command(const char *name);
+
+/* Load the configuration (and nothing else). Prints the error; returns EXIT_OK/EXIT_FAIL. */
+int ctl_load_config(struct otpctl *ctl);
+/* Configuration, key and store: what every vendor command needs. */
+int ctl_open(struct otpctl *ctl);
+void ctl_close(struct otpctl *ctl);
+
+/* Refuse a vendor name that cannot be valid (prints the error). */
+bool ctl_check_name(const char *name);
+
+/* Append an `admin` audit event (action, vendor, result, reason, detail). Prints the error and
+ * returns EXIT_FAIL if the line cannot be written. */
+int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
+	      const char *reason, const char *detail);
+
+/* Parse "--ip" values into list (at most max). Prints the error; returns EXIT_OK/EXIT_USAGE. */
+int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,
+		 size_t max);
+
+/* Write b (a JSON object without the final newline) to stdout with a newline. */
+int ctl_print_json(struct pv_buf *b);
+
+/* Help requested anywhere in argv ("-h" or "--help")? Prints the command help when so. */
+bool ctl_wants_help(const struct command *cmd, int argc, char **argv);
+
+/* Local-time text, and "in 1h30m" / "1h30m ago" relative to now. */
+void ctl_local_time(int64_t t, char *buf, size_t len);
+
+/* view.c: how a vendor record is shown (status, vendor list/show). */
+enum ctl_window { CTL_WINDOW_NONE, CTL_WINDOW_UPCOMING, CTL_WINDOW_OPEN, CTL_WINDOW_CLOSED };
+enum ctl_window ctl_window_state(const struct pv_record *rec, int64_t now);
+const char *ctl_window_name(enum ctl_window state);
+/* "203.0.113.7, 2001:db8:7::/48" */
+void ctl_format_ips(const struct pv_cidr *ips, size_t n, char *buf, size_t len);
+/* Codes issued, not used, not expired. */
+size_t ctl_outstanding_codes(const struct pv_record *rec, int64_t now);
+/* One JSON object describing the vendor (no secret, no code hash). */
+void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now);
+/* Multi-line human description. */
+void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now);
+/* Load every vendor record (sorted by name); *recs malloc'd, wipe and free with
+ * ctl_free_records. Prints the error. */
+int ctl_load_all(struct otpctl *ctl, struct pv_record **recs, size_t *n);
+void ctl_free_records(struct pv_record *recs, size_t n);
+
+/* Command implementations (one file per group). */
+int cmd_init(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_list(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_show(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_remove(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv);
+int cmd_enable(struct otpctl *ctl, int argc, char **argv);
+int cmd_disable(struct otpctl *ctl, int argc, char **argv);
+int cmd_unlock(struct otpctl *ctl, int argc, char **argv);
+int cmd_issue(struct otpctl *ctl, int argc, char **argv);
+int cmd_status(struct otpctl *ctl, int argc, char **argv);
+int cmd_totp_enroll(struct otpctl *ctl, int argc, char **argv);
+int cmd_audit(struct otpctl *ctl, int argc, char **argv);
+int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
+int cmd_report(struct otpctl *ctl, int argc, char **argv);
+
+#endif
