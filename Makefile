@@ -95,6 +95,10 @@ unit: test-deps all $(UNIT_BIN)
 check: test-deps all $(UNIT_BIN) $(PAMDRIVE)
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 
+demo: all
+	@mk/deps.sh demo
+	@OTPCTL=$(CURDIR)/$(OTPCTL) PV_MODULE=$(CURDIR)/$(MODULE) bash examples/demo.sh
+
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_vendor.so

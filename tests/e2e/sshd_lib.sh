@@ -1,0 +1,125 @@
+# sshd_lib.sh — a private OpenSSH sshd for the end-to-end test and the demo (sourced after
+# tests/lib.sh). sshd_enter re-executes the caller inside private mount and network
+# namespaces: /etc/pam.d becomes a bind mount of the caller's own directory (the host's PAM
+# configuration is never touched) and the IPv6 test addresses live on the namespace's own lo.
+
+VENDOR=${VENDOR:-pvacme}
+OTHER=${OTHER:-pvbob}
+GROUP=${GROUP:-pvvendors}
+PORT=2222
+PORT_PK=2223
+
+# sshd_enter SCRIPT: outside the namespaces, create the accounts, run SCRIPT inside, remove the
+# accounts. Returns (exits with) SCRIPT's status. Inside, it returns at once.
+sshd_enter() {
+	[ "${PV_E2E_INSIDE:-}" = 1 ] && return 0
+	local tool
+	for tool in unshare /usr/sbin/sshd ssh ssh-keygen ip useradd; do
+		if ! command -v "$tool" >/dev/null 2>&1; then
+			echo "SKIP: $tool is not available"; echo "0 passed, 0 failed"; exit 0
+		fi
+	done
+	if ! unshare -m -n true 2>/dev/null; then
+		echo "SKIP: cannot create mount and network namespaces here"; echo "0 passed, 0 failed"; exit 0
+	fi
+	sshd_remove_users
+	trap sshd_remove_users EXIT
+	groupadd "$GROUP"
+	useradd -m -s /bin/sh -G "$GROUP" "$VENDOR"
+	useradd -m -s /bin/sh "$OTHER"
+	usermod -p '*' "$VENDOR" && usermod -p '*' "$OTHER"
+	PV_E2E_INSIDE=1 unshare -m -n --propagation private bash "$1"
+	exit $?
+}
+
+sshd_remove_users() {
+	userdel -r "$VENDOR" >/dev/null 2>&1
+	userdel -r "$OTHER" >/dev/null 2>&1
+	groupdel "$GROUP" >/dev/null 2>&1
+	return 0
+}
+
+# sshd_start: inside the namespaces, after new_env: loopback and test addresses, PAM stack
+# from examples/pam.d/sshd, keys, two sshd (PORT: key + code for vendors; PORT_PK: publickey
+# only), the askpass helper. Everything is stopped by sshd_stop.
+SSHD_PIDS=()
+sshd_start() {
+	ip link set lo up
+	ip -6 addr add 2001:db8::1/128 dev lo
+	ip -6 addr add 2001:db8::5/128 dev lo
+	ip -6 addr add 2001:db8::9/128 dev lo
+	mkdir -p "$T/pam.d"
+	cp /etc/pam.d/common-* "$T/pam.d/" # what the stack @includes must be there too
+	sed -e "s|pam_vendor.so|$PV_MODULE config=$CFG|" "$PV_ROOT/examples/pam.d/sshd" >"$T/pam.d/sshd"
+	mount --bind "$T/pam.d" /etc/pam.d
+	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$T/id"
+	local u home
+	for u in "$VENDOR" "$OTHER"; do
+		home=$(getent passwd "$u" | cut -d: -f6)
+		install -d -m 0700 -o "$u" -g "$u" "$home/.ssh"
+		install -m 0600 -o "$u" -g "$u" "$T/id.pub" "$home/.ssh/authorized_keys"
+	done
+	mkdir -p /run/sshd
+	sshd_write_config "$T/sshd_config" $PORT "publickey,keyboard-interactive:pam"
+	sshd_write_config "$T/sshd_config_pk" $PORT_PK "publickey"
+	/usr/sbin/sshd -t -f "$T/sshd_config" || { echo "Bail out! sshd_config rejected"; exit 1; }
+	/usr/sbin/sshd -D -f "$T/sshd_config" -E "$T/sshd.log" &
+	SSHD_PIDS+=($!)
+	/usr/sbin/sshd -D -f "$T/sshd_config_pk" -E "$T/sshd_pk.log" &
+	SSHD_PIDS+=($!)
+	local _
+	for _ in $(seq 50); do
+		[ -s "$T/sshd-$PORT.pid" ] && [ -s "$T/sshd-$PORT_PK.pid" ] && break
+		sleep 0.1
+	done
+	# The vendor answers the prompt through SSH_ASKPASS; every prompt is recorded.
+	cat >"$T/askpass" <<ASK
+#!/bin/sh
+echo "\$1" >>"$T/prompts"
+cat "$T/code"
+ASK
+	chmod 755 "$T/askpass"
+}
+
+sshd_stop() {
+	local p
+	for p in "${SSHD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${SSHD_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	SSHD_PIDS=()
+	umount /etc/pam.d 2>/dev/null
+	return 0
+}
+
+# sshd_config: the example's vendor block, plus what a test server needs.
+sshd_write_config() { # FILE PORT AUTH-METHODS-FOR-VENDORS
+	{
+		echo "Port $2"
+		echo "ListenAddress 127.0.0.1"
+		echo "ListenAddress 2001:db8::1"
+		echo "HostKey $T/hostkey"
+		echo "PidFile $T/sshd-$2.pid"
+		echo "PasswordAuthentication no"
+		echo "PermitRootLogin no"
+		echo "LogLevel VERBOSE"
+		sed -e "s|^Match Group vendors|Match Group $GROUP|" \
+			-e "s|^\([[:space:]]*AuthenticationMethods\).*|\1 $3|" \
+			"$PV_ROOT/examples/sshd_config.d/vendors.conf"
+	} >"$1"
+}
+
+# login SRC USER [PORT] [COMMAND] : sets OUT, RC and PROMPTS (number of code prompts shown).
+login() {
+	local src=$1 user=$2 port=${3:-$PORT} cmd=${4:-echo logged-in-as-\$(id -un)}
+	local host=127.0.0.1
+	case "$src" in *:*) host=2001:db8::1 ;; esac
+	: >"$T/prompts"
+	OUT=$(SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -F none -i "$T/id" -b "$src" -p "$port" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+		"$user@$host" "$cmd" </dev/null 2>"$T/ssh.err")
+	RC=$?
+	PROMPTS=$(grep -c 'One-time code' "$T/prompts")
+}
