@@ -24,10 +24,10 @@
 #include "safefile.h"
 #include "timeparse.h"
 
-#define MAC_BYTES 32
-#define MAC_HEX (2 * MAC_BYTES)
-#define HEAD_MAGIC "pam_vendor-audit-head 1"
-#define MAC_MARK ",\"mac\":\""
+#define MAC_BYTES   32
+#define MAC_HEX     (2 * MAC_BYTES)
+#define HEAD_MAGIC  "pam_vendor-audit-head 1"
+#define MAC_MARK    ",\"mac\":\""
 #define MAX_ROTATED 1000
 
 struct chain_head {
@@ -49,10 +49,10 @@ void pv_audit_hostname(char *buf, size_t len)
 }
 
 static void mac_of(const struct pv_keys *keys, const char *body, size_t len,
-		   unsigned char mac[MAC_BYTES])
+                   unsigned char mac[MAC_BYTES])
 {
 	crypto_generichash(mac, MAC_BYTES, (const unsigned char *)body, len, keys->audit,
-			   sizeof(keys->audit));
+	                   sizeof(keys->audit));
 }
 
 static int hex_to_mac(const char *hex, unsigned char mac[MAC_BYTES])
@@ -98,7 +98,7 @@ struct parsed_line {
 enum line_status { LINE_OK, LINE_MALFORMED, LINE_BAD_MAC };
 
 static enum line_status parse_line(const char *line, size_t len, const struct pv_keys *keys,
-				   struct parsed_line *out)
+                                   struct parsed_line *out)
 {
 	struct pv_json_object obj;
 	unsigned char expect[MAC_BYTES];
@@ -125,7 +125,7 @@ out:
 }
 
 static int read_head(int dirfd, const char *name, const char *shown, struct chain_head *head,
-		     bool *found, struct pv_err *err)
+                     bool *found, struct pv_err *err)
 {
 	unsigned char *text = NULL;
 	char hex[MAC_HEX + 1];
@@ -140,9 +140,10 @@ static int read_head(int dirfd, const char *name, const char *shown, struct chai
 	if (rc != PV_OK)
 		return PV_ERR;
 	rc = PV_ERR;
-	if (len < strlen(HEAD_MAGIC) + 4 || memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 ||
+	if (len < strlen(HEAD_MAGIC) + 4 ||
+	    memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 ||
 	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1, "%23[0-9] %64[0-9a-f]", seqtext,
-		   hex) != 2 ||
+	           hex) != 2 ||
 	    pv_parse_u64(seqtext, UINT64_MAX / 2, &head->seq) != PV_OK ||
 	    hex_to_mac(hex, head->mac) != PV_OK) {
 		pv_err_set(err, "audit head %s is malformed", shown);
@@ -155,8 +156,8 @@ out:
 	return rc;
 }
 
-static int write_head(int dirfd, const char *name, const char *shown,
-		      const struct chain_head *head, struct pv_err *err)
+static int write_head(int dirfd, const char *name, const char *shown, const struct chain_head *head,
+                      struct pv_err *err)
 {
 	char hex[MAC_HEX + 1];
 	char text[160];
@@ -170,7 +171,7 @@ static int write_head(int dirfd, const char *name, const char *shown,
 /* Look at the end of the log: cut a torn final fragment (a crash mid-write left a line with
  * no newline, never acknowledged), and return the last complete line's chain position. */
 static int read_tail(int fd, const char *shown, struct chain_head *tail, bool *found,
-		     struct pv_err *err)
+                     struct pv_err *err)
 {
 	char *buf = NULL;
 	struct parsed_line pl;
@@ -237,7 +238,7 @@ out:
 }
 
 static void build_body(struct pv_buf *b, const struct pv_audit_event *ev, uint64_t seq,
-		       const unsigned char prev[MAC_BYTES], int64_t now)
+                       const unsigned char prev[MAC_BYTES], int64_t now)
 {
 	char when[PV_TIME_TEXT_MAX];
 	char host[256];
@@ -276,8 +277,7 @@ static void build_body(struct pv_buf *b, const struct pv_audit_event *ev, uint64
 		pv_json_key_string(b, &first, "auth_info", ev->auth_info);
 }
 
-static int write_line(int fd, const char *line, size_t len, const char *shown,
-		      struct pv_err *err)
+static int write_line(int fd, const char *line, size_t len, const char *shown, struct pv_err *err)
 {
 	ssize_t n = write(fd, line, len);
 
@@ -295,7 +295,7 @@ static int write_line(int fd, const char *line, size_t len, const char *shown,
 }
 
 int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
-		    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err)
+                    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err)
 {
 	char base[NAME_MAX + 1];
 	char head_name[NAME_MAX + 8];
@@ -329,13 +329,13 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	lockfd = pv_lock_file_at(dirfd, lock_name, lock_timeout, lock_shown, err);
 	if (lockfd < 0)
 		goto out;
-	fd = openat(dirfd, base, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-					 O_CLOEXEC | O_NOCTTY,
-		    0600);
+	fd = openat(dirfd, base,
+	            O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+	            0600);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			pv_err_set(err, "audit log %s is a symbolic link; refusing to follow it",
-				   audit_log);
+			           audit_log);
 		else
 			pv_err_errno(err, errno, "cannot open audit log %s", audit_log);
 		goto out;
@@ -427,7 +427,7 @@ static bool rotated_order(const char *base, const char *name, long *order)
 }
 
 static int list_rotated(int dirfd, const char *base, struct rotated **out, size_t *count,
-			struct pv_err *err)
+                        struct pv_err *err)
 {
 	struct rotated *list = NULL;
 	size_t n = 0;
@@ -467,7 +467,7 @@ static int list_rotated(int dirfd, const char *base, struct rotated **out, size_
 
 /* Read one file (plain or gzip: zlib reads both) line by line. */
 static int foreach_in_file(int dirfd, const char *name, const char *shown, pv_audit_line_fn fn,
-			   void *ctx, bool *stopped, struct pv_err *err)
+                           void *ctx, bool *stopped, struct pv_err *err)
 {
 	char *line = NULL;
 	char chunk[65536];
@@ -504,8 +504,8 @@ static int foreach_in_file(int dirfd, const char *name, const char *shown, pv_au
 		for (i = 0; i < got; i++) {
 			if (chunk[i] != '\n') {
 				if (used == PV_AUDIT_LINE_MAX) {
-					pv_err_set(err, "%s line %lu is longer than %d bytes", shown,
-						   lineno + 1, PV_AUDIT_LINE_MAX);
+					pv_err_set(err, "%s line %lu is longer than %d bytes",
+					           shown, lineno + 1, PV_AUDIT_LINE_MAX);
 					goto out;
 				}
 				line[used++] = chunk[i];
@@ -577,7 +577,7 @@ struct verify_ctx {
 };
 
 static int verify_line(const char *line, size_t len, const char *file, unsigned long lineno,
-		       void *vctx)
+                       void *vctx)
 {
 	struct verify_ctx *v = vctx;
 	struct pv_audit_verify_result *res = v->res;
@@ -587,13 +587,14 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 	switch (parse_line(line, len, v->keys, &pl)) {
 	case LINE_MALFORMED:
 		snprintf(res->problem, sizeof(res->problem),
-			 "%.300s line %lu is not a pam_vendor audit line (edited or damaged)", file,
-			 lineno);
+		         "%.300s line %lu is not a pam_vendor audit line (edited or damaged)", file,
+		         lineno);
 		return 1;
 	case LINE_BAD_MAC:
 		snprintf(res->problem, sizeof(res->problem),
-			 "%.300s line %lu (seq %" PRIu64 ") fails its MAC: it was altered, or written without the key",
-			 file, lineno, pl.seq);
+		         "%.300s line %lu (seq %" PRIu64
+		         ") fails its MAC: it was altered, or written without the key",
+		         file, lineno, pl.seq);
 		return 1;
 	case LINE_OK:
 		break;
@@ -601,21 +602,23 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 	if (!v->have_prev) {
 		res->first_seq = pl.seq;
 		if (pl.seq == 1 && sodium_memcmp(pl.prev, zero, MAC_BYTES) != 0) {
-			snprintf(res->problem, sizeof(res->problem),
-				 "%.300s line %lu claims to start the chain but names a predecessor", file,
-				 lineno);
+			snprintf(
+			    res->problem, sizeof(res->problem),
+			    "%.300s line %lu claims to start the chain but names a predecessor",
+			    file, lineno);
 			return 1;
 		}
 		if (pl.seq != 1)
 			snprintf(res->note, sizeof(res->note),
-				 "the chain starts at seq %" PRIu64 " (older rotated files are gone)",
-				 pl.seq);
+			         "the chain starts at seq %" PRIu64
+			         " (older rotated files are gone)",
+			         pl.seq);
 	} else if (pl.seq != v->prev_seq + 1 ||
-		   sodium_memcmp(pl.prev, v->prev_mac, MAC_BYTES) != 0) {
+	           sodium_memcmp(pl.prev, v->prev_mac, MAC_BYTES) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
-			 "%.300s line %lu (seq %" PRIu64 ") does not follow seq %" PRIu64
-			 ": a line was removed, inserted or moved before it",
-			 file, lineno, pl.seq, v->prev_seq);
+		         "%.300s line %lu (seq %" PRIu64 ") does not follow seq %" PRIu64
+		         ": a line was removed, inserted or moved before it",
+		         file, lineno, pl.seq, v->prev_seq);
 		return 1;
 	}
 	v->have_prev = true;
@@ -651,7 +654,7 @@ static int torn_tail(const char *audit_log, bool *torn, struct pv_err *err)
 }
 
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
-		    struct pv_audit_verify_result *res, struct pv_err *err)
+                    struct pv_audit_verify_result *res, struct pv_err *err)
 {
 	struct verify_ctx v;
 	struct chain_head head;
@@ -675,9 +678,9 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 		return PV_ERR;
 	if (torn) {
 		snprintf(res->problem, sizeof(res->problem),
-			 "%.300s ends with an incomplete line after seq %" PRIu64
-			 " (a write was interrupted); the next append removes it",
-			 audit_log, res->last_seq);
+		         "%.300s ends with an incomplete line after seq %" PRIu64
+		         " (a write was interrupted); the next append removes it",
+		         audit_log, res->last_seq);
 		return PV_OK;
 	}
 	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
@@ -692,29 +695,31 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 	if (!have_head) {
 		if (res->lines > 0)
 			snprintf(res->problem, sizeof(res->problem),
-				 "%.300s is missing: the end of the log cannot be checked", head_shown);
+			         "%.300s is missing: the end of the log cannot be checked",
+			         head_shown);
 		else
 			res->intact = true;
 		return PV_OK;
 	}
 	if (head.seq > res->last_seq) {
 		snprintf(res->problem, sizeof(res->problem),
-			 "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
-			 ": lines were removed from the end",
-			 res->last_seq, head_shown, head.seq);
+		         "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
+		         ": lines were removed from the end",
+		         res->last_seq, head_shown, head.seq);
 		return PV_OK;
 	}
 	if (head.seq == res->last_seq && sodium_memcmp(head.mac, v.prev_mac, MAC_BYTES) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
-			 "the last line (seq %" PRIu64 ") differs from the one recorded in %.300s: the log was replaced",
-			 res->last_seq, head_shown);
+		         "the last line (seq %" PRIu64
+		         ") differs from the one recorded in %.300s: the log was replaced",
+		         res->last_seq, head_shown);
 		return PV_OK;
 	}
 	if (head.seq + 1 < res->last_seq) {
 		snprintf(res->problem, sizeof(res->problem),
-			 "%.300s records seq %" PRIu64 " but the log goes on to seq %" PRIu64
-			 ": the head file was replaced by an older one",
-			 head_shown, head.seq, res->last_seq);
+		         "%.300s records seq %" PRIu64 " but the log goes on to seq %" PRIu64
+		         ": the head file was replaced by an older one",
+		         head_shown, head.seq, res->last_seq);
 		return PV_OK;
 	}
 	/* head.seq + 1 == last_seq: a crash between writing the line and the head; benign,

@@ -29,9 +29,9 @@ struct pv_audit_event {
 	const char *session;
 	int64_t duration_s;
 	long pid;
-	const char *action; /* admin events */
-	const char *admin;  /* admin events: who ran otpctl */
-	const char *detail; /* human detail (window bounds, ...); never a secret */
+	const char *action;    /* admin events */
+	const char *admin;     /* admin events: who ran otpctl */
+	const char *detail;    /* human detail (window bounds, ...); never a secret */
 	const char *auth_info; /* sshd's SSH_AUTH_INFO_0 at session open */
 };
 
@@ -41,11 +41,11 @@ void pv_audit_event_init(struct pv_audit_event *ev);
 /* Append one event durably (write + fsync + head update) and send the line to syslog
  * (pamh: see log.h). Any failure is returned: the caller must then deny. */
 int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
-		    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err);
+                    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err);
 
 /* Called for each complete line, oldest first; return non-zero to stop. */
 typedef int (*pv_audit_line_fn)(const char *line, size_t len, const char *file,
-				unsigned long lineno, void *ctx);
+                                unsigned long lineno, void *ctx);
 
 /* Read the log and its rotated files (plain or .gz) oldest first. A torn last line (no final
  * newline) is not passed to fn. */
@@ -53,16 +53,16 @@ int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, stru
 
 struct pv_audit_verify_result {
 	bool intact;
-	unsigned long lines;   /* lines checked */
-	uint64_t first_seq;    /* first sequence number found (1 unless old files are gone) */
+	unsigned long lines; /* lines checked */
+	uint64_t first_seq;  /* first sequence number found (1 unless old files are gone) */
 	uint64_t last_seq;
-	char problem[768];     /* first problem: file, line and what is wrong */
-	char note[256];        /* non-fatal remark (e.g. chain starts after removed files) */
+	char problem[768]; /* first problem: file, line and what is wrong */
+	char note[256];    /* non-fatal remark (e.g. chain starts after removed files) */
 };
 
 /* Check every line's sequence and MAC in order and the last line against the head. */
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
-		    struct pv_audit_verify_result *res, struct pv_err *err);
+                    struct pv_audit_verify_result *res, struct pv_err *err);
 
 /* The hostname recorded in every line (gethostname, as `hostname` prints it). */
 void pv_audit_hostname(char *buf, size_t len);

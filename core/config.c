@@ -12,7 +12,7 @@
 #include "timeparse.h"
 
 #define CONFIG_MAX_BYTES 65536
-#define CONFIG_LINE_MAX 1024
+#define CONFIG_LINE_MAX  1024
 
 void pv_config_defaults(struct pv_config *cfg)
 {
@@ -39,12 +39,12 @@ struct where {
 static int bad(const struct where *w, const char *key, const char *value, const char *why)
 {
 	pv_err_set(w->err, "%.300s line %u: invalid value \"%.80s\" for %s (%s)", w->origin,
-		   w->line, value, key, why);
+	           w->line, value, key, why);
 	return PV_ERR;
 }
 
 static int set_path(const struct where *w, const char *key, const char *value, char *dst,
-		    size_t len)
+                    size_t len)
 {
 	if (value[0] != '/')
 		return bad(w, key, value, "an absolute path is required");
@@ -58,7 +58,7 @@ static int set_path(const struct where *w, const char *key, const char *value, c
 }
 
 static int set_number(const struct where *w, const char *key, const char *value, unsigned min,
-		      unsigned max, unsigned *dst)
+                      unsigned max, unsigned *dst)
 {
 	char why[64];
 	uint64_t v;
@@ -71,7 +71,7 @@ static int set_number(const struct where *w, const char *key, const char *value,
 }
 
 static int set_duration(const struct where *w, const char *key, const char *value, int64_t min,
-			int64_t max, bool zero_ok, int64_t *dst)
+                        int64_t max, bool zero_ok, int64_t *dst)
 {
 	char why[160];
 	char lo[32];
@@ -86,7 +86,7 @@ static int set_duration(const struct where *w, const char *key, const char *valu
 	pv_format_duration(min, lo, sizeof(lo));
 	pv_format_duration(max, hi, sizeof(hi));
 	snprintf(why, sizeof(why), "a duration from %s to %s is required, e.g. 15m%s", lo, hi,
-		 zero_ok ? ", or 0" : "");
+	         zero_ok ? ", or 0" : "");
 	if (pv_parse_duration(value, &v, &ignored) != PV_OK || v < min || v > max)
 		return bad(w, key, value, why);
 	*dst = v;
@@ -116,8 +116,7 @@ static bool is_printable(const char *s)
 	return true;
 }
 
-static int apply(const struct where *w, const char *key, const char *value,
-		 struct pv_config *cfg)
+static int apply(const struct where *w, const char *key, const char *value, struct pv_config *cfg)
 {
 	if (strcmp(key, "store_dir") == 0)
 		return set_path(w, key, value, cfg->store_dir, sizeof(cfg->store_dir));
@@ -175,13 +174,13 @@ static char *trim(char *s)
 }
 
 static const char *const known_keys[] = {
-	"store_dir", "key_file", "audit_log", "otp_length", "otp_ttl", "max_failures",
-	"max_window", "unknown_user", "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
+    "store_dir",  "key_file",     "audit_log",    "otp_length", "otp_ttl",      "max_failures",
+    "max_window", "unknown_user", "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 
 int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_config *cfg,
-		    struct pv_err *err)
+                    struct pv_err *err)
 {
 	unsigned seen_line[N_KEYS] = {0};
 	struct where w = {origin, 0, err};
@@ -206,7 +205,7 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 		w.line++;
 		if (n > CONFIG_LINE_MAX) {
 			pv_err_set(err, "%.300s line %u: line longer than %d characters", origin,
-				   w.line, CONFIG_LINE_MAX);
+			           w.line, CONFIG_LINE_MAX);
 			return PV_ERR;
 		}
 		memcpy(line, p, n);
@@ -218,7 +217,7 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 		eq = strchr(s, '=');
 		if (eq == NULL) {
 			pv_err_set(err, "%.300s line %u: expected \"key = value\", found \"%.80s\"",
-				   origin, w.line, s);
+			           origin, w.line, s);
 			return PV_ERR;
 		}
 		*eq = '\0';
@@ -226,15 +225,15 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 		value = trim(eq + 1);
 		if (*value == '\0') {
 			pv_err_set(err, "%.300s line %u: no value given for %.80s", origin, w.line,
-				   key);
+			           key);
 			return PV_ERR;
 		}
 		for (k = 0; k < N_KEYS; k++) {
 			if (strcmp(key, known_keys[k]) != 0)
 				continue;
 			if (seen_line[k] != 0) {
-				pv_err_set(err, "%.300s line %u: %s is already set on line %u", origin,
-					   w.line, key, seen_line[k]);
+				pv_err_set(err, "%.300s line %u: %s is already set on line %u",
+				           origin, w.line, key, seen_line[k]);
 				return PV_ERR;
 			}
 			seen_line[k] = w.line;

@@ -18,15 +18,15 @@ struct pv_config {
 	char store_dir[PATH_MAX];
 	char key_file[PATH_MAX];
 	char audit_log[PATH_MAX];
-	unsigned otp_length;     /* digits of an issued code, 6..12 */
-	int64_t otp_ttl;         /* seconds an issued code stays valid */
-	unsigned max_failures;   /* wrong codes before the vendor is locked, 1..1000 */
-	int64_t max_window;      /* longest window `enable` accepts without --force */
+	unsigned otp_length;   /* digits of an issued code, 6..12 */
+	int64_t otp_ttl;       /* seconds an issued code stays valid */
+	unsigned max_failures; /* wrong codes before the vendor is locked, 1..1000 */
+	int64_t max_window;    /* longest window `enable` accepts without --force */
 	enum pv_unknown_user unknown_user;
-	char vendor_group[64];   /* empty: none */
-	int64_t fail_delay;      /* seconds libpam waits after a failed code, 0..60 */
-	int64_t lock_timeout;    /* seconds to wait for a vendor's lock before denying, 1..60 */
-	char totp_issuer[64];    /* issuer shown in the authenticator app */
+	char vendor_group[64]; /* empty: none */
+	int64_t fail_delay;    /* seconds libpam waits after a failed code, 0..60 */
+	int64_t lock_timeout;  /* seconds to wait for a vendor's lock before denying, 1..60 */
+	char totp_issuer[64];  /* issuer shown in the authenticator app */
 };
 
 void pv_config_defaults(struct pv_config *cfg);
@@ -38,6 +38,6 @@ int pv_config_load(const char *path, struct pv_config *cfg, struct pv_err *err);
 /* Parse config text already read (the file checks are the caller's). `origin` names the
  * source in messages. Exposed for unit tests and fuzzing. */
 int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_config *cfg,
-		    struct pv_err *err);
+                    struct pv_err *err);
 
 #endif

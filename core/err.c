@@ -35,7 +35,7 @@ void pv_err_errno(struct pv_err *err, int errnum, const char *fmt, ...)
 	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s", errbuf);
 #else
 	snprintf(err->msg + used, sizeof(err->msg) - used, ": %s",
-		 strerror_r(errnum, errbuf, sizeof(errbuf)));
+	         strerror_r(errnum, errbuf, sizeof(errbuf)));
 #endif
 }
 

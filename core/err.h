@@ -20,7 +20,7 @@ struct pv_err {
 void pv_err_set(struct pv_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like pv_err_set, appending ": strerror(errnum)". */
 void pv_err_errno(struct pv_err *err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void pv_err_clear(struct pv_err *err);
 
 #endif

@@ -249,14 +249,30 @@ static const char *parse_string(struct cursor *c)
 			return NULL;
 		c->p++;
 		switch (*c->p) {
-		case '"': *c->out++ = '"'; break;
-		case '\\': *c->out++ = '\\'; break;
-		case '/': *c->out++ = '/'; break;
-		case 'b': *c->out++ = '\b'; break;
-		case 'f': *c->out++ = '\f'; break;
-		case 'n': *c->out++ = '\n'; break;
-		case 'r': *c->out++ = '\r'; break;
-		case 't': *c->out++ = '\t'; break;
+		case '"':
+			*c->out++ = '"';
+			break;
+		case '\\':
+			*c->out++ = '\\';
+			break;
+		case '/':
+			*c->out++ = '/';
+			break;
+		case 'b':
+			*c->out++ = '\b';
+			break;
+		case 'f':
+			*c->out++ = '\f';
+			break;
+		case 'n':
+			*c->out++ = '\n';
+			break;
+		case 'r':
+			*c->out++ = '\r';
+			break;
+		case 't':
+			*c->out++ = '\t';
+			break;
 		case 'u': {
 			unsigned cp;
 			if (c->end - c->p < 5 || hex4(c->p + 1, &cp) != 0)

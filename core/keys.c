@@ -29,7 +29,7 @@ void pv_keys_wipe(struct pv_keys *keys)
 }
 
 static int parse_key_text(const unsigned char *text, size_t len, unsigned char *master,
-			  const char *path, struct pv_err *err)
+                          const char *path, struct pv_err *err)
 {
 	size_t bin_len = 0;
 	const char *end = NULL;
@@ -39,7 +39,7 @@ static int parse_key_text(const unsigned char *text, size_t len, unsigned char *
 		len--;
 	if (len != 2 * PV_KEY_BYTES ||
 	    sodium_hex2bin(master, PV_KEY_BYTES, (const char *)text, len, NULL, &bin_len, &end) !=
-		    0 ||
+	        0 ||
 	    bin_len != PV_KEY_BYTES || end != (const char *)text + len) {
 		pv_err_set(err, "key file %s is malformed (expected 64 hex digits)", path);
 		return PV_ERR;
@@ -73,11 +73,11 @@ int pv_keys_load(const char *path, struct pv_keys *keys, struct pv_err *err)
 	if (parse_key_text(text, len, master, path, err) != PV_OK)
 		goto out;
 	if (crypto_kdf_derive_from_key(keys->record, PV_KEY_BYTES, SUBKEY_RECORD, KDF_CONTEXT,
-				       master) != 0 ||
+	                               master) != 0 ||
 	    crypto_kdf_derive_from_key(keys->code, PV_KEY_BYTES, SUBKEY_CODE, KDF_CONTEXT,
-				       master) != 0 ||
+	                               master) != 0 ||
 	    crypto_kdf_derive_from_key(keys->audit, PV_KEY_BYTES, SUBKEY_AUDIT, KDF_CONTEXT,
-				       master) != 0) {
+	                               master) != 0) {
 		pv_err_set(err, "cannot derive subkeys from %s", path);
 		goto out;
 	}
@@ -114,7 +114,8 @@ int pv_keys_create(const char *path, struct pv_err *err)
 	fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST) {
-			pv_err_set(err, "key file %s already exists; refusing to overwrite it", path);
+			pv_err_set(err, "key file %s already exists; refusing to overwrite it",
+			           path);
 			rc = PV_EXISTS;
 		} else {
 			pv_err_errno(err, errno, "cannot create key file %s", path);

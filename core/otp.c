@@ -49,7 +49,7 @@ int pv_otp_normalise(const char *input, char *out, size_t *digits_len)
 }
 
 int pv_otp_hash(const struct pv_keys *keys, const char *vendor, const char *digits,
-		unsigned char hash[PV_CODE_HASH_BYTES])
+                unsigned char hash[PV_CODE_HASH_BYTES])
 {
 	crypto_generichash_state st;
 	const unsigned char sep = 0;
@@ -68,13 +68,13 @@ out:
 }
 
 bool pv_otp_hash_equal(const unsigned char a[PV_CODE_HASH_BYTES],
-		       const unsigned char b[PV_CODE_HASH_BYTES])
+                       const unsigned char b[PV_CODE_HASH_BYTES])
 {
 	return sodium_memcmp(a, b, PV_CODE_HASH_BYTES) == 0;
 }
 
-int pv_totp_match(const unsigned char secret[PV_TOTP_SECRET_BYTES], int64_t now,
-		  const char *digits, int64_t *step)
+int pv_totp_match(const unsigned char secret[PV_TOTP_SECRET_BYTES], int64_t now, const char *digits,
+                  int64_t *step)
 {
 	int pos = 0;
 	int r;
@@ -84,7 +84,7 @@ int pv_totp_match(const unsigned char secret[PV_TOTP_SECRET_BYTES], int64_t now,
 	if (oath_init() != OATH_OK)
 		return PV_ERR;
 	r = oath_totp_validate2((const char *)secret, PV_TOTP_SECRET_BYTES, (time_t)now,
-				PV_TOTP_STEP, 0, 1, &pos, digits);
+	                        PV_TOTP_STEP, 0, 1, &pos, digits);
 	if (r < 0)
 		return PV_ERR;
 	*step = now / PV_TOTP_STEP + pos;
@@ -100,7 +100,7 @@ static int percent_encode(const char *in, char *out, size_t out_len)
 	for (; *in != '\0'; in++) {
 		unsigned char c = (unsigned char)*in;
 		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			     (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
+		             (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
 		if (o + 4 > out_len)
 			return PV_ERR;
 		if (plain) {
@@ -116,7 +116,7 @@ static int percent_encode(const char *in, char *out, size_t out_len)
 }
 
 int pv_totp_uri(const unsigned char secret[PV_TOTP_SECRET_BYTES], const char *issuer,
-		const char *vendor, char **uri, struct pv_err *err)
+                const char *vendor, char **uri, struct pv_err *err)
 {
 	char issuer_enc[3 * 64 + 1];
 	char vendor_enc[3 * (PV_NAME_MAX + 1) + 1];
@@ -128,9 +128,8 @@ int pv_totp_uri(const unsigned char secret[PV_TOTP_SECRET_BYTES], const char *is
 	int rc = PV_ERR;
 
 	*uri = NULL;
-	if (oath_init() != OATH_OK ||
-	    oath_base32_encode((const char *)secret, PV_TOTP_SECRET_BYTES, &b32, &b32_len) !=
-		    OATH_OK) {
+	if (oath_init() != OATH_OK || oath_base32_encode((const char *)secret, PV_TOTP_SECRET_BYTES,
+	                                                 &b32, &b32_len) != OATH_OK) {
 		pv_err_set(err, "cannot encode the TOTP secret in base32");
 		goto out;
 	}
@@ -149,8 +148,8 @@ int pv_totp_uri(const unsigned char secret[PV_TOTP_SECRET_BYTES], const char *is
 		goto out;
 	}
 	snprintf(text, text_len,
-		 "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
-		 issuer_enc, vendor_enc, b32, issuer_enc, PV_TOTP_DIGITS, PV_TOTP_STEP);
+	         "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d",
+	         issuer_enc, vendor_enc, b32, issuer_enc, PV_TOTP_DIGITS, PV_TOTP_STEP);
 	*uri = text;
 	rc = PV_OK;
 out:

@@ -11,21 +11,21 @@
 #include "otp.h"
 
 static const char *const reason_names[PV_R_COUNT] = {
-	[PV_R_OK] = "ok",
-	[PV_R_NOT_VENDOR] = "not_vendor",
-	[PV_R_NOT_ENABLED] = "not_enabled",
-	[PV_R_WINDOW_NOT_STARTED] = "window_not_started",
-	[PV_R_WINDOW_EXPIRED] = "window_expired",
-	[PV_R_RHOST_MISSING] = "rhost_missing",
-	[PV_R_RHOST_NOT_NUMERIC] = "rhost_not_numeric",
-	[PV_R_IP_NOT_ALLOWED] = "ip_not_allowed",
-	[PV_R_OTP_INVALID] = "otp_invalid",
-	[PV_R_OTP_EXPIRED] = "otp_expired",
-	[PV_R_OTP_REUSED] = "otp_reused",
-	[PV_R_LOCKED_OUT] = "locked_out",
-	[PV_R_NO_OTP_VERIFIED] = "no_otp_verified",
-	[PV_R_STORE_ERROR] = "store_error",
-	[PV_R_CONFIG_ERROR] = "config_error",
+    [PV_R_OK] = "ok",
+    [PV_R_NOT_VENDOR] = "not_vendor",
+    [PV_R_NOT_ENABLED] = "not_enabled",
+    [PV_R_WINDOW_NOT_STARTED] = "window_not_started",
+    [PV_R_WINDOW_EXPIRED] = "window_expired",
+    [PV_R_RHOST_MISSING] = "rhost_missing",
+    [PV_R_RHOST_NOT_NUMERIC] = "rhost_not_numeric",
+    [PV_R_IP_NOT_ALLOWED] = "ip_not_allowed",
+    [PV_R_OTP_INVALID] = "otp_invalid",
+    [PV_R_OTP_EXPIRED] = "otp_expired",
+    [PV_R_OTP_REUSED] = "otp_reused",
+    [PV_R_LOCKED_OUT] = "locked_out",
+    [PV_R_NO_OTP_VERIFIED] = "no_otp_verified",
+    [PV_R_STORE_ERROR] = "store_error",
+    [PV_R_CONFIG_ERROR] = "config_error",
 };
 
 const char *pv_reason_name(enum pv_reason reason)
@@ -83,7 +83,7 @@ static int find_code(const struct pv_record *rec, const unsigned char hash[PV_CO
 }
 
 static enum pv_reason check_code(const struct pv_record *rec, const struct pv_request *req,
-				 int64_t now, struct pv_change *change)
+                                 int64_t now, struct pv_change *change)
 {
 	char digits[PV_OTP_MAX_LEN + 1];
 	unsigned char hash[PV_CODE_HASH_BYTES];
@@ -126,7 +126,7 @@ out:
 }
 
 void pv_decide(const struct pv_record *rec, const struct pv_request *req, int64_t now,
-	       struct pv_decision *out)
+               struct pv_decision *out)
 {
 	struct pv_cidr addr;
 	enum pv_reason reason;
@@ -161,8 +161,7 @@ bool pv_decision_changes(const struct pv_decision *d)
 	       c->record_success;
 }
 
-void pv_apply(struct pv_record *rec, const struct pv_decision *d, const char *rhost,
-	      int64_t now)
+void pv_apply(struct pv_record *rec, const struct pv_decision *d, const char *rhost, int64_t now)
 {
 	const struct pv_change *c = &d->change;
 	struct pv_cidr addr;
@@ -179,8 +178,7 @@ void pv_apply(struct pv_record *rec, const struct pv_decision *d, const char *rh
 		rec->failures = 0;
 		rec->last_login = now;
 		if (rhost != NULL && pv_addr_parse(rhost, &addr) == PV_OK)
-			pv_cidr_format(&addr, rec->last_login_rhost,
-				       sizeof(rec->last_login_rhost));
+			pv_cidr_format(&addr, rec->last_login_rhost, sizeof(rec->last_login_rhost));
 	}
 	pv_record_prune_codes(rec, now);
 }

@@ -48,11 +48,11 @@ struct pv_request {
 
 /* What to persist. Applied by pv_apply, under the vendor's lock. */
 struct pv_change {
-	int consume_code;       /* index into rec->codes, or -1 */
-	int64_t totp_step;      /* TOTP step to record as used, or 0 */
-	bool count_failure;     /* a wrong, expired or replayed code */
-	bool lock;              /* this failure reaches max_failures */
-	bool record_success;    /* reset failures, remember the login */
+	int consume_code;    /* index into rec->codes, or -1 */
+	int64_t totp_step;   /* TOTP step to record as used, or 0 */
+	bool count_failure;  /* a wrong, expired or replayed code */
+	bool lock;           /* this failure reaches max_failures */
+	bool record_success; /* reset failures, remember the login */
 };
 
 struct pv_decision {
@@ -62,13 +62,12 @@ struct pv_decision {
 };
 
 void pv_decide(const struct pv_record *rec, const struct pv_request *req, int64_t now,
-	       struct pv_decision *out);
+               struct pv_decision *out);
 
 /* True when the decision changes the record (so it must be saved before answering). */
 bool pv_decision_changes(const struct pv_decision *d);
 
 /* Apply d's change to rec at now (rhost is the request's, recorded on success). */
-void pv_apply(struct pv_record *rec, const struct pv_decision *d, const char *rhost,
-	      int64_t now);
+void pv_apply(struct pv_record *rec, const struct pv_decision *d, const char *rhost, int64_t now);
 
 #endif

@@ -12,8 +12,8 @@
 
 #include "timeparse.h"
 
-#define MAGIC "pam_vendor-record"
-#define MAX_FIELDS 6
+#define MAGIC        "pam_vendor-record"
+#define MAX_FIELDS   6
 #define LINE_MAX_LEN 1024
 
 void pv_record_init(struct pv_record *rec, const char *name, int64_t now)
@@ -63,7 +63,8 @@ struct textbuf {
 	bool failed;
 };
 
-static void tb_printf(struct textbuf *tb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void tb_printf(struct textbuf *tb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void tb_printf(struct textbuf *tb, const char *fmt, ...)
 {
@@ -102,18 +103,18 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		pv_err_set(err, "out of memory encoding the record of %s", rec->name);
 		return PV_ERR;
 	}
-	tb_printf(&tb, "%s %d\nname %s\ncreated %" PRId64 "\n", MAGIC, PV_RECORD_VERSION,
-		  rec->name, rec->created);
+	tb_printf(&tb, "%s %d\nname %s\ncreated %" PRId64 "\n", MAGIC, PV_RECORD_VERSION, rec->name,
+	          rec->created);
 	if (rec->note[0] != '\0') {
 		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)rec->note,
-			       strlen(rec->note));
+		               strlen(rec->note));
 		tb_printf(&tb, "note %s\n", hex);
 	}
 	for (i = 0; i < rec->n_ips; i++)
 		tb_cidr(&tb, "ip", &rec->ips[i]);
 	if (rec->window_end > 0)
 		tb_printf(&tb, "window %" PRId64 " %" PRId64 "\n", rec->window_start,
-			  rec->window_end);
+		          rec->window_end);
 	for (i = 0; i < rec->n_window_ips; i++)
 		tb_cidr(&tb, "window_ip", &rec->window_ips[i]);
 	tb_printf(&tb, "failures %u\nlocked %d\n", rec->failures, rec->locked ? 1 : 0);
@@ -122,7 +123,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		const struct pv_code *c = &rec->codes[i];
 		sodium_bin2hex(h, sizeof(h), c->hash, sizeof(c->hash));
 		tb_printf(&tb, "code %s %" PRId64 " %" PRId64 " %" PRId64 "\n", h, c->issued,
-			  c->expires, c->used_at);
+		          c->expires, c->used_at);
 	}
 	if (rec->totp_enrolled) {
 		char s[2 * PV_TOTP_SECRET_BYTES + 1];
@@ -132,7 +133,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 	}
 	if (rec->last_login > 0)
 		tb_printf(&tb, "last_login %" PRId64 " %s\n", rec->last_login,
-			  rec->last_login_rhost);
+		          rec->last_login_rhost);
 	tb_printf(&tb, "end\n");
 	if (tb.failed) {
 		sodium_memzero(tb.data, tb.cap);
@@ -208,7 +209,7 @@ static int parse_note(const char *hex, char *note)
 	if (hlen == 0 || hlen % 2 != 0 || hlen / 2 > PV_NOTE_MAX)
 		return PV_ERR;
 	if (sodium_hex2bin((unsigned char *)note, PV_NOTE_MAX, hex, hlen, NULL, &bin_len, &end) !=
-		    0 ||
+	        0 ||
 	    *end != '\0' || bin_len != hlen / 2 || memchr(note, '\0', bin_len) != NULL)
 		return PV_ERR;
 	note[bin_len] = '\0';
@@ -230,8 +231,16 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 {
 	const char *key = ln->field[0];
 	size_t n = ln->n;
-	enum { S_NAME = 1, S_CREATED = 2, S_NOTE = 4, S_WINDOW = 8, S_FAIL = 16, S_LOCK = 32,
-	       S_TOTP = 64, S_LOGIN = 128 };
+	enum {
+		S_NAME = 1,
+		S_CREATED = 2,
+		S_NOTE = 4,
+		S_WINDOW = 8,
+		S_FAIL = 16,
+		S_LOCK = 32,
+		S_TOTP = 64,
+		S_LOGIN = 128
+	};
 	unsigned bit = 0;
 	uint64_t v;
 
@@ -282,7 +291,7 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 	} else if (strcmp(key, "totp") == 0 && n == 3) {
 		bit = S_TOTP;
 		if (parse_hex_field(ln->field[1], rec->totp_secret, sizeof(rec->totp_secret)) !=
-			    PV_OK ||
+		        PV_OK ||
 		    parse_time_field(ln->field[2], &rec->totp_last_step) != PV_OK)
 			return PV_ERR;
 		rec->totp_enrolled = true;
@@ -292,8 +301,7 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		if (parse_time_field(ln->field[1], &rec->last_login) != PV_OK ||
 		    pv_addr_parse(ln->field[2], &addr) != PV_OK)
 			return PV_ERR;
-		snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s",
-			 ln->field[2]);
+		snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s", ln->field[2]);
 	} else {
 		return PV_ERR;
 	}
@@ -303,8 +311,8 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 	return PV_OK;
 }
 
-int pv_record_decode(const char *text, size_t len, const char *expected_name,
-		     struct pv_record *rec, struct pv_err *err)
+int pv_record_decode(const char *text, size_t len, const char *expected_name, struct pv_record *rec,
+                     struct pv_err *err)
 {
 	struct line *ln;
 	const char *p = text;
@@ -334,9 +342,10 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name,
 			    pv_parse_u64(ln->field[1], 1000, &version) != PV_OK)
 				goto bad;
 			if (version != PV_RECORD_VERSION) {
-				pv_err_set(err, "the record of %s has format version %" PRIu64
-						", this build reads only version %d",
-					   expected_name, version, PV_RECORD_VERSION);
+				pv_err_set(err,
+				           "the record of %s has format version %" PRIu64
+				           ", this build reads only version %d",
+				           expected_name, version, PV_RECORD_VERSION);
 				goto out;
 			}
 			continue;

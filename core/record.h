@@ -11,13 +11,13 @@
 #include "ipmatch.h"
 #include "vendorname.h"
 
-#define PV_RECORD_VERSION 1
-#define PV_MAX_IPS 32
-#define PV_MAX_CODES 32
-#define PV_NOTE_MAX 200
-#define PV_CODE_HASH_BYTES 32
+#define PV_RECORD_VERSION    1
+#define PV_MAX_IPS           32
+#define PV_MAX_CODES         32
+#define PV_NOTE_MAX          200
+#define PV_CODE_HASH_BYTES   32
 #define PV_TOTP_SECRET_BYTES 20
-#define PV_RECORD_TEXT_MAX 16384 /* encoded record size bound */
+#define PV_RECORD_TEXT_MAX   16384 /* encoded record size bound */
 
 /* An issued one-time code: only its keyed hash is kept. */
 struct pv_code {
@@ -62,8 +62,8 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 
 /* Decode text produced by pv_record_encode. Strict: known keys only, bounded counts, the
  * version line first and "end" last. `expected_name` must match the record's name. */
-int pv_record_decode(const char *text, size_t len, const char *expected_name,
-		     struct pv_record *rec, struct pv_err *err);
+int pv_record_decode(const char *text, size_t len, const char *expected_name, struct pv_record *rec,
+                     struct pv_err *err);
 
 /* Addresses that apply now: the window's narrowed list when set, else the vendor's list. */
 const struct pv_cidr *pv_record_allowed_ips(const struct pv_record *rec, size_t *count);

@@ -27,8 +27,7 @@ static void close_keep_errno(int fd)
 }
 
 /* A directory is trustworthy when only root can change what it contains. */
-static int check_dir(const struct stat *st, const char *shown, bool private_dir,
-		     struct pv_err *err)
+static int check_dir(const struct stat *st, const char *shown, bool private_dir, struct pv_err *err)
 {
 	if (!S_ISDIR(st->st_mode)) {
 		pv_err_set(err, "%s is not a directory", shown);
@@ -36,17 +35,21 @@ static int check_dir(const struct stat *st, const char *shown, bool private_dir,
 	}
 	if (st->st_uid != 0) {
 		pv_err_set(err, "directory %s is owned by uid %u, not root; run: chown root %s",
-			   shown, (unsigned)st->st_uid, shown);
+		           shown, (unsigned)st->st_uid, shown);
 		return PV_ERR;
 	}
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX)) {
-		pv_err_set(err, "directory %s is writable by group or others (mode %04o); run: chmod go-w %s",
-			   shown, (unsigned)(st->st_mode & 07777), shown);
+		pv_err_set(
+		    err,
+		    "directory %s is writable by group or others (mode %04o); run: chmod go-w %s",
+		    shown, (unsigned)(st->st_mode & 07777), shown);
 		return PV_ERR;
 	}
 	if (private_dir && (st->st_mode & (S_IRWXG | S_IRWXO))) {
-		pv_err_set(err, "directory %s is accessible by group or others (mode %04o); run: chmod 700 %s",
-			   shown, (unsigned)(st->st_mode & 07777), shown);
+		pv_err_set(
+		    err,
+		    "directory %s is accessible by group or others (mode %04o); run: chmod 700 %s",
+		    shown, (unsigned)(st->st_mode & 07777), shown);
 		return PV_ERR;
 	}
 	return PV_OK;
@@ -101,8 +104,8 @@ int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
 		memcpy(comp, p, n);
 		comp[n] = '\0';
 		if (strcmp(comp, "..") == 0 || strcmp(comp, ".") == 0) {
-			pv_err_set(err, "path %.200s contains \"%s\"; give a plain absolute path", path,
-				   comp);
+			pv_err_set(err, "path %.200s contains \"%s\"; give a plain absolute path",
+			           path, comp);
 			goto fail;
 		}
 		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | OPEN_SAFE);
@@ -112,14 +115,15 @@ int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
 				struct stat lst;
 				if (fstatat(fd, comp, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
 				    S_ISLNK(lst.st_mode))
-					pv_err_set(err, "%s%s%s is a symbolic link; refusing to follow it",
-						   walked, walked_len > 1 ? "/" : "", comp);
+					pv_err_set(
+					    err, "%s%s%s is a symbolic link; refusing to follow it",
+					    walked, walked_len > 1 ? "/" : "", comp);
 				else
 					pv_err_set(err, "%s%s%s is not a directory", walked,
-						   walked_len > 1 ? "/" : "", comp);
+					           walked_len > 1 ? "/" : "", comp);
 			} else {
 				pv_err_errno(err, e, "cannot open directory %s%s%s", walked,
-					     walked_len > 1 ? "/" : "", comp);
+				             walked_len > 1 ? "/" : "", comp);
 			}
 			goto fail;
 		}
@@ -147,7 +151,7 @@ fail:
 }
 
 int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_len,
-		   struct pv_err *err)
+                   struct pv_err *err)
 {
 	char dir[PATH_MAX];
 	const char *slash;
@@ -172,7 +176,7 @@ int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_l
 }
 
 static int check_file(const struct stat *st, enum pv_file_policy policy, const char *display,
-		      struct pv_err *err)
+                      struct pv_err *err)
 {
 	if (!S_ISREG(st->st_mode)) {
 		pv_err_set(err, "%s is not a regular file", display);
@@ -180,24 +184,24 @@ static int check_file(const struct stat *st, enum pv_file_policy policy, const c
 	}
 	if (st->st_uid != 0) {
 		pv_err_set(err, "%s is owned by uid %u, not root; run: chown root %s", display,
-			   (unsigned)st->st_uid, display);
+		           (unsigned)st->st_uid, display);
 		return PV_ERR;
 	}
 	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
 		pv_err_set(err, "%s is writable by group or others (mode %04o); run: chmod go-w %s",
-			   display, (unsigned)(st->st_mode & 07777), display);
+		           display, (unsigned)(st->st_mode & 07777), display);
 		return PV_ERR;
 	}
 	if (policy == PV_FILE_PRIVATE && (st->st_mode & (S_IRWXG | S_IRWXO))) {
 		pv_err_set(err, "%s is readable by group or others (mode %04o); run: chmod 600 %s",
-			   display, (unsigned)(st->st_mode & 07777), display);
+		           display, (unsigned)(st->st_mode & 07777), display);
 		return PV_ERR;
 	}
 	return PV_OK;
 }
 
 int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
-		    const char *display, bool *missing, struct pv_err *err)
+                    const char *display, bool *missing, struct pv_err *err)
 {
 	struct stat st;
 	int fd;
@@ -231,7 +235,7 @@ fail:
 }
 
 int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, size_t max_len,
-		    const char *display, unsigned char **data, size_t *len, struct pv_err *err)
+                    const char *display, unsigned char **data, size_t *len, struct pv_err *err)
 {
 	unsigned char *buf = NULL;
 	struct stat st;
@@ -251,7 +255,7 @@ int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, siz
 	}
 	if ((uintmax_t)st.st_size > max_len) {
 		pv_err_set(err, "%s is too large (%jd bytes, at most %zu expected)", display,
-			   (intmax_t)st.st_size, max_len);
+		           (intmax_t)st.st_size, max_len);
 		goto out;
 	}
 	buf = malloc(max_len + 1);
@@ -271,7 +275,8 @@ int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, siz
 			break;
 		used += (size_t)got;
 		if (used > max_len) {
-			pv_err_set(err, "%s grew beyond %zu bytes while being read", display, max_len);
+			pv_err_set(err, "%s grew beyond %zu bytes while being read", display,
+			           max_len);
 			goto out;
 		}
 	}
@@ -316,7 +321,7 @@ int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err)
 }
 
 int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
-			 const char *display, struct pv_err *err)
+                         const char *display, struct pv_err *err)
 {
 	char tmpname[NAME_MAX + 1];
 	unsigned char rnd[8];
@@ -330,9 +335,10 @@ int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 			pv_err_errno(err, errno, "cannot get random bytes for a temp file");
 			return PV_ERR;
 		}
-		if (snprintf(tmpname, sizeof(tmpname), ".%.200s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp",
-			     name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
-			     rnd[7]) >= (int)sizeof(tmpname)) {
+		if (snprintf(tmpname, sizeof(tmpname),
+		             ".%.200s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", name, rnd[0], rnd[1],
+		             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+		             rnd[7]) >= (int)sizeof(tmpname)) {
 			pv_err_set(err, "file name %s is too long", display);
 			return PV_ERR;
 		}
@@ -345,7 +351,8 @@ int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 		return PV_ERR;
 	}
 	if (fchmod(fd, 0600) != 0 || fchown(fd, 0, 0) != 0) {
-		pv_err_errno(err, errno, "cannot set owner and mode of a temp file for %s", display);
+		pv_err_errno(err, errno, "cannot set owner and mode of a temp file for %s",
+		             display);
 		goto fail;
 	}
 	if (write_all(fd, data, len) != 0) {
@@ -374,7 +381,7 @@ fail:
 }
 
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
-		    struct pv_err *err)
+                    struct pv_err *err)
 {
 	const struct timespec pause = {0, 10 * 1000 * 1000};
 	long waited_ms = 0;
@@ -385,7 +392,7 @@ int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *disp
 	if (fd < 0) {
 		if (errno == ELOOP)
 			pv_err_set(err, "lock file %s is a symbolic link; refusing to follow it",
-				   display);
+			           display);
 		else
 			pv_err_errno(err, errno, "cannot open lock file %s", display);
 		return -1;
@@ -405,8 +412,8 @@ int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *disp
 			goto fail;
 		}
 		if (waited_ms >= (long)timeout_s * 1000) {
-			pv_err_set(err, "timed out after %d s waiting for the lock on %s", timeout_s,
-				   display);
+			pv_err_set(err, "timed out after %d s waiting for the lock on %s",
+			           timeout_s, display);
 			goto fail;
 		}
 		nanosleep(&pause, NULL);

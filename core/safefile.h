@@ -27,24 +27,24 @@ int pv_open_dir(const char *path, bool private_dir, struct pv_err *err);
  * (O_APPEND allowed). `display` names the file in messages. Returns fd or -1:
  * errno-like ENOENT is reported as PV_NOTFOUND through *missing when missing != NULL. */
 int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
-		    const char *display, bool *missing, struct pv_err *err);
+                    const char *display, bool *missing, struct pv_err *err);
 
 /* Read a whole checked file of at most max_len bytes into a malloc'd buffer (NUL-terminated,
  * not counted in *len). Returns PV_OK, PV_NOTFOUND (file absent) or PV_ERR. */
 int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, size_t max_len,
-		    const char *display, unsigned char **data, size_t *len, struct pv_err *err);
+                    const char *display, unsigned char **data, size_t *len, struct pv_err *err);
 
 /* Replace `name` in dirfd atomically and durably with data (mode 0600, root-owned): a
  * uniquely named temp file, write, fsync, rename over name, fsync the directory. On error
  * the old file is untouched and the temp file removed. */
 int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
-			 const char *display, struct pv_err *err);
+                         const char *display, struct pv_err *err);
 
 /* Create and hold an exclusive flock on `name` in dirfd (created 0600 when absent, never
  * unlinked by anyone: the lock must live on a stable inode). Waits at most timeout_s
  * seconds. Returns the lock fd (close to release) or -1. */
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
-		    struct pv_err *err);
+                    struct pv_err *err);
 
 /* fsync a directory fd. */
 int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
@@ -52,6 +52,6 @@ int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
 /* Split an absolute path into its directory (opened with pv_open_dir) and its final
  * component (copied to base). */
 int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_len,
-		   struct pv_err *err);
+                   struct pv_err *err);
 
 #endif

@@ -6,11 +6,11 @@
 
 #include <sodium.h>
 
-#define SEAL_MAGIC "PVSEAL01"
+#define SEAL_MAGIC     "PVSEAL01"
 #define SEAL_MAGIC_LEN 8
-#define NONCE_LEN crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define HEADER_LEN (SEAL_MAGIC_LEN + NONCE_LEN)
-#define AD_MAX (SEAL_MAGIC_LEN + PV_NAME_MAX + 1)
+#define NONCE_LEN      crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define HEADER_LEN     (SEAL_MAGIC_LEN + NONCE_LEN)
+#define AD_MAX         (SEAL_MAGIC_LEN + PV_NAME_MAX + 1)
 
 static size_t build_ad(unsigned char *ad, const char *name)
 {
@@ -22,7 +22,7 @@ static size_t build_ad(unsigned char *ad, const char *name)
 }
 
 int pv_record_seal(const struct pv_keys *keys, const struct pv_record *rec, unsigned char **out,
-		   size_t *out_len, struct pv_err *err)
+                   size_t *out_len, struct pv_err *err)
 {
 	unsigned char ad[AD_MAX];
 	unsigned long long ct_len = 0;
@@ -49,8 +49,8 @@ int pv_record_seal(const struct pv_keys *keys, const struct pv_record *rec, unsi
 	randombytes_buf(sealed + SEAL_MAGIC_LEN, NONCE_LEN);
 	ad_len = build_ad(ad, rec->name);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(
-		    sealed + HEADER_LEN, &ct_len, (const unsigned char *)text, text_len, ad, ad_len,
-		    NULL, sealed + SEAL_MAGIC_LEN, keys->record) != 0) {
+	        sealed + HEADER_LEN, &ct_len, (const unsigned char *)text, text_len, ad, ad_len,
+	        NULL, sealed + SEAL_MAGIC_LEN, keys->record) != 0) {
 		pv_err_set(err, "cannot seal the record of %s", rec->name);
 		goto out;
 	}
@@ -68,7 +68,7 @@ out:
 }
 
 int pv_record_unseal(const struct pv_keys *keys, const char *name, const unsigned char *data,
-		     size_t len, struct pv_record *rec, struct pv_err *err)
+                     size_t len, struct pv_record *rec, struct pv_err *err)
 {
 	unsigned char ad[AD_MAX];
 	unsigned long long text_len = 0;
@@ -82,8 +82,10 @@ int pv_record_unseal(const struct pv_keys *keys, const char *name, const unsigne
 	}
 	if (len < HEADER_LEN + crypto_aead_xchacha20poly1305_ietf_ABYTES || len > PV_SEALED_MAX ||
 	    memcmp(data, SEAL_MAGIC, SEAL_MAGIC_LEN) != 0) {
-		pv_err_set(err, "the record of %s is not a sealed pam_vendor record (truncated or unknown format)",
-			   name);
+		pv_err_set(err,
+		           "the record of %s is not a sealed pam_vendor record (truncated or "
+		           "unknown format)",
+		           name);
 		return PV_ERR;
 	}
 	text = malloc(len);
@@ -93,10 +95,12 @@ int pv_record_unseal(const struct pv_keys *keys, const char *name, const unsigne
 	}
 	ad_len = build_ad(ad, name);
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(text, &text_len, NULL, data + HEADER_LEN,
-						       len - HEADER_LEN, ad, ad_len,
-						       data + SEAL_MAGIC_LEN, keys->record) != 0) {
-		pv_err_set(err, "the record of %s fails authentication (altered, moved from another vendor, or sealed with another key)",
-			   name);
+	                                               len - HEADER_LEN, ad, ad_len,
+	                                               data + SEAL_MAGIC_LEN, keys->record) != 0) {
+		pv_err_set(err,
+		           "the record of %s fails authentication (altered, moved from another "
+		           "vendor, or sealed with another key)",
+		           name);
 		goto out;
 	}
 	rc = pv_record_decode((const char *)text, (size_t)text_len, name, rec, err);

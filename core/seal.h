@@ -15,10 +15,10 @@
 
 /* out is malloc'd; the caller frees it (it holds no secret in clear). */
 int pv_record_seal(const struct pv_keys *keys, const struct pv_record *rec, unsigned char **out,
-		   size_t *out_len, struct pv_err *err);
+                   size_t *out_len, struct pv_err *err);
 
 /* Opens data sealed for `name`; any change to any byte, or another name, is an error. */
 int pv_record_unseal(const struct pv_keys *keys, const char *name, const unsigned char *data,
-		     size_t len, struct pv_record *rec, struct pv_err *err);
+                     size_t len, struct pv_record *rec, struct pv_err *err);
 
 #endif

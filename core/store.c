@@ -111,7 +111,7 @@ int pv_store_exists(struct pv_store *store, const char *name, bool *exists, stru
 }
 
 static int read_sealed(struct pv_store *store, const struct pv_keys *keys, const char *name,
-		       struct pv_record *rec, struct pv_err *err)
+                       struct pv_record *rec, struct pv_err *err)
 {
 	char file[NAME_MAX + 1];
 	char shown[PATH_MAX + NAME_MAX + 2];
@@ -125,7 +125,7 @@ static int read_sealed(struct pv_store *store, const struct pv_keys *keys, const
 	}
 	display_name(store, file, shown, sizeof(shown));
 	rc = pv_read_file_at(store->dirfd, file, PV_FILE_PRIVATE, PV_SEALED_MAX, shown, &data, &len,
-			     err);
+	                     err);
 	if (rc != PV_OK)
 		return rc;
 	rc = pv_record_unseal(keys, name, data, len, rec, err);
@@ -134,7 +134,7 @@ static int read_sealed(struct pv_store *store, const struct pv_keys *keys, const
 }
 
 static int write_sealed(struct pv_store *store, const struct pv_keys *keys,
-			const struct pv_record *rec, struct pv_err *err)
+                        const struct pv_record *rec, struct pv_err *err)
 {
 	char file[NAME_MAX + 1];
 	char shown[PATH_MAX + NAME_MAX + 2];
@@ -168,13 +168,13 @@ static int take_lock(struct pv_store *store, const char *name, struct pv_err *er
 }
 
 int pv_store_load(struct pv_store *store, const struct pv_keys *keys, const char *name,
-		  struct pv_record *rec, struct pv_err *err)
+                  struct pv_record *rec, struct pv_err *err)
 {
 	return read_sealed(store, keys, name, rec, err);
 }
 
 int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const char *name,
-		    pv_modify_fn fn, void *ctx, struct pv_err *err)
+                    pv_modify_fn fn, void *ctx, struct pv_err *err)
 {
 	struct pv_record *rec;
 	bool exists = false;
@@ -186,7 +186,8 @@ int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const ch
 		pv_err_set(err, "out of memory");
 		return PV_ERR;
 	}
-	/* No lock file is ever created for a name that has no record (no per-unknown-user files). */
+	/* No lock file is ever created for a name that has no record (no per-unknown-user files).
+	 */
 	if (pv_store_exists(store, name, &exists, err) != PV_OK)
 		goto out;
 	if (!exists) {
@@ -219,8 +220,8 @@ out:
 	return rc;
 }
 
-int pv_store_create(struct pv_store *store, const struct pv_keys *keys,
-		    const struct pv_record *rec, struct pv_err *err)
+int pv_store_create(struct pv_store *store, const struct pv_keys *keys, const struct pv_record *rec,
+                    struct pv_err *err)
 {
 	bool exists = false;
 	int lockfd;
@@ -279,7 +280,7 @@ static int compare_names(const void *a, const void *b)
 }
 
 int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_t *n,
-		  struct pv_err *err)
+                  struct pv_err *err)
 {
 	char(*list)[PV_NAME_MAX + 1] = NULL;
 	size_t count = 0;
@@ -315,7 +316,7 @@ int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_
 			void *grown;
 			if (new_cap > MAX_VENDORS) {
 				pv_err_set(err, "%s holds more than %d vendors", store->dir,
-					   MAX_VENDORS);
+				           MAX_VENDORS);
 				goto out;
 			}
 			grown = realloc(list, new_cap * sizeof(*list));

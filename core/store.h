@@ -31,7 +31,7 @@ int pv_store_exists(struct pv_store *store, const char *name, bool *exists, stru
 /* Read and unseal a record without taking the lock (records are replaced atomically, so a
  * read sees the old or the new version). PV_NOTFOUND when absent. */
 int pv_store_load(struct pv_store *store, const struct pv_keys *keys, const char *name,
-		  struct pv_record *rec, struct pv_err *err);
+                  struct pv_record *rec, struct pv_err *err);
 
 /* What a modify callback asks for. */
 enum pv_modify_result {
@@ -41,24 +41,23 @@ enum pv_modify_result {
 };
 
 /* Called with the vendor's lock held and the current record loaded. */
-typedef enum pv_modify_result (*pv_modify_fn)(struct pv_record *rec, void *ctx,
-					      struct pv_err *err);
+typedef enum pv_modify_result (*pv_modify_fn)(struct pv_record *rec, void *ctx, struct pv_err *err);
 
 /* Lock (bounded wait: cfg lock_timeout), load, call fn, save durably if asked, unlock.
  * PV_NOTFOUND when the vendor has no record (fn not called). PV_ERR on any failure, including
  * fn returning PV_MODIFY_FAIL; the stored record is then unchanged. */
 int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const char *name,
-		    pv_modify_fn fn, void *ctx, struct pv_err *err);
+                    pv_modify_fn fn, void *ctx, struct pv_err *err);
 
 /* Add a new record under the vendor's lock. PV_EXISTS if one is there. */
-int pv_store_create(struct pv_store *store, const struct pv_keys *keys,
-		    const struct pv_record *rec, struct pv_err *err);
+int pv_store_create(struct pv_store *store, const struct pv_keys *keys, const struct pv_record *rec,
+                    struct pv_err *err);
 
 /* Remove a record under the vendor's lock (the lock file stays). PV_NOTFOUND if absent. */
 int pv_store_remove(struct pv_store *store, const char *name, struct pv_err *err);
 
 /* Names of all vendors, sorted. *names is malloc'd (n entries of PV_NAME_MAX+1 bytes). */
 int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_t *n,
-		  struct pv_err *err);
+                  struct pv_err *err);
 
 #endif

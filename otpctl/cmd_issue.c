@@ -41,18 +41,22 @@ static enum pv_modify_result issue_locked(struct pv_record *rec, void *vctx, str
 
 	if (rec->window_end <= 0) {
 		pv_err_set(err, "%s has no window; open one first: otpctl enable %s --for DURATION",
-			   rec->name, rec->name);
+		           rec->name, rec->name);
 		return PV_MODIFY_FAIL;
 	}
 	if (rec->window_end <= ctl->now) {
 		ctl_local_time(rec->window_end, t1, sizeof(t1));
-		pv_err_set(err, "the window of %s ended at %s; open a new one: otpctl enable %s --for DURATION",
-			   rec->name, t1, rec->name);
+		pv_err_set(
+		    err,
+		    "the window of %s ended at %s; open a new one: otpctl enable %s --for DURATION",
+		    rec->name, t1, rec->name);
 		return PV_MODIFY_FAIL;
 	}
 	if (rec->locked) {
-		pv_err_set(err, "%s is locked after %u failed codes; check the audit log, then: otpctl unlock %s",
-			   rec->name, rec->failures, rec->name);
+		pv_err_set(err,
+		           "%s is locked after %u failed codes; check the audit log, then: otpctl "
+		           "unlock %s",
+		           rec->name, rec->failures, rec->name);
 		return PV_MODIFY_FAIL;
 	}
 	ic->expires = ctl->now + ic->ttl;
@@ -60,14 +64,18 @@ static enum pv_modify_result issue_locked(struct pv_record *rec, void *vctx, str
 		ic->expires = rec->window_end;
 	if (ic->expires <= rec->window_start) {
 		ctl_local_time(rec->window_start, t1, sizeof(t1));
-		pv_err_set(err, "a code issued now would expire before the window of %s opens at %s; issue it closer to the start or give a longer --ttl",
-			   rec->name, t1);
+		pv_err_set(err,
+		           "a code issued now would expire before the window of %s opens at %s; "
+		           "issue it closer to the start or give a longer --ttl",
+		           rec->name, t1);
 		return PV_MODIFY_FAIL;
 	}
 	pv_record_prune_codes(rec, ctl->now);
 	if (rec->n_codes >= PV_MAX_CODES) {
-		pv_err_set(err, "%s already has %d codes that are recent; wait for them to expire or run otpctl disable %s",
-			   rec->name, PV_MAX_CODES, rec->name);
+		pv_err_set(err,
+		           "%s already has %d codes that are recent; wait for them to expire or "
+		           "run otpctl disable %s",
+		           rec->name, PV_MAX_CODES, rec->name);
 		return PV_MODIFY_FAIL;
 	}
 	/* Two live codes with the same digits would make "which one was used" ambiguous. */
@@ -150,8 +158,8 @@ static void print_code(const struct otpctl *ctl, const char *name, const struct 
 int cmd_issue(struct otpctl *ctl, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"ttl", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+	    {"ttl", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct command *cmd = ctl_find_command("issue");
 	struct issue_ctx ic;
@@ -167,13 +175,14 @@ int cmd_issue(struct otpctl *ctl, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) {
 			if (name != NULL)
-				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"", argv[optind]);
+				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"",
+				                       argv[optind]);
 			name = argv[optind++];
 		} else if (c == 't') {
 			ttl_text = optarg;
 		} else {
 			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
-					       argv[optind - 1]);
+			                       argv[optind - 1]);
 		}
 	}
 	if (name == NULL)

@@ -55,7 +55,8 @@ static void print_row(const struct pv_record *rec, const struct otpctl *ctl)
 	       ctl_outstanding_codes(rec, ctl->now), fails, last);
 	allowed = pv_record_allowed_ips(rec, &n_allowed);
 	ctl_format_ips(allowed, n_allowed, ips, sizeof(ips));
-	printf("%-16s from %s%s\n", "", ips, rec->n_window_ips ? " (narrowed for this window)" : "");
+	printf("%-16s from %s%s\n", "", ips,
+	       rec->n_window_ips ? " (narrowed for this window)" : "");
 }
 
 int cmd_status(struct otpctl *ctl, int argc, char **argv)

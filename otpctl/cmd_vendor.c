@@ -19,12 +19,12 @@ struct vendor_args {
 };
 
 static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
-			     struct vendor_args *va, bool allow_ip)
+                             struct vendor_args *va, bool allow_ip)
 {
 	static const struct option longopts[] = {
-		{"ip", required_argument, NULL, 'i'},
-		{"note", required_argument, NULL, 'n'},
-		{NULL, 0, NULL, 0},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"note", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -34,7 +34,8 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
 		if (c == -1) { /* a positional argument: the vendor name */
 			if (va->name != NULL)
-				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"", argv[optind]);
+				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"",
+				                       argv[optind]);
 			va->name = argv[optind++];
 			continue;
 		}
@@ -45,7 +46,7 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 			va->note = optarg;
 		} else {
 			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
-					       argv[optind - 1]);
+			                       argv[optind - 1]);
 		}
 	}
 	if (va->name == NULL)
@@ -118,8 +119,9 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	if (account_source(va.name, &exists, &local) != EXIT_OK)
 		return EXIT_FAIL;
 	if (exists && !local) {
-		ctl_error("account %s comes from a non-local source (AD/LDAP/SSSD); vendors need a local account (useradd)",
-			  va.name);
+		ctl_error("account %s comes from a non-local source (AD/LDAP/SSSD); vendors need a "
+		          "local account (useradd)",
+		          va.name);
 		return EXIT_FAIL;
 	}
 	if (ctl_open(ctl) != EXIT_OK)
@@ -153,7 +155,7 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	}
 	if (!local)
 		ctl_warn("there is no account named %s yet; create it with: useradd -m %s", va.name,
-			 va.name);
+		         va.name);
 	if (ctl->json) {
 		struct pv_buf b;
 		pv_buf_init(&b, 65536);
@@ -161,7 +163,8 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 		rc = ctl_print_json(&b);
 		pv_buf_free(&b);
 	} else {
-		printf("Vendor %s added, allowed from %s. It is disabled until: otpctl enable %s --for DURATION\n",
+		printf("Vendor %s added, allowed from %s. It is disabled until: otpctl enable %s "
+		       "--for DURATION\n",
 		       va.name, ips, va.name);
 		rc = EXIT_OK;
 	}
@@ -316,8 +319,10 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 				if (pv_cidr_within(&va->ips[j], &rec->window_ips[i]))
 					inside = true;
 			if (!inside) {
-				pv_err_set(err, "the open window of %s is narrowed to addresses outside the new list; run otpctl disable %s first",
-					   rec->name, rec->name);
+				pv_err_set(err,
+				           "the open window of %s is narrowed to addresses outside "
+				           "the new list; run otpctl disable %s first",
+				           rec->name, rec->name);
 				return PV_MODIFY_FAIL;
 			}
 		}

@@ -43,7 +43,7 @@ static int update_vendor(struct otpctl *ctl, const char *name, pv_modify_fn fn, 
 
 /* Audit inside the lock, before the save: a change that cannot be audited is not made. */
 static enum pv_modify_result audited(struct window_change *wc, const char *vendor,
-				     struct pv_err *err)
+                                     struct pv_err *err)
 {
 	if (ctl_audit(wc->ctl, wc->action, vendor, "allow", "ok", wc->detail) != EXIT_OK) {
 		err->msg[0] = '\0';
@@ -52,8 +52,7 @@ static enum pv_modify_result audited(struct window_change *wc, const char *vendo
 	return PV_MODIFY_SAVE;
 }
 
-static enum pv_modify_result enable_locked(struct pv_record *rec, void *vctx,
-					   struct pv_err *err)
+static enum pv_modify_result enable_locked(struct pv_record *rec, void *vctx, struct pv_err *err)
 {
 	struct window_change *wc = vctx;
 	char t1[PV_TIME_TEXT_MAX];
@@ -72,7 +71,7 @@ static enum pv_modify_result enable_locked(struct pv_record *rec, void *vctx,
 			pv_cidr_format(&wc->ips[i], one, sizeof(one));
 			ctl_format_ips(rec->ips, rec->n_ips, ips, sizeof(ips));
 			pv_err_set(err, "--ip %s is not within the addresses of %s (%s)", one,
-				   rec->name, ips);
+			           rec->name, ips);
 			return PV_MODIFY_FAIL;
 		}
 	}
@@ -88,12 +87,11 @@ static enum pv_modify_result enable_locked(struct pv_record *rec, void *vctx,
 	if (wc->n_ips > 0)
 		ctl_format_ips(wc->ips, wc->n_ips, ips, sizeof(ips));
 	snprintf(wc->detail, sizeof(wc->detail), "window %s to %s%s%s", t1, t2,
-		 wc->n_ips ? " from " : "", ips);
+	         wc->n_ips ? " from " : "", ips);
 	return audited(wc, rec->name, err);
 }
 
-static void print_window(const struct otpctl *ctl, const char *name, int64_t start,
-			 int64_t end)
+static void print_window(const struct otpctl *ctl, const char *name, int64_t start, int64_t end)
 {
 	char t1[PV_TIME_TEXT_MAX];
 	char t2[PV_TIME_TEXT_MAX];
@@ -129,11 +127,11 @@ static void print_window(const struct otpctl *ctl, const char *name, int64_t sta
 int cmd_enable(struct otpctl *ctl, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"for", required_argument, NULL, 'f'},
-		{"at", required_argument, NULL, 'a'},
-		{"ip", required_argument, NULL, 'i'},
-		{"force", no_argument, NULL, 'F'},
-		{NULL, 0, NULL, 0},
+	    {"for", required_argument, NULL, 'f'},
+	    {"at", required_argument, NULL, 'a'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"force", no_argument, NULL, 'F'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct command *cmd = ctl_find_command("enable");
 	struct pv_cidr ips[PV_MAX_IPS];
@@ -155,7 +153,8 @@ int cmd_enable(struct otpctl *ctl, int argc, char **argv)
 		switch (c) {
 		case -1:
 			if (name != NULL)
-				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"", argv[optind]);
+				return ctl_usage_error(cmd, "unexpected argument \"%.64s\"",
+				                       argv[optind]);
 			name = argv[optind++];
 			break;
 		case 'f':
@@ -173,7 +172,7 @@ int cmd_enable(struct otpctl *ctl, int argc, char **argv)
 			break;
 		default:
 			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
-					       argv[optind - 1]);
+			                       argv[optind - 1]);
 		}
 	}
 	if (name == NULL)
@@ -189,13 +188,14 @@ int cmd_enable(struct otpctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	if (duration > ctl->cfg.max_window && !force) {
 		pv_format_duration(ctl->cfg.max_window, limit, sizeof(limit));
-		ctl_error("a window of %s is longer than max_window (%s); shorten it or add --force",
-			  for_text, limit);
+		ctl_error(
+		    "a window of %s is longer than max_window (%s); shorten it or add --force",
+		    for_text, limit);
 		return EXIT_FAIL;
 	}
 	if ((int64_t)start + duration <= ctl->now) {
 		ctl_error("the window %s + %s would already be over; give a later --at",
-			  at_text ? at_text : "now", for_text);
+		          at_text ? at_text : "now", for_text);
 		return EXIT_FAIL;
 	}
 	if (ctl_open(ctl) != EXIT_OK)
@@ -213,8 +213,7 @@ int cmd_enable(struct otpctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
-static enum pv_modify_result disable_locked(struct pv_record *rec, void *vctx,
-					    struct pv_err *err)
+static enum pv_modify_result disable_locked(struct pv_record *rec, void *vctx, struct pv_err *err)
 {
 	struct window_change *wc = vctx;
 	size_t revoked = 0;
@@ -263,7 +262,7 @@ static enum pv_modify_result unlock_locked(struct pv_record *rec, void *vctx, st
 	struct window_change *wc = vctx;
 
 	snprintf(wc->detail, sizeof(wc->detail), "%u failure(s) cleared%s", rec->failures,
-		 rec->locked ? ", lockout lifted" : "");
+	         rec->locked ? ", lockout lifted" : "");
 	rec->failures = 0;
 	rec->locked = false;
 	return audited(wc, rec->name, err);

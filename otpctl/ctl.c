@@ -46,7 +46,8 @@ int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (cmd != NULL)
-		fprintf(stderr, "usage: otpctl %s\n(see: otpctl %s --help)\n", cmd->usage, cmd->name);
+		fprintf(stderr, "usage: otpctl %s\n(see: otpctl %s --help)\n", cmd->usage,
+		        cmd->name);
 	return EXIT_USAGE;
 }
 
@@ -106,13 +107,14 @@ bool ctl_check_name(const char *name)
 {
 	if (pv_vendor_name_valid(name))
 		return true;
-	ctl_error("\"%.64s\" is not a valid vendor name (lower-case letters, digits, '_', '.', '-', starting with a letter or '_', at most %d characters)",
-		  name, PV_NAME_MAX);
+	ctl_error("\"%.64s\" is not a valid vendor name (lower-case letters, digits, '_', '.', "
+	          "'-', starting with a letter or '_', at most %d characters)",
+	          name, PV_NAME_MAX);
 	return false;
 }
 
 int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
-	      const char *reason, const char *detail)
+              const char *reason, const char *detail)
 {
 	struct pv_audit_event ev;
 	struct pv_err err;
@@ -131,7 +133,7 @@ int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const 
 		return EXIT_FAIL;
 	}
 	if (pv_audit_append(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout, &ev,
-			    ctl->now, NULL, &err) != PV_OK) {
+	                    ctl->now, NULL, &err) != PV_OK) {
 		ctl_error("%s; nothing was changed", err.msg);
 		return EXIT_FAIL;
 	}
@@ -139,7 +141,7 @@ int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const 
 }
 
 int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,
-		 size_t max)
+                 size_t max)
 {
 	struct pv_err err;
 	size_t i;

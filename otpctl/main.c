@@ -14,55 +14,57 @@
 #endif
 
 static const struct command commands[] = {
-	{"init", cmd_init, "init",
-	 "Create the master key (mode 0600), the store directory (0700) and the audit log.\n"
-	 "Refuses to overwrite an existing key.\n\nExample:\n  otpctl init"},
-	{"vendor add", cmd_vendor_add, "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]",
-	 "Register a vendor account and the addresses it may connect from (IPv4/IPv6 addresses or\n"
-	 "networks). The account must be local (/etc/passwd), not from AD/LDAP/SSSD; a name with\n"
-	 "no account yet is accepted with a warning. A new vendor starts disabled.\n\n"
-	 "Example:\n  otpctl vendor add acme --ip 203.0.113.7 --ip 2001:db8:7::/48 --note 'PACS maintenance'"},
-	{"vendor list", cmd_vendor_list, "vendor list",
-	 "List vendors with their allowed addresses.\n\nExample:\n  otpctl vendor list"},
-	{"vendor show", cmd_vendor_show, "vendor show NAME",
-	 "Show one vendor: addresses, note, window, codes, failures, TOTP enrolment.\n\n"
-	 "Example:\n  otpctl vendor show acme"},
-	{"vendor remove", cmd_vendor_remove, "vendor remove NAME",
-	 "Remove a vendor from the store (the system account is left alone).\n\n"
-	 "Example:\n  otpctl vendor remove acme"},
-	{"vendor set", cmd_vendor_set, "vendor set NAME [--ip CIDR]... [--note TEXT]",
-	 "Replace a vendor's address list and/or note.\n\n"
-	 "Example:\n  otpctl vendor set acme --ip 203.0.113.8"},
-	{"enable", cmd_enable, "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force]",
-	 "Open a maintenance window. DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: HH:MM (today, local\n"
-	 "time) or RFC 3339. --ip narrows the vendor's list for this window. Windows longer than\n"
-	 "max_window (config) need --force. A new window clears failures and a lockout.\n\n"
-	 "Example:\n  otpctl enable acme --at 14:00 --for 2h"},
-	{"disable", cmd_disable, "disable NAME",
-	 "Close the vendor's window now and revoke every outstanding code.\n\n"
-	 "Example:\n  otpctl disable acme"},
-	{"issue", cmd_issue, "issue NAME [--ttl DURATION]",
-	 "Issue a single-use code for an open or upcoming window, to read to the vendor over the\n"
-	 "phone. It is printed once and kept only as a keyed hash. Default lifetime: otp_ttl.\n\n"
-	 "Example:\n  otpctl issue acme"},
-	{"status", cmd_status, "status [NAME]",
-	 "Per vendor: window (open, upcoming, closed) and time left, allowed addresses, outstanding\n"
-	 "codes, failures and lockout, last login.\n\nExample:\n  otpctl status"},
-	{"unlock", cmd_unlock, "unlock NAME",
-	 "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
-	{"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",
-	 "Create a TOTP secret (6 digits, 30 s) for the structure's authenticator app and show it\n"
-	 "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600).\n"
-	 "--rotate replaces an existing secret.\n\nExample:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
-	{"audit verify", cmd_audit_verify, "audit verify",
-	 "Check the audit log's MAC chain across rotated files and against the stored head.\n"
-	 "Exit 0 when intact, 1 naming the first bad line.\n\nExample:\n  otpctl audit verify"},
-	{"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME]",
-	 "Show decisions and admin actions (default: the last six months).\n\n"
-	 "Example:\n  otpctl audit --vendor acme --since 2026-11-01T00:00:00Z"},
-	{"report", cmd_report, "report [--since TIME] [--until TIME] [--vendor NAME]",
-	 "One row per session: user, source address, start, end, duration (default: the last six\n"
-	 "months).\n\nExample:\n  otpctl report --since 2026-06-01T00:00:00Z"},
+    {"init", cmd_init, "init",
+     "Create the master key (mode 0600), the store directory (0700) and the audit log.\n"
+     "Refuses to overwrite an existing key.\n\nExample:\n  otpctl init"},
+    {"vendor add", cmd_vendor_add, "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]",
+     "Register a vendor account and the addresses it may connect from (IPv4/IPv6 addresses or\n"
+     "networks). The account must be local (/etc/passwd), not from AD/LDAP/SSSD; a name with\n"
+     "no account yet is accepted with a warning. A new vendor starts disabled.\n\n"
+     "Example:\n  otpctl vendor add acme --ip 203.0.113.7 --ip 2001:db8:7::/48 --note 'PACS "
+     "maintenance'"},
+    {"vendor list", cmd_vendor_list, "vendor list",
+     "List vendors with their allowed addresses.\n\nExample:\n  otpctl vendor list"},
+    {"vendor show", cmd_vendor_show, "vendor show NAME",
+     "Show one vendor: addresses, note, window, codes, failures, TOTP enrolment.\n\n"
+     "Example:\n  otpctl vendor show acme"},
+    {"vendor remove", cmd_vendor_remove, "vendor remove NAME",
+     "Remove a vendor from the store (the system account is left alone).\n\n"
+     "Example:\n  otpctl vendor remove acme"},
+    {"vendor set", cmd_vendor_set, "vendor set NAME [--ip CIDR]... [--note TEXT]",
+     "Replace a vendor's address list and/or note.\n\n"
+     "Example:\n  otpctl vendor set acme --ip 203.0.113.8"},
+    {"enable", cmd_enable, "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force]",
+     "Open a maintenance window. DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: HH:MM (today, local\n"
+     "time) or RFC 3339. --ip narrows the vendor's list for this window. Windows longer than\n"
+     "max_window (config) need --force. A new window clears failures and a lockout.\n\n"
+     "Example:\n  otpctl enable acme --at 14:00 --for 2h"},
+    {"disable", cmd_disable, "disable NAME",
+     "Close the vendor's window now and revoke every outstanding code.\n\n"
+     "Example:\n  otpctl disable acme"},
+    {"issue", cmd_issue, "issue NAME [--ttl DURATION]",
+     "Issue a single-use code for an open or upcoming window, to read to the vendor over the\n"
+     "phone. It is printed once and kept only as a keyed hash. Default lifetime: otp_ttl.\n\n"
+     "Example:\n  otpctl issue acme"},
+    {"status", cmd_status, "status [NAME]",
+     "Per vendor: window (open, upcoming, closed) and time left, allowed addresses, outstanding\n"
+     "codes, failures and lockout, last login.\n\nExample:\n  otpctl status"},
+    {"unlock", cmd_unlock, "unlock NAME",
+     "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
+    {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",
+     "Create a TOTP secret (6 digits, 30 s) for the structure's authenticator app and show it\n"
+     "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600).\n"
+     "--rotate replaces an existing secret.\n\nExample:\n  otpctl totp enroll acme --svg "
+     "/root/acme-totp.svg"},
+    {"audit verify", cmd_audit_verify, "audit verify",
+     "Check the audit log's MAC chain across rotated files and against the stored head.\n"
+     "Exit 0 when intact, 1 naming the first bad line.\n\nExample:\n  otpctl audit verify"},
+    {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME]",
+     "Show decisions and admin actions (default: the last six months).\n\n"
+     "Example:\n  otpctl audit --vendor acme --since 2026-11-01T00:00:00Z"},
+    {"report", cmd_report, "report [--since TIME] [--until TIME] [--vendor NAME]",
+     "One row per session: user, source address, start, end, duration (default: the last six\n"
+     "months).\n\nExample:\n  otpctl report --since 2026-06-01T00:00:00Z"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -182,7 +184,7 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		} else {
 			return ctl_usage_error(NULL, "unknown option %.64s (see otpctl --help)",
-					       argv[i]);
+			                       argv[i]);
 		}
 	}
 	if (i >= argc) {
@@ -191,7 +193,8 @@ int main(int argc, char **argv)
 	}
 	cmd = lookup(argc - i, argv + i, &words);
 	if (cmd == NULL)
-		return ctl_usage_error(NULL, "unknown command \"%.64s\" (see otpctl --help)", argv[i]);
+		return ctl_usage_error(NULL, "unknown command \"%.64s\" (see otpctl --help)",
+		                       argv[i]);
 	/* The command sees its own name as argv[0]. */
 	snprintf(joined, sizeof(joined), "%s", cmd->name);
 	argv[i + words - 1] = joined;

@@ -29,10 +29,10 @@ struct otpctl {
 };
 
 struct command {
-	const char *name;   /* "vendor add", "enable", ... */
+	const char *name;                                      /* "vendor add", "enable", ... */
 	int (*run)(struct otpctl *ctl, int argc, char **argv); /* argv[0] is the command name */
-	const char *usage;  /* "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]" */
-	const char *help;   /* a few lines, ending with an example */
+	const char *usage; /* "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]" */
+	const char *help;  /* a few lines, ending with an example */
 };
 
 /* Messages: one sentence, to stderr, prefixed "otpctl: ". */
@@ -40,7 +40,7 @@ void ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the error and the command's usage line; returns EXIT_USAGE. */
 int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* The command table entry for argv[0] of a command (for usage messages). */
 const struct command *ctl_find_command(const char *name);
 
@@ -56,11 +56,11 @@ bool ctl_check_name(const char *name);
 /* Append an `admin` audit event (action, vendor, result, reason, detail). Prints the error and
  * returns EXIT_FAIL if the line cannot be written. */
 int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
-	      const char *reason, const char *detail);
+              const char *reason, const char *detail);
 
 /* Parse "--ip" values into list (at most max). Prints the error; returns EXIT_OK/EXIT_USAGE. */
 int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,
-		 size_t max);
+                 size_t max);
 
 /* Write b (a JSON object without the final newline) to stdout with a newline. */
 int ctl_print_json(struct pv_buf *b);

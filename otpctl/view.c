@@ -77,7 +77,7 @@ static void json_time(struct pv_buf *b, bool *first, const char *key, int64_t t)
 }
 
 static void json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
-		     size_t n)
+                     size_t n)
 {
 	size_t i;
 
@@ -119,7 +119,7 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	pv_json_key_bool(b, &first, "totp", rec->totp_enrolled);
 	json_time(b, &first, "last_login", rec->last_login);
 	pv_json_key_string(b, &first, "last_login_rhost",
-			   rec->last_login > 0 ? rec->last_login_rhost : NULL);
+	                   rec->last_login > 0 ? rec->last_login_rhost : NULL);
 	pv_buf_puts(b, "}");
 }
 
@@ -156,7 +156,8 @@ void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now)
 		}
 	}
 	fprintf(out, "codes:       %zu outstanding\n", ctl_outstanding_codes(rec, now));
-	fprintf(out, "failures:    %u%s\n", rec->failures, rec->locked ? " (LOCKED: otpctl unlock)" : "");
+	fprintf(out, "failures:    %u%s\n", rec->failures,
+	        rec->locked ? " (LOCKED: otpctl unlock)" : "");
 	fprintf(out, "totp:        %s\n", rec->totp_enrolled ? "enrolled" : "no");
 	if (rec->last_login > 0) {
 		ctl_local_time(rec->last_login, t1, sizeof(t1));

@@ -30,10 +30,10 @@
 #include "store.h"
 #include "vendorname.h"
 
-#define PV_EXPORT __attribute__((visibility("default")))
+#define PV_EXPORT     __attribute__((visibility("default")))
 #define DATA_VERIFIED "pam_vendor_verified_user"
-#define DATA_SESSION "pam_vendor_session"
-#define CODE_PROMPT "One-time code: "
+#define DATA_SESSION  "pam_vendor_session"
+#define CODE_PROMPT   "One-time code: "
 #define GROUP_BUF_MAX (1 << 20)
 
 struct options {
@@ -113,7 +113,7 @@ static int64_t now_seconds(void)
 
 /* Append one audit line; on failure say why in syslog. The caller denies on PV_ERR. */
 static int audit(struct call *c, const char *result, enum pv_reason reason, const char *detail,
-		 struct pv_audit_event *extra)
+                 struct pv_audit_event *extra)
 {
 	struct pv_audit_event ev;
 	struct pv_err err;
@@ -137,7 +137,7 @@ static int audit(struct call *c, const char *result, enum pv_reason reason, cons
 		return PV_ERR;
 	}
 	if (pv_audit_append(c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev,
-			    now_seconds(), c->pamh, &err) != PV_OK) {
+	                    now_seconds(), c->pamh, &err) != PV_OK) {
 		pv_log(c->pamh, LOG_ERR, "%s %s user=%s reason=%s: cannot write the audit log: %s",
 		       c->event, result, shown_user(c), ev.reason, err.msg);
 		return PV_ERR;
@@ -265,8 +265,7 @@ static int answer_non_vendor(struct call *c, enum who who, int deny_code)
 	return deny_code;
 }
 
-static int begin(struct call *c, pam_handle_t *pamh, const char *event, int argc,
-		 const char **argv)
+static int begin(struct call *c, pam_handle_t *pamh, const char *event, int argc, const char **argv)
 {
 	memset(c, 0, sizeof(*c));
 	c->pamh = pamh;
@@ -326,8 +325,8 @@ static int get_code(struct call *c, char *code, bool *conv_failed)
 		if (c->opt.use_first_pass)
 			return PV_ERR;
 	}
-	if (pam_get_item(c->pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS ||
-	    conv == NULL || conv->conv == NULL) {
+	if (pam_get_item(c->pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS || conv == NULL ||
+	    conv->conv == NULL) {
 		*conv_failed = true;
 		return PV_ERR;
 	}
@@ -370,16 +369,16 @@ struct code_check {
 
 /* Under the vendor's lock: decide on the fresh record, apply, ask for a save. */
 static enum pv_modify_result check_code_locked(struct pv_record *rec, void *vctx,
-					       struct pv_err *err)
+                                               struct pv_err *err)
 {
 	struct code_check *cc = vctx;
 	struct pv_request req = {
-		.phase = PV_PHASE_CODE,
-		.rhost = cc->call->rhost,
-		.code = cc->code,
-		.keys = &cc->call->keys,
-		.otp_length = cc->call->cfg.otp_length,
-		.max_failures = cc->call->cfg.max_failures,
+	    .phase = PV_PHASE_CODE,
+	    .rhost = cc->call->rhost,
+	    .code = cc->code,
+	    .keys = &cc->call->keys,
+	    .otp_length = cc->call->cfg.otp_length,
+	    .max_failures = cc->call->cfg.max_failures,
 	};
 
 	pv_decide(rec, &req, cc->now, &cc->decision);
@@ -474,8 +473,8 @@ static int authenticate_vendor(struct call *c)
 		goto out;
 	/* Bind the verification to this PAM transaction for the account phase. */
 	marker = strdup(c->user);
-	if (marker == NULL || pam_set_data(c->pamh, DATA_VERIFIED, marker, free_string) !=
-				      PAM_SUCCESS) {
+	if (marker == NULL ||
+	    pam_set_data(c->pamh, DATA_VERIFIED, marker, free_string) != PAM_SUCCESS) {
 		free(marker);
 		goto out;
 	}

@@ -25,7 +25,7 @@ struct conv_state {
 static unsigned fail_delay_usec;
 
 static int conversation(int n, const struct pam_message **msg, struct pam_response **resp,
-			void *appdata)
+                        void *appdata)
 {
 	struct conv_state *st = appdata;
 	struct pam_response *r;
@@ -69,19 +69,32 @@ static void record_delay(int retval, unsigned usec, void *appdata)
 static const char *code_name(int rc)
 {
 	switch (rc) {
-	case PAM_SUCCESS: return "PAM_SUCCESS";
-	case PAM_IGNORE: return "PAM_IGNORE";
-	case PAM_AUTH_ERR: return "PAM_AUTH_ERR";
-	case PAM_PERM_DENIED: return "PAM_PERM_DENIED";
-	case PAM_MAXTRIES: return "PAM_MAXTRIES";
-	case PAM_CONV_ERR: return "PAM_CONV_ERR";
-	case PAM_USER_UNKNOWN: return "PAM_USER_UNKNOWN";
-	case PAM_SYSTEM_ERR: return "PAM_SYSTEM_ERR";
-	case PAM_SESSION_ERR: return "PAM_SESSION_ERR";
-	case PAM_BUF_ERR: return "PAM_BUF_ERR";
-	case PAM_AUTHTOK_ERR: return "PAM_AUTHTOK_ERR";
-	case PAM_ABORT: return "PAM_ABORT";
-	default: return "PAM_OTHER";
+	case PAM_SUCCESS:
+		return "PAM_SUCCESS";
+	case PAM_IGNORE:
+		return "PAM_IGNORE";
+	case PAM_AUTH_ERR:
+		return "PAM_AUTH_ERR";
+	case PAM_PERM_DENIED:
+		return "PAM_PERM_DENIED";
+	case PAM_MAXTRIES:
+		return "PAM_MAXTRIES";
+	case PAM_CONV_ERR:
+		return "PAM_CONV_ERR";
+	case PAM_USER_UNKNOWN:
+		return "PAM_USER_UNKNOWN";
+	case PAM_SYSTEM_ERR:
+		return "PAM_SYSTEM_ERR";
+	case PAM_SESSION_ERR:
+		return "PAM_SESSION_ERR";
+	case PAM_BUF_ERR:
+		return "PAM_BUF_ERR";
+	case PAM_AUTHTOK_ERR:
+		return "PAM_AUTHTOK_ERR";
+	case PAM_ABORT:
+		return "PAM_ABORT";
+	default:
+		return "PAM_OTHER";
 	}
 }
 
@@ -124,19 +137,34 @@ int main(int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--confdir") == 0) confdir = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--service") == 0) service = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--user") == 0) user = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--rhost") == 0) rhost = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--code") == 0) st.code = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--authtok") == 0) authtok = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--echo-on-answer") == 0) st.echo_on_answer = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--steps") == 0) steps = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--repeat") == 0) repeat = atoi(arg_value(&i, argc, argv));
-		else if (strcmp(argv[i], "--null-resp") == 0) st.mode = 1;
-		else if (strcmp(argv[i], "--conv-err") == 0) st.mode = 2;
-		else if (strcmp(argv[i], "--no-conv") == 0) no_conv = 1;
-		else { fprintf(stderr, "pamdrive: unknown argument %s\n", argv[i]); return 2; }
+		if (strcmp(argv[i], "--confdir") == 0)
+			confdir = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--service") == 0)
+			service = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--user") == 0)
+			user = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--rhost") == 0)
+			rhost = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--code") == 0)
+			st.code = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--authtok") == 0)
+			authtok = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--echo-on-answer") == 0)
+			st.echo_on_answer = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--steps") == 0)
+			steps = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--repeat") == 0)
+			repeat = atoi(arg_value(&i, argc, argv));
+		else if (strcmp(argv[i], "--null-resp") == 0)
+			st.mode = 1;
+		else if (strcmp(argv[i], "--conv-err") == 0)
+			st.mode = 2;
+		else if (strcmp(argv[i], "--no-conv") == 0)
+			no_conv = 1;
+		else {
+			fprintf(stderr, "pamdrive: unknown argument %s\n", argv[i]);
+			return 2;
+		}
 	}
 	if (confdir == NULL) {
 		fprintf(stderr, "pamdrive: --confdir is required\n");
