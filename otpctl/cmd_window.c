@@ -18,7 +18,7 @@ struct window_change {
 	const struct pv_cidr *ips;
 	size_t n_ips;
 	bool had_window; /* disable: was there a window to close? */
-	char detail[512];
+	char detail[1200];
 };
 
 /* Run fn under the vendor's lock; print the right error. */
