@@ -160,4 +160,5 @@ test_publickey_only_sshd_still_refuses_vendor
 test_non_vendor_unaffected
 test_report_shows_session_duration
 test_audit_chain_intact_after_everything
+expect_eq "no sanitizer report from the module inside sshd" "" "$(sshd_sanitizer_reports)"
 finish
