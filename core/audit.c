@@ -294,6 +294,16 @@ static int write_line(int fd, const char *line, size_t len, const char *shown, s
 	return PV_OK;
 }
 
+/* The append failed (disk full, I/O error): remove what this call wrote, so the log never
+ * shows a decision the caller is about to reverse ("no log, no login" both ways). Cutting a
+ * file needs no free space; should it fail anyway, the next append cuts a torn fragment and
+ * verification flags a complete line the head does not cover. */
+static void take_back(int fd, off_t size)
+{
+	if (ftruncate(fd, size) == 0)
+		(void)fdatasync(fd);
+}
+
 int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
                     const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err)
 {
@@ -309,6 +319,7 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	bool have_head = false;
 	bool have_tail = false;
 	struct pv_buf line;
+	struct stat st;
 	int dirfd = -1;
 	int lockfd = -1;
 	int fd = -1;
@@ -367,12 +378,20 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 		pv_err_set(err, "audit line too long");
 		goto out;
 	}
-	if (write_line(fd, line.data, line.len, audit_log, err) != PV_OK)
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", audit_log);
 		goto out;
+	}
+	if (write_line(fd, line.data, line.len, audit_log, err) != PV_OK) {
+		take_back(fd, st.st_size);
+		goto out;
+	}
 	head.seq++;
 	memcpy(head.mac, mac, MAC_BYTES);
-	if (write_head(dirfd, head_name, head_shown, &head, err) != PV_OK)
+	if (write_head(dirfd, head_name, head_shown, &head, err) != PV_OK) {
+		take_back(fd, st.st_size);
 		goto out;
+	}
 	line.data[line.len - 1] = '\0';
 	pv_log_audit_line(pamh, line.data);
 	rc = PV_OK;

@@ -299,32 +299,37 @@ static bool options_ok(struct call *c)
 	return false;
 }
 
-/* Ask for the code through the conversation (echo off), or take PAM_AUTHTOK. The answer is
- * copied into code[PV_OTP_INPUT_MAX + 1] and wiped from the conversation's buffer. */
-static int get_code(struct call *c, char *code, bool *conv_failed)
+/* Copy PAM_AUTHTOK (set by an earlier module) into code[PV_OTP_INPUT_MAX + 1]. */
+static int get_authtok(struct call *c, char *code)
+{
+	const void *tok = NULL;
+	size_t len;
+
+	code[0] = '\0';
+	if (pam_get_item(c->pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || tok == NULL)
+		return PV_ERR;
+	len = strnlen(tok, PV_OTP_INPUT_MAX + 1);
+	if (len > PV_OTP_INPUT_MAX)
+		return PV_ERR;
+	memcpy(code, tok, len);
+	code[len] = '\0';
+	return PV_OK;
+}
+
+/* Ask for the code through the conversation (echo off; no other message, since OpenVPN's
+ * name/value form fails on any message it cannot answer). The answer is copied into
+ * code[PV_OTP_INPUT_MAX + 1] and wiped from the conversation's buffer. */
+static int prompt_code(struct call *c, char *code, bool *conv_failed)
 {
 	const struct pam_conv *conv = NULL;
 	struct pam_message msg = {PAM_PROMPT_ECHO_OFF, CODE_PROMPT};
 	const struct pam_message *msgp = &msg;
 	struct pam_response *resp = NULL;
-	const void *tok = NULL;
 	size_t len;
 	int r;
 
 	code[0] = '\0';
 	*conv_failed = false;
-	if (c->opt.use_first_pass || c->opt.try_first_pass) {
-		if (pam_get_item(c->pamh, PAM_AUTHTOK, &tok) == PAM_SUCCESS && tok != NULL) {
-			len = strnlen(tok, PV_OTP_INPUT_MAX + 1);
-			if (len > PV_OTP_INPUT_MAX)
-				return PV_ERR;
-			memcpy(code, tok, len);
-			code[len] = '\0';
-			return PV_OK;
-		}
-		if (c->opt.use_first_pass)
-			return PV_ERR;
-	}
 	if (pam_get_item(c->pamh, PAM_CONV, (const void **)&conv) != PAM_SUCCESS || conv == NULL ||
 	    conv->conv == NULL) {
 		*conv_failed = true;
@@ -364,6 +369,7 @@ struct code_check {
 	const struct call *call;
 	const char *code;
 	int64_t now;
+	bool invalid_is_free; /* try_first_pass: a token that is no code at all is not counted */
 	struct pv_decision decision;
 };
 
@@ -383,6 +389,8 @@ static enum pv_modify_result check_code_locked(struct pv_record *rec, void *vctx
 
 	pv_decide(rec, &req, cc->now, &cc->decision);
 	if (!pv_decision_changes(&cc->decision))
+		return PV_MODIFY_KEEP;
+	if (cc->invalid_is_free && cc->decision.reason == PV_R_OTP_INVALID)
 		return PV_MODIFY_KEEP;
 	pv_apply(rec, &cc->decision, cc->call->rhost, cc->now);
 	return PV_MODIFY_SAVE;
@@ -423,17 +431,37 @@ static void free_string(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
+/* Check `code` under the vendor's lock; PV_ERR when the store fails (already logged). */
+static int verify_code(struct call *c, const char *code, bool invalid_is_free,
+                       struct code_check *cc)
+{
+	struct pv_err err;
+
+	memset(cc, 0, sizeof(*cc));
+	cc->call = c;
+	cc->code = code;
+	cc->now = now_seconds();
+	cc->invalid_is_free = invalid_is_free;
+	if (pv_store_update(c->store, &c->keys, c->user, check_code_locked, cc, &err) != PV_OK) {
+		pv_log(c->pamh, LOG_ERR, "auth deny user=%s reason=store_error: %s", c->user,
+		       err.msg);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
 static int authenticate_vendor(struct call *c)
 {
 	char code[PV_OTP_INPUT_MAX + 1];
 	struct code_check cc;
 	struct pv_decision pre;
-	struct pv_err err;
 	bool conv_failed = false;
+	bool checked = false;
 	char *marker = NULL;
 	int rc = PAM_AUTH_ERR;
 
 	memset(&cc, 0, sizeof(cc));
+	code[0] = '\0';
 	if (!options_ok(c)) {
 		rc = deny(c, PV_R_CONFIG_ERROR, "unknown module option", PAM_AUTH_ERR);
 		goto out;
@@ -448,21 +476,31 @@ static int authenticate_vendor(struct call *c)
 	}
 	if (c->cfg.fail_delay > 0)
 		(void)pam_fail_delay(c->pamh, (unsigned)(c->cfg.fail_delay * 1000000));
-	if (get_code(c, code, &conv_failed) != PV_OK) {
-		if (conv_failed) {
-			rc = deny(c, PV_R_OTP_INVALID, "conversation failed", PAM_CONV_ERR);
+	if (c->opt.try_first_pass && get_authtok(c, code) == PV_OK) {
+		/* An earlier module's password is usually no code: then ask, without counting it.
+		 */
+		if (verify_code(c, code, true, &cc) != PV_OK) {
+			rc = deny(c, PV_R_STORE_ERROR, NULL, PAM_AUTH_ERR);
 			goto out;
 		}
-		code[0] = '\0'; /* no answer: checked (and counted) as a wrong code */
+		checked = cc.decision.allow || cc.decision.reason != PV_R_OTP_INVALID;
 	}
-	cc.call = c;
-	cc.code = code;
-	cc.now = now_seconds();
-	if (pv_store_update(c->store, &c->keys, c->user, check_code_locked, &cc, &err) != PV_OK) {
-		pv_log(c->pamh, LOG_ERR, "auth deny user=%s reason=store_error: %s", c->user,
-		       err.msg);
-		rc = deny(c, PV_R_STORE_ERROR, NULL, PAM_AUTH_ERR);
-		goto out;
+	if (!checked) {
+		if (c->opt.use_first_pass) {
+			if (get_authtok(c, code) != PV_OK)
+				code[0] =
+				    '\0'; /* no token: checked (and counted) as a wrong code */
+		} else if (prompt_code(c, code, &conv_failed) != PV_OK) {
+			if (conv_failed) {
+				rc = deny(c, PV_R_OTP_INVALID, "conversation failed", PAM_CONV_ERR);
+				goto out;
+			}
+			code[0] = '\0'; /* no answer: checked (and counted) as a wrong code */
+		}
+		if (verify_code(c, code, false, &cc) != PV_OK) {
+			rc = deny(c, PV_R_STORE_ERROR, NULL, PAM_AUTH_ERR);
+			goto out;
+		}
 	}
 	if (!cc.decision.allow) {
 		rc = deny(c, cc.decision.reason, NULL, deny_code_for(cc.decision.reason));

@@ -3,9 +3,11 @@
  * module, and prints each step's PAM return code. The host's /etc/pam.d is never used.
  *
  * pamdrive --confdir DIR --service NAME --user U [--rhost R] [--code C | --null-resp |
- *          --conv-err | --no-conv] [--authtok T] [--echo-on-answer A] [--steps LIST]
- *          [--repeat N] [--separate-account]
- * LIST: comma-separated auth,account,open,close (default auth,account).
+ *          --conv-err | --no-conv] [--code-file F] [--first-answer A] [--echo-on-answer A]
+ *          [--steps LIST]
+ *          [--repeat N]
+ * --first-answer: the first echo-off prompt gets A (an earlier module's password), the
+ * others the code. LIST: comma-separated auth,account,open,close (default auth,account).
  * Output: "auth=PAM_SUCCESS" ... one per step, "prompts=N", "fail_delay_usec=N". Exit 0
  * when every step returned PAM_SUCCESS, 1 otherwise, 2 on usage errors. */
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 struct conv_state {
 	const char *code;
+	const char *first_answer; /* answer to the first echo-off prompt only, when set */
 	const char *echo_on_answer;
 	int mode; /* 0 normal, 1 null response, 2 conversation error */
 	int prompts;
@@ -45,7 +48,10 @@ static int conversation(int n, const struct pam_message **msg, struct pam_respon
 		switch (msg[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 			st->prompts++;
-			r[i].resp = strdup(st->code ? st->code : "");
+			if (st->first_answer != NULL && st->prompts == 1)
+				r[i].resp = strdup(st->first_answer);
+			else
+				r[i].resp = strdup(st->code ? st->code : "");
 			break;
 		case PAM_PROMPT_ECHO_ON:
 			st->prompts++;
@@ -98,6 +104,23 @@ static const char *code_name(int rc)
 	}
 }
 
+/* A code too large for argv (Linux caps one argument at 128 KiB): read it from a file. */
+static const char *read_code_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	static char *data;
+	long size;
+
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    fseek(f, 0, SEEK_SET) != 0 || (data = calloc(1, (size_t)size + 1)) == NULL ||
+	    fread(data, 1, (size_t)size, f) != (size_t)size) {
+		fprintf(stderr, "pamdrive: cannot read %s\n", path);
+		exit(2);
+	}
+	fclose(f);
+	return data;
+}
+
 static const char *arg_value(int *i, int argc, char **argv)
 {
 	if (*i + 1 >= argc) {
@@ -128,7 +151,7 @@ static int run_step(pam_handle_t *pamh, const char *step)
 int main(int argc, char **argv)
 {
 	const char *confdir = NULL, *service = "pvtest", *user = NULL, *rhost = NULL;
-	const char *authtok = NULL, *steps = "auth,account";
+	const char *steps = "auth,account";
 	struct conv_state st = {0};
 	struct pam_conv conv = {conversation, &st};
 	int no_conv = 0;
@@ -147,8 +170,10 @@ int main(int argc, char **argv)
 			rhost = arg_value(&i, argc, argv);
 		else if (strcmp(argv[i], "--code") == 0)
 			st.code = arg_value(&i, argc, argv);
-		else if (strcmp(argv[i], "--authtok") == 0)
-			authtok = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--first-answer") == 0)
+			st.first_answer = arg_value(&i, argc, argv);
+		else if (strcmp(argv[i], "--code-file") == 0)
+			st.code = read_code_file(arg_value(&i, argc, argv));
 		else if (strcmp(argv[i], "--echo-on-answer") == 0)
 			st.echo_on_answer = arg_value(&i, argc, argv);
 		else if (strcmp(argv[i], "--steps") == 0)
@@ -190,8 +215,6 @@ int main(int argc, char **argv)
 		if (rhost != NULL)
 			pam_set_item(pamh, PAM_RHOST, rhost);
 		pam_set_item(pamh, PAM_TTY, "ssh");
-		if (authtok != NULL)
-			pam_set_item(pamh, PAM_AUTHTOK, authtok);
 		pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)record_delay);
 		snprintf(list, sizeof(list), "%s", steps);
 		for (step = strtok_r(list, ",", &save); step != NULL;
