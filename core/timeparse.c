@@ -311,8 +311,8 @@ void pv_format_local(time_t t, char *buf, size_t len)
 
 	if (buf == NULL || len == 0)
 		return;
-	/* POSIX does not promise that localtime_r notices a changed TZ; tzset makes it. */
-	tzset();
+	/* No tzset() here: it stats /etc/localtime on every call (most of a long report's time).
+	 * Programs call tzset() once at start (otpctl does); see timeparse.h. */
 	if (localtime_r(&t, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
 		buf[0] = '\0';
 }

@@ -105,18 +105,6 @@ static bool event_time(const struct pv_json_object *obj, int64_t now, int64_t *t
 	return true;
 }
 
-/* ctl_local_time's text, without its tzset() per call: glibc's tzset stats /etc/localtime
- * every time, which made most of the time of a 250,000-row report. The commands call
- * tzset() once before the first row; localtime_r then keeps that zone. */
-static void row_time(int64_t t, char *buf, size_t len)
-{
-	time_t v = (time_t)t;
-	struct tm tm;
-
-	if (localtime_r(&v, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
-		buf[0] = '\0';
-}
-
 static void describe_window(const struct filter *f, char *buf, size_t len)
 {
 	char since[PV_TIME_TEXT_MAX + 16];
@@ -294,7 +282,7 @@ static void audit_row(const struct pv_json_object *obj, int64_t t)
 	char event[CELL_MAX], user[CELL_MAX], rhost[CELL_MAX], result[CELL_MAX], reason[CELL_MAX];
 	char detail[DETAIL_MAX];
 
-	row_time(t, when, sizeof(when));
+	ctl_local_time(t, when, sizeof(when));
 	cell(pv_json_get(obj, "event"), event, sizeof(event));
 	cell(pv_json_get(obj, "user"), user, sizeof(user));
 	cell(pv_json_get(obj, "rhost"), rhost, sizeof(rhost));
@@ -363,7 +351,6 @@ int cmd_audit(struct otpctl *ctl, int argc, char **argv)
 		return rc;
 	if (ctl_load_config(ctl) != EXIT_OK)
 		return EXIT_FAIL;
-	tzset(); /* once, for row_time */
 	memset(&ac, 0, sizeof(ac));
 	ac.ctl = ctl;
 	ac.f = &f;
@@ -853,11 +840,11 @@ static void report_text(const struct report_ctx *rc)
 		cell(s->rhost, rhost, sizeof(rhost));
 		cell(s->host[0] ? s->host : NULL, host, sizeof(host));
 		if (s->has_start)
-			row_time(s->start, start, sizeof(start));
+			ctl_local_time(s->start, start, sizeof(start));
 		else
 			snprintf(start, sizeof(start), "(start not recorded)");
 		if (s->has_end)
-			row_time(s->end, end, sizeof(end));
+			ctl_local_time(s->end, end, sizeof(end));
 		else
 			snprintf(end, sizeof(end), "still open / no end recorded");
 		if (s->has_duration)
@@ -917,7 +904,6 @@ int cmd_report(struct otpctl *ctl, int argc, char **argv)
 	}
 	if (!rc.failed)
 		flush_open(&rc);
-	tzset(); /* once, for row_time */
 	if (rc.failed) {
 		ctl_error("out of memory while reading the audit log; narrow the report with "
 		          "--since/--until or --vendor");

@@ -208,6 +208,7 @@ int main(int argc, char **argv)
 	}
 	find_admin(ctl.admin, sizeof(ctl.admin));
 	ctl.now = (int64_t)time(NULL);
+	tzset(); /* once: local times in every listing use this zone */
 	openlog("otpctl", LOG_PID, LOG_AUTHPRIV);
 	rc = cmd->run(&ctl, argc, argv);
 	ctl_close(&ctl);
