@@ -501,6 +501,7 @@ static void test_format_local_follows_tz_change(void **state)
 
         (void)state;
         assert_int_equal(setenv("TZ", "UTC", 1), 0);
+        tzset();
         pv_format_local(T_2026_11_25_1400Z, buf, sizeof(buf));
         assert_int_equal(setup_paris(NULL), 0);
         assert_string_equal(buf, "2026-11-25 14:00:00 UTC");
