@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,21 +28,21 @@
 #include "keys.h"
 
 /* Fails the test (at the caller's line) when `needle` is not part of `hay`. */
-#define assert_contains(hay, needle)                                                              \
-	do {                                                                                      \
-		const char *tu_h_ = (hay);                                                        \
-		const char *tu_n_ = (needle);                                                     \
-		if (tu_h_ == NULL || strstr(tu_h_, tu_n_) == NULL)                                \
-			fail_msg("\"%s\" does not contain \"%s\"", tu_h_ ? tu_h_ : "(null)",      \
-				 tu_n_);                                                          \
+#define assert_contains(hay, needle)                                                               \
+	do {                                                                                       \
+		const char *tu_h_ = (hay);                                                         \
+		const char *tu_n_ = (needle);                                                      \
+		if (tu_h_ == NULL || strstr(tu_h_, tu_n_) == NULL)                                 \
+			fail_msg("\"%s\" does not contain \"%s\"", tu_h_ ? tu_h_ : "(null)",       \
+			         tu_n_);                                                           \
 	} while (0)
 
-#define assert_not_contains(hay, needle)                                                          \
-	do {                                                                                      \
-		const char *tu_h_ = (hay);                                                        \
-		const char *tu_n_ = (needle);                                                     \
-		if (tu_h_ != NULL && strstr(tu_h_, tu_n_) != NULL)                                \
-			fail_msg("\"%s\" contains \"%s\"", tu_h_, tu_n_);                         \
+#define assert_not_contains(hay, needle)                                                           \
+	do {                                                                                       \
+		const char *tu_h_ = (hay);                                                         \
+		const char *tu_n_ = (needle);                                                      \
+		if (tu_h_ != NULL && strstr(tu_h_, tu_n_) != NULL)                                 \
+			fail_msg("\"%s\" contains \"%s\"", tu_h_, tu_n_);                          \
 	} while (0)
 
 /* "dir/name" into buf; fails the test when it does not fit. */
@@ -51,11 +52,11 @@ static inline void tu_path(char *buf, size_t len, const char *dir, const char *n
 		fail_msg("path %s/%s too long", dir, name);
 }
 
-/* A fresh private directory /tmp/pvtest.XXXXXX (root, 0700). The caller frees the path and
+/* A fresh private directory /tmp/pvunit.XXXXXX (root, 0700). The caller frees the path and
  * removes the tree with tu_rmtree. */
 static inline char *tu_mkdtemp(void)
 {
-	char *path = strdup("/tmp/pvtest.XXXXXX");
+	char *path = strdup("/tmp/pvunit.XXXXXX");
 
 	assert_non_null(path);
 	if (mkdtemp(path) == NULL)
@@ -79,7 +80,7 @@ static inline int tu_rm_one(const char *path, const struct stat *st, int type, s
 /* rm -rf path (symlinks are removed, never followed; root needs no write permission). */
 static inline void tu_rmtree(const char *path)
 {
-	if (path == NULL || strncmp(path, "/tmp/pvtest.", 12) != 0)
+	if (path == NULL || strncmp(path, "/tmp/pvunit.", 12) != 0)
 		return; /* never anything outside our own temp dirs */
 	nftw(path, tu_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -157,7 +158,7 @@ static inline unsigned char *tu_read_file(const char *path, size_t *len)
 
 /* Fails the test unless the file holds exactly these bytes. */
 static inline void tu_assert_file_bytes(const char *path, const unsigned char *want,
-					size_t want_len)
+                                        size_t want_len)
 {
 	size_t len = 0;
 	unsigned char *got = tu_read_file(path, &len);
@@ -203,6 +204,30 @@ static inline int64_t tu_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void tu_on_alarm(int sig)
+{
+	static const char msg[] = "\nFAILED: the test hung (a blocking open or lock?); aborted\n";
+	ssize_t r = write(2, msg, sizeof(msg) - 1);
+
+	(void)sig;
+	(void)r;
+	_exit(99);
+}
+
+/* Around a call that must not block (a FIFO where a file should be): if it does, the test
+ * program dies with a message instead of hanging the whole suite. */
+static inline void tu_hang_guard(unsigned seconds)
+{
+	signal(SIGALRM, tu_on_alarm);
+	alarm(seconds);
+}
+
+static inline void tu_hang_guard_end(void)
+{
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
 }
 
 /* Create a key file with the real pv_keys_create and load it. */
