@@ -33,6 +33,7 @@
 struct chain_head {
 	uint64_t seq;
 	unsigned char mac[MAC_BYTES];
+	uint64_t live_start; /* seq of the current log file's first line (0: unknown) */
 };
 
 void pv_audit_event_init(struct pv_audit_event *ev)
@@ -130,6 +131,7 @@ static int read_head(int dirfd, const char *name, const char *shown, struct chai
 	unsigned char *text = NULL;
 	char hex[MAC_HEX + 1];
 	char seqtext[24];
+	char starttext[24];
 	size_t len = 0;
 	int rc;
 
@@ -142,9 +144,10 @@ static int read_head(int dirfd, const char *name, const char *shown, struct chai
 	rc = PV_ERR;
 	if (len < strlen(HEAD_MAGIC) + 4 ||
 	    memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 ||
-	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1, "%23[0-9] %64[0-9a-f]", seqtext,
-	           hex) != 2 ||
+	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1, "%23[0-9] %64[0-9a-f] %23[0-9]",
+	           seqtext, hex, starttext) != 3 ||
 	    pv_parse_u64(seqtext, UINT64_MAX / 2, &head->seq) != PV_OK ||
+	    pv_parse_u64(starttext, UINT64_MAX / 2, &head->live_start) != PV_OK ||
 	    hex_to_mac(hex, head->mac) != PV_OK) {
 		pv_err_set(err, "audit head %s is malformed", shown);
 		goto out;
@@ -164,7 +167,8 @@ static int write_head(int dirfd, const char *name, const char *shown, const stru
 	int n;
 
 	sodium_bin2hex(hex, sizeof(hex), head->mac, MAC_BYTES);
-	n = snprintf(text, sizeof(text), "%s %" PRIu64 " %s\n", HEAD_MAGIC, head->seq, hex);
+	n = snprintf(text, sizeof(text), "%s %" PRIu64 " %s %" PRIu64 "\n", HEAD_MAGIC, head->seq,
+	             hex, head->live_start);
 	return pv_write_file_atomic(dirfd, name, text, (size_t)n, shown, err);
 }
 
@@ -362,8 +366,17 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	/* The log is ahead of the head after a crash between the two writes: follow the log.
 	 * A log behind the head (cut tail, or a fresh file after rotation) continues from the
 	 * head, so a cut shows as a gap when verified. */
-	if (have_tail && (!have_head || tail.seq > head.seq))
+	if (have_tail && (!have_head || tail.seq > head.seq)) {
+		tail.live_start = head.live_start;
 		head = tail;
+	}
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", audit_log);
+		goto out;
+	}
+	/* Remember where this file starts, so that verify notices lines cut from its start. */
+	if (st.st_size == 0)
+		head.live_start = head.seq + 1;
 	build_body(&line, ev, head.seq + 1, head.mac, now);
 	if (line.failed) {
 		pv_err_set(err, "audit line too long");
@@ -376,10 +389,6 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	pv_buf_puts(&line, "\"}\n");
 	if (line.failed) {
 		pv_err_set(err, "audit line too long");
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		pv_err_errno(err, errno, "cannot stat %s", audit_log);
 		goto out;
 	}
 	if (write_line(fd, line.data, line.len, audit_log, err) != PV_OK) {
@@ -590,6 +599,8 @@ out:
 struct verify_ctx {
 	const struct pv_keys *keys;
 	struct pv_audit_verify_result *res;
+	const char *live_log;    /* the current log's name, as passed for its lines */
+	uint64_t live_first_seq; /* seq of the current log's first line (0: none) */
 	bool have_prev;
 	uint64_t prev_seq;
 	unsigned char prev_mac[MAC_BYTES];
@@ -640,6 +651,8 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 		         file, lineno, pl.seq, v->prev_seq);
 		return 1;
 	}
+	if (v->live_first_seq == 0 && strcmp(file, v->live_log) == 0)
+		v->live_first_seq = pl.seq;
 	v->have_prev = true;
 	v->prev_seq = pl.seq;
 	memcpy(v->prev_mac, pl.mac, MAC_BYTES);
@@ -689,6 +702,7 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 	memset(&v, 0, sizeof(v));
 	v.keys = keys;
 	v.res = res;
+	v.live_log = audit_log;
 	if (pv_audit_foreach(audit_log, verify_line, &v, err) != PV_OK)
 		return PV_ERR;
 	if (res->problem[0] != '\0')
@@ -718,6 +732,13 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 			         head_shown);
 		else
 			res->intact = true;
+		return PV_OK;
+	}
+	if (v.live_first_seq != 0 && head.live_start != 0 && v.live_first_seq != head.live_start) {
+		snprintf(res->problem, sizeof(res->problem),
+		         "%.300s starts at seq %" PRIu64 " but its first line was seq %" PRIu64
+		         " (recorded in %.300s): lines were removed from its start",
+		         audit_log, v.live_first_seq, head.live_start, head_shown);
 		return PV_OK;
 	}
 	if (head.seq > res->last_seq) {

@@ -189,9 +189,15 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 
 	pv_config_defaults(cfg);
 	if (memchr(text, '\0', len) != NULL) {
-		pv_err_set(err, "%.300s contains a NUL byte; it is not a text file", origin);
+		const char *nul = memchr(text, '\0', len);
+		unsigned line = 1;
+		for (p = text; p < nul; p++)
+			line += (*p == '\n');
+		pv_err_set(err, "%.300s line %u: contains a NUL byte; it is not a text file", origin,
+			   line);
 		return PV_ERR;
 	}
+	p = text;
 	while (p < end) {
 		char line[CONFIG_LINE_MAX + 1];
 		const char *nl = memchr(p, '\n', (size_t)(end - p));

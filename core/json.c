@@ -296,20 +296,53 @@ static const char *parse_string(struct cursor *c)
 	return start;
 }
 
+/* JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool is_json_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return false;
+	if (*s == '.') {
+		s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+/* A literal (true, false, null) or a number; anything else is refused. */
 static const char *parse_scalar(struct cursor *c)
 {
 	const char *start = c->out;
 
 	while (c->p < c->end && *c->p != ',' && *c->p != '}' && *c->p != ' ') {
-		char ch = *c->p;
-		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || ch == '-' ||
-		      ch == '.' || ch == '+' || ch == 'E'))
+		if ((unsigned char)*c->p < 0x21 || (unsigned char)*c->p > 0x7E)
 			return NULL;
 		*c->out++ = *c->p++;
 	}
 	if (c->out == start)
 		return NULL;
 	*c->out++ = '\0';
+	if (strcmp(start, "true") != 0 && strcmp(start, "false") != 0 &&
+	    strcmp(start, "null") != 0 && !is_json_number(start))
+		return NULL;
 	return start;
 }
 

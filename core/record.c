@@ -97,6 +97,13 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 	struct textbuf tb = {0};
 	size_t i;
 
+	/* decode refuses a vendor without addresses: never write one it could not read back. */
+	if (rec->n_ips == 0 || rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
+	    rec->n_codes > PV_MAX_CODES) {
+		pv_err_set(err, "refusing to save the record of %s: %s", rec->name,
+			   rec->n_ips == 0 ? "it has no address" : "too many entries");
+		return PV_ERR;
+	}
 	tb.cap = PV_RECORD_TEXT_MAX;
 	tb.data = malloc(tb.cap);
 	if (tb.data == NULL) {
@@ -131,9 +138,11 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		tb_printf(&tb, "totp %s %" PRId64 "\n", s, rec->totp_last_step);
 		sodium_memzero(s, sizeof(s));
 	}
-	if (rec->last_login > 0)
+	if (rec->last_login > 0 && rec->last_login_rhost[0] != '\0')
 		tb_printf(&tb, "last_login %" PRId64 " %s\n", rec->last_login,
-		          rec->last_login_rhost);
+			  rec->last_login_rhost);
+	else if (rec->last_login > 0)
+		tb_printf(&tb, "last_login %" PRId64 "\n", rec->last_login);
 	tb_printf(&tb, "end\n");
 	if (tb.failed) {
 		sodium_memzero(tb.data, tb.cap);
@@ -295,13 +304,15 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		    parse_time_field(ln->field[2], &rec->totp_last_step) != PV_OK)
 			return PV_ERR;
 		rec->totp_enrolled = true;
-	} else if (strcmp(key, "last_login") == 0 && n == 3) {
+	} else if (strcmp(key, "last_login") == 0 && (n == 2 || n == 3)) {
 		struct pv_cidr addr;
 		bit = S_LOGIN;
 		if (parse_time_field(ln->field[1], &rec->last_login) != PV_OK ||
-		    pv_addr_parse(ln->field[2], &addr) != PV_OK)
+		    (n == 3 && pv_addr_parse(ln->field[2], &addr) != PV_OK))
 			return PV_ERR;
-		snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s", ln->field[2]);
+		if (n == 3)
+			snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s",
+				 ln->field[2]);
 	} else {
 		return PV_ERR;
 	}

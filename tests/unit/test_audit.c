@@ -1,0 +1,935 @@
+/* test_audit.c — unit tests for core/audit.c: the chained audit log. Lines are valid JSON
+ * with the contract's fields whatever a client sent; pv_audit_verify catches edits,
+ * deletions, swaps, insertions, a cut tail, a foreign key, a missing or stale head; a torn
+ * last line is repaired by the next append; the chain continues across logrotate's plain
+ * and gzipped files; unsafe paths are refused; concurrent writers never fork the chain. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include "audit.h"
+#include "json.h"
+#include "timeparse.h"
+#include "testutil.h"
+
+#define NOW       INT64_C(1800000000) /* 2027-01-15T08:00:00Z */
+#define MAX_LINES 256
+
+struct fixture {
+	char *dir;
+	char logdir[PATH_MAX];
+	char log[PATH_MAX];
+	char head[PATH_MAX + 8];
+	struct pv_keys keys;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char key[PATH_MAX];
+
+	assert_non_null(f);
+	f->dir = tu_mkdtemp();
+	tu_path(f->logdir, sizeof(f->logdir), f->dir, "log");
+	tu_mkdir(f->logdir, 0750);
+	tu_path(f->log, sizeof(f->log), f->logdir, "audit.log");
+	snprintf(f->head, sizeof(f->head), "%s.head", f->log);
+	tu_path(key, sizeof(key), f->dir, "master.key");
+	tu_make_key(key, &f->keys);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	pv_keys_wipe(&f->keys);
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static const char *in_logdir(const struct fixture *f, const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	tu_path(p, PATH_MAX, f->logdir, name);
+	return p;
+}
+
+static void event_for(struct pv_audit_event *ev, const char *user)
+{
+	pv_audit_event_init(ev);
+	ev->event = "auth";
+	ev->service = "sshd";
+	ev->user = user;
+	ev->rhost = "203.0.113.7";
+	ev->result = "deny";
+	ev->reason = "otp_invalid";
+}
+
+static int append_ev(const char *log, const struct pv_keys *keys, const struct pv_audit_event *ev,
+                     int64_t now, struct pv_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return pv_audit_append(log, keys, 5, ev, now, NULL, err);
+}
+
+/* Append users "u<from>".."u<to-1>". */
+static void append_users(const struct fixture *f, int from, int to)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+	char user[32];
+	int i;
+
+	for (i = from; i < to; i++) {
+		snprintf(user, sizeof(user), "u%d", i);
+		event_for(&ev, user);
+		if (append_ev(f->log, &f->keys, &ev, NOW + i, &err) != PV_OK)
+			fail_msg("append %d: %s", i, err.msg);
+	}
+}
+
+static struct pv_audit_verify_result verify(const struct fixture *f, const struct pv_keys *keys)
+{
+	struct pv_audit_verify_result res;
+	struct pv_err err = {{0}};
+
+	if (pv_audit_verify(f->log, keys, &res, &err) != PV_OK)
+		fail_msg("pv_audit_verify: %s", err.msg);
+	return res;
+}
+
+static void assert_intact(const struct fixture *f, unsigned long lines)
+{
+	struct pv_audit_verify_result res = verify(f, &f->keys);
+
+	if (!res.intact)
+		fail_msg("not intact: %s", res.problem);
+	assert_int_equal(res.lines, lines);
+	assert_string_equal(res.problem, "");
+}
+
+/* Verification must fail with a problem that contains every given piece. */
+static void assert_broken(const struct fixture *f, const char *piece1, const char *piece2)
+{
+	struct pv_audit_verify_result res = verify(f, &f->keys);
+
+	if (res.intact)
+		fail_msg("verified intact (%lu lines), expected: %s", res.lines, piece1);
+	assert_contains(res.problem, piece1);
+	if (piece2 != NULL)
+		assert_contains(res.problem, piece2);
+}
+
+/* --- reading the file back as lines --- */
+
+struct lines {
+	size_t n;
+	char *line[MAX_LINES]; /* without the newline */
+	bool torn;             /* last bytes had no newline */
+};
+
+static void read_lines(const char *path, struct lines *ls)
+{
+	size_t len = 0;
+	unsigned char *data = tu_read_file(path, &len);
+	char *p;
+	char *end;
+
+	memset(ls, 0, sizeof(*ls));
+	if (data == NULL)
+		fail_msg("cannot read %s", path);
+	p = (char *)data;
+	end = p + len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		assert_true(ls->n < MAX_LINES);
+		ls->line[ls->n] = strndup(p, n);
+		assert_non_null(ls->line[ls->n]);
+		ls->n++;
+		if (nl == NULL) {
+			ls->torn = true;
+			break;
+		}
+		p = nl + 1;
+	}
+	free(data);
+}
+
+static void free_lines(struct lines *ls)
+{
+	size_t i;
+
+	for (i = 0; i < ls->n; i++)
+		free(ls->line[i]);
+	memset(ls, 0, sizeof(*ls));
+}
+
+/* Rewrite the log from lines (each followed by a newline), keeping mode 0600. */
+static void write_lines(const char *path, char *const *line, size_t n)
+{
+	size_t total = 0;
+	size_t i;
+	char *buf;
+	char *p;
+
+	for (i = 0; i < n; i++)
+		total += strlen(line[i]) + 1;
+	buf = malloc(total + 1);
+	assert_non_null(buf);
+	p = buf;
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(line[i]);
+		memcpy(p, line[i], l);
+		p[l] = '\n';
+		p += l + 1;
+	}
+	tu_write_file(path, buf, total, 0600);
+	free(buf);
+}
+
+static const char *field(const struct pv_json_object *obj, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < obj->n; i++)
+		if (strcmp(obj->key[i], key) == 0)
+			return obj->value[i] ? obj->value[i] : "(null)";
+	fail_msg("field %s missing", key);
+	return NULL;
+}
+
+static bool has_field(const struct pv_json_object *obj, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < obj->n; i++)
+		if (strcmp(obj->key[i], key) == 0)
+			return true;
+	return false;
+}
+
+static void parse_line(const char *line, struct pv_json_object *obj)
+{
+	if (pv_json_parse_flat(line, strlen(line), obj) != 0)
+		fail_msg("not a flat JSON object: %s", line);
+}
+
+/* --- appending and verifying --- */
+
+static void test_appended_lines_verify_intact(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_verify_result res;
+
+	assert_intact(f, 0); /* no log yet: nothing to complain about */
+	append_users(f, 1, 11);
+	res = verify(f, &f->keys);
+	assert_true(res.intact);
+	assert_int_equal(res.lines, 10);
+	assert_int_equal(res.first_seq, 1);
+	assert_int_equal(res.last_seq, 10);
+	assert_string_equal(res.note, "");
+	assert_int_equal(tu_mode(f->log), 0600);
+	assert_int_equal(tu_mode(f->head), 0600);
+}
+
+static void test_each_line_is_json_with_the_contract_fields(void **state)
+{
+	static const char *const mandatory[] = {"time",   "seq",     "prev", "host",
+	                                        "event",  "service", "user", "rhost",
+	                                        "result", "reason",  "mac"};
+	struct fixture *f = *state;
+	char host[256];
+	char prev_mac[80] = "0000000000000000000000000000000000000000000000000000000000000000";
+	struct lines ls;
+	size_t i;
+	size_t k;
+
+	append_users(f, 0, 5);
+	pv_audit_hostname(host, sizeof(host));
+	read_lines(f->log, &ls);
+	assert_int_equal(ls.n, 5);
+	assert_false(ls.torn);
+	for (i = 0; i < ls.n; i++) {
+		struct pv_json_object obj;
+		char want_seq[24];
+		char want_time[PV_TIME_TEXT_MAX];
+		char want_user[32];
+
+		parse_line(ls.line[i], &obj);
+		for (k = 0; k < sizeof(mandatory) / sizeof(mandatory[0]); k++)
+			assert_true(has_field(&obj, mandatory[k]));
+		assert_string_equal(obj.key[0], "time"); /* time first, mac last */
+		assert_string_equal(obj.key[obj.n - 1], "mac");
+		snprintf(want_seq, sizeof(want_seq), "%zu", i + 1);
+		assert_string_equal(field(&obj, "seq"), want_seq);
+		pv_format_utc((time_t)(NOW + (int64_t)i), want_time, sizeof(want_time));
+		assert_string_equal(field(&obj, "time"), want_time);
+		assert_string_equal(field(&obj, "host"), host);
+		assert_string_equal(field(&obj, "event"), "auth");
+		assert_string_equal(field(&obj, "service"), "sshd");
+		snprintf(want_user, sizeof(want_user), "u%zu", i);
+		assert_string_equal(field(&obj, "user"), want_user);
+		assert_string_equal(field(&obj, "rhost"), "203.0.113.7");
+		assert_string_equal(field(&obj, "result"), "deny");
+		assert_string_equal(field(&obj, "reason"), "otp_invalid");
+		assert_string_equal(field(&obj, "prev"), prev_mac); /* the chain link */
+		assert_int_equal(strlen(field(&obj, "mac")), 64);
+		assert_false(has_field(&obj, "session"));
+		assert_false(has_field(&obj, "duration_s"));
+		assert_false(has_field(&obj, "pid"));
+		snprintf(prev_mac, sizeof(prev_mac), "%s", field(&obj, "mac"));
+		pv_json_object_free(&obj);
+	}
+	free_lines(&ls);
+	{
+		char t[PV_TIME_TEXT_MAX];
+		pv_format_utc((time_t)NOW, t, sizeof(t));
+		assert_string_equal(t, "2027-01-15T08:00:00Z");
+	}
+}
+
+static void test_optional_fields_and_nulls_are_written(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_event ev;
+	struct pv_json_object obj;
+	struct pv_err err;
+	struct lines ls;
+
+	event_for(&ev, "acme");
+	ev.event = "session_close";
+	ev.rhost = NULL;
+	ev.reason = NULL;
+	ev.session = "s-1";
+	ev.duration_s = 0;
+	ev.pid = 4242;
+	ev.tty = "ssh";
+	ev.action = "enable";
+	ev.admin = "root";
+	ev.detail = "window 14:00-16:00";
+	ev.auth_info = "publickey ssh-ed25519 AAAA";
+	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW, &err), PV_OK);
+	read_lines(f->log, &ls);
+	assert_int_equal(ls.n, 1);
+	parse_line(ls.line[0], &obj);
+	assert_true(has_field(&obj, "rhost"));
+	assert_null(pv_json_get(&obj, "rhost")); /* mandatory: written as null */
+	assert_true(has_field(&obj, "reason"));
+	assert_null(pv_json_get(&obj, "reason"));
+	assert_string_equal(field(&obj, "session"), "s-1");
+	assert_string_equal(field(&obj, "duration_s"), "0");
+	assert_string_equal(field(&obj, "pid"), "4242");
+	assert_string_equal(field(&obj, "tty"), "ssh");
+	assert_string_equal(field(&obj, "action"), "enable");
+	assert_string_equal(field(&obj, "admin"), "root");
+	assert_string_equal(field(&obj, "detail"), "window 14:00-16:00");
+	assert_string_equal(field(&obj, "auth_info"), "publickey ssh-ed25519 AAAA");
+	pv_json_object_free(&obj);
+	free_lines(&ls);
+	assert_intact(f, 1);
+}
+
+static void test_hostile_names_stay_on_one_line_and_parse_back(void **state)
+{
+	static const struct {
+		const char *user;
+		const char *back;
+	} names[] = {
+	    {"evil\nuser", "evil\nuser"},
+	    {"quote\"d", "quote\"d"},
+	    {"back\\slash", "back\\slash"},
+	    {"ctl\x01\x1b[31m\x7f\r", "ctl\x01\x1b[31m\x7f\r"},
+	    {"bad\xff\xfeutf8\xc3", "bad\xef\xbf\xbd\xef\xbf\xbdutf8\xef\xbf\xbd"},
+	    {"fake\",\"mac\":\"00\"}\n{\"seq\":1", "fake\",\"mac\":\"00\"}\n{\"seq\":1"},
+	    {"Zo\xc3\xab", "Zo\xc3\xab"},
+	};
+	struct fixture *f = *state;
+	struct lines ls;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct pv_audit_event ev;
+		struct pv_err err;
+		event_for(&ev, names[i].user);
+		ev.rhost = names[i].user;
+		ev.detail = names[i].user;
+		assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW, &err), PV_OK);
+	}
+	read_lines(f->log, &ls);
+	assert_int_equal(ls.n, sizeof(names) / sizeof(names[0]));
+	assert_false(ls.torn);
+	for (i = 0; i < ls.n; i++) {
+		struct pv_json_object obj;
+		const unsigned char *p;
+		parse_line(ls.line[i], &obj);
+		assert_string_equal(field(&obj, "user"), names[i].back);
+		assert_string_equal(field(&obj, "rhost"), names[i].back);
+		assert_string_equal(field(&obj, "detail"), names[i].back);
+		pv_json_object_free(&obj);
+		for (p = (const unsigned char *)ls.line[i]; *p != '\0'; p++)
+			assert_true(*p >= 0x20 && *p != 0x7f);
+	}
+	free_lines(&ls);
+	assert_intact(f, sizeof(names) / sizeof(names[0]));
+}
+
+/* --- tampering --- */
+
+static void test_edited_line_is_caught_and_named(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *user;
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	user = strstr(ls.line[2], "\"user\":\"u3\"");
+	assert_non_null(user);
+	user[9] = '4'; /* u3 -> u4: one character */
+	write_lines(f->log, ls.line, ls.n);
+	free_lines(&ls);
+	assert_broken(f, "line 3", "MAC");
+}
+
+static void test_deleted_middle_line_is_caught_and_named(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *kept[4];
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	kept[0] = ls.line[0];
+	kept[1] = ls.line[1];
+	kept[2] = ls.line[3];
+	kept[3] = ls.line[4];
+	write_lines(f->log, kept, 4);
+	free_lines(&ls);
+	assert_broken(f, "line 3", "removed");
+}
+
+static void test_swapped_lines_are_caught_and_named(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *tmp;
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	tmp = ls.line[1];
+	ls.line[1] = ls.line[2];
+	ls.line[2] = tmp;
+	write_lines(f->log, ls.line, ls.n);
+	free_lines(&ls);
+	assert_broken(f, "line 2", "seq 3");
+}
+
+static void test_inserted_copy_of_a_line_is_caught_and_named(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *lines[6];
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	lines[0] = ls.line[0];
+	lines[1] = ls.line[1];
+	lines[2] = ls.line[2];
+	lines[3] = ls.line[3];
+	lines[4] = ls.line[1]; /* a genuine line, replayed */
+	lines[5] = ls.line[4];
+	write_lines(f->log, lines, 6);
+	free_lines(&ls);
+	assert_broken(f, "line 5", "does not follow");
+}
+
+static void test_garbage_line_is_caught_and_named(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+
+	append_users(f, 1, 4);
+	read_lines(f->log, &ls);
+	free(ls.line[1]);
+	ls.line[1] = strdup("{\"hello\":\"world\"}");
+	write_lines(f->log, ls.line, ls.n);
+	free_lines(&ls);
+	assert_broken(f, "line 2", NULL);
+}
+
+static void test_cut_tail_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	write_lines(f->log, ls.line, ls.n - 1);
+	free_lines(&ls);
+	assert_broken(f, "removed from the end", "seq 4");
+}
+
+static void test_log_rewritten_with_another_key_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	struct fixture other;
+	char key[PATH_MAX];
+	unsigned char *data;
+	size_t len;
+
+	append_users(f, 1, 6);
+	/* The same events chained under a key the forger made. */
+	memset(&other, 0, sizeof(other));
+	tu_path(other.logdir, sizeof(other.logdir), f->dir, "forged");
+	tu_mkdir(other.logdir, 0700);
+	tu_path(other.log, sizeof(other.log), other.logdir, "audit.log");
+	tu_path(key, sizeof(key), f->dir, "forger.key");
+	tu_make_key(key, &other.keys);
+	append_users(&other, 1, 6);
+	data = tu_read_file(other.log, &len);
+	assert_non_null(data);
+	tu_write_file(f->log, data, len, 0600);
+	free(data);
+	assert_broken(f, "line 1", "MAC");
+	/* With the forger's head copied too it is still caught. */
+	tu_path(key, sizeof(key), other.logdir, "audit.log.head");
+	data = tu_read_file(key, &len);
+	assert_non_null(data);
+	tu_write_file(f->head, data, len, 0600);
+	free(data);
+	assert_broken(f, "line 1", NULL);
+	/* And the genuine log does not verify under the forger's key. */
+	{
+		struct pv_audit_verify_result res;
+		struct pv_err err = {{0}};
+		assert_int_equal(pv_audit_verify(other.log, &f->keys, &res, &err), PV_OK);
+		assert_false(res.intact);
+	}
+	pv_keys_wipe(&other.keys);
+}
+
+static void test_deleted_head_is_caught(void **state)
+{
+	struct fixture *f = *state;
+
+	append_users(f, 1, 4);
+	assert_int_equal(unlink(f->head), 0);
+	assert_broken(f, ".head", "missing");
+}
+
+static void test_stale_head_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *old;
+	size_t len;
+
+	append_users(f, 1, 4);
+	old = tu_read_file(f->head, &len);
+	assert_non_null(old);
+	append_users(f, 4, 8);
+	tu_write_file(f->head, old, len, 0600);
+	free(old);
+	assert_broken(f, "older", NULL);
+}
+
+static void test_deleted_first_line_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_verify_result res;
+	struct lines ls;
+
+	append_users(f, 1, 5);
+	read_lines(f->log, &ls);
+	write_lines(f->log, ls.line + 1, ls.n - 1);
+	free_lines(&ls);
+	res = verify(f, &f->keys);
+	/* The head records where the live file began: a cut start is a problem, not a note. */
+	assert_false(res.intact);
+	assert_contains(res.problem, "removed from its start");
+}
+
+/* --- torn last line --- */
+
+static void test_torn_last_line_is_reported_and_cut_by_the_next_append(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char half[128];
+	size_t i;
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	snprintf(half, sizeof(half), "%.60s", ls.line[1]);
+	free_lines(&ls);
+	tu_append_file(f->log, half, strlen(half));
+	assert_broken(f, "incomplete line", "seq 5");
+
+	append_users(f, 6, 7);
+	assert_intact(f, 6);
+	read_lines(f->log, &ls);
+	assert_int_equal(ls.n, 6);
+	assert_false(ls.torn);
+	for (i = 0; i < ls.n; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "\"seq\":%zu,", i + 1);
+		assert_contains(ls.line[i], want);
+		assert_int_equal(strncmp(ls.line[i] + strlen(ls.line[i]) - 2, "\"}", 2), 0);
+	}
+	free_lines(&ls);
+}
+
+static void test_torn_fragment_as_the_only_content_is_cut(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_text(f->log, "{\"time\":\"2027", 0600);
+	append_users(f, 1, 3);
+	assert_intact(f, 2);
+}
+
+/* --- rotation --- */
+
+static void gzip_file(const char *from, const char *to)
+{
+	size_t len = 0;
+	unsigned char *data = tu_read_file(from, &len);
+	gzFile gz;
+
+	assert_non_null(data);
+	gz = gzopen(to, "wb");
+	assert_non_null(gz);
+	assert_int_equal(gzwrite(gz, data, (unsigned)len), (int)len);
+	assert_int_equal(gzclose(gz), Z_OK);
+	assert_int_equal(chmod(to, 0600), 0);
+	assert_int_equal(unlink(from), 0);
+	free(data);
+}
+
+struct seen {
+	size_t n;
+	uint64_t seq[MAX_LINES];
+	char file[MAX_LINES][64];
+	unsigned long lineno[MAX_LINES];
+};
+
+static int collect(const char *line, size_t len, const char *file, unsigned long lineno, void *ctx)
+{
+	struct seen *s = ctx;
+	struct pv_json_object obj;
+	const char *slash = strrchr(file, '/');
+
+	if (s->n >= MAX_LINES || pv_json_parse_flat(line, len, &obj) != 0)
+		return 1;
+	s->seq[s->n] = strtoull(pv_json_get(&obj, "seq"), NULL, 10);
+	snprintf(s->file[s->n], sizeof(s->file[0]), "%s", slash ? slash + 1 : file);
+	s->lineno[s->n] = lineno;
+	s->n++;
+	pv_json_object_free(&obj);
+	return 0;
+}
+
+static void rotate(const struct fixture *f)
+{
+	/* logrotate with `create`: shift numbered files, the live log becomes .1 */
+	if (tu_exists(in_logdir(f, "audit.log.1")))
+		gzip_file(in_logdir(f, "audit.log.1"), in_logdir(f, "audit.log.2.gz"));
+	assert_int_equal(rename(f->log, in_logdir(f, "audit.log.1")), 0);
+}
+
+static void test_chain_continues_across_rotated_plain_and_gzip_files(void **state)
+{
+	struct fixture *f = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct pv_audit_verify_result res;
+	struct pv_err err = {{0}};
+	size_t i;
+
+	assert_non_null(s);
+	append_users(f, 1, 4); /* seq 1..3 */
+	rotate(f);
+	append_users(f, 4, 7); /* seq 4..6 */
+	rotate(f);             /* 1..3 in audit.log.2.gz, 4..6 in audit.log.1 */
+	assert_false(tu_exists(f->log));
+	assert_intact(f, 6); /* right after rotation, before the next line */
+	append_users(f, 7, 10);
+	assert_true(tu_exists(in_logdir(f, "audit.log.2.gz")));
+	assert_false(tu_exists(in_logdir(f, "audit.log.2")));
+
+	res = verify(f, &f->keys);
+	if (!res.intact)
+		fail_msg("not intact: %s", res.problem);
+	assert_int_equal(res.lines, 9);
+	assert_int_equal(res.first_seq, 1);
+	assert_int_equal(res.last_seq, 9);
+
+	assert_int_equal(pv_audit_foreach(f->log, collect, s, &err), PV_OK);
+	assert_int_equal(s->n, 9);
+	for (i = 0; i < 9; i++)
+		assert_int_equal(s->seq[i], i + 1); /* oldest first */
+	assert_string_equal(s->file[0], "audit.log.2.gz");
+	assert_string_equal(s->file[3], "audit.log.1");
+	assert_string_equal(s->file[6], "audit.log");
+	assert_int_equal(s->lineno[6], 1);
+	free(s);
+}
+
+static void test_chain_with_oldest_files_gone_verifies_with_a_note(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_verify_result res;
+
+	append_users(f, 1, 4);
+	rotate(f);
+	append_users(f, 4, 7);
+	assert_int_equal(unlink(in_logdir(f, "audit.log.1")), 0);
+	res = verify(f, &f->keys);
+	assert_true(res.intact);
+	assert_int_equal(res.first_seq, 4);
+	assert_contains(res.note, "seq 4");
+}
+
+static void test_tampered_rotated_file_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *user;
+
+	append_users(f, 1, 4);
+	rotate(f);
+	append_users(f, 4, 6);
+	read_lines(in_logdir(f, "audit.log.1"), &ls);
+	user = strstr(ls.line[1], "\"user\":\"u2\"");
+	assert_non_null(user);
+	user[9] = '9';
+	write_lines(in_logdir(f, "audit.log.1"), ls.line, ls.n);
+	free_lines(&ls);
+	assert_broken(f, "audit.log.1 line 2", NULL);
+}
+
+static void test_dateext_rotated_files_are_read_oldest_first(void **state)
+{
+	struct fixture *f = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct pv_err err = {{0}};
+	size_t i;
+
+	assert_non_null(s);
+	append_users(f, 1, 3);
+	gzip_file(f->log, in_logdir(f, "audit.log-20270101.gz"));
+	append_users(f, 3, 5);
+	assert_int_equal(rename(f->log, in_logdir(f, "audit.log-20270102")), 0);
+	append_users(f, 5, 7);
+	assert_intact(f, 6);
+	assert_int_equal(pv_audit_foreach(f->log, collect, s, &err), PV_OK);
+	assert_int_equal(s->n, 6);
+	for (i = 0; i < 6; i++)
+		assert_int_equal(s->seq[i], i + 1);
+	assert_string_equal(s->file[0], "audit.log-20270101.gz");
+	assert_string_equal(s->file[2], "audit.log-20270102");
+	free(s);
+}
+
+static int stop_after_two(const char *line, size_t len, const char *file, unsigned long lineno,
+                          void *ctx)
+{
+	int *calls = ctx;
+
+	return ++*calls >= 2;
+}
+
+static void test_foreach_stops_when_asked(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	int calls = 0;
+
+	append_users(f, 1, 6);
+	assert_int_equal(pv_audit_foreach(f->log, stop_after_two, &calls, &err), PV_OK);
+	assert_int_equal(calls, 2);
+}
+
+/* --- unsafe paths --- */
+
+static void assert_append_refused(const char *log, const struct pv_keys *keys, const char *why)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+	int64_t t0 = tu_now_ms();
+
+	event_for(&ev, "acme");
+	assert_int_equal(append_ev(log, keys, &ev, NOW, &err), PV_ERR);
+	assert_true(err.msg[0] != '\0');
+	if (why != NULL)
+		assert_contains(err.msg, why);
+	assert_true(tu_now_ms() - t0 < 3000);
+}
+
+static void test_symlinked_log_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	const char *target = in_logdir(f, "elsewhere");
+
+	tu_write_text(target, "", 0600);
+	assert_int_equal(symlink(target, f->log), 0);
+	assert_append_refused(f->log, &f->keys, "symbolic link");
+	assert_int_equal(tu_mode(target), 0600);
+	{
+		size_t len = 99;
+		unsigned char *data = tu_read_file(target, &len);
+		assert_int_equal(len, 0); /* nothing written through the link */
+		free(data);
+	}
+}
+
+static void test_log_in_symlinked_dir_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char linkdir[PATH_MAX];
+	char log[PATH_MAX];
+
+	tu_path(linkdir, sizeof(linkdir), f->dir, "loglink");
+	assert_int_equal(symlink(f->logdir, linkdir), 0);
+	tu_path(log, sizeof(log), linkdir, "audit.log");
+	assert_append_refused(log, &f->keys, "symbolic link");
+	assert_false(tu_exists(f->log));
+}
+
+static void test_log_dir_world_writable_without_sticky_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(chmod(f->logdir, 0777), 0);
+	assert_append_refused(f->log, &f->keys, "writable by group or others");
+	assert_int_equal(chmod(f->logdir, 0770), 0);
+	assert_append_refused(f->log, &f->keys, "writable by group or others");
+	assert_false(tu_exists(f->log));
+}
+
+static void test_log_with_loose_mode_fifo_or_directory_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_write_text(f->log, "", 0644);
+	assert_append_refused(f->log, &f->keys, "readable by group or others");
+	assert_int_equal(unlink(f->log), 0);
+	assert_int_equal(mkfifo(f->log, 0600), 0);
+	tu_hang_guard(10);
+	assert_append_refused(f->log, &f->keys, NULL);
+	tu_hang_guard_end();
+	assert_int_equal(unlink(f->log), 0);
+	tu_mkdir(f->log, 0700);
+	assert_append_refused(f->log, &f->keys, NULL);
+}
+
+static void test_relative_log_path_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_append_refused("audit.log", &f->keys, NULL);
+}
+
+/* --- concurrency --- */
+
+static void child_appends(const struct fixture *f, int id, int n)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+	char user[32];
+	int i;
+
+	snprintf(user, sizeof(user), "child%d", id);
+	for (i = 0; i < n; i++) {
+		event_for(&ev, user);
+		if (append_ev(f->log, &f->keys, &ev, NOW + i, &err) != PV_OK) {
+			fprintf(stderr, "child %d append %d: %s\n", id, i, err.msg);
+			_exit(3);
+		}
+	}
+	_exit(0);
+}
+
+static void test_concurrent_writers_never_fork_the_chain(void **state)
+{
+	enum { WRITERS = 4, EACH = 50 };
+	struct fixture *f = *state;
+	struct seen *s = calloc(1, sizeof(*s));
+	struct pv_err err = {{0}};
+	pid_t pids[WRITERS];
+	int64_t t0 = tu_now_ms();
+	size_t i;
+
+	assert_non_null(s);
+	for (i = 0; i < WRITERS; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			child_appends(f, (int)i, EACH);
+	}
+	for (i = 0; i < WRITERS; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	print_message("%d x %d concurrent appends took %lld ms\n", WRITERS, EACH,
+	              (long long)(tu_now_ms() - t0));
+	assert_intact(f, WRITERS * EACH);
+	assert_int_equal(pv_audit_foreach(f->log, collect, s, &err), PV_OK);
+	assert_int_equal(s->n, WRITERS * EACH);
+	for (i = 0; i < s->n; i++)
+		assert_int_equal(s->seq[i], i + 1);
+	free(s);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_appended_lines_verify_intact),
+	    T(test_each_line_is_json_with_the_contract_fields),
+	    T(test_optional_fields_and_nulls_are_written),
+	    T(test_hostile_names_stay_on_one_line_and_parse_back),
+	    T(test_edited_line_is_caught_and_named),
+	    T(test_deleted_middle_line_is_caught_and_named),
+	    T(test_swapped_lines_are_caught_and_named),
+	    T(test_inserted_copy_of_a_line_is_caught_and_named),
+	    T(test_garbage_line_is_caught_and_named),
+	    T(test_cut_tail_is_caught),
+	    T(test_log_rewritten_with_another_key_is_caught),
+	    T(test_deleted_head_is_caught),
+	    T(test_stale_head_is_caught),
+	    T(test_deleted_first_line_is_caught),
+	    T(test_torn_last_line_is_reported_and_cut_by_the_next_append),
+	    T(test_torn_fragment_as_the_only_content_is_cut),
+	    T(test_chain_continues_across_rotated_plain_and_gzip_files),
+	    T(test_chain_with_oldest_files_gone_verifies_with_a_note),
+	    T(test_tampered_rotated_file_is_caught),
+	    T(test_dateext_rotated_files_are_read_oldest_first),
+	    T(test_foreach_stops_when_asked),
+	    T(test_symlinked_log_is_refused),
+	    T(test_log_in_symlinked_dir_is_refused),
+	    T(test_log_dir_world_writable_without_sticky_is_refused),
+	    T(test_log_with_loose_mode_fifo_or_directory_is_refused),
+	    T(test_relative_log_path_is_refused),
+	    T(test_concurrent_writers_never_fork_the_chain),
+	};
+
+	assert_true(sodium_init() >= 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,615 @@
+/* test_config.c — unit tests for core/config.c: defaults, every key, every kind of bad line
+ * (the error must name the origin and the line), and the file checks of pv_config_load. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+
+#include "config.h"
+#include "testutil.h"
+
+#define ORIGIN "/etc/pam_vendor/test.conf"
+
+/* Fails unless msg names `origin` and "line N" (N not followed by another digit). */
+static void assert_names_line(const char *msg, const char *origin, unsigned line)
+{
+	char want[32];
+	const char *p = msg;
+	bool found = false;
+
+	assert_contains(msg, origin);
+	snprintf(want, sizeof(want), "line %u", line);
+	while ((p = strstr(p, want)) != NULL) {
+		p += strlen(want);
+		if (!isdigit((unsigned char)*p)) {
+			found = true;
+			break;
+		}
+	}
+	if (!found)
+		fail_msg("\"%s\" does not name line %u", msg, line);
+}
+
+static int parse_text(const char *text, struct pv_config *cfg, struct pv_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return pv_config_parse(text, strlen(text), ORIGIN, cfg, err);
+}
+
+/* The text must be refused with an error naming ORIGIN, `line` and (when given) `also`. */
+static void assert_refused(const char *text, unsigned line, const char *also)
+{
+	struct pv_config cfg;
+	struct pv_err err;
+
+	if (parse_text(text, &cfg, &err) != PV_ERR)
+		fail_msg("accepted: \"%s\"", text);
+	assert_names_line(err.msg, ORIGIN, line);
+	if (also != NULL)
+		assert_contains(err.msg, also);
+}
+
+/* One "key = value" line after two harmless lines: the error must name line 3. */
+static void assert_value_refused(const char *key, const char *value)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text), "# comment\n\n%s = %s\n", key, value);
+	assert_refused(text, 3, key);
+}
+
+static void assert_value_accepted(const char *key, const char *value, struct pv_config *cfg)
+{
+	char text[4096];
+	struct pv_err err;
+
+	snprintf(text, sizeof(text), "%s = %s\n", key, value);
+	if (parse_text(text, cfg, &err) != PV_OK)
+		fail_msg("%s = %s refused: %s", key, value, err.msg);
+}
+
+/* --- defaults and accepted keys --- */
+
+static void assert_defaults(const struct pv_config *cfg)
+{
+	assert_string_equal(cfg->store_dir, "/var/lib/pam_vendor");
+	assert_string_equal(cfg->key_file, "/etc/pam_vendor/master.key");
+	assert_string_equal(cfg->audit_log, "/var/log/pam_vendor/audit.log");
+	assert_int_equal(cfg->otp_length, 8);
+	assert_int_equal(cfg->otp_ttl, 15 * 60);
+	assert_int_equal(cfg->max_failures, 5);
+	assert_int_equal(cfg->max_window, 12 * 3600);
+	assert_int_equal(cfg->unknown_user, PV_UNKNOWN_IGNORE);
+	assert_string_equal(cfg->vendor_group, "");
+	assert_true(cfg->fail_delay >= 0 && cfg->fail_delay <= 60);
+	assert_true(cfg->lock_timeout >= 1 && cfg->lock_timeout <= 60);
+	assert_true(cfg->totp_issuer[0] != '\0');
+}
+
+static void test_defaults_are_the_briefs(void **state)
+{
+	struct pv_config cfg;
+
+	memset(&cfg, 0x5a, sizeof(cfg));
+	pv_config_defaults(&cfg);
+	assert_defaults(&cfg);
+}
+
+static void test_empty_and_comment_only_text_gives_defaults(void **state)
+{
+	struct pv_config cfg;
+	struct pv_err err;
+
+	assert_int_equal(parse_text("", &cfg, &err), PV_OK);
+	assert_defaults(&cfg);
+	assert_int_equal(parse_text("# only a comment\n\n   \n\t# indented comment\n", &cfg, &err),
+	                 PV_OK);
+	assert_defaults(&cfg);
+}
+
+static void test_every_key_is_accepted(void **state)
+{
+	static const char text[] = "store_dir = /srv/pv/store\n"
+	                           "key_file = /srv/pv/master.key\n"
+	                           "audit_log = /srv/pv/log/audit.log\n"
+	                           "otp_length = 10\n"
+	                           "otp_ttl = 5m\n"
+	                           "max_failures = 3\n"
+	                           "max_window = 1d\n"
+	                           "unknown_user = deny\n"
+	                           "vendor_group = vendors\n"
+	                           "fail_delay = 3s\n"
+	                           "lock_timeout = 2s\n"
+	                           "totp_issuer = CH Example\n";
+	struct pv_config cfg;
+	struct pv_err err;
+
+	if (parse_text(text, &cfg, &err) != PV_OK)
+		fail_msg("refused: %s", err.msg);
+	assert_string_equal(cfg.store_dir, "/srv/pv/store");
+	assert_string_equal(cfg.key_file, "/srv/pv/master.key");
+	assert_string_equal(cfg.audit_log, "/srv/pv/log/audit.log");
+	assert_int_equal(cfg.otp_length, 10);
+	assert_int_equal(cfg.otp_ttl, 300);
+	assert_int_equal(cfg.max_failures, 3);
+	assert_int_equal(cfg.max_window, 86400);
+	assert_int_equal(cfg.unknown_user, PV_UNKNOWN_DENY);
+	assert_string_equal(cfg.vendor_group, "vendors");
+	assert_int_equal(cfg.fail_delay, 3);
+	assert_int_equal(cfg.lock_timeout, 2);
+	assert_string_equal(cfg.totp_issuer, "CH Example");
+}
+
+static void test_whitespace_tabs_and_crlf_around_keys_are_ignored(void **state)
+{
+	struct pv_config cfg;
+	struct pv_err err;
+
+	assert_int_equal(parse_text("  otp_length\t=\t6  \r\n\tunknown_user=ignore\r\n"
+	                            "max_failures=1",
+	                            &cfg, &err),
+	                 PV_OK);
+	assert_int_equal(cfg.otp_length, 6);
+	assert_int_equal(cfg.unknown_user, PV_UNKNOWN_IGNORE);
+	assert_int_equal(cfg.max_failures, 1); /* last line without newline */
+}
+
+static void test_number_and_duration_bounds_are_accepted(void **state)
+{
+	struct pv_config cfg;
+
+	assert_value_accepted("otp_length", "6", &cfg);
+	assert_int_equal(cfg.otp_length, 6);
+	assert_value_accepted("otp_length", "12", &cfg);
+	assert_int_equal(cfg.otp_length, 12);
+	assert_value_accepted("max_failures", "1", &cfg);
+	assert_int_equal(cfg.max_failures, 1);
+	assert_value_accepted("max_failures", "1000", &cfg);
+	assert_int_equal(cfg.max_failures, 1000);
+	assert_value_accepted("otp_ttl", "1h30m", &cfg);
+	assert_int_equal(cfg.otp_ttl, 5400);
+	assert_value_accepted("fail_delay", "0", &cfg);
+	assert_int_equal(cfg.fail_delay, 0);
+	assert_value_accepted("lock_timeout", "60s", &cfg);
+	assert_int_equal(cfg.lock_timeout, 60);
+	assert_value_accepted("unknown_user", "ignore", &cfg);
+	assert_int_equal(cfg.unknown_user, PV_UNKNOWN_IGNORE);
+}
+
+/* --- refused lines --- */
+
+static void test_unknown_key_is_refused_naming_the_line(void **state)
+{
+	assert_refused("otp_length = 8\n# x\nstore_directory = /var/lib/x\n", 3, "store_directory");
+	assert_refused("OTP_LENGTH = 8\n", 1, "OTP_LENGTH");
+	assert_refused("otp length = 8\n", 1, NULL);
+}
+
+static void test_duplicate_key_is_refused_naming_both_lines(void **state)
+{
+	struct pv_config cfg;
+	struct pv_err err;
+
+	assert_int_equal(parse_text("otp_length = 8\n\n# again\notp_length = 8\n", &cfg, &err),
+	                 PV_ERR);
+	assert_names_line(err.msg, ORIGIN, 4);
+	assert_contains(err.msg, "otp_length");
+	assert_contains(err.msg, "line 1");
+}
+
+static void test_line_without_equals_is_refused(void **state)
+{
+	assert_refused("otp_length = 8\notp_ttl 15m\n", 2, NULL);
+	assert_refused("\n\nstore_dir\n", 3, NULL);
+}
+
+static void test_empty_value_is_refused(void **state)
+{
+	assert_refused("otp_length =\n", 1, "otp_length");
+	assert_refused("# x\nstore_dir =   \t\n", 2, "store_dir");
+	assert_refused("vendor_group=\n", 1, "vendor_group");
+}
+
+static void test_bad_numbers_are_refused(void **state)
+{
+	static const char *const bad_numbers[] = {
+	    "abc",
+	    "1abc",
+	    "-1",
+	    "+8",
+	    "8.0",
+	    "08",
+	    "0x8",
+	    "8 9",
+	    "4294967296",
+	    "4294967304", /* 2^32 + 8: would wrap to 8 in 32 bits */
+	    "99999999999999999999",
+	    "18446744073709551624", /* 2^64 + 8 */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_numbers) / sizeof(bad_numbers[0]); i++) {
+		assert_value_refused("otp_length", bad_numbers[i]);
+		assert_value_refused("max_failures", bad_numbers[i]);
+	}
+}
+
+static void test_numbers_outside_their_range_are_refused(void **state)
+{
+	assert_value_refused("max_failures", "0"); /* min is 1 */
+	assert_value_refused("max_failures", "1001");
+	assert_value_refused("otp_length", "0");
+	assert_value_refused("otp_length", "5");
+	assert_value_refused("otp_length", "13");
+}
+
+static void test_bad_durations_are_refused(void **state)
+{
+	static const char *const bad_durations[] = {
+	    "15",    "15x",   "m15",    "-15m", "+15m",
+	    "15m30", "30m1h", "1h 30m", "15M",  "1.5h",
+	    "h",     "0m",    "m",      "1h1h", "99999999999999999999s",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad_durations) / sizeof(bad_durations[0]); i++) {
+		assert_value_refused("otp_ttl", bad_durations[i]);
+		assert_value_refused("max_window", bad_durations[i]);
+	}
+	assert_value_refused("otp_ttl", "29s");    /* below 30 s */
+	assert_value_refused("otp_ttl", "1d1s");   /* above a day */
+	assert_value_refused("max_window", "59s"); /* below a minute */
+	assert_value_refused("max_window", "31d"); /* above 30 days */
+	assert_value_refused("fail_delay", "61s"); /* above a minute */
+	assert_value_refused("fail_delay", "-1");
+	assert_value_refused("lock_timeout", "0"); /* zero would never wait */
+	assert_value_refused("lock_timeout", "61s");
+	assert_value_refused("lock_timeout", "5"); /* a unit is required */
+}
+
+static void test_relative_and_dotted_paths_are_refused(void **state)
+{
+	static const char *const keys[] = {"store_dir", "key_file", "audit_log"};
+	static const char *const bad_paths[] = {
+	    "var/lib/pam_vendor", "./master.key", "~/audit.log",
+	    "/var/../etc/shadow", "/var/lib/..",  "/var/./lib",
+	};
+	size_t i;
+	size_t k;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < sizeof(bad_paths) / sizeof(bad_paths[0]); i++)
+			assert_value_refused(keys[k], bad_paths[i]);
+}
+
+static void test_overlong_path_is_refused(void **state)
+{
+	static const char prefix[] = "# x\n\nstore_dir = /";
+	char text[PATH_MAX + 64];
+	size_t n = strlen(prefix);
+
+	memcpy(text, prefix, n);
+	memset(text + n, 'a', PATH_MAX);
+	snprintf(text + n + PATH_MAX, sizeof(text) - n - PATH_MAX, "\n");
+	/* Refused, naming line 3, whichever check (line length, path length) catches it. */
+	assert_refused(text, 3, NULL);
+}
+
+static void test_bad_unknown_user_values_are_refused(void **state)
+{
+	static const char *const bad[] = {"Ignore", "DENY", "yes", "1", "deny please", "allow"};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_value_refused("unknown_user", bad[i]);
+}
+
+static void test_bad_group_and_issuer_values_are_refused(void **state)
+{
+	char issuer[80];
+
+	assert_value_refused("vendor_group", "-wheel");
+	assert_value_refused("vendor_group", "two words");
+	assert_value_refused("vendor_group", "a/b");
+	memset(issuer, 'x', 64);
+	issuer[64] = '\0';
+	assert_value_refused("totp_issuer", issuer);
+	assert_value_refused("totp_issuer", "bell\x07");
+}
+
+static void test_nul_byte_is_refused_naming_the_line(void **state)
+{
+	static const char text[] = "otp_length = 8\nstore_dir = /var/lib/x\0y\nmax_failures = 3\n";
+	struct pv_config cfg;
+	struct pv_err err = {{0}};
+
+	assert_int_equal(pv_config_parse(text, sizeof(text) - 1, ORIGIN, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "NUL");
+	assert_names_line(err.msg, ORIGIN, 2);
+}
+
+static void test_overlong_line_is_refused_naming_the_line(void **state)
+{
+	char text[3000];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "otp_length = 8\n# ");
+	memset(text + n, 'x', 2000);
+	snprintf(text + n + 2000, sizeof(text) - n - 2000, "\nmax_failures = 3\n");
+	assert_refused(text, 2, NULL);
+}
+
+static void test_first_bad_line_wins_and_later_lines_are_not_applied(void **state)
+{
+	struct pv_config cfg;
+	struct pv_err err;
+
+	assert_int_equal(parse_text("otp_length = 99\nmax_failures = abc\n", &cfg, &err), PV_ERR);
+	assert_names_line(err.msg, ORIGIN, 1);
+	assert_contains(err.msg, "otp_length");
+}
+
+/* --- pv_config_load: the file checks --- */
+
+struct fixture {
+	char *dir;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = tu_mkdtemp();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static const char good_conf[] = "# test\notp_length = 10\nmax_failures = 7\n";
+
+static int load(const char *path, struct pv_config *cfg, struct pv_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return pv_config_load(path, cfg, err);
+}
+
+static void test_load_reads_a_good_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+
+	tu_path(path, sizeof(path), f->dir, "pam_vendor.conf");
+	tu_write_text(path, good_conf, 0644);
+	if (load(path, &cfg, &err) != PV_OK)
+		fail_msg("refused: %s", err.msg);
+	assert_int_equal(cfg.otp_length, 10);
+	assert_int_equal(cfg.max_failures, 7);
+	assert_string_equal(cfg.store_dir, "/var/lib/pam_vendor");
+
+	assert_int_equal(chmod(path, 0600), 0); /* private is fine too */
+	assert_int_equal(load(path, &cfg, &err), PV_OK);
+}
+
+static void test_load_error_names_the_file_path_and_line(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+
+	tu_path(path, sizeof(path), f->dir, "pam_vendor.conf");
+	tu_write_text(path, "otp_length = 8\nbogus = 1\n", 0644);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_names_line(err.msg, path, 2);
+}
+
+static void test_load_refuses_group_or_world_writable_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+
+	tu_path(path, sizeof(path), f->dir, "pam_vendor.conf");
+	tu_write_text(path, good_conf, 0666);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, path);
+	assert_contains(err.msg, "writable");
+	assert_int_equal(chmod(path, 0620), 0);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "writable");
+	assert_int_equal(chmod(path, 0602), 0);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "writable");
+}
+
+static void test_load_refuses_file_not_owned_by_root(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+
+	tu_path(path, sizeof(path), f->dir, "pam_vendor.conf");
+	tu_write_text(path, good_conf, 0644);
+	assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "not root");
+}
+
+static void test_load_refuses_symlinked_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char real[PATH_MAX];
+	char link[PATH_MAX];
+
+	tu_path(real, sizeof(real), f->dir, "real.conf");
+	tu_path(link, sizeof(link), f->dir, "pam_vendor.conf");
+	tu_write_text(real, good_conf, 0644);
+	assert_int_equal(symlink(real, link), 0);
+	assert_int_equal(load(link, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "symbolic link");
+	assert_int_equal(cfg.otp_length, 8); /* nothing of the target was applied */
+}
+
+static void test_load_refuses_symlinked_directory_on_the_way(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char realdir[PATH_MAX];
+	char linkdir[PATH_MAX];
+	char path[PATH_MAX];
+
+	tu_path(realdir, sizeof(realdir), f->dir, "realdir");
+	tu_path(linkdir, sizeof(linkdir), f->dir, "linkdir");
+	tu_mkdir(realdir, 0755);
+	tu_path(path, sizeof(path), realdir, "pam_vendor.conf");
+	tu_write_text(path, good_conf, 0644);
+	assert_int_equal(symlink(realdir, linkdir), 0);
+	tu_path(path, sizeof(path), linkdir, "pam_vendor.conf");
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "symbolic link");
+}
+
+static void test_load_refuses_file_in_world_writable_dir_without_sticky_bit(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+
+	tu_path(dir, sizeof(dir), f->dir, "open");
+	tu_mkdir(dir, 0777);
+	tu_path(path, sizeof(path), dir, "pam_vendor.conf");
+	tu_write_text(path, good_conf, 0644);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, dir);
+	assert_contains(err.msg, "writable");
+
+	/* Root-owned and sticky (like /tmp) is trusted. */
+	assert_int_equal(chmod(dir, 01777), 0);
+	if (load(path, &cfg, &err) != PV_OK)
+		fail_msg("sticky root dir refused: %s", err.msg);
+	assert_int_equal(cfg.otp_length, 10);
+}
+
+static void test_load_refuses_missing_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+
+	tu_path(path, sizeof(path), f->dir, "absent.conf");
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, path);
+	assert_contains(err.msg, "does not exist");
+}
+
+static void test_load_refuses_relative_path_directory_and_fifo(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+	int64_t t0;
+
+	assert_int_equal(load("pam_vendor.conf", &cfg, &err), PV_ERR);
+	assert_true(err.msg[0] != '\0');
+
+	tu_path(path, sizeof(path), f->dir, "adir");
+	tu_mkdir(path, 0755);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_true(err.msg[0] != '\0');
+
+	tu_path(path, sizeof(path), f->dir, "fifo.conf");
+	assert_int_equal(mkfifo(path, 0644), 0);
+	t0 = tu_now_ms();
+	tu_hang_guard(10);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	tu_hang_guard_end();
+	assert_true(tu_now_ms() - t0 < 2000);
+	assert_contains(err.msg, "not a regular file");
+}
+
+static void test_load_refuses_oversized_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg;
+	struct pv_err err;
+	char path[PATH_MAX];
+	size_t size = 200 * 1024;
+	char *big = malloc(size);
+	size_t i;
+
+	assert_non_null(big);
+	for (i = 0; i < size; i++)
+		big[i] = (i % 64 == 63) ? '\n' : '#';
+	tu_path(path, sizeof(path), f->dir, "big.conf");
+	tu_write_file(path, big, size, 0644);
+	free(big);
+	assert_int_equal(load(path, &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "too large");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults_are_the_briefs),
+	    cmocka_unit_test(test_empty_and_comment_only_text_gives_defaults),
+	    cmocka_unit_test(test_every_key_is_accepted),
+	    cmocka_unit_test(test_whitespace_tabs_and_crlf_around_keys_are_ignored),
+	    cmocka_unit_test(test_number_and_duration_bounds_are_accepted),
+	    cmocka_unit_test(test_unknown_key_is_refused_naming_the_line),
+	    cmocka_unit_test(test_duplicate_key_is_refused_naming_both_lines),
+	    cmocka_unit_test(test_line_without_equals_is_refused),
+	    cmocka_unit_test(test_empty_value_is_refused),
+	    cmocka_unit_test(test_bad_numbers_are_refused),
+	    cmocka_unit_test(test_numbers_outside_their_range_are_refused),
+	    cmocka_unit_test(test_bad_durations_are_refused),
+	    cmocka_unit_test(test_relative_and_dotted_paths_are_refused),
+	    cmocka_unit_test(test_overlong_path_is_refused),
+	    cmocka_unit_test(test_bad_unknown_user_values_are_refused),
+	    cmocka_unit_test(test_bad_group_and_issuer_values_are_refused),
+	    cmocka_unit_test(test_nul_byte_is_refused_naming_the_line),
+	    cmocka_unit_test(test_overlong_line_is_refused_naming_the_line),
+	    cmocka_unit_test(test_first_bad_line_wins_and_later_lines_are_not_applied),
+	    cmocka_unit_test_setup_teardown(test_load_reads_a_good_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_error_names_the_file_path_and_line, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_group_or_world_writable_file, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_file_not_owned_by_root, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_symlinked_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_symlinked_directory_on_the_way, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_load_refuses_file_in_world_writable_dir_without_sticky_bit, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_relative_path_directory_and_fifo,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_refuses_oversized_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,539 @@
+/* test_safefile.c — unit tests for core/safefile.c: the directory walk (no symlinks, root
+ * owned, not writable by others unless sticky), checked file opens, atomic durable writes,
+ * bounded reads and bounded lock waits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sys/file.h>
+
+#include "safefile.h"
+#include "testutil.h"
+
+struct fixture {
+	char *dir;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = tu_mkdtemp();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
+static char *sub(const struct fixture *f, const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	tu_path(p, PATH_MAX, f->dir, name);
+	return p;
+}
+
+static int open_dir(const char *path, bool private_dir, struct pv_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return pv_open_dir(path, private_dir, err);
+}
+
+static void assert_dir_ok(const char *path, bool private_dir)
+{
+	struct pv_err err;
+	int fd = open_dir(path, private_dir, &err);
+
+	if (fd < 0)
+		fail_msg("%s refused: %s", path, err.msg);
+	close(fd);
+}
+
+static void assert_dir_refused(const char *path, bool private_dir, const char *why)
+{
+	struct pv_err err;
+	int fd = open_dir(path, private_dir, &err);
+
+	if (fd >= 0) {
+		close(fd);
+		fail_msg("%s accepted", path);
+	}
+	assert_contains(err.msg, why);
+}
+
+/* Entries of dir other than . and .., as a count; *only* gets the first one. */
+static int count_entries(const char *dir, char *only, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n++ == 0 && only != NULL)
+			snprintf(only, len, "%s", de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* --- pv_open_dir --- */
+
+static void test_private_root_owned_dir_is_accepted(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_dir_ok(f->dir, true);
+	assert_dir_ok(f->dir, false);
+	assert_dir_ok("/", false);
+}
+
+static void test_sticky_root_owned_world_writable_dir_is_accepted(void **state)
+{
+	struct fixture *f = *state;
+	char *shared = sub(f, "shared");
+	char inner[PATH_MAX];
+
+	tu_mkdir(shared, 01777);
+	tu_path(inner, sizeof(inner), shared, "inner");
+	tu_mkdir(inner, 0700);
+	assert_dir_ok(shared, false); /* like /tmp itself */
+	assert_dir_ok(inner, true);   /* a private dir under it */
+	assert_dir_ok("/tmp", false);
+	/* ...but a sticky world-writable dir is not a private one. */
+	assert_dir_refused(shared, true, "accessible by group or others");
+}
+
+static void test_symlink_component_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *real = sub(f, "real");
+	char *link = sub(f, "link");
+	char path[PATH_MAX];
+
+	tu_mkdir(real, 0700);
+	tu_path(path, sizeof(path), real, "inner");
+	tu_mkdir(path, 0700);
+	assert_int_equal(symlink(real, link), 0);
+	tu_path(path, sizeof(path), link, "inner");
+	assert_dir_refused(path, false, "symbolic link"); /* in the middle */
+	assert_dir_refused(link, false, "symbolic link"); /* at the end */
+	assert_dir_refused(link, true, link);             /* and it names the link */
+}
+
+static void test_dir_not_owned_by_root_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *mine = sub(f, "mine");
+	char path[PATH_MAX];
+
+	tu_mkdir(mine, 0700);
+	tu_path(path, sizeof(path), mine, "inner");
+	tu_mkdir(path, 0700);
+	assert_int_equal(chown(mine, 65534, 65534), 0);
+	assert_dir_refused(mine, false, "uid 65534");
+	assert_dir_refused(path, false, "uid 65534"); /* also as a component on the way */
+	/* Even sticky does not help a directory root does not own. */
+	assert_int_equal(chmod(mine, 01777), 0);
+	assert_dir_refused(path, false, "not root");
+}
+
+static void test_group_or_world_writable_dir_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *d = sub(f, "d");
+	char path[PATH_MAX];
+
+	tu_mkdir(d, 0770);
+	tu_path(path, sizeof(path), d, "inner");
+	tu_mkdir(path, 0700);
+	assert_dir_refused(d, false, "writable by group or others");
+	assert_dir_refused(path, true, "writable by group or others");
+	assert_int_equal(chmod(d, 0777), 0);
+	assert_dir_refused(d, false, "writable by group or others");
+	assert_int_equal(chmod(d, 0702), 0);
+	assert_dir_refused(path, false, "writable by group or others");
+	assert_int_equal(chmod(d, 0755), 0); /* readable by others is fine when not private */
+	assert_dir_ok(path, true);
+	assert_dir_ok(d, false);
+	assert_dir_refused(d, true, "accessible by group or others");
+}
+
+static void test_relative_dotted_and_non_directory_paths_are_refused(void **state)
+{
+	struct fixture *f = *state;
+	char *file = sub(f, "file");
+	char path[PATH_MAX];
+	struct pv_err err;
+
+	assert_true(open_dir("tmp", false, &err) < 0);
+	assert_true(open_dir("", false, &err) < 0);
+	assert_true(open_dir(NULL, false, &err) < 0);
+	tu_path(path, sizeof(path), f->dir, "../tmp");
+	assert_dir_refused(path, false, "..");
+	tu_path(path, sizeof(path), f->dir, ".");
+	assert_dir_refused(path, false, "\".\"");
+	tu_write_text(file, "x", 0600);
+	assert_dir_refused(file, false, "not a directory");
+	tu_path(path, sizeof(path), file, "below");
+	assert_dir_refused(path, false, "not a directory");
+	assert_true(open_dir(sub(f, "absent"), false, &err) < 0);
+	assert_contains(err.msg, "absent");
+}
+
+static void test_trailing_and_double_slashes_are_tolerated(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/%s//", f->dir);
+	assert_dir_ok(path, true);
+}
+
+/* --- pv_open_file_at --- */
+
+static int open_file(const struct fixture *f, const char *name, enum pv_file_policy policy,
+                     bool *missing, struct pv_err *err)
+{
+	struct pv_err derr = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &derr);
+	int fd;
+
+	if (dirfd < 0)
+		fail_msg("%s", derr.msg);
+	memset(err, 0, sizeof(*err));
+	fd = pv_open_file_at(dirfd, name, O_RDONLY, policy, name, missing, err);
+	close(dirfd);
+	return fd;
+}
+
+static void assert_file_refused(const struct fixture *f, const char *name,
+                                enum pv_file_policy policy, const char *why)
+{
+	struct pv_err err;
+	bool missing = true;
+	int fd = open_file(f, name, policy, &missing, &err);
+
+	if (fd >= 0) {
+		close(fd);
+		fail_msg("%s accepted", name);
+	}
+	assert_false(missing);
+	assert_contains(err.msg, why);
+}
+
+static void test_file_open_checks_mode_and_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err;
+	bool missing;
+	int fd;
+
+	tu_write_text(sub(f, "pub"), "x", 0644);
+	fd = open_file(f, "pub", PV_FILE_PUBLIC, &missing, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_file_refused(f, "pub", PV_FILE_PRIVATE, "readable by group or others");
+	tu_write_text(sub(f, "priv"), "x", 0400);
+	fd = open_file(f, "priv", PV_FILE_PRIVATE, &missing, &err);
+	assert_true(fd >= 0);
+	close(fd);
+	tu_write_text(sub(f, "gw"), "x", 0664);
+	assert_file_refused(f, "gw", PV_FILE_PUBLIC, "writable by group or others");
+	tu_write_text(sub(f, "owned"), "x", 0600);
+	assert_int_equal(chown(sub(f, "owned"), 65534, 0), 0);
+	assert_file_refused(f, "owned", PV_FILE_PRIVATE, "not root");
+}
+
+static void test_file_open_refuses_symlink_fifo_and_directory_quickly(void **state)
+{
+	struct fixture *f = *state;
+	int64_t t0;
+
+	tu_write_text(sub(f, "target"), "x", 0600);
+	assert_int_equal(symlink(sub(f, "target"), sub(f, "link")), 0);
+	assert_file_refused(f, "link", PV_FILE_PRIVATE, "symbolic link");
+	assert_int_equal(mkfifo(sub(f, "fifo"), 0600), 0);
+	t0 = tu_now_ms();
+	tu_hang_guard(10);
+	assert_file_refused(f, "fifo", PV_FILE_PRIVATE, "not a regular file");
+	tu_hang_guard_end();
+	assert_true(tu_now_ms() - t0 < 1000); /* no hang waiting for a writer */
+	tu_mkdir(sub(f, "adir"), 0700);
+	assert_file_refused(f, "adir", PV_FILE_PRIVATE, "not a regular file");
+}
+
+static void test_file_open_reports_missing(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err;
+	bool missing = false;
+
+	assert_true(open_file(f, "absent", PV_FILE_PRIVATE, &missing, &err) < 0);
+	assert_true(missing);
+}
+
+/* --- pv_read_file_at --- */
+
+static int read_at(const struct fixture *f, const char *name, size_t max, unsigned char **data,
+                   size_t *len, struct pv_err *err)
+{
+	struct pv_err derr = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &derr);
+	int rc;
+
+	assert_true(dirfd >= 0);
+	memset(err, 0, sizeof(*err));
+	rc = pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, max, name, data, len, err);
+	close(dirfd);
+	return rc;
+}
+
+static void test_read_respects_the_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char content[100];
+	unsigned char *data = NULL;
+	struct pv_err err;
+	size_t len = 0;
+
+	memset(content, 'a', sizeof(content));
+	tu_write_file(sub(f, "f"), content, sizeof(content), 0600);
+	assert_int_equal(read_at(f, "f", 100, &data, &len, &err), PV_OK);
+	assert_int_equal(len, 100);
+	assert_memory_equal(data, content, 100);
+	assert_int_equal(data[100], '\0');
+	free(data);
+	assert_int_equal(read_at(f, "f", 99, &data, &len, &err), PV_ERR);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	assert_contains(err.msg, "too large");
+}
+
+static void test_read_of_missing_and_empty_files(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *data = NULL;
+	struct pv_err err;
+	size_t len = 99;
+
+	assert_int_equal(read_at(f, "absent", 10, &data, &len, &err), PV_NOTFOUND);
+	assert_null(data);
+	tu_write_file(sub(f, "empty"), "", 0, 0600);
+	assert_int_equal(read_at(f, "empty", 10, &data, &len, &err), PV_OK);
+	assert_int_equal(len, 0);
+	assert_non_null(data);
+	free(data);
+	tu_write_text(sub(f, "open"), "secret", 0644);
+	assert_int_equal(read_at(f, "open", 10, &data, &len, &err), PV_ERR);
+	assert_null(data);
+}
+
+/* --- pv_write_file_atomic --- */
+
+static void test_atomic_write_leaves_only_the_file_with_mode_0600(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	char only[NAME_MAX + 1] = "";
+	struct stat st;
+	int dirfd = pv_open_dir(f->dir, true, &err);
+
+	assert_true(dirfd >= 0);
+	assert_int_equal(pv_write_file_atomic(dirfd, "data", "hello\n", 6, "data", &err), PV_OK);
+	tu_assert_file_bytes(sub(f, "data"), (const unsigned char *)"hello\n", 6);
+	assert_int_equal(count_entries(f->dir, only, sizeof(only)), 1);
+	assert_string_equal(only, "data");
+	assert_int_equal(lstat(sub(f, "data"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(st.st_uid, 0);
+	assert_true(S_ISREG(st.st_mode));
+	close(dirfd);
+}
+
+static void test_atomic_write_replaces_by_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &err);
+	ino_t before;
+
+	assert_true(dirfd >= 0);
+	tu_write_text(sub(f, "data"), "old content, longer than the new\n", 0644);
+	before = tu_inode(sub(f, "data"));
+	assert_int_equal(pv_write_file_atomic(dirfd, "data", "new", 3, "data", &err), PV_OK);
+	tu_assert_file_bytes(sub(f, "data"), (const unsigned char *)"new", 3);
+	assert_true(tu_inode(sub(f, "data")) != before); /* a new inode, never rewritten */
+	assert_int_equal(tu_mode(sub(f, "data")), 0600);
+	assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+	close(dirfd);
+}
+
+static void test_failed_atomic_write_keeps_old_state_and_no_temp_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &err);
+	char longname[NAME_MAX + 2];
+
+	assert_true(dirfd >= 0);
+	/* The target is a non-empty directory: rename fails after the temp file was written. */
+	tu_mkdir(sub(f, "data"), 0700);
+	tu_write_text(sub(f, "data/keep"), "x", 0600);
+	assert_int_equal(pv_write_file_atomic(dirfd, "data", "new", 3, "data", &err), PV_ERR);
+	assert_contains(err.msg, "data");
+	assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+	assert_true(tu_exists(sub(f, "data/keep")));
+	/* A name the file system refuses: the temp file is written, the rename fails, and the
+	 * temp file is removed. */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(pv_write_file_atomic(dirfd, longname, "x", 1, "long", &err), PV_ERR);
+	assert_int_equal(count_entries(f->dir, NULL, 0), 1);
+	close(dirfd);
+}
+
+/* --- pv_lock_file_at --- */
+
+static void test_lock_creates_a_private_file_and_is_exclusive(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &err);
+	int fd1;
+	int fd2;
+	ino_t ino;
+
+	assert_true(dirfd >= 0);
+	fd1 = pv_lock_file_at(dirfd, "x.lock", 1, "x.lock", &err);
+	assert_true(fd1 >= 0);
+	assert_int_equal(tu_mode(sub(f, "x.lock")), 0600);
+	ino = tu_inode(sub(f, "x.lock"));
+	/* Another open file description cannot take it (same process or not). */
+	fd2 = open(sub(f, "x.lock"), O_RDWR);
+	assert_true(fd2 >= 0);
+	assert_int_equal(flock(fd2, LOCK_EX | LOCK_NB), -1);
+	close(fd1);
+	assert_int_equal(flock(fd2, LOCK_EX | LOCK_NB), 0);
+	close(fd2);
+	fd1 = pv_lock_file_at(dirfd, "x.lock", 1, "x.lock", &err);
+	assert_true(fd1 >= 0);
+	close(fd1);
+	assert_true(tu_inode(sub(f, "x.lock")) == ino);
+	close(dirfd);
+}
+
+static void test_lock_wait_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &err);
+	int holder;
+	int fd;
+	int64_t t0;
+	int64_t waited;
+
+	assert_true(dirfd >= 0);
+	holder = pv_lock_file_at(dirfd, "x.lock", 1, "x.lock", &err);
+	assert_true(holder >= 0);
+	t0 = tu_now_ms();
+	tu_hang_guard(15);
+	fd = pv_lock_file_at(dirfd, "x.lock", 1, "x.lock", &err);
+	tu_hang_guard_end();
+	waited = tu_now_ms() - t0;
+	assert_int_equal(fd, -1);
+	assert_contains(err.msg, "timed out");
+	assert_in_range(waited, 900, 5000);
+	t0 = tu_now_ms();
+	fd = pv_lock_file_at(dirfd, "x.lock", 0, "x.lock", &err);
+	assert_int_equal(fd, -1);
+	assert_true(tu_now_ms() - t0 < 500);
+	close(holder);
+	close(dirfd);
+}
+
+static void test_lock_file_that_is_a_symlink_or_readable_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &err);
+
+	assert_true(dirfd >= 0);
+	tu_write_text(sub(f, "target"), "", 0600);
+	assert_int_equal(symlink(sub(f, "target"), sub(f, "l.lock")), 0);
+	assert_int_equal(pv_lock_file_at(dirfd, "l.lock", 1, "l.lock", &err), -1);
+	assert_contains(err.msg, "symbolic link");
+	tu_write_text(sub(f, "r.lock"), "", 0644);
+	assert_int_equal(pv_lock_file_at(dirfd, "r.lock", 1, "r.lock", &err), -1);
+	assert_contains(err.msg, "readable by group or others");
+	close(dirfd);
+}
+
+/* --- pv_open_parent --- */
+
+static void test_open_parent_splits_the_path(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_err err = {{0}};
+	char base[NAME_MAX + 1];
+	char path[PATH_MAX];
+	int fd;
+
+	tu_path(path, sizeof(path), f->dir, "file.conf");
+	fd = pv_open_parent(path, true, base, sizeof(base), &err);
+	assert_true(fd >= 0);
+	assert_string_equal(base, "file.conf");
+	close(fd);
+	fd = pv_open_parent("/etc-like", false, base, sizeof(base), &err);
+	assert_true(fd >= 0);
+	assert_string_equal(base, "etc-like");
+	close(fd);
+	tu_path(path, sizeof(path), f->dir, "");
+	assert_int_equal(pv_open_parent(path, false, base, sizeof(base), &err), -1);
+	assert_int_equal(pv_open_parent("relative/x", false, base, sizeof(base), &err), -1);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_private_root_owned_dir_is_accepted),
+	    T(test_sticky_root_owned_world_writable_dir_is_accepted),
+	    T(test_symlink_component_is_refused),
+	    T(test_dir_not_owned_by_root_is_refused),
+	    T(test_group_or_world_writable_dir_is_refused),
+	    T(test_relative_dotted_and_non_directory_paths_are_refused),
+	    T(test_trailing_and_double_slashes_are_tolerated),
+	    T(test_file_open_checks_mode_and_owner),
+	    T(test_file_open_refuses_symlink_fifo_and_directory_quickly),
+	    T(test_file_open_reports_missing),
+	    T(test_read_respects_the_size_limit),
+	    T(test_read_of_missing_and_empty_files),
+	    T(test_atomic_write_leaves_only_the_file_with_mode_0600),
+	    T(test_atomic_write_replaces_by_rename),
+	    T(test_failed_atomic_write_keeps_old_state_and_no_temp_file),
+	    T(test_lock_creates_a_private_file_and_is_exclusive),
+	    T(test_lock_wait_is_bounded),
+	    T(test_lock_file_that_is_a_symlink_or_readable_is_refused),
+	    T(test_open_parent_splits_the_path),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
