@@ -155,7 +155,9 @@ static int deny(struct call *c, enum pv_reason reason, const char *detail, int c
 	return code;
 }
 
-static bool in_vendor_group(const struct call *c)
+/* Is the user in vendor_group? A group that cannot be read or does not exist is a
+ * configuration error (*failed): the rule must not switch itself off silently. */
+static bool in_vendor_group(const struct call *c, bool *failed)
 {
 	struct passwd pw;
 	struct passwd *pwp = NULL;
@@ -168,6 +170,7 @@ static bool in_vendor_group(const struct call *c)
 	int r;
 
 	/* getgrnam_r/getpwnam_r: no static buffers (the module may run in several threads). */
+	*failed = true;
 	for (;;) {
 		char *grown = realloc(buf, len);
 		if (grown == NULL)
@@ -180,8 +183,12 @@ static bool in_vendor_group(const struct call *c)
 			goto out;
 		len *= 2;
 	}
-	if (r != 0 || grp == NULL)
+	if (r != 0 || grp == NULL) {
+		pv_log(c->pamh, LOG_ERR, "vendor_group %s cannot be read%s", c->cfg.vendor_group,
+		       r == 0 ? ": no such group" : "");
 		goto out;
+	}
+	*failed = false;
 	for (i = 0; gr.gr_mem != NULL && gr.gr_mem[i] != NULL; i++)
 		if (strcmp(gr.gr_mem[i], c->user) == 0)
 			member = true;
@@ -236,8 +243,13 @@ static enum who classify(struct call *c)
 	c->have_keys = true;
 	return WHO_VENDOR;
 not_vendor:
-	if (c->cfg.vendor_group[0] != '\0' && in_vendor_group(c))
-		return WHO_DENIED;
+	if (c->cfg.vendor_group[0] != '\0') {
+		bool failed = false;
+		if (in_vendor_group(c, &failed))
+			return WHO_DENIED;
+		if (failed)
+			return WHO_ERROR;
+	}
 	if (c->cfg.unknown_user == PV_UNKNOWN_DENY)
 		return WHO_DENIED;
 	return WHO_NOT_VENDOR;
@@ -365,6 +377,18 @@ out:
 	return r;
 }
 
+/* Digits (with spaces or dashes) are a guess at a code and always count; a password with
+ * other characters, left in PAM_AUTHTOK by an earlier module, is no guess at all. */
+static bool looks_like_code(const char *token)
+{
+	char digits[PV_OTP_MAX_LEN + 1];
+	size_t len = 0;
+	bool code = pv_otp_normalise(token, digits, &len) == PV_OK;
+
+	sodium_memzero(digits, sizeof(digits));
+	return code;
+}
+
 struct code_check {
 	const struct call *call;
 	const char *code;
@@ -390,7 +414,8 @@ static enum pv_modify_result check_code_locked(struct pv_record *rec, void *vctx
 	pv_decide(rec, &req, cc->now, &cc->decision);
 	if (!pv_decision_changes(&cc->decision))
 		return PV_MODIFY_KEEP;
-	if (cc->invalid_is_free && cc->decision.reason == PV_R_OTP_INVALID)
+	if (cc->invalid_is_free && cc->decision.reason == PV_R_OTP_INVALID &&
+	    !looks_like_code(cc->code))
 		return PV_MODIFY_KEEP;
 	pv_apply(rec, &cc->decision, cc->call->rhost, cc->now);
 	return PV_MODIFY_SAVE;
@@ -462,6 +487,8 @@ static int authenticate_vendor(struct call *c)
 
 	memset(&cc, 0, sizeof(cc));
 	code[0] = '\0';
+	/* A new attempt on this handle starts unverified, whatever an earlier one did. */
+	(void)pam_set_data(c->pamh, DATA_VERIFIED, NULL, NULL);
 	if (!options_ok(c)) {
 		rc = deny(c, PV_R_CONFIG_ERROR, "unknown module option", PAM_AUTH_ERR);
 		goto out;
@@ -545,8 +572,10 @@ out:
 
 PV_EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	/* No credentials to establish; sshd calls this twice, so it must do nothing. */
-	return PAM_SUCCESS;
+	/* No credentials to establish. PAM_IGNORE, not PAM_SUCCESS: with success=done in front of
+	 * common-auth a success here would skip every later module's setcred, for all users.
+	 * sshd calls it twice; doing nothing is idempotent. */
+	return PAM_IGNORE;
 }
 
 static int account_vendor(struct call *c)
@@ -569,6 +598,15 @@ static int account_vendor(struct call *c)
 	return PAM_SUCCESS;
 }
 
+/* A code was verified on this handle for someone else: a later module changed PAM_USER. */
+static bool verified_other_user(const struct call *c)
+{
+	const void *verified = NULL;
+
+	return pam_get_data(c->pamh, DATA_VERIFIED, &verified) == PAM_SUCCESS && verified != NULL &&
+	       strcmp(verified, c->user) != 0;
+}
+
 PV_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct call c;
@@ -577,6 +615,12 @@ PV_EXPORT int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const ch
 
 	if (begin(&c, pamh, "account", argc, argv) != PV_OK)
 		goto out;
+	if (verified_other_user(&c)) {
+		pv_log(pamh, LOG_ERR,
+		       "account deny user=%s: PAM_USER changed after the code was verified",
+		       shown_user(&c));
+		goto out;
+	}
 	who = classify(&c);
 	if (who == WHO_ERROR)
 		goto out;

@@ -79,6 +79,12 @@ pam_service() {
 }
 
 # pam_stack NAME LINE...: a service file with exactly these lines.
+# failures_of VENDOR: the failure count otpctl reports.
+failures_of() {
+	"$OTPCTL" --config "$CFG" --json status "$1" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["vendors"][0]["failures"])'
+}
+
 pam_stack() {
 	local name=$1
 	shift
@@ -793,8 +799,12 @@ test_not_vendor() {
 	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,account
 	expect_step "vendor_group: a registered vendor still logs in" account PAM_SUCCESS
 	set_conf vendor_group pvtnosuchgroup
+	# A group that does not exist must not switch the rule off: everyone on the stack is denied
+	# (the module can no longer tell who must be a vendor) and syslog says why.
 	drive probe --user "$prim" --rhost "$ALLOWED" --steps auth
-	expect_step "vendor_group naming a missing group: others ignored" auth PAM_SUCCESS
+	expect_fail "vendor_group naming a missing group: denied, not ignored" auth
+	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth
+	expect_fail "vendor_group naming a missing group: vendors denied too" auth
 }
 
 # Codes as people type what they heard; oversized input.
@@ -940,13 +950,32 @@ test_first_pass() {
 	drive tfp --user acme --rhost "$ALLOWED" --first-answer "not-a-code" --code "$CODE" --steps auth
 	expect_step "try_first_pass: a password in PAM_AUTHTOK leads to the code prompt" auth PAM_SUCCESS
 	expect_step "try_first_pass: two prompts (password, then code)" prompts 2
-	expect_eq "try_first_pass: the password was not counted as a failure" 0 \
-		"$("$OTPCTL" --config "$CFG" --json status acme | python3 -c 'import json,sys; print(json.load(sys.stdin)["vendors"][0]["failures"])')"
+	expect_eq "try_first_pass: the password was not counted as a failure" 0 "$(failures_of acme)"
+	# ... but a token of digits is a guess at a code: it counts (no free guessing).
+	run_ctl unlock acme
+	drive tfp --user acme --rhost "$ALLOWED" --first-answer "11112222" --code "99998888" --steps auth
+	expect_step "try_first_pass: digits in PAM_AUTHTOK, then a wrong code: denied" auth PAM_AUTH_ERR
+	expect_eq "try_first_pass: a digit token and the wrong code both count" 2 "$(failures_of acme)"
+	drive tfp --user acme --rhost "$ALLOWED" --first-answer "not-a-code" --code "99998888" --steps auth
+	expect_eq "try_first_pass: a password token does not count, the wrong code does" 3 "$(failures_of acme)"
+	run_ctl unlock acme
 	pam_stack ufp_big "auth required pam_stress.so" "auth required $(pvm use_first_pass)"
 	issue
 	drive ufp_big --user acme --rhost "$ALLOWED" --code "$CODE$(python3 -c 'print("9" * 5000)')" --steps auth
 	expect_step "use_first_pass: oversized PAM_AUTHTOK refused" auth PAM_AUTH_ERR
 	expect_audit "use_first_pass: oversized PAM_AUTHTOK audit" "auth deny otp_invalid"
+}
+
+# The verification belongs to the last authentication on the handle: a failed second
+# attempt on the same handle leaves the account phase with nothing verified.
+test_failed_reauth_clears_verification() {
+	vendor_env
+	issue
+	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,auth,account
+	expect_eq "same handle: first auth allowed, second (replay) denied" \
+		"auth=PAM_SUCCESS auth=PAM_AUTH_ERR" "$(printf '%s\n' "$DOUT" | grep '^auth=' | tr '\n' ' ' | sed 's/ $//')"
+	expect_step "same handle: account after a failed re-auth is denied" account PAM_PERM_DENIED
+	expect_audit "same handle: account audit no_otp_verified" "account deny no_otp_verified"
 }
 
 # Conversation edge cases: NULL response, conversation error, no conversation.
@@ -1269,8 +1298,17 @@ test_session_setcred_chauthtok() {
 	issue
 	pam_stack pw_permit "password required $(pvm)" "password required pam_permit.so" \
 		"session required $(pvm)" "session required pam_permit.so"
-	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,setcred,setcred
-	expect_eq "setcred twice: both PAM_SUCCESS" 2 "$(printf '%s\n' "$DOUT" | grep -c '^setcred=PAM_SUCCESS$')"
+	# setcred is PAM_IGNORE: in front of common-auth with success=done, a success would skip
+	# every later module's setcred (sshd's monitor calls setcred without authenticate).
+	pam_stack cred_permit "auth [success=done ignore=ignore default=die] $(pvm)" \
+		"auth required pam_permit.so"
+	pam_stack cred_deny "auth [success=done ignore=ignore default=die] $(pvm)" \
+		"auth required pam_deny.so"
+	drive cred_permit --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,setcred,setcred
+	expect_eq "setcred twice: both PAM_SUCCESS (decided by the next module)" 2 \
+		"$(printf '%s\n' "$DOUT" | grep -c '^setcred=PAM_SUCCESS$')"
+	drive cred_deny --user bob --rhost "$ALLOWED" --steps setcred
+	expect_fail "setcred does not short-circuit the modules after pam_vendor" setcred
 	drive pvtest --user acme --rhost "$ALLOWED" --steps chauthtok
 	expect_fail "chauthtok for a vendor: refused" chauthtok
 	drive pw_permit --user acme --rhost "$ALLOWED" --steps chauthtok
@@ -1396,6 +1434,7 @@ test_many_transactions
 test_audit_failure_denies
 test_concurrency
 test_session_setcred_chauthtok
+test_failed_reauth_clears_verification
 test_lock_rules
 test_exports
 test_no_sanitizer_reports
