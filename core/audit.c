@@ -29,6 +29,7 @@
 #define HEAD_MAGIC  "pam_vendor-audit-head 1"
 #define MAC_MARK    ",\"mac\":\""
 #define MAX_ROTATED 1000
+#define SEQ_MAX     1000000000000000ULL /* far beyond any log; keeps seq a safe int64 */
 
 struct chain_head {
 	uint64_t seq;
@@ -110,7 +111,7 @@ static enum line_status parse_line(const char *line, size_t len, const struct pv
 	if (mark == NULL || pv_json_parse_flat(line, len, &obj) != 0)
 		return LINE_MALFORMED;
 	if (pv_json_get(&obj, "seq") == NULL ||
-	    pv_parse_u64(pv_json_get(&obj, "seq"), UINT64_MAX / 2, &out->seq) != PV_OK ||
+	    pv_parse_u64(pv_json_get(&obj, "seq"), SEQ_MAX, &out->seq) != PV_OK ||
 	    hex_to_mac(pv_json_get(&obj, "prev"), out->prev) != PV_OK ||
 	    hex_to_mac(pv_json_get(&obj, "mac"), out->mac) != PV_OK)
 		goto out;
@@ -125,31 +126,60 @@ out:
 	return st;
 }
 
-static int read_head(int dirfd, const char *name, const char *shown, struct chain_head *head,
-                     bool *found, struct pv_err *err)
+/* The head's own MAC: without the key, nobody can make it name another last line (which
+ * would hide a cut tail) or another start of the live file. */
+static void head_mac(const struct pv_keys *keys, const char *text, size_t len,
+                     unsigned char out[MAC_BYTES])
+{
+	static const char domain[] = "pam_vendor audit head\n";
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, keys->audit, sizeof(keys->audit), MAC_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)domain, sizeof(domain) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)text, len);
+	crypto_generichash_final(&st, out, MAC_BYTES);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* Head file: "pam_vendor-audit-head 1 SEQ MAC LIVE_START HEADMAC\n". */
+static int read_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
+                     struct chain_head *head, bool *found, struct pv_err *err)
 {
 	unsigned char *text = NULL;
+	unsigned char want[MAC_BYTES];
+	unsigned char got[MAC_BYTES];
 	char hex[MAC_HEX + 1];
+	char mac_hex[MAC_HEX + 1];
 	char seqtext[24];
 	char starttext[24];
+	const char *last_space;
 	size_t len = 0;
 	int rc;
 
 	*found = false;
-	rc = pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, 256, shown, &text, &len, err);
+	rc = pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, 512, shown, &text, &len, err);
 	if (rc == PV_NOTFOUND)
 		return PV_OK;
 	if (rc != PV_OK)
 		return PV_ERR;
 	rc = PV_ERR;
+	last_space = memrchr(text, ' ', len);
 	if (len < strlen(HEAD_MAGIC) + 4 ||
-	    memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 ||
-	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1, "%23[0-9] %64[0-9a-f] %23[0-9]",
-	           seqtext, hex, starttext) != 3 ||
-	    pv_parse_u64(seqtext, UINT64_MAX / 2, &head->seq) != PV_OK ||
-	    pv_parse_u64(starttext, UINT64_MAX / 2, &head->live_start) != PV_OK ||
-	    hex_to_mac(hex, head->mac) != PV_OK) {
+	    memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 || last_space == NULL ||
+	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1,
+	           "%23[0-9] %64[0-9a-f] %23[0-9] %64[0-9a-f]", seqtext, hex, starttext,
+	           mac_hex) != 4 ||
+	    pv_parse_u64(seqtext, SEQ_MAX, &head->seq) != PV_OK ||
+	    pv_parse_u64(starttext, SEQ_MAX, &head->live_start) != PV_OK ||
+	    hex_to_mac(hex, head->mac) != PV_OK || hex_to_mac(mac_hex, got) != PV_OK) {
 		pv_err_set(err, "audit head %s is malformed", shown);
+		goto out;
+	}
+	head_mac(keys, (const char *)text, (size_t)(last_space - (const char *)text), want);
+	if (sodium_memcmp(want, got, MAC_BYTES) != 0) {
+		pv_err_set(
+		    err, "audit head %s fails its MAC: it was altered, or written without the key",
+		    shown);
 		goto out;
 	}
 	*found = true;
@@ -159,17 +189,41 @@ out:
 	return rc;
 }
 
-static int write_head(int dirfd, const char *name, const char *shown, const struct chain_head *head,
-                      struct pv_err *err)
+static int write_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
+                      const struct chain_head *head, struct pv_err *err)
 {
+	unsigned char mac[MAC_BYTES];
 	char hex[MAC_HEX + 1];
-	char text[160];
+	char mac_hex[MAC_HEX + 1];
+	char text[256];
 	int n;
 
 	sodium_bin2hex(hex, sizeof(hex), head->mac, MAC_BYTES);
-	n = snprintf(text, sizeof(text), "%s %" PRIu64 " %s %" PRIu64 "\n", HEAD_MAGIC, head->seq,
-	             hex, head->live_start);
+	n = snprintf(text, sizeof(text), "%s %" PRIu64 " %s %" PRIu64, HEAD_MAGIC, head->seq, hex,
+	             head->live_start);
+	head_mac(keys, text, (size_t)n, mac);
+	sodium_bin2hex(mac_hex, sizeof(mac_hex), mac, MAC_BYTES);
+	n += snprintf(text + n, sizeof(text) - (size_t)n, " %s\n", mac_hex);
 	return pv_write_file_atomic(dirfd, name, text, (size_t)n, shown, err);
+}
+
+/* Sequence number of the file's first line (0 when it has none that parses). */
+static uint64_t first_seq_of(int fd)
+{
+	struct parsed_line pl;
+	char *buf = malloc(PV_AUDIT_LINE_MAX + 1);
+	uint64_t seq = 0;
+	ssize_t got;
+	char *nl;
+
+	if (buf == NULL)
+		return 0;
+	got = pread(fd, buf, PV_AUDIT_LINE_MAX, 0);
+	if (got > 0 && (nl = memchr(buf, '\n', (size_t)got)) != NULL &&
+	    parse_line(buf, (size_t)(nl - buf), NULL, &pl) == LINE_OK)
+		seq = pl.seq;
+	free(buf);
+	return seq;
 }
 
 /* Look at the end of the log: cut a torn final fragment (a crash mid-write left a line with
@@ -360,19 +414,29 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	fd = pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, NULL, err);
 	if (fd < 0)
 		goto out;
-	if (read_head(dirfd, head_name, head_shown, &head, &have_head, err) != PV_OK ||
+	if (read_head(dirfd, head_name, head_shown, keys, &head, &have_head, err) != PV_OK ||
 	    read_tail(fd, audit_log, &tail, &have_tail, err) != PV_OK)
 		goto out;
-	/* The log is ahead of the head after a crash between the two writes: follow the log.
-	 * A log behind the head (cut tail, or a fresh file after rotation) continues from the
-	 * head, so a cut shows as a gap when verified. */
-	if (have_tail && (!have_head || tail.seq > head.seq)) {
-		tail.live_start = head.live_start;
-		head = tail;
-	}
 	if (fstat(fd, &st) != 0) {
 		pv_err_errno(err, errno, "cannot stat %s", audit_log);
 		goto out;
+	}
+	/* Never re-anchor silently: a log with lines but no head was tampered with (or lost its
+	 * head in a crash before the very first head was written). The admin decides. */
+	if (!have_head && st.st_size > 0) {
+		pv_err_set(err,
+		           "audit head %s is missing while %s has lines; run otpctl audit verify, "
+		           "then move the log aside to start a new chain (see the admin guide)",
+		           head_shown, audit_log);
+		goto out;
+	}
+	/* The log is ahead of the head after a crash between the two writes: follow the log.
+	 * A log behind the head (cut tail, or a fresh file after rotation) continues from the
+	 * head, so a cut shows as a gap when verified. */
+	if (have_tail && tail.seq > head.seq) {
+		/* The crash may have hit the first line of a fresh file: ask the file itself. */
+		tail.live_start = first_seq_of(fd);
+		head = tail;
 	}
 	/* Remember where this file starts, so that verify notices lines cut from its start. */
 	if (st.st_size == 0)
@@ -397,7 +461,7 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	}
 	head.seq++;
 	memcpy(head.mac, mac, MAC_BYTES);
-	if (write_head(dirfd, head_name, head_shown, &head, err) != PV_OK) {
+	if (write_head(dirfd, head_name, head_shown, keys, &head, err) != PV_OK) {
 		take_back(fd, st.st_size);
 		goto out;
 	}
@@ -721,10 +785,13 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 		return PV_ERR;
 	snprintf(head_name, sizeof(head_name), "%s.head", base);
 	snprintf(head_shown, sizeof(head_shown), "%s.head", audit_log);
-	rc = read_head(dirfd, head_name, head_shown, &head, &have_head, err);
+	rc = read_head(dirfd, head_name, head_shown, keys, &head, &have_head, err);
 	close(dirfd);
-	if (rc != PV_OK)
-		return PV_ERR;
+	if (rc != PV_OK) {
+		/* A damaged or forged head is a verification result, not a failure to verify. */
+		snprintf(res->problem, sizeof(res->problem), "%s", err->msg);
+		return PV_OK;
+	}
 	if (!have_head) {
 		if (res->lines > 0)
 			snprintf(res->problem, sizeof(res->problem),

@@ -547,6 +547,45 @@ static void test_stale_head_is_caught(void **state)
 	assert_broken(f, "older", NULL);
 }
 
+/* The head is authenticated: editing it to name an earlier line (hiding a cut tail) fails. */
+static void test_forged_head_naming_an_earlier_line_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char text[512];
+	const char *mac;
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	write_lines(f->log, ls.line, 3); /* cut lines 4 and 5 */
+	mac = strstr(ls.line[2], "\"mac\":\"");
+	assert_non_null(mac);
+	snprintf(text, sizeof(text), "pam_vendor-audit-head 1 3 %.64s 1 %064d\n", mac + 7, 0);
+	free_lines(&ls);
+	tu_write_text(f->head, text, 0600);
+	assert_broken(f, ".head fails its MAC", NULL);
+}
+
+/* A log with lines and no head is never re-anchored silently by the next writer. */
+static void test_append_refuses_a_log_without_head(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_event ev;
+	struct pv_err err;
+	unsigned char *before;
+	size_t len;
+
+	append_users(f, 1, 4);
+	assert_int_equal(unlink(f->head), 0);
+	before = tu_read_file(f->log, &len);
+	event_for(&ev, "late");
+	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW + 10, &err), PV_ERR);
+	assert_contains(err.msg, "missing");
+	tu_assert_file_bytes(f->log, before, len);
+	free(before);
+	assert_false(tu_exists(f->head));
+}
+
 static void test_deleted_first_line_is_caught(void **state)
 {
 	struct fixture *f = *state;
@@ -649,6 +688,24 @@ static void rotate(const struct fixture *f)
 	if (tu_exists(in_logdir(f, "audit.log.1")))
 		gzip_file(in_logdir(f, "audit.log.1"), in_logdir(f, "audit.log.2.gz"));
 	assert_int_equal(rename(f->log, in_logdir(f, "audit.log.1")), 0);
+}
+
+/* Crash right after rotation, between the first line of the new file and the head: the next
+ * append follows the log and still knows where the new file began. */
+static void test_crash_after_rotation_before_head_update_recovers(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *old_head;
+	size_t len;
+
+	append_users(f, 1, 4);
+	rotate(f);
+	old_head = tu_read_file(f->head, &len);
+	append_users(f, 4, 5);
+	tu_write_file(f->head, old_head, len, 0600); /* the head write "never happened" */
+	free(old_head);
+	append_users(f, 5, 7);
+	assert_intact(f, 6);
 }
 
 static void test_chain_continues_across_rotated_plain_and_gzip_files(void **state)
@@ -915,6 +972,9 @@ int main(void)
 	    T(test_deleted_head_is_caught),
 	    T(test_stale_head_is_caught),
 	    T(test_deleted_first_line_is_caught),
+	    T(test_forged_head_naming_an_earlier_line_is_caught),
+	    T(test_append_refuses_a_log_without_head),
+	    T(test_crash_after_rotation_before_head_update_recovers),
 	    T(test_torn_last_line_is_reported_and_cut_by_the_next_append),
 	    T(test_torn_fragment_as_the_only_content_is_cut),
 	    T(test_chain_continues_across_rotated_plain_and_gzip_files),
