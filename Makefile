@@ -22,7 +22,8 @@ VARIANT  := normal
 OPT      := -O2 -g -D_FORTIFY_SOURCE=2
 SANLD    :=
 endif
-CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -Icore $(PKG_CFLAGS) $(CFLAGS)
+# -MMD -MP: every object depends on the headers it really includes (build/*/**/*.d).
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -MMD -MP -Icore $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKG) 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKG) 2>/dev/null)
@@ -59,7 +60,7 @@ deps:
 test-deps:
 	@mk/deps.sh test
 
-$(B)/%.o: %.c $(wildcard core/*.h) | deps
+$(B)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -68,7 +69,7 @@ $(CORE_LIB): $(CORE_OBJ)
 	ar rcs $@ $^
 
 # The module exports only pam_sm_* (version script + hidden visibility).
-$(B)/pam_vendor/%.o: pam_vendor/%.c $(wildcard core/*.h) | deps
+$(B)/pam_vendor/%.o: pam_vendor/%.c | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
 
@@ -81,7 +82,7 @@ $(OTPCTL): $(CLI_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -pie -o $@ $(CLI_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
 
-$(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB) tests/unit/testutil.h
+$(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) -lcmocka
 
@@ -114,3 +115,6 @@ format-check:
 
 clean:
 	rm -rf build pam_vendor/pam_vendor.so otpctl/otpctl
+
+# Header dependencies recorded by -MMD (after every rule: the default goal stays `all`).
+-include $(shell find build -name '*.d' 2>/dev/null)

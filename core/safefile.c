@@ -182,6 +182,13 @@ static int check_file(const struct stat *st, enum pv_file_policy policy, const c
 		pv_err_set(err, "%s is not a regular file", display);
 		return PV_ERR;
 	}
+	/* A hard link would let whoever made it reach our file through another directory (or
+	 * make us write to someone else's): every file of ours has exactly one name. */
+	if (st->st_nlink != 1) {
+		pv_err_set(err, "%s has %lu hard links; it must have exactly one", display,
+		           (unsigned long)st->st_nlink);
+		return PV_ERR;
+	}
 	if (st->st_uid != 0) {
 		pv_err_set(err, "%s is owned by uid %u, not root; run: chown root %s", display,
 		           (unsigned)st->st_uid, display);

@@ -167,7 +167,6 @@ int cmd_issue(struct otpctl *ctl, int argc, char **argv)
 	const char *name = NULL;
 	const char *ttl_text = NULL;
 	int rc = EXIT_FAIL;
-	int r;
 	int c;
 
 	optind = 0;
@@ -195,17 +194,8 @@ int cmd_issue(struct otpctl *ctl, int argc, char **argv)
 	if (ttl_text == NULL)
 		ic.ttl = ctl->cfg.otp_ttl;
 	ic.ctl = ctl;
-	err.msg[0] = '\0';
-	r = pv_store_update(ctl->store, &ctl->keys, name, issue_locked, &ic, &err);
-	if (r == PV_NOTFOUND) {
-		ctl_error("vendor %s does not exist", name);
+	if (ctl_store_update(ctl, name, issue_locked, &ic) != EXIT_OK)
 		goto out;
-	}
-	if (r != PV_OK) {
-		if (err.msg[0] != '\0')
-			ctl_error("%s", err.msg);
-		goto out;
-	}
 	/* Printed only once the hash is on disk and the issue is audited. */
 	print_code(ctl, name, &ic);
 	rc = EXIT_OK;

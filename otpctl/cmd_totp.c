@@ -37,7 +37,6 @@ struct enroll_ctx {
 	bool rotate;
 	const unsigned char *secret;
 	bool already;      /* refused: a secret exists and --rotate was not given */
-	bool audit_failed; /* ctl_audit printed the error already */
 	bool rotated;
 };
 
@@ -234,8 +233,7 @@ static enum pv_modify_result enroll_cb(struct pv_record *rec, void *vctx, struct
 	ec->rotated = rec->totp_enrolled;
 	if (ctl_audit(ec->ctl, ec->rotated ? "totp_rotate" : "totp_enroll", ec->name, "allow", "ok",
 	              NULL) != EXIT_OK) {
-		ec->audit_failed = true;
-		pv_err_set(err, "the audit line could not be written");
+		err->msg[0] = '\0'; /* ctl_audit said why */
 		return PV_MODIFY_FAIL;
 	}
 	memcpy(rec->totp_secret, ec->secret, PV_TOTP_SECRET_BYTES);
@@ -276,24 +274,14 @@ static int store_secret(struct otpctl *ctl, const struct enroll_args *ea,
                         const unsigned char *secret)
 {
 	struct enroll_ctx ec;
-	struct pv_err err;
-	int r;
 
 	memset(&ec, 0, sizeof(ec));
 	ec.ctl = ctl;
 	ec.name = ea->name;
 	ec.rotate = ea->rotate;
 	ec.secret = secret;
-	r = pv_store_update(ctl->store, &ctl->keys, ea->name, enroll_cb, &ec, &err);
-	if (r == PV_NOTFOUND) {
-		ctl_error("vendor %s does not exist", ea->name);
+	if (ctl_store_update(ctl, ea->name, enroll_cb, &ec) != EXIT_OK)
 		return EXIT_FAIL;
-	}
-	if (r != PV_OK) {
-		if (!ec.audit_failed)
-			ctl_error("%s", err.msg);
-		return EXIT_FAIL;
-	}
 	if (ec.already) {
 		ctl_error("%s already has a TOTP secret; use --rotate to replace it", ea->name);
 		return EXIT_FAIL;

@@ -2,6 +2,7 @@
  * they may connect from. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,9 +82,17 @@ static int account_source(const char *name, bool *exists, bool *local)
 	size_t nlen = strlen(name);
 	FILE *f;
 
+	int r;
+
 	*exists = false;
 	*local = false;
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+	r = getpwnam_r(name, &pw, buf, sizeof(buf), &pwp);
+	if (r != 0) {
+		/* An NSS error is not "no such account": it could hide an LDAP account. */
+		ctl_error("cannot look up account %s: %s", name, strerror(r));
+		return EXIT_FAIL;
+	}
+	if (pwp == NULL)
 		return EXIT_OK;
 	*exists = true;
 	f = fopen("/etc/passwd", "re");
@@ -96,6 +105,36 @@ static int account_source(const char *name, bool *exists, bool *local)
 			*local = true;
 	fclose(f);
 	return EXIT_OK;
+}
+
+/* With vendor_group set, sshd's "Match Group" block and the module's group rule only cover
+ * members: say so when the new vendor's account is not one. */
+static void check_vendor_group(const struct otpctl *ctl, const char *name)
+{
+	const char *group = ctl->cfg.vendor_group;
+	struct group gr;
+	struct group *grp = NULL;
+	struct passwd pw;
+	struct passwd *pwp = NULL;
+	char grbuf[65536];
+	char pwbuf[8192];
+	size_t i;
+
+	if (group[0] == '\0')
+		return;
+	if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL) {
+		ctl_warn("vendor_group %s does not exist; pam_vendor denies every user until it does (groupadd %s)",
+		         group, group);
+		return;
+	}
+	for (i = 0; gr.gr_mem != NULL && gr.gr_mem[i] != NULL; i++)
+		if (strcmp(gr.gr_mem[i], name) == 0)
+			return;
+	if (getpwnam_r(name, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
+	    pw.pw_gid == gr.gr_gid)
+		return;
+	ctl_warn("account %s is not in vendor_group %s; add it (usermod -aG %s %s) so that sshd asks for its key and the code",
+	         name, group, group, name);
 }
 
 int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
@@ -156,6 +195,8 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	if (!local)
 		ctl_warn("there is no account named %s yet; create it with: useradd -m %s", va.name,
 		         va.name);
+	else
+		check_vendor_group(ctl, va.name);
 	if (ctl->json) {
 		struct pv_buf b;
 		pv_buf_init(&b, 65536);
@@ -345,9 +386,7 @@ int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv)
 	const struct command *cmd = ctl_find_command("vendor set");
 	struct vendor_args va;
 	struct set_ctx sc;
-	struct pv_err err;
 	int rc;
-	int r;
 
 	rc = parse_vendor_args(cmd, argc, argv, &va, true);
 	if (rc != EXIT_OK)
@@ -359,17 +398,8 @@ int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	sc.ctl = ctl;
 	sc.va = &va;
-	err.msg[0] = '\0';
-	r = pv_store_update(ctl->store, &ctl->keys, va.name, set_locked, &sc, &err);
-	if (r == PV_NOTFOUND) {
-		ctl_error("vendor %s does not exist", va.name);
+	if (ctl_store_update(ctl, va.name, set_locked, &sc) != EXIT_OK)
 		return EXIT_FAIL;
-	}
-	if (r != PV_OK) {
-		if (err.msg[0] != '\0')
-			ctl_error("%s", err.msg);
-		return EXIT_FAIL;
-	}
 	if (ctl->json)
 		printf("{\"vendor\":\"%s\",\"updated\":true}\n", va.name);
 	else

@@ -21,26 +21,6 @@ struct window_change {
 	char detail[1200];
 };
 
-/* Run fn under the vendor's lock; print the right error. */
-static int update_vendor(struct otpctl *ctl, const char *name, pv_modify_fn fn, void *ctx)
-{
-	struct pv_err err;
-	int r;
-
-	err.msg[0] = '\0';
-	r = pv_store_update(ctl->store, &ctl->keys, name, fn, ctx, &err);
-	if (r == PV_NOTFOUND) {
-		ctl_error("vendor %s does not exist", name);
-		return EXIT_FAIL;
-	}
-	if (r != PV_OK) {
-		if (err.msg[0] != '\0')
-			ctl_error("%s", err.msg);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
 /* Audit inside the lock, before the save: a change that cannot be audited is not made. */
 static enum pv_modify_result audited(struct window_change *wc, const char *vendor,
                                      struct pv_err *err)
@@ -207,7 +187,7 @@ int cmd_enable(struct otpctl *ctl, int argc, char **argv)
 	wc.end = (int64_t)start + duration;
 	wc.ips = ips;
 	wc.n_ips = n_ips;
-	if (update_vendor(ctl, name, enable_locked, &wc) != EXIT_OK)
+	if (ctl_store_update(ctl, name, enable_locked, &wc) != EXIT_OK)
 		return EXIT_FAIL;
 	print_window(ctl, name, wc.start, wc.end);
 	return EXIT_OK;
@@ -246,7 +226,7 @@ int cmd_disable(struct otpctl *ctl, int argc, char **argv)
 	memset(&wc, 0, sizeof(wc));
 	wc.ctl = ctl;
 	wc.action = "disable";
-	if (update_vendor(ctl, argv[1], disable_locked, &wc) != EXIT_OK)
+	if (ctl_store_update(ctl, argv[1], disable_locked, &wc) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json)
 		printf("{\"vendor\":\"%s\",\"disabled\":true,\"detail\":\"%s\"}\n", argv[1],
@@ -280,7 +260,7 @@ int cmd_unlock(struct otpctl *ctl, int argc, char **argv)
 	memset(&wc, 0, sizeof(wc));
 	wc.ctl = ctl;
 	wc.action = "unlock";
-	if (update_vendor(ctl, argv[1], unlock_locked, &wc) != EXIT_OK)
+	if (ctl_store_update(ctl, argv[1], unlock_locked, &wc) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json)
 		printf("{\"vendor\":\"%s\",\"unlocked\":true}\n", argv[1]);

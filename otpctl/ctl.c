@@ -137,7 +137,31 @@ int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const 
 		ctl_error("%s; nothing was changed", err.msg);
 		return EXIT_FAIL;
 	}
+	if (strcmp(result, "allow") == 0)
+		snprintf(ctl->audited_action, sizeof(ctl->audited_action), "%s", action);
 	return EXIT_OK;
+}
+
+int ctl_store_update(struct otpctl *ctl, const char *name, pv_modify_fn fn, void *ctx)
+{
+	struct pv_err err;
+	int r;
+
+	err.msg[0] = '\0';
+	ctl->audited_action[0] = '\0';
+	r = pv_store_update(ctl->store, &ctl->keys, name, fn, ctx, &err);
+	if (r == PV_OK)
+		return EXIT_OK;
+	if (r == PV_NOTFOUND) {
+		ctl_error("vendor %s does not exist", name);
+		return EXIT_FAIL;
+	}
+	if (err.msg[0] != '\0')
+		ctl_error("%s", err.msg);
+	if (ctl->audited_action[0] != '\0')
+		(void)ctl_audit(ctl, ctl->audited_action, name, "error", "store_error",
+		                "the change was not saved");
+	return EXIT_FAIL;
 }
 
 int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,

@@ -25,6 +25,7 @@ struct otpctl {
 	bool have_keys;
 	struct pv_store *store;
 	char admin[64]; /* who runs otpctl: SUDO_USER, else the real user */
+	char audited_action[32]; /* set by ctl_audit(allow) inside ctl_store_update */
 	int64_t now;
 };
 
@@ -57,6 +58,12 @@ bool ctl_check_name(const char *name);
  * returns EXIT_FAIL if the line cannot be written. */
 int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
               const char *reason, const char *detail);
+
+/* pv_store_update for a command: "vendor NAME does not exist" when absent, the callback's
+ * error otherwise (an empty err.msg means the callback already said why). If the callback
+ * audited its change and the save then failed, an `error` line follows in the audit log, so
+ * the log never claims a change the store does not hold. Returns EXIT_OK or EXIT_FAIL. */
+int ctl_store_update(struct otpctl *ctl, const char *name, pv_modify_fn fn, void *ctx);
 
 /* Parse "--ip" values into list (at most max). Prints the error; returns EXIT_OK/EXIT_USAGE. */
 int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,

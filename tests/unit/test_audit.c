@@ -826,14 +826,14 @@ static void assert_append_refused(const char *log, const struct pv_keys *keys, c
 {
 	struct pv_audit_event ev;
 	struct pv_err err;
-	int64_t t0 = tu_now_ms();
 
 	event_for(&ev, "acme");
+	tu_hang_guard(20); /* a FIFO or lock must be refused, never waited on forever */
 	assert_int_equal(append_ev(log, keys, &ev, NOW, &err), PV_ERR);
+	tu_hang_guard_end();
 	assert_true(err.msg[0] != '\0');
 	if (why != NULL)
 		assert_contains(err.msg, why);
-	assert_true(tu_now_ms() - t0 < 3000);
 }
 
 static void test_symlinked_log_is_refused(void **state)
@@ -927,7 +927,6 @@ static void test_concurrent_writers_never_fork_the_chain(void **state)
 	struct seen *s = calloc(1, sizeof(*s));
 	struct pv_err err = {{0}};
 	pid_t pids[WRITERS];
-	int64_t t0 = tu_now_ms();
 	size_t i;
 
 	assert_non_null(s);
@@ -943,8 +942,6 @@ static void test_concurrent_writers_never_fork_the_chain(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	print_message("%d x %d concurrent appends took %lld ms\n", WRITERS, EACH,
-	              (long long)(tu_now_ms() - t0));
 	assert_intact(f, WRITERS * EACH);
 	assert_int_equal(pv_audit_foreach(f->log, collect, s, &err), PV_OK);
 	assert_int_equal(s->n, WRITERS * EACH);

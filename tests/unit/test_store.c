@@ -401,9 +401,9 @@ static void assert_load_and_update_refused(struct fixture *f, const char *name, 
 	struct counter c = {0, PV_MODIFY_SAVE, NULL};
 	struct pv_record rec;
 	struct pv_err err;
-	int64_t t0 = tu_now_ms();
 
 	memset(&rec, 0x5a, sizeof(rec));
+	tu_hang_guard(20); /* refused, never waited for */
 	assert_int_equal(load(f, &f->keys, name, &rec, &err), PV_ERR);
 	if (why != NULL)
 		assert_contains(err.msg, why);
@@ -411,7 +411,7 @@ static void assert_load_and_update_refused(struct fixture *f, const char *name, 
 	if (why != NULL)
 		assert_contains(err.msg, why);
 	assert_int_equal(c.calls, 0);
-	assert_true(tu_now_ms() - t0 < 2000); /* refused, never waited for */
+	tu_hang_guard_end();
 }
 
 static void test_tampered_record_is_refused_and_left_untouched(void **state)
@@ -789,7 +789,6 @@ static void test_concurrent_updates_lose_nothing(void **state)
 	pid_t pids[CHILDREN];
 	struct pv_record rec;
 	struct pv_err err;
-	int64_t t0;
 	int i;
 
 	create_vendor(f, "acme");
@@ -797,7 +796,6 @@ static void test_concurrent_updates_lose_nothing(void **state)
 	rec.failures = 0;
 	assert_int_equal(pv_store_remove(f->store, "acme", &err), PV_OK);
 	assert_int_equal(pv_store_create(f->store, &f->keys, &rec, &err), PV_OK);
-	t0 = tu_now_ms();
 	for (i = 0; i < CHILDREN; i++) {
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
@@ -810,8 +808,6 @@ static void test_concurrent_updates_lose_nothing(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
-	print_message("%d x %d locked updates took %lld ms\n", CHILDREN, PER_CHILD,
-	              (long long)(tu_now_ms() - t0));
 	assert_int_equal(load(f, &f->keys, "acme", &rec, &err), PV_OK);
 	assert_int_equal(rec.failures, CHILDREN * PER_CHILD);
 }
@@ -829,7 +825,6 @@ static void test_update_gives_up_after_the_lock_timeout(void **state)
 	char byte = 0;
 	pid_t pid;
 	int status = 0;
-	int64_t t0;
 	int rc;
 
 	create_vendor(f, "acme");
@@ -858,12 +853,9 @@ static void test_update_gives_up_after_the_lock_timeout(void **state)
 
 	cfg.lock_timeout = 1;
 	assert_int_equal(pv_store_open(&cfg, &s, &err), PV_OK);
-	t0 = tu_now_ms();
 	tu_hang_guard(15);
 	rc = pv_store_update(s, &f->keys, "acme", bump, &c, &err);
 	tu_hang_guard_end();
-	print_message("update with the lock held failed after %lld ms\n",
-	              (long long)(tu_now_ms() - t0));
 	assert_int_equal(rc, PV_ERR);
 	assert_int_equal(c.calls, 0);
 	assert_contains(err.msg, "acme.lock");
