@@ -42,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 
-.PHONY: all deps test-deps check unit clean install format format-check demo
+.PHONY: all deps test-deps check unit clean install format format-check demo lint
 
 ifeq ($(VARIANT),normal)
 all: deps pam_vendor/pam_vendor.so otpctl/otpctl
@@ -106,6 +106,15 @@ install: all
 	install -m 0755 $(OTPCTL) $(DESTDIR)$(SBINDIR)/otpctl
 	install -m 0644 docs/otpctl.1 $(DESTDIR)$(MANDIR)/man1/otpctl.1
 	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
+
+# Static checks (docs/checks.md): cppcheck, clang-tidy (.clang-tidy), and the style.
+LINT_SRC := core/*.c pam_vendor/*.c otpctl/*.c
+lint: deps
+	@mk/deps.sh lint
+	cppcheck --enable=warning,performance,portability --std=c11 --inline-suppr \
+		--error-exitcode=1 -q -D_GNU_SOURCE -Icore core pam_vendor otpctl
+	clang-tidy -quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Icore $(PKG_CFLAGS)
+	$(MAKE) --no-print-directory format-check
 
 format:
 	clang-format -i core/*.[ch] pam_vendor/*.c otpctl/*.[ch] tests/unit/*.[ch] tests/pam/*.c

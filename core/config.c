@@ -193,8 +193,8 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 		unsigned line = 1;
 		for (p = text; p < nul; p++)
 			line += (*p == '\n');
-		pv_err_set(err, "%.300s line %u: contains a NUL byte; it is not a text file", origin,
-			   line);
+		pv_err_set(err, "%.300s line %u: contains a NUL byte; it is not a text file",
+		           origin, line);
 		return PV_ERR;
 	}
 	p = text;

@@ -101,7 +101,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 	if (rec->n_ips == 0 || rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
 	    rec->n_codes > PV_MAX_CODES) {
 		pv_err_set(err, "refusing to save the record of %s: %s", rec->name,
-			   rec->n_ips == 0 ? "it has no address" : "too many entries");
+		           rec->n_ips == 0 ? "it has no address" : "too many entries");
 		return PV_ERR;
 	}
 	tb.cap = PV_RECORD_TEXT_MAX;
@@ -140,7 +140,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 	}
 	if (rec->last_login > 0 && rec->last_login_rhost[0] != '\0')
 		tb_printf(&tb, "last_login %" PRId64 " %s\n", rec->last_login,
-			  rec->last_login_rhost);
+		          rec->last_login_rhost);
 	else if (rec->last_login > 0)
 		tb_printf(&tb, "last_login %" PRId64 "\n", rec->last_login);
 	tb_printf(&tb, "end\n");
@@ -312,7 +312,7 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 			return PV_ERR;
 		if (n == 3)
 			snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s",
-				 ln->field[2]);
+			         ln->field[2]);
 	} else {
 		return PV_ERR;
 	}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh — make sure the Debian 12 packages a target needs are installed.
-# Usage: mk/deps.sh build|test|demo|fuzz
+# Usage: mk/deps.sh build|test|demo|fuzz|lint
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command, fails.
 set -eu
 
@@ -10,13 +10,15 @@ openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip \
 logrotate rsyslog bash-completion man-db"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"
+lint="$build cppcheck clang-tidy clang-format"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
 demo) want=$demo ;;
 fuzz) want=$fuzz ;;
-*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz)" >&2; exit 2 ;;
+lint) want=$lint ;;
+*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz, lint)" >&2; exit 2 ;;
 esac
 
 missing=""

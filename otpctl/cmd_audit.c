@@ -55,6 +55,7 @@ static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc,
 	int c;
 
 	f->vendor = NULL;
+	f->since = 0;
 	f->until = NO_LIMIT;
 	optind = 0; /* 0, not 1: glibc then reinitialises getopt's internal state */
 	opterr = 0;
@@ -505,6 +506,8 @@ static bool table_init(struct open_table *t)
 {
 	t->size = 1024;
 	t->count = 0;
+	/* arrays of pointers: sizeof(pointer) is meant */
+	// NOLINTNEXTLINE(bugprone-sizeof-expression)
 	t->bucket = calloc(t->size, sizeof(*t->bucket));
 	randombytes_buf(t->key, sizeof(t->key));
 	return t->bucket != NULL;
@@ -513,6 +516,8 @@ static bool table_init(struct open_table *t)
 static bool table_grow(struct open_table *t)
 {
 	size_t size = t->size * 2;
+	/* arrays of pointers: sizeof(pointer) is meant */
+	// NOLINTNEXTLINE(bugprone-sizeof-expression)
 	struct session **bucket = calloc(size, sizeof(*bucket));
 	size_t i;
 
@@ -632,6 +637,8 @@ static void session_done(struct report_ctx *rc, struct session *s)
 	}
 	if (rc->n_rows == rc->cap_rows) {
 		size_t cap = rc->cap_rows ? 2 * rc->cap_rows : 1024;
+		/* arrays of pointers: sizeof(pointer) is meant */
+		// NOLINTNEXTLINE(bugprone-sizeof-expression)
 		struct session **rows = realloc(rc->rows, cap * sizeof(*rows));
 		if (rows == NULL) {
 			rc->failed = true;
@@ -910,6 +917,8 @@ int cmd_report(struct otpctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	if (rc.n_rows > 1) /* rows is NULL when there are none, and qsort wants a pointer */
+		/* arrays of pointers: sizeof(pointer) is meant */
+		// NOLINTNEXTLINE(bugprone-sizeof-expression)
 		qsort(rc.rows, rc.n_rows, sizeof(*rc.rows), session_cmp);
 	if (ctl->json)
 		report_json(&rc);

@@ -36,7 +36,7 @@ struct enroll_ctx {
 	const char *name;
 	bool rotate;
 	const unsigned char *secret;
-	bool already;      /* refused: a secret exists and --rotate was not given */
+	bool already; /* refused: a secret exists and --rotate was not given */
 	bool rotated;
 };
 

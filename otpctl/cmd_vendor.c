@@ -123,7 +123,8 @@ static void check_vendor_group(const struct otpctl *ctl, const char *name)
 	if (group[0] == '\0')
 		return;
 	if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL) {
-		ctl_warn("vendor_group %s does not exist; pam_vendor denies every user until it does (groupadd %s)",
+		ctl_warn("vendor_group %s does not exist; pam_vendor denies every user until it "
+		         "does (groupadd %s)",
 		         group, group);
 		return;
 	}
@@ -133,7 +134,8 @@ static void check_vendor_group(const struct otpctl *ctl, const char *name)
 	if (getpwnam_r(name, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
 	    pw.pw_gid == gr.gr_gid)
 		return;
-	ctl_warn("account %s is not in vendor_group %s; add it (usermod -aG %s %s) so that sshd asks for its key and the code",
+	ctl_warn("account %s is not in vendor_group %s; add it (usermod -aG %s %s) so that sshd "
+	         "asks for its key and the code",
 	         name, group, group, name);
 }
 

@@ -24,7 +24,7 @@ struct otpctl {
 	struct pv_keys keys;
 	bool have_keys;
 	struct pv_store *store;
-	char admin[64]; /* who runs otpctl: SUDO_USER, else the real user */
+	char admin[64];          /* who runs otpctl: SUDO_USER, else the real user */
 	char audited_action[32]; /* set by ctl_audit(allow) inside ctl_store_update */
 	int64_t now;
 };
