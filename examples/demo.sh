@@ -34,7 +34,7 @@ run enable "$VENDOR" --for 2m
 
 say "The vendor is ready: issue a one-time code and read it aloud"
 "$OTPCTL" --config "$CFG" --json issue "$VENDOR" >"$T/issued.json"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["otp"]; print("$ otpctl issue '"$VENDOR"'\n  code: " + " ".join(c[i:i+4] for i in range(0, len(c), 4)) + "   valid until " + d["expires"] + ", once, from " + d["ips"])' "$T/issued.json"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["otp"]; print("$ otpctl issue '"$VENDOR"'\n  code: " + " ".join(c[i:i+4] for i in range(0, len(c), 4)) + "   valid until " + d["expires"] + ", once, from " + ", ".join(d["ips"]))' "$T/issued.json"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["otp"])' "$T/issued.json" >"$T/code"
 
 say "Allowed: key + code, from the vendor's address 127.0.0.5"

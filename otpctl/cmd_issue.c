@@ -14,6 +14,8 @@ struct issue_ctx {
 	int64_t ttl;
 	char digits[PV_OTP_MAX_LEN + 1];
 	int64_t expires;
+	struct pv_cidr allowed[PV_MAX_IPS]; /* where the code works from */
+	size_t n_allowed;
 	char ips[2048];
 };
 
@@ -99,6 +101,8 @@ static enum pv_modify_result issue_locked(struct pv_record *rec, void *vctx, str
 	code->used_at = 0;
 	sodium_memzero(hash, sizeof(hash));
 	allowed = pv_record_allowed_ips(rec, &n_allowed);
+	memcpy(ic->allowed, allowed, n_allowed * sizeof(*allowed));
+	ic->n_allowed = n_allowed;
 	ctl_format_ips(allowed, n_allowed, ic->ips, sizeof(ic->ips));
 	pv_format_utc((time_t)ic->expires, t1, sizeof(t1));
 	snprintf(detail, sizeof(detail), "code valid until %s", t1);
@@ -140,7 +144,7 @@ static void print_code(const struct otpctl *ctl, const char *name, const struct 
 		pv_json_key_string(&b, &first, "otp", ic->digits);
 		pv_format_utc((time_t)ic->expires, when, sizeof(when));
 		pv_json_key_string(&b, &first, "expires", when);
-		pv_json_key_string(&b, &first, "ips", ic->ips);
+		ctl_json_ips(&b, &first, "ips", ic->allowed, ic->n_allowed);
 		pv_buf_puts(&b, "}");
 		ctl_print_json(&b);
 		pv_buf_free(&b);

@@ -84,6 +84,9 @@ enum ctl_window ctl_window_state(const struct pv_record *rec, int64_t now);
 const char *ctl_window_name(enum ctl_window state);
 /* "203.0.113.7, 2001:db8:7::/48" */
 void ctl_format_ips(const struct pv_cidr *ips, size_t n, char *buf, size_t len);
+/* `"key":["203.0.113.7","2001:db8:7::/48"]` */
+void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
+                  size_t n);
 /* Codes issued, not used, not expired. */
 size_t ctl_outstanding_codes(const struct pv_record *rec, int64_t now);
 /* One JSON object describing the vendor (no secret, no code hash). */

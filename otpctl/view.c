@@ -76,7 +76,7 @@ static void json_time(struct pv_buf *b, bool *first, const char *key, int64_t t)
 	pv_json_key_string(b, first, key, text);
 }
 
-static void json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
+void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
                      size_t n)
 {
 	size_t i;
@@ -104,7 +104,7 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	pv_buf_puts(b, "{");
 	pv_json_key_string(b, &first, "vendor", rec->name);
 	pv_json_key_string(b, &first, "note", rec->note[0] ? rec->note : NULL);
-	json_ips(b, &first, "ips", rec->ips, rec->n_ips);
+	ctl_json_ips(b, &first, "ips", rec->ips, rec->n_ips);
 	pv_json_key_string(b, &first, "window", ctl_window_name(state));
 	json_time(b, &first, "window_start", rec->window_end > 0 ? rec->window_start : 0);
 	json_time(b, &first, "window_end", rec->window_end);
@@ -112,7 +112,7 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 		pv_json_key_int(b, &first, "seconds_left", rec->window_end - now);
 	else if (state == CTL_WINDOW_UPCOMING)
 		pv_json_key_int(b, &first, "seconds_to_start", rec->window_start - now);
-	json_ips(b, &first, "window_ips", rec->window_ips, rec->n_window_ips);
+	ctl_json_ips(b, &first, "window_ips", rec->window_ips, rec->n_window_ips);
 	pv_json_key_int(b, &first, "outstanding_codes", (int64_t)ctl_outstanding_codes(rec, now));
 	pv_json_key_int(b, &first, "failures", rec->failures);
 	pv_json_key_bool(b, &first, "locked", rec->locked);
