@@ -59,7 +59,7 @@ new_env() {
 		echo "key_file = $T/etc/master.key"
 		echo "audit_log = $AUDIT"
 		echo "fail_delay = 0"
-		echo "lock_timeout = 2s"
+		echo "lock_timeout = 20s" # parallel tests on a loaded machine queue on one lock
 		for line in "$@"; do echo "$line"; done
 	} >"$CFG"
 	"$OTPCTL" --config "$CFG" init >/dev/null || { echo "Bail out! otpctl init failed"; exit 1; }

@@ -787,10 +787,15 @@ static void test_concurrent_updates_lose_nothing(void **state)
 	struct fixture *f = *state;
 	enum { CHILDREN = 2, PER_CHILD = 500 };
 	pid_t pids[CHILDREN];
+	int status[CHILDREN] = {0};
+	/* This test is about lost updates, not timeouts: on a loaded machine (fsync-heavy jobs
+	 * beside it) one update can wait longer than the default 5 s. */
+	struct pv_config cfg = f->cfg;
 	struct pv_record rec;
 	struct pv_err err;
 	int i;
 
+	cfg.lock_timeout = 60;
 	create_vendor(f, "acme");
 	assert_int_equal(load(f, &f->keys, "acme", &rec, &err), PV_OK);
 	rec.failures = 0;
@@ -800,13 +805,15 @@ static void test_concurrent_updates_lose_nothing(void **state)
 		pids[i] = fork();
 		assert_true(pids[i] >= 0);
 		if (pids[i] == 0)
-			child_increments(&f->cfg, &f->keys, PER_CHILD);
+			child_increments(&cfg, &f->keys, PER_CHILD);
 	}
+	/* Reap every child before asserting: a failed assertion tears the store down, and a
+	 * child still running would then fail for that reason instead. */
+	for (i = 0; i < CHILDREN; i++)
+		assert_int_equal(waitpid(pids[i], &status[i], 0), pids[i]);
 	for (i = 0; i < CHILDREN; i++) {
-		int status = 0;
-		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
+		assert_true(WIFEXITED(status[i]));
+		assert_int_equal(WEXITSTATUS(status[i]), 0);
 	}
 	assert_int_equal(load(f, &f->keys, "acme", &rec, &err), PV_OK);
 	assert_int_equal(rec.failures, CHILDREN * PER_CHILD);
