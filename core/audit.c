@@ -24,12 +24,13 @@
 #include "safefile.h"
 #include "timeparse.h"
 
-#define MAC_BYTES   32
-#define MAC_HEX     (2 * MAC_BYTES)
-#define HEAD_MAGIC  "pam_vendor-audit-head 1"
-#define MAC_MARK    ",\"mac\":\""
-#define MAX_ROTATED 1000
-#define SEQ_MAX     1000000000000000ULL /* far beyond any log; keeps seq a safe int64 */
+#define MAC_BYTES           32
+#define MAC_HEX             (2 * MAC_BYTES)
+#define HEAD_MAGIC          "pam_vendor-audit-head 1"
+#define MAC_MARK            ",\"mac\":\""
+#define MAX_ROTATED         1000
+#define VERIFY_LOCK_TIMEOUT 10                  /* s: verify waits this long for a writer */
+#define SEQ_MAX             1000000000000000ULL /* far beyond any log; keeps seq a safe int64 */
 
 struct chain_head {
 	uint64_t seq;
@@ -228,8 +229,9 @@ static uint64_t first_seq_of(int fd)
 
 /* Look at the end of the log: cut a torn final fragment (a crash mid-write left a line with
  * no newline, never acknowledged), and return the last complete line's chain position. */
-static int read_tail(int fd, const char *shown, struct chain_head *tail, bool *found,
-                     struct pv_err *err)
+/* repair: cut a torn fragment (the writer, under the lock); otherwise report it in *torn. */
+static int read_tail(int fd, const char *shown, bool repair, struct chain_head *tail, bool *found,
+                     bool *torn, struct pv_err *err)
 {
 	char *buf = NULL;
 	struct parsed_line pl;
@@ -242,6 +244,7 @@ static int read_tail(int fd, const char *shown, struct chain_head *tail, bool *f
 	int rc = PV_ERR;
 
 	*found = false;
+	*torn = false;
 	if (fstat(fd, &st) != 0) {
 		pv_err_errno(err, errno, "cannot stat %s", shown);
 		return PV_ERR;
@@ -268,7 +271,8 @@ static int read_tail(int fd, const char *shown, struct chain_head *tail, bool *f
 			pv_err_set(err, "%s ends with an overlong unterminated line", shown);
 			goto out;
 		}
-		if (ftruncate(fd, keep) != 0 || fsync(fd) != 0) {
+		*torn = true;
+		if (repair && (ftruncate(fd, keep) != 0 || fsync(fd) != 0)) {
 			pv_err_errno(err, errno, "cannot cut the torn last line of %s", shown);
 			goto out;
 		}
@@ -352,6 +356,17 @@ static int write_line(int fd, const char *line, size_t len, const char *shown, s
 	return PV_OK;
 }
 
+/* Put back the head an append replaced (NULL: there was none). */
+static int restore_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
+                        const struct chain_head *old_head)
+{
+	struct pv_err ignored;
+
+	if (old_head == NULL)
+		return unlinkat(dirfd, name, 0) == 0 ? PV_OK : PV_ERR;
+	return write_head(dirfd, name, shown, keys, old_head, &ignored) == PV_OK ? PV_OK : PV_ERR;
+}
+
 /* The append failed (disk full, I/O error): remove what this call wrote, so the log never
  * shows a decision the caller is about to reverse ("no log, no login" both ways). Cutting a
  * file needs no free space; should it fail anyway, the next append cuts a torn fragment and
@@ -373,11 +388,14 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	unsigned char mac[MAC_BYTES];
 	char mac_hex[MAC_HEX + 1];
 	struct chain_head head = {0};
+	struct chain_head old_head = {0};
 	struct chain_head tail = {0};
 	bool have_head = false;
 	bool have_tail = false;
+	bool torn = false;
 	struct pv_buf line;
 	struct stat st;
+	int r;
 	int dirfd = -1;
 	int lockfd = -1;
 	int fd = -1;
@@ -415,7 +433,7 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	if (fd < 0)
 		goto out;
 	if (read_head(dirfd, head_name, head_shown, keys, &head, &have_head, err) != PV_OK ||
-	    read_tail(fd, audit_log, &tail, &have_tail, err) != PV_OK)
+	    read_tail(fd, audit_log, true, &tail, &have_tail, &torn, err) != PV_OK)
 		goto out;
 	if (fstat(fd, &st) != 0) {
 		pv_err_errno(err, errno, "cannot stat %s", audit_log);
@@ -459,10 +477,17 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 		take_back(fd, st.st_size);
 		goto out;
 	}
+	old_head = head;
 	head.seq++;
 	memcpy(head.mac, mac, MAC_BYTES);
-	if (write_head(dirfd, head_name, head_shown, keys, &head, err) != PV_OK) {
-		take_back(fd, st.st_size);
+	r = write_head(dirfd, head_name, head_shown, keys, &head, err);
+	if (r != PV_OK) {
+		/* The caller denies: take the line back. If the new head is already visible, put
+		 * the previous one back first; should that fail too, keep the line, since a head
+		 * naming a missing line would read as tampering. */
+		if (r != PV_UNSYNCED || restore_head(dirfd, head_name, head_shown, keys,
+		                                     have_head ? &old_head : NULL) == PV_OK)
+			take_back(fd, st.st_size);
 		goto out;
 	}
 	line.data[line.len - 1] = '\0';
@@ -725,42 +750,72 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 	return 0;
 }
 
-/* A torn (unterminated) last line is not passed to the callback: find it here. */
-static int torn_tail(const char *audit_log, bool *torn, struct pv_err *err)
+/* Under the audit lock (bounded wait), read the head and the live log's current last line:
+ * lines a writer appends while a long verification runs are then not mistaken for tampering,
+ * and a line being written is never seen half done. */
+struct snapshot {
+	struct chain_head head;
+	bool have_head;
+	bool head_bad; /* err holds why */
+	struct chain_head tail;
+	bool have_tail;
+	bool torn;
+	char head_shown[PATH_MAX + 8];
+};
+
+static int locked_snapshot(const char *audit_log, const struct pv_keys *keys, struct snapshot *snap,
+                           struct pv_err *err)
 {
 	char base[NAME_MAX + 1];
-	struct stat st;
-	char last;
+	char head_name[NAME_MAX + 8];
+	char lock_name[NAME_MAX + 8];
+	char lock_shown[PATH_MAX + 8];
+	bool missing = false;
 	int dirfd;
-	int fd;
+	int lockfd = -1;
+	int fd = -1;
+	int rc = PV_ERR;
 
-	*torn = false;
+	memset(snap, 0, sizeof(*snap));
 	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
 	if (dirfd < 0)
 		return PV_ERR;
-	fd = pv_open_file_at(dirfd, base, O_RDONLY, PV_FILE_PUBLIC, audit_log, NULL, err);
+	snprintf(head_name, sizeof(head_name), "%s.head", base);
+	snprintf(lock_name, sizeof(lock_name), "%s.lock", base);
+	snprintf(snap->head_shown, sizeof(snap->head_shown), "%s.head", audit_log);
+	snprintf(lock_shown, sizeof(lock_shown), "%s.lock", audit_log);
+	lockfd = pv_lock_file_at(dirfd, lock_name, VERIFY_LOCK_TIMEOUT, lock_shown, err);
+	if (lockfd < 0)
+		goto out;
+	if (read_head(dirfd, head_name, snap->head_shown, keys, &snap->head, &snap->have_head,
+	              err) != PV_OK)
+		snap->head_bad = true;
+	fd = pv_open_file_at(dirfd, base, O_RDONLY, PV_FILE_PUBLIC, audit_log, &missing, err);
+	if (fd < 0 && !missing)
+		goto out;
+	if (fd >= 0 && read_tail(fd, audit_log, false, &snap->tail, &snap->have_tail, &snap->torn,
+	                         err) != PV_OK)
+		goto out;
+	rc = PV_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (lockfd >= 0)
+		close(lockfd);
 	close(dirfd);
-	if (fd < 0)
-		return errno == ENOENT ? PV_OK : PV_ERR;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 &&
-	    last != '\n')
-		*torn = true;
-	close(fd);
-	return PV_OK;
+	return rc;
 }
 
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
                     struct pv_audit_verify_result *res, struct pv_err *err)
 {
 	struct verify_ctx v;
+	struct snapshot snap;
 	struct chain_head head;
-	char base[NAME_MAX + 1];
-	char head_name[NAME_MAX + 8];
 	char head_shown[PATH_MAX + 8];
+	unsigned char last_mac[MAC_BYTES];
+	uint64_t last_seq;
 	bool have_head = false;
-	bool torn = false;
-	int dirfd;
-	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&v, 0, sizeof(v));
@@ -771,26 +826,37 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 		return PV_ERR;
 	if (res->problem[0] != '\0')
 		return PV_OK;
-	if (torn_tail(audit_log, &torn, err) != PV_OK)
+	last_seq = res->last_seq;
+	memcpy(last_mac, v.prev_mac, MAC_BYTES);
+	if (locked_snapshot(audit_log, keys, &snap, err) != PV_OK)
 		return PV_ERR;
-	if (torn) {
+	if (snap.torn) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "%.300s ends with an incomplete line after seq %" PRIu64
 		         " (a write was interrupted); the next append removes it",
-		         audit_log, res->last_seq);
+		         audit_log, snap.have_tail ? snap.tail.seq : res->last_seq);
 		return PV_OK;
 	}
-	dirfd = pv_open_parent(audit_log, false, base, sizeof(base), err);
-	if (dirfd < 0)
-		return PV_ERR;
-	snprintf(head_name, sizeof(head_name), "%s.head", base);
-	snprintf(head_shown, sizeof(head_shown), "%s.head", audit_log);
-	rc = read_head(dirfd, head_name, head_shown, keys, &head, &have_head, err);
-	close(dirfd);
-	if (rc != PV_OK) {
+	if (snap.head_bad) {
 		/* A damaged or forged head is a verification result, not a failure to verify. */
 		snprintf(res->problem, sizeof(res->problem), "%s", err->msg);
 		return PV_OK;
+	}
+	head = snap.head;
+	have_head = snap.have_head;
+	snprintf(head_shown, sizeof(head_shown), "%s", snap.head_shown);
+	/* Compare the head with the log as it is now: lines appended since they were read are
+	 * authenticated lines of their own and do not count as a mismatch. */
+	if (snap.have_tail && snap.tail.seq < res->last_seq) {
+		snprintf(res->problem, sizeof(res->problem),
+		         "%.300s now ends at seq %" PRIu64 ", before seq %" PRIu64
+		         " read a moment ago: lines were removed from the end",
+		         audit_log, snap.tail.seq, res->last_seq);
+		return PV_OK;
+	}
+	if (snap.have_tail && snap.tail.seq > res->last_seq) {
+		last_seq = snap.tail.seq;
+		memcpy(last_mac, snap.tail.mac, MAC_BYTES);
 	}
 	if (!have_head) {
 		if (res->lines > 0)
@@ -808,25 +874,25 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 		         audit_log, v.live_first_seq, head.live_start, head_shown);
 		return PV_OK;
 	}
-	if (head.seq > res->last_seq) {
+	if (head.seq > last_seq) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
 		         ": lines were removed from the end",
-		         res->last_seq, head_shown, head.seq);
+		         last_seq, head_shown, head.seq);
 		return PV_OK;
 	}
-	if (head.seq == res->last_seq && sodium_memcmp(head.mac, v.prev_mac, MAC_BYTES) != 0) {
+	if (head.seq == last_seq && sodium_memcmp(head.mac, last_mac, MAC_BYTES) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "the last line (seq %" PRIu64
 		         ") differs from the one recorded in %.300s: the log was replaced",
-		         res->last_seq, head_shown);
+		         last_seq, head_shown);
 		return PV_OK;
 	}
-	if (head.seq + 1 < res->last_seq) {
+	if (head.seq + 1 < last_seq) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "%.300s records seq %" PRIu64 " but the log goes on to seq %" PRIu64
 		         ": the head file was replaced by an older one",
-		         head_shown, head.seq, res->last_seq);
+		         head_shown, head.seq, last_seq);
 		return PV_OK;
 	}
 	/* head.seq + 1 == last_seq: a crash between writing the line and the head; benign,

@@ -11,6 +11,7 @@ enum {
 	PV_ERR = -1,      /* failure; err says why */
 	PV_NOTFOUND = -2, /* the named thing does not exist (not an error by itself) */
 	PV_EXISTS = -3,   /* refused: it already exists */
+	PV_UNSYNCED = -4, /* failed after the change became visible (rename done, sync failed) */
 };
 
 struct pv_err {

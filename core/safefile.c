@@ -183,8 +183,10 @@ static int check_file(const struct stat *st, enum pv_file_policy policy, const c
 		return PV_ERR;
 	}
 	/* A hard link would let whoever made it reach our file through another directory (or
-	 * make us write to someone else's): every file of ours has exactly one name. */
-	if (st->st_nlink != 1) {
+	 * make us write to someone else's): every file of ours has at most one name. */
+	/* 0 is fine: the file was replaced by a rename after we opened it, and we read the
+	 * version we opened. */
+	if (st->st_nlink > 1) {
 		pv_err_set(err, "%s has %lu hard links; it must have exactly one", display,
 		           (unsigned long)st->st_nlink);
 		return PV_ERR;
@@ -380,7 +382,9 @@ int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 		pv_err_errno(err, errno, "cannot replace %s", display);
 		goto fail;
 	}
-	return pv_fsync_dir(dirfd, display, err);
+	if (pv_fsync_dir(dirfd, display, err) != PV_OK)
+		return PV_UNSYNCED;
+	return PV_OK;
 fail:
 	close_keep_errno(fd);
 	unlinkat(dirfd, tmpname, 0);

@@ -36,7 +36,8 @@ int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, siz
 
 /* Replace `name` in dirfd atomically and durably with data (mode 0600, root-owned): a
  * uniquely named temp file, write, fsync, rename over name, fsync the directory. On error
- * the old file is untouched and the temp file removed. */
+ * the old file is untouched and the temp file removed, except PV_UNSYNCED: the rename was
+ * done (readers see the new file) but the directory sync failed (it may not survive a crash). */
 int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                          const char *display, struct pv_err *err);
 

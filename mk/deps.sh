@@ -7,7 +7,7 @@ set -eu
 build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev"
 test="$build libcmocka-dev faketime python3 valgrind openssl zbar-tools imagemagick librsvg2-bin \
 openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip \
-logrotate rsyslog bash-completion man-db"
+logrotate rsyslog bash-completion man-db strace"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"
 lint="$build cppcheck clang-tidy clang-format"
