@@ -43,6 +43,23 @@ static int bad(const struct where *w, const char *key, const char *value, const 
 	return PV_ERR;
 }
 
+/* Does an absolute path have a "." or ".." component (anywhere, trailing included)? */
+static bool has_dot_component(const char *path)
+{
+	const char *p = path;
+
+	while (*p != '\0') {
+		size_t n;
+		while (*p == '/')
+			p++;
+		n = strcspn(p, "/");
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
 static int set_path(const struct where *w, const char *key, const char *value, char *dst,
                     size_t len)
 {
@@ -50,8 +67,7 @@ static int set_path(const struct where *w, const char *key, const char *value, c
 		return bad(w, key, value, "an absolute path is required");
 	if (strlen(value) >= len || strlen(value) > PATH_MAX / 2)
 		return bad(w, key, value, "path too long");
-	if (strstr(value, "/../") != NULL || strstr(value, "/./") != NULL ||
-	    (strlen(value) >= 3 && strcmp(value + strlen(value) - 3, "/..") == 0))
+	if (has_dot_component(value))
 		return bad(w, key, value, "\".\" and \"..\" components are not allowed");
 	snprintf(dst, len, "%s", value);
 	return PV_OK;

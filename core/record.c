@@ -15,6 +15,9 @@
 #define MAGIC        "pam_vendor-record"
 #define MAX_FIELDS   6
 #define LINE_MAX_LEN 1024
+/* Times up to the end of year 9999: far beyond any window, and no arithmetic on them can
+ * overflow. Encoder and decoder both hold to it, so every record written reads back. */
+#define TIME_MAX 253402300799LL
 
 void pv_record_init(struct pv_record *rec, const char *name, int64_t now)
 {
@@ -45,7 +48,7 @@ void pv_record_prune_codes(struct pv_record *rec, int64_t now)
 
 	for (i = 0; i < rec->n_codes; i++) {
 		const struct pv_code *c = &rec->codes[i];
-		bool dead = (c->used_at != 0 && c->expires <= now) || c->expires + 86400 <= now;
+		bool dead = (c->used_at != 0 && c->expires <= now) || c->expires <= now - 86400;
 		if (!dead)
 			rec->codes[kept++] = *c;
 	}
@@ -91,6 +94,25 @@ static void tb_cidr(struct textbuf *tb, const char *key, const struct pv_cidr *c
 	tb_printf(tb, "%s %s\n", key, text);
 }
 
+static bool time_ok(int64_t t)
+{
+	return t >= 0 && t <= TIME_MAX;
+}
+
+static bool times_in_range(const struct pv_record *rec)
+{
+	size_t i;
+
+	if (!time_ok(rec->created) || !time_ok(rec->window_start) || !time_ok(rec->window_end) ||
+	    !time_ok(rec->totp_last_step) || !time_ok(rec->last_login))
+		return false;
+	for (i = 0; i < rec->n_codes && i < PV_MAX_CODES; i++)
+		if (!time_ok(rec->codes[i].issued) || !time_ok(rec->codes[i].expires) ||
+		    !time_ok(rec->codes[i].used_at))
+			return false;
+	return true;
+}
+
 int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, struct pv_err *err)
 {
 	char hex[2 * PV_NOTE_MAX + 1];
@@ -99,9 +121,9 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 
 	/* decode refuses a vendor without addresses: never write one it could not read back. */
 	if (rec->n_ips == 0 || rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
-	    rec->n_codes > PV_MAX_CODES) {
+	    rec->n_codes > PV_MAX_CODES || !times_in_range(rec)) {
 		pv_err_set(err, "refusing to save the record of %s: %s", rec->name,
-		           rec->n_ips == 0 ? "it has no address" : "too many entries");
+		           rec->n_ips == 0 ? "it has no address" : "an entry is out of range");
 		return PV_ERR;
 	}
 	tb.cap = PV_RECORD_TEXT_MAX;
@@ -191,7 +213,7 @@ static int parse_time_field(const char *text, int64_t *out)
 {
 	uint64_t v;
 
-	if (pv_parse_u64(text, INT64_MAX, &v) != PV_OK)
+	if (pv_parse_u64(text, (uint64_t)TIME_MAX, &v) != PV_OK)
 		return PV_ERR;
 	*out = (int64_t)v;
 	return PV_OK;
@@ -308,6 +330,7 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		struct pv_cidr addr;
 		bit = S_LOGIN;
 		if (parse_time_field(ln->field[1], &rec->last_login) != PV_OK ||
+		    rec->last_login == 0 || /* never written for "never" */
 		    (n == 3 && pv_addr_parse(ln->field[2], &addr) != PV_OK))
 			return PV_ERR;
 		if (n == 3)

@@ -274,8 +274,14 @@ static void test_relative_and_dotted_paths_are_refused(void **state)
 {
 	static const char *const keys[] = {"store_dir", "key_file", "audit_log"};
 	static const char *const bad_paths[] = {
-	    "var/lib/pam_vendor", "./master.key", "~/audit.log",
-	    "/var/../etc/shadow", "/var/lib/..",  "/var/./lib",
+	    "var/lib/pam_vendor",
+	    "./master.key",
+	    "~/audit.log",
+	    "/var/../etc/shadow",
+	    "/var/lib/..",
+	    "/var/./lib",
+	    "/.",
+	    "/var/log/.", /* fuzzing found these (tests/fuzz/regressions/config) */
 	};
 	size_t i;
 	size_t k;

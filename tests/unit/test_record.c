@@ -175,9 +175,9 @@ static void test_largest_record_round_trips(void **state)
 	for (i = 0; i < PV_MAX_CODES; i++) {
 		struct pv_code *c = &rec->codes[rec->n_codes++];
 		randombytes_buf(c->hash, sizeof(c->hash));
-		c->issued = INT64_MAX - 2;
-		c->expires = INT64_MAX - 1;
-		c->used_at = INT64_MAX;
+		c->issued = 253402300797; /* the largest times a record holds (end of year 9999) */
+		c->expires = 253402300798;
+		c->used_at = 253402300799;
 	}
 	round_trip(rec);
 	free(rec);
@@ -260,6 +260,7 @@ static void test_record_without_addresses_is_refused_by_encode_too(void **state)
 #define BASE_HEAD "pam_vendor-record 1\nname acme\ncreated 1700000000\n"
 #define BASE_IP   "ip 203.0.113.7\n"
 #define BASE_TAIL "failures 0\nlocked 0\nend\n"
+#define HASH64    "0000000000000000000000000000000000000000000000000000000000000000"
 #define CODE_LINE(x)                                                                               \
 	"code " x "00000000000000000000000000000000"                                               \
 	"0000000000000000000000000000000 1700000000 1700000900 0\n"
@@ -307,6 +308,17 @@ static void test_base_text_decodes(void **state)
 {
 	assert_decodes(BASE_HEAD BASE_IP BASE_TAIL);
 	assert_decodes(BASE_HEAD BASE_IP "end\n"); /* counters are optional */
+}
+
+/* Found by fuzzing (tests/fuzz/regressions/record): times beyond year 9999 (expiry
+ * arithmetic would overflow) and a last_login of 0, which the encoder never writes. */
+static void test_out_of_range_times_are_refused(void **state)
+{
+	assert_refused(BASE_HEAD BASE_IP "code " HASH64
+	                                 " 1700000000 9223372036854775807 0\n" BASE_TAIL);
+	assert_refused(BASE_HEAD BASE_IP "window 1700000000 253402300800\n" BASE_TAIL);
+	assert_refused(BASE_HEAD BASE_IP "last_login 0 203.0.113.7\n" BASE_TAIL);
+	assert_decodes(BASE_HEAD BASE_IP "code " HASH64 " 1700000000 253402300799 0\n" BASE_TAIL);
 }
 
 static void test_wrong_magic_is_refused(void **state)
@@ -605,6 +617,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_numbers_and_addresses_are_refused),
 	    cmocka_unit_test(test_double_or_trailing_spaces_are_refused),
 	    cmocka_unit_test(test_nul_byte_is_refused),
+	    cmocka_unit_test(test_out_of_range_times_are_refused),
 	    cmocka_unit_test(test_empty_address_list_is_refused),
 	    cmocka_unit_test(test_empty_or_overlong_text_is_refused),
 	    cmocka_unit_test(test_prune_drops_only_codes_that_can_no_longer_matter),
