@@ -414,13 +414,8 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 		                                         : "unexpected argument \"%.64s\"",
 		                       argv[1]);
 	/* Configuration and key only: the log must stay checkable when the store is damaged. */
-	if (ctl_load_config(ctl) != EXIT_OK)
+	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
 		return EXIT_FAIL;
-	if (pv_keys_load(ctl->cfg.key_file, &ctl->keys, &err) != PV_OK) {
-		ctl_error("%s", err.msg);
-		return EXIT_FAIL;
-	}
-	ctl->have_keys = true;
 	if (pv_audit_verify(ctl->cfg.audit_log, &ctl->keys, &res, &err) != PV_OK) {
 		ctl_error("cannot verify the audit log: %s", err.msg);
 		return EXIT_FAIL;

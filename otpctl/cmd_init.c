@@ -58,15 +58,8 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
-	if (pv_keys_load(ctl->cfg.key_file, &ctl->keys, &err) != PV_OK) {
-		ctl_error("%s", err.msg);
+	if (ctl_load_keys(ctl) != EXIT_OK || ctl_open_store(ctl) != EXIT_OK)
 		return EXIT_FAIL;
-	}
-	ctl->have_keys = true;
-	if (pv_store_open(&ctl->cfg, &ctl->store, &err) != PV_OK) {
-		ctl_error("%s", err.msg);
-		return EXIT_FAIL;
-	}
 	if (ctl_audit(ctl, "init", NULL, "allow", "ok", NULL) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json) {

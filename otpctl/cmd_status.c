@@ -64,7 +64,6 @@ int cmd_status(struct otpctl *ctl, int argc, char **argv)
 	const struct command *cmd = ctl_find_command("status");
 	struct pv_record *recs = NULL;
 	struct pv_err err;
-	struct pv_buf b;
 	size_t n = 0;
 	size_t i;
 	int rc = EXIT_FAIL;
@@ -94,16 +93,7 @@ int cmd_status(struct otpctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (ctl->json) {
-		pv_buf_init(&b, 64 * 1024 * 1024);
-		pv_buf_puts(&b, "{\"vendors\":[");
-		for (i = 0; i < n; i++) {
-			if (i)
-				pv_buf_puts(&b, ",");
-			ctl_record_json(&b, &recs[i], ctl->now);
-		}
-		pv_buf_puts(&b, "]}");
-		rc = ctl_print_json(&b);
-		pv_buf_free(&b);
+		rc = ctl_print_vendors_json(ctl, recs, n);
 		goto out;
 	}
 	if (n == 0) {

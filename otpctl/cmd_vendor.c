@@ -221,7 +221,6 @@ int cmd_vendor_list(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("vendor list");
 	struct pv_record *recs = NULL;
-	struct pv_buf b;
 	size_t n = 0;
 	size_t i;
 	int rc;
@@ -231,16 +230,7 @@ int cmd_vendor_list(struct otpctl *ctl, int argc, char **argv)
 	if (ctl_open(ctl) != EXIT_OK || ctl_load_all(ctl, &recs, &n) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json) {
-		pv_buf_init(&b, 64 * 1024 * 1024);
-		pv_buf_puts(&b, "{\"vendors\":[");
-		for (i = 0; i < n; i++) {
-			if (i)
-				pv_buf_puts(&b, ",");
-			ctl_record_json(&b, &recs[i], ctl->now);
-		}
-		pv_buf_puts(&b, "]}");
-		rc = ctl_print_json(&b);
-		pv_buf_free(&b);
+		rc = ctl_print_vendors_json(ctl, recs, n);
 	} else {
 		if (n == 0)
 			printf("No vendors. Add one with: otpctl vendor add NAME --ip ADDRESS\n");

@@ -77,21 +77,34 @@ int ctl_load_config(struct otpctl *ctl)
 	return EXIT_OK;
 }
 
-int ctl_open(struct otpctl *ctl)
+int ctl_load_keys(struct otpctl *ctl)
 {
 	struct pv_err err;
 
-	if (ctl_load_config(ctl) != EXIT_OK)
-		return EXIT_FAIL;
 	if (pv_keys_load(ctl->cfg.key_file, &ctl->keys, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
 	ctl->have_keys = true;
+	return EXIT_OK;
+}
+
+int ctl_open_store(struct otpctl *ctl)
+{
+	struct pv_err err;
+
 	if (pv_store_open(&ctl->cfg, &ctl->store, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
+	return EXIT_OK;
+}
+
+int ctl_open(struct otpctl *ctl)
+{
+	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK ||
+	    ctl_open_store(ctl) != EXIT_OK)
+		return EXIT_FAIL;
 	return EXIT_OK;
 }
 

@@ -47,6 +47,9 @@ const struct command *ctl_find_command(const char *name);
 
 /* Load the configuration (and nothing else). Prints the error; returns EXIT_OK/EXIT_FAIL. */
 int ctl_load_config(struct otpctl *ctl);
+/* The key (subkeys) after the configuration; the store after that. Print the error. */
+int ctl_load_keys(struct otpctl *ctl);
+int ctl_open_store(struct otpctl *ctl);
 /* Configuration, key and store: what every vendor command needs. */
 int ctl_open(struct otpctl *ctl);
 void ctl_close(struct otpctl *ctl);
@@ -91,6 +94,8 @@ void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct p
 size_t ctl_outstanding_codes(const struct pv_record *rec, int64_t now);
 /* One JSON object describing the vendor (no secret, no code hash). */
 void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now);
+/* {"vendors":[...]} for status and vendor list. */
+int ctl_print_vendors_json(const struct otpctl *ctl, const struct pv_record *recs, size_t n);
 /* Multi-line human description. */
 void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now);
 /* Load every vendor record (sorted by name); *recs malloc'd, wipe and free with

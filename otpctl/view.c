@@ -77,7 +77,7 @@ static void json_time(struct pv_buf *b, bool *first, const char *key, int64_t t)
 }
 
 void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
-                     size_t n)
+                  size_t n)
 {
 	size_t i;
 
@@ -165,6 +165,25 @@ void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now)
 	} else {
 		fprintf(out, "last login:  never\n");
 	}
+}
+
+int ctl_print_vendors_json(const struct otpctl *ctl, const struct pv_record *recs, size_t n)
+{
+	struct pv_buf b;
+	size_t i;
+	int rc;
+
+	pv_buf_init(&b, 64 * 1024 * 1024);
+	pv_buf_puts(&b, "{\"vendors\":[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			pv_buf_puts(&b, ",");
+		ctl_record_json(&b, &recs[i], ctl->now);
+	}
+	pv_buf_puts(&b, "]}");
+	rc = ctl_print_json(&b);
+	pv_buf_free(&b);
+	return rc;
 }
 
 int ctl_load_all(struct otpctl *ctl, struct pv_record **recs, size_t *n)
