@@ -42,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 
-.PHONY: all deps test-deps check unit clean install format format-check demo lint
+.PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz bench
 
 ifeq ($(VARIANT),normal)
 all: deps pam_vendor/pam_vendor.so otpctl/otpctl
@@ -115,6 +115,17 @@ lint: deps
 		--error-exitcode=1 -q -D_GNU_SOURCE -Icore core pam_vendor otpctl
 	clang-tidy -quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Icore $(PKG_CFLAGS)
 	$(MAKE) --no-print-directory format-check
+
+# Long runs, not part of `make check`: fuzzing (docs/fuzzing.md) and benchmarks
+# (docs/performance.md).
+FUZZ_SECONDS ?= 60
+fuzz: all
+	@mk/deps.sh fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh fuzz
+
+bench: all
+	@mk/deps.sh bench
+	tests/bench/run.sh
 
 format:
 	clang-format -i core/*.[ch] pam_vendor/*.c otpctl/*.[ch] tests/unit/*.[ch] tests/pam/*.c

@@ -1,6 +1,6 @@
 #!/bin/sh
 # deps.sh — make sure the Debian 12 packages a target needs are installed.
-# Usage: mk/deps.sh build|test|demo|fuzz|lint
+# Usage: mk/deps.sh build|test|demo|fuzz|lint|bench
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command, fails.
 set -eu
 
@@ -11,6 +11,7 @@ logrotate rsyslog bash-completion man-db strace"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"
 lint="$build cppcheck clang-tidy clang-format"
+bench="$build libpam-oath oathtool libpam-google-authenticator strace python3"
 
 case "${1:-build}" in
 build) want=$build ;;
@@ -18,7 +19,8 @@ test) want=$test ;;
 demo) want=$demo ;;
 fuzz) want=$fuzz ;;
 lint) want=$lint ;;
-*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz, lint)" >&2; exit 2 ;;
+bench) want=$bench ;;
+*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz, lint, bench)" >&2; exit 2 ;;
 esac
 
 missing=""
