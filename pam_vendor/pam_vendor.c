@@ -504,8 +504,8 @@ static int authenticate_vendor(struct call *c)
 	if (c->cfg.fail_delay > 0)
 		(void)pam_fail_delay(c->pamh, (unsigned)(c->cfg.fail_delay * 1000000));
 	if (c->opt.try_first_pass && get_authtok(c, code) == PV_OK) {
-		/* An earlier module's password is usually no code: then ask, without counting it.
-		 */
+		/* An earlier module's password is usually no code: then ask, without counting
+		 * it. A token of digits is a guess at a code and counts like any other. */
 		if (verify_code(c, code, true, &cc) != PV_OK) {
 			rc = deny(c, PV_R_STORE_ERROR, NULL, PAM_AUTH_ERR);
 			goto out;
@@ -514,9 +514,9 @@ static int authenticate_vendor(struct call *c)
 	}
 	if (!checked) {
 		if (c->opt.use_first_pass) {
+			/* No token: checked (and counted) as a wrong code. */
 			if (get_authtok(c, code) != PV_OK)
-				code[0] =
-				    '\0'; /* no token: checked (and counted) as a wrong code */
+				code[0] = '\0';
 		} else if (prompt_code(c, code, &conv_failed) != PV_OK) {
 			if (conv_failed) {
 				rc = deny(c, PV_R_OTP_INVALID, "conversation failed", PAM_CONV_ERR);

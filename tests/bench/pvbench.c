@@ -81,15 +81,15 @@ struct opts {
 	long warmup;
 	size_t record_bytes;
 	bool markers;
-	const char *raw; /* write every latency (ms, in run order) here */
+	const char *raw;   /* write every latency (ms, in run order) here */
 	long max_failures; /* tolerated failed logins (reported either way) */
 };
 
 /* Shared between the parent (which issues codes between rounds) and the clients. */
 struct shared {
-	int count[MAX_CLIENTS];  /* logins this round */
-	long base[MAX_CLIENTS];  /* where this round's latencies go; -1: warm-up, not kept */
-	int user[MAX_CLIENTS];   /* user (vendor) index this round */
+	int count[MAX_CLIENTS]; /* logins this round */
+	long base[MAX_CLIENTS]; /* where this round's latencies go; -1: warm-up, not kept */
+	int user[MAX_CLIENTS];  /* user (vendor) index this round */
 	char codes[MAX_CLIENTS][BATCH][CODE_MAX];
 	int failures;
 	char first_failure[256];
@@ -260,13 +260,14 @@ static bool floor_login(int client)
 
 	if (rec == NULL)
 		return false;
-	randombytes_buf(rec, opt.record_bytes);
-	randombytes_buf(rnd, sizeof(rnd));
+	memset(rec, 'a' + (int)(getpid() % 26), opt.record_bytes); /* content does not matter */
+	randombytes_buf(rnd, sizeof(rnd));                         /* temp name, as the core */
 	snprintf(name, sizeof(name), "rec.%d", client);
 	snprintf(tmp, sizeof(tmp), ".%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", name, rnd[0], rnd[1],
 	         rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	/* ~ the size of one audit line */
-	n = (size_t)snprintf(line, sizeof(line), "{\"seq\":%ld,\"user\":\"v%06d\",\"pad\":\"%0300d\"}\n",
+	n = (size_t)snprintf(line, sizeof(line),
+	                     "{\"seq\":%ld,\"user\":\"v%06d\",\"pad\":\"%0300d\"}\n",
 	                     (long)getpid(), client, 0);
 	dirfd = open(opt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
@@ -379,8 +380,8 @@ static void vendor_open(void)
 {
 	struct pv_err err;
 
-	if (pv_config_load(opt.config, &venv.cfg, &err) != PV_OK ||
-	    pv_crypto_init(&err) != PV_OK || pv_keys_load(venv.cfg.key_file, &venv.keys, &err) != PV_OK ||
+	if (pv_config_load(opt.config, &venv.cfg, &err) != PV_OK || pv_crypto_init(&err) != PV_OK ||
+	    pv_keys_load(venv.cfg.key_file, &venv.keys, &err) != PV_OK ||
 	    pv_store_open(&venv.cfg, &venv.store, &err) != PV_OK)
 		die("%s", err.msg);
 }
@@ -413,8 +414,9 @@ static void hotp_issue(int user, int k, char (*out)[CODE_MAX])
 
 	for (i = 0; i < k; i++) {
 		char code[HOTP_DIGITS + 1];
-		if (oath_hotp_generate(hotp_secret, HOTP_SECRET_N, hotp_counter[user]++, HOTP_DIGITS,
-		                       false, OATH_HOTP_DYNAMIC_TRUNCATION, code) != OATH_OK)
+		if (oath_hotp_generate(hotp_secret, HOTP_SECRET_N, hotp_counter[user]++,
+		                       HOTP_DIGITS, false, OATH_HOTP_DYNAMIC_TRUNCATION,
+		                       code) != OATH_OK)
 			die("%s", "oath_hotp_generate failed");
 		snprintf(out[i], CODE_MAX, "%s", code);
 	}
@@ -448,8 +450,8 @@ static void peers_setup(void)
 	if (opt.module == MOD_OATH) {
 		for (i = 0; i < opt.clients; i++) {
 			user_name(i, user, sizeof(user));
-			off += (size_t)snprintf(text + off, sizeof(text) - off, "HOTP %s - %s\n", user,
-			                        hex);
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "HOTP %s - %s\n",
+			                        user, hex);
 			hotp_counter[i] = 0;
 		}
 		write_file(opt.oath_file, text, 0600);
@@ -459,7 +461,8 @@ static void peers_setup(void)
 		for (i = 0; i < opt.clients; i++) {
 			user_name(i, user, sizeof(user));
 			snprintf(path, sizeof(path), "%s/%s", opt.gauth_dir, user);
-			snprintf(text, sizeof(text), "%s\n\" HOTP_COUNTER 1\n\" WINDOW_SIZE 1\n", b32);
+			snprintf(text, sizeof(text), "%s\n\" HOTP_COUNTER 1\n\" WINDOW_SIZE 1\n",
+			         b32);
 			write_file(path, text, 0400);
 			hotp_counter[i] = 1;
 		}
@@ -592,10 +595,10 @@ static double run_logins(struct pool *p, long total, bool keep, long base)
 static void print_result(double *lat, long n, double sum, double wall, long failures)
 {
 	qsort(lat, (size_t)n, sizeof(double), cmp_double);
-	printf("RESULT\t%s\t%s\t%s\t%d\t%s\t%ld\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%ld\n",
-	       opt.label, opt.disk, module_name(opt.module), opt.clients,
-	       opt.same ? "one" : "distinct", n, pct(lat, n, 0.5) * 1e3, pct(lat, n, 0.9) * 1e3,
-	       pct(lat, n, 0.99) * 1e3, sum / (double)n * 1e3, (double)n / wall, failures);
+	printf("RESULT\t%s\t%s\t%s\t%d\t%s\t%ld\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%ld\n", opt.label,
+	       opt.disk, module_name(opt.module), opt.clients, opt.same ? "one" : "distinct", n,
+	       pct(lat, n, 0.5) * 1e3, pct(lat, n, 0.9) * 1e3, pct(lat, n, 0.99) * 1e3,
+	       sum / (double)n * 1e3, (double)n / wall, failures);
 }
 
 /* Merge --raw files written by several interleaved runs of one scenario. */
@@ -683,9 +686,10 @@ static int cmd_login(void)
 	wall = run_logins(&p, n, true, 0);
 	pool_stop(&p);
 	if (sh->failures > 0)
-		fprintf(stderr, "pvbench: %s %s %d client(s) %s: %d of %ld logins failed; first: %s\n",
-		        opt.disk, module_name(opt.module), opt.clients, opt.same ? "one" : "distinct",
-		        sh->failures, n + opt.warmup, sh->first_failure);
+		fprintf(
+		    stderr, "pvbench: %s %s %d client(s) %s: %d of %ld logins failed; first: %s\n",
+		    opt.disk, module_name(opt.module), opt.clients, opt.same ? "one" : "distinct",
+		    sh->failures, n + opt.warmup, sh->first_failure);
 	for (i = 0; i < n; i++)
 		sum += sh->lat[i];
 	if (opt.raw != NULL) {

@@ -16,15 +16,15 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define FZ_CHECK(cond, ...)                                                                   \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "\nINVARIANT FAILED at %s:%d: %s\n  ", __FILE__,      \
-			        __LINE__, #cond);                                             \
-			fprintf(stderr, __VA_ARGS__);                                         \
-			fprintf(stderr, "\n");                                                \
-			abort();                                                              \
-		}                                                                             \
+#define FZ_CHECK(cond, ...)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "\nINVARIANT FAILED at %s:%d: %s\n  ", __FILE__, __LINE__, \
+			        #cond);                                                            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fprintf(stderr, "\n");                                                     \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* The fuzz input as a C string (malloc'd; the caller frees it). An embedded NUL simply ends
@@ -56,8 +56,8 @@ static inline void fz_check_err(const struct pv_err *err, bool printable_only, c
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)err->msg[i];
 		FZ_CHECK(c >= 0x20 && c != 0x7f,
-		         "%s: control byte 0x%02x at offset %zu of the error message: %s", what, c, i,
-		         err->msg);
+		         "%s: control byte 0x%02x at offset %zu of the error message: %s", what, c,
+		         i, err->msg);
 	}
 }
 

@@ -118,8 +118,7 @@ static size_t render(const struct pv_config *c, char *buf, size_t cap)
 	put_duration(&p, &left, "max_window", c->max_window);
 	put_duration(&p, &left, "fail_delay", c->fail_delay);
 	put_duration(&p, &left, "lock_timeout", c->lock_timeout);
-	put_text(&p, &left, "unknown_user",
-	         c->unknown_user == PV_UNKNOWN_DENY ? "deny" : "ignore");
+	put_text(&p, &left, "unknown_user", c->unknown_user == PV_UNKNOWN_DENY ? "deny" : "ignore");
 	put_text(&p, &left, "vendor_group", c->vendor_group);
 	put_text(&p, &left, "totp_issuer", c->totp_issuer);
 	return cap - left;
@@ -127,11 +126,9 @@ static size_t render(const struct pv_config *c, char *buf, size_t cap)
 
 static void check_same(const struct pv_config *a, const struct pv_config *b, const char *text)
 {
-	FZ_CHECK(strcmp(a->store_dir, b->store_dir) == 0, "store_dir differs; rendered:\n%s",
-	         text);
+	FZ_CHECK(strcmp(a->store_dir, b->store_dir) == 0, "store_dir differs; rendered:\n%s", text);
 	FZ_CHECK(strcmp(a->key_file, b->key_file) == 0, "key_file differs; rendered:\n%s", text);
-	FZ_CHECK(strcmp(a->audit_log, b->audit_log) == 0, "audit_log differs; rendered:\n%s",
-	         text);
+	FZ_CHECK(strcmp(a->audit_log, b->audit_log) == 0, "audit_log differs; rendered:\n%s", text);
 	FZ_CHECK(a->otp_length == b->otp_length && a->otp_ttl == b->otp_ttl &&
 	             a->max_failures == b->max_failures && a->max_window == b->max_window &&
 	             a->unknown_user == b->unknown_user && a->fail_delay == b->fail_delay &&
@@ -139,8 +136,8 @@ static void check_same(const struct pv_config *a, const struct pv_config *b, con
 	         "a number differs after the round trip; rendered:\n%s", text);
 	FZ_CHECK(strcmp(a->vendor_group, b->vendor_group) == 0,
 	         "vendor_group differs; rendered:\n%s", text);
-	FZ_CHECK(strcmp(a->totp_issuer, b->totp_issuer) == 0,
-	         "totp_issuer differs; rendered:\n%s", text);
+	FZ_CHECK(strcmp(a->totp_issuer, b->totp_issuer) == 0, "totp_issuer differs; rendered:\n%s",
+	         text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

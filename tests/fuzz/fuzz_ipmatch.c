@@ -112,13 +112,14 @@ static void check_pair(const char *rule_text, const char *addr_text)
 	struct pv_err err;
 	bool in;
 
-	if (pv_cidr_parse(rule_text, &rule, &err) != PV_OK || pv_addr_parse(addr_text, &addr) != PV_OK)
+	if (pv_cidr_parse(rule_text, &rule, &err) != PV_OK ||
+	    pv_addr_parse(addr_text, &addr) != PV_OK)
 		return;
 	in = pv_cidr_contains(&rule, &addr);
 	FZ_CHECK(in == ref_contains(&rule, &addr), "contains(\"%s\", \"%s\") = %d, reference %d",
 	         rule_text, addr_text, in, !in);
-	FZ_CHECK(in == pv_cidr_within(&rule, &addr), "contains and within disagree for \"%s\", \"%s\"",
-	         rule_text, addr_text);
+	FZ_CHECK(in == pv_cidr_within(&rule, &addr),
+	         "contains and within disagree for \"%s\", \"%s\"", rule_text, addr_text);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (i = 0; i < digits_len; i++)
 			FZ_CHECK(out[i] >= '0' && out[i] <= '9', "output byte 0x%02x",
 			         (unsigned char)out[i]);
-		FZ_CHECK(strcmp(out, expect) == 0, "normalised \"%s\", expected \"%s\"", out, expect);
+		FZ_CHECK(strcmp(out, expect) == 0, "normalised \"%s\", expected \"%s\"", out,
+		         expect);
 	} else {
 		FZ_CHECK(digits_len == 0, "failure with digits_len %zu", digits_len);
 		FZ_CHECK(out[0] == '\0', "failure left \"%.12s\" in the output", out);

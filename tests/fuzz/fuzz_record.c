@@ -60,7 +60,8 @@ static void check_shape(const struct pv_record *r)
 	FZ_CHECK(strnlen(r->last_login_rhost, sizeof(r->last_login_rhost)) <
 	             sizeof(r->last_login_rhost),
 	         "last_login_rhost not NUL-terminated");
-	FZ_CHECK(r->last_login_rhost[0] == '\0' || pv_addr_parse(r->last_login_rhost, &addr) == PV_OK,
+	FZ_CHECK(r->last_login_rhost[0] == '\0' ||
+	             pv_addr_parse(r->last_login_rhost, &addr) == PV_OK,
 	         "last_login_rhost \"%s\" is not an address", r->last_login_rhost);
 }
 
@@ -68,7 +69,8 @@ static void check_same(const struct pv_record *a, const struct pv_record *b, con
 {
 	size_t i;
 
-#define SAME(cond, field) FZ_CHECK(cond, "%s differs after encode/decode; encoded:\n%s", field, text)
+#define SAME(cond, field)                                                                          \
+	FZ_CHECK(cond, "%s differs after encode/decode; encoded:\n%s", field, text)
 	SAME(strcmp(a->name, b->name) == 0, "name");
 	SAME(strcmp(a->note, b->note) == 0, "note");
 	SAME(a->created == b->created, "created");
@@ -119,7 +121,8 @@ static void check_consumers(const struct pv_record *r, int64_t now)
 		FZ_CHECK(list == r->window_ips && count == r->n_window_ips,
 		         "allowed_ips ignores the window's list");
 	else
-		FZ_CHECK(list == r->ips && count == r->n_ips, "allowed_ips is not the vendor's list");
+		FZ_CHECK(list == r->ips && count == r->n_ips,
+		         "allowed_ips is not the vendor's list");
 
 	memcpy(&p, r, sizeof(p));
 	pv_record_prune_codes(&p, now);
@@ -168,8 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err.msg[0] = '\0';
 	FZ_CHECK(pv_record_encode(&rec, &text, &len, &err) == PV_OK,
 	         "a decoded record does not encode: %s", err.msg);
-	FZ_CHECK(len > 0 && len < PV_RECORD_TEXT_MAX && strlen(text) == len,
-	         "encoded length %zu", len);
+	FZ_CHECK(len > 0 && len < PV_RECORD_TEXT_MAX && strlen(text) == len, "encoded length %zu",
+	         len);
 	memset(&again, 0, sizeof(again));
 	err.msg[0] = '\0';
 	FZ_CHECK(pv_record_decode(text, len, NAME, &again, &err) == PV_OK,
@@ -177,10 +180,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_same(&rec, &again, text);
 
 	err.msg[0] = '\0';
-	FZ_CHECK(pv_record_encode(&again, &text2, &len2, &err) == PV_OK,
-	         "re-encoding fails: %s", err.msg);
-	FZ_CHECK(len == len2 && memcmp(text, text2, len) == 0,
-	         "encoding is not stable:\n%s---\n%s", text, text2);
+	FZ_CHECK(pv_record_encode(&again, &text2, &len2, &err) == PV_OK, "re-encoding fails: %s",
+	         err.msg);
+	FZ_CHECK(len == len2 && memcmp(text, text2, len) == 0, "encoding is not stable:\n%s---\n%s",
+	         text, text2);
 
 	check_consumers(&rec, INT64_C(1795608000)); /* 2026-11-25T12:00:00Z */
 	check_consumers(&rec, 0);

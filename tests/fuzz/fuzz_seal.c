@@ -72,7 +72,8 @@ static void check_raw(const uint8_t *data, size_t size)
 	             plain, &plain_len, NULL, data + HEADER_LEN, size - HEADER_LEN, ad,
 	             build_ad(ad, NAME), data + MAGIC_LEN, keys.record) == 0,
 	         "unseal accepted bytes that do not authenticate (forgery)");
-	FZ_CHECK(pv_record_decode((const char *)plain, (size_t)plain_len, NAME, &ref, &err) == PV_OK,
+	FZ_CHECK(pv_record_decode((const char *)plain, (size_t)plain_len, NAME, &ref, &err) ==
+	             PV_OK,
 	         "unseal accepted a plaintext that does not decode");
 	FZ_CHECK(memcmp(&rec, &ref, sizeof(rec)) == 0, "unseal and decode disagree on the record");
 	sodium_memzero(plain, size);
@@ -119,7 +120,8 @@ static void check_wrapped(const uint8_t *data, size_t size)
 	         rc_ref, err.msg, err_ref.msg);
 	if (rc != PV_OK) {
 		fz_check_err(&err, true, "pv_record_unseal");
-		FZ_CHECK(strcmp(err.msg, err_ref.msg) == 0, "unseal and decode explain differently");
+		FZ_CHECK(strcmp(err.msg, err_ref.msg) == 0,
+		         "unseal and decode explain differently");
 	} else {
 		FZ_CHECK(memcmp(&rec, &ref, sizeof(rec)) == 0,
 		         "unseal and decode disagree on the record");

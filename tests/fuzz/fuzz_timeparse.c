@@ -18,11 +18,11 @@
 
 #include "timeparse.h"
 
-#define TEN_YEARS     INT64_C(315360000)
-#define YEAR_10000    INT64_C(253402300800) /* 10000-01-01T00:00:00Z */
-#define NOW_ORDINARY  ((time_t)1795608000)  /* 2026-11-25T12:00:00Z */
-#define NOW_SPRING    ((time_t)1774744200)  /* 2026-03-29T00:30:00Z, DST starts in Europe */
-#define NOW_AUTUMN    ((time_t)1792888200)  /* 2026-10-25T00:30:00Z, DST ends in Europe */
+#define TEN_YEARS    INT64_C(315360000)
+#define YEAR_10000   INT64_C(253402300800) /* 10000-01-01T00:00:00Z */
+#define NOW_ORDINARY ((time_t)1795608000)  /* 2026-11-25T12:00:00Z */
+#define NOW_SPRING   ((time_t)1774744200)  /* 2026-03-29T00:30:00Z, DST starts in Europe */
+#define NOW_AUTUMN   ((time_t)1792888200)  /* 2026-10-25T00:30:00Z, DST ends in Europe */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -65,11 +65,13 @@ static void check_time(const char *text, time_t now)
 	FZ_CHECK(t >= 0, "time \"%s\" = %lld", text, (long long)t);
 	if (strlen(text) == 5) {
 		FZ_CHECK(t > now - 2 * 86400 && t < now + 2 * 86400,
-		         "\"%s\" at now=%lld is %lld, not today", text, (long long)now, (long long)t);
+		         "\"%s\" at now=%lld is %lld, not today", text, (long long)now,
+		         (long long)t);
 		return;
 	}
 	if ((int64_t)t >= YEAR_10000)
-		return; /* "9999-12-31T23:59:59-23:59": a valid input past what RFC 3339 can print */
+		return; /* "9999-12-31T23:59:59-23:59": a valid input past what RFC 3339 can print
+		         */
 	pv_format_utc(t, printed, sizeof(printed));
 	FZ_CHECK(pv_parse_time(printed, now, &again, &err) == PV_OK && again == t,
 	         "time \"%s\" = %lld prints as \"%s\", which parses to %lld", text, (long long)t,

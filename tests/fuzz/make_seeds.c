@@ -163,11 +163,11 @@ static void audit_lines(const struct pv_keys *keys, const char *scratch)
 	unlink(log);
 	snprintf(log, sizeof(log), "%s/audit.log", scratch);
 
-#define APPEND()                                                                               \
-	do {                                                                                   \
-		if (pv_audit_append(log, keys, 5, &ev, NOW + (int64_t)lineno++, NULL, &err) !=   \
-		    PV_OK)                                                                     \
-			die("pv_audit_append", err.msg);                                       \
+#define APPEND()                                                                                   \
+	do {                                                                                       \
+		if (pv_audit_append(log, keys, 5, &ev, NOW + (int64_t)lineno++, NULL, &err) !=     \
+		    PV_OK)                                                                         \
+			die("pv_audit_append", err.msg);                                           \
 	} while (0)
 
 	pv_audit_event_init(&ev);

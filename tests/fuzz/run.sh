@@ -75,7 +75,7 @@ CORE_FLAGS="$BASE -fsanitize=fuzzer-no-link,address,undefined $PKG_CFLAGS"
 HARNESS_FLAGS="$BASE -fsanitize=fuzzer,address,undefined -Wall -Wextra -Werror $PKG_CFLAGS"
 
 # Core objects, compiled once and linked into every harness. Rebuilt when a core source or
-# header, this script, or the compiler flags change.
+# header or the compiler flags change.
 build_core() {
 	local stamp=$OUT/obj/flags objs=() todo=() f o
 	mkdir -p "$OUT/obj"
@@ -94,7 +94,10 @@ build_core() {
 		echo "fuzz: compiling ${#todo[@]} core source(s)"
 		# shellcheck disable=SC2086
 		printf '%s\n' "${todo[@]}" | xargs -P "$JOBS" -I{} sh -c \
-			'f={}; b=${f##*/}; exec '"$CLANG $CORE_FLAGS"' -c "$f" -o "'"$OUT"'/obj/${b%.c}.o"'
+			'f={}; b=${f##*/}; exec '"$CLANG $CORE_FLAGS"' -c "$f" -o "'"$OUT"'/obj/${b%.c}.o"' || {
+			echo "fuzz: build failed" >&2
+			exit 2
+		}
 	fi
 	if [ ${#todo[@]} -gt 0 ] || [ ! -f "$OUT/libpvcore-fuzz.a" ]; then
 		rm -f "$OUT/libpvcore-fuzz.a"
@@ -134,9 +137,9 @@ build_all() {
 # The libFuzzer summary of one log: "execs exec/s cov ft corp" (plain or -fork=N output).
 stats_of() {
 	local log=$1 last execs eps cov ft corp
-	last=$(grep -E '^#[0-9]+([[:space:]]+(DONE|INITED|NEW|REDUCE|pulse|RELOAD)|:)' "$log" | tail -1 || true)
-	execs=$(grep -oE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
-	eps=$(grep -oE '^stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+	last=$(grep -aE '^#[0-9]+([[:space:]]+(DONE|INITED|NEW|REDUCE|pulse|RELOAD)|:)' "$log" | tail -1 || true)
+	execs=$(grep -aoE '^stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
+	eps=$(grep -aoE '^stat::average_exec_per_sec: *[0-9]+' "$log" | grep -oE '[0-9]+$' || true)
 	[ -n "$execs" ] || execs=$(echo "$last" | grep -oE '^#[0-9]+' | tr -d '#' || true)
 	[ -n "$eps" ] || eps=$(echo "$last" | grep -oE 'exec/s:? [0-9]+' | grep -oE '[0-9]+' || true)
 	cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | grep -oE '[0-9]+' || true)
@@ -203,7 +206,7 @@ do_fuzz() {
 		if [ -n "$crash" ]; then
 			s=CRASH
 			failed=1
-		elif grep -qE 'Done [0-9]+ runs in|INFO: exiting: 0 ' "$OUT/logs/$t.log"; then
+		elif grep -aqE 'Done [0-9]+ runs in|INFO: exiting: 0 ' "$OUT/logs/$t.log"; then
 			s=ok
 		else
 			s="FAILED (see $OUT/logs/$t.log)"
