@@ -42,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 
-.PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz bench
+.PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench
 
 ifeq ($(VARIANT),normal)
 all: deps pam_vendor/pam_vendor.so otpctl/otpctl
@@ -94,6 +94,7 @@ $(PAMDRIVE): tests/pam/pamdrive.c
 unit: test-deps all $(UNIT_BIN)
 
 check: test-deps all $(UNIT_BIN) $(PAMDRIVE)
+	@$(MAKE) --no-print-directory fuzz-replay
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 
 demo: all
@@ -122,6 +123,11 @@ FUZZ_SECONDS ?= 60
 fuzz: all
 	@mk/deps.sh fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh fuzz
+
+# Every fuzz seed and regression input once, under ASan/UBSan (seconds; part of `check`).
+fuzz-replay:
+	@mk/deps.sh fuzz
+	tests/fuzz/run.sh replay
 
 bench: all
 	@mk/deps.sh bench

@@ -242,7 +242,7 @@ do_fuzz() {
 	if [ "${FUZZ_SAVE:-0}" = 1 ]; then
 		for t in $TARGETS; do
 			"$OUT/fuzz_$t" -merge=1 "$SRC/corpus/$t" "$OUT/corpus/$t" >"$OUT/logs/$t.merge.log" 2>&1 &&
-				echo "fuzz: $t: $(grep -oE 'added [0-9]+ new units' "$OUT/logs/$t.merge.log" || echo merged)"
+				echo "fuzz: $t: $(grep -aoE '[0-9]+ new files with [0-9]+ new features added' "$OUT/logs/$t.merge.log" || echo merged)"
 		done
 	fi
 	echo
