@@ -18,6 +18,7 @@
  *                  oath:   --confdir D --service S --oath-file F
  *                  gauth:  --confdir D --service S --gauth-dir D
  *                  floor:  --dir D [--record-bytes B]
+ * pvbench syslogd  [--dir SOCKET]   (discarding syslog receiver; default /dev/log)
  * pvbench stats    --module M --label L --disk D [--clients C] [--same] RAWFILE...
  *                  (merges the --raw files of interleaved runs of one scenario)
  * Result line (stdout, tab-separated):
@@ -38,7 +39,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -805,6 +808,33 @@ static int cmd_genaudit(long n)
 	return 0;
 }
 
+/* A minimal syslog receiver for the benchmark's private /dev/log: receive and discard, so
+ * that every module's syslog calls cost what sending to a local daemon costs (and none falls
+ * back to writing to the console). Runs until killed. */
+static int cmd_syslogd(const char *path)
+{
+	struct sockaddr_un sa;
+	char buf[8192];
+	int rcvbuf = 8 << 20;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		die("socket path too long: %s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(path, 0666) != 0)
+		die("cannot listen on %s", path);
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf));
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno != EINTR)
+			die("%s", "recv failed");
+	}
+}
+
 /* --- arguments --- */
 
 static const char *value(int *i, int argc, char **argv)
@@ -833,7 +863,7 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 2 || files == NULL)
-		die("%s", "usage: pvbench genstore|genaudit|login|stats ... (see the source)");
+		die("%s", "usage: pvbench genstore|genaudit|login|stats|syslogd ... (see the source)");
 	cmd = argv[1];
 	opt.clients = 1;
 	opt.warmup = 10;
@@ -898,6 +928,8 @@ int main(int argc, char **argv)
 		return cmd_stats(nfiles, files);
 	if (strcmp(cmd, "login") == 0)
 		return cmd_login();
+	if (strcmp(cmd, "syslogd") == 0)
+		return cmd_syslogd(opt.dir != NULL ? opt.dir : "/dev/log");
 	if (opt.config == NULL)
 		die("%s", "--config is required");
 	if (strcmp(cmd, "genstore") == 0) {

@@ -40,6 +40,41 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# --- a private mount namespace: our tmpfs, and (if needed) a /dev/log of our own ---
+# Every mount below lives in a mount namespace of this run: the host's mounts and its /dev are
+# never touched, and our mounts vanish when the run ends. A machine without a syslog daemon
+# (no /dev/log) would distort the comparison: pam_vendor's syslog copies of its audit lines
+# would cost nothing, while a module that opens the log with LOG_CONS (google-authenticator
+# does) writes to the console instead, which on a VM's serial console costs milliseconds.
+# There, every scenario runs with a /dev/log served by a minimal receiver (pvbench syslogd:
+# receive and discard); where the host has a syslog daemon, its /dev/log is used as it is.
+if [ "${PV_BENCH_IN_NS:-}" != 1 ]; then
+	exec unshare --mount --propagation private env PV_BENCH_IN_NS=1 "$ROOT/tests/bench/run.sh" "$@"
+fi
+private_dev_log() {
+	local d n
+	d=$(mktemp -d /tmp/pvbench-dev.XXXXXX)
+	mount -t tmpfs -o mode=0755 pvbench-dev "$d"
+	for n in null zero full random urandom tty console; do
+		[ -e "/dev/$n" ] || continue
+		: >"$d/$n"
+		mount --bind "/dev/$n" "$d/$n"
+	done
+	for n in pts shm mqueue; do
+		[ -d "/dev/$n" ] || continue
+		mkdir "$d/$n"
+		mount --bind "/dev/$n" "$d/$n"
+	done
+	ln -s /proc/self/fd "$d/fd"
+	ln -s /proc/self/fd/0 "$d/stdin"
+	ln -s /proc/self/fd/1 "$d/stdout"
+	ln -s /proc/self/fd/2 "$d/stderr"
+	[ -e /dev/ptmx ] && ln -s pts/ptmx "$d/ptmx"
+	mount --rbind "$d" /dev
+	umount -l "$d"
+	rmdir "$d"
+}
+
 # --- packages: the project's build set, the two peers, strace for the syscall counts ---
 want="libpam-oath oathtool libpam-google-authenticator strace"
 missing=""
@@ -60,6 +95,7 @@ done
 # --- build with the project's flags, against its core library ---
 make -s -f Makefile -f tests/bench/bench.mk bench-build >&2
 
+
 # --- work area: a real-disk directory and a tmpfs we mount ourselves ---
 WORK=$(mktemp -d "$DISK_DIR/pvbench.XXXXXX")
 chmod 0755 "$WORK"
@@ -68,8 +104,10 @@ TMPFS=$WORK/tmpfs
 mkdir -m 0755 "$REAL" "$TMPFS" "$WORK/out"
 OUT=$WORK/out
 GENAUDIT=
+SYSLOGD=
 cleanup() {
 	local rc=$?
+	if [ -n "$SYSLOGD" ]; then kill "$SYSLOGD" 2>/dev/null || true; wait "$SYSLOGD" 2>/dev/null || true; fi
 	if [ -n "$GENAUDIT" ]; then kill "$GENAUDIT" 2>/dev/null || true; wait "$GENAUDIT" 2>/dev/null || true; fi
 	if mountpoint -q "$TMPFS" 2>/dev/null; then
 		umount "$TMPFS" 2>/dev/null || umount -l "$TMPFS"
@@ -93,6 +131,14 @@ install -m 0755 "$PVBENCH" "$WORK/bin/pvbench"
 MODULE=$WORK/bin/pam_vendor.so
 OTPCTL=$WORK/bin/otpctl
 PVBENCH=$WORK/bin/pvbench
+if [ -S /dev/log ]; then
+	SYSLOG_NOTE="the host's syslog daemon (/dev/log)"
+else
+	private_dev_log
+	"$PVBENCH" syslogd --dir /dev/log &
+	SYSLOGD=$!
+	SYSLOG_NOTE="no syslog daemon on the host: a private /dev/log served by pvbench syslogd (receive and discard)"
+fi
 
 RESULTS=$OUT/results.tsv
 FACTS=$OUT/facts.txt
@@ -100,6 +146,7 @@ FACTS=$OUT/facts.txt
 : >"$FACTS"
 fact() { printf '%s=%s\n' "$1" "$2" >>"$FACTS"; }
 fact module_sha256 "$(sha256sum "$MODULE" | cut -c1-16)"
+fact syslog "$SYSLOG_NOTE"
 fact load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 # CPU used by the whole machine during the run, to compare with our own (bash `times`).
 cpu_busy() { awk '/^cpu / {printf "%.1f\n", ($2 + $3 + $4 + $7 + $8 + $9) / 100}' /proc/stat; }
