@@ -54,6 +54,7 @@ else
 all: deps $(MODULE) $(OTPCTL)
 endif
 
+# deps: mk/deps.sh runs apt-get install for missing Debian packages (as root), else prints the command.
 deps:
 	@mk/deps.sh build
 

@@ -11,12 +11,13 @@
  *
  * pvbench genstore --config CFG --vendors N
  * pvbench genaudit --config CFG --lines N
- * pvbench login    --module vendor|oath|gauth|floor --logins N [--clients C] [--same]
+ * pvbench login    --module vendor|oath|gauth|permit|floor --logins N [--clients C] [--same]
  *                  [--warmup W] [--label L] [--disk D] [--strace-markers] [--raw FILE]
  *                  [--max-failures N]
  *                  vendor: --confdir D --service S --config CFG
  *                  oath:   --confdir D --service S --oath-file F
  *                  gauth:  --confdir D --service S --gauth-dir D
+ *                  permit: --confdir D --service S   (pam_permit only: libpam's own cost)
  *                  floor:  --dir D [--record-bytes B]
  * pvbench syslogd  [--dir SOCKET]   (discarding syslog receiver; default /dev/log)
  * pvbench stats    --module M --label L --disk D [--clients C] [--same] RAWFILE...
@@ -66,7 +67,7 @@
 #define HOTP_DIGITS   6
 #define HOTP_SECRET_N 20
 
-enum module { MOD_VENDOR, MOD_OATH, MOD_GAUTH, MOD_FLOOR };
+enum module { MOD_VENDOR, MOD_OATH, MOD_GAUTH, MOD_PERMIT, MOD_FLOOR };
 
 struct opts {
 	enum module module;
@@ -135,6 +136,8 @@ static const char *module_name(enum module m)
 		return "pam_oath";
 	case MOD_GAUTH:
 		return "google_authenticator";
+	case MOD_PERMIT:
+		return "pam_permit";
 	default:
 		return "floor";
 	}
@@ -239,8 +242,8 @@ static bool pam_login(const char *user, const char *code)
 		note_failure(user, "pam_close_session", rc);
 		goto fail;
 	}
-	if (st.prompts != 1) {
-		note_failure(user, "conversation (prompt count != 1)", PAM_CONV_ERR);
+	if (st.prompts != (opt.module == MOD_PERMIT ? 0 : 1)) {
+		note_failure(user, "conversation (unexpected number of prompts)", PAM_CONV_ERR);
 		goto fail;
 	}
 	pam_end(pamh, PAM_SUCCESS);
@@ -550,11 +553,12 @@ static double run_logins(struct pool *p, long total, bool keep, long base)
 		if (opt.same) {
 			char all[BATCH][CODE_MAX];
 			int n = 0, j;
+			memset(all, 0, sizeof(all));
 			for (i = 0; i < opt.clients; i++)
 				n += sh->count[i];
 			if (opt.module == MOD_VENDOR)
 				vendor_issue(0, n, all);
-			else if (opt.module != MOD_FLOOR)
+			else if (opt.module == MOD_OATH || opt.module == MOD_GAUTH)
 				hotp_issue(0, n, all);
 			n = 0;
 			for (i = 0; i < opt.clients; i++)
@@ -566,7 +570,7 @@ static double run_logins(struct pool *p, long total, bool keep, long base)
 					continue;
 				if (opt.module == MOD_VENDOR)
 					vendor_issue(i, sh->count[i], sh->codes[i]);
-				else if (opt.module != MOD_FLOOR)
+				else if (opt.module == MOD_OATH || opt.module == MOD_GAUTH)
 					hotp_issue(i, sh->count[i], sh->codes[i]);
 			}
 		}
@@ -677,6 +681,8 @@ static int cmd_login(void)
 		if (opt.gauth_dir == NULL)
 			die("%s", "--gauth-dir is required");
 		peers_setup();
+		break;
+	case MOD_PERMIT: /* libpam's own cost: a stack of pam_permit, no code */
 		break;
 	case MOD_FLOOR:
 		if (opt.dir == NULL)
@@ -863,7 +869,8 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc < 2 || files == NULL)
-		die("%s", "usage: pvbench genstore|genaudit|login|stats|syslogd ... (see the source)");
+		die("%s",
+		    "usage: pvbench genstore|genaudit|login|stats|syslogd ... (see the source)");
 	cmd = argv[1];
 	opt.clients = 1;
 	opt.warmup = 10;
@@ -883,6 +890,8 @@ int main(int argc, char **argv)
 				opt.module = MOD_GAUTH;
 			else if (strcmp(m, "floor") == 0)
 				opt.module = MOD_FLOOR;
+			else if (strcmp(m, "permit") == 0)
+				opt.module = MOD_PERMIT;
 			else
 				die("unknown module %s", m);
 		} else if (strcmp(a, "--confdir") == 0)

@@ -201,6 +201,11 @@ new_peers() {
 		account  required pam_permit.so
 		session  required pam_permit.so
 	EOF
+	cat >"$p/pam.d/permit" <<-EOF
+		auth     required pam_permit.so
+		account  required pam_permit.so
+		session  required pam_permit.so
+	EOF
 	cat >"$p/pam.d/gauth" <<-EOF
 		auth     required pam_google_authenticator.so secret=$p/ga/\${USER} user=root
 		account  required pam_permit.so
@@ -240,11 +245,12 @@ new_peers "$REAL/peers"
 sync
 sleep 2
 
-# Scenarios. Singles (1 client): floor, v10 (pam_vendor, 10 vendors), oath, gauth, v1k, vbig
-# (the big store), abig (the big log). Concurrency: c2d/c4d (pam_vendor, 2/4 clients on
+# Scenarios. Singles (1 client): floor, v10 (pam_vendor, 10 vendors), oath, gauth, permit
+# (pam_permit in every phase: what the PAM transaction itself costs), v1k, vbig (the big
+# store), abig (the big log). Concurrency: c2d/c4d (pam_vendor, 2/4 clients on
 # distinct vendors), c2o/c4o (on one vendor), f2d/f4d/f2o/f4o (the floor alike); with 1 client
 # "distinct" and "one" are the same run: v10 and floor.
-SCENARIOS="floor v10 oath gauth v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o"
+SCENARIOS="floor v10 oath gauth permit v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o"
 scenario_args() {
 	local base=$1 sc=$2
 	local vendor="--module vendor --confdir $base/v10/pam.d --service pvbench --config $base/v10/pam_vendor.conf"
@@ -253,6 +259,7 @@ scenario_args() {
 	floor) echo "$floor" ;;
 	oath) echo --module oath --confdir "$base/peers/pam.d" --service oath --oath-file "$base/peers/users.oath" ;;
 	gauth) echo --module gauth --confdir "$base/peers/pam.d" --service gauth --gauth-dir "$base/peers/ga" ;;
+	permit) echo --module permit --confdir "$base/peers/pam.d" --service permit ;;
 	c?d) echo "$vendor --clients ${sc:1:1}" ;;
 	c?o) echo "$vendor --clients ${sc:1:1} --same" ;;
 	f?d) echo "$floor --clients ${sc:1:1}" ;;
@@ -275,7 +282,7 @@ merge() {
 	local disk=$1 sc=$2 module=vendor label=$2 clients=1 mode=()
 	case $sc in
 	floor | f?[do]) module=floor ;;
-	oath | gauth) module=$sc ;;
+	oath | gauth | permit) module=$sc ;;
 	esac
 	case $sc in
 	c?[do] | f?[do])
