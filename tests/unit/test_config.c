@@ -360,29 +360,9 @@ static void test_first_bad_line_wins_and_later_lines_are_not_applied(void **stat
 
 /* --- pv_config_load: the file checks --- */
 
-struct fixture {
-	char *dir;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = tu_mkdtemp();
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	tu_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
+/* Each test gets a private temp dir (testutil.h). */
+#define setup    tu_dir_setup
+#define teardown tu_dir_teardown
 
 static const char good_conf[] = "# test\notp_length = 10\nmax_failures = 7\n";
 
@@ -394,7 +374,7 @@ static int load(const char *path, struct pv_config *cfg, struct pv_err *err)
 
 static void test_load_reads_a_good_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];
@@ -413,7 +393,7 @@ static void test_load_reads_a_good_file(void **state)
 
 static void test_load_error_names_the_file_path_and_line(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];
@@ -426,7 +406,7 @@ static void test_load_error_names_the_file_path_and_line(void **state)
 
 static void test_load_refuses_group_or_world_writable_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];
@@ -446,7 +426,7 @@ static void test_load_refuses_group_or_world_writable_file(void **state)
 
 static void test_load_refuses_file_not_owned_by_root(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];
@@ -460,7 +440,7 @@ static void test_load_refuses_file_not_owned_by_root(void **state)
 
 static void test_load_refuses_symlinked_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char real[PATH_MAX];
@@ -477,7 +457,7 @@ static void test_load_refuses_symlinked_file(void **state)
 
 static void test_load_refuses_symlinked_directory_on_the_way(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char realdir[PATH_MAX];
@@ -497,7 +477,7 @@ static void test_load_refuses_symlinked_directory_on_the_way(void **state)
 
 static void test_load_refuses_file_in_world_writable_dir_without_sticky_bit(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char dir[PATH_MAX];
@@ -520,7 +500,7 @@ static void test_load_refuses_file_in_world_writable_dir_without_sticky_bit(void
 
 static void test_load_refuses_missing_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];
@@ -533,7 +513,7 @@ static void test_load_refuses_missing_file(void **state)
 
 static void test_load_refuses_relative_path_directory_and_fifo(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];
@@ -556,7 +536,7 @@ static void test_load_refuses_relative_path_directory_and_fifo(void **state)
 
 static void test_load_refuses_oversized_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_config cfg;
 	struct pv_err err;
 	char path[PATH_MAX];

@@ -13,31 +13,11 @@
 #include "safefile.h"
 #include "testutil.h"
 
-struct fixture {
-	char *dir;
-};
+/* Each test gets a private temp dir (testutil.h). */
+#define setup    tu_dir_setup
+#define teardown tu_dir_teardown
 
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	f->dir = tu_mkdtemp();
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	tu_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
-
-static char *sub(const struct fixture *f, const char *name)
+static char *sub(const struct tu_dir *f, const char *name)
 {
 	static char buf[4][PATH_MAX];
 	static int next;
@@ -97,7 +77,7 @@ static int count_entries(const char *dir, char *only, size_t len)
 
 static void test_private_root_owned_dir_is_accepted(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 
 	assert_dir_ok(f->dir, true);
 	assert_dir_ok(f->dir, false);
@@ -106,7 +86,7 @@ static void test_private_root_owned_dir_is_accepted(void **state)
 
 static void test_sticky_root_owned_world_writable_dir_is_accepted(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	char *shared = sub(f, "shared");
 	char inner[PATH_MAX];
 
@@ -122,7 +102,7 @@ static void test_sticky_root_owned_world_writable_dir_is_accepted(void **state)
 
 static void test_symlink_component_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	char *real = sub(f, "real");
 	char *link = sub(f, "link");
 	char path[PATH_MAX];
@@ -139,7 +119,7 @@ static void test_symlink_component_is_refused(void **state)
 
 static void test_dir_not_owned_by_root_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	char *mine = sub(f, "mine");
 	char path[PATH_MAX];
 
@@ -156,7 +136,7 @@ static void test_dir_not_owned_by_root_is_refused(void **state)
 
 static void test_group_or_world_writable_dir_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	char *d = sub(f, "d");
 	char path[PATH_MAX];
 
@@ -177,7 +157,7 @@ static void test_group_or_world_writable_dir_is_refused(void **state)
 
 static void test_relative_dotted_and_non_directory_paths_are_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	char *file = sub(f, "file");
 	char path[PATH_MAX];
 	struct pv_err err;
@@ -199,7 +179,7 @@ static void test_relative_dotted_and_non_directory_paths_are_refused(void **stat
 
 static void test_trailing_and_double_slashes_are_tolerated(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "/%s//", f->dir);
@@ -208,7 +188,7 @@ static void test_trailing_and_double_slashes_are_tolerated(void **state)
 
 /* --- pv_open_file_at --- */
 
-static int open_file(const struct fixture *f, const char *name, enum pv_file_policy policy,
+static int open_file(const struct tu_dir *f, const char *name, enum pv_file_policy policy,
                      bool *missing, struct pv_err *err)
 {
 	struct pv_err derr = {{0}};
@@ -223,7 +203,7 @@ static int open_file(const struct fixture *f, const char *name, enum pv_file_pol
 	return fd;
 }
 
-static void assert_file_refused(const struct fixture *f, const char *name,
+static void assert_file_refused(const struct tu_dir *f, const char *name,
                                 enum pv_file_policy policy, const char *why)
 {
 	struct pv_err err;
@@ -240,7 +220,7 @@ static void assert_file_refused(const struct fixture *f, const char *name,
 
 static void test_file_open_checks_mode_and_owner(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err;
 	bool missing;
 	int fd;
@@ -263,7 +243,7 @@ static void test_file_open_checks_mode_and_owner(void **state)
 
 static void test_file_open_refuses_symlink_fifo_and_directory_quickly(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 
 	tu_write_text(sub(f, "target"), "x", 0600);
 	assert_int_equal(symlink(sub(f, "target"), sub(f, "link")), 0);
@@ -278,7 +258,7 @@ static void test_file_open_refuses_symlink_fifo_and_directory_quickly(void **sta
 
 static void test_file_with_a_second_hard_link_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 
 	tu_write_text(sub(f, "rec"), "x", 0600);
 	assert_int_equal(link(sub(f, "rec"), sub(f, "other-name")), 0);
@@ -287,7 +267,7 @@ static void test_file_with_a_second_hard_link_is_refused(void **state)
 
 static void test_file_open_reports_missing(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err;
 	bool missing = false;
 
@@ -297,7 +277,7 @@ static void test_file_open_reports_missing(void **state)
 
 /* --- pv_read_file_at --- */
 
-static int read_at(const struct fixture *f, const char *name, size_t max, unsigned char **data,
+static int read_at(const struct tu_dir *f, const char *name, size_t max, unsigned char **data,
                    size_t *len, struct pv_err *err)
 {
 	struct pv_err derr = {{0}};
@@ -313,7 +293,7 @@ static int read_at(const struct fixture *f, const char *name, size_t max, unsign
 
 static void test_read_respects_the_size_limit(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	unsigned char content[100];
 	unsigned char *data = NULL;
 	struct pv_err err;
@@ -334,7 +314,7 @@ static void test_read_respects_the_size_limit(void **state)
 
 static void test_read_of_missing_and_empty_files(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	unsigned char *data = NULL;
 	struct pv_err err;
 	size_t len = 99;
@@ -355,7 +335,7 @@ static void test_read_of_missing_and_empty_files(void **state)
 
 static void test_atomic_write_leaves_only_the_file_with_mode_0600(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	char only[NAME_MAX + 1] = "";
 	struct stat st;
@@ -375,7 +355,7 @@ static void test_atomic_write_leaves_only_the_file_with_mode_0600(void **state)
 
 static void test_atomic_write_replaces_by_rename(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	int dirfd = pv_open_dir(f->dir, true, &err);
 	ino_t before;
@@ -393,7 +373,7 @@ static void test_atomic_write_replaces_by_rename(void **state)
 
 static void test_failed_atomic_write_keeps_old_state_and_no_temp_file(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	int dirfd = pv_open_dir(f->dir, true, &err);
 	char longname[NAME_MAX + 2];
@@ -419,7 +399,7 @@ static void test_failed_atomic_write_keeps_old_state_and_no_temp_file(void **sta
 
 static void test_lock_creates_a_private_file_and_is_exclusive(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	int dirfd = pv_open_dir(f->dir, true, &err);
 	int fd1;
@@ -447,7 +427,7 @@ static void test_lock_creates_a_private_file_and_is_exclusive(void **state)
 
 static void test_lock_wait_is_bounded(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	int dirfd = pv_open_dir(f->dir, true, &err);
 	int holder;
@@ -476,7 +456,7 @@ static void test_lock_wait_is_bounded(void **state)
 
 static void test_lock_file_that_is_a_symlink_or_readable_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	int dirfd = pv_open_dir(f->dir, true, &err);
 
@@ -495,7 +475,7 @@ static void test_lock_file_that_is_a_symlink_or_readable_is_refused(void **state
 
 static void test_open_parent_splits_the_path(void **state)
 {
-	struct fixture *f = *state;
+	struct tu_dir *f = *state;
 	struct pv_err err = {{0}};
 	char base[NAME_MAX + 1];
 	char path[PATH_MAX];

@@ -267,4 +267,29 @@ static inline void tu_mkdir(const char *path, mode_t mode)
 	assert_int_equal(chown(path, 0, 0), 0);
 }
 
+/* cmocka fixture: a private temp dir per test, removed afterwards. */
+struct tu_dir {
+	char *dir;
+};
+
+static inline int tu_dir_setup(void **state)
+{
+	struct tu_dir *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = tu_mkdtemp();
+	*state = f;
+	return 0;
+}
+
+static inline int tu_dir_teardown(void **state)
+{
+	struct tu_dir *f = *state;
+
+	tu_rmtree(f->dir);
+	free(f->dir);
+	free(f);
+	return 0;
+}
+
 #endif
