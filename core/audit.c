@@ -142,70 +142,203 @@ static void head_mac(const struct pv_keys *keys, const char *text, size_t len,
 	sodium_memzero(&st, sizeof(st));
 }
 
-/* Head file: "pam_vendor-audit-head 1 SEQ MAC LIVE_START HEADMAC\n". */
-static int read_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
-                     struct chain_head *head, bool *found, struct pv_err *err)
+/* The head file holds two fixed slots of HEAD_SLOT bytes, each one line
+ * "pam_vendor-audit-head 1 SEQ MAC LIVE_START HEADMAC\n" padded with NUL bytes; the head for
+ * seq N lives in slot N % 2, so the slot written for a new line is never the one holding the
+ * head before it. The writer updates one slot in place (pwrite + fdatasync: no temp file,
+ * rename or directory sync per line). A slot torn by a crash fails its MAC and the other slot,
+ * one line older, is used: the state of a crash between the line and its head. Any damaged
+ * slot is healed by rewriting the whole file (temp + rename) at the next append. A file with
+ * one line only (the layout before the slots) is read as one slot and rewritten likewise. */
+#define HEAD_SLOT      512
+#define HEAD_FILE_SIZE (2 * HEAD_SLOT)
+
+struct head_file {
+	int fd;          /* open O_RDWR for the writer, -1 when closed or absent */
+	bool found;      /* a valid slot exists: head holds the newest */
+	bool two_slots;  /* the in-place layout */
+	bool damaged;    /* two-slot layout with a slot that is not valid */
+	size_t raw_len;  /* the file as read, to put it back after a failed update */
+	unsigned char raw[HEAD_FILE_SIZE];
+	struct chain_head head;
+};
+
+enum slot_status { SLOT_OK, SLOT_MALFORMED, SLOT_BAD_MAC };
+
+static enum slot_status parse_slot(const unsigned char *slot, size_t len,
+                                   const struct pv_keys *keys, struct chain_head *out)
 {
-	unsigned char *text = NULL;
 	unsigned char want[MAC_BYTES];
 	unsigned char got[MAC_BYTES];
+	char text[HEAD_SLOT + 1];
 	char hex[MAC_HEX + 1];
 	char mac_hex[MAC_HEX + 1];
 	char seqtext[24];
 	char starttext[24];
+	const unsigned char *nl = memchr(slot, '\n', len);
 	const char *last_space;
-	size_t len = 0;
-	int rc;
+	size_t tlen;
 
-	*found = false;
-	rc = pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, 512, shown, &text, &len, err);
-	if (rc == PV_NOTFOUND)
-		return PV_OK;
-	if (rc != PV_OK)
-		return PV_ERR;
-	rc = PV_ERR;
-	last_space = memrchr(text, ' ', len);
-	if (len < strlen(HEAD_MAGIC) + 4 ||
+	if (nl == NULL || (size_t)(nl - slot) >= sizeof(text))
+		return SLOT_MALFORMED;
+	tlen = (size_t)(nl - slot);
+	memcpy(text, slot, tlen);
+	text[tlen] = '\0';
+	last_space = strrchr(text, ' ');
+	if (tlen < strlen(HEAD_MAGIC) + 4 || strlen(text) != tlen ||
 	    memcmp(text, HEAD_MAGIC " ", strlen(HEAD_MAGIC) + 1) != 0 || last_space == NULL ||
-	    sscanf((const char *)text + strlen(HEAD_MAGIC) + 1,
-	           "%23[0-9] %64[0-9a-f] %23[0-9] %64[0-9a-f]", seqtext, hex, starttext,
-	           mac_hex) != 4 ||
-	    pv_parse_u64(seqtext, SEQ_MAX, &head->seq) != PV_OK ||
-	    pv_parse_u64(starttext, SEQ_MAX, &head->live_start) != PV_OK ||
-	    hex_to_mac(hex, head->mac) != PV_OK || hex_to_mac(mac_hex, got) != PV_OK) {
-		pv_err_set(err, "audit head %s is malformed", shown);
-		goto out;
-	}
-	head_mac(keys, (const char *)text, (size_t)(last_space - (const char *)text), want);
-	if (sodium_memcmp(want, got, MAC_BYTES) != 0) {
-		pv_err_set(
-		    err, "audit head %s fails its MAC: it was altered, or written without the key",
-		    shown);
-		goto out;
-	}
-	*found = true;
-	rc = PV_OK;
-out:
-	free(text);
-	return rc;
+	    sscanf(text + strlen(HEAD_MAGIC) + 1, "%23[0-9] %64[0-9a-f] %23[0-9] %64[0-9a-f]",
+	           seqtext, hex, starttext, mac_hex) != 4 ||
+	    pv_parse_u64(seqtext, SEQ_MAX, &out->seq) != PV_OK ||
+	    pv_parse_u64(starttext, SEQ_MAX, &out->live_start) != PV_OK ||
+	    hex_to_mac(hex, out->mac) != PV_OK || hex_to_mac(mac_hex, got) != PV_OK)
+		return SLOT_MALFORMED;
+	head_mac(keys, text, (size_t)(last_space - text), want);
+	if (sodium_memcmp(want, got, MAC_BYTES) != 0)
+		return SLOT_BAD_MAC;
+	return SLOT_OK;
 }
 
-static int write_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
-                      const struct chain_head *head, struct pv_err *err)
+static void close_head(struct head_file *hf)
+{
+	if (hf->fd >= 0)
+		close(hf->fd);
+	hf->fd = -1;
+}
+
+/* Read the head file (absent: hf->found false). The writer keeps it open (writable). */
+static int read_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
+                     bool writable, struct head_file *hf, struct pv_err *err)
+{
+	struct chain_head slot_head[2];
+	enum slot_status status[2] = {SLOT_MALFORMED, SLOT_MALFORMED};
+	bool missing = false;
+	struct stat st;
+	ssize_t got;
+	int i;
+
+	memset(hf, 0, sizeof(*hf));
+	hf->fd = pv_open_file_at(dirfd, name, writable ? O_RDWR : O_RDONLY, PV_FILE_PRIVATE, shown,
+	                         &missing, err);
+	if (hf->fd < 0)
+		return missing ? PV_OK : PV_ERR;
+	if (fstat(hf->fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", shown);
+		goto fail;
+	}
+	if (st.st_size > HEAD_FILE_SIZE) {
+		pv_err_set(err, "audit head %s is malformed (%jd bytes)", shown,
+		           (intmax_t)st.st_size);
+		goto fail;
+	}
+	got = pread(hf->fd, hf->raw, (size_t)st.st_size, 0);
+	if (got != (ssize_t)st.st_size) {
+		pv_err_errno(err, got < 0 ? errno : EIO, "cannot read %s", shown);
+		goto fail;
+	}
+	hf->raw_len = (size_t)got;
+	hf->two_slots = hf->raw_len == HEAD_FILE_SIZE;
+	if (hf->two_slots) {
+		for (i = 0; i < 2; i++) {
+			status[i] = parse_slot(hf->raw + i * HEAD_SLOT, HEAD_SLOT, keys,
+			                       &slot_head[i]);
+			/* A slot holds only heads of its own parity: a copied slot is not valid. */
+			if (status[i] == SLOT_OK && slot_head[i].seq % 2 != (uint64_t)i)
+				status[i] = SLOT_MALFORMED;
+		}
+	} else {
+		status[0] = parse_slot(hf->raw, hf->raw_len, keys, &slot_head[0]);
+	}
+	for (i = 0; i < 2; i++) {
+		if (status[i] != SLOT_OK)
+			continue;
+		if (!hf->found || slot_head[i].seq > hf->head.seq)
+			hf->head = slot_head[i];
+		hf->found = true;
+	}
+	hf->damaged = hf->two_slots && (status[0] != SLOT_OK || status[1] != SLOT_OK);
+	if (!hf->found) {
+		if (status[0] == SLOT_BAD_MAC || status[1] == SLOT_BAD_MAC)
+			pv_err_set(err,
+			           "audit head %s fails its MAC: it was altered, or written without "
+			           "the key",
+			           shown);
+		else
+			pv_err_set(err, "audit head %s is malformed", shown);
+		goto fail;
+	}
+	if (!writable)
+		close_head(hf);
+	return PV_OK;
+fail:
+	close_head(hf);
+	return PV_ERR;
+}
+
+/* One slot: the head line, NUL-padded to HEAD_SLOT bytes. */
+static void format_slot(const struct pv_keys *keys, const struct chain_head *head,
+                        unsigned char slot[HEAD_SLOT])
 {
 	unsigned char mac[MAC_BYTES];
 	char hex[MAC_HEX + 1];
 	char mac_hex[MAC_HEX + 1];
-	char text[256];
+	char *text = (char *)slot;
 	int n;
 
+	memset(slot, 0, HEAD_SLOT);
 	sodium_bin2hex(hex, sizeof(hex), head->mac, MAC_BYTES);
-	n = snprintf(text, sizeof(text), "%s %" PRIu64 " %s %" PRIu64, HEAD_MAGIC, head->seq, hex,
+	n = snprintf(text, HEAD_SLOT, "%s %" PRIu64 " %s %" PRIu64, HEAD_MAGIC, head->seq, hex,
 	             head->live_start);
 	head_mac(keys, text, (size_t)n, mac);
 	sodium_bin2hex(mac_hex, sizeof(mac_hex), mac, MAC_BYTES);
-	n += snprintf(text + n, sizeof(text) - (size_t)n, " %s\n", mac_hex);
-	return pv_write_file_atomic(dirfd, name, text, (size_t)n, shown, err);
+	snprintf(text + n, HEAD_SLOT - (size_t)n, " %s\n", mac_hex);
+}
+
+/* Record `head` (the new line) durably. `before` is the chain position the line follows.
+ * In place when the file is sound and already names `before`; otherwise (no file, the old
+ * layout, a damaged slot, or a head the log had moved past) the whole file is replaced with
+ * both slots. Returns PV_OK, PV_ERR (nothing visible changed) or PV_UNSYNCED (readers may see
+ * the new head: the caller puts the old one back with restore_head). */
+static int write_head(struct head_file *hf, int dirfd, const char *name, const char *shown,
+                      const struct pv_keys *keys, const struct chain_head *head,
+                      const struct chain_head *before, struct pv_err *err)
+{
+	unsigned char file[HEAD_FILE_SIZE];
+	off_t at = (off_t)(head->seq % 2) * HEAD_SLOT;
+	ssize_t n;
+	int rc;
+
+	if (hf->fd >= 0 && hf->two_slots && !hf->damaged && hf->head.seq == before->seq &&
+	    sodium_memcmp(hf->head.mac, before->mac, MAC_BYTES) == 0) {
+		format_slot(keys, head, file);
+		n = pwrite(hf->fd, file, HEAD_SLOT, at);
+		if (n == HEAD_SLOT && fdatasync(hf->fd) == 0)
+			return PV_OK;
+		pv_err_errno(err, n < 0 || n == HEAD_SLOT ? errno : ENOSPC, "cannot update %s",
+		             shown);
+		return PV_UNSYNCED;
+	}
+	format_slot(keys, head, file + at);
+	format_slot(keys, before, file + (HEAD_SLOT - at));
+	rc = pv_write_file_atomic(dirfd, name, file, sizeof(file), shown, err);
+	if (rc == PV_OK || rc == PV_UNSYNCED)
+		close_head(hf); /* the open file is no longer the head */
+	return rc;
+}
+
+/* Put back the head file as it was before a failed update. */
+static int restore_head(struct head_file *hf, int dirfd, const char *name, const char *shown)
+{
+	struct pv_err ignored;
+
+	if (hf->fd >= 0 && hf->two_slots)
+		return pwrite(hf->fd, hf->raw, HEAD_FILE_SIZE, 0) == HEAD_FILE_SIZE ? PV_OK
+		                                                                    : PV_ERR;
+	if (hf->raw_len == 0 && !hf->found)
+		return unlinkat(dirfd, name, 0) == 0 ? PV_OK : PV_ERR;
+	return pv_write_file_atomic(dirfd, name, hf->raw, hf->raw_len, shown, &ignored) == PV_OK
+	           ? PV_OK
+	           : PV_ERR;
 }
 
 /* Sequence number of the file's first line (0 when it has none that parses). */
@@ -356,17 +489,6 @@ static int write_line(int fd, const char *line, size_t len, const char *shown, s
 	return PV_OK;
 }
 
-/* Put back the head an append replaced (NULL: there was none). */
-static int restore_head(int dirfd, const char *name, const char *shown, const struct pv_keys *keys,
-                        const struct chain_head *old_head)
-{
-	struct pv_err ignored;
-
-	if (old_head == NULL)
-		return unlinkat(dirfd, name, 0) == 0 ? PV_OK : PV_ERR;
-	return write_head(dirfd, name, shown, keys, old_head, &ignored) == PV_OK ? PV_OK : PV_ERR;
-}
-
 /* The append failed (disk full, I/O error): remove what this call wrote, so the log never
  * shows a decision the caller is about to reverse ("no log, no login" both ways). Cutting a
  * file needs no free space; should it fail anyway, the next append cuts a torn fragment and
@@ -375,6 +497,33 @@ static void take_back(int fd, off_t size)
 {
 	if (ftruncate(fd, size) == 0)
 		(void)fdatasync(fd);
+}
+
+/* Open the live log for appending (created 0600 when absent), through the checked path. */
+static int open_log_for_append(int dirfd, const char *base, const char *audit_log,
+                               struct pv_err *err)
+{
+	bool missing = false;
+	int fd;
+
+	fd = pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, &missing,
+	                     err);
+	if (fd >= 0 || !missing)
+		return fd;
+	fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+	            0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			pv_err_set(err, "audit log %s is a symbolic link; refusing to follow it",
+			           audit_log);
+		else
+			pv_err_errno(err, errno, "cannot create audit log %s", audit_log);
+		return -1;
+	}
+	close(fd);
+	/* Re-open through the checked path: regular file, root-owned, mode 0600. */
+	return pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, NULL,
+	                       err);
 }
 
 int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
@@ -387,10 +536,10 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	char lock_shown[PATH_MAX + 8];
 	unsigned char mac[MAC_BYTES];
 	char mac_hex[MAC_HEX + 1];
+	struct head_file hf = {.fd = -1};
 	struct chain_head head = {0};
-	struct chain_head old_head = {0};
+	struct chain_head before;
 	struct chain_head tail = {0};
-	bool have_head = false;
 	bool have_tail = false;
 	bool torn = false;
 	struct pv_buf line;
@@ -416,23 +565,10 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	lockfd = pv_lock_file_at(dirfd, lock_name, lock_timeout, lock_shown, err);
 	if (lockfd < 0)
 		goto out;
-	fd = openat(dirfd, base,
-	            O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-	            0600);
-	if (fd < 0) {
-		if (errno == ELOOP)
-			pv_err_set(err, "audit log %s is a symbolic link; refusing to follow it",
-			           audit_log);
-		else
-			pv_err_errno(err, errno, "cannot open audit log %s", audit_log);
-		goto out;
-	}
-	close(fd);
-	/* Re-open through the checked path: regular file, root-owned, mode 0600. */
-	fd = pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, NULL, err);
+	fd = open_log_for_append(dirfd, base, audit_log, err);
 	if (fd < 0)
 		goto out;
-	if (read_head(dirfd, head_name, head_shown, keys, &head, &have_head, err) != PV_OK ||
+	if (read_head(dirfd, head_name, head_shown, keys, true, &hf, err) != PV_OK ||
 	    read_tail(fd, audit_log, true, &tail, &have_tail, &torn, err) != PV_OK)
 		goto out;
 	if (fstat(fd, &st) != 0) {
@@ -441,13 +577,23 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	}
 	/* Never re-anchor silently: a log with lines but no head was tampered with (or lost its
 	 * head in a crash before the very first head was written). The admin decides. */
-	if (!have_head && st.st_size > 0) {
+	if (!hf.found && st.st_size > 0) {
 		pv_err_set(err,
 		           "audit head %s is missing while %s has lines; run otpctl audit verify, "
 		           "then move the log aside to start a new chain (see the admin guide)",
 		           head_shown, audit_log);
 		goto out;
 	}
+	/* A damaged slot while the log ends at the other slot's line: no crash leaves that (a
+	 * line is durable before its head slot is written), removing the last line does. */
+	if (hf.damaged && have_tail && tail.seq == hf.head.seq) {
+		pv_err_set(err,
+		           "audit head %s has a damaged slot and the log ends at the older one: "
+		           "the last line may have been removed; run otpctl audit verify",
+		           head_shown);
+		goto out;
+	}
+	head = hf.head;
 	/* The log is ahead of the head after a crash between the two writes: follow the log.
 	 * A log behind the head (cut tail, or a fresh file after rotation) continues from the
 	 * head, so a cut shows as a gap when verified. */
@@ -477,16 +623,15 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 		take_back(fd, st.st_size);
 		goto out;
 	}
-	old_head = head;
+	before = head;
 	head.seq++;
 	memcpy(head.mac, mac, MAC_BYTES);
-	r = write_head(dirfd, head_name, head_shown, keys, &head, err);
+	r = write_head(&hf, dirfd, head_name, head_shown, keys, &head, &before, err);
 	if (r != PV_OK) {
-		/* The caller denies: take the line back. If the new head is already visible, put
+		/* The caller denies: take the line back. If the new head may be visible, put
 		 * the previous one back first; should that fail too, keep the line, since a head
 		 * naming a missing line would read as tampering. */
-		if (r != PV_UNSYNCED || restore_head(dirfd, head_name, head_shown, keys,
-		                                     have_head ? &old_head : NULL) == PV_OK)
+		if (r != PV_UNSYNCED || restore_head(&hf, dirfd, head_name, head_shown) == PV_OK)
 			take_back(fd, st.st_size);
 		goto out;
 	}
@@ -494,6 +639,7 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 	pv_log_audit_line(pamh, line.data);
 	rc = PV_OK;
 out:
+	close_head(&hf);
 	if (fd >= 0)
 		close(fd);
 	if (lockfd >= 0)
@@ -756,6 +902,7 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 struct snapshot {
 	struct chain_head head;
 	bool have_head;
+	bool head_damaged;
 	bool head_bad; /* err holds why */
 	struct chain_head tail;
 	bool have_tail;
@@ -770,6 +917,7 @@ static int locked_snapshot(const char *audit_log, const struct pv_keys *keys, st
 	char head_name[NAME_MAX + 8];
 	char lock_name[NAME_MAX + 8];
 	char lock_shown[PATH_MAX + 8];
+	struct head_file hf;
 	bool missing = false;
 	int dirfd;
 	int lockfd = -1;
@@ -787,9 +935,13 @@ static int locked_snapshot(const char *audit_log, const struct pv_keys *keys, st
 	lockfd = pv_lock_file_at(dirfd, lock_name, VERIFY_LOCK_TIMEOUT, lock_shown, err);
 	if (lockfd < 0)
 		goto out;
-	if (read_head(dirfd, head_name, snap->head_shown, keys, &snap->head, &snap->have_head,
-	              err) != PV_OK)
+	if (read_head(dirfd, head_name, snap->head_shown, keys, false, &hf, err) != PV_OK) {
 		snap->head_bad = true;
+	} else {
+		snap->head = hf.head;
+		snap->have_head = hf.found;
+		snap->head_damaged = hf.damaged;
+	}
 	fd = pv_open_file_at(dirfd, base, O_RDONLY, PV_FILE_PUBLIC, audit_log, &missing, err);
 	if (fd < 0 && !missing)
 		goto out;
@@ -879,6 +1031,13 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 		         "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
 		         ": lines were removed from the end",
 		         last_seq, head_shown, head.seq);
+		return PV_OK;
+	}
+	if (head.seq == last_seq && snap.head_damaged) {
+		snprintf(res->problem, sizeof(res->problem),
+		         "%.300s has a damaged slot and the log ends at the older slot's line (seq "
+		         "%" PRIu64 "): the last line may have been removed",
+		         head_shown, last_seq);
 		return PV_OK;
 	}
 	if (head.seq == last_seq && sodium_memcmp(head.mac, last_mac, MAC_BYTES) != 0) {

@@ -394,8 +394,13 @@ fail:
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
                     struct pv_err *err)
 {
-	const struct timespec pause = {0, 10 * 1000 * 1000};
-	long waited_ms = 0;
+	/* Poll with a growing pause: a lock held for a sync (well under a millisecond) is
+	 * usually free again after the first short pause; a long wait settles at 10 ms. The
+	 * wait is counted in pauses, not read from a clock that faketime or a step could move. */
+	const long pause_min_us = 50;
+	const long pause_max_us = 10 * 1000;
+	long pause_us = pause_min_us;
+	int64_t waited_us = 0;
 	struct stat st;
 	int fd;
 
@@ -416,19 +421,24 @@ int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *disp
 		goto fail;
 	/* Bounded wait: a lock held forever by someone else must end in a denial, not a hang. */
 	for (;;) {
+		struct timespec pause;
+
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			return fd;
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			pv_err_errno(err, errno, "cannot lock %s", display);
 			goto fail;
 		}
-		if (waited_ms >= (long)timeout_s * 1000) {
+		if (waited_us >= (int64_t)timeout_s * 1000000) {
 			pv_err_set(err, "timed out after %d s waiting for the lock on %s",
 			           timeout_s, display);
 			goto fail;
 		}
+		pause.tv_sec = 0;
+		pause.tv_nsec = pause_us * 1000;
 		nanosleep(&pause, NULL);
-		waited_ms += 10;
+		waited_us += pause_us;
+		pause_us = pause_us * 2 > pause_max_us ? pause_max_us : pause_us * 2;
 	}
 fail:
 	close_keep_errno(fd);

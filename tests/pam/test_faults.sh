@@ -512,24 +512,24 @@ test_crash_points() {
 	fi
 	vendor_env "max_failures = 1000"
 	# One login (auth): write record temp, fsync it, rename, fsync store dir; write audit line,
-	# fdatasync; write head temp, fsync, rename, fsync log dir; then pamdrive prints.
+	# fdatasync; write the head slot in place (pwrite), fdatasync; then pamdrive prints.
 	kill_login write 1 no 0 "record temp created, before its data"
 	kill_login fsync 1 no 0 "record temp written, before fsync"
 	kill_login renameat 1 no 0 "record temp synced, before rename"
 	kill_login fsync 2 yes 0 "record renamed, before the directory fsync"
 	kill_login write 2 yes 0 "record durable, before the audit line"
 	kill_login fdatasync 1 yes 1 "audit line written, before fdatasync"
-	kill_login write 3 yes 1 "audit line synced, before the head"
-	kill_login renameat 2 yes 1 "head temp written, before its rename"
-	kill_login fsync 4 yes 1 "head renamed, before the directory fsync"
+	kill_login pwrite64 1 yes 1 "audit line synced, before the head slot"
+	kill_login fdatasync 2 yes 1 "head slot written, before its fdatasync"
 	check "T21: the temp files these kills left are still there (and ignored)" \
-		test "$(store_temps)" -ge 3 -a "$(head_temps)" -ge 1
-	# otpctl issue audits first, then saves the record, then prints.
+		test "$(store_temps)" -ge 3
+	expect_eq "T21: the head is updated in place: no head temp file ever" 0 "$(head_temps)"
+	# otpctl issue audits first (line, head slot), then saves the record, then prints.
 	kill_issue write 1 0 0 "before the audit line"
-	kill_issue write 3 0 1 "audited, before the record temp data"
-	kill_issue renameat 2 0 1 "record temp synced, before its rename"
-	kill_issue fsync 4 1 1 "record renamed, before the directory fsync"
-	kill_issue write 4 1 1 "record durable, before printing the code"
+	kill_issue write 2 0 1 "audited, before the record temp data"
+	kill_issue renameat 1 0 1 "record temp synced, before its rename"
+	kill_issue fsync 2 1 1 "record renamed, before the directory fsync"
+	kill_issue write 3 1 1 "record durable, before printing the code"
 }
 
 # T21 without strace: the states a power cut leaves that SIGKILL cannot (a torn audit line, a
@@ -632,13 +632,12 @@ test_injected_errors() {
 	fault_login "fsync:error=EIO:when=2" any store "T23 EIO on the store directory fsync (after rename)"
 	fault_login "write:error=ENOSPC:when=2" yes audit "T47 ENOSPC on the audit line"
 	fault_login "fdatasync:error=EIO:when=1" yes audit "T47 EIO on the audit line's fdatasync"
-	fault_login "write:error=ENOSPC:when=3" yes audit "T47 ENOSPC writing the audit head"
-	fault_login "renameat:error=EIO:when=2" yes audit "T47 EIO renaming the audit head"
-	# The head is already renamed when its directory fsync fails: taking the line back now
-	# leaves a head that names a line the log no longer has.
-	fault_login "fsync:error=EIO:when=4" yes audit "T47 EIO on the audit directory fsync (after the head rename)"
+	fault_login "pwrite64:error=ENOSPC:when=1" yes audit "T47 ENOSPC writing the audit head slot"
+	# The slot is already written (readers see it) when its fdatasync fails: the old slot is
+	# put back before the line is taken back, so no head names a line the log does not have.
+	fault_login "fdatasync:error=EIO:when=2" yes audit "T47 EIO on the head slot's fdatasync"
 	ctlrun unlock acme
-	expect_eq "T47 after a failed audit directory fsync: the next append keeps the chain verifiable" \
+	expect_eq "T47 after a failed head fdatasync: the next append keeps the chain verifiable" \
 		0 "$(verify_rc)"
 	[ "$RC" -eq 0 ] || echo "# verify said: $ERR"
 }
@@ -710,12 +709,12 @@ test_store_full_readonly() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# T47 for real: the audit log on a full tmpfs whose last page still has room for one line,
-# so the line is written and the head (a new file) is not: the line is taken back.
-# Then the audit log read-only.
+# T47 for real: the audit log on a full tmpfs whose last page has less room than a line, so
+# a line is cut short by ENOSPC and taken back (the head, updated in place, needs no new
+# space: it is covered by the injected errors above). Then the audit log read-only.
 
 test_audit_head_full_readonly() {
-	local dir c n0 size i
+	local dir c n0 size i failures
 	vendor_env "max_failures = 1000"
 	dir=$T/alog
 	mkdir -m 700 "$dir"
@@ -726,31 +725,33 @@ test_audit_head_full_readonly() {
 	set_conf audit_log "$dir/audit.log"
 	AUDIT=$dir/audit.log
 	issue
-	login "$(wrong_of "$CODE")" # failures = 1
-	# Append admin lines until the log's last page has 600..2500 free bytes.
-	for i in $(seq 40); do
-		size=$(stat -c %s "$AUDIT")
-		[ $((4096 - size % 4096)) -ge 600 ] && [ $((4096 - size % 4096)) -le 2500 ] && break
-		ctl "issue (padding)" --json issue acme --ttl 1m
-	done
-	issue
 	c=$CODE
+	# Denied logins (wrong code: failures 1, 2, ...) until the log's last page has 1..150
+	# free bytes: less than any line.
+	for i in $(seq 80); do
+		login "$(wrong_of "$c")"
+		size=$(stat -c %s "$AUDIT")
+		[ $((4096 - size % 4096)) -ge 1 ] && [ $((4096 - size % 4096)) -le 150 ] && break
+	done
+	check "T47 full audit log: the last page has less room than a line (${size} bytes)" \
+		test $((4096 - size % 4096)) -le 150
+	failures=$(status_of 'v["failures"]')
 	fill "$dir"
 	cp -p "$AUDIT" "$S/audit.before"
 	ctlrun unlock acme
 	expect_eq "T47 full audit log: otpctl unlock refused" 1 "$RC"
 	expect_match "T47 full audit log: otpctl says nothing was changed" "nothing was changed" "$ERR"
-	expect_eq "T47 full audit log: the failure counter was not cleared" 1 \
+	expect_eq "T47 full audit log: the failure counter was not cleared" "$failures" \
 		"$(status_of 'v["failures"]')"
 	n0=$(audit_lines)
 	AUD_BEFORE=$n0
 	login "$c" auth,account
-	expect_step "T47 audit head cannot be written (ENOSPC): valid code denied" auth PAM_AUTH_ERR
-	expect_step "T47 audit head cannot be written: account denied" account PAM_PERM_DENIED
-	check "T47 audit head cannot be written: every line was taken back (log unchanged)" \
+	expect_step "T47 audit line cut short (ENOSPC): valid code denied" auth PAM_AUTH_ERR
+	expect_step "T47 audit line cut short: account denied" account PAM_PERM_DENIED
+	check "T47 audit line cut short: every line was taken back (log unchanged)" \
 		cmp -s "$S/audit.before" "$AUDIT"
-	expect_eq "T47 audit head cannot be written: no head temp file left" 0 "$(head_temps)"
-	expect_eq "T47 audit head cannot be written: verify passes" 0 "$(verify_rc)"
+	expect_eq "T47 audit line cut short: no head temp file left" 0 "$(head_temps)"
+	expect_eq "T47 audit line cut short: verify passes" 0 "$(verify_rc)"
 	rm -f "$dir/.pvt-fill"
 	login "$c"
 	expect_audit "T47 space freed: the denied login's code was consumed (otp_reused)" \

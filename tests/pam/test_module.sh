@@ -1211,15 +1211,15 @@ test_audit_failure_denies() {
 	drive pvtest --user acme --rhost "$ALLOWED" --code "$c" --steps auth
 	expect_audit "audit append fails (EFBIG): the code was consumed (otp_reused)" "auth deny otp_reused"
 
-	# ENOSPC: the log on a small tmpfs, filled up.
+	# ENOSPC: a fresh log on a small tmpfs, filled up before its first line.
+	issue
+	c=$CODE
 	mnt=$T/full
 	mkdir -m 700 "$mnt"
 	if mount -t tmpfs -o size=64k,mode=0700 pvtfull "$mnt"; then
 		PVT_MOUNTS+=("$mnt")
 		set_conf audit_log "$mnt/audit.log"
 		AUDIT=$mnt/audit.log
-		issue
-		c=$CODE
 		dd if=/dev/zero of="$mnt/fill" bs=4k 2>/dev/null
 		drive pvtest --user acme --rhost "$ALLOWED" --code "$c" --steps auth,account
 		expect_step "audit on a full disk (ENOSPC): valid code denied" auth PAM_AUTH_ERR

@@ -566,6 +566,149 @@ static void test_forged_head_naming_an_earlier_line_is_caught(void **state)
 	assert_broken(f, ".head fails its MAC", NULL);
 }
 
+/* --- the head's two slots --- */
+
+#define HEAD_SLOT 512
+
+/* Overwrite one 512-byte slot of the head file in place with `byte`. */
+static void read_head_file(const struct fixture *f, unsigned char buf[2 * HEAD_SLOT])
+{
+	unsigned char *data;
+	size_t len = 0;
+
+	data = tu_read_file(f->head, &len);
+	assert_non_null(data);
+	assert_int_equal(len, 2 * HEAD_SLOT);
+	memcpy(buf, data, 2 * HEAD_SLOT);
+	free(data);
+}
+
+static void smash_slot(const struct fixture *f, int slot, unsigned char byte)
+{
+	unsigned char buf[2 * HEAD_SLOT];
+
+	read_head_file(f, buf);
+	memset(buf + slot * HEAD_SLOT, byte, HEAD_SLOT);
+	tu_write_file(f->head, buf, sizeof(buf), 0600);
+}
+
+/* Appends update the head in place: same inode, two slots, the newest seq in slot seq % 2 and
+ * the line before it in the other one, both authenticated. */
+static void test_head_is_updated_in_place_in_two_slots(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT];
+	struct stat before;
+	struct stat after;
+
+	append_users(f, 1, 3);
+	assert_int_equal(stat(f->head, &before), 0);
+	append_users(f, 3, 6); /* seq 5 is the last line */
+	assert_int_equal(stat(f->head, &after), 0);
+	assert_int_equal(before.st_ino, after.st_ino);
+	assert_int_equal(after.st_size, 2 * HEAD_SLOT);
+	read_head_file(f, buf);
+	assert_int_equal(strncmp((char *)buf, "pam_vendor-audit-head 1 4 ", 26), 0);
+	assert_int_equal(strncmp((char *)buf + HEAD_SLOT, "pam_vendor-audit-head 1 5 ", 26), 0);
+	assert_intact(f, 5);
+}
+
+/* A crash tearing the slot being written (its line is already durable): the other slot names
+ * the line before, which is the benign "head one line behind"; the next append heals both. */
+static void test_torn_newest_slot_after_its_line_is_benign_and_healed(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT];
+
+	append_users(f, 1, 6);     /* last seq 5: slot 1 */
+	smash_slot(f, 1, 0x5a);    /* torn while writing seq 5's head */
+	assert_intact(f, 5);
+	append_users(f, 6, 7);     /* seq 6 */
+	read_head_file(f, buf);
+	assert_int_equal(strncmp((char *)buf, "pam_vendor-audit-head 1 6 ", 26), 0);
+	assert_int_equal(strncmp((char *)buf + HEAD_SLOT, "pam_vendor-audit-head 1 5 ", 26), 0);
+	append_users(f, 7, 9);
+	assert_intact(f, 8);
+}
+
+/* Damaging the newest slot to hide a removed last line is caught by verify, and the writer
+ * refuses to append over it (no crash leaves a damaged slot naming the log's last line). */
+static void test_damaged_slot_hiding_a_removed_line_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_event ev;
+	struct pv_err err;
+	struct lines ls;
+	unsigned char *before;
+	size_t len;
+
+	append_users(f, 1, 6);
+	read_lines(f->log, &ls);
+	write_lines(f->log, ls.line, 4); /* remove seq 5 */
+	free_lines(&ls);
+	smash_slot(f, 1, 0);             /* and its head slot */
+	assert_broken(f, "damaged slot", "removed");
+	before = tu_read_file(f->log, &len);
+	event_for(&ev, "late");
+	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW + 10, &err), PV_ERR);
+	assert_contains(err.msg, "damaged slot");
+	tu_assert_file_bytes(f->log, before, len);
+	free(before);
+}
+
+/* Both slots unreadable is a broken head, not a missing one. */
+static void test_head_with_both_slots_damaged_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_event ev;
+	struct pv_err err;
+
+	append_users(f, 1, 4);
+	smash_slot(f, 0, 'x');
+	smash_slot(f, 1, 'x');
+	assert_broken(f, ".head is malformed", NULL);
+	event_for(&ev, "late");
+	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW + 10, &err), PV_ERR);
+	assert_contains(err.msg, "malformed");
+}
+
+/* A head slot copied into the other slot's place (wrong parity) does not count as valid. */
+static void test_slot_copied_to_the_other_place_is_not_valid(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT];
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	read_head_file(f, buf);
+	memcpy(buf, buf + HEAD_SLOT, HEAD_SLOT); /* seq 5 in slot 0 too */
+	memset(buf + HEAD_SLOT, 0, HEAD_SLOT);
+	tu_write_file(f->head, buf, sizeof(buf), 0600);
+	assert_broken(f, ".head is malformed", NULL);
+}
+
+/* A head written as one line (the layout before the slots) is read, and the next append
+ * rewrites it in the two-slot layout. */
+static void test_one_line_head_is_read_and_upgraded(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT];
+	unsigned char *data;
+	size_t len = 0;
+	char *nl;
+
+	append_users(f, 1, 4); /* seq 3 in slot 1 */
+	read_head_file(f, buf);
+	nl = memchr(buf + HEAD_SLOT, '\n', HEAD_SLOT);
+	assert_non_null(nl);
+	tu_write_file(f->head, buf + HEAD_SLOT, (size_t)(nl - (char *)buf) - HEAD_SLOT + 1, 0600);
+	assert_intact(f, 3);
+	append_users(f, 4, 5);
+	data = tu_read_file(f->head, &len);
+	assert_int_equal(len, 2 * HEAD_SLOT);
+	free(data);
+	assert_intact(f, 4);
+}
+
 /* A log with lines and no head is never re-anchored silently by the next writer. */
 static void test_append_refuses_a_log_without_head(void **state)
 {
@@ -970,6 +1113,12 @@ int main(void)
 	    T(test_stale_head_is_caught),
 	    T(test_deleted_first_line_is_caught),
 	    T(test_forged_head_naming_an_earlier_line_is_caught),
+	    T(test_head_is_updated_in_place_in_two_slots),
+	    T(test_torn_newest_slot_after_its_line_is_benign_and_healed),
+	    T(test_damaged_slot_hiding_a_removed_line_is_caught),
+	    T(test_head_with_both_slots_damaged_is_refused),
+	    T(test_slot_copied_to_the_other_place_is_not_valid),
+	    T(test_one_line_head_is_read_and_upgraded),
 	    T(test_append_refuses_a_log_without_head),
 	    T(test_crash_after_rotation_before_head_update_recovers),
 	    T(test_torn_last_line_is_reported_and_cut_by_the_next_append),
