@@ -764,16 +764,21 @@ static int foreach_in_file(int dirfd, const char *name, const char *shown, pv_au
 		}
 		if (got == 0)
 			break;
-		for (i = 0; i < got; i++) {
-			if (chunk[i] != '\n') {
-				if (used == PV_AUDIT_LINE_MAX) {
-					pv_err_set(err, "%s line %lu is longer than %d bytes",
-					           shown, lineno + 1, PV_AUDIT_LINE_MAX);
-					goto out;
-				}
-				line[used++] = chunk[i];
-				continue;
+		for (i = 0; i < got;) {
+			const char *nl = memchr(chunk + i, '\n', (size_t)(got - i));
+			size_t run = nl ? (size_t)(nl - (chunk + i)) : (size_t)(got - i);
+
+			if (used + run > PV_AUDIT_LINE_MAX) {
+				pv_err_set(err, "%s line %lu is longer than %d bytes", shown,
+				           lineno + 1, PV_AUDIT_LINE_MAX);
+				goto out;
 			}
+			memcpy(line + used, chunk + i, run);
+			used += run;
+			i += (int)run;
+			if (nl == NULL)
+				break;
+			i++; /* the newline */
 			line[used] = '\0';
 			lineno++;
 			if (fn(line, used, shown, lineno, ctx) != 0) {
@@ -838,60 +843,122 @@ struct verify_ctx {
 	uint64_t live_first_seq; /* seq of the current log's first line (0: none) */
 	bool have_prev;
 	uint64_t prev_seq;
-	unsigned char prev_mac[MAC_BYTES];
+	char prev_mac_hex[MAC_HEX + 1]; /* the previous line's MAC as written */
 };
+
+/* The line as this writer lays it out: {"time":"...","seq":N,"prev":"<hex>",...,"mac":"<hex>"}.
+ * Finds seq and the two MACs as text at their known places and checks the MAC; the values are
+ * public, so they are compared as text, without decoding. A line a valid MAC covers was
+ * written with the key, by this code, so it needs no JSON parse. Returns false when the line
+ * does not have this layout or its MAC does not match: the caller then parses it fully to
+ * say what is wrong (or accepts it, if only the layout differed). */
+struct fast_line {
+	uint64_t seq;
+	const char *prev_hex; /* MAC_HEX characters inside the line */
+	const char *mac_hex;
+};
+
+static bool fast_check_line(const char *line, size_t len, const struct pv_keys *keys,
+                            struct fast_line *out)
+{
+	static const char time_key[] = "{\"time\":\"";
+	static const char seq_key[] = "\",\"seq\":";
+	static const char prev_key[] = ",\"prev\":\"";
+	const size_t tail_len = strlen(MAC_MARK) + MAC_HEX + 2; /* ,"mac":"<hex>"} */
+	unsigned char mac[MAC_BYTES];
+	char mac_hex[MAC_HEX + 1];
+	const char *p;
+	const char *end = line + len;
+	const char *mark;
+	char digits[24];
+	size_t n = 0;
+
+	if (len < sizeof(time_key) - 1 + tail_len || memcmp(line, time_key, sizeof(time_key) - 1) != 0)
+		return false;
+	mark = end - tail_len;
+	if (memcmp(mark, MAC_MARK, strlen(MAC_MARK)) != 0 || memcmp(end - 2, "\"}", 2) != 0)
+		return false;
+	p = memchr(line + sizeof(time_key) - 1, '"', (size_t)(mark - line) - (sizeof(time_key) - 1));
+	if (p == NULL || (size_t)(mark - p) < sizeof(seq_key) - 1 ||
+	    memcmp(p, seq_key, sizeof(seq_key) - 1) != 0)
+		return false;
+	p += sizeof(seq_key) - 1;
+	while (p < mark && *p >= '0' && *p <= '9' && n < sizeof(digits) - 1)
+		digits[n++] = *p++;
+	digits[n] = '\0';
+	if (n == 0 || pv_parse_u64(digits, SEQ_MAX, &out->seq) != PV_OK ||
+	    (size_t)(mark - p) < sizeof(prev_key) - 1 + MAC_HEX + 1 ||
+	    memcmp(p, prev_key, sizeof(prev_key) - 1) != 0 ||
+	    p[sizeof(prev_key) - 1 + MAC_HEX] != '"')
+		return false;
+	out->prev_hex = p + sizeof(prev_key) - 1;
+	out->mac_hex = mark + strlen(MAC_MARK);
+	mac_of(keys, line, (size_t)(mark - line), mac);
+	sodium_bin2hex(mac_hex, sizeof(mac_hex), mac, MAC_BYTES);
+	return memcmp(mac_hex, out->mac_hex, MAC_HEX) == 0;
+}
 
 static int verify_line(const char *line, size_t len, const char *file, unsigned long lineno,
                        void *vctx)
 {
+	static const char zero_hex[MAC_HEX + 1] =
+	    "0000000000000000000000000000000000000000000000000000000000000000";
 	struct verify_ctx *v = vctx;
 	struct pv_audit_verify_result *res = v->res;
-	static const unsigned char zero[MAC_BYTES];
+	struct fast_line fl;
 	struct parsed_line pl;
+	char prev_hex[MAC_HEX + 1];
+	char mac_hex[MAC_HEX + 1];
 
-	switch (parse_line(line, len, v->keys, &pl)) {
-	case LINE_MALFORMED:
-		snprintf(res->problem, sizeof(res->problem),
-		         "%.300s line %lu is not a pam_vendor audit line (edited or damaged)", file,
-		         lineno);
-		return 1;
-	case LINE_BAD_MAC:
-		snprintf(res->problem, sizeof(res->problem),
-		         "%.300s line %lu (seq %" PRIu64
-		         ") fails its MAC: it was altered, or written without the key",
-		         file, lineno, pl.seq);
-		return 1;
-	case LINE_OK:
-		break;
+	if (!fast_check_line(line, len, v->keys, &fl)) {
+		switch (parse_line(line, len, v->keys, &pl)) {
+		case LINE_MALFORMED:
+			snprintf(res->problem, sizeof(res->problem),
+			         "%.300s line %lu is not a pam_vendor audit line (edited or damaged)",
+			         file, lineno);
+			return 1;
+		case LINE_BAD_MAC:
+			snprintf(res->problem, sizeof(res->problem),
+			         "%.300s line %lu (seq %" PRIu64
+			         ") fails its MAC: it was altered, or written without the key",
+			         file, lineno, pl.seq);
+			return 1;
+		case LINE_OK:
+			break;
+		}
+		sodium_bin2hex(prev_hex, sizeof(prev_hex), pl.prev, MAC_BYTES);
+		sodium_bin2hex(mac_hex, sizeof(mac_hex), pl.mac, MAC_BYTES);
+		fl.seq = pl.seq;
+		fl.prev_hex = prev_hex;
+		fl.mac_hex = mac_hex;
 	}
 	if (!v->have_prev) {
-		res->first_seq = pl.seq;
-		if (pl.seq == 1 && sodium_memcmp(pl.prev, zero, MAC_BYTES) != 0) {
+		res->first_seq = fl.seq;
+		if (fl.seq == 1 && memcmp(fl.prev_hex, zero_hex, MAC_HEX) != 0) {
 			snprintf(
 			    res->problem, sizeof(res->problem),
 			    "%.300s line %lu claims to start the chain but names a predecessor",
 			    file, lineno);
 			return 1;
 		}
-		if (pl.seq != 1)
+		if (fl.seq != 1)
 			snprintf(res->note, sizeof(res->note),
 			         "the chain starts at seq %" PRIu64
 			         " (older rotated files are gone)",
-			         pl.seq);
-	} else if (pl.seq != v->prev_seq + 1 ||
-	           sodium_memcmp(pl.prev, v->prev_mac, MAC_BYTES) != 0) {
+			         fl.seq);
+	} else if (fl.seq != v->prev_seq + 1 || memcmp(fl.prev_hex, v->prev_mac_hex, MAC_HEX) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "%.300s line %lu (seq %" PRIu64 ") does not follow seq %" PRIu64
 		         ": a line was removed, inserted or moved before it",
-		         file, lineno, pl.seq, v->prev_seq);
+		         file, lineno, fl.seq, v->prev_seq);
 		return 1;
 	}
 	if (v->live_first_seq == 0 && strcmp(file, v->live_log) == 0)
-		v->live_first_seq = pl.seq;
+		v->live_first_seq = fl.seq;
 	v->have_prev = true;
-	v->prev_seq = pl.seq;
-	memcpy(v->prev_mac, pl.mac, MAC_BYTES);
-	res->last_seq = pl.seq;
+	v->prev_seq = fl.seq;
+	memcpy(v->prev_mac_hex, fl.mac_hex, MAC_HEX);
+	res->last_seq = fl.seq;
 	res->lines++;
 	return 0;
 }
@@ -965,7 +1032,7 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 	struct snapshot snap;
 	struct chain_head head;
 	char head_shown[PATH_MAX + 8];
-	unsigned char last_mac[MAC_BYTES];
+	unsigned char last_mac[MAC_BYTES] = {0};
 	uint64_t last_seq;
 	bool have_head = false;
 
@@ -979,7 +1046,10 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 	if (res->problem[0] != '\0')
 		return PV_OK;
 	last_seq = res->last_seq;
-	memcpy(last_mac, v.prev_mac, MAC_BYTES);
+	if (res->lines > 0 && hex_to_mac(v.prev_mac_hex, last_mac) != PV_OK) {
+		pv_err_set(err, "internal error: the last MAC read is not hex");
+		return PV_ERR;
+	}
 	if (locked_snapshot(audit_log, keys, &snap, err) != PV_OK)
 		return PV_ERR;
 	if (snap.torn) {
