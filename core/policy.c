@@ -1,5 +1,5 @@
 /* policy.c — the vendor access decision (see policy.h). Order of checks: rhost, window,
- * address, lockout, then the code; the first failing check is the reason. */
+ * business hours, address, lockout, then the code; the first failing check is the reason. */
 #include "policy.h"
 
 #include <stdio.h>
@@ -26,6 +26,7 @@ static const char *const reason_names[PV_R_COUNT] = {
     [PV_R_NO_OTP_VERIFIED] = "no_otp_verified",
     [PV_R_STORE_ERROR] = "store_error",
     [PV_R_CONFIG_ERROR] = "config_error",
+    [PV_R_OUTSIDE_HOURS] = "outside_hours",
 };
 
 const char *pv_reason_name(enum pv_reason reason)
@@ -54,6 +55,13 @@ static enum pv_reason check_window(const struct pv_record *rec, int64_t now)
 	if (now >= rec->window_end)
 		return PV_R_WINDOW_EXPIRED;
 	return PV_R_OK;
+}
+
+static enum pv_reason check_hours(const struct pv_record *rec, const struct pv_request *req)
+{
+	return pv_schedule_allows(&rec->hours, req->local_wday, req->local_minute)
+	           ? PV_R_OK
+	           : PV_R_OUTSIDE_HOURS;
 }
 
 static enum pv_reason check_address(const struct pv_record *rec, const struct pv_cidr *addr)
@@ -136,6 +144,8 @@ void pv_decide(const struct pv_record *rec, const struct pv_request *req, int64_
 	reason = check_rhost(req->rhost, &addr);
 	if (reason == PV_R_OK)
 		reason = check_window(rec, now);
+	if (reason == PV_R_OK)
+		reason = check_hours(rec, req);
 	if (reason == PV_R_OK)
 		reason = check_address(rec, &addr);
 	if (reason == PV_R_OK && req->phase != PV_PHASE_ACCOUNT && rec->locked)

@@ -26,6 +26,7 @@ enum pv_reason {
 	PV_R_NO_OTP_VERIFIED,
 	PV_R_STORE_ERROR,
 	PV_R_CONFIG_ERROR,
+	PV_R_OUTSIDE_HOURS,
 	PV_R_COUNT
 };
 
@@ -44,6 +45,10 @@ struct pv_request {
 	const struct pv_keys *keys; /* PV_PHASE_CODE: to hash the code */
 	unsigned otp_length;
 	unsigned max_failures;
+	/* Local time of `now` for business hours (the caller's localtime_r): weekday 0 = Sunday
+	 * and minute of the day; -1 when unknown (a vendor with hours is then refused). */
+	int local_wday;
+	int local_minute;
 };
 
 /* What to persist. Applied by pv_apply, under the vendor's lock. */

@@ -121,7 +121,8 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 
 	/* decode refuses a vendor without addresses: never write one it could not read back. */
 	if (rec->n_ips == 0 || rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
-	    rec->n_codes > PV_MAX_CODES || !times_in_range(rec)) {
+	    rec->n_codes > PV_MAX_CODES || rec->hours.n > PV_SCHEDULE_MAX_RULES ||
+	    !times_in_range(rec)) {
 		pv_err_set(err, "refusing to save the record of %s: %s", rec->name,
 		           rec->n_ips == 0 ? "it has no address" : "an entry is out of range");
 		return PV_ERR;
@@ -146,6 +147,9 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		          rec->window_end);
 	for (i = 0; i < rec->n_window_ips; i++)
 		tb_cidr(&tb, "window_ip", &rec->window_ips[i]);
+	for (i = 0; i < rec->hours.n; i++)
+		tb_printf(&tb, "hours %u %u %u\n", (unsigned)rec->hours.rule[i].days,
+		          (unsigned)rec->hours.rule[i].start, (unsigned)rec->hours.rule[i].end);
 	tb_printf(&tb, "failures %u\nlocked %d\n", rec->failures, rec->locked ? 1 : 0);
 	for (i = 0; i < rec->n_codes; i++) {
 		char h[2 * PV_CODE_HASH_BYTES + 1];
@@ -257,6 +261,26 @@ static int add_cidr(struct pv_cidr *list, size_t *n, const char *text)
 	return PV_OK;
 }
 
+static int add_hours_rule(struct pv_schedule *hours, const struct line *ln)
+{
+	struct pv_schedule_rule r;
+	uint64_t days;
+	uint64_t start;
+	uint64_t end;
+
+	if (hours->n >= PV_SCHEDULE_MAX_RULES || pv_parse_u64(ln->field[1], 0x7f, &days) != PV_OK ||
+	    pv_parse_u64(ln->field[2], 1440, &start) != PV_OK ||
+	    pv_parse_u64(ln->field[3], 1440, &end) != PV_OK)
+		return PV_ERR;
+	r.days = (uint8_t)days;
+	r.start = (uint16_t)start;
+	r.end = (uint16_t)end;
+	if (!pv_schedule_rule_valid(&r))
+		return PV_ERR;
+	hours->rule[hours->n++] = r;
+	return PV_OK;
+}
+
 /* Apply one decoded line to rec; `seen` tracks keys that may appear only once. */
 static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *seen)
 {
@@ -292,6 +316,8 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		return add_cidr(rec->ips, &rec->n_ips, ln->field[1]);
 	} else if (strcmp(key, "window_ip") == 0 && n == 2) {
 		return add_cidr(rec->window_ips, &rec->n_window_ips, ln->field[1]);
+	} else if (strcmp(key, "hours") == 0 && n == 4) {
+		return add_hours_rule(&rec->hours, ln);
 	} else if (strcmp(key, "window") == 0 && n == 3) {
 		bit = S_WINDOW;
 		if (parse_time_field(ln->field[1], &rec->window_start) != PV_OK ||

@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "ipmatch.h"
+#include "schedule.h"
 #include "vendorname.h"
 
 #define PV_RECORD_VERSION    1
@@ -39,6 +40,8 @@ struct pv_record {
 	int64_t window_end;
 	size_t n_window_ips; /* 0: the vendor's whole list applies */
 	struct pv_cidr window_ips[PV_MAX_IPS];
+
+	struct pv_schedule hours; /* business hours (local time); n == 0: none */
 
 	unsigned failures; /* wrong/expired/replayed codes since the last success */
 	bool locked;       /* until `otpctl unlock` or a new window */

@@ -347,3 +347,16 @@ void pv_format_duration(int64_t seconds, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%s", text);
 }
+
+void pv_local_wday_minute(int64_t t, int *wday, int *minute)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	*wday = -1;
+	*minute = -1;
+	if ((int64_t)tt != t || localtime_r(&tt, &tm) == NULL)
+		return;
+	*wday = tm.tm_wday;
+	*minute = tm.tm_hour * 60 + tm.tm_min;
+}

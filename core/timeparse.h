@@ -23,6 +23,9 @@ int pv_parse_time(const char *text, time_t now, time_t *out, struct pv_err *err)
 void pv_format_utc(time_t t, char *buf, size_t len);
 /* "2026-11-25 15:00:00 CET" in the process's local time zone, as last set by tzset(). */
 void pv_format_local(time_t t, char *buf, size_t len);
+/* Local weekday (0 = Sunday) and minute of the day of t, for business hours; both -1 when
+ * the local time cannot be computed. */
+void pv_local_wday_minute(int64_t t, int *wday, int *minute);
 /* "1h30m", "45s", "2d3h" (0 -> "0s"; negative values print as "0s"). */
 void pv_format_duration(int64_t seconds, char *buf, size_t len);
 

@@ -57,6 +57,13 @@ static void print_row(const struct pv_record *rec, const struct otpctl *ctl)
 	ctl_format_ips(allowed, n_allowed, ips, sizeof(ips));
 	printf("%-16s from %s%s\n", "", ips,
 	       rec->n_window_ips ? " (narrowed for this window)" : "");
+	if (rec->hours.n > 0) {
+		char hours[PV_SCHEDULE_TEXT_MAX + 1];
+
+		pv_schedule_format(&rec->hours, hours, sizeof(hours));
+		printf("%-16s hours %s (now %s)\n", "", hours,
+		       ctl_inside_hours(rec, ctl->now) ? "inside" : "OUTSIDE");
+	}
 }
 
 int cmd_status(struct otpctl *ctl, int argc, char **argv)

@@ -17,6 +17,8 @@ struct vendor_args {
 	struct pv_cidr ips[PV_MAX_IPS];
 	size_t n_ips;
 	const char *note;
+	bool set_hours;            /* --hours or --no-hours given */
+	struct pv_schedule hours; /* n == 0 with set_hours: remove the schedule */
 };
 
 static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
@@ -25,8 +27,11 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 	static const struct option longopts[] = {
 	    {"ip", required_argument, NULL, 'i'},
 	    {"note", required_argument, NULL, 'n'},
+	    {"hours", required_argument, NULL, 'H'},
+	    {"no-hours", no_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct pv_err err;
 	int c;
 
 	memset(va, 0, sizeof(*va));
@@ -45,6 +50,12 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 				return EXIT_USAGE;
 		} else if (c == 'n') {
 			va->note = optarg;
+		} else if (c == 'H' || c == 'N') {
+			if (va->set_hours)
+				return ctl_usage_error(cmd, "give --hours or --no-hours once");
+			va->set_hours = true;
+			if (c == 'H' && pv_schedule_parse(optarg, &va->hours, &err) != PV_OK)
+				return ctl_usage_error(cmd, "%s", err.msg);
 		} else {
 			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
 			                       argv[optind - 1]);
@@ -147,7 +158,7 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	struct pv_err err;
 	bool exists = false;
 	bool local = false;
-	char ips[2048];
+	char ips[2048 + PV_SCHEDULE_TEXT_MAX + 16];
 	int rc;
 
 	rc = parse_vendor_args(cmd, argc, argv, &va, true);
@@ -185,7 +196,15 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	rec->n_ips = va.n_ips;
 	if (va.note != NULL)
 		snprintf(rec->note, sizeof(rec->note), "%s", va.note);
+	rec->hours = va.hours;
 	ctl_format_ips(rec->ips, rec->n_ips, ips, sizeof(ips));
+	if (rec->hours.n > 0) {
+		char hours[PV_SCHEDULE_TEXT_MAX + 1];
+		size_t used = strlen(ips);
+
+		pv_schedule_format(&rec->hours, hours, sizeof(hours));
+		snprintf(ips + used, sizeof(ips) - used, "; hours %s", hours);
+	}
 	rc = EXIT_FAIL;
 	if (ctl_audit(ctl, "vendor_add", va.name, "allow", "ok", ips) != EXIT_OK)
 		goto out;
@@ -341,6 +360,7 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 	struct set_ctx *sc = vctx;
 	const struct vendor_args *va = sc->va;
 	char ips[2048] = "";
+	char detail[2048 + PV_SCHEDULE_TEXT_MAX + 16];
 	size_t i;
 	size_t j;
 
@@ -366,8 +386,18 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 	}
 	if (va->note != NULL)
 		snprintf(rec->note, sizeof(rec->note), "%s", va->note);
-	if (ctl_audit(sc->ctl, "vendor_set", rec->name, "allow", "ok", ips[0] ? ips : NULL) !=
-	    EXIT_OK) {
+	if (va->set_hours) {
+		char hours[PV_SCHEDULE_TEXT_MAX + 1];
+
+		rec->hours = va->hours;
+		pv_schedule_format(&rec->hours, hours, sizeof(hours));
+		snprintf(detail, sizeof(detail), "%s%shours %s", ips, ips[0] ? "; " : "",
+		         hours[0] ? hours : "none");
+	} else {
+		snprintf(detail, sizeof(detail), "%s", ips);
+	}
+	if (ctl_audit(sc->ctl, "vendor_set", rec->name, "allow", "ok",
+	              detail[0] ? detail : NULL) != EXIT_OK) {
 		err->msg[0] = '\0'; /* ctl_audit said why */
 		return PV_MODIFY_FAIL;
 	}
@@ -384,8 +414,8 @@ int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv)
 	rc = parse_vendor_args(cmd, argc, argv, &va, true);
 	if (rc != EXIT_OK)
 		return rc;
-	if (va.n_ips == 0 && va.note == NULL)
-		return ctl_usage_error(cmd, "nothing to change: give --ip and/or --note");
+	if (va.n_ips == 0 && va.note == NULL && !va.set_hours)
+		return ctl_usage_error(cmd, "nothing to change: give --ip, --note or --hours");
 	if (!ctl_check_name(va.name) || (va.note != NULL && !note_ok(va.note)) ||
 	    ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;

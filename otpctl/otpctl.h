@@ -87,6 +87,8 @@ enum ctl_window ctl_window_state(const struct pv_record *rec, int64_t now);
 const char *ctl_window_name(enum ctl_window state);
 /* "203.0.113.7, 2001:db8:7::/48" */
 void ctl_format_ips(const struct pv_cidr *ips, size_t n, char *buf, size_t len);
+/* Is now (local time) inside the vendor's business hours? True when it has none. */
+bool ctl_inside_hours(const struct pv_record *rec, int64_t now);
 /* `"key":["203.0.113.7","2001:db8:7::/48"]` */
 void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
                   size_t n);
@@ -119,5 +121,7 @@ int cmd_totp_enroll(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
 int cmd_report(struct otpctl *ctl, int argc, char **argv);
+int cmd_expire(struct otpctl *ctl, int argc, char **argv);
+int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 
 #endif

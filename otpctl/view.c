@@ -96,8 +96,19 @@ void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct p
 	pv_buf_puts(b, "]");
 }
 
+bool ctl_inside_hours(const struct pv_record *rec, int64_t now)
+{
+	int wday;
+	int minute;
+
+	pv_local_wday_minute(now, &wday, &minute);
+	return pv_schedule_allows(&rec->hours, wday, minute);
+}
+
 void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 {
+	char hours[PV_SCHEDULE_TEXT_MAX + 1];
+
 	enum ctl_window state = ctl_window_state(rec, now);
 	bool first = true;
 
@@ -113,6 +124,9 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	else if (state == CTL_WINDOW_UPCOMING)
 		pv_json_key_int(b, &first, "seconds_to_start", rec->window_start - now);
 	ctl_json_ips(b, &first, "window_ips", rec->window_ips, rec->n_window_ips);
+	pv_schedule_format(&rec->hours, hours, sizeof(hours));
+	pv_json_key_string(b, &first, "hours", hours[0] ? hours : NULL);
+	pv_json_key_bool(b, &first, "inside_hours", ctl_inside_hours(rec, now));
 	pv_json_key_int(b, &first, "outstanding_codes", (int64_t)ctl_outstanding_codes(rec, now));
 	pv_json_key_int(b, &first, "failures", rec->failures);
 	pv_json_key_bool(b, &first, "locked", rec->locked);
@@ -154,6 +168,13 @@ void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now)
 			ctl_format_ips(rec->window_ips, rec->n_window_ips, ips, sizeof(ips));
 			fprintf(out, "window from: %s\n", ips);
 		}
+	}
+	if (rec->hours.n > 0) {
+		char hours[PV_SCHEDULE_TEXT_MAX + 1];
+
+		pv_schedule_format(&rec->hours, hours, sizeof(hours));
+		fprintf(out, "hours:       %s (local time; now %s)\n", hours,
+		        ctl_inside_hours(rec, now) ? "inside" : "OUTSIDE");
 	}
 	fprintf(out, "codes:       %zu outstanding\n", ctl_outstanding_codes(rec, now));
 	fprintf(out, "failures:    %u%s\n", rec->failures,

@@ -28,6 +28,7 @@
 #include "otp.h"
 #include "policy.h"
 #include "store.h"
+#include "timeparse.h"
 #include "vendorname.h"
 
 #define PV_EXPORT     __attribute__((visibility("default")))
@@ -411,6 +412,7 @@ static enum pv_modify_result check_code_locked(struct pv_record *rec, void *vctx
 	    .max_failures = cc->call->cfg.max_failures,
 	};
 
+	pv_local_wday_minute(cc->now, &req.local_wday, &req.local_minute);
 	pv_decide(rec, &req, cc->now, &cc->decision);
 	if (!pv_decision_changes(&cc->decision))
 		return PV_MODIFY_KEEP;
@@ -433,6 +435,7 @@ static int precheck(struct call *c, enum pv_phase phase, struct pv_decision *d)
 	struct pv_record *rec;
 	struct pv_request req = {.phase = phase, .rhost = c->rhost};
 	struct pv_err err;
+	int64_t now = now_seconds();
 	int rc = PV_ERR;
 
 	rec = malloc(sizeof(*rec));
@@ -443,7 +446,8 @@ static int precheck(struct call *c, enum pv_phase phase, struct pv_decision *d)
 		       c->user, err.msg);
 		goto out;
 	}
-	pv_decide(rec, &req, now_seconds(), d);
+	pv_local_wday_minute(now, &req.local_wday, &req.local_minute);
+	pv_decide(rec, &req, now, d);
 	rc = PV_OK;
 out:
 	pv_record_wipe(rec);

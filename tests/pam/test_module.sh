@@ -900,6 +900,52 @@ test_window_boundaries() {
 	expect_audit "code boundary expires: otp_expired" "auth deny otp_expired"
 }
 
+# Business hours (local time, Europe/Paris): Mon-Fri 08:00-19:00 across a weekday/weekend
+# boundary and the spring DST change (2027-03-28: UTC+1 -> UTC+2). Each login gets a fresh
+# code issued at the same instant.
+paris_at() { echo "@$(TZ=Europe/Paris date -d "@$1" '+%Y-%m-%d %H:%M:%S')"; }
+hours_login() { # EPOCH WHAT EXPECTED-AUTH [AUDIT]
+	local t=$1 what=$2 want=$3 audit=${4:-}
+	local steps=auth
+	[ "$want" = PAM_SUCCESS ] && steps=auth,account
+	issue_at "$(at_epoch "$((t - 30))")" --ttl 10m
+	PRE=(env TZ=Europe/Paris faketime -f "$(paris_at "$t")")
+	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps "$steps"
+	PRE=()
+	expect_step "hours, $what: auth" auth "$want"
+	[ "$want" = PAM_SUCCESS ] && expect_step "hours, $what: account" account PAM_SUCCESS
+	[ -n "$audit" ] && expect_audit "hours, $what: audited" "$audit"
+}
+test_business_hours() {
+	local fri sat mon
+	vendor_env "max_window = 10d"
+	ctl "enable for the test days" enable acme --at 2027-03-26T00:00:00Z --for 5d
+	run_ctl vendor set acme --hours 'Mon-Fry 08:00-19:00'
+	expect_eq "hours: a bad day is a usage error" 2 "$RC"
+	expect_match "hours: the error names the bad day" '"Fry" is not a day' "$ERR"
+	expect_eq "hours: nothing was stored" null "$(status_of 'v["hours"]')"
+	ctl "vendor set --hours" vendor set acme --hours 'mon-fri 08:00-19:00'
+	expect_eq "hours: stored in canonical form" "Mon-Fri 08:00-19:00" "$(status_of 'v["hours"]')"
+	fri=$(date -u -d 2027-03-26T00:00:00Z +%s) # a Friday, UTC+1
+	sat=$((fri + 86400))
+	mon=$((fri + 3 * 86400)) # after the change to UTC+2
+	hours_login $((fri + 17 * 3600 + 59 * 60)) "Friday 18:59 local (17:59 UTC)" PAM_SUCCESS
+	hours_login $((fri + 18 * 3600)) "Friday 19:00 local: the end is excluded" PAM_AUTH_ERR \
+		"auth deny outside_hours"
+	hours_login $((sat + 9 * 3600)) "Saturday 10:00 local" PAM_AUTH_ERR "auth deny outside_hours"
+	hours_login $((mon + 6 * 3600 + 30 * 60)) "Monday 08:30 summer time (06:30 UTC)" PAM_SUCCESS
+	hours_login $((mon + 17 * 3600 + 30 * 60)) "Monday 19:30 summer time (17:30 UTC)" \
+		PAM_AUTH_ERR "auth deny outside_hours"
+	run_ctl --json status acme
+	expect_match "hours: status shows the schedule" '"hours": ?"Mon-Fri 08:00-19:00"' "$OUT"
+	run_ctl status acme
+	expect_match "hours: status text shows the schedule" 'hours Mon-Fri 08:00-19:00' "$OUT"
+	expect_eq "hours: status fits 80 columns" 0 "$(printf '%s\n' "$OUT" | awk 'length > 80' | wc -l)"
+	ctl "vendor set --no-hours" vendor set acme --no-hours
+	expect_eq "hours: removed" null "$(status_of 'v["hours"]')"
+	hours_login $((sat + 9 * 3600)) "Saturday 10:00 local without hours" PAM_SUCCESS
+}
+
 # A used code stays used when the clock steps back.
 test_clock_step_back() {
 	new_env
@@ -1416,6 +1462,7 @@ test_not_vendor
 test_code_formats
 test_ip_rules
 test_window_boundaries
+test_business_hours
 test_clock_step_back
 test_first_pass
 test_conversation

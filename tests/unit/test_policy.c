@@ -134,6 +134,7 @@ static void test_reason_names_are_the_audit_vocabulary(void **state)
 	    "no_otp_verified",
 	    "store_error",
 	    "config_error",
+	    "outside_hours",
 	};
 	int r;
 
@@ -652,6 +653,72 @@ static void test_apply_of_a_no_change_decision_leaves_the_record(void **state)
 	assert_false(f->rec.locked);
 }
 
+/* --- business hours --- */
+
+static struct pv_decision decide_local(const struct fixture *f, enum pv_phase phase,
+                                       const char *rhost, const char *code, int wday, int minute)
+{
+	struct pv_request req = request(f, phase, rhost, code);
+	struct pv_decision d;
+
+	req.local_wday = wday;
+	req.local_minute = minute;
+	memset(&d, 0xa5, sizeof(d));
+	pv_decide(&f->rec, &req, NOW, &d);
+	return d;
+}
+
+static void office_hours(struct fixture *f)
+{
+	struct pv_err err = {{0}};
+
+	if (pv_schedule_parse("Mon-Fri 08:00-19:00", &f->rec.hours, &err) != PV_OK)
+		fail_msg("%s", err.msg);
+}
+
+static void test_hours_allow_inside_and_refuse_outside_in_every_phase(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_decision d;
+
+	office_hours(f);
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, 5, 18 * 60 + 59), PV_R_OK);
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, 5, 19 * 60),
+	              PV_R_OUTSIDE_HOURS);
+	assert_reason(decide_local(f, PV_PHASE_ACCOUNT, RHOST, NULL, 6, 10 * 60),
+	              PV_R_OUTSIDE_HOURS);
+	d = decide_local(f, PV_PHASE_CODE, RHOST, CODE, 0, 10 * 60);
+	assert_reason(d, PV_R_OUTSIDE_HOURS);
+	/* Refused before the code is looked at: nothing consumed, no failure counted. */
+	assert_false(pv_decision_changes(&d));
+	d = decide_local(f, PV_PHASE_CODE, RHOST, CODE, 1, 8 * 60);
+	assert_reason(d, PV_R_OK);
+	assert_int_equal(d.change.consume_code, 0);
+}
+
+static void test_hours_come_after_the_window_and_before_the_address(void **state)
+{
+	struct fixture *f = *state;
+
+	office_hours(f);
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, "198.51.100.1", NULL, 6, 600),
+	              PV_R_OUTSIDE_HOURS);
+	f->rec.window_end = NOW - 1;
+	f->rec.window_start = NOW - 100;
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, 6, 600),
+	              PV_R_WINDOW_EXPIRED);
+}
+
+static void test_unknown_local_time_refuses_a_vendor_with_hours_only(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, -1, -1), PV_R_OK);
+	office_hours(f);
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, -1, -1),
+	              PV_R_OUTSIDE_HOURS);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -680,6 +747,9 @@ int main(void)
 	    T(test_totp_code_without_enrolment_is_invalid),
 	    T(test_account_phase_checks_window_and_address_but_not_lock_or_code),
 	    T(test_apply_of_a_no_change_decision_leaves_the_record),
+	    T(test_hours_allow_inside_and_refuse_outside_in_every_phase),
+	    T(test_hours_come_after_the_window_and_before_the_address),
+	    T(test_unknown_local_time_refuses_a_vendor_with_hours_only),
 	};
 
 	assert_true(sodium_init() >= 0);

@@ -39,6 +39,8 @@ static void full_record(struct pv_record *rec)
 	rec->window_end = NOW + 7200;
 	rec->window_ips[rec->n_window_ips++] = cidr("203.0.113.7");
 	rec->window_ips[rec->n_window_ips++] = cidr("2001:db8:7:1::/64");
+	rec->hours.rule[rec->hours.n++] = (struct pv_schedule_rule){0x3e, 8 * 60, 12 * 60};
+	rec->hours.rule[rec->hours.n++] = (struct pv_schedule_rule){0x3e, 14 * 60, 24 * 60};
 	rec->failures = 3;
 	rec->locked = true;
 	for (i = 0; i < 3; i++) {
@@ -77,6 +79,12 @@ static void assert_records_equal(const struct pv_record *a, const struct pv_reco
 	assert_int_equal(a->n_window_ips, b->n_window_ips);
 	for (i = 0; i < a->n_window_ips; i++)
 		assert_cidr_equal(&a->window_ips[i], &b->window_ips[i]);
+	assert_int_equal(a->hours.n, b->hours.n);
+	for (i = 0; i < a->hours.n; i++) {
+		assert_int_equal(a->hours.rule[i].days, b->hours.rule[i].days);
+		assert_int_equal(a->hours.rule[i].start, b->hours.rule[i].start);
+		assert_int_equal(a->hours.rule[i].end, b->hours.rule[i].end);
+	}
 	assert_int_equal(a->failures, b->failures);
 	assert_int_equal(a->locked, b->locked);
 	assert_int_equal(a->n_codes, b->n_codes);
@@ -456,6 +464,13 @@ static void test_bad_numbers_and_addresses_are_refused(void **state)
 	assert_refused(BASE_HEAD BASE_IP "window 10 10\nend\n"); /* empty window */
 	assert_refused(BASE_HEAD BASE_IP "window 20 10\nend\n");
 	assert_refused(BASE_HEAD BASE_IP "last_login 5 host.example\nend\n");
+	assert_decodes(BASE_HEAD BASE_IP "hours 62 480 1140\n" BASE_TAIL);
+	assert_refused(BASE_HEAD BASE_IP "hours 0 480 1140\nend\n");   /* no day */
+	assert_refused(BASE_HEAD BASE_IP "hours 128 480 1140\nend\n"); /* no such day */
+	assert_refused(BASE_HEAD BASE_IP "hours 62 1140 480\nend\n");  /* ends before start */
+	assert_refused(BASE_HEAD BASE_IP "hours 62 480 480\nend\n");   /* empty */
+	assert_refused(BASE_HEAD BASE_IP "hours 62 480 1441\nend\n");  /* after midnight */
+	assert_refused(BASE_HEAD BASE_IP "hours 62 480\nend\n");
 	assert_refused("pam_vendor-record 1\nname acme\ncreated -5\n" BASE_IP BASE_TAIL);
 	assert_refused(
 	    "pam_vendor-record 1\nname acme\ncreated 99999999999999999999\n" BASE_IP BASE_TAIL);
