@@ -20,6 +20,7 @@ void pv_config_defaults(struct pv_config *cfg)
 	snprintf(cfg->store_dir, sizeof(cfg->store_dir), "/var/lib/pam_vendor");
 	snprintf(cfg->key_file, sizeof(cfg->key_file), "/etc/pam_vendor/master.key");
 	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "/var/log/pam_vendor/audit.log");
+	snprintf(cfg->session_dir, sizeof(cfg->session_dir), "/run/pam_vendor");
 	cfg->otp_length = 8;
 	cfg->otp_ttl = 15 * 60;
 	cfg->max_failures = 5;
@@ -140,6 +141,8 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 		return set_path(w, key, value, cfg->key_file, sizeof(cfg->key_file));
 	if (strcmp(key, "audit_log") == 0)
 		return set_path(w, key, value, cfg->audit_log, sizeof(cfg->audit_log));
+	if (strcmp(key, "session_dir") == 0)
+		return set_path(w, key, value, cfg->session_dir, sizeof(cfg->session_dir));
 	if (strcmp(key, "otp_length") == 0)
 		return set_number(w, key, value, 6, 12, &cfg->otp_length);
 	if (strcmp(key, "max_failures") == 0)
@@ -192,6 +195,7 @@ static char *trim(char *s)
 static const char *const known_keys[] = {
     "store_dir",  "key_file",     "audit_log",    "otp_length", "otp_ttl",      "max_failures",
     "max_window", "unknown_user", "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
+    "session_dir",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 

@@ -18,6 +18,7 @@ struct pv_config {
 	char store_dir[PATH_MAX];
 	char key_file[PATH_MAX];
 	char audit_log[PATH_MAX];
+	char session_dir[PATH_MAX]; /* live vendor sessions (sshd monitor PIDs) for otpctl expire */
 	unsigned otp_length;   /* digits of an issued code, 6..12 */
 	int64_t otp_ttl;       /* seconds an issued code stays valid */
 	unsigned max_failures; /* wrong codes before the vendor is locked, 1..1000 */

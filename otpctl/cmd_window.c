@@ -218,23 +218,44 @@ int cmd_disable(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("disable");
 	struct window_change wc;
+	const char *name = NULL;
+	bool kill_sessions = false;
+	unsigned ended = 0;
+	int rc = EXIT_OK;
+	int i;
 
-	if (argc != 2 || argv[1][0] == '-')
-		return ctl_usage_error(cmd, "disable takes exactly one NAME");
-	if (!ctl_check_name(argv[1]) || ctl_open(ctl) != EXIT_OK)
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--kill") == 0 && !kill_sessions)
+			kill_sessions = true;
+		else if (argv[i][0] != '-' && name == NULL)
+			name = argv[i];
+		else
+			return ctl_usage_error(cmd, "unexpected argument \"%.64s\"", argv[i]);
+	}
+	if (name == NULL)
+		return ctl_usage_error(cmd, "disable takes one NAME");
+	if (!ctl_check_name(name) || ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;
 	memset(&wc, 0, sizeof(wc));
 	wc.ctl = ctl;
 	wc.action = "disable";
-	if (ctl_store_update(ctl, argv[1], disable_locked, &wc) != EXIT_OK)
+	if (ctl_store_update(ctl, name, disable_locked, &wc) != EXIT_OK)
 		return EXIT_FAIL;
-	if (ctl->json)
-		printf("{\"vendor\":\"%s\",\"disabled\":true,\"detail\":\"%s\"}\n", argv[1],
-		       wc.detail);
-	else
-		printf("Vendor %s disabled%s; %s.\n", argv[1],
+	if (!ctl->json)
+		printf("Vendor %s disabled%s; %s.\n", name,
 		       wc.had_window ? "" : " (it had no open or upcoming window)", wc.detail);
-	return EXIT_OK;
+	if (kill_sessions)
+		rc = ctl_expire_sessions(ctl, name, &ended);
+	if (ctl->json && kill_sessions)
+		printf("{\"vendor\":\"%s\",\"disabled\":true,\"detail\":\"%s\","
+		       "\"sessions_ended\":%u}\n",
+		       name, wc.detail, ended);
+	else if (ctl->json)
+		printf("{\"vendor\":\"%s\",\"disabled\":true,\"detail\":\"%s\"}\n", name,
+		       wc.detail);
+	else if (kill_sessions && ended == 0 && rc == EXIT_OK)
+		printf("No live session of %s.\n", name);
+	return rc;
 }
 
 static enum pv_modify_result unlock_locked(struct pv_record *rec, void *vctx, struct pv_err *err)

@@ -17,10 +17,12 @@ static const struct command commands[] = {
     {"init", cmd_init, "init",
      "Create the master key (mode 0600), the store directory (0700) and the audit log.\n"
      "Refuses to overwrite an existing key.\n\nExample:\n  otpctl init"},
-    {"vendor add", cmd_vendor_add, "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT]",
+    {"vendor add", cmd_vendor_add,
+     "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT] [--hours SCHEDULE]",
      "Register a vendor account and the addresses it may connect from (IPv4/IPv6 addresses or\n"
      "networks). The account must be local (/etc/passwd), not from AD/LDAP/SSSD; a name with\n"
-     "no account yet is accepted with a warning. A new vendor starts disabled.\n\n"
+     "no account yet is accepted with a warning. A new vendor starts disabled. --hours: see\n"
+     "vendor set.\n\n"
      "Example:\n  otpctl vendor add acme --ip 203.0.113.7 --ip 2001:db8:7::/48 --note 'PACS "
      "maintenance'"},
     {"vendor list", cmd_vendor_list, "vendor list",
@@ -31,17 +33,22 @@ static const struct command commands[] = {
     {"vendor remove", cmd_vendor_remove, "vendor remove NAME",
      "Remove a vendor from the store (the system account is left alone).\n\n"
      "Example:\n  otpctl vendor remove acme"},
-    {"vendor set", cmd_vendor_set, "vendor set NAME [--ip CIDR]... [--note TEXT]",
-     "Replace a vendor's address list and/or note.\n\n"
-     "Example:\n  otpctl vendor set acme --ip 203.0.113.8"},
+    {"vendor set", cmd_vendor_set,
+     "vendor set NAME [--ip CIDR]... [--note TEXT] [--hours SCHEDULE|--no-hours]",
+     "Replace a vendor's address list, note and/or business hours. SCHEDULE (local time):\n"
+     "days and a time range, e.g. 'Mon-Fri 08:00-19:00' or 'Mon-Fri 08:00-12:00,14:00-18:00;\n"
+     "Sat 09:00-12:00'. Outside these hours the vendor is refused even in a window\n"
+     "(outside_hours). --no-hours removes the schedule.\n\n"
+     "Example:\n  otpctl vendor set acme --hours 'Mon-Fri 08:00-19:00'"},
     {"enable", cmd_enable, "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force]",
      "Open a maintenance window. DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: HH:MM (today, local\n"
      "time) or RFC 3339. --ip narrows the vendor's list for this window. Windows longer than\n"
      "max_window (config) need --force. A new window clears failures and a lockout.\n\n"
      "Example:\n  otpctl enable acme --at 14:00 --for 2h"},
-    {"disable", cmd_disable, "disable NAME",
-     "Close the vendor's window now and revoke every outstanding code.\n\n"
-     "Example:\n  otpctl disable acme"},
+    {"disable", cmd_disable, "disable NAME [--kill]",
+     "Close the vendor's window now and revoke every outstanding code. --kill also ends the\n"
+     "vendor's live sessions at once (as otpctl expire does).\n\n"
+     "Example:\n  otpctl disable acme --kill"},
     {"issue", cmd_issue, "issue NAME [--ttl DURATION]",
      "Issue a single-use code for an open or upcoming window, to read to the vendor over the\n"
      "phone. It is printed once and kept only as a keyed hash. Default lifetime: otp_ttl.\n\n"
@@ -49,6 +56,11 @@ static const struct command commands[] = {
     {"status", cmd_status, "status [NAME]",
      "Per vendor: window (open, upcoming, closed) and time left, allowed addresses, outstanding\n"
      "codes, failures and lockout, last login.\n\nExample:\n  otpctl status"},
+    {"expire", cmd_expire, "expire",
+     "End the live sessions of vendors whose window has closed, who are disabled, removed or\n"
+     "outside their hours: each session process recorded by pam_vendor is sent SIGTERM (then\n"
+     "SIGKILL after 5 s) and a session_terminated line is audited. Idempotent; run it every\n"
+     "minute (examples/systemd/).\n\nExample:\n  otpctl expire"},
     {"unlock", cmd_unlock, "unlock NAME",
      "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
     {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",

@@ -122,6 +122,9 @@ int cmd_audit(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
 int cmd_report(struct otpctl *ctl, int argc, char **argv);
 int cmd_expire(struct otpctl *ctl, int argc, char **argv);
+/* End the live sessions that must end (cmd_expire.c); `only`: one vendor's. Counts them in
+ * *ended. Returns EXIT_OK or EXIT_FAIL (after trying every session). */
+int ctl_expire_sessions(struct otpctl *ctl, const char *only, unsigned *ended);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "otp.h"
 #include "policy.h"
+#include "session.h"
 #include "store.h"
 #include "timeparse.h"
 #include "vendorname.h"
@@ -643,10 +644,42 @@ static void free_session(pam_handle_t *pamh, void *data, int error_status)
 	free(data);
 }
 
+/* Record the live session (this process: sshd's monitor) so that otpctl expire can end it
+ * when the window closes. A session that could not be ended must not start. */
+static int record_session(struct call *c, const struct session_data *sd, struct pv_err *err)
+{
+	struct pv_session s;
+	struct pv_cidr addr;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.id, sizeof(s.id), "%s", sd->id);
+	snprintf(s.user, sizeof(s.user), "%s", c->user);
+	snprintf(s.service, sizeof(s.service), "%s", c->service ? c->service : "-");
+	if (c->rhost != NULL && pv_addr_parse(c->rhost, &addr) == PV_OK)
+		pv_cidr_format(&addr, s.rhost, sizeof(s.rhost));
+	s.pid = (long)getpid();
+	s.opened = sd->start;
+	if (pv_process_start(s.pid, &s.pid_start, err) != PV_OK) {
+		if (err->msg[0] == '\0')
+			pv_err_set(err, "cannot read this process's start time");
+		return PV_ERR;
+	}
+	return pv_session_save(c->cfg.session_dir, &s, err);
+}
+
+static void forget_session(struct call *c, const char *id)
+{
+	struct pv_err err;
+
+	if (pv_session_remove(c->cfg.session_dir, id, &err) == PV_ERR)
+		pv_log(c->pamh, LOG_ERR, "%s user=%s: %s", c->event, shown_user(c), err.msg);
+}
+
 PV_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct pv_audit_event ev;
 	struct session_data *sd = NULL;
+	struct pv_err err;
 	unsigned char rnd[16];
 	struct call c;
 	enum who who;
@@ -675,11 +708,20 @@ PV_EXPORT int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const
 	ev.session = sd->id;
 	ev.pid = (long)getpid(); /* sshd's monitor: SIGTERM to it ends the session cleanly */
 	ev.auth_info = pam_getenv(pamh, "SSH_AUTH_INFO_0");
-	if (audit(&c, "allow", PV_R_OK, NULL, &ev) != PV_OK)
+	memset(&err, 0, sizeof(err));
+	if (record_session(&c, sd, &err) != PV_OK) {
+		rc = deny(&c, PV_R_STORE_ERROR, err.msg, PAM_SESSION_ERR);
 		goto out;
+	}
+	if (audit(&c, "allow", PV_R_OK, NULL, &ev) != PV_OK) {
+		forget_session(&c, sd->id);
+		goto out;
+	}
 	/* sshd opens and closes the session on the same handle in the monitor process. */
-	if (pam_set_data(pamh, DATA_SESSION, sd, free_session) != PAM_SUCCESS)
+	if (pam_set_data(pamh, DATA_SESSION, sd, free_session) != PAM_SUCCESS) {
+		forget_session(&c, sd->id);
 		goto out;
+	}
 	sd = NULL;
 	rc = PAM_SUCCESS;
 out:
@@ -709,6 +751,7 @@ PV_EXPORT int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, cons
 	pv_audit_event_init(&ev);
 	if (pam_get_data(pamh, DATA_SESSION, &data) == PAM_SUCCESS && data != NULL) {
 		sd = data;
+		forget_session(&c, sd->id);
 		ev.session = sd->id;
 		ev.duration_s = now_seconds() - sd->start;
 		if (ev.duration_s < 0)

@@ -54,10 +54,12 @@ new_env() {
 	CFG=$T/pam_vendor.conf
 	AUDIT=$T/log/audit.log
 	STORE=$T/store
+	SESSIONS=$T/sessions
 	{
 		echo "store_dir = $STORE"
 		echo "key_file = $T/etc/master.key"
 		echo "audit_log = $AUDIT"
+		echo "session_dir = $T/sessions"
 		echo "fail_delay = 0"
 		echo "lock_timeout = 20s" # parallel tests on a loaded machine queue on one lock
 		for line in "$@"; do echo "$line"; done

@@ -144,6 +144,93 @@ print(s[-1]["user"], s[-1]["rhost"], s[-1]["duration_s"])')
 	expect_match "session_open records sshd's auth info" '"auth_info":"publickey ssh-ed25519' "$(grep '"event":"session_open"' "$AUDIT" | tail -n 1)"
 }
 
+# A session that outlives its window is ended by `otpctl expire` (SIGTERM to the sshd
+# monitor recorded at session open), and `disable --kill` does it at once.
+# bg_login COMMAND: the vendor's session in the background; its output in $T/bg.out.
+bg_login() {
+	: >"$T/prompts"
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 120 ssh -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+		"$VENDOR@127.0.0.1" "$1" </dev/null >"$T/bg.out" 2>"$T/bg.err" &
+	BG=$!
+}
+# wait_session_record: the session file pam_vendor wrote at session open (its path).
+wait_session_record() {
+	local _ f
+	for _ in $(seq 100); do
+		f=$(find "$SESSIONS" -name '*.session' 2>/dev/null | head -n 1)
+		[ -n "$f" ] && { echo "$f"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+wait_gone() { # PID SECONDS: 0 when the process ended in time
+	local _
+	for _ in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+test_expire_ends_sessions_after_the_window() {
+	local rec pid id n0 out row _
+	ctl enable "$VENDOR" --for 8s
+	issue_code
+	bg_login "echo started; sleep 60; echo survived"
+	rec=$(wait_session_record)
+	check "session open wrote a session record" [ -n "$rec" ]
+	for _ in $(seq 100); do [ -s "$T/bg.out" ] && break; sleep 0.1; done
+	pid=$(sed -n 's/^pid //p' "$rec")
+	id=$(sed -n 's/^id //p' "$rec")
+	expect_match "the record names sshd's monitor process" "sshd" "$(cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ')"
+	out=$("$OTPCTL" --config "$CFG" expire)
+	expect_eq "expire during the window: nothing to end" "No session to end." "$out"
+	check "expire during the window: the session goes on" kill -0 "$BG"
+	sleep 9 # the window ends
+	check "after the window: the session is still running until expire runs" kill -0 "$BG"
+	n0=$(wc -l <"$AUDIT")
+	out=$("$OTPCTL" --config "$CFG" expire)
+	expect_match "expire names the session it ended" "Ended session $id of $VENDOR .*window closed" "$out"
+	wait_gone "$BG" 10
+	expect_eq "expire: the vendor's ssh session ended" 0 $?
+	expect_eq "expire: the command never finished" "started" "$(cat "$T/bg.out")"
+	wait "$BG" 2>/dev/null
+	sleep 1 # sshd's monitor writes session_close as it goes
+	expect_match "expire audited session_terminated with the session id" \
+		"\"action\":\"session_terminated\".*\"session\":\"$id\"|\"session\":\"$id\".*\"action\":\"session_terminated\"" \
+		"$(tail -n +$((n0 + 1)) "$AUDIT" | grep session_terminated)"
+	expect_eq "sshd ran pam_close_session: session_close audited" "allow ok" "$(last_event session_close)"
+	check "the session record is gone" [ ! -e "$rec" ]
+	row=$("$OTPCTL" --config "$CFG" --json report --vendor "$VENDOR" |
+		python3 -c '
+import json,sys
+s=[x for x in json.load(sys.stdin)["sessions"] if x["session"] == sys.argv[1]]
+print(len(s) == 1 and s[0]["end"] is not None)' "$id")
+	expect_eq "report shows the ended session with its end" "True" "$row"
+	n0=$(wc -l <"$AUDIT")
+	out=$("$OTPCTL" --config "$CFG" expire)
+	expect_eq "expire again: idempotent, nothing to end" "No session to end." "$out"
+	expect_eq "expire again: no audit line" "$n0" "$(wc -l <"$AUDIT")"
+}
+
+test_disable_kill_ends_sessions_at_once() {
+	local out _
+	ctl enable "$VENDOR" --for 1h
+	issue_code
+	bg_login "echo started; sleep 60; echo survived"
+	check "session open wrote a session record" [ -n "$(wait_session_record)" ]
+	for _ in $(seq 100); do [ -s "$T/bg.out" ] && break; sleep 0.1; done
+	out=$("$OTPCTL" --config "$CFG" disable "$VENDOR" --kill)
+	expect_match "disable --kill ends the live session" "Ended session .* of $VENDOR .*vendor disabled" "$out"
+	wait_gone "$BG" 10
+	expect_eq "disable --kill: the ssh session ended" 0 $?
+	wait "$BG" 2>/dev/null
+	expect_eq "disable --kill: the command never finished" "started" "$(cat "$T/bg.out")"
+}
+
 test_audit_chain_intact_after_everything() {
 	"$OTPCTL" --config "$CFG" audit verify >/dev/null 2>&1
 	expect_eq "audit verify after the whole run" 0 $?
@@ -159,6 +246,8 @@ test_three_wrong_codes_lock_out
 test_publickey_only_sshd_still_refuses_vendor
 test_non_vendor_unaffected
 test_report_shows_session_duration
+test_expire_ends_sessions_after_the_window
+test_disable_kill_ends_sessions_at_once
 test_audit_chain_intact_after_everything
 expect_eq "no sanitizer report from the module inside sshd" "" "$(sshd_sanitizer_reports)"
 finish

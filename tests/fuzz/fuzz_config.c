@@ -43,6 +43,7 @@ static void check_ranges(const struct pv_config *c)
 	check_path("store_dir", c->store_dir, sizeof(c->store_dir));
 	check_path("key_file", c->key_file, sizeof(c->key_file));
 	check_path("audit_log", c->audit_log, sizeof(c->audit_log));
+	check_path("session_dir", c->session_dir, sizeof(c->session_dir));
 	FZ_CHECK(c->otp_length >= 6 && c->otp_length <= 12, "otp_length %u", c->otp_length);
 	FZ_CHECK(c->otp_ttl >= 30 && c->otp_ttl <= 86400, "otp_ttl %" PRId64, c->otp_ttl);
 	FZ_CHECK(c->max_failures >= 1 && c->max_failures <= 1000, "max_failures %u",
@@ -110,6 +111,7 @@ static size_t render(const struct pv_config *c, char *buf, size_t cap)
 	put_text(&p, &left, "store_dir", c->store_dir);
 	put_text(&p, &left, "key_file", c->key_file);
 	put_text(&p, &left, "audit_log", c->audit_log);
+	put_text(&p, &left, "session_dir", c->session_dir);
 	snprintf(num, sizeof(num), "%u", c->otp_length);
 	put_text(&p, &left, "otp_length", num);
 	snprintf(num, sizeof(num), "%u", c->max_failures);
@@ -129,6 +131,8 @@ static void check_same(const struct pv_config *a, const struct pv_config *b, con
 	FZ_CHECK(strcmp(a->store_dir, b->store_dir) == 0, "store_dir differs; rendered:\n%s", text);
 	FZ_CHECK(strcmp(a->key_file, b->key_file) == 0, "key_file differs; rendered:\n%s", text);
 	FZ_CHECK(strcmp(a->audit_log, b->audit_log) == 0, "audit_log differs; rendered:\n%s", text);
+	FZ_CHECK(strcmp(a->session_dir, b->session_dir) == 0, "session_dir differs; rendered:\n%s",
+	         text);
 	FZ_CHECK(a->otp_length == b->otp_length && a->otp_ttl == b->otp_ttl &&
 	             a->max_failures == b->max_failures && a->max_window == b->max_window &&
 	             a->unknown_user == b->unknown_user && a->fail_delay == b->fail_delay &&

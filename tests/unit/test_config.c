@@ -78,6 +78,7 @@ static void assert_defaults(const struct pv_config *cfg)
 	assert_string_equal(cfg->store_dir, "/var/lib/pam_vendor");
 	assert_string_equal(cfg->key_file, "/etc/pam_vendor/master.key");
 	assert_string_equal(cfg->audit_log, "/var/log/pam_vendor/audit.log");
+	assert_string_equal(cfg->session_dir, "/run/pam_vendor");
 	assert_int_equal(cfg->otp_length, 8);
 	assert_int_equal(cfg->otp_ttl, 15 * 60);
 	assert_int_equal(cfg->max_failures, 5);
@@ -115,6 +116,7 @@ static void test_every_key_is_accepted(void **state)
 	static const char text[] = "store_dir = /srv/pv/store\n"
 	                           "key_file = /srv/pv/master.key\n"
 	                           "audit_log = /srv/pv/log/audit.log\n"
+	                           "session_dir = /run/pv-sessions\n"
 	                           "otp_length = 10\n"
 	                           "otp_ttl = 5m\n"
 	                           "max_failures = 3\n"
@@ -132,6 +134,7 @@ static void test_every_key_is_accepted(void **state)
 	assert_string_equal(cfg.store_dir, "/srv/pv/store");
 	assert_string_equal(cfg.key_file, "/srv/pv/master.key");
 	assert_string_equal(cfg.audit_log, "/srv/pv/log/audit.log");
+	assert_string_equal(cfg.session_dir, "/run/pv-sessions");
 	assert_int_equal(cfg.otp_length, 10);
 	assert_int_equal(cfg.otp_ttl, 300);
 	assert_int_equal(cfg.max_failures, 3);
@@ -272,7 +275,7 @@ static void test_bad_durations_are_refused(void **state)
 
 static void test_relative_and_dotted_paths_are_refused(void **state)
 {
-	static const char *const keys[] = {"store_dir", "key_file", "audit_log"};
+	static const char *const keys[] = {"store_dir", "key_file", "audit_log", "session_dir"};
 	static const char *const bad_paths[] = {
 	    "var/lib/pam_vendor",
 	    "./master.key",

@@ -1,0 +1,336 @@
+/* session.c — records of live vendor sessions (see session.h). Text format, one key per line:
+ *   pam_vendor-session 1 / id HEX / user NAME / service NAME / rhost ADDR|- / pid N /
+ *   pid_start N / opened EPOCH / end                                                    */
+#include "session.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safefile.h"
+#include "timeparse.h"
+
+#define MAGIC        "pam_vendor-session 1"
+#define SUFFIX       ".session"
+#define RECORD_MAX   1024
+#define MAX_SESSIONS 100000
+
+static bool id_valid(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return false;
+	return i == PV_SESSION_ID_LEN;
+}
+
+static bool word_valid(const char *w, size_t max)
+{
+	size_t i;
+
+	for (i = 0; w[i] != '\0'; i++)
+		if ((unsigned char)w[i] <= 0x20 || (unsigned char)w[i] >= 0x7f)
+			return false;
+	return i > 0 && i < max;
+}
+
+/* Only to tell "no session recorded yet" from an error: every use then goes through the
+ * checked open. */
+static bool dir_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+/* Open session_dir, creating it (0700, root) when it does not exist yet. */
+static int open_session_dir(const char *session_dir, bool create, struct pv_err *err)
+{
+	char base[NAME_MAX + 1];
+	int parent;
+	int fd;
+
+	if (!create)
+		return pv_open_dir(session_dir, true, err);
+	parent = pv_open_parent(session_dir, false, base, sizeof(base), err);
+	if (parent < 0)
+		return -1;
+	if (mkdirat(parent, base, 0700) != 0 && errno != EEXIST) {
+		pv_err_errno(err, errno, "cannot create session directory %s", session_dir);
+		close(parent);
+		return -1;
+	}
+	close(parent);
+	fd = pv_open_dir(session_dir, true, err);
+	return fd;
+}
+
+int pv_session_save(const char *session_dir, const struct pv_session *s, struct pv_err *err)
+{
+	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
+	char shown[PATH_MAX + 64];
+	char text[RECORD_MAX];
+	int dirfd;
+	int n;
+	int rc;
+
+	if (!id_valid(s->id) || !pv_vendor_name_valid(s->user) ||
+	    !word_valid(s->service, sizeof(s->service)) || s->pid <= 0 ||
+	    (s->rhost[0] != '\0' && !word_valid(s->rhost, sizeof(s->rhost)))) {
+		pv_err_set(err, "refusing to record an invalid session");
+		return PV_ERR;
+	}
+	n = snprintf(text, sizeof(text),
+	             "%s\nid %s\nuser %s\nservice %s\nrhost %s\npid %ld\npid_start %" PRIu64
+	             "\nopened %" PRId64 "\nend\n",
+	             MAGIC, s->id, s->user, s->service, s->rhost[0] ? s->rhost : "-", s->pid,
+	             s->pid_start, s->opened);
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		pv_err_set(err, "session record too long");
+		return PV_ERR;
+	}
+	dirfd = open_session_dir(session_dir, true, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	snprintf(name, sizeof(name), "%s%s", s->id, SUFFIX);
+	snprintf(shown, sizeof(shown), "%s/%s", session_dir, name);
+	rc = pv_write_file_atomic(dirfd, name, text, (size_t)n, shown, err);
+	close(dirfd);
+	return rc;
+}
+
+int pv_session_remove(const char *session_dir, const char *id, struct pv_err *err)
+{
+	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
+	int dirfd;
+	int rc = PV_OK;
+
+	if (!id_valid(id)) {
+		pv_err_set(err, "invalid session id");
+		return PV_ERR;
+	}
+	if (!dir_exists(session_dir))
+		return PV_NOTFOUND;
+	dirfd = pv_open_dir(session_dir, true, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	snprintf(name, sizeof(name), "%s%s", id, SUFFIX);
+	if (unlinkat(dirfd, name, 0) != 0) {
+		if (errno == ENOENT) {
+			rc = PV_NOTFOUND;
+		} else {
+			pv_err_errno(err, errno, "cannot remove session record %s/%s", session_dir,
+			             name);
+			rc = PV_ERR;
+		}
+	}
+	close(dirfd);
+	return rc;
+}
+
+/* One "key value" line; returns the value or NULL. Advances *p past the line. */
+static char *take_line(char **p, const char *key)
+{
+	char *line = *p;
+	char *nl = strchr(line, '\n');
+	size_t klen = strlen(key);
+
+	if (nl == NULL)
+		return NULL;
+	*nl = '\0';
+	*p = nl + 1;
+	if (strncmp(line, key, klen) != 0 || line[klen] != ' ')
+		return NULL;
+	return line + klen + 1;
+}
+
+static int parse_record(char *text, const char *shown, struct pv_session *s, struct pv_err *err)
+{
+	char *p = text;
+	char *v[8];
+	static const char *const keys[8] = {"id",  "user",      "service", "rhost",
+	                                    "pid", "pid_start", "opened",  NULL};
+	uint64_t pid;
+	uint64_t opened;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	if (strncmp(p, MAGIC "\n", strlen(MAGIC) + 1) != 0)
+		goto bad;
+	p += strlen(MAGIC) + 1;
+	for (i = 0; keys[i] != NULL; i++)
+		if ((v[i] = take_line(&p, keys[i])) == NULL)
+			goto bad;
+	if (strcmp(p, "end\n") != 0 || !id_valid(v[0]) || !pv_vendor_name_valid(v[1]) ||
+	    !word_valid(v[2], sizeof(s->service)) || !word_valid(v[3], sizeof(s->rhost)) ||
+	    pv_parse_u64(v[4], (uint64_t)INT32_MAX, &pid) != PV_OK || pid == 0 ||
+	    pv_parse_u64(v[5], UINT64_MAX, &s->pid_start) != PV_OK ||
+	    pv_parse_u64(v[6], (uint64_t)INT64_MAX, &opened) != PV_OK)
+		goto bad;
+	snprintf(s->id, sizeof(s->id), "%s", v[0]);
+	snprintf(s->user, sizeof(s->user), "%s", v[1]);
+	snprintf(s->service, sizeof(s->service), "%s", v[2]);
+	snprintf(s->rhost, sizeof(s->rhost), "%s", strcmp(v[3], "-") == 0 ? "" : v[3]);
+	s->pid = (long)pid;
+	s->opened = (int64_t)opened;
+	return PV_OK;
+bad:
+	pv_err_set(err, "session record %s is damaged", shown);
+	return PV_ERR;
+}
+
+static int compare_opened(const void *a, const void *b)
+{
+	const struct pv_session *x = a;
+	const struct pv_session *y = b;
+
+	if (x->opened != y->opened)
+		return x->opened < y->opened ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+/* Read one record file; PV_NOTFOUND when it vanished meanwhile (its session closed). */
+static int read_one(int dirfd, const char *session_dir, const char *name, struct pv_session *s,
+                    struct pv_err *err)
+{
+	char shown[PATH_MAX + NAME_MAX + 2];
+	unsigned char *data = NULL;
+	size_t len = 0;
+	int rc;
+
+	snprintf(shown, sizeof(shown), "%s/%s", session_dir, name);
+	rc = pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, RECORD_MAX, shown, &data, &len, err);
+	if (rc != PV_OK)
+		return rc;
+	rc = parse_record((char *)data, shown, s, err);
+	if (rc == PV_OK && (strlen(name) != PV_SESSION_ID_LEN + strlen(SUFFIX) ||
+	                    strncmp(name, s->id, PV_SESSION_ID_LEN) != 0)) {
+		pv_err_set(err, "session record %s does not hold session %.32s", shown, name);
+		rc = PV_ERR;
+	}
+	free(data);
+	return rc;
+}
+
+int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,
+                    struct pv_err *err)
+{
+	struct pv_session *list = NULL;
+	size_t count = 0;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *dir = NULL;
+	int dirfd;
+	int fd;
+	int rc = PV_ERR;
+
+	*out = NULL;
+	*n = 0;
+	if (!dir_exists(session_dir))
+		return PV_OK; /* no session was ever recorded (or the machine rebooted) */
+	dirfd = pv_open_dir(session_dir, true, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
+		pv_err_errno(err, errno, "cannot list %s", session_dir);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	errno = 0;
+	while ((de = readdir(dir)) != NULL) {
+		size_t len = strlen(de->d_name);
+		int r;
+
+		/* Only "<id>.session"; temp files (leading '.') are skipped. */
+		if (de->d_name[0] == '.' || len <= strlen(SUFFIX) ||
+		    strcmp(de->d_name + len - strlen(SUFFIX), SUFFIX) != 0)
+			continue;
+		if (count == cap) {
+			size_t new_cap = cap ? cap * 2 : 16;
+			void *grown;
+			if (new_cap > MAX_SESSIONS) {
+				pv_err_set(err, "%s holds more than %d sessions", session_dir,
+				           MAX_SESSIONS);
+				goto out;
+			}
+			grown = realloc(list, new_cap * sizeof(*list));
+			if (grown == NULL) {
+				pv_err_set(err, "out of memory listing %s", session_dir);
+				goto out;
+			}
+			list = grown;
+			cap = new_cap;
+		}
+		r = read_one(dirfd, session_dir, de->d_name, &list[count], err);
+		if (r == PV_OK)
+			count++;
+		else if (r != PV_NOTFOUND)
+			goto out;
+		errno = 0;
+	}
+	if (errno != 0) {
+		pv_err_errno(err, errno, "cannot list %s", session_dir);
+		goto out;
+	}
+	if (count > 1)
+		qsort(list, count, sizeof(*list), compare_opened);
+	*out = list;
+	*n = count;
+	list = NULL;
+	rc = PV_OK;
+out:
+	free(list);
+	if (dir != NULL)
+		closedir(dir);
+	close(dirfd);
+	return rc;
+}
+
+int pv_process_start(long pid, uint64_t *start, struct pv_err *err)
+{
+	char path[64];
+	char buf[1024];
+	char *p;
+	FILE *f;
+	size_t got;
+	int field;
+
+	if (pid <= 0) {
+		pv_err_set(err, "invalid pid %ld", pid);
+		return PV_ERR;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (errno == ENOENT || errno == ESRCH)
+			return PV_NOTFOUND;
+		pv_err_errno(err, errno, "cannot read %s", path);
+		return PV_ERR;
+	}
+	got = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[got] = '\0';
+	/* The command name (field 2) may hold spaces and ')': fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (got == 0 || p == NULL)
+		return PV_NOTFOUND; /* the process went away while we read */
+	p++;
+	/* p is now before field 3 (state); the start time is field 22. */
+	for (field = 3; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%" SCNu64, start) != 1) {
+		pv_err_set(err, "cannot parse %s", path);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
