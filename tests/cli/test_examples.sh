@@ -75,7 +75,35 @@ test_rsyslog_example_is_valid() {
 	check "rsyslogd -N1 refuses a broken configuration (the check can fail)" [ $? -ne 0 ]
 }
 
+# examples/systemd: the service runs `otpctl expire` and the timer fires every minute.
+test_systemd_units_are_valid() {
+	local dir next
+	if ! command -v systemd-analyze >/dev/null; then
+		ok "systemd units # SKIP systemd-analyze is not installed"
+		return
+	fi
+	dir=$(mktemp -d /tmp/pvtest.XXXXXX)
+	T_DIRS+=("$dir")
+	sed -e "s|/usr/sbin/otpctl|$OTPCTL|" "$PV_ROOT/examples/systemd/pam-vendor-expire.service" \
+		>"$dir/pam-vendor-expire.service"
+	cp "$PV_ROOT/examples/systemd/pam-vendor-expire.timer" "$dir/"
+	expect_eq "systemd-analyze verify accepts the expire service and timer" "" \
+		"$(cd "$dir" && systemd-analyze verify --man=no ./pam-vendor-expire.timer ./pam-vendor-expire.service 2>&1)"
+	expect_match "the service runs otpctl expire" "^ExecStart=/usr/sbin/otpctl expire$" \
+		"$(grep ExecStart "$PV_ROOT/examples/systemd/pam-vendor-expire.service")"
+	next=$(TZ=UTC systemd-analyze calendar --iterations=2 \
+		"$(sed -n 's/^OnCalendar=//p' "$dir/pam-vendor-expire.timer")" |
+		sed -n 's/^ *\(Next elapse\|Iter\. #2\): //p' | while read -r when; do date -d "$when" +%s; done |
+		tr '\n' ' ')
+	expect_eq "the timer fires every minute, on the minute" "60 0" \
+		"$(echo "$next" | awk '{print $2 - $1, $1 % 60}')"
+	sed -i 's|^ExecStart=.*|ExecStart=relative-path|' "$dir/pam-vendor-expire.service"
+	check "systemd-analyze refuses a broken unit (the check can fail)" \
+		[ -n "$(cd "$dir" && systemd-analyze verify --man=no ./pam-vendor-expire.service 2>&1)" ]
+}
+
 test_sample_config_loads
 test_logrotate_keeps_the_chain
 test_rsyslog_example_is_valid
+test_systemd_units_are_valid
 finish

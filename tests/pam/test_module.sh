@@ -1360,6 +1360,21 @@ test_session_setcred_chauthtok() {
 	expect_step "chauthtok for a non-vendor: ignored (pam_permit decides)" chauthtok PAM_SUCCESS
 	expect_step "session for a non-vendor: ignored (open)" open PAM_SUCCESS
 	expect_step "session for a non-vendor: ignored (close)" close PAM_SUCCESS
+	# Every vendor session is recorded for otpctl expire while it lasts, and the record goes
+	# at close; a session that cannot be recorded (and so could not be ended) does not start.
+	drive pvtest --user acme --rhost "$ALLOWED" --steps open
+	expect_step "session open: allowed" open PAM_SUCCESS
+	expect_eq "session open: one session record, naming the vendor and this process" \
+		"1 acme" "$(find "$SESSIONS" -name '*.session' | wc -l) $(sed -n 's/^user //p' "$SESSIONS"/*.session)"
+	rm -f "$SESSIONS"/*.session
+	drive pvtest --user acme --rhost "$ALLOWED" --steps open,close
+	expect_step "session open and close: close allowed" close PAM_SUCCESS
+	expect_eq "session close: the record is removed" 0 "$(find "$SESSIONS" -name '*.session' | wc -l)"
+	chmod 0777 "$SESSIONS"
+	drive pvtest --user acme --rhost "$ALLOWED" --steps open
+	expect_step "session dir writable by others: session refused" open PAM_SESSION_ERR
+	expect_audit "session dir unsafe: audited as store_error" "session_open deny store_error"
+	chmod 0700 "$SESSIONS"
 	drive pvtest --user acme --rhost "$ALLOWED" --steps close
 	expect_step "close_session without open on this handle" close PAM_SUCCESS
 	expect_audit "close_session without open: audited" "session_close allow ok"
