@@ -7,6 +7,9 @@ PREFIX   ?= /usr
 DESTDIR  ?=
 SBINDIR  ?= $(PREFIX)/sbin
 MANDIR   ?= $(PREFIX)/share/man
+# The same places the Debian package (debian/) uses, so `make install` and the .deb agree.
+DOCDIR   ?= $(PREFIX)/share/doc/libpam-vendor
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 # The security directory of this system's libpam (multiarch on Debian).
 PAMDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/security
 
@@ -42,7 +45,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 
-.PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench
+.PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench deb
 
 ifeq ($(VARIANT),normal)
 all: deps pam_vendor/pam_vendor.so otpctl/otpctl
@@ -102,12 +105,26 @@ demo: all
 	@mk/deps.sh demo
 	@OTPCTL=$(CURDIR)/$(OTPCTL) PV_MODULE=$(CURDIR)/$(MODULE) bash examples/demo.sh
 
+# What the package libpam-vendor ships under /usr (debian/rules calls this target). Not
+# /etc/pam_vendor/pam_vendor.conf nor /var/lib/pam_vendor and /var/log/pam_vendor: on a live
+# system `make install` must not overwrite an admin's configuration, so the package (a
+# conffile, postinst) or the admin (docs/admin-guide.md) creates those.
+# Examples: all of examples/ but demo.sh, which needs this source tree (tests/lib.sh).
+# Docs: the admin's guides, which the examples and README.Debian point to.
+EXAMPLES := $(filter-out examples/demo.sh,$(shell find examples -type f 2>/dev/null | sort))
+ADMINDOCS := docs/admin-guide.md docs/openvpn.md
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_vendor.so
 	install -m 0755 $(OTPCTL) $(DESTDIR)$(SBINDIR)/otpctl
 	install -m 0644 docs/otpctl.1 $(DESTDIR)$(MANDIR)/man1/otpctl.1
 	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
+	install -d $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0644 examples/bash-completion/otpctl $(DESTDIR)$(BASHCOMPDIR)/otpctl
+	for f in $(EXAMPLES); do \
+		install -D -m 0644 $$f $(DESTDIR)$(DOCDIR)/$$f || exit 1; \
+	done
+	install -m 0644 $(ADMINDOCS) $(DESTDIR)$(DOCDIR)/
 
 # Static checks (docs/checks.md): cppcheck, clang-tidy (.clang-tidy), and the style.
 LINT_SRC := core/*.c pam_vendor/*.c otpctl/*.c
@@ -142,6 +159,9 @@ format-check:
 
 clean:
 	rm -rf build pam_vendor/pam_vendor.so otpctl/otpctl
+
+# `make deb`: the Debian package, built from a copy of this tree under build/deb/.
+include mk/deb.mk
 
 # Header dependencies recorded by -MMD (after every rule: the default goal stays `all`).
 -include $(shell find build -name '*.d' 2>/dev/null)

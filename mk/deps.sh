@@ -1,17 +1,23 @@
 #!/bin/sh
 # deps.sh — make sure the Debian 12 packages a target needs are installed.
-# Usage: mk/deps.sh build|test|demo|fuzz|lint|bench
+# Usage: mk/deps.sh build|test|demo|fuzz|lint|bench|deb
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command, fails.
+# PV_SKIP_DEPS=1: do nothing. debian/rules sets it: inside a package build the Build-Depends
+# already hold what the build needs, and apt-get must not run there.
 set -eu
+[ "${PV_SKIP_DEPS:-0}" = 1 ] && exit 0
 
 build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev"
 test="$build libcmocka-dev faketime python3 valgrind openssl zbar-tools imagemagick librsvg2-bin \
 openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip \
-logrotate rsyslog bash-completion man-db strace"
+logrotate rsyslog bash-completion man-db strace \
+dpkg-dev debhelper fakeroot lintian systemd"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"
 lint="$build cppcheck clang-tidy clang-format"
 bench="$build libpam-oath oathtool libpam-google-authenticator strace python3"
+# `make deb` and tests/pkg/test_package.sh (debian/control's Build-Depends are the build set).
+deb="$build dpkg-dev debhelper fakeroot lintian"
 
 case "${1:-build}" in
 build) want=$build ;;
@@ -20,7 +26,8 @@ demo) want=$demo ;;
 fuzz) want=$fuzz ;;
 lint) want=$lint ;;
 bench) want=$bench ;;
-*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz, lint, bench)" >&2; exit 2 ;;
+deb) want=$deb ;;
+*) echo "deps.sh: unknown set '$1' (build, test, demo, fuzz, lint, bench, deb)" >&2; exit 2 ;;
 esac
 
 missing=""

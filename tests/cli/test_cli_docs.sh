@@ -73,6 +73,11 @@ test_bash_completion() {
 	expect_eq "completes enable options" "--for --force " "$(complete_words otpctl enable acme --f)"
 	expect_eq "completes vendor names from the store" "acme acorn " "$(complete_words otpctl --config "$CFG" issue ac)"
 	expect_eq "completes audit verify" "verify " "$(complete_words otpctl audit ver)"
+	expect_eq "completes expire" "expire " "$(complete_words otpctl exp)"
+	expect_eq "completes disable --kill" "--kill " "$(complete_words otpctl disable acme --k)"
+	expect_eq "completes vendor set --hours" "--hours " "$(complete_words otpctl vendor set acme --ho)"
+	expect_eq "completes vendor set --no-hours" "--no-hours " "$(complete_words otpctl vendor set acme --no-)"
+
 }
 
 test_help_and_man_page_agree
