@@ -50,7 +50,8 @@ sshd_start() {
 	ip -6 addr add 2001:db8::9/128 dev lo
 	mkdir -p "$T/pam.d"
 	cp /etc/pam.d/common-* "$T/pam.d/" # what the stack @includes must be there too
-	sed -e "s|pam_vendor.so|$PV_MODULE config=$CFG|" "$PV_ROOT/examples/pam.d/sshd" >"$T/pam.d/sshd"
+	sed -e "s|pam_vendor.so|$PV_MODULE config=$CFG|" -e "s|notingroup vendors|notingroup $GROUP|" \
+		"$PV_ROOT/examples/pam.d/sshd" >"$T/pam.d/sshd"
 	mount --bind "$T/pam.d" /etc/pam.d
 	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
 	ssh-keygen -q -t ed25519 -N '' -f "$T/id"

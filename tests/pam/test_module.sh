@@ -61,6 +61,8 @@ if ldd "$PAMDRIVE" 2>/dev/null | grep -q libasan; then
 fi
 
 skip() { echo "ok - $1 # SKIP $2"; }
+HAVE_STRACE=false
+command -v strace >/dev/null 2>&1 && HAVE_STRACE=true
 
 # ---------------------------------------------------------------------------------------------
 # Helpers: environment, PAM service files, otpctl, pamdrive, audit.
@@ -774,7 +776,7 @@ test_not_vendor() {
 	set_conf unknown_user ignore
 
 	# Names unique to this run (pvt prefix), removed by the EXIT trap.
-	local grp=pvtg$$ prim=pvtp$$ supp=pvts$$ other=pvto$$
+	local grp=pvtg$$ prim=pvtp$$ supp=pvts$$ other=pvto$$ n
 	groupadd "$grp" && PVT_GROUPS+=("$grp")
 	useradd -M -N -g "$grp" -s /usr/sbin/nologin "$prim" && PVT_USERS+=("$prim")
 	useradd -M -N -G "$grp" -s /usr/sbin/nologin "$supp" && PVT_USERS+=("$supp")
@@ -795,6 +797,29 @@ test_not_vendor() {
 	issue
 	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,account
 	expect_step "vendor_group: a registered vendor still logs in" account PAM_SUCCESS
+	# The example's session stack turns kernel TTY auditing on for vendor_group members only
+	# (examples/pam.d/sshd): pam_tty_audit's AUDIT_TTY_SET netlink request, seen with strace.
+	if $HAVE_STRACE; then
+		{
+			grep -E 'pam_succeed_if.so quiet user notingroup|pam_tty_audit.so' \
+				"$PV_ROOT/examples/pam.d/sshd" | sed "s|notingroup vendors|notingroup $grp|"
+			echo "session required pam_permit.so"
+		} >"$T/pam.d/ttyaudit"
+		for u in "$supp" "$other"; do
+			DOUT=$(strace -f -qq -e trace=sendmsg,sendto "$PAMDRIVE" --confdir "$T/pam.d" \
+				--service ttyaudit --user "$u" --rhost "$ALLOWED" --steps open,close 2>&1)
+			n=$(printf '%s\n' "$DOUT" | grep -cE 'nlmsg_type=(AUDIT_TTY_SET|0x3f9)')
+			if [ "$u" = "$supp" ]; then
+				expect_step "example stack: vendor session opens with TTY auditing" open PAM_SUCCESS
+				check "example stack: TTY auditing enabled for a vendor_group member ($n requests)" [ "$n" -ge 1 ]
+			else
+				expect_step "example stack: other user's session opens" open PAM_SUCCESS
+				expect_eq "example stack: no TTY auditing for users outside vendor_group" 0 "$n"
+			fi
+		done
+	else
+		skip "example stack TTY auditing" "strace is not installed"
+	fi
 	set_conf vendor_group pvtnosuchgroup
 	# A group that does not exist must not switch the rule off: everyone on the stack is denied
 	# (the module can no longer tell who must be a vendor) and syslog says why.
