@@ -3,6 +3,7 @@
 #include "safefile.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
@@ -329,8 +330,8 @@ int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err)
 	return PV_OK;
 }
 
-int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
-                         const char *display, struct pv_err *err)
+static int write_replace(int dirfd, const char *name, const void *data, size_t len,
+                         const char *display, bool durable, struct pv_err *err)
 {
 	char tmpname[NAME_MAX + 1];
 	unsigned char rnd[8];
@@ -368,7 +369,7 @@ int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 		pv_err_errno(err, errno, "cannot write %s", display);
 		goto fail;
 	}
-	if (fsync(fd) != 0) {
+	if (durable && fsync(fd) != 0) {
 		pv_err_errno(err, errno, "cannot sync %s", display);
 		goto fail;
 	}
@@ -382,13 +383,25 @@ int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t l
 		pv_err_errno(err, errno, "cannot replace %s", display);
 		goto fail;
 	}
-	if (pv_fsync_dir(dirfd, display, err) != PV_OK)
+	if (durable && pv_fsync_dir(dirfd, display, err) != PV_OK)
 		return PV_UNSYNCED;
 	return PV_OK;
 fail:
 	close_keep_errno(fd);
 	unlinkat(dirfd, tmpname, 0);
 	return PV_ERR;
+}
+
+int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
+                         const char *display, struct pv_err *err)
+{
+	return write_replace(dirfd, name, data, len, display, true, err);
+}
+
+int pv_write_file_volatile(int dirfd, const char *name, const void *data, size_t len,
+                           const char *display, struct pv_err *err)
+{
+	return write_replace(dirfd, name, data, len, display, false, err);
 }
 
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,

@@ -41,6 +41,12 @@ int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, siz
 int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                          const char *display, struct pv_err *err);
 
+/* The same without any sync: readers never see a partial file, but the new content may not
+ * survive a crash. Only for runtime state that a crash makes meaningless anyway (records of
+ * live sessions: their processes do not survive a crash either). */
+int pv_write_file_volatile(int dirfd, const char *name, const void *data, size_t len,
+                           const char *display, struct pv_err *err);
+
 /* Create and hold an exclusive flock on `name` in dirfd (created 0600 when absent, never
  * unlinked by anyone: the lock must live on a stable inode). Waits at most timeout_s
  * seconds. Returns the lock fd (close to release) or -1. */

@@ -58,7 +58,7 @@ static int open_session_dir(const char *session_dir, bool create, struct pv_err 
 	int parent;
 	int fd;
 
-	if (!create)
+	if (!create || dir_exists(session_dir))
 		return pv_open_dir(session_dir, true, err);
 	parent = pv_open_parent(session_dir, false, base, sizeof(base), err);
 	if (parent < 0)
@@ -102,7 +102,9 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 		return PV_ERR;
 	snprintf(name, sizeof(name), "%s%s", s->id, SUFFIX);
 	snprintf(shown, sizeof(shown), "%s/%s", session_dir, name);
-	rc = pv_write_file_atomic(dirfd, name, text, (size_t)n, shown, err);
+	/* Not synced: the record only matters while its process lives, and no process survives
+	 * a crash (session_dir is normally under /run, which a reboot empties). */
+	rc = pv_write_file_volatile(dirfd, name, text, (size_t)n, shown, err);
 	close(dirfd);
 	return rc;
 }
