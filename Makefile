@@ -2,7 +2,7 @@
 # `make check SANITIZE=1` does both under AddressSanitizer + UndefinedBehaviorSanitizer.
 
 CC       ?= gcc
-PKG      := libsodium liboath libqrencode pam zlib
+PKG      := libsodium liboath libqrencode pam zlib libpq
 PREFIX   ?= /usr
 DESTDIR  ?=
 SBINDIR  ?= $(PREFIX)/sbin

@@ -332,8 +332,10 @@ static int restore_head(struct head_file *hf, int dirfd, const char *name, const
 	struct pv_err ignored;
 
 	if (hf->fd >= 0 && hf->two_slots)
-		return pwrite(hf->fd, hf->raw, HEAD_FILE_SIZE, 0) == HEAD_FILE_SIZE ? PV_OK
-		                                                                    : PV_ERR;
+		return pwrite(hf->fd, hf->raw, HEAD_FILE_SIZE, 0) == HEAD_FILE_SIZE &&
+		               fdatasync(hf->fd) == 0
+		           ? PV_OK
+		           : PV_ERR;
 	if (hf->raw_len == 0 && !hf->found)
 		return unlinkat(dirfd, name, 0) == 0 ? PV_OK : PV_ERR;
 	return pv_write_file_atomic(dirfd, name, hf->raw, hf->raw_len, shown, &ignored) == PV_OK
@@ -529,6 +531,14 @@ static int open_log_for_append(int dirfd, const char *base, const char *audit_lo
 int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
                     const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err)
 {
+	return pv_audit_append_mirrored(audit_log, keys, lock_timeout, ev, now, pamh, NULL, NULL,
+	                                err);
+}
+
+int pv_audit_append_mirrored(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
+                             const struct pv_audit_event *ev, int64_t now, void *pamh,
+                             pv_audit_mirror_fn mirror, void *mirror_ctx, struct pv_err *err)
+{
 	char base[NAME_MAX + 1];
 	char head_name[NAME_MAX + 8];
 	char lock_name[NAME_MAX + 8];
@@ -636,6 +646,12 @@ int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_
 		goto out;
 	}
 	line.data[line.len - 1] = '\0';
+	if (mirror != NULL && mirror(mirror_ctx, head.seq, line.data, err) != PV_OK) {
+		/* The copy failed: this line must not count anywhere (the caller denies). */
+		if (restore_head(&hf, dirfd, head_name, head_shown) == PV_OK)
+			take_back(fd, st.st_size);
+		goto out;
+	}
 	pv_log_audit_line(pamh, line.data);
 	rc = PV_OK;
 out:

@@ -43,6 +43,16 @@ void pv_audit_event_init(struct pv_audit_event *ev);
 int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
                     const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err);
 
+/* Called under the audit lock once a line and its head are durable, with the line (no
+ * newline) and its seq; a failure (PV_ERR, err set) takes the line back and fails the append.
+ * Copies each line to the PostgreSQL audit table (store.h: pv_store_audit_mirror). */
+typedef int (*pv_audit_mirror_fn)(void *ctx, uint64_t seq, const char *line, struct pv_err *err);
+
+/* pv_audit_append, and the line also goes through mirror (NULL: none) before it counts. */
+int pv_audit_append_mirrored(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
+                             const struct pv_audit_event *ev, int64_t now, void *pamh,
+                             pv_audit_mirror_fn mirror, void *mirror_ctx, struct pv_err *err);
+
 /* Called for each complete line, oldest first; return non-zero to stop. */
 typedef int (*pv_audit_line_fn)(const char *line, size_t len, const char *file,
                                 unsigned long lineno, void *ctx);

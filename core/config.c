@@ -29,6 +29,29 @@ void pv_config_defaults(struct pv_config *cfg)
 	cfg->fail_delay = 2;
 	cfg->lock_timeout = 5;
 	snprintf(cfg->totp_issuer, sizeof(cfg->totp_issuer), "pam_vendor");
+	cfg->store_backend = PV_STORE_FILE;
+	cfg->pg_timeout = 2;
+}
+
+/* A libpq connection string must not carry the password: pam_vendor.conf is readable by
+ * more than root may want; libpq reads it from a passfile or the service file instead. */
+static bool conninfo_has_password(const char *value)
+{
+	const char *p = value;
+
+	while ((p = strstr(p, "password")) != NULL) {
+		const char *q = p + strlen("password");
+		bool word_start = (p == value || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '?' ||
+		                   p[-1] == '&');
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (word_start && *q == '=')
+			return true;
+		p++;
+	}
+	return strstr(value, "://") != NULL && strchr(value, '@') != NULL &&
+	       strchr(strstr(value, "://") + 3, ':') != NULL &&
+	       strchr(strstr(value, "://") + 3, ':') < strchr(value, '@');
 }
 
 struct where {
@@ -170,6 +193,26 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 		snprintf(cfg->vendor_group, sizeof(cfg->vendor_group), "%s", value);
 		return PV_OK;
 	}
+	if (strcmp(key, "store_backend") == 0) {
+		if (strcmp(value, "file") == 0)
+			cfg->store_backend = PV_STORE_FILE;
+		else if (strcmp(value, "postgresql") == 0)
+			cfg->store_backend = PV_STORE_POSTGRESQL;
+		else
+			return bad(w, key, value, "use file or postgresql");
+		return PV_OK;
+	}
+	if (strcmp(key, "pg_conninfo") == 0) {
+		if (strlen(value) >= sizeof(cfg->pg_conninfo) || !is_printable(value))
+			return bad(w, key, value, "printable text of at most 1023 characters");
+		if (conninfo_has_password(value))
+			return bad(w, key, "(hidden)",
+			           "no password here: use a passfile (~root/.pgpass) or a service file");
+		snprintf(cfg->pg_conninfo, sizeof(cfg->pg_conninfo), "%s", value);
+		return PV_OK;
+	}
+	if (strcmp(key, "pg_timeout") == 0)
+		return set_duration(w, key, value, 1, 60, false, &cfg->pg_timeout);
 	if (strcmp(key, "totp_issuer") == 0) {
 		if (strlen(value) >= sizeof(cfg->totp_issuer) || !is_printable(value))
 			return bad(w, key, value, "printable text of at most 63 characters");
@@ -195,7 +238,7 @@ static char *trim(char *s)
 static const char *const known_keys[] = {
     "store_dir",  "key_file",     "audit_log",    "otp_length", "otp_ttl",      "max_failures",
     "max_window", "unknown_user", "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
-    "session_dir",
+    "session_dir", "store_backend", "pg_conninfo", "pg_timeout",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 
@@ -266,6 +309,15 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 		}
 		if (apply(&w, key, value, cfg) != PV_OK)
 			return PV_ERR;
+	}
+	if (cfg->store_backend == PV_STORE_POSTGRESQL && cfg->pg_conninfo[0] == '\0') {
+		pv_err_set(err, "%.300s: store_backend = postgresql needs pg_conninfo", origin);
+		return PV_ERR;
+	}
+	/* Only the group keeps users who are not vendors independent of the database. */
+	if (cfg->store_backend == PV_STORE_POSTGRESQL && cfg->vendor_group[0] == '\0') {
+		pv_err_set(err, "%.300s: store_backend = postgresql needs vendor_group", origin);
+		return PV_ERR;
 	}
 	return PV_OK;
 }

@@ -13,6 +13,7 @@
 #define PV_DEFAULT_CONFIG "/etc/pam_vendor/pam_vendor.conf"
 
 enum pv_unknown_user { PV_UNKNOWN_IGNORE = 0, PV_UNKNOWN_DENY = 1 };
+enum pv_store_backend { PV_STORE_FILE = 0, PV_STORE_POSTGRESQL = 1 };
 
 struct pv_config {
 	char store_dir[PATH_MAX];
@@ -28,6 +29,9 @@ struct pv_config {
 	int64_t fail_delay;    /* seconds libpam waits after a failed code, 0..60 */
 	int64_t lock_timeout;  /* seconds to wait for a vendor's lock before denying, 1..60 */
 	char totp_issuer[64];  /* issuer shown in the authenticator app */
+	enum pv_store_backend store_backend;
+	char pg_conninfo[1024]; /* libpq connection string; never a password */
+	int64_t pg_timeout;     /* seconds for connecting and for each statement, 1..60 */
 };
 
 void pv_config_defaults(struct pv_config *cfg);

@@ -1,4 +1,5 @@
-/* store.c — the file backend of store.h: one sealed file and one lock file per vendor. */
+/* store.c — store.h: the file backend (one sealed file and one lock file per vendor), and
+ * the dispatch to the PostgreSQL backend (store_pg.c) when store_backend = postgresql. */
 #include "store.h"
 
 #include <dirent.h>
@@ -13,11 +14,14 @@
 
 #include <sodium.h>
 
+#include "audit.h"
 #include "safefile.h"
+#include "store_pg.h"
 
 #define MAX_VENDORS 1000000
 
 struct pv_store {
+	struct pv_pg *pg; /* non-NULL: the PostgreSQL backend; the fields below are unused */
 	int dirfd;
 	int lock_timeout;
 	char dir[PATH_MAX];
@@ -68,6 +72,15 @@ int pv_store_open(const struct pv_config *cfg, struct pv_store **out, struct pv_
 		pv_err_set(err, "out of memory opening the store");
 		return PV_ERR;
 	}
+	store->dirfd = -1;
+	if (cfg->store_backend == PV_STORE_POSTGRESQL) {
+		if (pv_pg_open(cfg, &store->pg, err) != PV_OK) {
+			free(store);
+			return PV_ERR;
+		}
+		*out = store;
+		return PV_OK;
+	}
 	snprintf(store->dir, sizeof(store->dir), "%s", cfg->store_dir);
 	store->lock_timeout = (int)cfg->lock_timeout;
 	store->dirfd = pv_open_dir(cfg->store_dir, true, err);
@@ -83,6 +96,7 @@ void pv_store_close(struct pv_store *store)
 {
 	if (store == NULL)
 		return;
+	pv_pg_close(store->pg);
 	if (store->dirfd >= 0)
 		close(store->dirfd);
 	free(store);
@@ -94,6 +108,8 @@ int pv_store_exists(struct pv_store *store, const char *name, bool *exists, stru
 	struct stat st;
 
 	*exists = false;
+	if (store->pg != NULL)
+		return pv_pg_exists(store->pg, name, exists, err);
 	if (file_name(file, sizeof(file), name, ".rec") != PV_OK) {
 		pv_err_set(err, "invalid vendor name");
 		return PV_ERR;
@@ -170,6 +186,8 @@ static int take_lock(struct pv_store *store, const char *name, struct pv_err *er
 int pv_store_load(struct pv_store *store, const struct pv_keys *keys, const char *name,
                   struct pv_record *rec, struct pv_err *err)
 {
+	if (store->pg != NULL)
+		return pv_pg_load(store->pg, keys, name, rec, err);
 	return read_sealed(store, keys, name, rec, err);
 }
 
@@ -181,6 +199,8 @@ int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const ch
 	int lockfd = -1;
 	int rc = PV_ERR;
 
+	if (store->pg != NULL)
+		return pv_pg_update(store->pg, keys, name, fn, ctx, err);
 	rec = malloc(sizeof(*rec));
 	if (rec == NULL) {
 		pv_err_set(err, "out of memory");
@@ -227,6 +247,8 @@ int pv_store_create(struct pv_store *store, const struct pv_keys *keys, const st
 	int lockfd;
 	int rc = PV_ERR;
 
+	if (store->pg != NULL)
+		return pv_pg_create(store->pg, keys, rec, err);
 	lockfd = take_lock(store, rec->name, err);
 	if (lockfd < 0)
 		return PV_ERR;
@@ -252,6 +274,8 @@ int pv_store_remove(struct pv_store *store, const char *name, struct pv_err *err
 	int lockfd = -1;
 	int rc = PV_ERR;
 
+	if (store->pg != NULL)
+		return pv_pg_remove(store->pg, name, err);
 	if (pv_store_exists(store, name, &exists, err) != PV_OK)
 		return PV_ERR;
 	if (!exists) {
@@ -292,6 +316,8 @@ int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_
 
 	*names = NULL;
 	*n = 0;
+	if (store->pg != NULL)
+		return pv_pg_list(store->pg, names, n, err);
 	fd = openat(store->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
 		pv_err_errno(err, errno, "cannot list %s", store->dir);
@@ -344,4 +370,20 @@ out:
 	free(list);
 	closedir(dir);
 	return rc;
+}
+
+int pv_store_audit_mirror(void *vstore, uint64_t seq, const char *line, struct pv_err *err)
+{
+	struct pv_store *store = vstore;
+	char host[256];
+
+	if (store == NULL || store->pg == NULL)
+		return PV_OK;
+	pv_audit_hostname(host, sizeof(host));
+	return pv_pg_audit_insert(store->pg, host, seq, line, err);
+}
+
+bool pv_store_is_database(const struct pv_store *store)
+{
+	return store != NULL && store->pg != NULL;
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "err.h"
@@ -59,5 +60,12 @@ int pv_store_remove(struct pv_store *store, const char *name, struct pv_err *err
 /* Names of all vendors, sorted. *names is malloc'd (n entries of PV_NAME_MAX+1 bytes). */
 int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_t *n,
                   struct pv_err *err);
+
+/* Copy one audit line to the backend's audit table (the PostgreSQL backend; the file backend
+ * has none and returns PV_OK). A pv_audit_mirror_fn: ctx is the store. */
+int pv_store_audit_mirror(void *store, uint64_t seq, const char *line, struct pv_err *err);
+
+/* Which backend this store uses. */
+bool pv_store_is_database(const struct pv_store *store);
 
 #endif

@@ -7,11 +7,11 @@
 set -eu
 [ "${PV_SKIP_DEPS:-0}" = 1 ] && exit 0
 
-build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev"
+build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev libpq-dev"
 test="$build libcmocka-dev faketime python3 valgrind openssl zbar-tools imagemagick librsvg2-bin \
 openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip \
 logrotate rsyslog bash-completion man-db strace \
-dpkg-dev debhelper fakeroot lintian systemd"
+dpkg-dev debhelper fakeroot lintian systemd sudo postgresql"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"
 lint="$build cppcheck clang-tidy clang-format"

@@ -115,8 +115,9 @@ static int audit_session(struct otpctl *ctl, const struct pv_session *s, const c
 		ev.action = "session_terminated";
 	else
 		ev.duration_s = ctl->now > s->opened ? ctl->now - s->opened : 0;
-	if (pv_audit_append(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout, &ev,
-	                    (int64_t)time(NULL), NULL, &err) != PV_OK) {
+	if (pv_audit_append_mirrored(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout,
+	                             &ev, (int64_t)time(NULL), NULL, pv_store_audit_mirror,
+	                             ctl->store, &err) != PV_OK) {
 		ctl_error("%s; the session was not ended", err.msg);
 		return EXIT_FAIL;
 	}

@@ -54,11 +54,14 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
-	if (pv_store_create_dir(&ctl->cfg, &err) != PV_OK) {
+	/* The database's schema is created once for all gateways by `otpctl db init`. */
+	if (ctl->cfg.store_backend == PV_STORE_FILE &&
+	    pv_store_create_dir(&ctl->cfg, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
-	if (ctl_load_keys(ctl) != EXIT_OK || ctl_open_store(ctl) != EXIT_OK)
+	if (ctl_load_keys(ctl) != EXIT_OK ||
+	    (ctl->cfg.store_backend == PV_STORE_FILE && ctl_open_store(ctl) != EXIT_OK))
 		return EXIT_FAIL;
 	if (ctl_audit(ctl, "init", NULL, "allow", "ok", NULL) != EXIT_OK)
 		return EXIT_FAIL;
@@ -74,6 +77,13 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		r = ctl_print_json(&b);
 		pv_buf_free(&b);
 		return r;
+	}
+	if (ctl->cfg.store_backend == PV_STORE_POSTGRESQL) {
+		printf("Created key %s (mode 0600) and audit log %s.\n"
+		       "Copy this key to every other gateway (it seals the records in the database),\n"
+		       "and create the database schema once: otpctl db init\n",
+		       ctl->cfg.key_file, ctl->cfg.audit_log);
+		return EXIT_OK;
 	}
 	printf("Created key %s (mode 0600), store %s (mode 0700), audit log %s.\n"
 	       "Keep a copy of the key somewhere safe: without it the store cannot be read.\n",

@@ -61,6 +61,17 @@ static const struct command commands[] = {
      "outside their hours: each session process recorded by pam_vendor is sent SIGTERM (then\n"
      "SIGKILL after 5 s) and a session_terminated line is audited. Idempotent; run it every\n"
      "minute (examples/systemd/).\n\nExample:\n  otpctl expire"},
+    {"db init", cmd_db_init, "db init",
+     "Create the pam_vendor tables in the PostgreSQL database named by pg_conninfo (once, for\n"
+     "all gateways; store_backend = postgresql). Refused when they exist.\n\n"
+     "Example:\n  otpctl db init"},
+    {"db upgrade", cmd_db_upgrade, "db upgrade",
+     "Bring the database schema to the version this otpctl knows (nothing to do when it is\n"
+     "there already).\n\nExample:\n  otpctl db upgrade"},
+    {"store migrate", cmd_store_migrate, "store migrate --to postgresql|file",
+     "Copy every vendor from the configured store to the other backend (store_dir or\n"
+     "pg_conninfo from the same configuration), verify each copy, leave the source untouched.\n"
+     "Then switch store_backend.\n\nExample:\n  otpctl store migrate --to postgresql"},
     {"unlock", cmd_unlock, "unlock NAME",
      "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
     {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",

@@ -126,5 +126,8 @@ int cmd_expire(struct otpctl *ctl, int argc, char **argv);
  * *ended. Returns EXIT_OK or EXIT_FAIL (after trying every session). */
 int ctl_expire_sessions(struct otpctl *ctl, const char *only, unsigned *ended);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
+int cmd_db_init(struct otpctl *ctl, int argc, char **argv);
+int cmd_db_upgrade(struct otpctl *ctl, int argc, char **argv);
+int cmd_store_migrate(struct otpctl *ctl, int argc, char **argv);
 
 #endif

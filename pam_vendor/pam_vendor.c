@@ -138,8 +138,12 @@ static int audit(struct call *c, const char *result, enum pv_reason reason, cons
 		       c->event, result, shown_user(c), ev.reason);
 		return PV_ERR;
 	}
-	if (pv_audit_append(c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev,
-	                    now_seconds(), c->pamh, &err) != PV_OK) {
+	/* With the database backend the line is also copied to its audit table; a failed copy
+	 * fails the append (no log, no login). */
+	if (pv_audit_append_mirrored(c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev,
+	                             now_seconds(), c->pamh,
+	                             c->store != NULL ? pv_store_audit_mirror : NULL, c->store,
+	                             &err) != PV_OK) {
 		pv_log(c->pamh, LOG_ERR, "%s %s user=%s reason=%s: cannot write the audit log: %s",
 		       c->event, result, shown_user(c), ev.reason, err.msg);
 		return PV_ERR;
@@ -224,6 +228,16 @@ static enum who classify(struct call *c)
 	}
 	if (!pv_vendor_name_valid(c->user))
 		goto not_vendor; /* such a name can never have a record: no path is built */
+	/* With the database, vendor_group (required then) tells vendors apart first: a user
+	 * outside it never waits for, or depends on, the database. */
+	if (c->cfg.store_backend == PV_STORE_POSTGRESQL) {
+		bool failed = false;
+		if (!in_vendor_group(c, &failed)) {
+			if (failed)
+				return WHO_ERROR;
+			goto outside_group;
+		}
+	}
 	if (pv_store_open(&c->cfg, &c->store, &err) != PV_OK) {
 		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
 		       shown_user(c), err.msg);
@@ -252,6 +266,7 @@ not_vendor:
 		if (failed)
 			return WHO_ERROR;
 	}
+outside_group:
 	if (c->cfg.unknown_user == PV_UNKNOWN_DENY)
 		return WHO_DENIED;
 	return WHO_NOT_VENDOR;

@@ -30,7 +30,7 @@ run_suite() {
 for t in "$PV_BUILD"/tests/test_*; do
 	[ -x "$t" ] && run_suite "unit/$(basename "$t")" "$t"
 done
-for t in tests/cli/test_*.sh tests/pam/test_*.sh tests/pkg/test_*.sh tests/e2e/test_*.sh; do
+for t in tests/cli/test_*.sh tests/pam/test_*.sh tests/pg/test_*.sh tests/pkg/test_*.sh tests/e2e/test_*.sh; do
 	[ -f "$t" ] && run_suite "$t" bash "$t"
 done
 

@@ -123,6 +123,10 @@ static size_t render(const struct pv_config *c, char *buf, size_t cap)
 	put_text(&p, &left, "unknown_user", c->unknown_user == PV_UNKNOWN_DENY ? "deny" : "ignore");
 	put_text(&p, &left, "vendor_group", c->vendor_group);
 	put_text(&p, &left, "totp_issuer", c->totp_issuer);
+	put_text(&p, &left, "store_backend",
+	         c->store_backend == PV_STORE_POSTGRESQL ? "postgresql" : "file");
+	put_text(&p, &left, "pg_conninfo", c->pg_conninfo);
+	put_duration(&p, &left, "pg_timeout", c->pg_timeout);
 	return cap - left;
 }
 
@@ -133,6 +137,9 @@ static void check_same(const struct pv_config *a, const struct pv_config *b, con
 	FZ_CHECK(strcmp(a->audit_log, b->audit_log) == 0, "audit_log differs; rendered:\n%s", text);
 	FZ_CHECK(strcmp(a->session_dir, b->session_dir) == 0, "session_dir differs; rendered:\n%s",
 	         text);
+	FZ_CHECK(a->store_backend == b->store_backend && a->pg_timeout == b->pg_timeout &&
+	             strcmp(a->pg_conninfo, b->pg_conninfo) == 0,
+	         "a database setting differs after the round trip; rendered:\n%s", text);
 	FZ_CHECK(a->otp_length == b->otp_length && a->otp_ttl == b->otp_ttl &&
 	             a->max_failures == b->max_failures && a->max_window == b->max_window &&
 	             a->unknown_user == b->unknown_user && a->fail_delay == b->fail_delay &&

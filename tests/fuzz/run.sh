@@ -36,7 +36,7 @@ JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 CLANG=${CLANG:-clang}
 SRC=tests/fuzz
 OUT=build/fuzz
-PKG="libsodium liboath libqrencode pam zlib"
+PKG="libsodium liboath libqrencode pam zlib libpq"
 
 case "$MODE" in
 fuzz | replay | build | seeds | coverage) ;;

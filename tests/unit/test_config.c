@@ -125,12 +125,18 @@ static void test_every_key_is_accepted(void **state)
 	                           "vendor_group = vendors\n"
 	                           "fail_delay = 3s\n"
 	                           "lock_timeout = 2s\n"
-	                           "totp_issuer = CH Example\n";
+	                           "totp_issuer = CH Example\n"
+	                           "store_backend = postgresql\n"
+	                           "pg_conninfo = host=db1,db2 dbname=pv target_session_attrs=read-write\n"
+	                           "pg_timeout = 3s\n";
 	struct pv_config cfg;
 	struct pv_err err;
 
 	if (parse_text(text, &cfg, &err) != PV_OK)
 		fail_msg("refused: %s", err.msg);
+	assert_int_equal(cfg.store_backend, PV_STORE_POSTGRESQL);
+	assert_string_equal(cfg.pg_conninfo, "host=db1,db2 dbname=pv target_session_attrs=read-write");
+	assert_int_equal(cfg.pg_timeout, 3);
 	assert_string_equal(cfg.store_dir, "/srv/pv/store");
 	assert_string_equal(cfg.key_file, "/srv/pv/master.key");
 	assert_string_equal(cfg.audit_log, "/srv/pv/log/audit.log");
@@ -144,6 +150,32 @@ static void test_every_key_is_accepted(void **state)
 	assert_int_equal(cfg.fail_delay, 3);
 	assert_int_equal(cfg.lock_timeout, 2);
 	assert_string_equal(cfg.totp_issuer, "CH Example");
+}
+
+/* The database settings: a known backend, no password in the connection string (it would
+ * sit in a file others may read), and what the database backend cannot work without. */
+static void test_database_settings_are_checked(void **state)
+{
+	struct pv_config cfg;
+	struct pv_err err;
+
+	assert_value_refused("store_backend", "mysql");
+	assert_value_refused("pg_conninfo", "host=db password=s3cret");
+	assert_value_refused("pg_conninfo", "host=db  password = s3cret");
+	assert_value_refused("pg_conninfo", "postgresql://pv:s3cret@db/pv");
+	assert_value_refused("pg_timeout", "0s");
+	assert_value_refused("pg_timeout", "2m");
+	assert_int_equal(parse_text("pg_conninfo = host=db password=s3cret\n", &cfg, &err), PV_ERR);
+	assert_null(strstr(err.msg, "s3cret")); /* the refusal never repeats the password */
+	assert_value_accepted("pg_conninfo", "postgresql://pv@db/pv?sslmode=verify-full", &cfg);
+	assert_value_accepted("pg_conninfo", "service=pamvendor passfile=/root/.pgpass", &cfg);
+	assert_int_equal(parse_text("store_backend = postgresql\nvendor_group = v\n", &cfg, &err),
+	                 PV_ERR);
+	assert_contains(err.msg, "needs pg_conninfo");
+	assert_int_equal(parse_text("store_backend = postgresql\npg_conninfo = dbname=pv\n", &cfg,
+	                            &err),
+	                 PV_ERR);
+	assert_contains(err.msg, "needs vendor_group");
 }
 
 static void test_whitespace_tabs_and_crlf_around_keys_are_ignored(void **state)
@@ -563,6 +595,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_are_the_briefs),
 	    cmocka_unit_test(test_empty_and_comment_only_text_gives_defaults),
 	    cmocka_unit_test(test_every_key_is_accepted),
+	    cmocka_unit_test(test_database_settings_are_checked),
 	    cmocka_unit_test(test_whitespace_tabs_and_crlf_around_keys_are_ignored),
 	    cmocka_unit_test(test_number_and_duration_bounds_are_accepted),
 	    cmocka_unit_test(test_unknown_key_is_refused_naming_the_line),

@@ -1,0 +1,294 @@
+#!/bin/bash
+# test_postgresql.sh — several gateways, one state: the PostgreSQL store backend against a
+# real PostgreSQL started here (initdb + pg_ctl as the postgres user, in a temp dir, listening
+# only on a Unix socket there; stopped by PID). Two gateways = two configurations (same key,
+# own audit log) and two PAM services, each pamdrive run in a UTS namespace of its own so that
+# the gateways have their own host names (gwa, gwb). Asserted on PAM return codes, audit
+# lines, `otpctl --json status` and the database's own tables.
+set -u
+source "$(dirname "$0")/../lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "Bail out! test_postgresql.sh needs root"
+	exit 1
+fi
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || ! id postgres >/dev/null 2>&1; then
+	echo "ok - PostgreSQL backend # SKIP the postgresql package is not installed"
+	finish
+	exit 0
+fi
+
+ALLOWED=203.0.113.5
+GRP=pvpgg$$
+V1=pvpga$$
+V2=pvpgb$$
+PGD=$(mktemp -d /tmp/pvpg.XXXXXX)
+PGPID=
+cleanup() {
+	pg_stop
+	userdel "$V1" 2>/dev/null
+	userdel "$V2" 2>/dev/null
+	groupdel "$GRP" 2>/dev/null
+	rm -rf "$PGD"
+	cleanup_dirs
+}
+trap cleanup EXIT
+
+as_pg() { runuser -u postgres -- "$@"; }
+pg_start() {
+	as_pg "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/server.log" -w -t 30 \
+		-o "-k $PGD -c listen_addresses='' -c synchronous_commit=on" start >/dev/null
+	PGPID=$(head -n 1 "$PGD/data/postmaster.pid")
+}
+pg_stop() {
+	[ -n "$PGPID" ] || return 0
+	kill -INT "$PGPID" 2>/dev/null # fast shutdown: sessions are cut, like a crash for clients
+	for _ in $(seq 100); do kill -0 "$PGPID" 2>/dev/null || break; sleep 0.1; done
+	PGPID=
+}
+psql_q() { as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
+
+chown postgres:postgres "$PGD"
+chmod 0755 "$PGD"
+as_pg "$PGBIN/initdb" -D "$PGD/data" -U postgres --auth-local=peer --auth-host=reject >/dev/null ||
+	{ echo "Bail out! initdb failed"; exit 1; }
+pg_start
+as_pg "$PGBIN/psql" -h "$PGD" -q -d postgres -c "CREATE ROLE root LOGIN" -c "CREATE DATABASE pamvendor OWNER root" \
+	-c "CREATE DATABASE pamvendor2 OWNER root" >/dev/null || { echo "Bail out! cannot create the database"; exit 1; }
+
+groupadd "$GRP"
+useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V1"
+useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V2"
+
+# Gateway A: new_env's config, switched to the database; gateway B: the same with its own log.
+new_env "vendor_group = $GRP" "store_backend = postgresql" \
+	"pg_conninfo = host=$PGD dbname=pamvendor" "pg_timeout = 2s" "max_failures = 1000"
+CFG_A=$CFG
+CFG_B=$T/gwb.conf
+sed -e "s|^audit_log = .*|audit_log = $T/logb/audit.log|" -e "s|^session_dir = .*|session_dir = $T/sessb|" \
+	"$CFG_A" >"$CFG_B"
+chmod 0600 "$CFG_B"
+mkdir -m 0750 "$T/logb"
+mkdir -p "$T/pam.d"
+for g in a b; do
+	c=$CFG_A
+	[ $g = b ] && c=$CFG_B
+	for t in auth account session; do echo "$t required $PV_MODULE config=$c"; done >"$T/pam.d/gw$g"
+done
+printf 'auth [success=done ignore=ignore default=die] %s config=%s\nauth required pam_permit.so\naccount required pam_permit.so\n' \
+	"$PV_MODULE" "$CFG_A" >"$T/pam.d/gwa_permit"
+
+# as_host NAME CMD...: CMD in a UTS namespace whose host name is NAME (one gateway).
+as_host() { unshare -u sh -c 'hostname "$0" && exec "$@"' "$@"; }
+ctl_a() { as_host gwa "$OTPCTL" --config "$CFG_A" "$@"; }
+ctl_b() { as_host gwb "$OTPCTL" --config "$CFG_B" "$@"; }
+code_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])'; }
+# login GW USER CODE [STEPS]: pamdrive on gateway GW (a or b) as host gwGW; prints its output.
+login() {
+	as_host "gw${1%5}" "$PAMDRIVE" --confdir "$T/pam.d" --service "gw$1" --user "$2" --rhost "$ALLOWED" \
+		--code "$3" --steps "${4:-auth,account}" 2>>"$T/drive.err"
+}
+step() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | tail -n 1; }
+
+test_schema() {
+	ctl_a db init >/dev/null
+	expect_eq "db init creates the schema" 0 $?
+	expect_eq "schema version 1 recorded" 1 "$(psql_q 'SELECT version FROM pam_vendor_schema')"
+	ERR=$(ctl_a db init 2>&1 >/dev/null)
+	expect_eq "db init again is refused" 1 $?
+	expect_match "db init again says the schema is there" "already there" "$ERR"
+	expect_match "db upgrade: nothing to do" "already at version 1" "$(ctl_a db upgrade)"
+}
+
+test_window_and_code_across_gateways() {
+	local c out
+	ctl_a vendor add "$V1" --ip "$ALLOWED" >/dev/null 2>&1
+	ctl_a vendor add "$V2" --ip "$ALLOWED" >/dev/null 2>&1
+	expect_eq "gateway B lists the vendors added on A" "$V1 $V2" \
+		"$(ctl_b --json vendor list | python3 -c 'import json,sys; print(" ".join(v["vendor"] for v in json.load(sys.stdin)["vendors"]))')"
+	ctl_a enable "$V1" --for 1h >/dev/null
+	ctl_a enable "$V2" --for 1h >/dev/null
+	c=$(ctl_a --json issue "$V1" | code_of)
+	out=$(login b "$V1" "$c")
+	expect_eq "a window opened and a code issued on A admit on B" "PAM_SUCCESS PAM_SUCCESS" \
+		"$(step "$out" auth) $(step "$out" account)"
+	out=$(login a "$V1" "$c" auth)
+	expect_eq "the code used on B is refused on A" PAM_AUTH_ERR "$(step "$out" auth)"
+	expect_eq "A audits it as otp_reused" "auth deny otp_reused" "$(tail -n 1 "$AUDIT" |
+		python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["event"], d["result"], d["reason"])')"
+	expect_eq "the sealed record in the database holds no code or secret in clear" 0 \
+		"$(psql_q "SELECT count(*) FROM pam_vendor_vendors WHERE position('$c'::bytea in sealed) > 0")"
+}
+
+reused_lines() { cat "$AUDIT" "$T/logb/audit.log" | grep -c '"reason":"otp_reused"'; }
+test_one_code_fifty_parallel_logins() {
+	local c i ok=0 reused=0 out n0
+	n0=$(reused_lines)
+	c=$(ctl_a --json issue "$V1" | code_of)
+	for i in $(seq 50); do
+		login $([ $((i % 2)) = 0 ] && echo a || echo b) "$V1" "$c" auth >"$T/par.$i" &
+	done
+	wait
+	for i in $(seq 50); do
+		out=$(cat "$T/par.$i")
+		case "$(step "$out" auth)" in
+		PAM_SUCCESS) ok=$((ok + 1)) ;;
+		PAM_AUTH_ERR) reused=$((reused + 1)) ;;
+		esac
+	done
+	expect_eq "one code, 50 parallel logins over both gateways: exactly one success" "1 49" "$ok $reused"
+	expect_eq "49 more otp_reused lines across both gateways' logs" 49 $(($(reused_lines) - n0))
+}
+
+test_distinct_codes_all_succeed() {
+	local i v ok=0 codes=()
+	ctl_a unlock "$V1" >/dev/null
+	for i in $(seq 25); do codes+=("$V1:$(ctl_a --json issue "$V1" | code_of)"); done
+	for i in $(seq 25); do codes+=("$V2:$(ctl_b --json issue "$V2" | code_of)"); done
+	i=0
+	for v in "${codes[@]}"; do
+		i=$((i + 1))
+		login $([ $((i % 2)) = 0 ] && echo a || echo b) "${v%%:*}" "${v#*:}" auth >"$T/dist.$i" &
+	done
+	wait
+	for i in $(seq 50); do [ "$(step "$(cat "$T/dist.$i")" auth)" = PAM_SUCCESS ] && ok=$((ok + 1)); done
+	expect_eq "50 distinct codes on two vendors, parallel on both gateways: all succeed" 50 "$ok"
+	expect_eq "no code left outstanding (no update lost)" "0 0" \
+		"$(ctl_a --json status | python3 -c 'import json,sys; print(" ".join(str(v["outstanding_codes"]) for v in json.load(sys.stdin)["vendors"]))')"
+}
+
+test_parallel_wrong_codes_lock_at_max() {
+	local i invalid locked g c t
+	# Both gateways with max_failures = 5 (services gwa5, gwb5).
+	for g in a b; do
+		c=$(cfg_with "$([ $g = a ] && echo "$CFG_A" || echo "$CFG_B")" "gw${g}5.conf" "max_failures=5")
+		for t in auth account; do echo "$t required $PV_MODULE config=$c"; done >"$T/pam.d/gw${g}5"
+	done
+	ctl_a unlock "$V2" >/dev/null
+	ctl_a --json issue "$V2" >/dev/null # the window has a code: wrong ones are otp_invalid
+	for i in $(seq 30); do
+		login $([ $((i % 2)) = 0 ] && echo a5 || echo b5) "$V2" 00000000 auth >"$T/wrong.$i" &
+	done
+	wait
+	invalid=$(cat "$AUDIT" "$T/logb/audit.log" | grep "\"user\":\"$V2\"" | grep -c '"reason":"otp_invalid"')
+	locked=$(cat "$AUDIT" "$T/logb/audit.log" | grep "\"user\":\"$V2\"" | grep -c '"reason":"locked_out"')
+	expect_eq "30 parallel wrong codes: exactly max_failures (5) counted, the rest locked_out" "5 25" "$invalid $locked"
+	expect_eq "the vendor is locked with 5 failures" "True 5" \
+		"$(ctl_b --json status "$V2" | python3 -c 'import json,sys; v=json.load(sys.stdin)["vendors"][0]; print(v["locked"], v["failures"])')"
+}
+
+test_database_down_denies_quickly() {
+	local c used out t0 t1
+	ctl_a unlock "$V2" >/dev/null
+	used=$(ctl_a --json issue "$V1" | code_of)
+	out=$(login a "$V1" "$used")
+	expect_eq "before the stop: a code logs in" PAM_SUCCESS "$(step "$out" auth)"
+	c=$(ctl_a --json issue "$V1" | code_of)
+	pg_stop
+	t0=$(date +%s%N)
+	out=$(login b "$V1" "$c")
+	t1=$(date +%s%N)
+	expect_eq "database stopped: the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	check "database stopped: denied within pg_timeout + 3 s ($(((t1 - t0) / 1000000)) ms)" \
+		[ $(((t1 - t0) / 1000000)) -lt 5000 ]
+	out=$(as_host gwa "$PAMDRIVE" --confdir "$T/pam.d" \
+		--service gwa_permit --user nobody --rhost "$ALLOWED" --steps auth,account 2>>"$T/drive.err")
+	expect_eq "database stopped: a user outside vendor_group is untouched" "PAM_SUCCESS PAM_SUCCESS" \
+		"$(step "$out" auth) $(step "$out" account)"
+	run_ctl status
+	expect_eq "database stopped: otpctl fails, saying why" 1 "$RC"
+	expect_match "database stopped: the error names PostgreSQL" "PostgreSQL: cannot connect" "$ERR"
+	pg_start
+	out=$(login a "$V1" "$c")
+	expect_eq "database back: the code issued before the stop works" PAM_SUCCESS "$(step "$out" auth)"
+	out=$(login b "$V1" "$used")
+	expect_eq "database back: a code used before the stop is still refused" PAM_AUTH_ERR "$(step "$out" auth)"
+}
+
+test_audit_table_holds_every_gateway() {
+	local a b
+	a=$(psql_q "SELECT count(*) FROM pam_vendor_audit WHERE host = 'gwa'")
+	b=$(psql_q "SELECT count(*) FROM pam_vendor_audit WHERE host = 'gwb'")
+	check "the audit table holds lines of both gateways (gwa $a, gwb $b)" [ "$a" -gt 0 ] && [ "$b" -gt 0 ]
+	expect_eq "every gwa line in the table is the same line in a local log" "" \
+		"$(psql_q "SELECT line FROM pam_vendor_audit WHERE host = 'gwa' ORDER BY seq" | grep -vxFf <(cat "$AUDIT" "$T/logb/audit.log") | head -n 3)"
+}
+
+test_schema_mismatch_is_refused() {
+	local c out
+	c=$(ctl_a --json issue "$V1" | code_of)
+	psql_q "UPDATE pam_vendor_schema SET version = 2" >/dev/null
+	out=$(login a "$V1" "$c")
+	expect_eq "unknown schema version: the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	run_ctl status
+	expect_match "unknown schema version: otpctl says so" "schema version 2 is not the one" "$ERR"
+	psql_q "UPDATE pam_vendor_schema SET version = 1" >/dev/null
+	out=$(login a "$V1" "$c")
+	expect_eq "schema back: the code works" PAM_SUCCESS "$(step "$out" auth)"
+}
+
+# status without the fields that move with the clock
+stable_status() {
+	"$OTPCTL" --config "$1" --json status | python3 -c '
+import json,sys
+d=json.load(sys.stdin)
+for v in d["vendors"]:
+    v.pop("seconds_left", None); v.pop("seconds_to_start", None); v.pop("inside_hours", None)
+print(json.dumps(d, sort_keys=True))'
+}
+# cfg_with BASE NAME KEY=VALUE...: a copy of config BASE with the given keys replaced.
+cfg_with() {
+	local base=$1 out=$T/$2 kv
+	shift 2
+	cp "$base" "$out"
+	for kv in "$@"; do sed -i "s|^${kv%%=*} = .*|${kv%%=*} = ${kv#*=}|" "$out"; done
+	chmod 0600 "$out"
+	echo "$out"
+}
+test_migration_round_trip() {
+	local file1 file1_pg2 pg2 pg2_file2 before after
+	# The vendors now live in the database; copy them to a file store first (the source).
+	expect_eq "migrate PostgreSQL -> file" 0 "$(ctl_a store migrate --to file >/dev/null 2>&1; echo $?)"
+	file1=$(cfg_with "$CFG_A" file1.conf "store_backend=file")
+	before=$(stable_status "$file1")
+	check "the file copy lists both vendors" [ "$(echo "$before" | grep -o "\"vendor\": \"pvpg" | wc -l)" = 2 ]
+	# file -> a fresh database -> a new file store.
+	pg2=$(cfg_with "$CFG_A" pg2.conf "pg_conninfo=host=$PGD dbname=pamvendor2")
+	"$OTPCTL" --config "$pg2" db init >/dev/null
+	file1_pg2=$(cfg_with "$file1" file1pg2.conf "pg_conninfo=host=$PGD dbname=pamvendor2")
+	expect_eq "migrate file -> PostgreSQL (fresh database)" 0 \
+		"$("$OTPCTL" --config "$file1_pg2" store migrate --to postgresql >/dev/null 2>&1; echo $?)"
+	mkdir -m 0700 "$T/store2"
+	pg2_file2=$(cfg_with "$pg2" pg2file2.conf "store_dir=$T/store2")
+	expect_eq "migrate PostgreSQL -> file (a new store dir)" 0 \
+		"$("$OTPCTL" --config "$pg2_file2" store migrate --to file >/dev/null 2>&1; echo $?)"
+	after=$(stable_status "$(cfg_with "$pg2_file2" file2.conf "store_backend=file")")
+	expect_eq "file -> PostgreSQL -> file: every vendor identical" "$before" "$after"
+	expect_eq "the sources are untouched: the first database still holds both vendors" 2 \
+		"$(psql_q 'SELECT count(*) FROM pam_vendor_vendors')"
+	expect_eq "migrating onto a copy that differs is refused" 1 \
+		"$(ctl_a unlock "$V1" >/dev/null; ctl_a issue "$V1" >/dev/null; ctl_a store migrate --to file >/dev/null 2>&1; echo $?)"
+}
+
+test_bad_config_is_refused() {
+	local f=$T/bad.conf
+	sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$PGD dbname=pamvendor password=secret|" "$CFG_A" >"$f"
+	chmod 0600 "$f"
+	"$OTPCTL" --config "$f" status >/dev/null 2>"$T/bad.err"
+	expect_eq "a password in pg_conninfo is refused" 1 $?
+	expect_match "the refusal names the key, not the password" "pg_conninfo.*no password here" "$(cat "$T/bad.err")"
+	expect_no_match "the password is never echoed" "secret" "$(cat "$T/bad.err")"
+}
+
+test_schema
+test_window_and_code_across_gateways
+test_one_code_fifty_parallel_logins
+test_distinct_codes_all_succeed
+test_parallel_wrong_codes_lock_at_max
+test_database_down_denies_quickly
+test_audit_table_holds_every_gateway
+test_schema_mismatch_is_refused
+test_migration_round_trip
+test_bad_config_is_refused
+finish
