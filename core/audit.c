@@ -852,15 +852,10 @@ out:
 
 /* --- verification --- */
 
-struct verify_ctx {
-	const struct pv_keys *keys;
-	struct pv_audit_verify_result *res;
-	const char *live_log;    /* the current log's name, as passed for its lines */
-	uint64_t live_first_seq; /* seq of the current log's first line (0: none) */
-	bool have_prev;
-	uint64_t prev_seq;
-	char prev_mac_hex[MAC_HEX + 1]; /* the previous line's MAC as written */
-};
+/* The chain check state is struct pv_audit_chain (audit.h); its live_log names the current
+ * log's file as passed for its lines ("" when there is none, e.g. the database's copy). */
+_Static_assert(sizeof(((struct pv_audit_chain *)0)->prev_mac_hex) == MAC_HEX + 1,
+               "prev_mac_hex holds one MAC in hex");
 
 /* The line as this writer lays it out: {"time":"...","seq":N,"prev":"<hex>",...,"mac":"<hex>"}.
  * Finds seq and the two MACs as text at their known places and checks the MAC; the values are
@@ -919,7 +914,7 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 {
 	static const char zero_hex[MAC_HEX + 1] =
 	    "0000000000000000000000000000000000000000000000000000000000000000";
-	struct verify_ctx *v = vctx;
+	struct pv_audit_chain *v = vctx;
 	struct pv_audit_verify_result *res = v->res;
 	struct fast_line fl;
 	struct parsed_line pl;
@@ -977,6 +972,22 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 	res->last_seq = fl.seq;
 	res->lines++;
 	return 0;
+}
+
+void pv_audit_chain_init(struct pv_audit_chain *chain, const struct pv_keys *keys,
+                         struct pv_audit_verify_result *res)
+{
+	memset(chain, 0, sizeof(*chain));
+	memset(res, 0, sizeof(*res));
+	chain->keys = keys;
+	chain->res = res;
+	chain->live_log = "";
+}
+
+int pv_audit_chain_line(struct pv_audit_chain *chain, const char *line, size_t len,
+                        const char *where, unsigned long lineno)
+{
+	return verify_line(line, len, where, lineno, chain);
 }
 
 /* Under the audit lock (bounded wait), read the head and the live log's current last line:
@@ -1044,7 +1055,7 @@ out:
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
                     struct pv_audit_verify_result *res, struct pv_err *err)
 {
-	struct verify_ctx v;
+	struct pv_audit_chain v;
 	struct snapshot snap;
 	struct chain_head head;
 	char head_shown[PATH_MAX + 8];

@@ -74,6 +74,23 @@ struct pv_audit_verify_result {
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
                     struct pv_audit_verify_result *res, struct pv_err *err);
 
+/* Check one chain's lines given in order (e.g. one host's lines from the database's audit
+ * table): each line's MAC, seq + 1 and prev links, as pv_audit_verify does for the files.
+ * pv_audit_chain_line returns non-zero at the first problem (in res->problem). */
+struct pv_audit_chain {
+	const struct pv_keys *keys;
+	struct pv_audit_verify_result *res;
+	const char *live_log;    /* internal */
+	uint64_t live_first_seq; /* internal */
+	bool have_prev;
+	uint64_t prev_seq;
+	char prev_mac_hex[65];
+};
+void pv_audit_chain_init(struct pv_audit_chain *chain, const struct pv_keys *keys,
+                         struct pv_audit_verify_result *res);
+int pv_audit_chain_line(struct pv_audit_chain *chain, const char *line, size_t len,
+                        const char *where, unsigned long lineno);
+
 /* The hostname recorded in every line (gethostname, as `hostname` prints it). */
 void pv_audit_hostname(char *buf, size_t len);
 

@@ -387,3 +387,13 @@ bool pv_store_is_database(const struct pv_store *store)
 {
 	return store != NULL && store->pg != NULL;
 }
+
+int pv_store_audit_foreach(struct pv_store *store, pv_store_audit_fn fn, void *ctx,
+                           struct pv_err *err)
+{
+	if (store == NULL || store->pg == NULL) {
+		pv_err_set(err, "the file store has no shared audit table (store_backend = file)");
+		return PV_ERR;
+	}
+	return pv_pg_audit_foreach(store->pg, fn, ctx, err);
+}

@@ -65,6 +65,13 @@ int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_
  * has none and returns PV_OK). A pv_audit_mirror_fn: ctx is the store. */
 int pv_store_audit_mirror(void *store, uint64_t seq, const char *line, struct pv_err *err);
 
+/* Every line of the backend's audit table, by host then seq (PostgreSQL backend only;
+ * PV_ERR for the file backend). fn returns non-zero to stop. */
+typedef int (*pv_store_audit_fn)(const char *host, uint64_t seq, const char *line, size_t len,
+                                 void *ctx);
+int pv_store_audit_foreach(struct pv_store *store, pv_store_audit_fn fn, void *ctx,
+                           struct pv_err *err);
+
 /* Which backend this store uses. */
 bool pv_store_is_database(const struct pv_store *store);
 

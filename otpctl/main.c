@@ -79,9 +79,11 @@ static const struct command commands[] = {
      "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600).\n"
      "--rotate replaces an existing secret.\n\nExample:\n  otpctl totp enroll acme --svg "
      "/root/acme-totp.svg"},
-    {"audit verify", cmd_audit_verify, "audit verify",
+    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
-     "Exit 0 when intact, 1 naming the first bad line.\n\nExample:\n  otpctl audit verify"},
+     "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
+     "postgresql): check every gateway's chain as copied to the database's audit table.\n\n"
+     "Example:\n  otpctl audit verify"},
     {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME]",
      "Show decisions and admin actions (default: the last six months).\n\n"
      "Example:\n  otpctl audit --vendor acme --since 2026-11-01T00:00:00Z"},

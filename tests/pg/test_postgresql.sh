@@ -215,6 +215,19 @@ test_audit_table_holds_every_gateway() {
 		"$(psql_q "SELECT line FROM pam_vendor_audit WHERE host = 'gwa' ORDER BY seq" | grep -vxFf <(cat "$AUDIT" "$T/logb/audit.log") | head -n 3)"
 }
 
+test_audit_verify_all_hosts() {
+	local out
+	out=$(ctl_b audit verify --all-hosts)
+	expect_eq "audit verify --all-hosts on B: exit 0" 0 $?
+	expect_match "it checks gateway A's chain from the table" "host gwa: intact" "$out"
+	expect_match "and gateway B's" "host gwb: intact" "$out"
+	psql_q "UPDATE pam_vendor_audit SET line = replace(line, '\"result\":\"deny\"', '\"result\":\"allow\"') WHERE host = 'gwb' AND seq = (SELECT max(seq) FROM pam_vendor_audit WHERE host = 'gwb' AND line LIKE '%\"result\":\"deny\"%')" >/dev/null
+	out=$(ctl_a audit verify --all-hosts 2>&1)
+	expect_eq "a line edited in the table: --all-hosts fails" 1 $?
+	expect_match "and names the host and the line" "host gwb: NOT intact: .*fails its MAC" "$out"
+	expect_match "the other gateway is still intact" "host gwa: intact" "$out"
+}
+
 test_schema_mismatch_is_refused() {
 	local c out
 	c=$(ctl_a --json issue "$V1" | code_of)
@@ -288,6 +301,7 @@ test_distinct_codes_all_succeed
 test_parallel_wrong_codes_lock_at_max
 test_database_down_denies_quickly
 test_audit_table_holds_every_gateway
+test_audit_verify_all_hosts
 test_schema_mismatch_is_refused
 test_migration_round_trip
 test_bad_config_is_refused
