@@ -150,6 +150,30 @@ static void check_vendor_group(const struct otpctl *ctl, const char *name)
 	         name, group, group, name);
 }
 
+/* A vendor account must have no privileges on the system: name each one and its fix. */
+static int refuse_privileged(const char *name)
+{
+	struct ctl_privilege found[16];
+	struct pv_err err;
+	size_t n = 0;
+	size_t i;
+
+	if (ctl_vendor_privileges(name, found, sizeof(found) / sizeof(found[0]), &n, &err) !=
+	    PV_OK) {
+		ctl_error("cannot check the privileges of account %s: %s", name, err.msg);
+		return EXIT_FAIL;
+	}
+	for (i = 0; i < n; i++)
+		ctl_error("%s; fix: %s", found[i].what, found[i].fix);
+	if (n > 0) {
+		ctl_error("refusing to add %s: a vendor account must have no privileges on this "
+		          "system; nothing was changed",
+		          name);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("vendor add");
@@ -176,6 +200,8 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 		          va.name);
 		return EXIT_FAIL;
 	}
+	if (refuse_privileged(va.name) != EXIT_OK)
+		return EXIT_FAIL;
 	if (ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;
 	if (pv_store_exists(ctl->store, va.name, &exists, &err) != PV_OK) {

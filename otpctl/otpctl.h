@@ -106,6 +106,21 @@ int ctl_load_all(struct otpctl *ctl, struct pv_record **recs, size_t *n);
 void ctl_free_records(struct pv_record *recs, size_t n);
 
 /* Command implementations (one file per group). */
+/* Run a tool (absolute path in argv[0], no shell, minimal environment, C locale) and capture
+ * its standard output (and standard error when with_stderr), killed after timeout_s.
+ * PV_OK with *exit_status (the tool's exit code; -1 when it was killed by a signal). */
+int ctl_run(const char *const argv[], bool with_stderr, int timeout_s, char *out, size_t out_len,
+            int *exit_status, struct pv_err *err);
+
+/* A privilege a vendor account must not have: what, and the exact fix. */
+struct ctl_privilege {
+	char what[256];
+	char fix[256];
+};
+/* uid 0, an administration group, sudoers rules (privileges.c). No account: none. */
+int ctl_vendor_privileges(const char *name, struct ctl_privilege *list, size_t max, size_t *n,
+                          struct pv_err *err);
+
 int cmd_init(struct otpctl *ctl, int argc, char **argv);
 int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv);
 int cmd_vendor_list(struct otpctl *ctl, int argc, char **argv);
