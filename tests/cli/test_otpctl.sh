@@ -320,8 +320,8 @@ last login:  never" "$OUT"
 	before=$(snapshot)
 	mark
 	run_ctl vendor set acme
-	expect_eq "vendor set with neither --ip nor --note: exit 2" 2 "$RC"
-	expect_match "vendor set with nothing to change: says so" "nothing to change: give --ip and/or --note" "$ERR"
+	expect_eq "vendor set with neither --ip, --note nor --hours: exit 2" 2 "$RC"
+	expect_match "vendor set with nothing to change: says so" "nothing to change: give --ip, --note or --hours" "$ERR"
 	run_ctl vendor set acme --ip 10.0.0.1/8
 	expect_eq "vendor set with host bits set: exit 2" 2 "$RC"
 	run_ctl vendor set nosuch --ip 192.0.2.1
