@@ -25,6 +25,7 @@ struct filter {
 	const char *vendor; /* NULL: everyone */
 	int64_t since;
 	int64_t until; /* NO_LIMIT: up to now and beyond (clock skew between bastions) */
+	bool all_hosts; /* read every gateway's lines from the database's audit table */
 };
 
 static int parse_time_opt(const struct command *cmd, struct otpctl *ctl, const char *opt,
@@ -39,7 +40,7 @@ static int parse_time_opt(const struct command *cmd, struct otpctl *ctl, const c
 	return EXIT_OK;
 }
 
-/* [--vendor NAME] [--since TIME] [--until TIME], no positional argument. The vendor is not
+/* [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts], no positional argument. The vendor is not
  * checked against the vendor-name syntax: the log also records the names that non-vendors
  * and unknown users typed, and looking those up is legitimate (it is only compared). */
 static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc, char **argv,
@@ -49,6 +50,7 @@ static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc,
 	    {"vendor", required_argument, NULL, 'v'},
 	    {"since", required_argument, NULL, 's'},
 	    {"until", required_argument, NULL, 'u'},
+	    {"all-hosts", no_argument, NULL, 'a'},
 	    {NULL, 0, NULL, 0},
 	};
 	bool have_since = false;
@@ -57,6 +59,7 @@ static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc,
 	f->vendor = NULL;
 	f->since = 0;
 	f->until = NO_LIMIT;
+	f->all_hosts = false;
 	optind = 0; /* 0, not 1: glibc then reinitialises getopt's internal state */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
@@ -73,6 +76,8 @@ static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc,
 			have_since = true;
 		} else if (c == 'u') {
 			rc = parse_time_opt(cmd, ctl, "--until", optarg, &f->until);
+		} else if (c == 'a') {
+			f->all_hosts = true;
 		} else {
 			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
 			                       argv[optind - 1]);
@@ -86,6 +91,41 @@ static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc,
 	if (f->since > f->until)
 		return ctl_usage_error(cmd, "--since is later than --until");
 	return EXIT_OK;
+}
+
+/* --all-hosts: the lines of every gateway from the database's audit table. */
+struct table_reader {
+	pv_audit_line_fn fn;
+	void *ctx;
+	char where[300];
+};
+
+static int table_line(const char *host, uint64_t seq, const char *line, size_t len, void *vctx)
+{
+	struct table_reader *tr = vctx;
+
+	snprintf(tr->where, sizeof(tr->where), "the audit table (host %.200s)", host);
+	return tr->fn(line, len, tr->where, (unsigned long)seq, tr->ctx);
+}
+
+/* The lines audit and report read: the local log (and its rotated files), or with
+ * --all-hosts every gateway's lines from the database. */
+static int read_lines(struct otpctl *ctl, const struct filter *f, pv_audit_line_fn fn, void *ctx,
+                      struct pv_err *err)
+{
+	struct table_reader tr = {fn, ctx, ""};
+
+	if (!f->all_hosts)
+		return pv_audit_foreach(ctl->cfg.audit_log, fn, ctx, err);
+	if (ctl->cfg.store_backend != PV_STORE_POSTGRESQL) {
+		pv_err_set(err, "--all-hosts reads the database's audit table, and %s uses the file "
+		                "store, which has no shared audit table",
+		           ctl->config_path);
+		return PV_ERR;
+	}
+	if (pv_store_open(&ctl->cfg, &ctl->store, err) != PV_OK)
+		return PV_ERR;
+	return pv_store_audit_foreach(ctl->store, table_line, &tr, err);
 }
 
 static bool vendor_matches(const struct filter *f, const char *user)
@@ -359,8 +399,7 @@ int cmd_audit(struct otpctl *ctl, int argc, char **argv)
 	 * reading fails half-way the JSON is still closed, with the error in it, and exit is 1. */
 	if (ctl->json)
 		fputs("{\"events\":[", stdout);
-	rc = pv_audit_foreach(ctl->cfg.audit_log, audit_line, &ac, &err) == PV_OK ? EXIT_OK
-	                                                                          : EXIT_FAIL;
+	rc = read_lines(ctl, &f, audit_line, &ac, &err) == PV_OK ? EXIT_OK : EXIT_FAIL;
 	if (ctl->json) {
 		struct pv_buf b;
 		bool first = false;
@@ -979,7 +1018,7 @@ int cmd_report(struct otpctl *ctl, int argc, char **argv)
 		ctl_error("out of memory");
 		goto out;
 	}
-	if (pv_audit_foreach(ctl->cfg.audit_log, report_line, &rc, &err) != PV_OK) {
+	if (read_lines(ctl, &f, report_line, &rc, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		goto out;
 	}

@@ -84,12 +84,14 @@ static const struct command commands[] = {
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
      "postgresql): check every gateway's chain as copied to the database's audit table.\n\n"
      "Example:\n  otpctl audit verify"},
-    {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME]",
-     "Show decisions and admin actions (default: the last six months).\n\n"
+    {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts]",
+     "Show decisions and admin actions (default: the last six months). --all-hosts\n"
+     "(store_backend = postgresql): every gateway's, from the database's audit table.\n\n"
      "Example:\n  otpctl audit --vendor acme --since 2026-11-01T00:00:00Z"},
-    {"report", cmd_report, "report [--since TIME] [--until TIME] [--vendor NAME]",
+    {"report", cmd_report, "report [--since TIME] [--until TIME] [--vendor NAME] [--all-hosts]",
      "One row per session: user, source address, start, end, duration (default: the last six\n"
-     "months).\n\nExample:\n  otpctl report --since 2026-06-01T00:00:00Z"},
+     "months). --all-hosts (store_backend = postgresql): the sessions of every gateway, from\n"
+     "the database's audit table.\n\nExample:\n  otpctl report --since 2026-06-01T00:00:00Z"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

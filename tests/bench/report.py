@@ -382,6 +382,34 @@ def main():
           f"{met(r, 2.0) if r is not None else '-'} |")
     w("")
 
+    # --- section 6b: the PostgreSQL backend ---
+    pg_rows = {r["clients"]: r for r in rows if r["label"] == "pg" and r["disk"] == "real"}
+    w("## PostgreSQL backend (several gateways, one state)")
+    w("")
+    if not pg_rows:
+        w(f"Not measured in this run: {F.get('pg_skipped', 'no result')}.")
+        w("")
+    else:
+        w(f"{F.get('pg_version', 'PostgreSQL')}, started by the harness with its data on the real "
+          "disk, `synchronous_commit = on` (a login is allowed once its transaction is durable), "
+          "one connection per PAM call over a Unix socket on the same machine; 4 vendors, clients "
+          "on distinct vendors. Each login's record change is one transaction holding the vendor's "
+          "row, and each of its four audit lines is also inserted into the database's audit table "
+          "(each its own commit). The file store's numbers are this run's, on the same disk.")
+        w("")
+        w("| clients | pam_vendor + PostgreSQL median ms | p90 ms | p99 ms | logins/s | "
+          "file store median ms | file store logins/s |")
+        w("|---:|---:|---:|---:|---:|---:|---:|")
+        for c in sorted(pg_rows):
+            r = pg_rows[c]
+            fr_ = conc("real", "pam_vendor", c, "distinct")
+            w(f"| {c} | {fmt_ms(r['median'])} | {fmt_ms(r['p90'])} | {fmt_ms(r['p99'])} | "
+              f"{r['rate']:.0f} | {fmt_ms(fr_['median']) if fr_ else '-'} | "
+              f"{fr_['rate']:.0f} |" if fr_ else
+              f"| {c} | {fmt_ms(r['median'])} | {fmt_ms(r['p90'])} | {fmt_ms(r['p99'])} | "
+              f"{r['rate']:.0f} | - | - |")
+        w("")
+
     # --- section 7: analysis ---
     v, o, g, fl = sc["v10"], sc["oath"], sc["gauth"], sc["floor"]
 

@@ -76,7 +76,7 @@ private_dev_log() {
 }
 
 # --- packages: the project's build set, the two peers, strace for the syscall counts ---
-want="libpam-oath oathtool libpam-google-authenticator strace"
+want="libpam-oath oathtool libpam-google-authenticator strace postgresql"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -105,8 +105,13 @@ mkdir -m 0755 "$REAL" "$TMPFS" "$WORK/out"
 OUT=$WORK/out
 GENAUDIT=
 SYSLOGD=
+PG_USERS=()
+PG_GROUP=
 cleanup() {
 	local rc=$?
+	pg_teardown 2>/dev/null || true
+	for u in "${PG_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
+	[ -n "$PG_GROUP" ] && { groupdel "$PG_GROUP" 2>/dev/null || true; }
 	if [ -n "$SYSLOGD" ]; then kill "$SYSLOGD" 2>/dev/null || true; wait "$SYSLOGD" 2>/dev/null || true; fi
 	if [ -n "$GENAUDIT" ]; then kill "$GENAUDIT" 2>/dev/null || true; wait "$GENAUDIT" 2>/dev/null || true; fi
 	if mountpoint -q "$TMPFS" 2>/dev/null; then
@@ -348,8 +353,58 @@ syscalls() {
 		--label strace $(scenario_args "$TMPFS" v10) >/dev/null
 }
 
+# --- the PostgreSQL backend (several gateways, one state), on the real disk ---
+# A private PostgreSQL (tests/pg/pg_lib.sh) with its data on the real disk and
+# synchronous_commit = on; 4 vendors (system accounts in a vendor group: the database backend
+# requires vendor_group); per login and logins/s with 1, 2 and 4 clients on distinct vendors.
+source tests/pg/pg_lib.sh
+pg_bench() {
+	local e=$REAL/pg n=$N_DISK c i
+	if ! pg_available; then
+		say "PostgreSQL: not installed, section skipped"
+		fact pg_skipped "the postgresql package is not installed"
+		return
+	fi
+	PV_PG_PARENT=$REAL pg_setup pamvendor || { echo "run.sh: cannot start PostgreSQL" >&2; exit 1; }
+	fact pg_version "$("$PGBIN/postgres" --version)"
+	PG_GROUP=pvbenchg
+	groupadd "$PG_GROUP"
+	for i in 0 1 2 3; do useradd -M -N -G "$PG_GROUP" -s /usr/sbin/nologin "v00000$i" && PG_USERS+=("v00000$i"); done
+	mkdir -m 0700 "$e" "$e/log" "$e/pam.d"
+	cat >"$e/pam_vendor.conf" <<-EOF
+		store_dir = $e/store
+		key_file = $e/master.key
+		audit_log = $e/log/audit.log
+		fail_delay = 0
+		lock_timeout = 5s
+		store_backend = postgresql
+		pg_conninfo = host=$PGD dbname=pamvendor
+		vendor_group = $PG_GROUP
+	EOF
+	chmod 0600 "$e/pam_vendor.conf"
+	"$OTPCTL" --config "$e/pam_vendor.conf" init >/dev/null
+	"$OTPCTL" --config "$e/pam_vendor.conf" db init >/dev/null
+	"$PVBENCH" genstore --config "$e/pam_vendor.conf" --vendors 4 2>>"$OUT/gen.log"
+	cat >"$e/pam.d/pvbench" <<-EOF
+		auth     required $MODULE config=$e/pam_vendor.conf
+		account  required $MODULE config=$e/pam_vendor.conf
+		session  required $MODULE config=$e/pam_vendor.conf
+	EOF
+	for c in 1 2 4; do
+		say "PostgreSQL: $n logins, $c client(s)"
+		"$PVBENCH" login --module vendor --confdir "$e/pam.d" --service pvbench \
+			--config "$e/pam_vendor.conf" --logins "$n" --clients "$c" --warmup $((2 * c)) \
+			--max-failures 0 --disk real --label pg --raw "$OUT/real.pg$c.raw" >/dev/null \
+			2>>"$OUT/failures.log" || { cat "$OUT/failures.log" >&2; exit 1; }
+		"$PVBENCH" stats --module vendor --label pg --disk real --clients "$c" \
+			"$OUT/real.pg$c.raw" >>"$RESULTS"
+	done
+	pg_teardown
+}
+
 logins tmpfs "$TMPFS" "$N_TMPFS"
 logins real "$REAL" "$N_DISK"
+pg_bench
 say "otpctl: issue x$ISSUES, audit verify / report / audit --vendor over $BIG_AUDIT lines"
 otpctl_bench tmpfs "$TMPFS"
 otpctl_bench real "$REAL"

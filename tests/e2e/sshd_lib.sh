@@ -129,13 +129,15 @@ sshd_write_config() { # FILE PORT AUTH-METHODS-FOR-VENDORS
 }
 
 # login SRC USER [PORT] [COMMAND] : sets OUT, RC and PROMPTS (number of code prompts shown).
+# LOGIN_WRAP (array) prefixes the ssh command, e.g. nsenter into another gateway's netns.
+LOGIN_WRAP=()
 login() {
 	local src=$1 user=$2 port=${3:-$PORT} cmd=${4:-echo logged-in-as-\$(id -un)}
 	local host=127.0.0.1
 	case "$src" in *:*) host=2001:db8::1 ;; esac
 	: >"$T/prompts"
 	OUT=$(SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
-		timeout 60 ssh -F none -i "$T/id" -b "$src" -p "$port" \
+		"${LOGIN_WRAP[@]}" timeout 60 ssh -F none -i "$T/id" -b "$src" -p "$port" \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
 		-o PreferredAuthentications=publickey,keyboard-interactive \
 		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \

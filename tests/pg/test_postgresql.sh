@@ -12,8 +12,8 @@ if [ "$(id -u)" != 0 ]; then
 	echo "Bail out! test_postgresql.sh needs root"
 	exit 1
 fi
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ] || ! id postgres >/dev/null 2>&1; then
+source "$(dirname "$0")/pg_lib.sh"
+if ! pg_available; then
 	echo "ok - PostgreSQL backend # SKIP the postgresql package is not installed"
 	finish
 	exit 0
@@ -23,39 +23,15 @@ ALLOWED=203.0.113.5
 GRP=pvpgg$$
 V1=pvpga$$
 V2=pvpgb$$
-PGD=$(mktemp -d /tmp/pvpg.XXXXXX)
-PGPID=
 cleanup() {
-	pg_stop
+	pg_teardown
 	userdel "$V1" 2>/dev/null
 	userdel "$V2" 2>/dev/null
 	groupdel "$GRP" 2>/dev/null
-	rm -rf "$PGD"
 	cleanup_dirs
 }
 trap cleanup EXIT
-
-as_pg() { runuser -u postgres -- "$@"; }
-pg_start() {
-	as_pg "$PGBIN/pg_ctl" -D "$PGD/data" -l "$PGD/server.log" -w -t 30 \
-		-o "-k $PGD -c listen_addresses='' -c synchronous_commit=on" start >/dev/null
-	PGPID=$(head -n 1 "$PGD/data/postmaster.pid")
-}
-pg_stop() {
-	[ -n "$PGPID" ] || return 0
-	kill -INT "$PGPID" 2>/dev/null # fast shutdown: sessions are cut, like a crash for clients
-	for _ in $(seq 100); do kill -0 "$PGPID" 2>/dev/null || break; sleep 0.1; done
-	PGPID=
-}
-psql_q() { as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
-
-chown postgres:postgres "$PGD"
-chmod 0755 "$PGD"
-as_pg "$PGBIN/initdb" -D "$PGD/data" -U postgres --auth-local=peer --auth-host=reject >/dev/null ||
-	{ echo "Bail out! initdb failed"; exit 1; }
-pg_start
-as_pg "$PGBIN/psql" -h "$PGD" -q -d postgres -c "CREATE ROLE root LOGIN" -c "CREATE DATABASE pamvendor OWNER root" \
-	-c "CREATE DATABASE pamvendor2 OWNER root" >/dev/null || { echo "Bail out! cannot create the database"; exit 1; }
+pg_setup pamvendor pamvendor2 || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 
 groupadd "$GRP"
 useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V1"
@@ -228,6 +204,23 @@ test_audit_verify_all_hosts() {
 	expect_match "the other gateway is still intact" "host gwa: intact" "$out"
 }
 
+test_audit_and_report_across_gateways() {
+	local c out
+	c=$(ctl_a --json issue "$V1" | code_of)
+	out=$(login b "$V1" "$c" auth,account,open,close)
+	expect_eq "a session on gateway B" "PAM_SUCCESS PAM_SUCCESS" "$(step "$out" open) $(step "$out" close)"
+	out=$(ctl_a --json report --all-hosts --vendor "$V1")
+	expect_eq "report --all-hosts on A shows the session held on B, with its end" "gwb True" \
+		"$(echo "$out" | python3 -c 'import json,sys; s=[r for r in json.load(sys.stdin)["sessions"] if r["end"]]; print(s[-1]["host"], s[-1]["duration_s"] is not None)')"
+	expect_eq "report without --all-hosts on A: only A's own log (no session there)" 0 \
+		"$(ctl_a --json report --vendor "$V1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')"
+	out=$(ctl_b --json audit --all-hosts --vendor "$V1")
+	expect_eq "audit --all-hosts on B: events of both gateways" "gwa gwb" \
+		"$(echo "$out" | python3 -c 'import json,sys; print(" ".join(sorted({e["host"] for e in json.load(sys.stdin)["events"]})))')"
+	ERR=$(cd / && "$OTPCTL" --config "$(cfg_with "$CFG_A" fileonly.conf "store_backend=file")" audit --all-hosts 2>&1 >/dev/null)
+	expect_match "--all-hosts with the file store: refused, saying why" "uses the file store, which has no shared audit table" "$ERR"
+}
+
 test_schema_mismatch_is_refused() {
 	local c out
 	c=$(ctl_a --json issue "$V1" | code_of)
@@ -302,6 +295,7 @@ test_parallel_wrong_codes_lock_at_max
 test_database_down_denies_quickly
 test_audit_table_holds_every_gateway
 test_audit_verify_all_hosts
+test_audit_and_report_across_gateways
 test_schema_mismatch_is_refused
 test_migration_round_trip
 test_bad_config_is_refused
