@@ -2,7 +2,7 @@
 # `make check SANITIZE=1` does both under AddressSanitizer + UndefinedBehaviorSanitizer.
 
 CC       ?= gcc
-PKG      := libsodium liboath libqrencode pam zlib libpq
+PKG      := libsodium liboath libqrencode pam zlib
 PREFIX   ?= /usr
 DESTDIR  ?=
 SBINDIR  ?= $(PREFIX)/sbin
@@ -28,7 +28,9 @@ endif
 # -MMD -MP: every object depends on the headers it really includes (build/*/**/*.d).
 CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -MMD -MP -Icore $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
-PKG_CFLAGS  = $(shell pkg-config --cflags $(PKG) 2>/dev/null)
+# libpq: its header only; the library is loaded at run time by the PostgreSQL backend
+# (core/store_pg.c says why), so neither the module nor otpctl links it.
+PKG_CFLAGS  = $(shell pkg-config --cflags $(PKG) libpq 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKG) 2>/dev/null)
 
 B        := build/$(VARIANT)

@@ -1,8 +1,15 @@
 /* store_pg.c — the PostgreSQL backend (see store_pg.h). libpq only; every statement takes
- * parameters separately (no SQL built from input). */
+ * parameters separately (no SQL built from input).
+ *
+ * libpq is loaded with dlopen when a store is opened with store_backend = postgresql, not
+ * linked: it pulls in GnuTLS, LDAP and Kerberos, which have no business in sshd's or
+ * OpenVPN's processes when the file store is used (the default), and whose initialisers
+ * deadlocked in OpenVPN's forked PAM helper. It is loaded once (RTLD_NODELETE) and kept. */
 #include "store_pg.h"
 
+#include <dlfcn.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +21,72 @@
 
 #define MAX_VENDORS 1000000
 
+/* The libpq functions we use, resolved from libpq.so.5. */
+struct pq_api {
+	PGconn *(*connectdbParams)(const char *const *keywords, const char *const *values,
+	                           int expand_dbname);
+	ConnStatusType (*status)(const PGconn *conn);
+	char *(*errorMessage)(const PGconn *conn);
+	void (*finish)(PGconn *conn);
+	PGresult *(*exec)(PGconn *conn, const char *query);
+	PGresult *(*execParams)(PGconn *conn, const char *command, int nParams, const Oid *types,
+	                        const char *const *values, const int *lengths, const int *formats,
+	                        int resultFormat);
+	ExecStatusType (*resultStatus)(const PGresult *res);
+	char *(*resultErrorMessage)(const PGresult *res);
+	char *(*resultErrorField)(const PGresult *res, int fieldcode);
+	int (*ntuples)(const PGresult *res);
+	char *(*getvalue)(const PGresult *res, int row, int column);
+	int (*getlength)(const PGresult *res, int row, int column);
+	char *(*cmdTuples)(PGresult *res);
+	void (*clear)(PGresult *res);
+};
+
 struct pv_pg {
+	struct pq_api pq;
 	PGconn *conn;
 };
+
+static int load_libpq(struct pq_api *pq, struct pv_err *err)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+	} syms[] = {
+	    {"PQconnectdbParams", offsetof(struct pq_api, connectdbParams)},
+	    {"PQstatus", offsetof(struct pq_api, status)},
+	    {"PQerrorMessage", offsetof(struct pq_api, errorMessage)},
+	    {"PQfinish", offsetof(struct pq_api, finish)},
+	    {"PQexec", offsetof(struct pq_api, exec)},
+	    {"PQexecParams", offsetof(struct pq_api, execParams)},
+	    {"PQresultStatus", offsetof(struct pq_api, resultStatus)},
+	    {"PQresultErrorMessage", offsetof(struct pq_api, resultErrorMessage)},
+	    {"PQresultErrorField", offsetof(struct pq_api, resultErrorField)},
+	    {"PQntuples", offsetof(struct pq_api, ntuples)},
+	    {"PQgetvalue", offsetof(struct pq_api, getvalue)},
+	    {"PQgetlength", offsetof(struct pq_api, getlength)},
+	    {"PQcmdTuples", offsetof(struct pq_api, cmdTuples)},
+	    {"PQclear", offsetof(struct pq_api, clear)},
+	};
+	void *lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	size_t i;
+
+	if (lib == NULL) {
+		pv_err_set(err, "PostgreSQL: cannot load libpq.so.5 (apt-get install libpq5): %s",
+		           dlerror());
+		return PV_ERR;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		void *fn = dlsym(lib, syms[i].name);
+		if (fn == NULL) {
+			pv_err_set(err, "PostgreSQL: libpq.so.5 has no %s", syms[i].name);
+			return PV_ERR;
+		}
+		/* POSIX: a function pointer has the representation of a data pointer. */
+		memcpy((char *)pq + syms[i].offset, &fn, sizeof(fn));
+	}
+	return PV_OK;
+}
 
 static const char *const schema_v1[] = {
     "CREATE TABLE pam_vendor_schema (version integer NOT NULL)",
@@ -52,11 +122,11 @@ static void pg_error(struct pv_err *err, const char *what, const char *msg)
 
 static void result_error(struct pv_pg *pg, PGresult *res, const char *what, struct pv_err *err)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(pg->conn);
+	const char *state = res ? pg->pq.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? pg->pq.resultErrorMessage(res) : pg->pq.errorMessage(pg->conn);
 
 	if (msg == NULL || msg[0] == '\0')
-		msg = PQerrorMessage(pg->conn);
+		msg = pg->pq.errorMessage(pg->conn);
 	/* 25006: read-only transaction (a standby); 57014: statement timeout. */
 	if (state != NULL && strcmp(state, "25006") == 0)
 		pg_error(err, what, "the server is read-only (a standby?); use target_session_attrs=read-write");
@@ -69,32 +139,32 @@ static void result_error(struct pv_pg *pg, PGresult *res, const char *what, stru
 static PGresult *exec_params(struct pv_pg *pg, const char *sql, int n, const char *const *values,
                              const int *lengths, const int *formats, int result_format)
 {
-	return PQexecParams(pg->conn, sql, n, NULL, values, lengths, formats, result_format);
+	return pg->pq.execParams(pg->conn, sql, n, NULL, values, lengths, formats, result_format);
 }
 
 static int exec_simple(struct pv_pg *pg, const char *sql, const char *what, struct pv_err *err)
 {
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = pg->pq.exec(pg->conn, sql);
 	int rc = PV_OK;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_COMMAND_OK) {
 		result_error(pg, res, what, err);
 		rc = PV_ERR;
 	}
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
 static int exec_tuples(struct pv_pg *pg, const char *sql, const char *what, struct pv_err *err)
 {
-	PGresult *res = PQexec(pg->conn, sql);
+	PGresult *res = pg->pq.exec(pg->conn, sql);
 	int rc = PV_OK;
 
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, what, err);
 		rc = PV_ERR;
 	}
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
@@ -120,16 +190,20 @@ static int connect_db(const struct pv_config *cfg, struct pv_pg **out, struct pv
 	snprintf(options, sizeof(options), "-c statement_timeout=%" PRId64 " -c lock_timeout=%" PRId64,
 	         cfg->pg_timeout * 1000, cfg->pg_timeout * 1000);
 	snprintf(tcp_timeout, sizeof(tcp_timeout), "%" PRId64, cfg->pg_timeout * 1000);
+	if (load_libpq(&pg->pq, err) != PV_OK) {
+		free(pg);
+		return PV_ERR;
+	}
 	values[0] = cfg->pg_conninfo;
 	values[1] = timeout;
 	values[2] = options;
 	values[3] = tcp_timeout;
 	values[4] = "pam_vendor";
 	values[5] = NULL;
-	pg->conn = PQconnectdbParams(keys, values, 1);
-	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+	pg->conn = pg->pq.connectdbParams(keys, values, 1);
+	if (pg->conn == NULL || pg->pq.status(pg->conn) != CONNECTION_OK) {
 		pg_error(err, "cannot connect",
-		         pg->conn ? PQerrorMessage(pg->conn) : "out of memory");
+		         pg->conn ? pg->pq.errorMessage(pg->conn) : "out of memory");
 		pv_pg_close(pg);
 		return PV_ERR;
 	}
@@ -144,34 +218,34 @@ static int schema_version(struct pv_pg *pg, int *version, struct pv_err *err)
 	int rc = PV_ERR;
 
 	*version = 0;
-	res = PQexec(pg->conn, "SELECT to_regclass('pam_vendor_schema') IS NOT NULL");
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	res = pg->pq.exec(pg->conn, "SELECT to_regclass('pam_vendor_schema') IS NOT NULL");
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK || pg->pq.ntuples(res) != 1) {
 		result_error(pg, res, "cannot read the schema", err);
 		goto out;
 	}
-	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+	if (strcmp(pg->pq.getvalue(res, 0, 0), "t") != 0) {
 		rc = PV_OK;
 		goto out;
 	}
-	PQclear(res);
-	res = PQexec(pg->conn, "SELECT version FROM pam_vendor_schema");
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	pg->pq.clear(res);
+	res = pg->pq.exec(pg->conn, "SELECT version FROM pam_vendor_schema");
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot read the schema version", err);
 		goto out;
 	}
-	if (PQntuples(res) != 1) {
+	if (pg->pq.ntuples(res) != 1) {
 		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds %d rows, expected one",
-		           PQntuples(res));
+		           pg->pq.ntuples(res));
 		goto out;
 	}
-	*version = atoi(PQgetvalue(res, 0, 0));
+	*version = atoi(pg->pq.getvalue(res, 0, 0));
 	if (*version <= 0) {
 		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds an invalid version");
 		goto out;
 	}
 	rc = PV_OK;
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
@@ -209,7 +283,7 @@ void pv_pg_close(struct pv_pg *pg)
 	if (pg == NULL)
 		return;
 	if (pg->conn != NULL)
-		PQfinish(pg->conn);
+		pg->pq.finish(pg->conn);
 	free(pg);
 }
 
@@ -222,23 +296,23 @@ int pv_pg_exists(struct pv_pg *pg, const char *name, bool *exists, struct pv_err
 	*exists = false;
 	res = exec_params(pg, "SELECT 1 FROM pam_vendor_vendors WHERE name = $1", 1, values, NULL,
 	                  NULL, 0);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot look up a vendor", err);
 		goto out;
 	}
-	*exists = PQntuples(res) > 0;
+	*exists = pg->pq.ntuples(res) > 0;
 	rc = PV_OK;
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
 /* Unseal the single row's sealed column (binary result) into rec. */
-static int unseal_row(PGresult *res, const struct pv_keys *keys, const char *name,
-                      struct pv_record *rec, struct pv_err *err)
+static int unseal_row(struct pv_pg *pg, PGresult *res, const struct pv_keys *keys,
+                      const char *name, struct pv_record *rec, struct pv_err *err)
 {
-	const unsigned char *data = (const unsigned char *)PQgetvalue(res, 0, 0);
-	int len = PQgetlength(res, 0, 0);
+	const unsigned char *data = (const unsigned char *)pg->pq.getvalue(res, 0, 0);
+	int len = pg->pq.getlength(res, 0, 0);
 
 	if (len <= 0 || (size_t)len > PV_SEALED_MAX) {
 		pv_err_set(err, "PostgreSQL: the record of %s has an impossible size", name);
@@ -256,17 +330,17 @@ int pv_pg_load(struct pv_pg *pg, const struct pv_keys *keys, const char *name,
 
 	res = exec_params(pg, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1", 1, values,
 	                  NULL, NULL, 1);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot read a vendor", err);
 		goto out;
 	}
-	if (PQntuples(res) == 0) {
+	if (pg->pq.ntuples(res) == 0) {
 		rc = PV_NOTFOUND;
 		goto out;
 	}
-	rc = unseal_row(res, keys, name, rec, err);
+	rc = unseal_row(pg, res, keys, name, rec, err);
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
@@ -294,11 +368,11 @@ static int write_row(struct pv_pg *pg, const struct pv_keys *keys, const struct 
 	                         : "UPDATE pam_vendor_vendors SET sealed = $2, version = version + 1,"
 	                           " updated_at = now() WHERE name = $1",
 	                  2, values, lengths, formats, 0);
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_COMMAND_OK) {
 		result_error(pg, res, "cannot save a vendor", err);
 		goto out;
 	}
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
+	if (strcmp(pg->pq.cmdTuples(res), "1") != 0) {
 		rc = insert ? PV_EXISTS : PV_NOTFOUND;
 		if (insert)
 			pv_err_set(err, "vendor %s already exists", rec->name);
@@ -308,16 +382,16 @@ static int write_row(struct pv_pg *pg, const struct pv_keys *keys, const struct 
 	}
 	rc = PV_OK;
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	free(sealed);
 	return rc;
 }
 
 static void rollback(struct pv_pg *pg)
 {
-	PGresult *res = PQexec(pg->conn, "ROLLBACK");
+	PGresult *res = pg->pq.exec(pg->conn, "ROLLBACK");
 
-	PQclear(res);
+	pg->pq.clear(res);
 }
 
 int pv_pg_update(struct pv_pg *pg, const struct pv_keys *keys, const char *name, pv_modify_fn fn,
@@ -341,17 +415,17 @@ int pv_pg_update(struct pv_pg *pg, const struct pv_keys *keys, const char *name,
 	res = exec_params(pg,
 	                  "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
 	                  1, values, NULL, NULL, 1);
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot lock a vendor", err);
 		goto out;
 	}
-	if (PQntuples(res) == 0) {
+	if (pg->pq.ntuples(res) == 0) {
 		rc = PV_NOTFOUND;
 		goto out;
 	}
-	if (unseal_row(res, keys, name, rec, err) != PV_OK)
+	if (unseal_row(pg, res, keys, name, rec, err) != PV_OK)
 		goto out;
-	PQclear(res);
+	pg->pq.clear(res);
 	res = NULL;
 	switch (fn(rec, ctx, err)) {
 	case PV_MODIFY_SAVE:
@@ -371,7 +445,7 @@ int pv_pg_update(struct pv_pg *pg, const struct pv_keys *keys, const char *name,
 out:
 	if (in_tx)
 		rollback(pg);
-	PQclear(res);
+	pg->pq.clear(res);
 	sodium_memzero(rec, sizeof(*rec));
 	free(rec);
 	return rc;
@@ -391,18 +465,18 @@ int pv_pg_remove(struct pv_pg *pg, const char *name, struct pv_err *err)
 
 	res = exec_params(pg, "DELETE FROM pam_vendor_vendors WHERE name = $1", 1, values, NULL, NULL,
 	                  0);
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_COMMAND_OK) {
 		result_error(pg, res, "cannot remove a vendor", err);
 		goto out;
 	}
-	if (strcmp(PQcmdTuples(res), "1") != 0) {
+	if (strcmp(pg->pq.cmdTuples(res), "1") != 0) {
 		pv_err_set(err, "vendor %s does not exist", name);
 		rc = PV_NOTFOUND;
 		goto out;
 	}
 	rc = PV_OK;
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
@@ -416,12 +490,12 @@ int pv_pg_list(struct pv_pg *pg, char (**names)[PV_NAME_MAX + 1], size_t *n, str
 
 	*names = NULL;
 	*n = 0;
-	res = PQexec(pg->conn, "SELECT name FROM pam_vendor_vendors ORDER BY name COLLATE \"C\"");
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	res = pg->pq.exec(pg->conn, "SELECT name FROM pam_vendor_vendors ORDER BY name COLLATE \"C\"");
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot list vendors", err);
 		goto out;
 	}
-	rows = PQntuples(res);
+	rows = pg->pq.ntuples(res);
 	if (rows > MAX_VENDORS) {
 		pv_err_set(err, "PostgreSQL: more than %d vendors", MAX_VENDORS);
 		goto out;
@@ -432,7 +506,7 @@ int pv_pg_list(struct pv_pg *pg, char (**names)[PV_NAME_MAX + 1], size_t *n, str
 		goto out;
 	}
 	for (i = 0; i < rows; i++) {
-		const char *name = PQgetvalue(res, i, 0);
+		const char *name = pg->pq.getvalue(res, i, 0);
 		if (!pv_vendor_name_valid(name)) {
 			pv_err_set(err, "PostgreSQL: pam_vendor_vendors holds an invalid name");
 			goto out;
@@ -445,7 +519,7 @@ int pv_pg_list(struct pv_pg *pg, char (**names)[PV_NAME_MAX + 1], size_t *n, str
 	rc = PV_OK;
 out:
 	free(list);
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
@@ -512,13 +586,13 @@ int pv_pg_audit_insert(struct pv_pg *pg, const char *host, uint64_t seq, const c
 	snprintf(seqtext, sizeof(seqtext), "%" PRIu64, seq);
 	res = exec_params(pg, "INSERT INTO pam_vendor_audit (host, seq, line) VALUES ($1, $2, $3)",
 	                  3, values, NULL, NULL, 0);
-	if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_COMMAND_OK) {
 		result_error(pg, res, "cannot insert the audit line", err);
 		goto out;
 	}
 	rc = PV_OK;
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }
 
@@ -529,20 +603,20 @@ int pv_pg_audit_foreach(struct pv_pg *pg, pv_pg_line_fn fn, void *ctx, struct pv
 	int i;
 	int rc = PV_ERR;
 
-	res = PQexec(pg->conn, "SELECT host, seq, line FROM pam_vendor_audit ORDER BY host, seq");
-	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK) {
+	res = pg->pq.exec(pg->conn, "SELECT host, seq, line FROM pam_vendor_audit ORDER BY host, seq");
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot read the audit table", err);
 		goto out;
 	}
-	rows = PQntuples(res);
+	rows = pg->pq.ntuples(res);
 	for (i = 0; i < rows; i++) {
-		uint64_t seq = strtoull(PQgetvalue(res, i, 1), NULL, 10);
-		if (fn(PQgetvalue(res, i, 0), seq, PQgetvalue(res, i, 2),
-		       (size_t)PQgetlength(res, i, 2), ctx) != 0)
+		uint64_t seq = strtoull(pg->pq.getvalue(res, i, 1), NULL, 10);
+		if (fn(pg->pq.getvalue(res, i, 0), seq, pg->pq.getvalue(res, i, 2),
+		       (size_t)pg->pq.getlength(res, i, 2), ctx) != 0)
 			break;
 	}
 	rc = PV_OK;
 out:
-	PQclear(res);
+	pg->pq.clear(res);
 	return rc;
 }

@@ -14,6 +14,15 @@ if ! pg_available; then
 fi
 # Accounts of its own, so that it never meets test_sshd.sh's (or the demo's) accounts.
 VENDOR=pvpgacme OTHER=pvpgbob GROUP=pvpgvendors
+# Under the sanitizers, the module's first load of libpq inside sshd's forked [pam] child
+# hangs in a GnuTLS initialiser (glibc's _nl_state_lock, taken through ASan's dlopen); the
+# normal build does not, and the PostgreSQL backend runs under the sanitizers in-process in
+# tests/pg/test_postgresql.sh. So this end-to-end run is the normal build's only.
+if [ "${PV_VARIANT:-normal}" = san ]; then
+	echo "ok - two sshd on one PostgreSQL # SKIP sanitizer build (see the comment in this file)"
+	finish
+	exit 0
+fi
 source "$(dirname "$0")/sshd_lib.sh"
 sshd_enter "$0"
 
