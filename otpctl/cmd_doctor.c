@@ -1,0 +1,93 @@
+/* cmd_doctor.c — `otpctl doctor`: options, then the checks (doctor.c and doctor_*.c). */
+#include <getopt.h>
+#include <string.h>
+
+#include "doctor.h"
+
+/* A PAM service name is a file name in the PAM directory: no '/', not "." or "..". */
+static bool service_name_ok(const char *name)
+{
+	return name[0] != '\0' && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+	       strcmp(name, "..") != 0 && strlen(name) < 256;
+}
+
+static int parse_options(const struct command *cmd, int argc, char **argv, struct dr_options *opt)
+{
+	static const struct option longopts[] = {
+	    {"service", required_argument, NULL, 's'},
+	    {"pam-dir", required_argument, NULL, 'p'},
+	    {"sshd-config", required_argument, NULL, 'f'},
+	    {"sshd", required_argument, NULL, 'x'},
+	    {"passwd", required_argument, NULL, 'w'},
+	    {"dev-log", required_argument, NULL, 'l'},
+	    {"rsyslog-conf", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	optind = 0; /* 0, not 1: glibc then reinitialises getopt's internal state */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1 || optind < argc) {
+		if (c == -1)
+			return ctl_usage_error(cmd, "unexpected argument \"%.64s\"", argv[optind]);
+		if (c == '?' || c == ':')
+			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
+			                       argv[optind - 1]);
+		if (optarg[0] == '\0')
+			return ctl_usage_error(cmd, "%.64s needs a value", argv[optind - 1]);
+		switch (c) {
+		case 's':
+			opt->service = optarg;
+			break;
+		case 'p':
+			opt->pam_dir = optarg;
+			break;
+		case 'f':
+			opt->sshd_config = optarg;
+			break;
+		case 'x':
+			opt->sshd = optarg;
+			break;
+		case 'w':
+			opt->passwd = optarg;
+			break;
+		case 'l':
+			opt->dev_log = optarg;
+			break;
+		default:
+			opt->rsyslog_conf = optarg;
+			break;
+		}
+	}
+	if (!service_name_ok(opt->service))
+		return ctl_usage_error(cmd,
+		                       "--service takes a PAM service name (a file of the PAM "
+		                       "directory), not \"%.64s\"",
+		                       opt->service);
+	if (opt->sshd[0] != '/')
+		return ctl_usage_error(cmd, "--sshd takes an absolute path");
+	return EXIT_OK;
+}
+
+int cmd_doctor(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("doctor");
+	struct doctor d;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.ctl = ctl;
+	d.opt.service = "sshd";
+	d.opt.pam_dir = "/etc/pam.d";
+	d.opt.sshd_config = NULL;
+	d.opt.sshd = "/usr/sbin/sshd";
+	d.opt.passwd = "/etc/passwd";
+	d.opt.dev_log = "/dev/log";
+	d.opt.rsyslog_conf = "/etc/rsyslog.conf";
+	rc = parse_options(cmd, argc, argv, &d.opt);
+	if (rc != EXIT_OK)
+		return rc;
+	rc = dr_run(&d);
+	dr_free(&d);
+	return rc;
+}

@@ -1,0 +1,292 @@
+/* doctor_pam.c — the PAM checks of `otpctl doctor`: the service file (default sshd) can be
+ * read with its includes, and in each of its auth, account and session stacks pam_vendor.so
+ * is present, no earlier line can skip it (a `sufficient` or `done` that ends the stack on
+ * success, a jump that lands past it), and its own control does not ignore its failures. */
+#include "doctor.h"
+
+#include <string.h>
+
+#include "doctor_pamconf.h"
+
+#define EXAMPLE "examples/pam.d/sshd"
+
+/* Values for which `done` makes the stack succeed without running the rest: success only.
+ * With any other value Linux-PAM ends the stack with that value, which is not a success
+ * (PAM_IGNORE included). PAM_NEW_AUTHTOK_REQD=done, as in Debian's common-account, ends the
+ * account stack with "password change required", which sshd treats as a forced password
+ * change, not as a plain success: it is not reported. */
+static bool done_succeeds(int value)
+{
+	return value == PAM_SUCCESS;
+}
+
+/* What pam_vendor.so (or libpam, when the module cannot be used) returns on a failure: each
+ * must fail the stack (ok, done, bad, die), never be ignored, reset or jumped over. */
+static const int vendor_failures[] = {
+    PAM_AUTH_ERR,    PAM_AUTHTOK_ERR, PAM_PERM_DENIED, PAM_SESSION_ERR,    PAM_SYSTEM_ERR,
+    PAM_SERVICE_ERR, PAM_BUF_ERR,     PAM_CONV_ERR,    PAM_MODULE_UNKNOWN,
+};
+
+struct skipper {
+	size_t index;
+	int value;
+	int action;
+};
+
+/* Linux-PAM's jump: from entry i, skip n modules of i's level (a substack counts as one).
+ * True when entry t is among those skipped; a jump past the end fails the stack instead. */
+static bool jump_skips(const struct dr_pam_stack *s, size_t i, int n, size_t t)
+{
+	int level = s->e[i].level;
+	size_t h = i;
+	bool hit = false;
+
+	while (h + 1 < s->n && s->e[h + 1].level >= level && n > 0) {
+		do {
+			h++;
+			if (h == t)
+				hit = true;
+		} while (h + 1 < s->n && s->e[h + 1].level > level);
+		n--;
+	}
+	return n == 0 && hit;
+}
+
+/* `done` at entry i ends i's (sub)stack: t is skipped when nothing between leaves it. */
+static bool done_skips(const struct dr_pam_stack *s, size_t i, size_t t)
+{
+	size_t k;
+
+	for (k = i + 1; k <= t; k++)
+		if (s->e[k].level < s->e[i].level)
+			return false;
+	return true;
+}
+
+/* The first entry before t that can keep t from running on a successful path. */
+static bool find_skipper(const struct dr_pam_stack *s, size_t t, struct skipper *out)
+{
+	size_t i;
+	int v;
+
+	for (i = 0; i < t; i++) {
+		const struct dr_pam_entry *e = &s->e[i];
+
+		if (e->substack)
+			continue; /* its result is its lines' */
+		for (v = 0; v < _PAM_RETURN_VALUES; v++) {
+			int a = e->actions[v];
+
+			if (e->must_fail && v != PAM_PERM_DENIED)
+				continue; /* it can return nothing else */
+			if ((a > 0 && jump_skips(s, i, a, t)) ||
+			    (a == DR_ACT_DONE && done_succeeds(v) && done_skips(s, i, t))) {
+				out->index = i;
+				out->value = v;
+				out->action = a;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The first failure of pam_vendor.so that its own line does not count as a failure. */
+static bool weak_control(const struct dr_pam_entry *e, int *value)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(vendor_failures) / sizeof(vendor_failures[0]); i++) {
+		int a = e->actions[vendor_failures[i]];
+
+		if (a == DR_ACT_IGNORE || a == DR_ACT_RESET || a > 0) {
+			*value = vendor_failures[i];
+			return true;
+		}
+	}
+	return false;
+}
+
+static const char *recommended_line(enum dr_pam_type type)
+{
+	switch (type) {
+	case DR_PAM_AUTH:
+		return "auth [success=done ignore=ignore default=die] pam_vendor.so";
+	case DR_PAM_ACCOUNT:
+		return "account required pam_vendor.so";
+	default:
+		return "session required pam_vendor.so";
+	}
+}
+
+static void report_missing(struct doctor *d, enum dr_pam_type type)
+{
+	static const char *const where[DR_PAM_NTYPES] = {
+	    "before its first auth line (@include common-auth)",
+	    "after @include common-account",
+	    "after its other session lines",
+	};
+	static const char *const why[DR_PAM_NTYPES] = {
+	    "sshd never asks vendors for a code",
+	    "nothing re-checks the window, the address and the code when sshd takes a key alone",
+	    "vendor sessions are not recorded in the audit log",
+	};
+	const char *file = d->pam->service_file;
+	char id[64];
+	char fix[2048];
+
+	snprintf(id, sizeof(id), "pam.%s.missing", dr_pam_type_name(type));
+	snprintf(fix, sizeof(fix), "add \"%s\" to %.1000s %s, as in %s", recommended_line(type),
+	         file, where[type], EXAMPLE);
+	dr_finding(d, DR_ERROR, id, fix,
+	           "pam_vendor.so is not in the %s stack of %s (includes followed): %s",
+	           dr_pam_type_name(type), file, why[type]);
+}
+
+static void report_skipped(struct doctor *d, enum dr_pam_type type, const struct dr_pam_stack *s,
+                           size_t t, const struct skipper *sk)
+{
+	const struct dr_pam_entry *e = &s->e[sk->index];
+	const struct dr_pam_entry *v = &s->e[t];
+	char how[256];
+	char before[1200];
+	char fix[2600];
+	char id[64];
+
+	if (sk->action > 0)
+		snprintf(how, sizeof(how), "its %s=%d jumps over it", dr_pam_value_name(sk->value),
+		         sk->action);
+	else
+		snprintf(how, sizeof(how), "when it returns %s it ends the %s (%s=done)",
+		         dr_pam_value_name(sk->value), e->level > 0 ? "substack" : "stack",
+		         dr_pam_value_name(sk->value));
+	/* Where pam_vendor must go: before the service file's line that brings the skipping
+	 * line in, or before the line itself when both come from the same place. */
+	if (e->top_line != v->top_line)
+		snprintf(before, sizeof(before), "line %u of %.1000s", e->top_line,
+		         d->pam->service_file);
+	else
+		snprintf(before, sizeof(before), "line %u of %.1000s", e->line, e->file);
+	snprintf(id, sizeof(id), "pam.%s.skipped", dr_pam_type_name(type));
+	snprintf(fix, sizeof(fix),
+	         "move the pam_vendor.so line (%.1000s line %u) above %s, as in %s", v->file,
+	         v->line, before, EXAMPLE);
+	dr_finding(
+	    d, DR_ERROR, id, fix,
+	    "%s line %u (%s) comes before pam_vendor.so (%s line %u) in the %s stack and can "
+	    "skip it: %s",
+	    e->file, e->line, e->text, v->file, v->line, dr_pam_type_name(type), how);
+}
+
+static void report_control(struct doctor *d, enum dr_pam_type type, const struct dr_pam_entry *v,
+                           int value)
+{
+	char id[64];
+	char fix[512];
+
+	snprintf(id, sizeof(id), "pam.%s.control", dr_pam_type_name(type));
+	snprintf(fix, sizeof(fix), "write the line as \"%s\" (%s)", recommended_line(type),
+	         EXAMPLE);
+	dr_finding(d, DR_ERROR, id, fix,
+	           "%s line %u (%s) does not treat a pam_vendor.so failure (%s) as a failure: the "
+	           "stack goes on as if the module had not refused",
+	           v->file, v->line, v->text, dr_pam_value_name(value));
+}
+
+static void check_type(struct doctor *d, enum dr_pam_type type)
+{
+	const struct dr_pam_stack *s;
+	struct skipper first_sk;
+	size_t first = 0;
+	bool found = false;
+	bool first_skipped = false;
+	int first_value = 0;
+	bool first_weak = false;
+	size_t t;
+
+	if (d->pam == NULL) {
+		dr_skip(d, "needs the PAM service file (see pam.service)");
+		return;
+	}
+	s = &d->pam->stack[type];
+	for (t = 0; t < s->n; t++) {
+		struct skipper sk;
+		bool skipped;
+		bool weak;
+		int value = 0;
+
+		if (!s->e[t].vendor)
+			continue;
+		skipped = find_skipper(s, t, &sk);
+		weak = weak_control(&s->e[t], &value);
+		if (!skipped && !weak)
+			return; /* this one always runs and counts */
+		if (!found) {
+			found = true;
+			first = t;
+			first_skipped = skipped;
+			first_sk = sk;
+			first_weak = weak;
+			first_value = value;
+		}
+	}
+	if (!found) {
+		report_missing(d, type);
+		return;
+	}
+	if (first_skipped)
+		report_skipped(d, type, s, first, &first_sk);
+	if (first_weak)
+		report_control(d, type, &s->e[first], first_value);
+}
+
+static void check_service(struct doctor *d)
+{
+	char err[1024];
+	char fix[1200];
+	int r;
+
+	r = dr_pam_load(d->opt.pam_dir, d->opt.service, &d->pam, err, sizeof(err));
+	if (r == PV_NOTFOUND) {
+		snprintf(fix, sizeof(fix), "install -m 0644 %s %.500s/%.300s (then adapt it)",
+		         EXAMPLE, d->opt.pam_dir, d->opt.service);
+		dr_finding(d, DR_ERROR, "pam.service.missing", fix,
+		           "%s/%s does not exist: libpam uses %s/other for the %s service, without "
+		           "pam_vendor.so",
+		           d->opt.pam_dir, d->opt.service, d->opt.pam_dir, d->opt.service);
+		return;
+	}
+	if (r != PV_OK) {
+		dr_finding(d, DR_ERROR, "pam.service.unreadable",
+		           "check the file's permissions (root must be able to read it)",
+		           "cannot read the PAM configuration: %s", err);
+		return;
+	}
+	if (d->pam->include_problem[0] != '\0')
+		dr_finding(d, DR_ERROR, "pam.include.missing",
+		           "create the included file, or correct the include line",
+		           "%s: libpam fails every login of this stack", d->pam->include_problem);
+}
+
+static void check_auth(struct doctor *d)
+{
+	check_type(d, DR_PAM_AUTH);
+}
+
+static void check_account(struct doctor *d)
+{
+	check_type(d, DR_PAM_ACCOUNT);
+}
+
+static void check_session(struct doctor *d)
+{
+	check_type(d, DR_PAM_SESSION);
+}
+
+const struct dr_check dr_pam_checks[] = {
+    {"pam.service", check_service},
+    {"pam.auth", check_auth},
+    {"pam.account", check_account},
+    {"pam.session", check_session},
+    {NULL, NULL},
+};

@@ -1,0 +1,548 @@
+#!/bin/bash
+# test_doctor.sh — otpctl doctor against good and broken deployments built in a temp dir:
+# sshd settings (a real `sshd -T -f FILE` on configurations written here), PAM stacks (a
+# private PAM directory: the stack of examples/pam.d/sshd and common-* files written here,
+# then broken one way at a time), file modes, a tampered audit line, vendor accounts (real
+# users and a group created here and removed on exit), time (compared with the kernel's state
+# read independently) and syslog (a private socket, with and without a listener; rsyslog
+# configurations written here). Each finding is asserted by id in --json output, with the
+# exit status. Needs root (useradd, root-owned key and store, sshd -T).
+set -u
+source "$(dirname "$0")/../lib.sh"
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "not ok - test_doctor.sh needs root (key, store, useradd, sshd -T)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+unset SUDO_USER PAM_VENDOR_CONFIG
+
+GROUP=pvdocgrp
+U1=pvdoc1     # a vendor with a local account in GROUP
+U2=pvdoc2     # a vendor with a local account outside GROUP
+GHOST=pvdocgh # a vendor without any account
+LISTENER_PID=
+
+on_exit() {
+	local u
+	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null
+	for u in "$U1" "$U2"; do id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null; done
+	getent group "$GROUP" >/dev/null && groupdel "$GROUP" 2>/dev/null
+	cleanup_dirs
+}
+trap on_exit EXIT
+
+skip() { echo "ok - $1 # SKIP $2"; }
+
+# --- set-up ----------------------------------------------------------------------------------
+
+for u in "$U1" "$U2"; do
+	if id "$u" >/dev/null 2>&1; then
+		echo "Bail out! account $u already exists; remove it first"
+		exit 1
+	fi
+done
+if getent group "$GROUP" >/dev/null; then
+	echo "Bail out! group $GROUP already exists; remove it first"
+	exit 1
+fi
+groupadd "$GROUP" || { echo "Bail out! groupadd failed"; exit 1; }
+useradd -M -N -s /usr/sbin/nologin -G "$GROUP" "$U1" || { echo "Bail out! useradd failed"; exit 1; }
+useradd -M -N -s /usr/sbin/nologin "$U2" || { echo "Bail out! useradd failed"; exit 1; }
+
+new_env "vendor_group = $GROUP"
+"$OTPCTL" --config "$CFG" vendor add "$U1" --ip 192.0.2.10 >/dev/null 2>&1 ||
+	{ echo "Bail out! vendor add failed"; exit 1; }
+
+# sshd: a host key of our own so that `sshd -T -f FILE` works.
+ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" || { echo "Bail out! ssh-keygen failed"; exit 1; }
+# write_sshd_config [EXTRA LINES...]: the good configuration; extra lines replace its body.
+write_sshd_config() {
+	{
+		echo "HostKey $T/host_key"
+		if [ $# -gt 0 ]; then
+			printf '%s\n' "$@"
+		else
+			echo "UsePAM yes"
+			echo "KbdInteractiveAuthentication yes"
+			echo "UseDNS no"
+			echo "Match User $U1,$U2,$GHOST"
+			printf '\tAuthenticationMethods publickey,keyboard-interactive:pam\n'
+		fi
+	} >"$T/sshd_config"
+}
+
+# PAM: the example's stack with our module path, and Debian-like common-* files.
+PAMD=$T/pam.d
+write_pam_dir() {
+	rm -rf "$PAMD"
+	mkdir -p "$PAMD"
+	sed "s#pam_vendor\.so#$PV_MODULE#" "$PV_ROOT/examples/pam.d/sshd" >"$PAMD/sshd"
+	cat >"$PAMD/common-auth" <<-'EOF'
+		auth	[success=1 default=ignore]	pam_unix.so nullok
+		auth	requisite			pam_deny.so
+		auth	required			pam_permit.so
+	EOF
+	printf 'account\t[success=1 new_authtok_reqd=done default=ignore]\tpam_unix.so\naccount\trequisite\tpam_deny.so\naccount\trequired\tpam_permit.so\n' >"$PAMD/common-account"
+	printf 'session\t[default=1]\tpam_permit.so\nsession\trequisite\tpam_deny.so\nsession\trequired\tpam_permit.so\nsession\trequired\tpam_unix.so\n' >"$PAMD/common-session"
+	printf 'password\t[success=1 default=ignore]\tpam_unix.so obscure yescrypt\npassword\trequisite\tpam_deny.so\npassword\trequired\tpam_permit.so\n' >"$PAMD/common-password"
+}
+# lineno PATTERN FILE: number of the first line matching PATTERN.
+lineno() { grep -n -m1 -- "$1" "$2" | cut -d: -f1; }
+# insert_before PATTERN FILE LINE: put LINE before the first line matching PATTERN.
+insert_before() {
+	local n
+	n=$(lineno "$1" "$2")
+	sed -i "${n}i\\$3" "$2"
+}
+
+# syslog: a datagram socket with a listener, and an rsyslog configuration that takes authpriv.
+SOCK=$T/log.sock
+python3 -c 'import socket,sys,time
+s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+time.sleep(300)' "$SOCK" &
+LISTENER_PID=$!
+for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
+RSYS=$T/rsyslog
+mkdir -p "$RSYS/rsyslog.d"
+write_rsyslog() { printf '%s\n' "$@" >"$RSYS/rsyslog.conf"; }
+GOOD_RSYSLOG='auth,authpriv.*			/var/log/auth.log'
+
+write_sshd_config
+write_pam_dir
+write_rsyslog '*.*;auth,authpriv.none		-/var/log/syslog' "$GOOD_RSYSLOG"
+
+D_ARGS=(--pam-dir "$PAMD" --sshd-config "$T/sshd_config" --dev-log "$SOCK"
+	--rsyslog-conf "$RSYS/rsyslog.conf")
+
+# doctor [ARGS...]: otpctl --json doctor on this set-up; sets OUT, ERR, RC.
+doctor() { run_ctl --json doctor "${D_ARGS[@]}" "$@"; }
+
+# ids: the finding ids of OUT, one a line ("unparsable" if OUT is not one JSON object).
+ids() {
+	python3 -c 'import json,sys
+try:
+    d=json.loads(sys.argv[1])
+except Exception:
+    print("unparsable"); sys.exit(0)
+for f in d["findings"]: print(f["id"])' "$OUT"
+}
+has_id() { ids | grep -x -- "$1" >/dev/null; }
+# expect_finding NAME ID / expect_no_finding NAME ID
+expect_finding() {
+	if has_id "$2"; then ok "$1"; else not_ok "$1" "no finding $2 in: $(ids | tr '\n' ' ')"; fi
+}
+expect_no_finding() {
+	if has_id "$2"; then not_ok "$1" "unexpected finding $2"; else ok "$1"; fi
+}
+# finding_field ID KEY: what/fix/severity of the finding ID.
+finding_field() {
+	python3 -c 'import json,sys
+d=json.loads(sys.argv[1])
+print(next((f[sys.argv[3]] for f in d["findings"] if f["id"]==sys.argv[2]), ""))' "$OUT" "$1" "$2"
+}
+# jget EXPR: a value of OUT (d is the object).
+jget() {
+	python3 -c 'import json,sys
+d=json.loads(sys.argv[1]); v=eval(sys.argv[2])
+print(str(v).lower() if isinstance(v, bool) else v)' "$OUT" "$1" 2>/dev/null
+}
+# ids_with PREFIX...: finding ids starting with one of the prefixes, space separated.
+ids_with() {
+	local re
+	re="^($(printf '%s|' "$@" | sed 's/|$//; s/\./\\./g'))"
+	ids | grep -E -- "$re" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# The machine's real state, computed without otpctl.
+clock_unsynchronised() {
+	python3 -c 'import ctypes,struct
+buf=ctypes.create_string_buffer(256)
+r=ctypes.CDLL(None, use_errno=True).adjtimex(buf)
+status=struct.unpack_from("i", buf, 40)[0]
+print("yes" if r == 5 or status & 0x40 else "no")'
+}
+dev_log_listening() {
+	python3 -c 'import socket,sys
+for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+    s=socket.socket(socket.AF_UNIX, kind)
+    try:
+        s.connect(sys.argv[1]); print("yes"); sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print("no")' "$1"
+}
+
+# --- tests -----------------------------------------------------------------------------------
+
+test_good_deployment() {
+	local unsync
+	doctor
+	expect_eq "good set-up: output is one JSON object" "no" "$(has_id unparsable && echo yes || echo no)"
+	expect_eq "good set-up: nothing on stderr" "" "$ERR"
+	expect_eq "good set-up: no finding about files, sshd, PAM, audit, vendors or syslog" "" \
+		"$(ids_with files. sshd. pam. audit. vendor. syslog.)"
+	expect_eq "good set-up: every check of those areas passed" "true" \
+		"$(jget 'all(c in d["passed"] for c in ["files.config","files.key","files.store","files.audit_log","sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods","pam.service","pam.auth","pam.account","pam.session","audit.chain","audit.writable","vendor.accounts","vendor_group","syslog.socket","syslog.authpriv"])')"
+	unsync=$(clock_unsynchronised)
+	if [ "$unsync" = yes ]; then
+		expect_finding "clock unsynchronised (adjtimex) -> time.unsynchronised" time.unsynchronised
+		expect_eq "time.unsynchronised is a warning" warning "$(finding_field time.unsynchronised severity)"
+		expect_eq "findings -> exit 1" 1 "$RC"
+		expect_eq "findings -> clean false" false "$(jget 'd["clean"]')"
+	else
+		expect_no_finding "clock synchronised (adjtimex) -> no time finding" time.unsynchronised
+		expect_eq "clean set-up -> exit 0" 0 "$RC"
+		expect_eq "clean set-up -> clean true" true "$(jget 'd["clean"]')"
+	fi
+}
+
+test_human_output() {
+	local out rc
+	out=$("$OTPCTL" --config "$CFG" doctor "${D_ARGS[@]}" --sshd-config "$T/none.conf" 2>&1)
+	rc=$?
+	expect_eq "human output: findings -> exit 1" 1 "$rc"
+	expect_match "human output names the finding, what and fix" \
+		"ERROR +sshd\.run.*$T/none\.conf.*fix: " "$(printf '%s' "$out" | tr '\n' ' ')"
+	expect_match "human output lists passed checks" "ok +files\.key" "$out"
+	expect_no_match "no key material in the output" "$(cat "$T/etc/master.key")" "$out"
+}
+
+test_sshd_settings() {
+	doctor --sshd-config "$T/missing.conf"
+	expect_finding "sshd -T fails (no such file) -> sshd.run" sshd.run
+	expect_match "sshd.run carries sshd's own message" "missing\.conf: No such file" "$(finding_field sshd.run what)"
+	expect_eq "sshd.run: the dependent checks are skipped" "true" \
+		"$(jget '"sshd.usepam" in [s["id"] for s in d["skipped"]]')"
+
+	doctor --sshd /nonexistent/sshd
+	expect_finding "sshd not installed -> sshd.run" sshd.run
+
+	write_sshd_config "UsePAM no" "KbdInteractiveAuthentication yes" "UseDNS no"
+	doctor
+	expect_finding "UsePAM no -> sshd.usepam" sshd.usepam
+	expect_match "sshd.usepam's fix is the line to write" "UsePAM yes" "$(finding_field sshd.usepam fix)"
+	expect_no_finding "UsePAM no: UseDNS still fine" sshd.usedns
+
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication no" "UseDNS yes"
+	doctor
+	expect_finding "UseDNS yes -> sshd.usedns" sshd.usedns
+	expect_finding "KbdInteractiveAuthentication no -> sshd.kbdinteractive" sshd.kbdinteractive
+	expect_no_finding "UsePAM yes -> no sshd.usepam" sshd.usepam
+	write_sshd_config
+}
+
+test_sshd_vendor_methods() {
+	# No Match block: "any" for the vendor.
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no"
+	doctor
+	expect_finding "vendor without AuthenticationMethods (any) -> sshd.authenticationmethods.$U1" \
+		"sshd.authenticationmethods.$U1"
+	expect_match "the finding names the value and the -C spec" "\"any\".*|user=$U1,host=localhost,addr=192\.0\.2\.10" \
+		"$(finding_field "sshd.authenticationmethods.$U1" what)"
+
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" \
+		"Match User $U1" "	AuthenticationMethods publickey"
+	doctor
+	expect_finding "vendor with publickey only -> sshd.authenticationmethods.$U1" \
+		"sshd.authenticationmethods.$U1"
+
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" \
+		"Match User $U1" "	AuthenticationMethods publickey,keyboard-interactive publickey"
+	doctor
+	expect_finding "one method list without keyboard-interactive -> finding" \
+		"sshd.authenticationmethods.$U1"
+
+	# sshd is asked about the vendor's first allowed address: a Match Address block for it.
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" \
+		"Match Address 192.0.2.10" "	AuthenticationMethods publickey,keyboard-interactive:pam"
+	doctor
+	expect_no_finding "Match Address of the vendor's address -> methods enforced" \
+		"sshd.authenticationmethods.$U1"
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" \
+		"Match Address 192.0.2.99" "	AuthenticationMethods publickey,keyboard-interactive:pam"
+	doctor
+	expect_finding "Match Address of another address -> finding" "sshd.authenticationmethods.$U1"
+	write_sshd_config
+}
+
+test_pam_session_missing() {
+	write_pam_dir
+	sed -i "/^session.*pam_vendor/d" "$PAMD/sshd"
+	doctor
+	expect_finding "pam_vendor missing from session -> pam.session.missing" pam.session.missing
+	expect_no_finding "auth still fine" pam.auth.missing
+	expect_no_finding "account still fine" pam.account.missing
+	write_pam_dir
+}
+
+test_pam_sufficient_before() {
+	local n
+	write_pam_dir
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" "auth sufficient pam_permit.so"
+	n=$(lineno "^auth sufficient" "$PAMD/sshd")
+	doctor
+	expect_finding "sufficient before pam_vendor -> pam.auth.skipped" pam.auth.skipped
+	expect_match "pam.auth.skipped names the file and line" \
+		"$PAMD/sshd line $n \(auth sufficient pam_permit\.so\)" "$(finding_field pam.auth.skipped what)"
+	expect_match "pam.auth.skipped's fix: move pam_vendor above that line" \
+		"above line $n of $PAMD/sshd" "$(finding_field pam.auth.skipped fix)"
+	expect_eq "pam.auth.skipped -> exit 1" 1 "$RC"
+
+	# The same line commented out, and a sufficient line after pam_vendor: nothing to say.
+	write_pam_dir
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" "# auth sufficient pam_permit.so"
+	insert_before "^@include common-auth" "$PAMD/sshd" "auth sufficient pam_permit.so"
+	doctor
+	expect_no_finding "commented line, and sufficient after pam_vendor -> no finding" pam.auth.skipped
+
+	# Continued over two lines, or with the leading dash: still a line that skips.
+	write_pam_dir
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" 'auth sufficient \\'
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" "    pam_permit.so"
+	doctor
+	expect_finding "a line continued with a backslash is read as one -> skipped" pam.auth.skipped
+	write_pam_dir
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" "-auth sufficient pam_permit.so"
+	doctor
+	expect_finding "-auth (leading dash) line -> skipped" pam.auth.skipped
+	write_pam_dir
+}
+
+test_pam_jump_in_include() {
+	write_pam_dir
+	printf 'auth\t[success=2 default=ignore]\tpam_unix.so nullok\nauth\trequisite\tpam_deny.so\n' >"$PAMD/common-pre"
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" "@include common-pre"
+	doctor
+	expect_finding "[success=2] in an @include'd file jumps over pam_vendor -> pam.auth.skipped" pam.auth.skipped
+	expect_match "the finding names the included file's line and the jump" \
+		"$PAMD/common-pre line 1 .*success=2 jumps over it" "$(finding_field pam.auth.skipped what)"
+	expect_match "the fix points at the @include line of the service file" \
+		"above line $(lineno "^@include common-pre" "$PAMD/sshd") of $PAMD/sshd" "$(finding_field pam.auth.skipped fix)"
+
+	# success=1 lands on pam_vendor (it skips pam_deny only): not a skip.
+	sed -i 's/success=2/success=1/' "$PAMD/common-pre"
+	doctor
+	expect_no_finding "[success=1] landing on pam_vendor -> no finding" pam.auth.skipped
+
+	# In a substack, done and jumps stay inside it.
+	write_pam_dir
+	printf 'auth\tsufficient\tpam_permit.so\nauth\t[default=1]\tpam_permit.so\nauth\trequired\tpam_permit.so\n' >"$PAMD/common-sub"
+	insert_before "^auth.*pam_vendor" "$PAMD/sshd" "auth substack common-sub"
+	doctor
+	expect_no_finding "sufficient and jumps inside a substack do not skip what follows it" pam.auth.skipped
+	# ... but a jump in the parent counts the whole substack as one module.
+	insert_before "^auth substack" "$PAMD/sshd" "auth [success=2 default=2] pam_permit.so"
+	doctor
+	expect_finding "a jump over a substack and pam_vendor -> skipped" pam.auth.skipped
+	write_pam_dir
+}
+
+test_pam_done_before() {
+	write_pam_dir
+	insert_before "^account.*pam_vendor" "$PAMD/sshd" "account [success=done default=ignore] pam_permit.so"
+	doctor
+	expect_finding "[success=done] before pam_vendor in account -> pam.account.skipped" pam.account.skipped
+	expect_no_finding "auth untouched" pam.auth.skipped
+
+	# done for a failure value does not make the stack succeed.
+	write_pam_dir
+	insert_before "^account.*pam_vendor" "$PAMD/sshd" "account [success=ok auth_err=done default=ignore] pam_permit.so"
+	doctor
+	expect_no_finding "[auth_err=done] is not a skip" pam.account.skipped
+	write_pam_dir
+}
+
+test_pam_control_and_files() {
+	write_pam_dir
+	sed -i "s#^session.*pam_vendor.*#session optional $PV_MODULE#" "$PAMD/sshd"
+	doctor
+	expect_finding "session optional pam_vendor.so -> pam.session.control" pam.session.control
+	expect_no_finding "it is present: not missing" pam.session.missing
+
+	write_pam_dir
+	sed -i "s#^auth.*pam_vendor.*#auth [success=done ignore=ignore default=1] $PV_MODULE#" "$PAMD/sshd"
+	doctor
+	expect_finding "pam_vendor's failure jumping on -> pam.auth.control" pam.auth.control
+
+	write_pam_dir
+	sed -i 's/^@include common-session$/@include common-nothere/' "$PAMD/sshd"
+	doctor
+	expect_finding "@include of a missing file -> pam.include.missing" pam.include.missing
+
+	write_pam_dir
+	doctor --service nothere
+	expect_finding "no such PAM service file -> pam.service.missing" pam.service.missing
+	expect_eq "pam.service.missing: the type checks are skipped" "true" \
+		"$(jget '"pam.auth" in [s["id"] for s in d["skipped"]]')"
+	write_pam_dir
+}
+
+test_file_modes() {
+	chmod 0644 "$T/etc/master.key"
+	doctor
+	expect_finding "key mode 0644 -> files.key.mode" files.key.mode
+	expect_match "files.key.mode's fix comes from the core" "chmod 600 $T/etc/master.key" "$(finding_field files.key.mode fix)"
+	expect_eq "no key: the audit chain is skipped, not reported" "true" \
+		"$(jget '"audit.chain" in [s["id"] for s in d["skipped"]]')"
+	chmod 0600 "$T/etc/master.key"
+
+	chown nobody "$T/etc/master.key"
+	doctor
+	expect_finding "key owned by nobody -> files.key.owner" files.key.owner
+	chown root "$T/etc/master.key"
+
+	chmod 0755 "$STORE"
+	doctor
+	expect_finding "store dir 0755 -> files.store.mode" files.store.mode
+	chmod 0700 "$STORE"
+
+	chmod g+w "$CFG"
+	doctor
+	expect_finding "config group-writable -> files.config.mode" files.config.mode
+	chmod g-w "$CFG"
+
+	mv "$T/etc/master.key" "$T/etc/master.key.real"
+	ln -s "$T/etc/master.key.real" "$T/etc/master.key"
+	doctor
+	expect_finding "key replaced by a symbolic link -> files.key.symlink" files.key.symlink
+	rm "$T/etc/master.key"
+	doctor
+	expect_finding "no key file -> files.key.missing" files.key.missing
+	mv "$T/etc/master.key.real" "$T/etc/master.key"
+
+	run_ctl --json --config "$T/nothere.conf" doctor "${D_ARGS[@]}"
+	expect_finding "no configuration file -> files.config.missing" files.config.missing
+	expect_match "files.config.missing's fix installs the example" \
+		"install -D -m 0644 examples/pam_vendor.conf $T/nothere.conf" "$(finding_field files.config.missing fix)"
+
+	doctor
+	expect_eq "modes restored -> no files finding" "" "$(ids_with files.)"
+}
+
+test_audit_chain() {
+	cp -p "$AUDIT" "$T/audit.bak"
+	python3 -c 'import sys
+p=sys.argv[1]; b=bytearray(open(p,"rb").read())
+i=b.index(b"\"event\":\"")+9
+b[i]=ord("X") if b[i]!=ord("X") else ord("Y")
+open(p,"wb").write(bytes(b))' "$AUDIT"
+	doctor
+	expect_finding "a byte edited in the audit log -> audit.chain" audit.chain
+	expect_match "audit.chain names the line" "line 1|seq 1" "$(finding_field audit.chain what)"
+	expect_eq "audit.chain -> exit 1" 1 "$RC"
+	cp -p "$T/audit.bak" "$AUDIT"
+	local before
+	before=$(sha256sum "$AUDIT" "$AUDIT.head")
+	doctor
+	expect_no_finding "restored log -> no audit.chain" audit.chain
+	mv "$AUDIT" "$T/audit.moved"
+	doctor
+	expect_finding "audit log removed -> files.audit_log.missing" files.audit_log.missing
+	expect_finding "audit log removed while its head records lines -> audit.chain" audit.chain
+	mv "$T/audit.moved" "$AUDIT"
+	expect_eq "the doctor writes nothing to the audit log" "$before" "$(sha256sum "$AUDIT" "$AUDIT.head")"
+}
+
+test_vendor_accounts() {
+	"$OTPCTL" --config "$CFG" vendor add "$GHOST" --ip 192.0.2.30 >/dev/null 2>&1
+	"$OTPCTL" --config "$CFG" vendor add "$U2" --ip 192.0.2.20 >/dev/null 2>&1
+	doctor
+	expect_finding "vendor without a system account -> vendor.$GHOST.absent" "vendor.$GHOST.absent"
+	expect_finding "vendor outside vendor_group -> vendor.$U2.not_in_group" "vendor.$U2.not_in_group"
+	expect_match "not_in_group's fix is usermod" "usermod -aG $GROUP $U2" "$(finding_field "vendor.$U2.not_in_group" fix)"
+	expect_no_finding "local vendor in the group -> nothing about $U1" "vendor.$U1.not_local"
+	expect_no_finding "nor vendor.$U1.not_in_group" "vendor.$U1.not_in_group"
+
+	# An account the system knows but the passwd file does not hold (NSS: AD/LDAP/SSSD).
+	grep -v "^$U1:" /etc/passwd >"$T/passwd"
+	doctor --passwd "$T/passwd"
+	expect_finding "account not in the passwd file -> vendor.$U1.not_local" "vendor.$U1.not_local"
+	expect_no_finding "$U2 is in it -> local" "vendor.$U2.not_local"
+
+	sed "s/^vendor_group = .*/vendor_group = pvdocnogroup/" "$CFG" >"$T/nogroup.conf"
+	run_ctl --json --config "$T/nogroup.conf" doctor "${D_ARGS[@]}"
+	expect_finding "vendor_group that does not exist -> vendor_group.missing" vendor_group.missing
+
+	"$OTPCTL" --config "$CFG" vendor remove "$GHOST" >/dev/null 2>&1
+	"$OTPCTL" --config "$CFG" vendor remove "$U2" >/dev/null 2>&1
+	doctor
+	expect_eq "vendors removed -> no vendor finding" "" "$(ids_with vendor.)"
+}
+
+test_syslog() {
+	doctor --dev-log "$T/nothere"
+	expect_finding "no socket -> syslog.dev_log.missing" syslog.dev_log.missing
+	: >"$T/plainfile"
+	doctor --dev-log "$T/plainfile"
+	expect_finding "a plain file -> syslog.dev_log.not_socket" syslog.dev_log.not_socket
+	python3 -c 'import socket,sys
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale.sock"
+	doctor --dev-log "$T/stale.sock"
+	expect_finding "a socket nobody listens on -> syslog.dev_log.no_listener" syslog.dev_log.no_listener
+	doctor
+	expect_no_finding "a listening socket -> no finding" syslog.dev_log.no_listener
+
+	# The real /dev/log, as python sees it.
+	run_ctl --json doctor --pam-dir "$PAMD" --sshd-config "$T/sshd_config" --rsyslog-conf "$RSYS/rsyslog.conf"
+	if [ "$(dev_log_listening /dev/log)" = yes ]; then
+		expect_eq "real /dev/log listening -> no syslog.dev_log finding" "" "$(ids_with syslog.dev_log)"
+	else
+		check "real /dev/log not listening -> a syslog.dev_log finding" [ -n "$(ids_with syslog.dev_log)" ]
+	fi
+
+	write_rsyslog '*.*;auth,authpriv.none		-/var/log/syslog' 'mail.*		-/var/log/mail.log'
+	doctor
+	expect_finding "no rule takes authpriv -> syslog.authpriv" syslog.authpriv
+	expect_match "syslog.authpriv's fix points at the example" "examples/rsyslog/60-pam_vendor.conf" "$(finding_field syslog.authpriv fix)"
+	cp "$PV_ROOT/examples/rsyslog/60-pam_vendor.conf" "$RSYS/rsyslog.d/"
+	doctor
+	expect_no_finding "examples/rsyslog/60-pam_vendor.conf in rsyslog.d -> no finding" syslog.authpriv
+	rm -f "$RSYS/rsyslog.d/60-pam_vendor.conf"
+	write_rsyslog 'authpriv.*		stop'
+	doctor
+	expect_finding "authpriv.* stop (thrown away) -> syslog.authpriv" syslog.authpriv
+	write_rsyslog 'if $syslogfacility-text == "authpriv" then /var/log/secure'
+	doctor
+	expect_no_finding "RainerScript if on authpriv -> no finding" syslog.authpriv
+	write_rsyslog "$GOOD_RSYSLOG"
+
+	doctor --rsyslog-conf "$T/no-rsyslog.conf"
+	if pgrep -x rsyslogd >/dev/null; then
+		expect_finding "rsyslogd runs without its configuration -> syslog.authpriv" syslog.authpriv
+	else
+		expect_eq "rsyslog not installed -> syslog.authpriv skipped" "true" \
+			"$(jget '"syslog.authpriv" in [s["id"] for s in d["skipped"]]')"
+	fi
+}
+
+test_usage() {
+	run_ctl doctor --frobnicate
+	expect_eq "unknown option -> exit 2" 2 "$RC"
+	run_ctl doctor --service ../shadow
+	expect_eq "--service with a slash -> exit 2" 2 "$RC"
+	run_ctl doctor --sshd relative/sshd
+	expect_eq "--sshd must be absolute -> exit 2" 2 "$RC"
+	run_ctl doctor extra
+	expect_eq "positional argument -> exit 2" 2 "$RC"
+	run_ctl doctor --help
+	expect_eq "doctor --help -> exit 0" 0 "$RC"
+}
+
+test_good_deployment
+test_human_output
+test_sshd_settings
+test_sshd_vendor_methods
+test_pam_session_missing
+test_pam_sufficient_before
+test_pam_jump_in_include
+test_pam_done_before
+test_pam_control_and_files
+test_file_modes
+test_audit_chain
+test_vendor_accounts
+test_syslog
+test_usage
+finish
