@@ -21,6 +21,7 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 	    {"passwd", required_argument, NULL, 'w'},
 	    {"dev-log", required_argument, NULL, 'l'},
 	    {"rsyslog-conf", required_argument, NULL, 'r'},
+	    {"logrotate-dir", required_argument, NULL, 'g'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -54,6 +55,9 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 		case 'l':
 			opt->dev_log = optarg;
 			break;
+		case 'g':
+			opt->logrotate_dir = optarg;
+			break;
 		default:
 			opt->rsyslog_conf = optarg;
 			break;
@@ -84,6 +88,7 @@ int cmd_doctor(struct otpctl *ctl, int argc, char **argv)
 	d.opt.passwd = "/etc/passwd";
 	d.opt.dev_log = "/dev/log";
 	d.opt.rsyslog_conf = "/etc/rsyslog.conf";
+	d.opt.logrotate_dir = "/etc/logrotate.d";
 	rc = parse_options(cmd, argc, argv, &d.opt);
 	if (rc != EXIT_OK)
 		return rc;

@@ -25,6 +25,7 @@ struct dr_options {
 	const char *passwd;       /* /etc/passwd: where local accounts live */
 	const char *dev_log;      /* /dev/log */
 	const char *rsyslog_conf; /* /etc/rsyslog.conf, and the rsyslog.d/ directory beside it */
+	const char *logrotate_dir; /* /etc/logrotate.d */
 };
 
 /* A vendor of the store as the checks need it. */
@@ -80,6 +81,7 @@ extern const struct dr_check dr_pam_checks[];     /* doctor_pam.c */
 extern const struct dr_check dr_audit_checks[];   /* doctor_audit.c */
 extern const struct dr_check dr_account_checks[]; /* doctor_accounts.c */
 extern const struct dr_check dr_system_checks[];  /* doctor_system.c */
+extern const struct dr_check dr_vendor_checks[];  /* doctor_vendor.c */
 
 /* doctor.c: report a finding. fix is a command or the line to write (NULL: none known). */
 void dr_finding(struct doctor *d, enum dr_severity sev, const char *id, const char *fix,

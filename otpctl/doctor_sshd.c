@@ -159,8 +159,9 @@ static void check_usedns(struct doctor *d)
 	              "is not numeric");
 }
 
-/* Does every method list of an AuthenticationMethods value include keyboard-interactive? */
-static bool methods_ask_code(const char *value)
+/* Does every method list of an AuthenticationMethods value require both the key
+ * (publickey: strong, asymmetric) and the code (keyboard-interactive)? */
+static bool methods_key_and_code(const char *value)
 {
 	char copy[1024];
 	char *save = NULL;
@@ -172,13 +173,17 @@ static bool methods_ask_code(const char *value)
 	for (list = strtok_r(copy, " ", &save); list != NULL; list = strtok_r(NULL, " ", &save)) {
 		char *save2 = NULL;
 		char *m;
-		bool has = false;
+		bool code = false;
+		bool key = false;
 
-		for (m = strtok_r(list, ",", &save2); m != NULL; m = strtok_r(NULL, ",", &save2))
+		for (m = strtok_r(list, ",", &save2); m != NULL; m = strtok_r(NULL, ",", &save2)) {
 			if (strcmp(m, "keyboard-interactive") == 0 ||
 			    strcmp(m, "keyboard-interactive:pam") == 0)
-				has = true;
-		if (!has)
+				code = true;
+			if (strcmp(m, "publickey") == 0)
+				key = true;
+		}
+		if (!code || !key)
 			return false;
 	}
 	return true;
@@ -205,7 +210,7 @@ static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 	free(out);
 	if (!found)
 		snprintf(value, sizeof(value), "any");
-	if (methods_ask_code(value))
+	if (methods_key_and_code(value))
 		return;
 	dr_one_line(value);
 	snprintf(fix, sizeof(fix),
@@ -215,8 +220,9 @@ static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 	         config_file(d), RELOAD);
 	dr_finding(d, DR_ERROR, id, fix,
 	           "for vendor %s (sshd -T -C %s) AuthenticationMethods is \"%s\": sshd does not "
-	           "require keyboard-interactive, so it need not ask for the code (pam_vendor then "
-	           "refuses the vendor: no_otp_verified)",
+	           "require both the key (publickey) and the code (keyboard-interactive) in every "
+	           "method list (without the code pam_vendor refuses the vendor: no_otp_verified; "
+	           "without the key the login rests on the code alone)",
 	           v->name, spec, value);
 }
 

@@ -63,8 +63,10 @@ static const struct command commands[] = {
      "minute (examples/systemd/).\n\nExample:\n  otpctl expire"},
     {"doctor", cmd_doctor, "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE]",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"
-     "vendor accounts, time synchronisation and syslog. Each finding says what is wrong and\n"
-     "the exact fix. Exit 0 when clean, 1 with findings.\n\nExample:\n  otpctl doctor"},
+     "vendor accounts (privileges, key, locked password), TTY auditing, log retention,\n"
+     "pending security updates, time synchronisation and syslog. Each finding says what is\n"
+     "wrong and the exact fix. Exit 0 when clean, 1 with findings.\n\n"
+     "Example:\n  otpctl doctor"},
     {"db init", cmd_db_init, "db init",
      "Create the pam_vendor tables in the PostgreSQL database named by pg_conninfo (once, for\n"
      "all gateways; store_backend = postgresql). Refused when they exist.\n\n"

@@ -26,7 +26,7 @@ LISTENER_PID=
 on_exit() {
 	local u
 	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null
-	for u in "$U1" "$U2"; do id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null; done
+	for u in "$U1" "$U2"; do id "$u" >/dev/null 2>&1 && userdel -r "$u" 2>/dev/null; done
 	getent group "$GROUP" >/dev/null && groupdel "$GROUP" 2>/dev/null
 	cleanup_dirs
 }
@@ -47,7 +47,13 @@ if getent group "$GROUP" >/dev/null; then
 	exit 1
 fi
 groupadd "$GROUP" || { echo "Bail out! groupadd failed"; exit 1; }
-useradd -M -N -s /usr/sbin/nologin -G "$GROUP" "$U1" || { echo "Bail out! useradd failed"; exit 1; }
+# U1: a well set-up vendor: a home of its own with the key in .ssh/authorized_keys (0600),
+# a locked password (useradd's default '!').
+useradd -m -N -s /usr/sbin/nologin -G "$GROUP" "$U1" || { echo "Bail out! useradd failed"; exit 1; }
+U1_HOME=$(getent passwd "$U1" | cut -d: -f6)
+install -d -o "$U1" -m 0700 "$U1_HOME/.ssh"
+ssh-keygen -q -t ed25519 -N '' -f "/tmp/pvdockey.$$" && install -o "$U1" -m 0600 "/tmp/pvdockey.$$.pub" "$U1_HOME/.ssh/authorized_keys"
+rm -f "/tmp/pvdockey.$$" "/tmp/pvdockey.$$.pub"
 useradd -M -N -s /usr/sbin/nologin "$U2" || { echo "Bail out! useradd failed"; exit 1; }
 
 new_env "vendor_group = $GROUP"
@@ -112,8 +118,13 @@ write_sshd_config
 write_pam_dir
 write_rsyslog '*.*;auth,authpriv.none		-/var/log/syslog' "$GOOD_RSYSLOG"
 
+# A logrotate directory of our own with the example's rule for this audit log.
+LROT=$T/logrotate.d
+mkdir -p "$LROT"
+sed "s|/var/log/pam_vendor/audit.log|$AUDIT|" "$PV_ROOT/examples/logrotate/pam_vendor" >"$LROT/pam_vendor"
+
 D_ARGS=(--pam-dir "$PAMD" --sshd-config "$T/sshd_config" --dev-log "$SOCK"
-	--rsyslog-conf "$RSYS/rsyslog.conf")
+	--rsyslog-conf "$RSYS/rsyslog.conf" --logrotate-dir "$LROT")
 
 # doctor [ARGS...]: otpctl --json doctor on this set-up; sets OUT, ERR, RC.
 doctor() { run_ctl --json doctor "${D_ARGS[@]}" "$@"; }
@@ -152,6 +163,69 @@ ids_with() {
 	local re
 	re="^($(printf '%s|' "$@" | sed 's/|$//; s/\./\\./g'))"
 	ids | grep -E -- "$re" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Issue 10: privileges, key-based login, TTY auditing, retention, security updates.
+test_vendor_security() {
+	local n saved
+	need_group_adm() { getent group adm >/dev/null || { groupadd adm && ADM_MADE=1; }; }
+	need_group_adm
+	usermod -aG adm "$U1"
+	doctor
+	expect_finding "vendor in group adm -> vendor.$U1.privileged" "vendor.$U1.privileged"
+	expect_match "the fix removes it from the group" "gpasswd -d $U1 adm" "$(finding_field "vendor.$U1.privileged" fix)"
+	gpasswd -d "$U1" adm >/dev/null
+	[ "${ADM_MADE:-}" = 1 ] && groupdel adm
+	doctor
+	expect_no_finding "out of the group: no privilege finding" "vendor.$U1.privileged"
+
+	saved=$(getent shadow "$U1" | cut -d: -f2)
+	usermod -p 'NotAHashButUsable' "$U1"
+	doctor
+	expect_finding "usable password -> vendor.$U1.password" "vendor.$U1.password"
+	usermod -p "$saved" "$U1"
+	doctor
+	expect_no_finding "locked password again: no finding" "vendor.$U1.password"
+
+	chmod 0666 "$U1_HOME/.ssh/authorized_keys"
+	doctor
+	expect_finding "authorized_keys writable by others -> vendor.$U1.authorized_keys" "vendor.$U1.authorized_keys"
+	chmod 0600 "$U1_HOME/.ssh/authorized_keys"
+	mv "$U1_HOME/.ssh/authorized_keys" "$T/ak.saved"
+	doctor
+	expect_finding "no authorized_keys -> vendor.$U1.authorized_keys" "vendor.$U1.authorized_keys"
+	mv "$T/ak.saved" "$U1_HOME/.ssh/authorized_keys"
+	doctor
+	expect_no_finding "authorized_keys back: no finding" "vendor.$U1.authorized_keys"
+
+	cp -a "$PAMD" "$T/pam_notty"
+	sed -i '/pam_tty_audit\|pam_succeed_if/d' "$T/pam_notty/sshd"
+	run_ctl --json doctor "${D_ARGS[@]}" --pam-dir "$T/pam_notty"
+	expect_finding "session stack without pam_tty_audit -> pam.session.tty_audit" pam.session.tty_audit
+	expect_eq "... a warning" warning "$(finding_field pam.session.tty_audit severity)"
+	doctor
+	expect_no_finding "the example's stack audits vendors' TTYs" pam.session.tty_audit
+
+	expect_no_finding "the example's logrotate rule keeps six months" logrotate.retention
+	sed -i 's/rotate 7/rotate 2/' "$LROT/pam_vendor"
+	doctor
+	expect_finding "rotate 2 monthly -> logrotate.retention" logrotate.retention
+	sed -i 's/rotate 2/rotate 7/; s/create/copytruncate/' "$LROT/pam_vendor"
+	doctor
+	expect_finding "copytruncate -> logrotate.copytruncate" logrotate.copytruncate
+	rm "$LROT/pam_vendor"
+	doctor
+	expect_finding "no rule for the audit log -> logrotate.audit_log" logrotate.audit_log
+	sed "s|/var/log/pam_vendor/audit.log|$AUDIT|" "$PV_ROOT/examples/logrotate/pam_vendor" >"$LROT/pam_vendor"
+
+	# Pending security updates: as apt itself sees them, without changing anything.
+	n=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep -c '^Inst .*-security')
+	doctor
+	if [ "$n" -gt 0 ]; then
+		expect_finding "apt lists $n pending security update(s) -> system.security_updates" system.security_updates
+	else
+		expect_no_finding "apt lists no pending security update -> no finding" system.security_updates
+	fi
 }
 
 # The machine's real state, computed without otpctl.
@@ -542,6 +616,7 @@ test_pam_done_before
 test_pam_control_and_files
 test_file_modes
 test_audit_chain
+test_vendor_security
 test_vendor_accounts
 test_syslog
 test_usage
