@@ -154,11 +154,11 @@ static void head_mac(const struct pv_keys *keys, const char *text, size_t len,
 #define HEAD_FILE_SIZE (2 * HEAD_SLOT)
 
 struct head_file {
-	int fd;          /* open O_RDWR for the writer, -1 when closed or absent */
-	bool found;      /* a valid slot exists: head holds the newest */
-	bool two_slots;  /* the in-place layout */
-	bool damaged;    /* two-slot layout with a slot that is not valid */
-	size_t raw_len;  /* the file as read, to put it back after a failed update */
+	int fd;         /* open O_RDWR for the writer, -1 when closed or absent */
+	bool found;     /* a valid slot exists: head holds the newest */
+	bool two_slots; /* the in-place layout */
+	bool damaged;   /* two-slot layout with a slot that is not valid */
+	size_t raw_len; /* the file as read, to put it back after a failed update */
 	unsigned char raw[HEAD_FILE_SIZE];
 	struct chain_head head;
 };
@@ -240,8 +240,8 @@ static int read_head(int dirfd, const char *name, const char *shown, const struc
 	hf->two_slots = hf->raw_len == HEAD_FILE_SIZE;
 	if (hf->two_slots) {
 		for (i = 0; i < 2; i++) {
-			status[i] = parse_slot(hf->raw + i * HEAD_SLOT, HEAD_SLOT, keys,
-			                       &slot_head[i]);
+			status[i] =
+			    parse_slot(hf->raw + i * HEAD_SLOT, HEAD_SLOT, keys, &slot_head[i]);
 			/* A slot holds only heads of its own parity: a copied slot is not valid. */
 			if (status[i] == SLOT_OK && slot_head[i].seq % 2 != (uint64_t)i)
 				status[i] = SLOT_MALFORMED;
@@ -259,10 +259,11 @@ static int read_head(int dirfd, const char *name, const char *shown, const struc
 	hf->damaged = hf->two_slots && (status[0] != SLOT_OK || status[1] != SLOT_OK);
 	if (!hf->found) {
 		if (status[0] == SLOT_BAD_MAC || status[1] == SLOT_BAD_MAC)
-			pv_err_set(err,
-			           "audit head %s fails its MAC: it was altered, or written without "
-			           "the key",
-			           shown);
+			pv_err_set(
+			    err,
+			    "audit head %s fails its MAC: it was altered, or written without "
+			    "the key",
+			    shown);
 		else
 			pv_err_set(err, "audit head %s is malformed", shown);
 		goto fail;
@@ -512,8 +513,8 @@ static int open_log_for_append(int dirfd, const char *base, const char *audit_lo
 	                     err);
 	if (fd >= 0 || !missing)
 		return fd;
-	fd = openat(dirfd, base, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
-	            0600);
+	fd = openat(dirfd, base,
+	            O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			pv_err_set(err, "audit log %s is a symbolic link; refusing to follow it",
@@ -884,12 +885,14 @@ static bool fast_check_line(const char *line, size_t len, const struct pv_keys *
 	char digits[24];
 	size_t n = 0;
 
-	if (len < sizeof(time_key) - 1 + tail_len || memcmp(line, time_key, sizeof(time_key) - 1) != 0)
+	if (len < sizeof(time_key) - 1 + tail_len ||
+	    memcmp(line, time_key, sizeof(time_key) - 1) != 0)
 		return false;
 	mark = end - tail_len;
 	if (memcmp(mark, MAC_MARK, strlen(MAC_MARK)) != 0 || memcmp(end - 2, "\"}", 2) != 0)
 		return false;
-	p = memchr(line + sizeof(time_key) - 1, '"', (size_t)(mark - line) - (sizeof(time_key) - 1));
+	p = memchr(line + sizeof(time_key) - 1, '"',
+	           (size_t)(mark - line) - (sizeof(time_key) - 1));
 	if (p == NULL || (size_t)(mark - p) < sizeof(seq_key) - 1 ||
 	    memcmp(p, seq_key, sizeof(seq_key) - 1) != 0)
 		return false;
@@ -924,9 +927,10 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 	if (!fast_check_line(line, len, v->keys, &fl)) {
 		switch (parse_line(line, len, v->keys, &pl)) {
 		case LINE_MALFORMED:
-			snprintf(res->problem, sizeof(res->problem),
-			         "%.300s line %lu is not a pam_vendor audit line (edited or damaged)",
-			         file, lineno);
+			snprintf(
+			    res->problem, sizeof(res->problem),
+			    "%.300s line %lu is not a pam_vendor audit line (edited or damaged)",
+			    file, lineno);
 			return 1;
 		case LINE_BAD_MAC:
 			snprintf(res->problem, sizeof(res->problem),
@@ -957,7 +961,8 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 			         "the chain starts at seq %" PRIu64
 			         " (older rotated files are gone)",
 			         fl.seq);
-	} else if (fl.seq != v->prev_seq + 1 || memcmp(fl.prev_hex, v->prev_mac_hex, MAC_HEX) != 0) {
+	} else if (fl.seq != v->prev_seq + 1 ||
+	           memcmp(fl.prev_hex, v->prev_mac_hex, MAC_HEX) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "%.300s line %lu (seq %" PRIu64 ") does not follow seq %" PRIu64
 		         ": a line was removed, inserted or moved before it",

@@ -41,8 +41,8 @@ static bool conninfo_has_password(const char *value)
 
 	while ((p = strstr(p, "password")) != NULL) {
 		const char *q = p + strlen("password");
-		bool word_start = (p == value || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '?' ||
-		                   p[-1] == '&');
+		bool word_start =
+		    (p == value || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '?' || p[-1] == '&');
 		while (*q == ' ' || *q == '\t')
 			q++;
 		if (word_start && *q == '=')
@@ -206,8 +206,9 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 		if (strlen(value) >= sizeof(cfg->pg_conninfo) || !is_printable(value))
 			return bad(w, key, value, "printable text of at most 1023 characters");
 		if (conninfo_has_password(value))
-			return bad(w, key, "(hidden)",
-			           "no password here: use a passfile (~root/.pgpass) or a service file");
+			return bad(
+			    w, key, "(hidden)",
+			    "no password here: use a passfile (~root/.pgpass) or a service file");
 		snprintf(cfg->pg_conninfo, sizeof(cfg->pg_conninfo), "%s", value);
 		return PV_OK;
 	}
@@ -236,9 +237,9 @@ static char *trim(char *s)
 }
 
 static const char *const known_keys[] = {
-    "store_dir",  "key_file",     "audit_log",    "otp_length", "otp_ttl",      "max_failures",
-    "max_window", "unknown_user", "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
-    "session_dir", "store_backend", "pg_conninfo", "pg_timeout",
+    "store_dir",   "key_file",      "audit_log",    "otp_length", "otp_ttl",      "max_failures",
+    "max_window",  "unknown_user",  "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
+    "session_dir", "store_backend", "pg_conninfo",  "pg_timeout",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 

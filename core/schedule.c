@@ -155,8 +155,10 @@ int pv_schedule_parse(const char *text, struct pv_schedule *out, struct pv_err *
 		if (parse_days(&p, &days, err) != PV_OK)
 			goto fail;
 		if (*p != ' ' && *p != '\t') {
-			pv_err_set(err, "hours: expected a space and a time range after the days at \"%.12s\"",
-			           p);
+			pv_err_set(
+			    err,
+			    "hours: expected a space and a time range after the days at \"%.12s\"",
+			    p);
 			goto fail;
 		}
 		p = skip_spaces(p);
@@ -166,7 +168,8 @@ int pv_schedule_parse(const char *text, struct pv_schedule *out, struct pv_err *
 		if (*p == '\0')
 			break;
 		if (*p != ';') {
-			pv_err_set(err, "hours: unexpected \"%.12s\" (groups are separated by ';')", p);
+			pv_err_set(err, "hours: unexpected \"%.12s\" (groups are separated by ';')",
+			           p);
 			goto fail;
 		}
 		p = skip_spaces(p + 1);
@@ -242,8 +245,8 @@ void pv_schedule_format(const struct pv_schedule *s, char *buf, size_t len)
 			format_days(r->days, buf, len, &used);
 			append(buf, len, &used, " ");
 		}
-		snprintf(clock, sizeof(clock), "%02u:%02u-%02u:%02u", r->start / 60u, r->start % 60u,
-		         r->end / 60u, r->end % 60u);
+		snprintf(clock, sizeof(clock), "%02u:%02u-%02u:%02u", r->start / 60u,
+		         r->start % 60u, r->end / 60u, r->end % 60u);
 		append(buf, len, &used, clock);
 	}
 	if (used >= len)

@@ -222,8 +222,7 @@ static int read_one(int dirfd, const char *session_dir, const char *name, struct
 	return rc;
 }
 
-int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,
-                    struct pv_err *err)
+int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n, struct pv_err *err)
 {
 	struct pv_session *list = NULL;
 	size_t count = 0;

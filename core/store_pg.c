@@ -129,7 +129,9 @@ static void result_error(struct pv_pg *pg, PGresult *res, const char *what, stru
 		msg = pg->pq.errorMessage(pg->conn);
 	/* 25006: read-only transaction (a standby); 57014: statement timeout. */
 	if (state != NULL && strcmp(state, "25006") == 0)
-		pg_error(err, what, "the server is read-only (a standby?); use target_session_attrs=read-write");
+		pg_error(
+		    err, what,
+		    "the server is read-only (a standby?); use target_session_attrs=read-write");
 	else if (state != NULL && strcmp(state, "57014") == 0)
 		pg_error(err, what, "statement timed out (pg_timeout)");
 	else
@@ -173,8 +175,8 @@ static int connect_db(const struct pv_config *cfg, struct pv_pg **out, struct pv
 	char timeout[24];
 	char options[96];
 	char tcp_timeout[24];
-	const char *keys[] = {"dbname", "connect_timeout", "options", "tcp_user_timeout",
-	                      "application_name", NULL};
+	const char *keys[] = {"dbname",           "connect_timeout",  "options",
+	                      "tcp_user_timeout", "application_name", NULL};
 	const char *values[6];
 	struct pv_pg *pg;
 
@@ -187,7 +189,8 @@ static int connect_db(const struct pv_config *cfg, struct pv_pg **out, struct pv
 	/* libpq counts connect_timeout in whole seconds (at least 2); statements are bounded on
 	 * the server (statement_timeout, lock_timeout) and the TCP link by tcp_user_timeout. */
 	snprintf(timeout, sizeof(timeout), "%" PRId64, cfg->pg_timeout < 2 ? 2 : cfg->pg_timeout);
-	snprintf(options, sizeof(options), "-c statement_timeout=%" PRId64 " -c lock_timeout=%" PRId64,
+	snprintf(options, sizeof(options),
+	         "-c statement_timeout=%" PRId64 " -c lock_timeout=%" PRId64,
 	         cfg->pg_timeout * 1000, cfg->pg_timeout * 1000);
 	snprintf(tcp_timeout, sizeof(tcp_timeout), "%" PRId64, cfg->pg_timeout * 1000);
 	if (load_libpq(&pg->pq, err) != PV_OK) {
@@ -219,7 +222,8 @@ static int schema_version(struct pv_pg *pg, int *version, struct pv_err *err)
 
 	*version = 0;
 	res = pg->pq.exec(pg->conn, "SELECT to_regclass('pam_vendor_schema') IS NOT NULL");
-	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK || pg->pq.ntuples(res) != 1) {
+	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK ||
+	    pg->pq.ntuples(res) != 1) {
 		result_error(pg, res, "cannot read the schema", err);
 		goto out;
 	}
@@ -260,15 +264,17 @@ int pv_pg_open(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *e
 		goto fail;
 	if (version != PV_PG_SCHEMA_VERSION) {
 		if (version == 0)
-			pv_err_set(err, "PostgreSQL: no pam_vendor schema in this database; run otpctl "
-			                "db init");
-		else
 			pv_err_set(err,
-			           "PostgreSQL: schema version %d is not the one this pam_vendor knows "
-			           "(%d); %s",
-			           version, PV_PG_SCHEMA_VERSION,
-			           version < PV_PG_SCHEMA_VERSION ? "run otpctl db upgrade"
-			                                          : "install the matching pam_vendor");
+			           "PostgreSQL: no pam_vendor schema in this database; run otpctl "
+			           "db init");
+		else
+			pv_err_set(
+			    err,
+			    "PostgreSQL: schema version %d is not the one this pam_vendor knows "
+			    "(%d); %s",
+			    version, PV_PG_SCHEMA_VERSION,
+			    version < PV_PG_SCHEMA_VERSION ? "run otpctl db upgrade"
+			                                   : "install the matching pam_vendor");
 		goto fail;
 	}
 	*out = pg;
@@ -308,8 +314,8 @@ out:
 }
 
 /* Unseal the single row's sealed column (binary result) into rec. */
-static int unseal_row(struct pv_pg *pg, PGresult *res, const struct pv_keys *keys,
-                      const char *name, struct pv_record *rec, struct pv_err *err)
+static int unseal_row(struct pv_pg *pg, PGresult *res, const struct pv_keys *keys, const char *name,
+                      struct pv_record *rec, struct pv_err *err)
 {
 	const unsigned char *data = (const unsigned char *)pg->pq.getvalue(res, 0, 0);
 	int len = pg->pq.getlength(res, 0, 0);
@@ -362,12 +368,13 @@ static int write_row(struct pv_pg *pg, const struct pv_keys *keys, const struct 
 	values[1] = (const char *)sealed;
 	lengths[0] = 0;
 	lengths[1] = (int)len;
-	res = exec_params(pg,
-	                  insert ? "INSERT INTO pam_vendor_vendors (name, version, sealed) "
-	                           "VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING"
-	                         : "UPDATE pam_vendor_vendors SET sealed = $2, version = version + 1,"
-	                           " updated_at = now() WHERE name = $1",
-	                  2, values, lengths, formats, 0);
+	res =
+	    exec_params(pg,
+	                insert ? "INSERT INTO pam_vendor_vendors (name, version, sealed) "
+	                         "VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING"
+	                       : "UPDATE pam_vendor_vendors SET sealed = $2, version = version + 1,"
+	                         " updated_at = now() WHERE name = $1",
+	                2, values, lengths, formats, 0);
 	if (res == NULL || pg->pq.resultStatus(res) != PGRES_COMMAND_OK) {
 		result_error(pg, res, "cannot save a vendor", err);
 		goto out;
@@ -412,9 +419,8 @@ int pv_pg_update(struct pv_pg *pg, const struct pv_keys *keys, const char *name,
 		goto out;
 	in_tx = true;
 	/* The row lock serialises every gateway's read-modify-write of this vendor. */
-	res = exec_params(pg,
-	                  "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
-	                  1, values, NULL, NULL, 1);
+	res = exec_params(pg, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE", 1,
+	                  values, NULL, NULL, 1);
 	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot lock a vendor", err);
 		goto out;
@@ -463,8 +469,8 @@ int pv_pg_remove(struct pv_pg *pg, const char *name, struct pv_err *err)
 	PGresult *res;
 	int rc = PV_ERR;
 
-	res = exec_params(pg, "DELETE FROM pam_vendor_vendors WHERE name = $1", 1, values, NULL, NULL,
-	                  0);
+	res = exec_params(pg, "DELETE FROM pam_vendor_vendors WHERE name = $1", 1, values, NULL,
+	                  NULL, 0);
 	if (res == NULL || pg->pq.resultStatus(res) != PGRES_COMMAND_OK) {
 		result_error(pg, res, "cannot remove a vendor", err);
 		goto out;
@@ -490,7 +496,8 @@ int pv_pg_list(struct pv_pg *pg, char (**names)[PV_NAME_MAX + 1], size_t *n, str
 
 	*names = NULL;
 	*n = 0;
-	res = pg->pq.exec(pg->conn, "SELECT name FROM pam_vendor_vendors ORDER BY name COLLATE \"C\"");
+	res = pg->pq.exec(pg->conn,
+	                  "SELECT name FROM pam_vendor_vendors ORDER BY name COLLATE \"C\"");
 	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot list vendors", err);
 		goto out;
@@ -544,8 +551,9 @@ int pv_pg_schema_install(const struct pv_config *cfg, bool upgrade, int *version
 	if (schema_version(pg, version, err) != PV_OK)
 		goto out;
 	if (!upgrade && *version != 0) {
-		pv_err_set(err, "PostgreSQL: the pam_vendor schema (version %d) is already there; use "
-		                "otpctl db upgrade",
+		pv_err_set(err,
+		           "PostgreSQL: the pam_vendor schema (version %d) is already there; use "
+		           "otpctl db upgrade",
 		           *version);
 		rc = PV_EXISTS;
 		goto out;
@@ -603,7 +611,8 @@ int pv_pg_audit_foreach(struct pv_pg *pg, pv_pg_line_fn fn, void *ctx, struct pv
 	int i;
 	int rc = PV_ERR;
 
-	res = pg->pq.exec(pg->conn, "SELECT host, seq, line FROM pam_vendor_audit ORDER BY host, seq");
+	res = pg->pq.exec(pg->conn,
+	                  "SELECT host, seq, line FROM pam_vendor_audit ORDER BY host, seq");
 	if (res == NULL || pg->pq.resultStatus(res) != PGRES_TUPLES_OK) {
 		result_error(pg, res, "cannot read the audit table", err);
 		goto out;

@@ -24,7 +24,7 @@
 struct filter {
 	const char *vendor; /* NULL: everyone */
 	int64_t since;
-	int64_t until; /* NO_LIMIT: up to now and beyond (clock skew between bastions) */
+	int64_t until;  /* NO_LIMIT: up to now and beyond (clock skew between bastions) */
 	bool all_hosts; /* read every gateway's lines from the database's audit table */
 };
 
@@ -40,8 +40,8 @@ static int parse_time_opt(const struct command *cmd, struct otpctl *ctl, const c
 	return EXIT_OK;
 }
 
-/* [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts], no positional argument. The vendor is not
- * checked against the vendor-name syntax: the log also records the names that non-vendors
+/* [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts], no positional argument. The vendor
+ * is not checked against the vendor-name syntax: the log also records the names that non-vendors
  * and unknown users typed, and looking those up is legitimate (it is only compared). */
 static int parse_filter(const struct command *cmd, struct otpctl *ctl, int argc, char **argv,
                         struct filter *f)
@@ -118,8 +118,9 @@ static int read_lines(struct otpctl *ctl, const struct filter *f, pv_audit_line_
 	if (!f->all_hosts)
 		return pv_audit_foreach(ctl->cfg.audit_log, fn, ctx, err);
 	if (ctl->cfg.store_backend != PV_STORE_POSTGRESQL) {
-		pv_err_set(err, "--all-hosts reads the database's audit table, and %s uses the file "
-		                "store, which has no shared audit table",
+		pv_err_set(err,
+		           "--all-hosts reads the database's audit table, and %s uses the file "
+		           "store, which has no shared audit table",
 		           ctl->config_path);
 		return PV_ERR;
 	}

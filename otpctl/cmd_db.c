@@ -40,9 +40,8 @@ static int schema_command(struct otpctl *ctl, int argc, bool upgrade)
 	}
 	snprintf(detail, sizeof(detail), "schema version %d (was %d)", PV_PG_SCHEMA_VERSION,
 	         before);
-	if (ctl_open_store(ctl) != EXIT_OK ||
-	    ctl_audit(ctl, upgrade ? "db_upgrade" : "db_init", NULL, "allow", "ok", detail) !=
-	        EXIT_OK)
+	if (ctl_open_store(ctl) != EXIT_OK || ctl_audit(ctl, upgrade ? "db_upgrade" : "db_init",
+	                                                NULL, "allow", "ok", detail) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json)
 		printf("{\"schema_version\":%d,\"previous_version\":%d}\n", PV_PG_SCHEMA_VERSION,
@@ -53,7 +52,8 @@ static int schema_command(struct otpctl *ctl, int argc, bool upgrade)
 	else if (before == PV_PG_SCHEMA_VERSION)
 		printf("The schema is already at version %d.\n", PV_PG_SCHEMA_VERSION);
 	else
-		printf("Upgraded the schema from version %d to %d.\n", before, PV_PG_SCHEMA_VERSION);
+		printf("Upgraded the schema from version %d to %d.\n", before,
+		       PV_PG_SCHEMA_VERSION);
 	return EXIT_OK;
 }
 
@@ -147,7 +147,8 @@ int cmd_store_migrate(struct otpctl *ctl, int argc, char **argv)
 	else if (strcmp(argv[2], "file") == 0)
 		target = PV_STORE_FILE;
 	else
-		return ctl_usage_error(cmd, "unknown backend \"%.32s\" (postgresql or file)", argv[2]);
+		return ctl_usage_error(cmd, "unknown backend \"%.32s\" (postgresql or file)",
+		                       argv[2]);
 	if (ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->cfg.store_backend == target) {

@@ -79,10 +79,11 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		return r;
 	}
 	if (ctl->cfg.store_backend == PV_STORE_POSTGRESQL) {
-		printf("Created key %s (mode 0600) and audit log %s.\n"
-		       "Copy this key to every other gateway (it seals the records in the database),\n"
-		       "and create the database schema once: otpctl db init\n",
-		       ctl->cfg.key_file, ctl->cfg.audit_log);
+		printf(
+		    "Created key %s (mode 0600) and audit log %s.\n"
+		    "Copy this key to every other gateway (it seals the records in the database),\n"
+		    "and create the database schema once: otpctl db init\n",
+		    ctl->cfg.key_file, ctl->cfg.audit_log);
 		return EXIT_OK;
 	}
 	printf("Created key %s (mode 0600), store %s (mode 0700), audit log %s.\n"

@@ -17,7 +17,7 @@ struct vendor_args {
 	struct pv_cidr ips[PV_MAX_IPS];
 	size_t n_ips;
 	const char *note;
-	bool set_hours;            /* --hours or --no-hours given */
+	bool set_hours;           /* --hours or --no-hours given */
 	struct pv_schedule hours; /* n == 0 with set_hours: remove the schedule */
 };
 
@@ -422,8 +422,8 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 	} else {
 		snprintf(detail, sizeof(detail), "%s", ips);
 	}
-	if (ctl_audit(sc->ctl, "vendor_set", rec->name, "allow", "ok",
-	              detail[0] ? detail : NULL) != EXIT_OK) {
+	if (ctl_audit(sc->ctl, "vendor_set", rec->name, "allow", "ok", detail[0] ? detail : NULL) !=
+	    EXIT_OK) {
 		err->msg[0] = '\0'; /* ctl_audit said why */
 		return PV_MODIFY_FAIL;
 	}

@@ -145,10 +145,9 @@ int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const 
 		ctl_error("no key loaded: cannot write the audit log");
 		return EXIT_FAIL;
 	}
-	if (pv_audit_append_mirrored(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout,
-	                             &ev, ctl->now, NULL,
-	                             ctl->store != NULL ? pv_store_audit_mirror : NULL, ctl->store,
-	                             &err) != PV_OK) {
+	if (pv_audit_append_mirrored(
+	        ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout, &ev, ctl->now, NULL,
+	        ctl->store != NULL ? pv_store_audit_mirror : NULL, ctl->store, &err) != PV_OK) {
 		ctl_error("%s; nothing was changed", err.msg);
 		return EXIT_FAIL;
 	}

@@ -18,13 +18,13 @@ enum dr_severity { DR_ERROR = 0, DR_WARNING = 1 };
 /* What to look at. Every default is the real system's; the others are for alternate roots
  * and for the tests. */
 struct dr_options {
-	const char *service;      /* PAM service: sshd */
-	const char *pam_dir;      /* /etc/pam.d */
-	const char *sshd_config;  /* sshd -T -f FILE; NULL: sshd's own configuration */
-	const char *sshd;         /* /usr/sbin/sshd */
-	const char *passwd;       /* /etc/passwd: where local accounts live */
-	const char *dev_log;      /* /dev/log */
-	const char *rsyslog_conf; /* /etc/rsyslog.conf, and the rsyslog.d/ directory beside it */
+	const char *service;       /* PAM service: sshd */
+	const char *pam_dir;       /* /etc/pam.d */
+	const char *sshd_config;   /* sshd -T -f FILE; NULL: sshd's own configuration */
+	const char *sshd;          /* /usr/sbin/sshd */
+	const char *passwd;        /* /etc/passwd: where local accounts live */
+	const char *dev_log;       /* /dev/log */
+	const char *rsyslog_conf;  /* /etc/rsyslog.conf, and the rsyslog.d/ directory beside it */
 	const char *logrotate_dir; /* /etc/logrotate.d */
 };
 

@@ -39,8 +39,8 @@ static void check_privileges(struct doctor *d)
 		const char *name = d->vendors[i].name;
 
 		snprintf(id, sizeof(id), "vendor.%s.privileged", name);
-		if (ctl_vendor_privileges(name, found, sizeof(found) / sizeof(found[0]), &n, &err) !=
-		    PV_OK) {
+		if (ctl_vendor_privileges(name, found, sizeof(found) / sizeof(found[0]), &n,
+		                          &err) != PV_OK) {
 			dr_finding(d, DR_ERROR, id, "check sudo -l -U NAME by hand",
 			           "cannot check the privileges of vendor %s: %s", name, err.msg);
 			continue;
@@ -87,11 +87,12 @@ static void check_keys_of(struct doctor *d, const char *name)
 		return; /* vendor.NAME.absent reports it */
 	snprintf(id, sizeof(id), "vendor.%s.password", name);
 	if (!password_locked(name, &known) && known)
-		dr_finding(d, DR_ERROR, id, "passwd -l NAME (vendors log in with their key and the code)",
-		           "vendor %s has a usable password: with it, a stack or sshd setting that "
-		           "skips the key would let the vendor in with a password the structure does "
-		           "not control",
-		           name);
+		dr_finding(
+		    d, DR_ERROR, id, "passwd -l NAME (vendors log in with their key and the code)",
+		    "vendor %s has a usable password: with it, a stack or sshd setting that "
+		    "skips the key would let the vendor in with a password the structure does "
+		    "not control",
+		    name);
 	snprintf(id, sizeof(id), "vendor.%s.authorized_keys", name);
 	if (stat(pw.pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		dr_finding(d, DR_ERROR, id, "mkhome: install -d -o NAME -m 0750 HOME",
@@ -101,10 +102,11 @@ static void check_keys_of(struct doctor *d, const char *name)
 		return;
 	}
 	if (unsafe_mode(&st, pw.pw_uid)) {
-		dr_finding(d, DR_ERROR, id, "chmod go-w HOME (and chown NAME HOME)",
-		           "home directory %s of vendor %s is writable by others (mode %04o): anyone "
-		           "who can write it can replace the vendor's keys",
-		           pw.pw_dir, name, (unsigned)(st.st_mode & 07777));
+		dr_finding(
+		    d, DR_ERROR, id, "chmod go-w HOME (and chown NAME HOME)",
+		    "home directory %s of vendor %s is writable by others (mode %04o): anyone "
+		    "who can write it can replace the vendor's keys",
+		    pw.pw_dir, name, (unsigned)(st.st_mode & 07777));
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/.ssh", pw.pw_dir);
@@ -162,13 +164,14 @@ static void check_tty_audit(struct doctor *d)
 	for (i = 0; i < st->n; i++)
 		if (strstr(st->e[i].text, "pam_tty_audit.so") != NULL && !st->e[i].must_fail)
 			return;
-	dr_finding(d, DR_WARNING, "pam.session.tty_audit",
-	           "add the two lines of examples/pam.d/sshd after pam_loginuid.so: \"session "
-	           "[success=1 default=ignore] pam_succeed_if.so quiet user notingroup vendors\" "
-	           "and \"session required pam_tty_audit.so enable=*\"; run auditd",
-	           "the session stack of %s does not record what vendors type (no pam_tty_audit.so): "
-	           "their actions during a session are not traceable",
-	           d->pam->service_file);
+	dr_finding(
+	    d, DR_WARNING, "pam.session.tty_audit",
+	    "add the two lines of examples/pam.d/sshd after pam_loginuid.so: \"session "
+	    "[success=1 default=ignore] pam_succeed_if.so quiet user notingroup vendors\" "
+	    "and \"session required pam_tty_audit.so enable=*\"; run auditd",
+	    "the session stack of %s does not record what vendors type (no pam_tty_audit.so): "
+	    "their actions during a session are not traceable",
+	    d->pam->service_file);
 }
 
 /* --- six months of audit log (logrotate) --- */
@@ -270,18 +273,20 @@ static void check_retention(struct doctor *d)
 		return;
 	}
 	if (r.copytruncate)
-		dr_finding(d, DR_ERROR, "logrotate.copytruncate",
-		           "remove copytruncate from the rule (use create, as examples/logrotate/"
-		           "pam_vendor does)",
-		           "%s rotates the audit log with copytruncate: lines written during the copy "
-		           "are lost and the chain breaks",
-		           r.file);
+		dr_finding(
+		    d, DR_ERROR, "logrotate.copytruncate",
+		    "remove copytruncate from the rule (use create, as examples/logrotate/"
+		    "pam_vendor does)",
+		    "%s rotates the audit log with copytruncate: lines written during the copy "
+		    "are lost and the chain breaks",
+		    r.file);
 	if (r.rotate * r.period < MIN_RETENTION_DAYS)
-		dr_finding(d, DR_WARNING, "logrotate.retention",
-		           "keep at least six months: monthly with rotate 7 (or weekly with rotate 27)",
-		           "%s keeps about %d days of audit log (rotate %d, %d-day periods): the "
-		           "guidance asks for six months",
-		           r.file, r.rotate * r.period, r.rotate, r.period);
+		dr_finding(
+		    d, DR_WARNING, "logrotate.retention",
+		    "keep at least six months: monthly with rotate 7 (or weekly with rotate 27)",
+		    "%s keeps about %d days of audit log (rotate %d, %d-day periods): the "
+		    "guidance asks for six months",
+		    r.file, r.rotate * r.period, r.rotate, r.period);
 }
 
 /* --- pending security updates and versions --- */
@@ -309,13 +314,14 @@ static void check_updates(struct doctor *d)
 	if (access(sshv[0], X_OK) == 0 &&
 	    ctl_run(sshv, true, 10, out, sizeof(out), &status, &err) == PV_OK) {
 		first_line(out, line, sizeof(line));
-		snprintf(versions + strlen(versions), sizeof(versions) - strlen(versions), "%s", line);
+		snprintf(versions + strlen(versions), sizeof(versions) - strlen(versions), "%s",
+		         line);
 	}
 	if (access(vpnv[0], X_OK) == 0 &&
 	    ctl_run(vpnv, false, 10, out, sizeof(out), &status, &err) == PV_OK) {
 		first_line(out, line, sizeof(line));
-		snprintf(versions + strlen(versions), sizeof(versions) - strlen(versions), "%s%.60s",
-		         versions[0] ? "; " : "", line);
+		snprintf(versions + strlen(versions), sizeof(versions) - strlen(versions),
+		         "%s%.60s", versions[0] ? "; " : "", line);
 	}
 	if (access(APT_GET, X_OK) != 0) {
 		dr_skip(d, "apt-get is not installed");
@@ -323,7 +329,8 @@ static void check_updates(struct doctor *d)
 	}
 	/* A simulation: apt reads its lists as they are and changes nothing. */
 	if (ctl_run(sim, false, 60, out, sizeof(out), &status, &err) != PV_OK || status != 0) {
-		dr_skip(d, "apt-get -s upgrade failed: %s", status != 0 ? "non-zero exit" : err.msg);
+		dr_skip(d, "apt-get -s upgrade failed: %s",
+		        status != 0 ? "non-zero exit" : err.msg);
 		return;
 	}
 	for (p = out; (p = strstr(p, "\nInst ")) != NULL; p++) {
@@ -341,10 +348,7 @@ static void check_updates(struct doctor *d)
 }
 
 const struct dr_check dr_vendor_checks[] = {
-    {"vendor.privileges", check_privileges},
-    {"vendor.keys", check_keys},
-    {"pam.session.tty_audit", check_tty_audit},
-    {"logrotate.audit_log", check_retention},
-    {"system.security_updates", check_updates},
-    {NULL, NULL},
+    {"vendor.privileges", check_privileges},    {"vendor.keys", check_keys},
+    {"pam.session.tty_audit", check_tty_audit}, {"logrotate.audit_log", check_retention},
+    {"system.security_updates", check_updates}, {NULL, NULL},
 };

@@ -13,11 +13,11 @@
 
 #include "otpctl.h"
 
-#define SUDO        "/usr/bin/sudo"
-#define MAX_GROUPS  256
+#define SUDO       "/usr/bin/sudo"
+#define MAX_GROUPS 256
 
-static const char *const admin_groups[] = {"sudo", "adm", "wheel", "root", "disk", "docker",
-                                           "lxd", NULL};
+static const char *const admin_groups[] = {"sudo", "adm",    "wheel", "root",
+                                           "disk", "docker", "lxd",   NULL};
 
 static void add(struct ctl_privilege *list, size_t max, size_t *n, const char *what,
                 const char *fix)
@@ -29,8 +29,7 @@ static void add(struct ctl_privilege *list, size_t max, size_t *n, const char *w
 	(*n)++;
 }
 
-static void check_groups(const struct passwd *pw, struct ctl_privilege *list, size_t max,
-                         size_t *n)
+static void check_groups(const struct passwd *pw, struct ctl_privilege *list, size_t max, size_t *n)
 {
 	gid_t groups[MAX_GROUPS];
 	int count = MAX_GROUPS;
@@ -51,14 +50,18 @@ static void check_groups(const struct passwd *pw, struct ctl_privilege *list, si
 		for (j = 0; admin_groups[j] != NULL; j++) {
 			if (strcmp(gr.gr_name, admin_groups[j]) != 0)
 				continue;
-			snprintf(what, sizeof(what), "account %s is in group %s, which grants "
-			         "administration", pw->pw_name, gr.gr_name);
+			snprintf(what, sizeof(what),
+			         "account %s is in group %s, which grants "
+			         "administration",
+			         pw->pw_name, gr.gr_name);
 			if (groups[i] == pw->pw_gid)
-				snprintf(fix, sizeof(fix), "give %s a primary group of its own: usermod -g "
-				         "%s %s (after groupadd %s)", pw->pw_name, pw->pw_name, pw->pw_name,
-				         pw->pw_name);
+				snprintf(fix, sizeof(fix),
+				         "give %s a primary group of its own: usermod -g "
+				         "%s %s (after groupadd %s)",
+				         pw->pw_name, pw->pw_name, pw->pw_name, pw->pw_name);
 			else
-				snprintf(fix, sizeof(fix), "gpasswd -d %s %s", pw->pw_name, gr.gr_name);
+				snprintf(fix, sizeof(fix), "gpasswd -d %s %s", pw->pw_name,
+				         gr.gr_name);
 			add(list, max, n, what, fix);
 		}
 	}
@@ -115,8 +118,10 @@ int ctl_vendor_privileges(const char *name, struct ctl_privilege *list, size_t m
 		return PV_OK; /* no account: nothing it could do */
 	if (pw.pw_uid == 0) {
 		snprintf(what, sizeof(what), "account %s has uid 0: it is root", name);
-		snprintf(fix, sizeof(fix), "give it an ordinary uid: usermod -u UID %s (UID >= 1000, "
-		         "unused)", name);
+		snprintf(fix, sizeof(fix),
+		         "give it an ordinary uid: usermod -u UID %s (UID >= 1000, "
+		         "unused)",
+		         name);
 		add(list, max, n, what, fix);
 	}
 	check_groups(&pw, list, max, n);

@@ -140,10 +140,9 @@ static int audit(struct call *c, const char *result, enum pv_reason reason, cons
 	}
 	/* With the database backend the line is also copied to its audit table; a failed copy
 	 * fails the append (no log, no login). */
-	if (pv_audit_append_mirrored(c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev,
-	                             now_seconds(), c->pamh,
-	                             c->store != NULL ? pv_store_audit_mirror : NULL, c->store,
-	                             &err) != PV_OK) {
+	if (pv_audit_append_mirrored(
+	        c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev, now_seconds(), c->pamh,
+	        c->store != NULL ? pv_store_audit_mirror : NULL, c->store, &err) != PV_OK) {
 		pv_log(c->pamh, LOG_ERR, "%s %s user=%s reason=%s: cannot write the audit log: %s",
 		       c->event, result, shown_user(c), ev.reason, err.msg);
 		return PV_ERR;

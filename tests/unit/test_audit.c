@@ -620,10 +620,10 @@ static void test_torn_newest_slot_after_its_line_is_benign_and_healed(void **sta
 	struct fixture *f = *state;
 	unsigned char buf[2 * HEAD_SLOT];
 
-	append_users(f, 1, 6);     /* last seq 5: slot 1 */
-	smash_slot(f, 1, 0x5a);    /* torn while writing seq 5's head */
+	append_users(f, 1, 6);  /* last seq 5: slot 1 */
+	smash_slot(f, 1, 0x5a); /* torn while writing seq 5's head */
 	assert_intact(f, 5);
-	append_users(f, 6, 7);     /* seq 6 */
+	append_users(f, 6, 7); /* seq 6 */
 	read_head_file(f, buf);
 	assert_int_equal(strncmp((char *)buf, "pam_vendor-audit-head 1 6 ", 26), 0);
 	assert_int_equal(strncmp((char *)buf + HEAD_SLOT, "pam_vendor-audit-head 1 5 ", 26), 0);
@@ -646,7 +646,7 @@ static void test_damaged_slot_hiding_a_removed_line_is_caught(void **state)
 	read_lines(f->log, &ls);
 	write_lines(f->log, ls.line, 4); /* remove seq 5 */
 	free_lines(&ls);
-	smash_slot(f, 1, 0);             /* and its head slot */
+	smash_slot(f, 1, 0); /* and its head slot */
 	assert_broken(f, "damaged slot", "removed");
 	before = tu_read_file(f->log, &len);
 	event_for(&ev, "late");

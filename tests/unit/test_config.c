@@ -113,29 +113,31 @@ static void test_empty_and_comment_only_text_gives_defaults(void **state)
 
 static void test_every_key_is_accepted(void **state)
 {
-	static const char text[] = "store_dir = /srv/pv/store\n"
-	                           "key_file = /srv/pv/master.key\n"
-	                           "audit_log = /srv/pv/log/audit.log\n"
-	                           "session_dir = /run/pv-sessions\n"
-	                           "otp_length = 10\n"
-	                           "otp_ttl = 5m\n"
-	                           "max_failures = 3\n"
-	                           "max_window = 1d\n"
-	                           "unknown_user = deny\n"
-	                           "vendor_group = vendors\n"
-	                           "fail_delay = 3s\n"
-	                           "lock_timeout = 2s\n"
-	                           "totp_issuer = CH Example\n"
-	                           "store_backend = postgresql\n"
-	                           "pg_conninfo = host=db1,db2 dbname=pv target_session_attrs=read-write\n"
-	                           "pg_timeout = 3s\n";
+	static const char text[] =
+	    "store_dir = /srv/pv/store\n"
+	    "key_file = /srv/pv/master.key\n"
+	    "audit_log = /srv/pv/log/audit.log\n"
+	    "session_dir = /run/pv-sessions\n"
+	    "otp_length = 10\n"
+	    "otp_ttl = 5m\n"
+	    "max_failures = 3\n"
+	    "max_window = 1d\n"
+	    "unknown_user = deny\n"
+	    "vendor_group = vendors\n"
+	    "fail_delay = 3s\n"
+	    "lock_timeout = 2s\n"
+	    "totp_issuer = CH Example\n"
+	    "store_backend = postgresql\n"
+	    "pg_conninfo = host=db1,db2 dbname=pv target_session_attrs=read-write\n"
+	    "pg_timeout = 3s\n";
 	struct pv_config cfg;
 	struct pv_err err;
 
 	if (parse_text(text, &cfg, &err) != PV_OK)
 		fail_msg("refused: %s", err.msg);
 	assert_int_equal(cfg.store_backend, PV_STORE_POSTGRESQL);
-	assert_string_equal(cfg.pg_conninfo, "host=db1,db2 dbname=pv target_session_attrs=read-write");
+	assert_string_equal(cfg.pg_conninfo,
+	                    "host=db1,db2 dbname=pv target_session_attrs=read-write");
 	assert_int_equal(cfg.pg_timeout, 3);
 	assert_string_equal(cfg.store_dir, "/srv/pv/store");
 	assert_string_equal(cfg.key_file, "/srv/pv/master.key");
@@ -172,9 +174,9 @@ static void test_database_settings_are_checked(void **state)
 	assert_int_equal(parse_text("store_backend = postgresql\nvendor_group = v\n", &cfg, &err),
 	                 PV_ERR);
 	assert_contains(err.msg, "needs pg_conninfo");
-	assert_int_equal(parse_text("store_backend = postgresql\npg_conninfo = dbname=pv\n", &cfg,
-	                            &err),
-	                 PV_ERR);
+	assert_int_equal(
+	    parse_text("store_backend = postgresql\npg_conninfo = dbname=pv\n", &cfg, &err),
+	    PV_ERR);
 	assert_contains(err.msg, "needs vendor_group");
 }
 

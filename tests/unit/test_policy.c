@@ -705,8 +705,7 @@ static void test_hours_come_after_the_window_and_before_the_address(void **state
 	              PV_R_OUTSIDE_HOURS);
 	f->rec.window_end = NOW - 1;
 	f->rec.window_start = NOW - 100;
-	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, 6, 600),
-	              PV_R_WINDOW_EXPIRED);
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, 6, 600), PV_R_WINDOW_EXPIRED);
 }
 
 static void test_unknown_local_time_refuses_a_vendor_with_hours_only(void **state)
@@ -715,8 +714,7 @@ static void test_unknown_local_time_refuses_a_vendor_with_hours_only(void **stat
 
 	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, -1, -1), PV_R_OK);
 	office_hours(f);
-	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, -1, -1),
-	              PV_R_OUTSIDE_HOURS);
+	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, -1, -1), PV_R_OUTSIDE_HOURS);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

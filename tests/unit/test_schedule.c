@@ -11,7 +11,7 @@
 
 enum { SUN, MON, TUE, WED, THU, FRI, SAT };
 
-#define AT(h, m) ((h) * 60 + (m))
+#define AT(h, m) ((h)*60 + (m))
 
 static struct pv_schedule parse_ok(const char *text)
 {
