@@ -409,6 +409,8 @@ def main():
               f"| {c} | {fmt_ms(r['median'])} | {fmt_ms(r['p90'])} | {fmt_ms(r['p99'])} | "
               f"{r['rate']:.0f} | - | - |")
         w("")
+        w("Where the time goes: a login makes four PAM calls, and each opens its own connection (the module keeps nothing between PAM calls; PostgreSQL starts a server process per connection) and runs its statements; auth commits the record change, and each of the four audit lines is its own commit into the audit table. With several clients the commits queue on the same WAL flushes. A connection pooler on the gateway (PgBouncer in transaction mode, listening on a local socket) would remove most of the connection cost without the module keeping any state; it is not part of this measurement.")
+        w("")
 
     # --- section 7: analysis ---
     v, o, g, fl = sc["v10"], sc["oath"], sc["gauth"], sc["floor"]

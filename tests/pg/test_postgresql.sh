@@ -221,6 +221,24 @@ test_audit_and_report_across_gateways() {
 	expect_match "--all-hosts with the file store: refused, saying why" "uses the file store, which has no shared audit table" "$ERR"
 }
 
+# The copy into the shared audit table is part of the append: if it fails, the line is taken
+# back from the local log too and the vendor is denied ("no log, no login").
+test_audit_insert_failure_denies() {
+	local c out before
+	c=$(ctl_a --json issue "$V1" | code_of)
+	psql_q "ALTER TABLE pam_vendor_audit RENAME TO pam_vendor_audit_away" >/dev/null
+	before=$(sha256sum <"$AUDIT")
+	out=$(login a "$V1" "$c" auth)
+	expect_eq "audit table unwritable: the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	expect_eq "audit table unwritable: the local log has no line either (taken back)" "$before" \
+		"$(sha256sum <"$AUDIT")"
+	psql_q "ALTER TABLE pam_vendor_audit_away RENAME TO pam_vendor_audit" >/dev/null
+	expect_eq "audit table back: the local chain is intact" 0 \
+		"$(ctl_a audit verify >/dev/null 2>&1; echo $?)"
+	out=$(login a "$V1" "$c" auth)
+	expect_eq "audit table back: the code was consumed (fail closed)" PAM_AUTH_ERR "$(step "$out" auth)"
+}
+
 test_schema_mismatch_is_refused() {
 	local c out
 	c=$(ctl_a --json issue "$V1" | code_of)
@@ -274,7 +292,7 @@ test_migration_round_trip() {
 	expect_eq "the sources are untouched: the first database still holds both vendors" 2 \
 		"$(psql_q 'SELECT count(*) FROM pam_vendor_vendors')"
 	expect_eq "migrating onto a copy that differs is refused" 1 \
-		"$(ctl_a unlock "$V1" >/dev/null; ctl_a issue "$V1" >/dev/null; ctl_a store migrate --to file >/dev/null 2>&1; echo $?)"
+		"$(ctl_a vendor set "$V1" --note "changed after the copy" >/dev/null; ctl_a store migrate --to file >/dev/null 2>&1; echo $?)"
 }
 
 test_bad_config_is_refused() {
@@ -296,6 +314,7 @@ test_database_down_denies_quickly
 test_audit_table_holds_every_gateway
 test_audit_verify_all_hosts
 test_audit_and_report_across_gateways
+test_audit_insert_failure_denies
 test_schema_mismatch_is_refused
 test_migration_round_trip
 test_bad_config_is_refused
