@@ -2,16 +2,19 @@
  * vendors who may no longer be connected (window closed or not open yet, disabled, removed,
  * outside their business hours). Sessions are found in the records pam_vendor writes at
  * session open (session.h), never by process name; a PID is signalled only while it still
- * names the process that opened the session (same start time), so a reused PID is never
- * touched. SIGTERM to sshd's monitor ends the session cleanly and makes sshd run
- * pam_close_session (the module then audits session_close and removes the record); a monitor
- * still alive after GRACE_S seconds gets SIGKILL, and then this command writes the
- * session_close line itself. Idempotent: a second run finds nothing left to do. */
+ * names the process that opened the session (same start time), through a pidfd taken before
+ * that check, so a reused PID is never touched. SIGTERM to sshd's monitor ends the session
+ * cleanly and makes sshd run pam_close_session (the module then audits session_close and
+ * removes the record); a monitor still alive after GRACE_S seconds gets SIGKILL, and then
+ * this command writes the session_close line itself. Idempotent: a second run finds nothing
+ * left to do. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "otpctl.h"
 #include "session.h"
@@ -132,14 +135,30 @@ static void forget(const struct otpctl *ctl, const struct pv_session *s)
 		ctl_warn("%s", err.msg);
 }
 
+/* Signal the session's process through a pidfd opened before its start time was checked:
+ * if the PID was reused in between, the pidfd names the old, dead process and the signal
+ * fails with ESRCH instead of reaching a stranger. */
+static int signal_session(int pidfd, const struct pv_session *s, int sig)
+{
+	if (pidfd_send_signal(pidfd, sig, NULL, 0) == 0 || errno == ESRCH)
+		return EXIT_OK;
+	ctl_error("cannot signal pid %ld of %s's session: %s", s->pid, s->user, strerror(errno));
+	return EXIT_FAIL;
+}
+
 /* End one session: audit, SIGTERM, wait, SIGKILL if needed. */
-static int end_session(struct otpctl *ctl, const struct pv_session *s, const char *why,
-                       unsigned *ended)
+static int end_session_fd(struct otpctl *ctl, const struct pv_session *s, const char *why,
+                          int pidfd, unsigned *ended)
 {
 	char detail[256];
 	bool running = false;
 
-	if (still_running(s, &running) != PV_OK)
+	if (pidfd < 0 && errno != ESRCH) {
+		ctl_error("cannot open pid %ld of %s's session: %s", s->pid, s->user,
+		          strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (pidfd >= 0 && still_running(s, &running) != PV_OK)
 		return EXIT_FAIL;
 	if (!running) {
 		/* The process is gone (its sshd was killed, or the machine rebooted without
@@ -148,34 +167,35 @@ static int end_session(struct otpctl *ctl, const struct pv_session *s, const cha
 		return EXIT_OK;
 	}
 	snprintf(detail, sizeof(detail), "%s; SIGTERM to pid %ld", why, s->pid);
-	if (audit_session(ctl, s, "admin", detail) != EXIT_OK)
+	if (audit_session(ctl, s, "admin", detail) != EXIT_OK ||
+	    signal_session(pidfd, s, SIGTERM) != EXIT_OK)
 		return EXIT_FAIL;
-	if (kill((pid_t)s->pid, SIGTERM) != 0 && errno != ESRCH) {
-		ctl_error("cannot signal pid %ld of %s's session: %s", s->pid, s->user,
-		          strerror(errno));
-		return EXIT_FAIL;
-	}
 	if (!wait_gone(s, GRACE_S)) {
-		if (still_running(s, &running) == PV_OK && running &&
-		    kill((pid_t)s->pid, SIGKILL) != 0 && errno != ESRCH) {
-			ctl_error("cannot kill pid %ld of %s's session: %s", s->pid, s->user,
-			          strerror(errno));
+		if (signal_session(pidfd, s, SIGKILL) != EXIT_OK)
 			return EXIT_FAIL;
-		}
 		/* sshd could not run pam_close_session: record the end here. */
 		if (audit_session(ctl, s, "session_close",
 		                  "ended by otpctl expire with SIGKILL (no answer to SIGTERM)") !=
 		    EXIT_OK)
 			return EXIT_FAIL;
-		forget(ctl, s);
-	} else {
-		forget(ctl, s); /* normally already removed by the module's session close */
 	}
+	forget(ctl, s); /* normally already removed by the module's session close */
 	if (!ctl->json)
 		printf("Ended session %s of %s (pid %ld, from %s): %s.\n", s->id, s->user, s->pid,
 		       s->rhost[0] ? s->rhost : "unknown address", why);
 	(*ended)++;
 	return EXIT_OK;
+}
+
+static int end_session(struct otpctl *ctl, const struct pv_session *s, const char *why,
+                       unsigned *ended)
+{
+	int pidfd = pidfd_open((pid_t)s->pid, 0);
+	int rc = end_session_fd(ctl, s, why, pidfd, ended);
+
+	if (pidfd >= 0)
+		close(pidfd);
+	return rc;
 }
 
 /* End the sessions that must end; only those of `only` (a vendor name) when given. */
