@@ -89,10 +89,6 @@ static int account_source(const char *name, bool *exists, bool *local)
 	struct passwd pw;
 	struct passwd *pwp = NULL;
 	char buf[8192];
-	char line[4096];
-	size_t nlen = strlen(name);
-	FILE *f;
-
 	int r;
 
 	*exists = false;
@@ -106,15 +102,12 @@ static int account_source(const char *name, bool *exists, bool *local)
 	if (pwp == NULL)
 		return EXIT_OK;
 	*exists = true;
-	f = fopen("/etc/passwd", "re");
-	if (f == NULL) {
+	r = ctl_passwd_has("/etc/passwd", name);
+	if (r < 0) {
 		ctl_error("cannot read /etc/passwd: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, name, nlen) == 0 && line[nlen] == ':')
-			*local = true;
-	fclose(f);
+	*local = (r == 1);
 	return EXIT_OK;
 }
 

@@ -211,3 +211,25 @@ void ctl_local_time(int64_t t, char *buf, size_t len)
 {
 	pv_format_local((time_t)t, buf, len);
 }
+
+int ctl_passwd_has(const char *file, const char *name)
+{
+	size_t nlen = strlen(name);
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+	FILE *f;
+
+	f = fopen(file, "re");
+	if (f == NULL)
+		return -1;
+	while (getline(&line, &cap, f) >= 0)
+		if (strncmp(line, name, nlen) == 0 && line[nlen] == ':')
+			found = 1;
+	if (ferror(f))
+		found = -1;
+	free(line);
+	if (fclose(f) != 0)
+		found = -1;
+	return found;
+}

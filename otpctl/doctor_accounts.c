@@ -11,29 +11,6 @@
 
 #define GROUP_BUF_MAX (4 * 1024 * 1024)
 
-/* Is name a line of the passwd file? 1 yes, 0 no, -1 the file cannot be read. */
-static int in_passwd_file(const char *file, const char *name)
-{
-	size_t nlen = strlen(name);
-	char *line = NULL;
-	size_t cap = 0;
-	int found = 0;
-	FILE *f;
-
-	f = fopen(file, "re");
-	if (f == NULL)
-		return -1;
-	while (getline(&line, &cap, f) >= 0)
-		if (strncmp(line, name, nlen) == 0 && line[nlen] == ':')
-			found = 1;
-	if (ferror(f))
-		found = -1;
-	free(line);
-	if (fclose(f) != 0)
-		found = -1;
-	return found;
-}
-
 /* One vendor's account. Returns false when the passwd file cannot be read (stop there). */
 static bool check_vendor(struct doctor *d, const struct dr_vendor *v)
 {
@@ -76,7 +53,7 @@ static bool check_vendor(struct doctor *d, const struct dr_vendor *v)
 		           v->name);
 		return true;
 	}
-	local = in_passwd_file(d->opt.passwd, v->name);
+	local = ctl_passwd_has(d->opt.passwd, v->name);
 	if (local < 0) {
 		dr_finding(d, DR_ERROR, "passwd.unreadable", NULL, "cannot read %s: %s",
 		           d->opt.passwd, strerror(errno));

@@ -54,6 +54,10 @@ int ctl_open_store(struct otpctl *ctl);
 int ctl_open(struct otpctl *ctl);
 void ctl_close(struct otpctl *ctl);
 
+/* Is name a line of the passwd file (a local account, not one known only through NSS from
+ * AD/LDAP/SSSD)? 1 yes, 0 no, -1 the file cannot be read (errno). */
+int ctl_passwd_has(const char *file, const char *name);
+
 /* Refuse a vendor name that cannot be valid (prints the error). */
 bool ctl_check_name(const char *name);
 
