@@ -112,8 +112,9 @@ static int account_source(const char *name, bool *exists, bool *local)
 }
 
 /* With vendor_group set, sshd's "Match Group" block and the module's group rule only cover
- * members: say so when the new vendor's account is not one. */
-static void check_vendor_group(const struct otpctl *ctl, const char *name)
+ * members: say so when the new vendor's account is not one. Returns false only when the
+ * group exists and the account is not in it. */
+static bool check_vendor_group(const struct otpctl *ctl, const char *name)
 {
 	const char *group = ctl->cfg.vendor_group;
 	struct group gr;
@@ -125,22 +126,23 @@ static void check_vendor_group(const struct otpctl *ctl, const char *name)
 	size_t i;
 
 	if (group[0] == '\0')
-		return;
+		return true;
 	if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL) {
 		ctl_warn("vendor_group %s does not exist; pam_vendor denies every user until it "
 		         "does (groupadd %s)",
 		         group, group);
-		return;
+		return true;
 	}
 	for (i = 0; gr.gr_mem != NULL && gr.gr_mem[i] != NULL; i++)
 		if (strcmp(gr.gr_mem[i], name) == 0)
-			return;
+			return true;
 	if (getpwnam_r(name, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
 	    pw.pw_gid == gr.gr_gid)
-		return;
+		return true;
 	ctl_warn("account %s is not in vendor_group %s; add it (usermod -aG %s %s) so that sshd "
 	         "asks for its key and the code",
 	         name, group, group, name);
+	return false;
 }
 
 /* A vendor account must have no privileges on the system: name each one and its fix. */
@@ -197,6 +199,15 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	if (ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;
+	/* With the database, the module only looks up members of vendor_group: an account
+	 * outside it would not be treated as a vendor at all. */
+	if (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && local &&
+	    !check_vendor_group(ctl, va.name)) {
+		ctl_error("refusing to add %s: with store_backend = postgresql a vendor must be in "
+		          "vendor_group %s; nothing was changed",
+		          va.name, ctl->cfg.vendor_group);
+		return EXIT_FAIL;
+	}
 	if (pv_store_exists(ctl->store, va.name, &exists, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
@@ -235,8 +246,8 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	if (!local)
 		ctl_warn("there is no account named %s yet; create it with: useradd -m %s", va.name,
 		         va.name);
-	else
-		check_vendor_group(ctl, va.name);
+	else if (ctl->cfg.store_backend == PV_STORE_FILE) /* a warning: the record makes a vendor */
+		(void)check_vendor_group(ctl, va.name);
 	if (ctl->json) {
 		struct pv_buf b;
 		pv_buf_init(&b, 65536);

@@ -173,10 +173,18 @@ static void check_group(struct doctor *d)
 			continue; /* no account: vendor.NAME.absent says so */
 		snprintf(id, sizeof(id), "vendor.%s.not_in_group", name);
 		snprintf(fix, sizeof(fix), "usermod -aG %s %s", group, name);
-		dr_finding(d, DR_WARNING, id, fix,
-		           "vendor %s is not a member of vendor_group %s: sshd's Match Group block "
-		           "does not apply to it, so sshd does not ask for its code",
-		           name, group);
+		/* With the database the module only looks up group members: a vendor outside
+		 * the group is left to the rest of the stack, which is an error, not a warning. */
+		if (d->ctl->cfg.store_backend == PV_STORE_POSTGRESQL)
+			dr_finding(d, DR_ERROR, id, fix,
+			           "vendor %s is not a member of vendor_group %s: with store_backend = "
+			           "postgresql pam_vendor does not treat it as a vendor at all",
+			           name, group);
+		else
+			dr_finding(d, DR_WARNING, id, fix,
+			           "vendor %s is not a member of vendor_group %s: sshd's Match Group "
+			           "block does not apply to it, so sshd does not ask for its code",
+			           name, group);
 	}
 out:
 	free(buf);

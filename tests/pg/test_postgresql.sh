@@ -295,6 +295,17 @@ test_migration_round_trip() {
 		"$(ctl_a vendor set "$V1" --note "changed after the copy" >/dev/null; ctl_a store migrate --to file >/dev/null 2>&1; echo $?)"
 }
 
+# With the database the module only asks about vendor_group members: a vendor must be one.
+test_vendor_outside_group_is_refused() {
+	local u=pvpgo$$ err
+	useradd -M -N -s /usr/sbin/nologin "$u"
+	err=$(ctl_a vendor add "$u" --ip "$ALLOWED" 2>&1 >/dev/null)
+	expect_eq "vendor add of an account outside vendor_group: refused" 1 $?
+	expect_match "the refusal names the group" "must be in vendor_group $GRP" "$err"
+	expect_eq "nothing stored" 0 "$(psql_q "SELECT count(*) FROM pam_vendor_vendors WHERE name = '$u'")"
+	userdel "$u"
+}
+
 test_bad_config_is_refused() {
 	local f=$T/bad.conf
 	sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$PGD dbname=pamvendor password=secret|" "$CFG_A" >"$f"
@@ -317,5 +328,6 @@ test_audit_and_report_across_gateways
 test_audit_insert_failure_denies
 test_schema_mismatch_is_refused
 test_migration_round_trip
+test_vendor_outside_group_is_refused
 test_bad_config_is_refused
 finish
