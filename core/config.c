@@ -31,6 +31,7 @@ void pv_config_defaults(struct pv_config *cfg)
 	snprintf(cfg->totp_issuer, sizeof(cfg->totp_issuer), "pam_vendor");
 	cfg->store_backend = PV_STORE_FILE;
 	cfg->pg_timeout = 2;
+	cfg->warn_before = 5 * 60;
 }
 
 /* A libpq connection string must not carry the password: pam_vendor.conf is readable by
@@ -214,6 +215,11 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 	}
 	if (strcmp(key, "pg_timeout") == 0)
 		return set_duration(w, key, value, 1, 60, false, &cfg->pg_timeout);
+	if (strcmp(key, "warn_before") == 0)
+		return set_duration(w, key, value, 10, 2 * 3600, true, &cfg->warn_before);
+	if (strcmp(key, "openvpn_management") == 0)
+		return set_path(w, key, value, cfg->openvpn_management,
+		                sizeof(cfg->openvpn_management));
 	if (strcmp(key, "totp_issuer") == 0) {
 		if (strlen(value) >= sizeof(cfg->totp_issuer) || !is_printable(value))
 			return bad(w, key, value, "printable text of at most 63 characters");
@@ -237,9 +243,10 @@ static char *trim(char *s)
 }
 
 static const char *const known_keys[] = {
-    "store_dir",   "key_file",      "audit_log",    "otp_length", "otp_ttl",      "max_failures",
-    "max_window",  "unknown_user",  "vendor_group", "fail_delay", "lock_timeout", "totp_issuer",
-    "session_dir", "store_backend", "pg_conninfo",  "pg_timeout",
+    "store_dir",    "key_file",    "audit_log",          "otp_length",    "otp_ttl",
+    "max_failures", "max_window",  "unknown_user",       "vendor_group",  "fail_delay",
+    "lock_timeout", "totp_issuer", "session_dir",        "store_backend", "pg_conninfo",
+    "pg_timeout",   "warn_before", "openvpn_management",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 

@@ -32,6 +32,8 @@ struct pv_config {
 	enum pv_store_backend store_backend;
 	char pg_conninfo[1024]; /* libpq connection string; never a password */
 	int64_t pg_timeout;     /* seconds for connecting and for each statement, 1..60 */
+	int64_t warn_before;    /* seconds before a window ends to warn live sessions; 0: never */
+	char openvpn_management[PATH_MAX]; /* OpenVPN's management unix socket; "": none */
 };
 
 void pv_config_defaults(struct pv_config *cfg);

@@ -1,6 +1,8 @@
 /* session.c — records of live vendor sessions (see session.h). Text format, one key per line:
- *   pam_vendor-session 1 / id HEX / user NAME / service NAME / rhost ADDR|- / pid N /
- *   pid_start N / opened EPOCH / end                                                    */
+ *   pam_vendor-session 2 / id HEX / user NAME / service NAME / kind ssh|vpn /
+ *   rhost ADDR|- / tunnel ADDR:PORT|- / pid N / pid_start N / opened EPOCH / warned EPOCH /
+ *   end
+ * Records live under /run and die with a reboot: an older layout is refused as damaged. */
 #include "session.h"
 
 #include <dirent.h>
@@ -17,7 +19,7 @@
 #include "safefile.h"
 #include "timeparse.h"
 
-#define MAGIC        "pam_vendor-session 1"
+#define MAGIC        "pam_vendor-session 2"
 #define SUFFIX       ".session"
 #define RECORD_MAX   1024
 #define MAX_SESSIONS 100000
@@ -83,16 +85,19 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 	int rc;
 
 	if (!id_valid(s->id) || !pv_vendor_name_valid(s->user) ||
-	    !word_valid(s->service, sizeof(s->service)) || s->pid <= 0 ||
-	    (s->rhost[0] != '\0' && !word_valid(s->rhost, sizeof(s->rhost)))) {
+	    !word_valid(s->service, sizeof(s->service)) || s->pid <= 0 || s->warned < 0 ||
+	    (s->kind != PV_SESSION_SSH && s->kind != PV_SESSION_VPN) ||
+	    (s->rhost[0] != '\0' && !word_valid(s->rhost, sizeof(s->rhost))) ||
+	    (s->tunnel[0] != '\0' && !word_valid(s->tunnel, sizeof(s->tunnel)))) {
 		pv_err_set(err, "refusing to record an invalid session");
 		return PV_ERR;
 	}
 	n = snprintf(text, sizeof(text),
-	             "%s\nid %s\nuser %s\nservice %s\nrhost %s\npid %ld\npid_start %" PRIu64
-	             "\nopened %" PRId64 "\nend\n",
-	             MAGIC, s->id, s->user, s->service, s->rhost[0] ? s->rhost : "-", s->pid,
-	             s->pid_start, s->opened);
+	             "%s\nid %s\nuser %s\nservice %s\nkind %s\nrhost %s\ntunnel %s\npid "
+	             "%ld\npid_start %" PRIu64 "\nopened %" PRId64 "\nwarned %" PRId64 "\nend\n",
+	             MAGIC, s->id, s->user, s->service, s->kind == PV_SESSION_VPN ? "vpn" : "ssh",
+	             s->rhost[0] ? s->rhost : "-", s->tunnel[0] ? s->tunnel : "-", s->pid,
+	             s->pid_start, s->opened, s->warned);
 	if (n < 0 || (size_t)n >= sizeof(text)) {
 		pv_err_set(err, "session record too long");
 		return PV_ERR;
@@ -157,11 +162,13 @@ static char *take_line(char **p, const char *key)
 static int parse_record(char *text, const char *shown, struct pv_session *s, struct pv_err *err)
 {
 	char *p = text;
-	char *v[8];
-	static const char *const keys[8] = {"id",  "user",      "service", "rhost",
-	                                    "pid", "pid_start", "opened",  NULL};
+	char *v[11];
+	static const char *const keys[11] = {"id",     "user",   "service", "kind",
+	                                     "rhost",  "tunnel", "pid",     "pid_start",
+	                                     "opened", "warned", NULL};
 	uint64_t pid;
 	uint64_t opened;
+	uint64_t warned;
 	size_t i;
 
 	memset(s, 0, sizeof(*s));
@@ -172,17 +179,23 @@ static int parse_record(char *text, const char *shown, struct pv_session *s, str
 		if ((v[i] = take_line(&p, keys[i])) == NULL)
 			goto bad;
 	if (strcmp(p, "end\n") != 0 || !id_valid(v[0]) || !pv_vendor_name_valid(v[1]) ||
-	    !word_valid(v[2], sizeof(s->service)) || !word_valid(v[3], sizeof(s->rhost)) ||
-	    pv_parse_u64(v[4], (uint64_t)INT32_MAX, &pid) != PV_OK || pid == 0 ||
-	    pv_parse_u64(v[5], UINT64_MAX, &s->pid_start) != PV_OK ||
-	    pv_parse_u64(v[6], (uint64_t)INT64_MAX, &opened) != PV_OK)
+	    !word_valid(v[2], sizeof(s->service)) ||
+	    (strcmp(v[3], "ssh") != 0 && strcmp(v[3], "vpn") != 0) ||
+	    !word_valid(v[4], sizeof(s->rhost)) || !word_valid(v[5], sizeof(s->tunnel)) ||
+	    pv_parse_u64(v[6], (uint64_t)INT32_MAX, &pid) != PV_OK || pid == 0 ||
+	    pv_parse_u64(v[7], UINT64_MAX, &s->pid_start) != PV_OK ||
+	    pv_parse_u64(v[8], (uint64_t)INT64_MAX, &opened) != PV_OK ||
+	    pv_parse_u64(v[9], (uint64_t)INT64_MAX, &warned) != PV_OK)
 		goto bad;
 	snprintf(s->id, sizeof(s->id), "%s", v[0]);
 	snprintf(s->user, sizeof(s->user), "%s", v[1]);
 	snprintf(s->service, sizeof(s->service), "%s", v[2]);
-	snprintf(s->rhost, sizeof(s->rhost), "%s", strcmp(v[3], "-") == 0 ? "" : v[3]);
+	s->kind = strcmp(v[3], "vpn") == 0 ? PV_SESSION_VPN : PV_SESSION_SSH;
+	snprintf(s->rhost, sizeof(s->rhost), "%s", strcmp(v[4], "-") == 0 ? "" : v[4]);
+	snprintf(s->tunnel, sizeof(s->tunnel), "%s", strcmp(v[5], "-") == 0 ? "" : v[5]);
 	s->pid = (long)pid;
 	s->opened = (int64_t)opened;
+	s->warned = (int64_t)warned;
 	return PV_OK;
 bad:
 	pv_err_set(err, "session record %s is damaged", shown);

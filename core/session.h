@@ -16,14 +16,24 @@
 
 #define PV_SESSION_ID_LEN 32 /* hex characters */
 
+/* What carries the session: an sshd login (pid is sshd's monitor, which SIGTERM ends
+ * cleanly) or an OpenVPN tunnel (pid is the OpenVPN server; the tunnel is ended through the
+ * server's management interface, never by a signal to the server). */
+enum pv_session_kind { PV_SESSION_SSH = 0, PV_SESSION_VPN = 1 };
+
+#define PV_TUNNEL_TEXT_MAX (PV_IP_TEXT_MAX + 8) /* "ADDR:PORT" as OpenVPN's status shows it */
+
 struct pv_session {
 	char id[PV_SESSION_ID_LEN + 1];
 	char user[PV_NAME_MAX + 1];
 	char service[64];
-	char rhost[PV_IP_TEXT_MAX]; /* "" when unknown */
+	enum pv_session_kind kind;
+	char rhost[PV_IP_TEXT_MAX];      /* "" when unknown */
+	char tunnel[PV_TUNNEL_TEXT_MAX]; /* VPN: the client's real address:port; "" for ssh */
 	long pid;
 	uint64_t pid_start; /* start time of pid, in clock ticks after boot */
 	int64_t opened;
+	int64_t warned; /* when the vendor was warned that its window ends; 0: not yet */
 };
 
 /* Write the record (creating session_dir 0700 when absent). */

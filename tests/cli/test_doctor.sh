@@ -60,7 +60,10 @@ new_env "vendor_group = $GROUP"
 "$OTPCTL" --config "$CFG" vendor add "$U1" --ip 192.0.2.10 >/dev/null 2>&1 ||
 	{ echo "Bail out! vendor add failed"; exit 1; }
 
-# sshd: a host key of our own so that `sshd -T -f FILE` works.
+# sshd: a host key of our own so that `sshd -T -f FILE` works, and the privilege separation
+# directory sshd insists on (systemd's tmpfiles makes it at boot; a machine without systemd
+# running, like a CI container, has none until sshd's own start script runs).
+install -d -m 0755 /run/sshd
 ssh-keygen -q -t ed25519 -N '' -f "$T/host_key" || { echo "Bail out! ssh-keygen failed"; exit 1; }
 # write_sshd_config [EXTRA LINES...]: the good configuration; extra lines replace its body.
 write_sshd_config() {

@@ -88,6 +88,8 @@ static void assert_defaults(const struct pv_config *cfg)
 	assert_true(cfg->fail_delay >= 0 && cfg->fail_delay <= 60);
 	assert_true(cfg->lock_timeout >= 1 && cfg->lock_timeout <= 60);
 	assert_true(cfg->totp_issuer[0] != '\0');
+	assert_int_equal(cfg->warn_before, 5 * 60);
+	assert_string_equal(cfg->openvpn_management, "");
 }
 
 static void test_defaults_are_the_briefs(void **state)
@@ -129,7 +131,9 @@ static void test_every_key_is_accepted(void **state)
 	    "totp_issuer = CH Example\n"
 	    "store_backend = postgresql\n"
 	    "pg_conninfo = host=db1,db2 dbname=pv target_session_attrs=read-write\n"
-	    "pg_timeout = 3s\n";
+	    "pg_timeout = 3s\n"
+	    "warn_before = 10m\n"
+	    "openvpn_management = /run/openvpn-server/vendors.sock\n";
 	struct pv_config cfg;
 	struct pv_err err;
 
@@ -152,6 +156,24 @@ static void test_every_key_is_accepted(void **state)
 	assert_int_equal(cfg.fail_delay, 3);
 	assert_int_equal(cfg.lock_timeout, 2);
 	assert_string_equal(cfg.totp_issuer, "CH Example");
+	assert_int_equal(cfg.warn_before, 600);
+	assert_string_equal(cfg.openvpn_management, "/run/openvpn-server/vendors.sock");
+}
+
+/* The end-of-window warning: a duration, or 0 to send none; never longer than two hours. */
+static void test_warn_before_is_a_bounded_duration_or_zero(void **state)
+{
+	struct pv_config cfg;
+
+	assert_value_accepted("warn_before", "0", &cfg);
+	assert_int_equal(cfg.warn_before, 0);
+	assert_value_accepted("warn_before", "30s", &cfg);
+	assert_int_equal(cfg.warn_before, 30);
+	assert_value_refused("warn_before", "5s");
+	assert_value_refused("warn_before", "3h");
+	assert_value_refused("warn_before", "soon");
+	assert_value_refused("openvpn_management", "run/openvpn.sock");
+	assert_value_refused("openvpn_management", "/run/../tmp/openvpn.sock");
 }
 
 /* The database settings: a known backend, no password in the connection string (it would
@@ -597,6 +619,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults_are_the_briefs),
 	    cmocka_unit_test(test_empty_and_comment_only_text_gives_defaults),
 	    cmocka_unit_test(test_every_key_is_accepted),
+	    cmocka_unit_test(test_warn_before_is_a_bounded_duration_or_zero),
 	    cmocka_unit_test(test_database_settings_are_checked),
 	    cmocka_unit_test(test_whitespace_tabs_and_crlf_around_keys_are_ignored),
 	    cmocka_unit_test(test_number_and_duration_bounds_are_accepted),
