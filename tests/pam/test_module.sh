@@ -528,7 +528,9 @@ test_otp_reused() {
 }
 
 # locked_out: max_failures = 3; the third wrong code locks; then even a valid code is refused
-# (PAM_MAXTRIES, no prompt) until otpctl unlock or a new window; clock steps change nothing.
+# (PAM_AUTH_ERR like any refusal, no prompt; never PAM_MAXTRIES, after which sshd advertises
+# no method and the OpenSSH client falls back to password prompts) until otpctl unlock or a
+# new window; clock steps change nothing.
 test_locked_out() {
 	local c1 i
 	new_env "max_failures = 3"
@@ -544,13 +546,14 @@ test_locked_out() {
 	done
 	expect_eq "locked_out: the third failure sets the lock" true "$(status_of 'v["locked"]')"
 	drive pvtest --user acme --rhost "$ALLOWED" --code "$c1" --steps auth
-	expect_step "locked_out: a valid code is refused with PAM_MAXTRIES" auth PAM_MAXTRIES
+	expect_step "locked_out: a valid code is refused with PAM_AUTH_ERR" auth PAM_AUTH_ERR
 	expect_step "locked_out: no prompt while locked" prompts 0
 	expect_audit "locked_out: audit" "auth deny locked_out"
 	drive_at "+1h" pvtest --user acme --rhost "$ALLOWED" --code "$c1" --steps auth
-	expect_step "locked_out: still locked with the clock an hour ahead" auth PAM_MAXTRIES
+	expect_step "locked_out: still locked with the clock an hour ahead" auth PAM_AUTH_ERR
+	expect_audit "locked_out: clock ahead audit" "auth deny locked_out"
 	drive_at "-1h" pvtest --user acme --rhost "$ALLOWED" --code "$c1" --steps auth
-	expect_step "locked_out: still locked with the clock an hour back" auth PAM_MAXTRIES
+	expect_step "locked_out: still locked with the clock an hour back" auth PAM_AUTH_ERR
 	expect_audit "locked_out: clock back audit" "auth deny locked_out"
 	expect_eq "locked_out: the valid code was not burnt" 1 "$(status_of 'v["outstanding_codes"]')"
 	run_ctl issue acme
