@@ -23,7 +23,7 @@ void dr_one_line(char *text)
 	char *p;
 
 	len = strlen(text);
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		text[--len] = '\0';
 	for (p = text; *p != '\0'; p++) {
 		if (*p == '\n')

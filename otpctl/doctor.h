@@ -58,6 +58,8 @@ struct dr_vendor {
 	/* The id of a finding that is the root cause of this vendor's other problems (outside
 	 * vendor_group, uid 0): later checks attach what follows from it as symptoms. */
 	char cause[128];
+	/* The finding that makes the account itself unfit (uid 0): its key set-up is moot. */
+	char account_cause[128];
 };
 
 struct dr_finding {

@@ -113,7 +113,7 @@ static bool report_privsep_dir(struct doctor *d, const char *why)
 	if (found == NULL)
 		return false;
 	found += strlen(NO_PRIVSEP_DIR);
-	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(found, " ;\n"), found);
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(found, " ;?\t\r\n"), found);
 	if (dir[0] != '/')
 		return false;
 	snprintf(fix, sizeof(fix), "install -d -m 0755 %s", dir);

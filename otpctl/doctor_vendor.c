@@ -65,8 +65,8 @@ static void check_privileges(struct doctor *d)
 			dr_finding(d, DR_ERROR, id, found[j].fix,
 			           "%s: a vendor account must have no privileges on this system",
 			           found[j].what);
-		if (n > 0 && account_is_root(v->name) && v->cause[0] == '\0')
-			snprintf(v->cause, sizeof(v->cause), "%s", id); /* its key set-up is moot */
+		if (n > 0 && account_is_root(v->name))
+			snprintf(v->account_cause, sizeof(v->account_cause), "%s", id);
 	}
 }
 
@@ -91,12 +91,12 @@ static bool unsafe_mode(const struct stat *st, uid_t owner)
 	return (st->st_uid != 0 && st->st_uid != owner) || (st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-/* A key set-up problem: a finding, or a symptom when the vendor has a root cause (uid 0). */
+/* A key set-up problem: a finding, or a symptom when the account itself is unfit (uid 0). */
 static void key_problem(struct doctor *d, const struct dr_vendor *v, const char *id,
                         const char *fix, const char *what)
 {
-	if (v->cause[0] != '\0')
-		dr_symptom(d, v->cause, id, fix, "%s", what);
+	if (v->account_cause[0] != '\0')
+		dr_symptom(d, v->account_cause, id, fix, "%s", what);
 	else
 		dr_finding(d, DR_ERROR, id, fix, "%s", what);
 }
