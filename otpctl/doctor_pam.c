@@ -324,7 +324,7 @@ static void service_file_command(const struct doctor *d, char *fix, size_t len)
 static void check_service(struct doctor *d)
 {
 	char err[1024];
-	char fix[1200];
+	char fix[2200];
 	int r;
 
 	r = dr_pam_load(d->opt.pam_dir, d->opt.service, &d->pam, err, sizeof(err));

@@ -6,6 +6,7 @@
 #include "doctor.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
@@ -128,6 +129,70 @@ static void install_key_fix(const struct passwd *pw, const char *group, const ch
 	         make_ssh_dir ? "/.ssh && " : "", pw->pw_name, group, keys);
 }
 
+static void check_password_of(struct doctor *d, const struct dr_vendor *v)
+{
+	char what[512];
+	char fix[256];
+	char id[128];
+	bool known = false;
+
+	snprintf(id, sizeof(id), "vendor.%s.password", v->name);
+	if (!password_locked(v->name, &known) && known) {
+		snprintf(fix, sizeof(fix),
+		         "passwd -l %s (vendors log in with their key and the code)", v->name);
+		snprintf(what, sizeof(what),
+		         "vendor %s has a usable password: with it, a stack or sshd setting that "
+		         "skips the key would let the vendor in with a password the structure does "
+		         "not control",
+		         v->name);
+		key_problem(d, v, id, fix, what);
+	}
+}
+
+/* The authorized_keys file itself (its home and .ssh are safe). */
+static void check_key_file(struct doctor *d, const struct dr_vendor *v, const struct passwd *pw,
+                           const char *group, const char *ssh_dir, const char *keys, const char *id)
+{
+	char what[9000];
+	char fix[9000];
+	struct stat st;
+
+	if (lstat(keys, &st) != 0) {
+		install_key_fix(pw, group, keys, stat(ssh_dir, &st) != 0, fix, sizeof(fix));
+		snprintf(what, sizeof(what), "vendor %s has no %s: it cannot pass sshd's key step",
+		         v->name, keys);
+		key_problem(d, v, id, fix, what);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		char install[8000];
+
+		install_key_fix(pw, group, keys, false, install, sizeof(install));
+		snprintf(fix, sizeof(fix), "mv %.2000s %.2000s.not-a-file && %.4000s", keys, keys,
+		         install);
+		snprintf(what, sizeof(what), "%s is not a regular file: sshd does not read it",
+		         keys);
+		key_problem(d, v, id, fix, what);
+		return;
+	}
+	if (unsafe_mode(&st, pw->pw_uid) || (st.st_mode & S_IROTH)) {
+		snprintf(fix, sizeof(fix), "chown %s:%s %s && chmod 0600 %s", v->name, group, keys,
+		         keys);
+		snprintf(what, sizeof(what),
+		         "%s is not safe (owner uid %u, mode %04o): it must be the vendor's (or "
+		         "root's), writable and readable by no one else",
+		         keys, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		key_problem(d, v, id, fix, what);
+		return;
+	}
+	if (st.st_size == 0) {
+		install_key_fix(pw, group, keys, false, fix, sizeof(fix));
+		snprintf(what, sizeof(what), "%s is empty: the vendor cannot pass sshd's key step",
+		         keys);
+		key_problem(d, v, id, fix, what);
+	}
+}
+
 static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 {
 	struct passwd pw;
@@ -140,24 +205,13 @@ static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 	char fix[9000];
 	char id[128];
 	struct stat st;
-	bool known = false;
 
 	if (getpwnam_r(v->name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
 		return; /* vendor.NAME.absent reports it */
+	check_password_of(d, v);
 	owner_names(&pw, group, sizeof(group));
 	snprintf(ssh_dir, sizeof(ssh_dir), "%s/.ssh", pw.pw_dir);
 	snprintf(keys, sizeof(keys), "%s/authorized_keys", ssh_dir);
-	snprintf(id, sizeof(id), "vendor.%s.password", v->name);
-	if (!password_locked(v->name, &known) && known) {
-		snprintf(fix, sizeof(fix),
-		         "passwd -l %s (vendors log in with their key and the code)", v->name);
-		snprintf(what, sizeof(what),
-		         "vendor %s has a usable password: with it, a stack or sshd setting that "
-		         "skips the key would let the vendor in with a password the structure does "
-		         "not control",
-		         v->name);
-		key_problem(d, v, id, fix, what);
-	}
 	snprintf(id, sizeof(id), "vendor.%s.authorized_keys", v->name);
 	if (stat(pw.pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(fix, sizeof(fix), "install -d -o %s -g %s -m 0750 %s", v->name, group,
@@ -187,40 +241,7 @@ static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 		key_problem(d, v, id, fix, what);
 		return;
 	}
-	if (lstat(keys, &st) != 0) {
-		install_key_fix(&pw, group, keys, stat(ssh_dir, &st) != 0, fix, sizeof(fix));
-		snprintf(what, sizeof(what), "vendor %s has no %s: it cannot pass sshd's key step",
-		         v->name, keys);
-		key_problem(d, v, id, fix, what);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		char install[8000];
-
-		install_key_fix(&pw, group, keys, false, install, sizeof(install));
-		snprintf(fix, sizeof(fix), "mv %.2000s %.2000s.not-a-file && %.4000s", keys, keys,
-		         install);
-		snprintf(what, sizeof(what), "%s is not a regular file: sshd does not read it",
-		         keys);
-		key_problem(d, v, id, fix, what);
-		return;
-	}
-	if (unsafe_mode(&st, pw.pw_uid) || (st.st_mode & S_IROTH)) {
-		snprintf(fix, sizeof(fix), "chown %s:%s %s && chmod 0600 %s", v->name, group, keys,
-		         keys);
-		snprintf(what, sizeof(what),
-		         "%s is not safe (owner uid %u, mode %04o): it must be the vendor's (or "
-		         "root's), writable and readable by no one else",
-		         keys, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		key_problem(d, v, id, fix, what);
-		return;
-	}
-	if (st.st_size == 0) {
-		install_key_fix(&pw, group, keys, false, fix, sizeof(fix));
-		snprintf(what, sizeof(what), "%s is empty: the vendor cannot pass sshd's key step",
-		         keys);
-		key_problem(d, v, id, fix, what);
-	}
+	check_key_file(d, v, &pw, group, ssh_dir, keys, id);
 }
 
 static void check_keys(struct doctor *d)
@@ -295,6 +316,20 @@ static int period_days(const char *word)
 	return 0;
 }
 
+/* The number after "rotate" (strtol: a bad number is not a count). */
+static bool rotate_count(const char *text, int *n)
+{
+	char *end = NULL;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || value < 0 || value > INT_MAX)
+		return false;
+	*n = (int)value;
+	return true;
+}
+
 struct rotate_rule {
 	bool found;
 	char file[2048];
@@ -338,7 +373,7 @@ static void scan_logrotate_file(const char *path, const char *log, struct rotate
 		}
 		if (!ours || sscanf(p, "%63s", word) != 1)
 			continue;
-		if (strcmp(word, "rotate") == 0 && sscanf(p, "rotate %d", &n) == 1)
+		if (strcmp(word, "rotate") == 0 && rotate_count(p + strlen("rotate"), &n))
 			r->rotate = n;
 		else if (period_days(word) > 0)
 			r->period = period_days(word);
