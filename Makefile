@@ -26,7 +26,9 @@ OPT      := -O2 -g -D_FORTIFY_SOURCE=2
 SANLD    :=
 endif
 # -MMD -MP: every object depends on the headers it really includes (build/*/**/*.d).
-CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -MMD -MP -Icore $(PKG_CFLAGS) $(CFLAGS)
+# PV_DOCDIR: doctor's fixes name the examples where `make install` (and the package) put them.
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -MMD -MP -Icore \
+              -DPV_DOCDIR='"$(DOCDIR)"' $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
 # libpq: its header only; the library is loaded at run time by the PostgreSQL backend
 # (core/store_pg.c says why), so neither the module nor otpctl links it.

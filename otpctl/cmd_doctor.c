@@ -1,5 +1,6 @@
 /* cmd_doctor.c — `otpctl doctor`: options, then the checks (doctor.c and doctor_*.c). */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "doctor.h"
@@ -22,6 +23,7 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 	    {"dev-log", required_argument, NULL, 'l'},
 	    {"rsyslog-conf", required_argument, NULL, 'r'},
 	    {"logrotate-dir", required_argument, NULL, 'g'},
+	    {"skip", required_argument, NULL, 'k'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -58,6 +60,15 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 		case 'g':
 			opt->logrotate_dir = optarg;
 			break;
+		case 'k':
+			if (!dr_check_known(optarg))
+				return ctl_usage_error(cmd,
+				                       "--skip takes a check id as doctor lists it "
+				                       "(system.security_updates) or an area "
+				                       "(system), not \"%.64s\"",
+				                       optarg);
+			opt->skip[opt->n_skip++] = optarg;
+			break;
 		default:
 			opt->rsyslog_conf = optarg;
 			break;
@@ -89,10 +100,16 @@ int cmd_doctor(struct otpctl *ctl, int argc, char **argv)
 	d.opt.dev_log = "/dev/log";
 	d.opt.rsyslog_conf = "/etc/rsyslog.conf";
 	d.opt.logrotate_dir = "/etc/logrotate.d";
+	/* At most one --skip per argument. */
+	d.opt.skip = calloc((size_t)argc + 1, sizeof(*d.opt.skip));
+	if (d.opt.skip == NULL) {
+		ctl_error("out of memory");
+		return EXIT_FAIL;
+	}
 	rc = parse_options(cmd, argc, argv, &d.opt);
-	if (rc != EXIT_OK)
-		return rc;
-	rc = dr_run(&d);
+	if (rc == EXIT_OK)
+		rc = dr_run(&d);
 	dr_free(&d);
+	free(d.opt.skip);
 	return rc;
 }

@@ -7,11 +7,13 @@
 #include <string.h>
 
 #include "doctor_pamconf.h"
+#include "doctor_sshdconf.h"
 
-/* Configuration, key and store first: later checks use what they load. */
+/* Configuration, key and store first: later checks use what they load. The accounts come
+ * before sshd: a vendor outside vendor_group is the root cause of what sshd then shows. */
 static const struct dr_check *const tables[] = {
-    dr_files_checks,   dr_sshd_checks,   dr_pam_checks,    dr_audit_checks,
-    dr_account_checks, dr_system_checks, dr_vendor_checks,
+    dr_files_checks, dr_account_checks, dr_sshd_checks,   dr_pam_checks,
+    dr_audit_checks, dr_system_checks,  dr_vendor_checks,
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -21,7 +23,7 @@ void dr_one_line(char *text)
 	char *p;
 
 	len = strlen(text);
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' '))
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
 		text[--len] = '\0';
 	for (p = text; *p != '\0'; p++) {
 		if (*p == '\n')
@@ -100,6 +102,66 @@ void dr_core_finding(struct doctor *d, enum dr_severity sev, const char *id, con
 	add_finding(d, sev, id, run + strlen("; run: "), what);
 }
 
+static struct dr_finding *find_finding(struct doctor *d, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_findings; i++)
+		if (strcmp(d->findings[i].id, id) == 0)
+			return &d->findings[i];
+	return NULL;
+}
+
+/* Name the symptom in the cause's text and list its id there. */
+static void attach_symptom(struct doctor *d, struct dr_finding *cause, const char *id,
+                           const char *what)
+{
+	char **grown;
+	char *text = NULL;
+
+	grown = realloc(cause->symptoms, (cause->n_symptoms + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		d->out_of_memory = true;
+		return;
+	}
+	cause->symptoms = grown;
+	grown[cause->n_symptoms] = strdup(id);
+	if (grown[cause->n_symptoms] == NULL ||
+	    asprintf(&text, "%s. It also causes %s (not reported apart): %s", cause->what, id,
+	             what) < 0) {
+		free(grown[cause->n_symptoms]);
+		d->out_of_memory = true;
+		return;
+	}
+	cause->n_symptoms++;
+	dr_one_line(text);
+	free(cause->what);
+	cause->what = text;
+	d->noted_symptom = true;
+}
+
+void dr_symptom(struct doctor *d, const char *cause_id, const char *id, const char *fix,
+                const char *what_fmt, ...)
+{
+	struct dr_finding *cause = find_finding(d, cause_id);
+	va_list ap;
+	char *what;
+
+	va_start(ap, what_fmt);
+	what = vformat(what_fmt, ap);
+	va_end(ap);
+	if (cause == NULL) {
+		add_finding(d, DR_ERROR, id, fix, what);
+		return;
+	}
+	if (what == NULL) {
+		d->out_of_memory = true;
+		return;
+	}
+	attach_symptom(d, cause, id, what);
+	free(what);
+}
+
 void dr_skip(struct doctor *d, const char *why_fmt, ...)
 {
 	struct dr_skipped *grown;
@@ -132,17 +194,52 @@ static void add_passed(struct doctor *d, const char *id)
 	d->passed[d->n_passed++] = id;
 }
 
+/* Does a --skip value name this check: its id, or its area (the id up to a dot)? */
+static bool pattern_names(const char *pattern, const char *id)
+{
+	size_t n = strlen(pattern);
+
+	return strcmp(pattern, id) == 0 || (strncmp(pattern, id, n) == 0 && id[n] == '.');
+}
+
+bool dr_check_known(const char *pattern)
+{
+	const struct dr_check *check;
+	size_t t;
+
+	for (t = 0; t < N_TABLES; t++)
+		for (check = tables[t]; check->id != NULL; check++)
+			if (pattern_names(pattern, check->id))
+				return true;
+	return false;
+}
+
+static const char *skip_requested(const struct doctor *d, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < d->opt.n_skip; i++)
+		if (pattern_names(d->opt.skip[i], id))
+			return d->opt.skip[i];
+	return NULL;
+}
+
 static void run_check(struct doctor *d, const struct dr_check *check)
 {
 	size_t findings_before = d->n_findings;
 	size_t skipped_before = d->n_skipped;
+	const char *skip = skip_requested(d, check->id);
 	size_t i;
 
 	d->skipping = false;
-	check->run(d);
+	d->noted_symptom = false;
+	if (skip != NULL)
+		dr_skip(d, "not run: --skip %s", skip);
+	else
+		check->run(d);
 	for (i = skipped_before; i < d->n_skipped; i++)
 		d->skipped[i].id = check->id;
-	if (!d->skipping && d->n_findings == findings_before)
+	if (!d->skipping && !d->noted_symptom && d->n_findings == findings_before)
 		add_passed(d, check->id);
 }
 
@@ -167,6 +264,7 @@ static int print_json(const struct doctor *d)
 	struct pv_buf b;
 	bool first;
 	size_t i;
+	size_t j;
 	int rc;
 
 	pv_buf_init(&b, 16 * 1024 * 1024);
@@ -178,7 +276,13 @@ static int print_json(const struct doctor *d)
 		pv_json_key_string(&b, &first, "severity", severity_name(d->findings[i].severity));
 		pv_json_key_string(&b, &first, "what", d->findings[i].what);
 		pv_json_key_string(&b, &first, "fix", d->findings[i].fix);
-		pv_buf_puts(&b, "}");
+		pv_buf_puts(&b, ",\"symptoms\":[");
+		for (j = 0; j < d->findings[i].n_symptoms; j++) {
+			if (j)
+				pv_buf_puts(&b, ",");
+			pv_json_string(&b, d->findings[i].symptoms[j]);
+		}
+		pv_buf_puts(&b, "]}");
 	}
 	pv_buf_puts(&b, "],\"passed\":[");
 	for (i = 0; i < d->n_passed; i++) {
@@ -238,6 +342,7 @@ int dr_run(struct doctor *d)
 	size_t t;
 	int rc;
 
+	d->service = dr_service_find(d->opt.service);
 	for (t = 0; t < N_TABLES; t++)
 		for (check = tables[t]; check->id != NULL; check++)
 			run_check(d, check);
@@ -258,10 +363,14 @@ int dr_run(struct doctor *d)
 void dr_free(struct doctor *d)
 {
 	size_t i;
+	size_t j;
 
 	for (i = 0; i < d->n_findings; i++) {
 		free(d->findings[i].what);
 		free(d->findings[i].fix);
+		for (j = 0; j < d->findings[i].n_symptoms; j++)
+			free(d->findings[i].symptoms[j]);
+		free(d->findings[i].symptoms);
 	}
 	free(d->findings);
 	free(d->passed);
@@ -269,6 +378,8 @@ void dr_free(struct doctor *d)
 	free(d->vendors);
 	free(d->sshd_out);
 	dr_pam_free(d->pam);
+	dr_sshd_conf_free(d->sshd_conf);
+	d->sshd_conf = NULL;
 	d->findings = NULL;
 	d->passed = NULL;
 	d->skipped = NULL;

@@ -15,6 +15,27 @@
 
 enum dr_severity { DR_ERROR = 0, DR_WARNING = 1 };
 
+/* Where the package (and `make install`, which uses the same DOCDIR) puts the examples.
+ * Every fix that points at a shipped example builds its path here, so that it names a file
+ * that exists on the installed system, never a path of the source tree. (The guides are
+ * shipped compressed, so fixes give commands rather than point at them.) */
+#ifndef PV_DOCDIR
+#define PV_DOCDIR "/usr/share/doc/libpam-vendor"
+#endif
+#define DR_EXAMPLE(rel) PV_DOCDIR "/examples/" rel
+
+/* What a PAM service calls (doctor_pam.c's table): which stacks pam_vendor.so must be in,
+ * and the lines and example the fixes give. */
+struct dr_service {
+	const char *name;       /* the PAM service; NULL: the row assumed for other services */
+	bool calls[3];          /* auth, account, session (enum dr_pam_type's order) */
+	const char *calls_text; /* "auth and account", for the messages */
+	const char *auth_line;  /* the recommended auth line */
+	const char *auth_where; /* where it goes in the service file */
+	const char *pam_file;   /* a shipped PAM file to start from; NULL: none */
+	const char *example;    /* where the admin sees the lines ("the comment of FILE") */
+};
+
 /* What to look at. Every default is the real system's; the others are for alternate roots
  * and for the tests. */
 struct dr_options {
@@ -26,19 +47,28 @@ struct dr_options {
 	const char *dev_log;       /* /dev/log */
 	const char *rsyslog_conf;  /* /etc/rsyslog.conf, and the rsyslog.d/ directory beside it */
 	const char *logrotate_dir; /* /etc/logrotate.d */
+	const char **skip;         /* --skip ID|AREA: checks not run (listed as skipped) */
+	size_t n_skip;
 };
 
 /* A vendor of the store as the checks need it. */
 struct dr_vendor {
 	char name[PV_NAME_MAX + 1];
 	char addr[PV_IP_TEXT_MAX]; /* first address of its allow-list, else 127.0.0.1 */
+	/* The id of a finding that is the root cause of this vendor's other problems (outside
+	 * vendor_group, uid 0): later checks attach what follows from it as symptoms. */
+	char cause[128];
+	/* The finding that makes the account itself unfit (uid 0): its key set-up is moot. */
+	char account_cause[128];
 };
 
 struct dr_finding {
 	char id[128];
 	enum dr_severity severity;
-	char *what; /* one sentence: what is wrong, naming the file and line or the setting */
-	char *fix;  /* the exact fix: a command, or the line to write */
+	char *what;      /* one sentence: what is wrong, naming the file and line or the setting */
+	char *fix;       /* the exact fix: a command, or the line to write */
+	char **symptoms; /* ids of findings that follow from this one, not reported apart */
+	size_t n_symptoms;
 };
 
 struct dr_skipped {
@@ -46,7 +76,8 @@ struct dr_skipped {
 	char why[256];
 };
 
-struct dr_pam; /* doctor_pamconf.c */
+struct dr_pam;       /* doctor_pamconf.c */
+struct dr_sshd_conf; /* doctor_sshdconf.c */
 
 struct doctor {
 	struct otpctl *ctl; /* ctl->cfg, ctl->keys, ctl->store: loaded by the files checks */
@@ -55,8 +86,10 @@ struct doctor {
 	bool have_vendors;
 	struct dr_vendor *vendors;
 	size_t n_vendors;
-	char *sshd_out;     /* stdout of `sshd -T`; NULL when it did not run */
+	char *sshd_out;                 /* stdout of `sshd -T`; NULL when it did not run */
+	struct dr_sshd_conf *sshd_conf; /* where its settings come from; NULL: not read */
 	struct dr_pam *pam; /* the service's stacks; NULL when its file cannot be read */
+	const struct dr_service *service; /* what opt.service calls (never NULL) */
 
 	/* Results. */
 	struct dr_finding *findings;
@@ -66,6 +99,7 @@ struct doctor {
 	struct dr_skipped *skipped;
 	size_t n_skipped;
 	bool skipping;      /* the running check called dr_skip */
+	bool noted_symptom; /* the running check attached a symptom to a root cause */
 	bool out_of_memory; /* a result could not be stored: the run fails */
 };
 
@@ -90,9 +124,18 @@ void dr_finding(struct doctor *d, enum dr_severity sev, const char *id, const ch
  * it knows the fix: that part becomes the fix, else fallback_fix does. */
 void dr_core_finding(struct doctor *d, enum dr_severity sev, const char *id, const char *msg,
                      const char *fallback_fix);
+/* A problem that follows from the finding cause_id (the root cause): not a finding of its
+ * own, but named in the cause's text and listed in its symptoms. Without such a finding it is
+ * reported as an ordinary error (id, fix, what). */
+void dr_symptom(struct doctor *d, const char *cause_id, const char *id, const char *fix,
+                const char *what_fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The running check cannot look (what it needs is missing): not a finding, listed as
  * skipped with why. */
 void dr_skip(struct doctor *d, const char *why_fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Is pattern a check id, or the area of some (the part before a dot: "sshd", "system")? */
+bool dr_check_known(const char *pattern);
+/* doctor_pam.c: the row of the service table for name (the default row when unknown). */
+const struct dr_service *dr_service_find(const char *name);
 /* doctor_accounts.c: does the system (NSS) know an account of this name? */
 bool dr_account_exists(const char *name);
 /* Make text fit one line of output: trailing newlines go, inner ones become ';', other

@@ -1,6 +1,7 @@
 /* doctor_accounts.c — the vendor account checks of `otpctl doctor`: every vendor of the store
  * has a system account, a local one (a line of /etc/passwd, not only known through NSS from
- * AD/LDAP/SSSD), and with vendor_group set, the group exists and each vendor is a member. */
+ * AD/LDAP/SSSD), and with vendor_group set, the group exists and each vendor is a member (a
+ * vendor outside it is a root cause: the sshd checks after this one attach its symptoms). */
 #include "doctor.h"
 
 #include <errno.h>
@@ -26,10 +27,11 @@ static bool check_vendor(struct doctor *d, const struct dr_vendor *v)
 	if (r != 0) {
 		/* An NSS error is not "no such account": it could hide a directory account. */
 		snprintf(id, sizeof(id), "vendor.%s.lookup", v->name);
-		dr_finding(
-		    d, DR_ERROR, id,
-		    "check /etc/nsswitch.conf and the services it names (getent passwd NAME)",
-		    "cannot look up the account of vendor %s: %s", v->name, strerror(r));
+		snprintf(fix, sizeof(fix),
+		         "check /etc/nsswitch.conf and the services it names (getent passwd %s)",
+		         v->name);
+		dr_finding(d, DR_ERROR, id, fix, "cannot look up the account of vendor %s: %s",
+		           v->name, strerror(r));
 		return true;
 	}
 	if (pwp == NULL) {
@@ -131,13 +133,37 @@ bool dr_account_exists(const char *name)
 	return getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL;
 }
 
+/* A vendor outside vendor_group: the root cause of what follows (sshd's Match Group block no
+ * longer applies), so an error with either backend, and later checks attach its symptoms. */
+static void report_outside(struct doctor *d, struct dr_vendor *v, const char *group)
+{
+	char fix[256];
+
+	snprintf(v->cause, sizeof(v->cause), "vendor.%s.not_in_group", v->name);
+	snprintf(fix, sizeof(fix), "usermod -aG %s %s", group, v->name);
+	if (d->ctl->cfg.store_backend == PV_STORE_POSTGRESQL)
+		dr_finding(
+		    d, DR_ERROR, v->cause, fix,
+		    "vendor %s is not a member of vendor_group %s: with store_backend = "
+		    "postgresql pam_vendor does not treat it as a vendor at all (window, "
+		    "address and code are not checked), and sshd's Match Group block does not "
+		    "apply to it",
+		    v->name, group);
+	else
+		dr_finding(
+		    d, DR_ERROR, v->cause, fix,
+		    "vendor %s is not a member of vendor_group %s: sshd's Match Group block "
+		    "does not apply to it, so sshd does not ask for its code and pam_vendor's "
+		    "account phase refuses it (no_otp_verified)",
+		    v->name, group);
+}
+
 static void check_group(struct doctor *d)
 {
 	const char *group = d->ctl->cfg.vendor_group;
 	struct group gr;
 	struct group *grp = NULL;
 	char *buf = NULL;
-	char id[96];
 	char fix[256];
 	size_t i;
 	int r;
@@ -152,8 +178,10 @@ static void check_group(struct doctor *d)
 	}
 	r = lookup_group(group, &gr, &grp, &buf);
 	if (r != 0) {
-		dr_finding(d, DR_ERROR, "vendor_group.lookup",
-		           "check /etc/nsswitch.conf and the services it names (getent group NAME)",
+		snprintf(fix, sizeof(fix),
+		         "check /etc/nsswitch.conf and the services it names (getent group %s)",
+		         group);
+		dr_finding(d, DR_ERROR, "vendor_group.lookup", fix,
 		           "cannot look up vendor_group %s: %s", group, strerror(r));
 		goto out;
 	}
@@ -166,26 +194,10 @@ static void check_group(struct doctor *d)
 		    group, d->ctl->config_path);
 		goto out;
 	}
-	for (i = 0; d->have_vendors && i < d->n_vendors; i++) {
-		const char *name = d->vendors[i].name;
-
-		if (!dr_account_exists(name) || is_member(&gr, name))
-			continue; /* no account: vendor.NAME.absent says so */
-		snprintf(id, sizeof(id), "vendor.%s.not_in_group", name);
-		snprintf(fix, sizeof(fix), "usermod -aG %s %s", group, name);
-		/* With the database the module only looks up group members: a vendor outside
-		 * the group is left to the rest of the stack, which is an error, not a warning. */
-		if (d->ctl->cfg.store_backend == PV_STORE_POSTGRESQL)
-			dr_finding(d, DR_ERROR, id, fix,
-			           "vendor %s is not a member of vendor_group %s: with store_backend = "
-			           "postgresql pam_vendor does not treat it as a vendor at all",
-			           name, group);
-		else
-			dr_finding(d, DR_WARNING, id, fix,
-			           "vendor %s is not a member of vendor_group %s: sshd's Match Group "
-			           "block does not apply to it, so sshd does not ask for its code",
-			           name, group);
-	}
+	for (i = 0; d->have_vendors && i < d->n_vendors; i++)
+		if (dr_account_exists(d->vendors[i].name) && !is_member(&gr, d->vendors[i].name))
+			report_outside(d, &d->vendors[i],
+			               group); /* no account: vendor.NAME.absent */
 out:
 	free(buf);
 }

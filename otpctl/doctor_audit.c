@@ -11,18 +11,43 @@
 #include <linux/fs.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "safefile.h"
 
 #define LOW_SPACE_BYTES (10ULL * 1024 * 1024)
 
+/* The fix for a broken chain: keep the evidence, then start a new chain by moving the log
+ * aside under a name logrotate does not use (admin guide, "When something is wrong"). */
+static void chain_fix(const char *log, char *fix, size_t len)
+{
+	char today[16] = "today";
+	char dir[PATH_MAX];
+	char *slash;
+	struct tm tm;
+	time_t now = time(NULL);
+
+	if (localtime_r(&now, &tm) != NULL)
+		(void)strftime(today, sizeof(today), "%Y%m%d", &tm);
+	snprintf(dir, sizeof(dir), "%s", log);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	snprintf(fix, len,
+	         "keep the evidence (cp -a %s /root/pam_vendor-evidence-%s), compare it with the "
+	         "central syslog copy, then start a new chain: mv %s %s.broken-%s",
+	         dir, today, log, log, today);
+}
+
 static void check_chain(struct doctor *d)
 {
 	struct pv_audit_verify_result res;
 	struct pv_err err;
 	const char *log = d->ctl->cfg.audit_log;
+	char fix[3 * PATH_MAX + 256];
 
 	if (!d->have_config || !d->ctl->have_keys) {
 		dr_skip(d, "needs the configuration and the key (see files.config, files.key)");
@@ -32,13 +57,37 @@ static void check_chain(struct doctor *d)
 		dr_core_finding(d, DR_ERROR, "audit.chain", err.msg, "fix what the message names");
 		return;
 	}
+	chain_fix(log, fix, sizeof(fix));
 	if (!res.intact)
-		dr_finding(
-		    d, DR_ERROR, "audit.chain",
-		    "keep the evidence (copy the log files), compare with the central syslog "
-		    "copy, then move the log aside (mv LOG LOG.broken-DATE) to start a new "
-		    "chain: docs/admin-guide.md, \"When something is wrong\"",
-		    "the audit log's chain is broken: %s", res.problem);
+		dr_finding(d, DR_ERROR, "audit.chain", fix, "the audit log's chain is broken: %s",
+		           res.problem);
+}
+
+/* The mount point holding path: the highest directory above it on the same device. */
+static void mount_point(const char *path, char *out, size_t len)
+{
+	char dir[PATH_MAX];
+	char parent[PATH_MAX];
+	struct stat st;
+	struct stat up;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (stat(dir, &st) != 0) {
+		snprintf(out, len, "%s", dir);
+		return;
+	}
+	while (strcmp(dir, "/") != 0 && (slash = strrchr(dir, '/')) != NULL) {
+		snprintf(parent, sizeof(parent), "%.*s", slash == dir ? 1 : (int)(slash - dir),
+		         dir);
+		if (stat(parent, &up) != 0 || up.st_dev != st.st_dev)
+			break;
+		snprintf(dir, sizeof(dir), "%s", parent);
+	}
+	snprintf(out, len, "%s", dir);
 }
 
 /* An immutable (or, for the head rewritten in place, append-only) file cannot be written. */
@@ -70,6 +119,8 @@ static void check_writable(struct doctor *d)
 	char head_shown[PATH_MAX + 8];
 	struct statvfs vfs;
 	struct pv_err err;
+	char mount[PATH_MAX];
+	char fix[PATH_MAX + 96];
 	unsigned long long free_bytes;
 	int dirfd;
 
@@ -87,13 +138,14 @@ static void check_writable(struct doctor *d)
 		           "cannot read the file system status of %s's directory: %s", log,
 		           strerror(errno));
 	} else if (vfs.f_flag & ST_RDONLY) {
-		dr_finding(
-		    d, DR_ERROR, "audit.read_only",
-		    "remount it read-write (mount -o remount,rw MOUNTPOINT), or set audit_log "
-		    "to a writable file system",
-		    "the file system holding %s is mounted read-only: no audit line can be "
-		    "written, so every vendor is denied",
-		    log);
+		mount_point(log, mount, sizeof(mount));
+		snprintf(fix, sizeof(fix),
+		         "mount -o remount,rw %s (or set audit_log to a writable file system)",
+		         mount);
+		dr_finding(d, DR_ERROR, "audit.read_only", fix,
+		           "the file system holding %s is mounted read-only: no audit line can be "
+		           "written, so every vendor is denied",
+		           log);
 	} else {
 		free_bytes = (unsigned long long)vfs.f_bfree * (unsigned long long)vfs.f_frsize;
 		if (free_bytes < LOW_SPACE_BYTES)

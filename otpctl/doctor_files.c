@@ -104,7 +104,7 @@ static void check_config(struct doctor *d)
 	char fix[PATH_MAX + 128];
 	int fd;
 
-	snprintf(fix, sizeof(fix), "install -D -m 0644 examples/pam_vendor.conf %s", path);
+	snprintf(fix, sizeof(fix), "install -D -m 0644 %s %s", DR_EXAMPLE("pam_vendor.conf"), path);
 	fd = open_checked(path, PV_FILE_PUBLIC, &missing, &err);
 	if (fd < 0) {
 		report_file(d, "config", path, false, false, err.msg, fix);
@@ -112,9 +112,10 @@ static void check_config(struct doctor *d)
 	}
 	(void)close(fd);
 	if (pv_config_load(path, &d->ctl->cfg, &err) != PV_OK) {
-		dr_core_finding(d, DR_ERROR, "files.config.invalid", err.msg,
-		                "correct the line named (keys and values: docs/admin-guide.md, "
-		                "examples/pam_vendor.conf)");
+		dr_core_finding(
+		    d, DR_ERROR, "files.config.invalid", err.msg,
+		    "correct the line named (every key and its values are described in " DR_EXAMPLE(
+		        "pam_vendor.conf") ")");
 		return;
 	}
 	d->have_config = true;
@@ -197,10 +198,11 @@ static void check_store(struct doctor *d)
 	}
 	if (pv_store_open(&d->ctl->cfg, &d->ctl->store, &err) != PV_OK) {
 		if (d->ctl->cfg.store_backend == PV_STORE_POSTGRESQL) {
-			dr_core_finding(
-			    d, DR_ERROR, "files.store.database", err.msg,
-			    "check pg_conninfo in the configuration and that the database "
-			    "answers (docs/multi-gateway.md)");
+			snprintf(
+			    fix, sizeof(fix),
+			    "check pg_conninfo in %.2000s and that the database server answers",
+			    d->ctl->config_path);
+			dr_core_finding(d, DR_ERROR, "files.store.database", err.msg, fix);
 			return;
 		}
 		snprintf(

@@ -1,14 +1,64 @@
 /* doctor_pam.c — the PAM checks of `otpctl doctor`: the service file (default sshd) can be
- * read with its includes, and in each of its auth, account and session stacks pam_vendor.so
- * is present, no earlier line can skip it (a `sufficient` or `done` that ends the stack on
- * success, a jump that lands past it), and its own control does not ignore its failures. */
+ * read with its includes, and in each stack the service calls (its row of the table below)
+ * pam_vendor.so is present, no earlier line can skip it (a `sufficient` or `done` that ends
+ * the stack on success, a jump that lands past it), and its own control does not ignore its
+ * failures. */
 #include "doctor.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "doctor_pamconf.h"
 
-#define EXAMPLE "examples/pam.d/sshd"
+#define SSHD_AUTH_LINE "auth [success=done ignore=ignore default=die] pam_vendor.so"
+
+/* What each service calls (BRIEF §6, docs/openvpn.md): sshd calls auth, account and session;
+ * OpenVPN's auth-pam plugin calls pam_authenticate and pam_acct_mgmt, never a session. The
+ * last row is assumed for a service not in the table, and the findings say so. */
+static const struct dr_service services[] = {
+    {"sshd",
+     {true, true, true},
+     "auth, account and session",
+     SSHD_AUTH_LINE,
+     "before its first auth line (@include common-auth)",
+     DR_EXAMPLE("pam.d/sshd"),
+     DR_EXAMPLE("pam.d/sshd")},
+    {"openvpn",
+     {true, true, false},
+     "auth and account",
+     "auth required pam_vendor.so",
+     "as its first auth line",
+     NULL,
+     "the comment at the top of " DR_EXAMPLE("openvpn/server.conf")},
+    {NULL,
+     {true, true, true},
+     "auth, account and session",
+     SSHD_AUTH_LINE,
+     "before its first auth line",
+     DR_EXAMPLE("pam.d/sshd"),
+     DR_EXAMPLE("pam.d/sshd")},
+};
+
+const struct dr_service *dr_service_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; services[i].name != NULL; i++)
+		if (strcmp(services[i].name, name) == 0)
+			return &services[i];
+	return &services[i];
+}
+
+/* For a service not in the table: what the findings assume ("" for a known service). */
+static void assumption(const struct doctor *d, char *text, size_t len)
+{
+	text[0] = '\0';
+	if (d->service->name == NULL)
+		snprintf(text, len,
+		         " (doctor does not know which PAM calls service %s makes and assumes %s, "
+		         "as sshd)",
+		         d->opt.service, d->service->calls_text);
+}
 
 /* Values for which `done` makes the stack succeed without running the rest: success only.
  * With any other value Linux-PAM ends the stack with that value, which is not a success
@@ -107,11 +157,11 @@ static bool weak_control(const struct dr_pam_entry *e, int *value)
 	return false;
 }
 
-static const char *recommended_line(enum dr_pam_type type)
+static const char *recommended_line(const struct doctor *d, enum dr_pam_type type)
 {
 	switch (type) {
 	case DR_PAM_AUTH:
-		return "auth [success=done ignore=ignore default=die] pam_vendor.so";
+		return d->service->auth_line;
 	case DR_PAM_ACCOUNT:
 		return "account required pam_vendor.so";
 	default:
@@ -122,8 +172,8 @@ static const char *recommended_line(enum dr_pam_type type)
 static void report_missing(struct doctor *d, enum dr_pam_type type)
 {
 	static const char *const where[DR_PAM_NTYPES] = {
-	    "before its first auth line (@include common-auth)",
-	    "after @include common-account",
+	    NULL, /* the service's row says */
+	    "after its other account lines",
 	    "after its other session lines",
 	};
 	static const char *const why[DR_PAM_NTYPES] = {
@@ -132,15 +182,18 @@ static void report_missing(struct doctor *d, enum dr_pam_type type)
 	    "vendor sessions are not recorded in the audit log",
 	};
 	const char *file = d->pam->service_file;
+	char assumed[256];
 	char id[64];
 	char fix[2048];
 
+	assumption(d, assumed, sizeof(assumed));
 	snprintf(id, sizeof(id), "pam.%s.missing", dr_pam_type_name(type));
-	snprintf(fix, sizeof(fix), "add \"%s\" to %.1000s %s, as in %s", recommended_line(type),
-	         file, where[type], EXAMPLE);
+	snprintf(fix, sizeof(fix), "add \"%s\" to %.1000s %s, as in %s", recommended_line(d, type),
+	         file, type == DR_PAM_AUTH ? d->service->auth_where : where[type],
+	         d->service->example);
 	dr_finding(d, DR_ERROR, id, fix,
-	           "pam_vendor.so is not in the %s stack of %s (includes followed): %s",
-	           dr_pam_type_name(type), file, why[type]);
+	           "pam_vendor.so is not in the %s stack of %s (includes followed): %s%s",
+	           dr_pam_type_name(type), file, why[type], assumed);
 }
 
 static void report_skipped(struct doctor *d, enum dr_pam_type type, const struct dr_pam_stack *s,
@@ -170,7 +223,7 @@ static void report_skipped(struct doctor *d, enum dr_pam_type type, const struct
 	snprintf(id, sizeof(id), "pam.%s.skipped", dr_pam_type_name(type));
 	snprintf(fix, sizeof(fix),
 	         "move the pam_vendor.so line (%.1000s line %u) above %s, as in %s", v->file,
-	         v->line, before, EXAMPLE);
+	         v->line, before, d->service->example);
 	dr_finding(
 	    d, DR_ERROR, id, fix,
 	    "%s line %u (%s) comes before pam_vendor.so (%s line %u) in the %s stack and can "
@@ -182,11 +235,11 @@ static void report_control(struct doctor *d, enum dr_pam_type type, const struct
                            int value)
 {
 	char id[64];
-	char fix[512];
+	char fix[1024];
 
 	snprintf(id, sizeof(id), "pam.%s.control", dr_pam_type_name(type));
-	snprintf(fix, sizeof(fix), "write the line as \"%s\" (%s)", recommended_line(type),
-	         EXAMPLE);
+	snprintf(fix, sizeof(fix), "write the line as \"%s\" (as in %s)", recommended_line(d, type),
+	         d->service->example);
 	dr_finding(d, DR_ERROR, id, fix,
 	           "%s line %u (%s) does not treat a pam_vendor.so failure (%s) as a failure: the "
 	           "stack goes on as if the module had not refused",
@@ -204,6 +257,11 @@ static void check_type(struct doctor *d, enum dr_pam_type type)
 	bool first_weak = false;
 	size_t t;
 
+	if (!d->service->calls[type]) {
+		dr_skip(d, "service %s makes no PAM %s calls (it calls %s only)", d->opt.service,
+		        dr_pam_type_name(type), d->service->calls_text);
+		return;
+	}
 	if (d->pam == NULL) {
 		dr_skip(d, "needs the PAM service file (see pam.service)");
 		return;
@@ -240,16 +298,43 @@ static void check_type(struct doctor *d, enum dr_pam_type type)
 		report_control(d, type, &s->e[first], first_value);
 }
 
+/* A command that writes the service file with the recommended line of each stack it calls
+ * (for a service without a shipped PAM file). */
+static void service_file_command(const struct doctor *d, char *fix, size_t len)
+{
+	char lines[512] = "";
+	size_t used = 0;
+	int t;
+
+	for (t = 0; t < DR_PAM_NTYPES; t++) {
+		int n;
+
+		if (!d->service->calls[t])
+			continue;
+		n = snprintf(lines + used, sizeof(lines) - used, " \"%s\"",
+		             recommended_line(d, (enum dr_pam_type)t));
+		if (n < 0 || (size_t)n >= sizeof(lines) - used)
+			break;
+		used += (size_t)n;
+	}
+	snprintf(fix, len, "printf '%%s\\n'%s > %.500s/%.300s (as in %s)", lines, d->opt.pam_dir,
+	         d->opt.service, d->service->example);
+}
+
 static void check_service(struct doctor *d)
 {
 	char err[1024];
-	char fix[1200];
+	char fix[2200];
 	int r;
 
 	r = dr_pam_load(d->opt.pam_dir, d->opt.service, &d->pam, err, sizeof(err));
 	if (r == PV_NOTFOUND) {
-		snprintf(fix, sizeof(fix), "install -m 0644 %s %.500s/%.300s (then adapt it)",
-		         EXAMPLE, d->opt.pam_dir, d->opt.service);
+		if (d->service->pam_file != NULL)
+			snprintf(fix, sizeof(fix),
+			         "install -m 0644 %s %.500s/%.300s (then adapt it)",
+			         d->service->pam_file, d->opt.pam_dir, d->opt.service);
+		else
+			service_file_command(d, fix, sizeof(fix));
 		dr_finding(d, DR_ERROR, "pam.service.missing", fix,
 		           "%s/%s does not exist: libpam uses %s/other for the %s service, without "
 		           "pam_vendor.so",

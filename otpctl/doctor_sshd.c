@@ -1,20 +1,30 @@
 /* doctor_sshd.c — the sshd checks of `otpctl doctor`, on sshd's effective settings as
  * `sshd -T` prints them (every Include and default applied): UsePAM yes, keyboard-interactive
  * on, UseDNS no, and for each vendor (`sshd -T -C user=NAME,...`, so Match blocks apply)
- * AuthenticationMethods that include keyboard-interactive in every list. */
+ * AuthenticationMethods that include keyboard-interactive in every list. A wrong value is
+ * traced to the file and line that sets it (doctor_sshdconf.c), which the finding names. */
 #include "doctor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
-#define SSHD_OUT_MAX (256 * 1024)
-#define SSHD_TIMEOUT 10 /* seconds */
-#define VENDORS_CONF "/etc/ssh/sshd_config.d/vendors.conf"
-#define RELOAD       "systemctl reload ssh"
+#include "doctor_sshdconf.h"
 
-/* The file the fix should name: the one given, else the drop-in of the examples. */
+#define SSHD_OUT_MAX    (256 * 1024)
+#define SSHD_TIMEOUT    10 /* seconds */
+#define SSHD_CONFIG     "/etc/ssh/sshd_config"
+#define VENDORS_CONF    "/etc/ssh/sshd_config.d/vendors.conf"
+#define VENDORS_EXAMPLE DR_EXAMPLE("sshd_config.d/vendors.conf")
+#define RELOAD          "systemctl reload ssh"
+#define KEY_AND_CODE    "AuthenticationMethods publickey,keyboard-interactive:pam"
+/* What OpenSSH says when its privilege separation directory is missing. */
+#define NO_PRIVSEP_DIR "Missing privilege separation directory: "
+
+/* The file a new line should go to: the one given, else the drop-in of the examples. */
 static const char *config_file(const struct doctor *d)
 {
 	return d->opt.sshd_config != NULL ? d->opt.sshd_config : VENDORS_CONF;
@@ -92,8 +102,32 @@ static bool setting(const char *out, const char *key, char *value, size_t len)
 	return false;
 }
 
+/* sshd -T refused to run because its privilege separation directory is missing (on Debian
+ * the ssh service makes it when it starts; a host where sshd does not run has none). */
+static bool report_privsep_dir(struct doctor *d, const char *why)
+{
+	const char *found = strstr(why, NO_PRIVSEP_DIR);
+	char dir[PATH_MAX];
+	char fix[PATH_MAX + 32];
+
+	if (found == NULL)
+		return false;
+	found += strlen(NO_PRIVSEP_DIR);
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(found, " ;?\t\r\n"), found);
+	if (dir[0] != '/')
+		return false;
+	snprintf(fix, sizeof(fix), "install -d -m 0755 %s", dir);
+	dr_finding(d, DR_ERROR, "sshd.run", fix,
+	           "%s -T failed: sshd's privilege separation directory %s does not exist (sshd: "
+	           "\"%s\"); the ssh service makes it when it starts, and without it neither "
+	           "sshd -T nor a new sshd runs",
+	           d->opt.sshd, dir, why);
+	return true;
+}
+
 static void check_run(struct doctor *d)
 {
+	const char *main_file = d->opt.sshd_config != NULL ? d->opt.sshd_config : SSHD_CONFIG;
 	char why[1024];
 
 	if (access(d->opt.sshd, X_OK) != 0) {
@@ -101,21 +135,31 @@ static void check_run(struct doctor *d)
 		           "sshd cannot be run from %s: %s", d->opt.sshd, strerror(errno));
 		return;
 	}
-	if (run_sshd_t(d, NULL, &d->sshd_out, why, sizeof(why)) != PV_OK)
+	if (run_sshd_t(d, NULL, &d->sshd_out, why, sizeof(why)) != PV_OK) {
+		if (report_privsep_dir(d, why))
+			return;
 		dr_finding(
 		    d, DR_ERROR, "sshd.run",
 		    "fix what sshd reports (sshd -t shows it), or install it: apt-get install "
 		    "openssh-server",
 		    "%s%s%s -T failed: %s", d->opt.sshd, d->opt.sshd_config != NULL ? " -f " : "",
 		    d->opt.sshd_config != NULL ? d->opt.sshd_config : "", why);
+		return;
+	}
+	if (dr_sshd_conf_load(main_file, &d->sshd_conf) != PV_OK)
+		d->out_of_memory = true;
 }
 
-/* A yes/no setting that must have one value. */
+/* A yes/no setting that must have one value. The finding names the line that sets the
+ * wrong value (the first outside a Match block: sshd keeps the first value it reads). */
 static void check_setting(struct doctor *d, const char *id, const char *key, const char *alt_key,
                           const char *want, const char *directive, const char *why)
 {
+	const char *const keywords[] = {key, alt_key, NULL};
+	const struct dr_sshd_line *src;
 	char value[256];
-	char fix[1024];
+	char where[1200];
+	char fix[2048];
 	bool found;
 
 	if (d->sshd_out == NULL) {
@@ -130,13 +174,23 @@ static void check_setting(struct doctor *d, const char *id, const char *key, con
 	if (strcmp(value, want) == 0)
 		return;
 	dr_one_line(value);
-	snprintf(fix, sizeof(fix),
-	         "write \"%s %s\" in %s (near the top: sshd keeps the first value "
-	         "it reads), then run: %s",
-	         directive, want, config_file(d), RELOAD);
-	dr_finding(d, DR_ERROR, id, fix, "sshd's effective %s is \"%s\" (sshd -T%s%s): %s", key,
+	src = dr_sshd_global_source(d->sshd_conf, keywords);
+	if (src != NULL && strcasecmp(src->value, want) != 0) {
+		snprintf(where, sizeof(where), "set by %.1000s line %u", src->file, src->line);
+		snprintf(fix, sizeof(fix),
+		         "in %.1000s line %u, write \"%s %s\" instead of \"%s\" (that line is the "
+		         "first sshd reads for it, and sshd keeps the first value), then run: %s",
+		         src->file, src->line, directive, want, src->value, RELOAD);
+	} else {
+		snprintf(where, sizeof(where), "no line sets it: sshd's default");
+		snprintf(fix, sizeof(fix),
+		         "write \"%s %s\" in %s (near the top: sshd keeps the first value it "
+		         "reads), then run: %s",
+		         directive, want, config_file(d), RELOAD);
+	}
+	dr_finding(d, DR_ERROR, id, fix, "sshd's effective %s is \"%s\" (sshd -T%s%s; %s): %s", key,
 	           value, d->opt.sshd_config != NULL ? " -f " : "",
-	           d->opt.sshd_config != NULL ? d->opt.sshd_config : "", why);
+	           d->opt.sshd_config != NULL ? d->opt.sshd_config : "", where, why);
 }
 
 static void check_usepam(struct doctor *d)
@@ -189,13 +243,58 @@ static bool methods_key_and_code(const char *value)
 	return true;
 }
 
+/* The Match line the fixes give for vendors: their group, else this vendor. */
+static void vendor_match(const struct doctor *d, const struct dr_vendor *v, char *text, size_t len)
+{
+	if (d->have_config && d->ctl->cfg.vendor_group[0] != '\0')
+		snprintf(text, len, "Match Group %s", d->ctl->cfg.vendor_group);
+	else
+		snprintf(text, len, "Match User %s", v->name);
+}
+
+/* Where a vendor's AuthenticationMethods value comes from, and the fix that follows. */
+static void methods_source(const struct doctor *d, const struct dr_vendor *v, const char *value,
+                           char *where, size_t where_len, char *fix, size_t fix_len)
+{
+	const struct dr_sshd_line *src;
+	char match[PV_NAME_MAX + 64];
+
+	vendor_match(d, v, match, sizeof(match));
+	src = dr_sshd_value_source(d->sshd_conf, "authenticationmethods", value);
+	if (src != NULL && src->match_file != NULL) {
+		snprintf(where, where_len,
+		         "set by %.1000s line %u, in the Match block of %.1000s line %u", src->file,
+		         src->line, src->match_file, src->match_line);
+		snprintf(fix, fix_len,
+		         "in %.1000s line %u (the Match block of %.1000s line %u), write \"%s\" "
+		         "instead, then run: %s",
+		         src->file, src->line, src->match_file, src->match_line, KEY_AND_CODE,
+		         RELOAD);
+	} else if (src != NULL) {
+		snprintf(where, where_len, "set by %.1000s line %u, outside any Match block",
+		         src->file, src->line);
+		snprintf(fix, fix_len,
+		         "add at the end of %.1000s the lines \"%s\" and \"%s\" (a Match block's "
+		         "value takes precedence over line %u for the users it matches; the other "
+		         "users keep line %u), as in %s, then run: %s",
+		         src->file, match, KEY_AND_CODE, src->line, src->line, VENDORS_EXAMPLE,
+		         RELOAD);
+	} else {
+		snprintf(where, where_len, "no line that applies to it sets it: sshd's default");
+		snprintf(fix, fix_len,
+		         "add at the end of %s the lines \"%s\" and \"%s\", as in %s, then run: %s",
+		         config_file(d), match, KEY_AND_CODE, VENDORS_EXAMPLE, RELOAD);
+	}
+}
+
 static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 {
 	char spec[PV_NAME_MAX + PV_IP_TEXT_MAX + 40];
 	char value[1024];
 	char why[1024];
 	char id[96];
-	char fix[1024];
+	char where[2400];
+	char fix[3000];
 	char *out = NULL;
 	bool found;
 
@@ -213,17 +312,21 @@ static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 	if (methods_key_and_code(value))
 		return;
 	dr_one_line(value);
-	snprintf(fix, sizeof(fix),
-	         "in %.500s, in the Match block for vendors (Match Group or Match "
-	         "User), write \"AuthenticationMethods publickey,keyboard-interactive:pam\" "
-	         "(examples/sshd_config.d/vendors.conf), then run: %s",
-	         config_file(d), RELOAD);
+	methods_source(d, v, value, where, sizeof(where), fix, sizeof(fix));
+	if (v->cause[0] != '\0') {
+		dr_symptom(
+		    d, v->cause, id, fix,
+		    "sshd -T -C %s shows AuthenticationMethods \"%s\" (%s), without both the key "
+		    "and the code: sshd's Match Group block does not apply to it",
+		    spec, value, where);
+		return;
+	}
 	dr_finding(d, DR_ERROR, id, fix,
-	           "for vendor %s (sshd -T -C %s) AuthenticationMethods is \"%s\": sshd does not "
-	           "require both the key (publickey) and the code (keyboard-interactive) in every "
-	           "method list (without the code pam_vendor refuses the vendor: no_otp_verified; "
-	           "without the key the login rests on the code alone)",
-	           v->name, spec, value);
+	           "for vendor %s (sshd -T -C %s) AuthenticationMethods is \"%s\" (%s): sshd does "
+	           "not require both the key (publickey) and the code (keyboard-interactive) in "
+	           "every method list (without the code pam_vendor refuses the vendor: "
+	           "no_otp_verified; without the key the login rests on the code alone)",
+	           v->name, spec, value, where);
 }
 
 static void check_methods(struct doctor *d)

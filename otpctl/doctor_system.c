@@ -17,7 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define RSYSLOG_EXAMPLE "examples/rsyslog/60-pam_vendor.conf"
+#define RSYSLOG_EXAMPLE DR_EXAMPLE("rsyslog/60-pam_vendor.conf")
 
 /* Is a process with this command name (/proc/PID/comm, at most 15 characters) running? */
 static bool process_running(const char *comm)
@@ -277,20 +277,27 @@ static int conf_file(const struct dirent *de)
 	return de->d_name[0] != '.' && len > 5 && strcmp(de->d_name + len - 5, ".conf") == 0;
 }
 
+/* The rsyslog.d directory beside rsyslog's main file. */
+static void rsyslog_d(const char *conf, char *dir, size_t len)
+{
+	const char *slash = strrchr(conf, '/');
+
+	if (slash == NULL)
+		snprintf(dir, len, "rsyslog.d");
+	else
+		snprintf(dir, len, "%.*s/rsyslog.d", (int)(slash - conf), conf);
+}
+
 /* The rsyslog.d directory beside the main file, in rsyslog's order. 1/0/-1 as above. */
 static int dir_receives_authpriv(const char *conf, char *bad, size_t bad_len)
 {
 	struct dirent **list = NULL;
 	char dir[PATH_MAX];
-	const char *slash = strrchr(conf, '/');
 	int found = 0;
 	int n;
 	int i;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), "rsyslog.d");
-	else
-		snprintf(dir, sizeof(dir), "%.*s/rsyslog.d", (int)(slash - conf), conf);
+	rsyslog_d(conf, dir, sizeof(dir));
 	n = scandir(dir, &list, conf_file, alphasort);
 	if (n < 0) {
 		if (errno == ENOENT)
@@ -322,14 +329,16 @@ static int dir_receives_authpriv(const char *conf, char *bad, size_t bad_len)
 static void check_authpriv(struct doctor *d)
 {
 	const char *conf = d->opt.rsyslog_conf;
-	char fix[512];
+	char fix[PATH_MAX + 512];
+	char dir[PATH_MAX];
 	char bad[PATH_MAX + 256];
 	int found;
 
+	rsyslog_d(conf, dir, sizeof(dir));
 	snprintf(fix, sizeof(fix),
-	         "install -m 0644 %s /etc/rsyslog.d/ (set your central log "
-	         "server in it), then run: systemctl restart rsyslog",
-	         RSYSLOG_EXAMPLE);
+	         "install -m 0644 %s %s/ (set your central log server in it), then run: "
+	         "systemctl restart rsyslog",
+	         RSYSLOG_EXAMPLE, dir);
 	if (access(conf, F_OK) != 0) {
 		if (errno == ENOENT && !process_running("rsyslogd")) {
 			dr_skip(d,

@@ -6,7 +6,10 @@
 #include "doctor.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <shadow.h>
 #include <stdio.h>
@@ -19,14 +22,26 @@
 
 #define MIN_RETENTION_DAYS 180
 #define APT_GET            "/usr/bin/apt-get"
+#define LOGROTATE_EXAMPLE  DR_EXAMPLE("logrotate/pam_vendor")
+#define EXAMPLE_AUDIT_LOG  "/var/log/pam_vendor/audit.log" /* the path in that rule */
 
 /* --- privileges --- */
+
+static bool account_is_root(const char *name)
+{
+	struct passwd pw;
+	struct passwd *pwp = NULL;
+	char buf[16384];
+
+	return getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL && pw.pw_uid == 0;
+}
 
 static void check_privileges(struct doctor *d)
 {
 	struct ctl_privilege found[16];
 	struct pv_err err;
 	char id[128];
+	char fix[256];
 	size_t n;
 	size_t i;
 	size_t j;
@@ -36,19 +51,23 @@ static void check_privileges(struct doctor *d)
 		return;
 	}
 	for (i = 0; i < d->n_vendors; i++) {
-		const char *name = d->vendors[i].name;
+		struct dr_vendor *v = &d->vendors[i];
 
-		snprintf(id, sizeof(id), "vendor.%s.privileged", name);
-		if (ctl_vendor_privileges(name, found, sizeof(found) / sizeof(found[0]), &n,
+		snprintf(id, sizeof(id), "vendor.%s.privileged", v->name);
+		if (ctl_vendor_privileges(v->name, found, sizeof(found) / sizeof(found[0]), &n,
 		                          &err) != PV_OK) {
-			dr_finding(d, DR_ERROR, id, "check sudo -l -U NAME by hand",
-			           "cannot check the privileges of vendor %s: %s", name, err.msg);
+			snprintf(fix, sizeof(fix), "check sudo -n -l -U %s by hand", v->name);
+			dr_finding(d, DR_ERROR, id, fix,
+			           "cannot check the privileges of vendor %s: %s", v->name,
+			           err.msg);
 			continue;
 		}
 		for (j = 0; j < n; j++)
 			dr_finding(d, DR_ERROR, id, found[j].fix,
 			           "%s: a vendor account must have no privileges on this system",
 			           found[j].what);
+		if (n > 0 && account_is_root(v->name))
+			snprintf(v->account_cause, sizeof(v->account_cause), "%s", id);
 	}
 }
 
@@ -73,68 +92,156 @@ static bool unsafe_mode(const struct stat *st, uid_t owner)
 	return (st->st_uid != 0 && st->st_uid != owner) || (st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
-static void check_keys_of(struct doctor *d, const char *name)
+/* A key set-up problem: a finding, or a symptom when the account itself is unfit (uid 0). */
+static void key_problem(struct doctor *d, const struct dr_vendor *v, const char *id,
+                        const char *fix, const char *what)
+{
+	if (v->account_cause[0] != '\0')
+		dr_symptom(d, v->account_cause, id, fix, "%s", what);
+	else
+		dr_finding(d, DR_ERROR, id, fix, "%s", what);
+}
+
+/* The vendor's user and primary group names, for install -o/-g and chown. */
+static void owner_names(const struct passwd *pw, char *group, size_t len)
+{
+	struct group gr;
+	struct group *grp = NULL;
+	char buf[16384];
+
+	if (getgrgid_r(pw->pw_gid, &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL)
+		snprintf(group, len, "%s", gr.gr_name);
+	else
+		snprintf(group, len, "%u", (unsigned)pw->pw_gid);
+}
+
+/* The command that puts the vendor's key in place. The key itself comes from the vendor, so
+ * the command reads it from the terminal: no file name to guess. */
+static void install_key_fix(const struct passwd *pw, const char *group, const char *keys,
+                            bool make_ssh_dir, char *fix, size_t len)
+{
+	snprintf(fix, len,
+	         "%s%s%s%s%s%s%sinstall -o %s -g %s -m 0600 /dev/stdin %s, then paste the vendor's "
+	         "public key (the one line of the .pub file the vendor sent you) and press Ctrl-D",
+	         make_ssh_dir ? "install -d -o " : "", make_ssh_dir ? pw->pw_name : "",
+	         make_ssh_dir ? " -g " : "", make_ssh_dir ? group : "",
+	         make_ssh_dir ? " -m 0700 " : "", make_ssh_dir ? pw->pw_dir : "",
+	         make_ssh_dir ? "/.ssh && " : "", pw->pw_name, group, keys);
+}
+
+static void check_password_of(struct doctor *d, const struct dr_vendor *v)
+{
+	char what[512];
+	char fix[256];
+	char id[128];
+	bool known = false;
+
+	snprintf(id, sizeof(id), "vendor.%s.password", v->name);
+	if (!password_locked(v->name, &known) && known) {
+		snprintf(fix, sizeof(fix),
+		         "passwd -l %s (vendors log in with their key and the code)", v->name);
+		snprintf(what, sizeof(what),
+		         "vendor %s has a usable password: with it, a stack or sshd setting that "
+		         "skips the key would let the vendor in with a password the structure does "
+		         "not control",
+		         v->name);
+		key_problem(d, v, id, fix, what);
+	}
+}
+
+/* The authorized_keys file itself (its home and .ssh are safe). */
+static void check_key_file(struct doctor *d, const struct dr_vendor *v, const struct passwd *pw,
+                           const char *group, const char *ssh_dir, const char *keys, const char *id)
+{
+	char what[9000];
+	char fix[9000];
+	struct stat st;
+
+	if (lstat(keys, &st) != 0) {
+		install_key_fix(pw, group, keys, stat(ssh_dir, &st) != 0, fix, sizeof(fix));
+		snprintf(what, sizeof(what), "vendor %s has no %s: it cannot pass sshd's key step",
+		         v->name, keys);
+		key_problem(d, v, id, fix, what);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		char install[8000];
+
+		install_key_fix(pw, group, keys, false, install, sizeof(install));
+		snprintf(fix, sizeof(fix), "mv %.2000s %.2000s.not-a-file && %.4000s", keys, keys,
+		         install);
+		snprintf(what, sizeof(what), "%s is not a regular file: sshd does not read it",
+		         keys);
+		key_problem(d, v, id, fix, what);
+		return;
+	}
+	if (unsafe_mode(&st, pw->pw_uid) || (st.st_mode & S_IROTH)) {
+		snprintf(fix, sizeof(fix), "chown %s:%s %s && chmod 0600 %s", v->name, group, keys,
+		         keys);
+		snprintf(what, sizeof(what),
+		         "%s is not safe (owner uid %u, mode %04o): it must be the vendor's (or "
+		         "root's), writable and readable by no one else",
+		         keys, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		key_problem(d, v, id, fix, what);
+		return;
+	}
+	if (st.st_size == 0) {
+		install_key_fix(pw, group, keys, false, fix, sizeof(fix));
+		snprintf(what, sizeof(what), "%s is empty: the vendor cannot pass sshd's key step",
+		         keys);
+		key_problem(d, v, id, fix, what);
+	}
+}
+
+static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 {
 	struct passwd pw;
 	struct passwd *pwp = NULL;
 	char buf[16384];
-	char path[4096];
+	char group[64];
+	char ssh_dir[4096];
+	char keys[4200];
+	char what[9000];
+	char fix[9000];
 	char id[128];
 	struct stat st;
-	bool known = false;
 
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+	if (getpwnam_r(v->name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
 		return; /* vendor.NAME.absent reports it */
-	snprintf(id, sizeof(id), "vendor.%s.password", name);
-	if (!password_locked(name, &known) && known)
-		dr_finding(
-		    d, DR_ERROR, id, "passwd -l NAME (vendors log in with their key and the code)",
-		    "vendor %s has a usable password: with it, a stack or sshd setting that "
-		    "skips the key would let the vendor in with a password the structure does "
-		    "not control",
-		    name);
-	snprintf(id, sizeof(id), "vendor.%s.authorized_keys", name);
+	check_password_of(d, v);
+	owner_names(&pw, group, sizeof(group));
+	snprintf(ssh_dir, sizeof(ssh_dir), "%s/.ssh", pw.pw_dir);
+	snprintf(keys, sizeof(keys), "%s/authorized_keys", ssh_dir);
+	snprintf(id, sizeof(id), "vendor.%s.authorized_keys", v->name);
 	if (stat(pw.pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		dr_finding(d, DR_ERROR, id, "mkhome: install -d -o NAME -m 0750 HOME",
-		           "vendor %s has no home directory %s, so no authorized_keys: sshd cannot "
-		           "check its key",
-		           name, pw.pw_dir);
+		snprintf(fix, sizeof(fix), "install -d -o %s -g %s -m 0750 %s", v->name, group,
+		         pw.pw_dir);
+		snprintf(what, sizeof(what),
+		         "vendor %s has no home directory %s, so no authorized_keys: sshd cannot "
+		         "check its key",
+		         v->name, pw.pw_dir);
+		key_problem(d, v, id, fix, what);
 		return;
 	}
 	if (unsafe_mode(&st, pw.pw_uid)) {
-		dr_finding(
-		    d, DR_ERROR, id, "chmod go-w HOME (and chown NAME HOME)",
-		    "home directory %s of vendor %s is writable by others (mode %04o): anyone "
-		    "who can write it can replace the vendor's keys",
-		    pw.pw_dir, name, (unsigned)(st.st_mode & 07777));
+		snprintf(fix, sizeof(fix), "chown %s %s && chmod go-w %s", v->name, pw.pw_dir,
+		         pw.pw_dir);
+		snprintf(what, sizeof(what),
+		         "home directory %s of vendor %s is writable by others (owner uid %u, mode "
+		         "%04o): anyone who can write it can replace the vendor's keys",
+		         pw.pw_dir, v->name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		key_problem(d, v, id, fix, what);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/.ssh", pw.pw_dir);
-	if (stat(path, &st) == 0 && unsafe_mode(&st, pw.pw_uid)) {
-		dr_finding(d, DR_ERROR, id, "chmod 700 HOME/.ssh && chown NAME HOME/.ssh",
-		           "%s is writable by others (mode %04o)", path,
-		           (unsigned)(st.st_mode & 07777));
+	if (stat(ssh_dir, &st) == 0 && unsafe_mode(&st, pw.pw_uid)) {
+		snprintf(fix, sizeof(fix), "chown %s:%s %s && chmod 0700 %s", v->name, group,
+		         ssh_dir, ssh_dir);
+		snprintf(what, sizeof(what), "%s is writable by others (owner uid %u, mode %04o)",
+		         ssh_dir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		key_problem(d, v, id, fix, what);
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/.ssh/authorized_keys", pw.pw_dir);
-	if (lstat(path, &st) != 0) {
-		dr_finding(d, DR_ERROR, id,
-		           "install the vendor's public key: install -D -o NAME -m 0600 KEY.pub "
-		           "HOME/.ssh/authorized_keys",
-		           "vendor %s has no %s: it cannot pass sshd's key step", name, path);
-		return;
-	}
-	if (!S_ISREG(st.st_mode) || unsafe_mode(&st, pw.pw_uid) || (st.st_mode & S_IROTH)) {
-		dr_finding(d, DR_ERROR, id, "chown NAME HOME/.ssh/authorized_keys && chmod 600 it",
-		           "%s is %s (owner uid %u, mode %04o): it must be a regular file of the "
-		           "vendor's, writable and readable only by it",
-		           path, S_ISREG(st.st_mode) ? "not safe" : "not a regular file",
-		           (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-		return;
-	}
-	if (st.st_size == 0)
-		dr_finding(d, DR_ERROR, id, "put the vendor's public key in it",
-		           "%s is empty: the vendor cannot pass sshd's key step", path);
+	check_key_file(d, v, &pw, group, ssh_dir, keys, id);
 }
 
 static void check_keys(struct doctor *d)
@@ -146,7 +253,7 @@ static void check_keys(struct doctor *d)
 		return;
 	}
 	for (i = 0; i < d->n_vendors; i++)
-		check_keys_of(d, d->vendors[i].name);
+		check_keys_of(d, &d->vendors[i]);
 }
 
 /* --- TTY auditing of vendor sessions --- */
@@ -154,8 +261,15 @@ static void check_keys(struct doctor *d)
 static void check_tty_audit(struct doctor *d)
 {
 	const struct dr_pam_stack *st;
+	const char *group;
+	char fix[1024];
 	size_t i;
 
+	if (!d->service->calls[DR_PAM_SESSION]) {
+		dr_skip(d, "service %s makes no PAM session calls: no session to audit",
+		        d->opt.service);
+		return;
+	}
 	if (d->pam == NULL) {
 		dr_skip(d, "needs the PAM service (see pam.service)");
 		return;
@@ -164,14 +278,26 @@ static void check_tty_audit(struct doctor *d)
 	for (i = 0; i < st->n; i++)
 		if (strstr(st->e[i].text, "pam_tty_audit.so") != NULL && !st->e[i].must_fail)
 			return;
-	dr_finding(
-	    d, DR_WARNING, "pam.session.tty_audit",
-	    "add the two lines of examples/pam.d/sshd after pam_loginuid.so: \"session "
-	    "[success=1 default=ignore] pam_succeed_if.so quiet user notingroup vendors\" "
-	    "and \"session required pam_tty_audit.so enable=*\"; run auditd",
-	    "the session stack of %s does not record what vendors type (no pam_tty_audit.so): "
-	    "their actions during a session are not traceable",
-	    d->pam->service_file);
+	group =
+	    d->have_config && d->ctl->cfg.vendor_group[0] != '\0' ? d->ctl->cfg.vendor_group : NULL;
+	if (group != NULL)
+		snprintf(
+		    fix, sizeof(fix),
+		    "add to %.500s, after pam_loginuid.so, the lines \"session [success=1 "
+		    "default=ignore] pam_succeed_if.so quiet user notingroup %s\" and \"session "
+		    "required pam_tty_audit.so enable=*\" (as in %s); run auditd",
+		    d->pam->service_file, group, DR_EXAMPLE("pam.d/sshd"));
+	else
+		snprintf(
+		    fix, sizeof(fix),
+		    "add to %.500s, after pam_loginuid.so, the line \"session required "
+		    "pam_tty_audit.so enable=*\" (it audits every user: with vendor_group set, "
+		    "%s limits it to vendors); run auditd",
+		    d->pam->service_file, DR_EXAMPLE("pam.d/sshd"));
+	dr_finding(d, DR_WARNING, "pam.session.tty_audit", fix,
+	           "the session stack of %s does not record what vendors type (no "
+	           "pam_tty_audit.so): their actions during a session are not traceable",
+	           d->pam->service_file);
 }
 
 /* --- six months of audit log (logrotate) --- */
@@ -188,6 +314,20 @@ static int period_days(const char *word)
 	if (strcmp(word, "yearly") == 0)
 		return 365;
 	return 0;
+}
+
+/* The number after "rotate" (strtol: a bad number is not a count). */
+static bool rotate_count(const char *text, int *n)
+{
+	char *end = NULL;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || end == text || value < 0 || value > INT_MAX)
+		return false;
+	*n = (int)value;
+	return true;
 }
 
 struct rotate_rule {
@@ -233,7 +373,7 @@ static void scan_logrotate_file(const char *path, const char *log, struct rotate
 		}
 		if (!ours || sscanf(p, "%63s", word) != 1)
 			continue;
-		if (strcmp(word, "rotate") == 0 && sscanf(p, "rotate %d", &n) == 1)
+		if (strcmp(word, "rotate") == 0 && rotate_count(p + strlen("rotate"), &n))
 			r->rotate = n;
 		else if (period_days(word) > 0)
 			r->period = period_days(word);
@@ -243,9 +383,23 @@ static void scan_logrotate_file(const char *path, const char *log, struct rotate
 	fclose(f);
 }
 
+/* Install the shipped rule (monthly, rotate 7, create), with this audit log's path in it. */
+static void missing_rule_fix(const struct doctor *d, char *fix, size_t len)
+{
+	const char *log = d->ctl->cfg.audit_log;
+
+	if (strcmp(log, EXAMPLE_AUDIT_LOG) == 0)
+		snprintf(fix, len, "install -m 0644 %s %s/pam_vendor", LOGROTATE_EXAMPLE,
+		         d->opt.logrotate_dir);
+	else
+		snprintf(fix, len, "sed 's|%s|%s|' %s > %s/pam_vendor", EXAMPLE_AUDIT_LOG, log,
+		         LOGROTATE_EXAMPLE, d->opt.logrotate_dir);
+}
+
 static void check_retention(struct doctor *d)
 {
 	struct rotate_rule r = {.rotate = 0, .period = 7};
+	char fix[3 * PATH_MAX];
 	struct dirent *de;
 	char path[2048];
 	DIR *dir;
@@ -264,9 +418,8 @@ static void check_retention(struct doctor *d)
 	if (dir != NULL)
 		closedir(dir);
 	if (!r.found) {
-		dr_finding(d, DR_WARNING, "logrotate.audit_log",
-		           "install examples/logrotate/pam_vendor as /etc/logrotate.d/pam_vendor "
-		           "(monthly, rotate 7, create)",
+		missing_rule_fix(d, fix, sizeof(fix));
+		dr_finding(d, DR_WARNING, "logrotate.audit_log", fix,
 		           "no logrotate rule names %s: it is never rotated, or rotated by a rule "
 		           "that may not keep six months",
 		           d->ctl->cfg.audit_log);
@@ -275,8 +428,7 @@ static void check_retention(struct doctor *d)
 	if (r.copytruncate)
 		dr_finding(
 		    d, DR_ERROR, "logrotate.copytruncate",
-		    "remove copytruncate from the rule (use create, as examples/logrotate/"
-		    "pam_vendor does)",
+		    "remove copytruncate from the rule (use create, as " LOGROTATE_EXAMPLE " does)",
 		    "%s rotates the audit log with copytruncate: lines written during the copy "
 		    "are lost and the chain breaks",
 		    r.file);

@@ -61,12 +61,15 @@ static const struct command commands[] = {
      "outside their hours: each session process recorded by pam_vendor is sent SIGTERM (then\n"
      "SIGKILL after 5 s) and a session_terminated line is audited. Idempotent; run it every\n"
      "minute (examples/systemd/).\n\nExample:\n  otpctl expire"},
-    {"doctor", cmd_doctor, "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE]",
+    {"doctor", cmd_doctor,
+     "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE] [--skip ID]...",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"
      "vendor accounts (privileges, key, locked password), TTY auditing, log retention,\n"
      "pending security updates, time synchronisation and syslog. Each finding says what is\n"
-     "wrong and the exact fix. Exit 0 when clean, 1 with findings.\n\n"
-     "Example:\n  otpctl doctor"},
+     "wrong and the exact fix. --service openvpn checks OpenVPN's stack (auth and account);\n"
+     "--skip leaves out a check or an area (system.security_updates, sshd). Exit 0 when\n"
+     "clean, 1 with findings.\n\n"
+     "Example:\n  otpctl doctor --skip system.security_updates"},
     {"db init", cmd_db_init, "db init",
      "Create the pam_vendor tables in the PostgreSQL database named by pg_conninfo (once, for\n"
      "all gateways; store_backend = postgresql). Refused when they exist.\n\n"

@@ -117,12 +117,16 @@ int ctl_vendor_privileges(const char *name, struct ctl_privilege *list, size_t m
 	if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
 		return PV_OK; /* no account: nothing it could do */
 	if (pw.pw_uid == 0) {
+		/* Root under this name: its groups and sudoers rules do not matter, and no change
+		 * of this account makes it a vendor account (usermod -u on root, or on an alias
+		 * whose home is /root, would break the system). */
 		snprintf(what, sizeof(what), "account %s has uid 0: it is root", name);
 		snprintf(fix, sizeof(fix),
-		         "give it an ordinary uid: usermod -u UID %s (UID >= 1000, "
-		         "unused)",
+		         "none for %s: a uid 0 account can never be a vendor account; create an "
+		         "ordinary account for the vendor (useradd) and register that one instead",
 		         name);
 		add(list, max, n, what, fix);
+		return PV_OK;
 	}
 	check_groups(&pw, list, max, n);
 	return check_sudo(name, list, max, n, err);

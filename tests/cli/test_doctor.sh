@@ -6,9 +6,14 @@
 # users and a group created here and removed on exit), time (compared with the kernel's state
 # read independently) and syslog (a private socket, with and without a listener; rsyslog
 # configurations written here). Each finding is asserted by id in --json output, with the
-# exit status. Needs root (useradd, root-owned key and store, sshd -T).
+# exit status, and the fixes of every run are collected: none may hold a placeholder or a
+# source-tree path (test_fixes_are_real). Accounts are unique to this suite (pvdoc*), with
+# homes under the test's temp dir. Needs root (useradd, root-owned key and store, sshd -T).
+# Every run but one skips the pending-updates check (--skip system.security_updates): apt's
+# simulation takes seconds; test_vendor_security runs it for real.
 set -u
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../pg/pg_lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "not ok - test_doctor.sh needs root (key, store, useradd, sshd -T)"
@@ -21,12 +26,16 @@ GROUP=pvdocgrp
 U1=pvdoc1     # a vendor with a local account in GROUP
 U2=pvdoc2     # a vendor with a local account outside GROUP
 GHOST=pvdocgh # a vendor without any account
+UZ=pvdocz     # a vendor whose account is made uid 0 (test_root_vendor)
 LISTENER_PID=
 
 on_exit() {
 	local u
 	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null
+	[ -n "${PGD:-}" ] && pg_teardown
 	for u in "$U1" "$U2"; do id "$u" >/dev/null 2>&1 && userdel -r "$u" 2>/dev/null; done
+	# -f: a uid 0 account "is used by" every root process; it has no home to lose
+	id "$UZ" >/dev/null 2>&1 && userdel -f "$UZ" 2>/dev/null
 	getent group "$GROUP" >/dev/null && groupdel "$GROUP" 2>/dev/null
 	cleanup_dirs
 }
@@ -36,7 +45,7 @@ skip() { echo "ok - $1 # SKIP $2"; }
 
 # --- set-up ----------------------------------------------------------------------------------
 
-for u in "$U1" "$U2"; do
+for u in "$U1" "$U2" "$UZ"; do
 	if id "$u" >/dev/null 2>&1; then
 		echo "Bail out! account $u already exists; remove it first"
 		exit 1
@@ -47,16 +56,17 @@ if getent group "$GROUP" >/dev/null; then
 	exit 1
 fi
 groupadd "$GROUP" || { echo "Bail out! groupadd failed"; exit 1; }
-# U1: a well set-up vendor: a home of its own with the key in .ssh/authorized_keys (0600),
-# a locked password (useradd's default '!').
-useradd -m -N -s /usr/sbin/nologin -G "$GROUP" "$U1" || { echo "Bail out! useradd failed"; exit 1; }
-U1_HOME=$(getent passwd "$U1" | cut -d: -f6)
+new_env "vendor_group = $GROUP"
+# U1: a well set-up vendor: a home of its own (under $T) with the key in
+# .ssh/authorized_keys (0600), a locked password (useradd's default '!').
+mkdir -p "$T/home"
+useradd -m -d "$T/home/$U1" -N -s /usr/sbin/nologin -G "$GROUP" "$U1" || { echo "Bail out! useradd failed"; exit 1; }
+U1_HOME=$T/home/$U1
+U1_GROUP=$(id -gn "$U1")
 install -d -o "$U1" -m 0700 "$U1_HOME/.ssh"
-ssh-keygen -q -t ed25519 -N '' -f "/tmp/pvdockey.$$" && install -o "$U1" -m 0600 "/tmp/pvdockey.$$.pub" "$U1_HOME/.ssh/authorized_keys"
-rm -f "/tmp/pvdockey.$$" "/tmp/pvdockey.$$.pub"
+ssh-keygen -q -t ed25519 -N '' -f "$T/vendorkey" && install -o "$U1" -m 0600 "$T/vendorkey.pub" "$U1_HOME/.ssh/authorized_keys"
 useradd -M -N -s /usr/sbin/nologin "$U2" || { echo "Bail out! useradd failed"; exit 1; }
 
-new_env "vendor_group = $GROUP"
 "$OTPCTL" --config "$CFG" vendor add "$U1" --ip 192.0.2.10 >/dev/null 2>&1 ||
 	{ echo "Bail out! vendor add failed"; exit 1; }
 
@@ -126,11 +136,26 @@ LROT=$T/logrotate.d
 mkdir -p "$LROT"
 sed "s|/var/log/pam_vendor/audit.log|$AUDIT|" "$PV_ROOT/examples/logrotate/pam_vendor" >"$LROT/pam_vendor"
 
-D_ARGS=(--pam-dir "$PAMD" --sshd-config "$T/sshd_config" --dev-log "$SOCK"
+D_BASE=(--pam-dir "$PAMD" --sshd-config "$T/sshd_config" --dev-log "$SOCK"
 	--rsyslog-conf "$RSYS/rsyslog.conf" --logrotate-dir "$LROT")
+D_ARGS=("${D_BASE[@]}" --skip system.security_updates)
 
+# collect_fixes: keep the fixes of OUT (one a line) for test_fixes_are_real.
+FIXES=$T/fixes
+: >"$FIXES"
+collect_fixes() {
+	python3 -c 'import json,sys
+try:
+    d=json.loads(sys.argv[1])
+except Exception:
+    sys.exit(0)
+for f in d["findings"]:
+    print(f["id"] + "\t" + f["fix"])' "$OUT" >>"$FIXES"
+}
+# doctor_run ARGS...: otpctl --json ARGS (a doctor run); sets OUT, ERR, RC.
+doctor_run() { run_ctl --json "$@"; collect_fixes; }
 # doctor [ARGS...]: otpctl --json doctor on this set-up; sets OUT, ERR, RC.
-doctor() { run_ctl --json doctor "${D_ARGS[@]}" "$@"; }
+doctor() { doctor_run doctor "${D_ARGS[@]}" "$@"; }
 
 # ids: the finding ids of OUT, one a line ("unparsable" if OUT is not one JSON object).
 ids() {
@@ -203,7 +228,7 @@ test_vendor_security() {
 
 	cp -a "$PAMD" "$T/pam_notty"
 	sed -i '/pam_tty_audit\|pam_succeed_if/d' "$T/pam_notty/sshd"
-	run_ctl --json doctor "${D_ARGS[@]}" --pam-dir "$T/pam_notty"
+	doctor --pam-dir "$T/pam_notty"
 	expect_finding "session stack without pam_tty_audit -> pam.session.tty_audit" pam.session.tty_audit
 	expect_eq "... a warning" warning "$(finding_field pam.session.tty_audit severity)"
 	doctor
@@ -221,9 +246,12 @@ test_vendor_security() {
 	expect_finding "no rule for the audit log -> logrotate.audit_log" logrotate.audit_log
 	sed "s|/var/log/pam_vendor/audit.log|$AUDIT|" "$PV_ROOT/examples/logrotate/pam_vendor" >"$LROT/pam_vendor"
 
-	# Pending security updates: as apt itself sees them, without changing anything.
+	# Pending security updates: as apt itself sees them, without changing anything. The one
+	# run of the suite without --skip system.security_updates.
 	n=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep -c '^Inst .*-security')
-	doctor
+	doctor_run doctor "${D_BASE[@]}"
+	expect_eq "without --skip the updates check runs (passed, or a finding)" "true" \
+		"$(jget '"system.security_updates" in d["passed"] or any(f["id"]=="system.security_updates" for f in d["findings"])')"
 	if [ "$n" -gt 0 ]; then
 		expect_finding "apt lists $n pending security update(s) -> system.security_updates" system.security_updates
 	else
@@ -490,10 +518,11 @@ test_file_modes() {
 	expect_finding "no key file -> files.key.missing" files.key.missing
 	mv "$T/etc/master.key.real" "$T/etc/master.key"
 
-	run_ctl --json --config "$T/nothere.conf" doctor "${D_ARGS[@]}"
+	doctor_run --config "$T/nothere.conf" doctor "${D_ARGS[@]}"
 	expect_finding "no configuration file -> files.config.missing" files.config.missing
-	expect_match "files.config.missing's fix installs the example" \
-		"install -D -m 0644 examples/pam_vendor.conf $T/nothere.conf" "$(finding_field files.config.missing fix)"
+	expect_match "files.config.missing's fix installs the shipped example" \
+		"install -D -m 0644 /usr/share/doc/libpam-vendor/examples/pam_vendor.conf $T/nothere.conf" \
+		"$(finding_field files.config.missing fix)"
 
 	doctor
 	expect_eq "modes restored -> no files finding" "" "$(ids_with files.)"
@@ -530,6 +559,7 @@ test_vendor_accounts() {
 	expect_finding "vendor without a system account -> vendor.$GHOST.absent" "vendor.$GHOST.absent"
 	expect_finding "vendor outside vendor_group -> vendor.$U2.not_in_group" "vendor.$U2.not_in_group"
 	expect_match "not_in_group's fix is usermod" "usermod -aG $GROUP $U2" "$(finding_field "vendor.$U2.not_in_group" fix)"
+	expect_eq "not_in_group is an error (the root cause)" error "$(finding_field "vendor.$U2.not_in_group" severity)"
 	expect_no_finding "local vendor in the group -> nothing about $U1" "vendor.$U1.not_local"
 	expect_no_finding "nor vendor.$U1.not_in_group" "vendor.$U1.not_in_group"
 
@@ -540,7 +570,7 @@ test_vendor_accounts() {
 	expect_no_finding "$U2 is in it -> local" "vendor.$U2.not_local"
 
 	sed "s/^vendor_group = .*/vendor_group = pvdocnogroup/" "$CFG" >"$T/nogroup.conf"
-	run_ctl --json --config "$T/nogroup.conf" doctor "${D_ARGS[@]}"
+	doctor_run --config "$T/nogroup.conf" doctor "${D_ARGS[@]}"
 	expect_finding "vendor_group that does not exist -> vendor_group.missing" vendor_group.missing
 
 	"$OTPCTL" --config "$CFG" vendor remove "$GHOST" >/dev/null 2>&1
@@ -563,7 +593,8 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale.so
 	expect_no_finding "a listening socket -> no finding" syslog.dev_log.no_listener
 
 	# The real /dev/log, as python sees it.
-	run_ctl --json doctor --pam-dir "$PAMD" --sshd-config "$T/sshd_config" --rsyslog-conf "$RSYS/rsyslog.conf"
+	doctor_run doctor --pam-dir "$PAMD" --sshd-config "$T/sshd_config" --rsyslog-conf "$RSYS/rsyslog.conf" \
+		--skip system
 	if [ "$(dev_log_listening /dev/log)" = yes ]; then
 		expect_eq "real /dev/log listening -> no syslog.dev_log finding" "" "$(ids_with syslog.dev_log)"
 	else
@@ -573,7 +604,9 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale.so
 	write_rsyslog '*.*;auth,authpriv.none		-/var/log/syslog' 'mail.*		-/var/log/mail.log'
 	doctor
 	expect_finding "no rule takes authpriv -> syslog.authpriv" syslog.authpriv
-	expect_match "syslog.authpriv's fix points at the example" "examples/rsyslog/60-pam_vendor.conf" "$(finding_field syslog.authpriv fix)"
+	expect_match "syslog.authpriv's fix installs the shipped example in rsyslog.d" \
+		"install -m 0644 /usr/share/doc/libpam-vendor/examples/rsyslog/60-pam_vendor.conf $RSYS/rsyslog.d/" \
+		"$(finding_field syslog.authpriv fix)"
 	cp "$PV_ROOT/examples/rsyslog/60-pam_vendor.conf" "$RSYS/rsyslog.d/"
 	doctor
 	expect_no_finding "examples/rsyslog/60-pam_vendor.conf in rsyslog.d -> no finding" syslog.authpriv
@@ -593,6 +626,324 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale.so
 		expect_eq "rsyslog not installed -> syslog.authpriv skipped" "true" \
 			"$(jget '"syslog.authpriv" in [s["id"] for s in d["skipped"]]')"
 	fi
+}
+
+# --- issue 16: per-service knowledge, root cause first, the file that overrides, real fixes --
+
+# expect_contains NAME SUBSTRING TEXT
+expect_contains() {
+	if [[ "$3" == *"$2"* ]]; then ok "$1"; else not_ok "$1" "[$3] does not contain [$2]"; fi
+}
+
+# OpenVPN makes no PAM session calls: the stack of examples/openvpn/server.conf's comment
+# (auth + account) is complete for it.
+test_openvpn_service() {
+	write_pam_dir
+	printf 'auth required %s\naccount required %s\n' "$PV_MODULE" "$PV_MODULE" >"$PAMD/openvpn"
+	doctor --service openvpn
+	expect_no_finding "openvpn: the example's auth + account stack -> no pam.session.missing" pam.session.missing
+	expect_eq "openvpn: no PAM finding at all" "" "$(ids_with pam.)"
+	expect_eq "openvpn: auth and account are checked and pass" "true" \
+		"$(jget '"pam.auth" in d["passed"] and "pam.account" in d["passed"]')"
+	expect_eq "openvpn: pam.session is skipped, saying why" \
+		"service openvpn makes no PAM session calls (it calls auth and account only)" \
+		"$(jget 'next(s["why"] for s in d["skipped"] if s["id"]=="pam.session")')"
+	expect_eq "openvpn: TTY auditing of sessions is skipped too" "true" \
+		"$(jget '"pam.session.tty_audit" in [s["id"] for s in d["skipped"]]')"
+
+	sed -i '/^account/d' "$PAMD/openvpn"
+	doctor --service openvpn
+	expect_finding "openvpn without its account line -> pam.account.missing" pam.account.missing
+	expect_eq "... an error" error "$(finding_field pam.account.missing severity)"
+	expect_contains "... its fix is the OpenVPN example's line" \
+		"add \"account required pam_vendor.so\" to $PAMD/openvpn after its other account lines, as in the comment at the top of /usr/share/doc/libpam-vendor/examples/openvpn/server.conf" \
+		"$(finding_field pam.account.missing fix)"
+
+	rm "$PAMD/openvpn"
+	doctor --service openvpn
+	expect_finding "no openvpn PAM file -> pam.service.missing" pam.service.missing
+	expect_contains "... the fix writes the service's two lines" \
+		"printf '%s\\n' \"auth required pam_vendor.so\" \"account required pam_vendor.so\" > $PAMD/openvpn" \
+		"$(finding_field pam.service.missing fix)"
+
+	# A service doctor does not know: auth, account and session are assumed, and said.
+	sed '/^session.*pam_vendor/d' "$PAMD/sshd" >"$PAMD/pvdocsvc"
+	doctor --service pvdocsvc
+	expect_finding "unknown service without pam_vendor in session -> pam.session.missing" pam.session.missing
+	expect_contains "... the finding says what it assumes" \
+		"doctor does not know which PAM calls service pvdocsvc makes and assumes auth, account and session" \
+		"$(finding_field pam.session.missing what)"
+	write_pam_dir
+}
+
+# match_group_sshd: the example's sshd layout, vendors in a Match Group block.
+match_group_sshd() {
+	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" \
+		"Match Group $GROUP" "	AuthenticationMethods publickey,keyboard-interactive:pam"
+}
+# symptoms_of ID: the symptoms listed by finding ID, space separated.
+symptoms_of() { jget '" ".join(next(f["symptoms"] for f in d["findings"] if f["id"]=="'"$1"'"))'; }
+
+# A vendor removed from vendor_group: the root cause is the error; what follows from it (sshd's
+# Match Group block no longer applies) is named in it, not reported again.
+test_root_cause_outside_group() {
+	"$OTPCTL" --config "$CFG" vendor add "$U2" --ip 192.0.2.20 >/dev/null 2>&1
+	match_group_sshd
+	doctor
+	expect_finding "vendor outside vendor_group (file store) -> vendor.$U2.not_in_group" "vendor.$U2.not_in_group"
+	expect_eq "... an error: the root cause" error "$(finding_field "vendor.$U2.not_in_group" severity)"
+	expect_eq "... its fix adds it to the group" "usermod -aG $GROUP $U2" "$(finding_field "vendor.$U2.not_in_group" fix)"
+	expect_no_finding "the sshd symptom is not a finding of its own" "sshd.authenticationmethods.$U2"
+	expect_eq "... it is listed among the root finding's symptoms" "sshd.authenticationmethods.$U2" \
+		"$(symptoms_of "vendor.$U2.not_in_group")"
+	expect_match "... and named in the root finding's text" \
+		"It also causes sshd\.authenticationmethods\.$U2 \(not reported apart\): .*AuthenticationMethods \"any\"" \
+		"$(finding_field "vendor.$U2.not_in_group" what)"
+	expect_eq "... the sshd check that saw only the symptom is not listed as passed" "false" \
+		"$(jget '"sshd.authenticationmethods" in d["passed"]')"
+	expect_no_finding "the vendor in the group: no sshd finding" "sshd.authenticationmethods.$U1"
+	usermod -aG "$GROUP" "$U2"
+	doctor
+	expect_no_finding "back in the group: no root finding" "vendor.$U2.not_in_group"
+	expect_no_finding "... and no sshd finding" "sshd.authenticationmethods.$U2"
+	gpasswd -d "$U2" "$GROUP" >/dev/null
+	"$OTPCTL" --config "$CFG" vendor remove "$U2" >/dev/null 2>&1
+	write_sshd_config
+}
+
+# The same with the PostgreSQL store (a private server, as tests/pg does).
+test_root_cause_outside_group_postgresql() {
+	local pgcfg=$T/pg.conf id="vendor.$U1.not_in_group"
+	if ! pg_available; then
+		skip "vendor outside vendor_group with PostgreSQL" "the postgresql package is not installed"
+		return
+	fi
+	if ! pg_setup pamvendor; then
+		not_ok "a private PostgreSQL starts"
+		return
+	fi
+	{
+		cat "$CFG"
+		echo "store_backend = postgresql"
+		echo "pg_conninfo = host=$PGD dbname=pamvendor"
+		echo "pg_timeout = 2s"
+	} >"$pgcfg"
+	chmod 0600 "$pgcfg"
+	"$OTPCTL" --config "$pgcfg" db init >/dev/null 2>&1
+	"$OTPCTL" --config "$pgcfg" vendor add "$U1" --ip 192.0.2.10 >/dev/null 2>&1
+	match_group_sshd
+	gpasswd -d "$U1" "$GROUP" >/dev/null
+	doctor_run --config "$pgcfg" doctor "${D_ARGS[@]}"
+	expect_finding "vendor outside vendor_group (PostgreSQL) -> $id" "$id"
+	expect_eq "... an error" error "$(finding_field "$id" severity)"
+	expect_match "... saying the module does not treat it as a vendor" \
+		"with store_backend = postgresql pam_vendor does not treat it as a vendor at all" \
+		"$(finding_field "$id" what)"
+	expect_no_finding "... its sshd symptom is not a finding of its own" "sshd.authenticationmethods.$U1"
+	expect_eq "... but one of its symptoms" "sshd.authenticationmethods.$U1" "$(symptoms_of "$id")"
+	usermod -aG "$GROUP" "$U1"
+	doctor_run --config "$pgcfg" doctor "${D_ARGS[@]}"
+	expect_no_finding "PostgreSQL, back in the group -> no finding" "$id"
+	pg_teardown
+	write_sshd_config
+}
+
+# sshd keeps the first value it reads, Include order is lexical: the finding names the file
+# and line that set the value sshd -T shows.
+test_sshd_overriding_file() {
+	local d=$T/sshd.d id="sshd.authenticationmethods.$U1"
+	mkdir -p "$d"
+	printf 'KbdInteractiveAuthentication no\n' >"$d/10-hardening.conf"
+	printf '%s\n' "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" "Match User $U1" \
+		"	AuthenticationMethods publickey,keyboard-interactive:pam" >"$d/50-vendors.conf"
+	write_sshd_config "Include $d/*.conf" "UseDNS=yes"
+	doctor
+	expect_finding "a drop-in read first turns keyboard-interactive off -> sshd.kbdinteractive" sshd.kbdinteractive
+	expect_contains "... the finding names that file and line" "set by $d/10-hardening.conf line 1" \
+		"$(finding_field sshd.kbdinteractive what)"
+	expect_contains "... so does the fix" \
+		"in $d/10-hardening.conf line 1, write \"KbdInteractiveAuthentication yes\" instead of \"no\"" \
+		"$(finding_field sshd.kbdinteractive fix)"
+	expect_no_finding "UseDNS=yes after the Include: the drop-in's no is read first" sshd.usedns
+	expect_no_finding "the Match block of a drop-in ends with it: the vendor's methods are fine" "$id"
+
+	write_sshd_config "usedns yes" "Include $d/*.conf"
+	doctor
+	expect_finding "UseDNS yes before the Include -> sshd.usedns" sshd.usedns
+	expect_contains "... naming line 2 of the main file" "set by $T/sshd_config line 2" \
+		"$(finding_field sshd.usedns what)"
+
+	rm "$d/10-hardening.conf"
+	printf '%s\n' "Match User $U1" "	AuthenticationMethods publickey" >"$d/20-legacy.conf"
+	write_sshd_config "Include $d/*.conf"
+	doctor
+	expect_finding "a Match block read first sets publickey alone -> $id" "$id"
+	expect_contains "... named: its file and line, and its Match line" \
+		"set by $d/20-legacy.conf line 2, in the Match block of $d/20-legacy.conf line 1" \
+		"$(finding_field "$id" what)"
+	expect_contains "... the fix edits that line" \
+		"in $d/20-legacy.conf line 2 (the Match block of $d/20-legacy.conf line 1), write \"AuthenticationMethods publickey,keyboard-interactive:pam\" instead" \
+		"$(finding_field "$id" fix)"
+
+	# Outside any Match block it is every user's setting: the fix adds a block for vendors.
+	printf 'AuthenticationMethods publickey\n' >"$d/20-legacy.conf"
+	printf '%s\n' "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" >"$d/50-vendors.conf"
+	doctor
+	expect_contains "a global AuthenticationMethods line -> named" \
+		"set by $d/20-legacy.conf line 1, outside any Match block" "$(finding_field "$id" what)"
+	expect_contains "... the fix adds a Match Group block for vendors, leaving the others' line" \
+		"add at the end of $d/20-legacy.conf the lines \"Match Group $GROUP\" and \"AuthenticationMethods publickey,keyboard-interactive:pam\"" \
+		"$(finding_field "$id" fix)"
+	write_sshd_config
+}
+
+# sshd -T needs its privilege separation directory: /run hidden by an empty tmpfs.
+test_sshd_privsep_dir() {
+	OUT=$(unshare -m sh -c 'mount -t tmpfs pvdoc /run && exec "$@"' sh \
+		"$OTPCTL" --config "$CFG" --json doctor "${D_ARGS[@]}" 2>/dev/null)
+	collect_fixes
+	expect_finding "no /run/sshd -> sshd.run" sshd.run
+	expect_eq "... its fix makes the directory" "install -d -m 0755 /run/sshd" "$(finding_field sshd.run fix)"
+	expect_contains "... its text says which directory sshd misses" \
+		"sshd's privilege separation directory /run/sshd does not exist" "$(finding_field sshd.run what)"
+}
+
+# A vendor account turned uid 0: the only fix is another account, never usermod -u.
+test_root_vendor() {
+	local fix id="vendor.$UZ.privileged"
+	useradd -M -N -s /usr/sbin/nologin -G "$GROUP" "$UZ" &&
+		"$OTPCTL" --config "$CFG" vendor add "$UZ" --ip 192.0.2.40 >/dev/null 2>&1 &&
+		usermod -o -u 0 "$UZ" 2>/dev/null
+	if [ "$(id -u "$UZ" 2>/dev/null)" != 0 ]; then
+		not_ok "a uid 0 vendor is set up"
+		return
+	fi
+	doctor
+	expect_finding "a vendor whose account is uid 0 -> $id" "$id"
+	fix=$(finding_field "$id" fix)
+	expect_no_match "... the fix changes no uid (no usermod)" "usermod" "$fix"
+	expect_contains "... it says to register another account" \
+		"none for $UZ: a uid 0 account can never be a vendor account; create an ordinary account for the vendor (useradd) and register that one instead" "$fix"
+	expect_eq "... one privilege finding: uid 0 is the root cause, its groups are not repeated" 1 \
+		"$(jget 'sum(1 for f in d["findings"] if f["id"]=="'"$id"'")')"
+	expect_no_finding "its missing key set-up is not a finding of its own" "vendor.$UZ.authorized_keys"
+	expect_eq "... but a symptom of the root finding" "vendor.$UZ.authorized_keys" "$(symptoms_of "$id")"
+	"$OTPCTL" --config "$CFG" vendor remove "$UZ" >/dev/null 2>&1
+	userdel -f "$UZ" 2>/dev/null
+}
+
+# The key fixes name the vendor's own user, group and files; run as given, they work.
+test_key_fixes() {
+	local fix mode
+	mv "$U1_HOME/.ssh/authorized_keys" "$T/ak.saved"
+	doctor
+	expect_eq "no authorized_keys: the fix installs it for $U1, the key read from the terminal" \
+		"install -o $U1 -g $U1_GROUP -m 0600 /dev/stdin $U1_HOME/.ssh/authorized_keys, then paste the vendor's public key (the one line of the .pub file the vendor sent you) and press Ctrl-D" \
+		"$(finding_field "vendor.$U1.authorized_keys" fix)"
+	mv "$U1_HOME/.ssh" "$T/ssh.saved"
+	doctor
+	fix=$(finding_field "vendor.$U1.authorized_keys" fix)
+	expect_contains "no .ssh either: the fix makes it first" \
+		"install -d -o $U1 -g $U1_GROUP -m 0700 $U1_HOME/.ssh && install -o $U1 -g $U1_GROUP -m 0600 /dev/stdin $U1_HOME/.ssh/authorized_keys" "$fix"
+	eval "${fix%%, then paste*}" <"$T/vendorkey.pub"
+	doctor
+	expect_no_finding "that command, given the vendor's key, clears the finding" "vendor.$U1.authorized_keys"
+	rm -rf "$T/ssh.saved" "$T/ak.saved"
+
+	mode=$(stat -c %a "$U1_HOME")
+	chmod 0777 "$U1_HOME"
+	doctor
+	expect_eq "home writable by others: the fix names it" "chown $U1 $U1_HOME && chmod go-w $U1_HOME" \
+		"$(finding_field "vendor.$U1.authorized_keys" fix)"
+	chmod "$mode" "$U1_HOME"
+	chmod 0666 "$U1_HOME/.ssh/authorized_keys"
+	doctor
+	expect_eq "authorized_keys readable by others: the fix names it" \
+		"chown $U1:$U1_GROUP $U1_HOME/.ssh/authorized_keys && chmod 0600 $U1_HOME/.ssh/authorized_keys" \
+		"$(finding_field "vendor.$U1.authorized_keys" fix)"
+	chmod 0600 "$U1_HOME/.ssh/authorized_keys"
+	doctor
+	expect_no_finding "all restored" "vendor.$U1.authorized_keys"
+}
+
+# More broken set-ups, for their fixes (collected like every run's).
+test_more_broken_setups() {
+	local saved
+	saved=$(getent shadow "$U1" | cut -d: -f2)
+	usermod -p 'NotAHashButUsable' "$U1"
+	doctor --logrotate-dir "$T/empty.d" --sshd-config "$T/missing.conf" --pam-dir "$T/nopam"
+	expect_eq "usable password: the fix locks that account" "passwd -l $U1 (vendors log in with their key and the code)" \
+		"$(finding_field "vendor.$U1.password" fix)"
+	expect_eq "no logrotate rule: the fix installs the shipped one, with this log's path" \
+		"sed 's|/var/log/pam_vendor/audit.log|$AUDIT|' /usr/share/doc/libpam-vendor/examples/logrotate/pam_vendor > $T/empty.d/pam_vendor" \
+		"$(finding_field logrotate.audit_log fix)"
+	expect_eq "no sshd PAM file: the fix installs the shipped stack" \
+		"install -m 0644 /usr/share/doc/libpam-vendor/examples/pam.d/sshd $T/nopam/sshd (then adapt it)" \
+		"$(finding_field pam.service.missing fix)"
+	usermod -p "$saved" "$U1"
+	cp -p "$AUDIT" "$T/audit.bak"
+	sed -i '1s/"event":"/"event":"X/' "$AUDIT"
+	doctor
+	expect_match "broken chain: the fix moves this log aside under a dated name" \
+		"then start a new chain: mv $AUDIT $AUDIT\.broken-[0-9]{8}$" "$(finding_field audit.chain fix)"
+	cp -p "$T/audit.bak" "$AUDIT"
+	write_sshd_config "UsePAM no" "KbdInteractiveAuthentication no" "UseDNS yes"
+	write_pam_dir
+	sed -i '/pam_vendor/d; /pam_tty_audit/d' "$PAMD/sshd"
+	doctor
+	write_pam_dir
+	write_sshd_config
+}
+
+# Every fix of every run above: no placeholder (a capitalised token: NAME, HOME, UID,
+# KEY.pub, MOUNTPOINT, DATE...), no path of the source tree (examples/..., docs/...), and each
+# shipped file a fix names (under /usr/share/doc/libpam-vendor) is one `make install` ships
+# (examples/ of this tree).
+test_fixes_are_real() {
+	local report
+	report=$(python3 - "$FIXES" "$PV_ROOT" <<'PY'
+import os, re, sys
+fixes, root = sys.argv[1], sys.argv[2]
+seen = {}
+for line in open(fixes):
+    fid, _, fix = line.rstrip("\n").partition("\t")
+    if fix:
+        seen.setdefault(fix, fid)
+bad = []
+allowed = {"NTP"}
+for fix, fid in sorted(seen.items()):
+    for tok in re.findall(r"(?<![\w/.-])[A-Z][A-Z0-9_]+(?![\w])", fix):
+        if tok not in allowed:
+            bad.append("placeholder %s in %s: %s" % (tok, fid, fix))
+    m = re.search(r"(?<![\w/.-])(examples|docs|tests|otpctl|core|pam_vendor|debian)/", fix)
+    if m:
+        bad.append("source-tree path %s... in %s: %s" % (m.group(0), fid, fix))
+    for rel in re.findall(r"/usr/share/doc/libpam-vendor/([^\s,;)\"']+)", fix):
+        if not rel.startswith("examples/") or not os.path.isfile(os.path.join(root, rel)):
+            bad.append("not a shipped example: %s in %s" % (rel, fid))
+print(len(seen))
+for b in bad:
+    print(b)
+PY
+)
+	check "the suite collected the fixes of many findings ($(head -n 1 <<<"$report") distinct)" \
+		[ "$(head -n 1 <<<"$report")" -ge 40 ]
+	expect_eq "no fix holds a placeholder or a source-tree path, every shipped path exists" "" \
+		"$(tail -n +2 <<<"$report")"
+}
+
+test_skip() {
+	doctor --skip sshd
+	expect_eq "--skip sshd: every sshd check is skipped, saying so" "true" \
+		"$(jget 'all(any(s["id"]==c and s["why"]=="not run: --skip sshd" for s in d["skipped"]) for c in ["sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods"])')"
+	expect_eq "... the suite's --skip system.security_updates too" "not run: --skip system.security_updates" \
+		"$(jget 'next(s["why"] for s in d["skipped"] if s["id"]=="system.security_updates")')"
+	expect_eq "... the other checks still run" "true" "$(jget '"pam.auth" in d["passed"]')"
+	run_ctl doctor --skip sshd.nothing
+	expect_eq "--skip of no check -> exit 2" 2 "$RC"
+	expect_match "... naming the value" 'not "sshd\.nothing"' "$ERR"
+	run_ctl doctor --skip vendor_grou
+	expect_eq "--skip of part of an id (not an area) -> exit 2" 2 "$RC"
 }
 
 test_usage() {
@@ -621,6 +972,16 @@ test_file_modes
 test_audit_chain
 test_vendor_security
 test_vendor_accounts
+test_openvpn_service
+test_root_cause_outside_group
+test_root_cause_outside_group_postgresql
+test_sshd_overriding_file
+test_sshd_privsep_dir
+test_root_vendor
+test_key_fixes
+test_more_broken_setups
 test_syslog
+test_skip
 test_usage
+test_fixes_are_real
 finish

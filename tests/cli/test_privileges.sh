@@ -66,6 +66,14 @@ test_uid_zero_is_refused() {
 	add "${U}z"
 	expect_eq "uid 0: vendor add refused" 1 "$RC"
 	expect_match "uid 0: named" "has uid 0: it is root" "$ERR"
+	expect_no_match "uid 0: the fix changes no uid (usermod -u on root breaks the system)" "usermod" "$ERR"
+	expect_match "uid 0: the fix is another account" "never be a vendor account; create an ordinary account" "$ERR"
+	add root
+	expect_eq "root: vendor add refused" 1 "$RC"
+	expect_no_match "root: no usermod fix" "usermod" "$ERR"
+	expect_match "root: register an ordinary account instead" \
+		"none for root: a uid 0 account can never be a vendor account; create an ordinary account for the vendor \(useradd\) and register that one instead" "$ERR"
+	expect_eq "root: nothing stored" 0 "$(listed root)"
 }
 
 test_sudoers_rules_are_refused() {
