@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "deferred.h"
 #include "doctor.h"
 
 /* A PAM service name is a file name in the PAM directory: no '/', not "." or "..". */
@@ -22,6 +23,9 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 	    {"dev-log", required_argument, NULL, 'l'},
 	    {"rsyslog-conf", required_argument, NULL, 'r'},
 	    {"logrotate-dir", required_argument, NULL, 'g'},
+	    {"etc-dir", required_argument, NULL, 'e'},
+	    {"spool-dir", required_argument, NULL, 'S'},
+	    {"linger-dir", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -58,6 +62,15 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 		case 'g':
 			opt->logrotate_dir = optarg;
 			break;
+		case 'e':
+			opt->etc_dir = optarg;
+			break;
+		case 'S':
+			opt->spool_dir = optarg;
+			break;
+		case 'L':
+			opt->linger_dir = optarg;
+			break;
 		default:
 			opt->rsyslog_conf = optarg;
 			break;
@@ -89,6 +102,9 @@ int cmd_doctor(struct otpctl *ctl, int argc, char **argv)
 	d.opt.dev_log = "/dev/log";
 	d.opt.rsyslog_conf = "/etc/rsyslog.conf";
 	d.opt.logrotate_dir = "/etc/logrotate.d";
+	d.opt.etc_dir = dfr_debian_paths.etc_dir;
+	d.opt.spool_dir = dfr_debian_paths.spool_dir;
+	d.opt.linger_dir = dfr_debian_paths.linger_dir;
 	rc = parse_options(cmd, argc, argv, &d.opt);
 	if (rc != EXIT_OK)
 		return rc;

@@ -63,8 +63,9 @@ static const struct command commands[] = {
      "minute (examples/systemd/).\n\nExample:\n  otpctl expire"},
     {"doctor", cmd_doctor, "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE]",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"
-     "vendor accounts (privileges, key, locked password), TTY auditing, log retention,\n"
-     "pending security updates, time synchronisation and syslog. Each finding says what is\n"
+     "vendor accounts (privileges, key, locked password), what vendors could schedule\n"
+     "outside their windows (cron, at, linger), TTY auditing, log retention, pending\n"
+     "security updates, time synchronisation and syslog. Each finding says what is\n"
      "wrong and the exact fix. Exit 0 when clean, 1 with findings.\n\n"
      "Example:\n  otpctl doctor"},
     {"db init", cmd_db_init, "db init",
