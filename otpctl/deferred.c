@@ -288,8 +288,10 @@ static bool is_debian_path(const char *dir, const char *debian_dir)
 static int crontab_exists(const struct dfr_paths *p, const char *name, const struct account *acct,
                           struct dfr_way *way, bool *found, struct pv_err *err)
 {
+	struct dfr_way allowed_way;
 	char path[4096];
 	struct stat st;
+	bool allowed = false;
 
 	if (path_of(path, sizeof(path), err, "%s/crontabs/%s", p->spool_dir, name) != PV_OK)
 		return PV_ERR;
@@ -303,8 +305,12 @@ static int crontab_exists(const struct dfr_paths *p, const char *name, const str
 	snprintf(way->what, sizeof(way->what),
 	         "%s has a crontab (%.400s): cron runs it whether or not a window is open", name,
 	         path);
-	/* crontab(1) knows only the real spool, and only accounts that exist. */
-	if (acct->exists && is_debian_path(p->spool_dir, dfr_debian_paths.spool_dir))
+	/* crontab(1) knows only the real spool and accounts that exist, and Debian's refuses
+	 * "-u NAME", even to root, once cron.allow/cron.deny deny NAME: then remove the file
+	 * (cron rereads its spool when the directory changes). */
+	if (cron_allowed(p, name, acct, &allowed_way, &allowed, err) != PV_OK)
+		return PV_ERR;
+	if (acct->exists && allowed && is_debian_path(p->spool_dir, dfr_debian_paths.spool_dir))
 		snprintf(way->fix, sizeof(way->fix), "crontab -r -u %s", name);
 	else
 		snprintf(way->fix, sizeof(way->fix), "rm %.400s", path);
