@@ -10,7 +10,7 @@ set -eu
 build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev libpq-dev"
 test="$build libcmocka-dev faketime python3 valgrind openssl zbar-tools imagemagick librsvg2-bin \
 openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip \
-logrotate rsyslog bash-completion man-db strace \
+logrotate rsyslog bash-completion man-db strace cron at \
 dpkg-dev debhelper fakeroot lintian systemd sudo postgresql"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deferred.h"
 #include "doctor.h"
 
 /* A PAM service name is a file name in the PAM directory: no '/', not "." or "..". */
@@ -24,6 +25,9 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 	    {"rsyslog-conf", required_argument, NULL, 'r'},
 	    {"logrotate-dir", required_argument, NULL, 'g'},
 	    {"skip", required_argument, NULL, 'k'},
+	    {"etc-dir", required_argument, NULL, 'e'},
+	    {"spool-dir", required_argument, NULL, 'S'},
+	    {"linger-dir", required_argument, NULL, 'L'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -69,6 +73,15 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 				                       optarg);
 			opt->skip[opt->n_skip++] = optarg;
 			break;
+		case 'e':
+			opt->etc_dir = optarg;
+			break;
+		case 'S':
+			opt->spool_dir = optarg;
+			break;
+		case 'L':
+			opt->linger_dir = optarg;
+			break;
 		default:
 			opt->rsyslog_conf = optarg;
 			break;
@@ -106,6 +119,9 @@ int cmd_doctor(struct otpctl *ctl, int argc, char **argv)
 		ctl_error("out of memory");
 		return EXIT_FAIL;
 	}
+	d.opt.etc_dir = dfr_debian_paths.etc_dir;
+	d.opt.spool_dir = dfr_debian_paths.spool_dir;
+	d.opt.linger_dir = dfr_debian_paths.linger_dir;
 	rc = parse_options(cmd, argc, argv, &d.opt);
 	if (rc == EXIT_OK)
 		rc = dr_run(&d);

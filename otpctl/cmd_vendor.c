@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "deferred.h"
 #include "ipmatch.h"
 #include "otpctl.h"
 
@@ -169,6 +170,23 @@ static int refuse_privileged(const char *name)
 	return EXIT_OK;
 }
 
+/* Work the new vendor could have run outside its windows: a crontab or at job it already
+ * has, leave to use cron or at, linger. otpctl does not edit those system files (see
+ * docs/admin-guide.md, "No deferred execution"): it names each and the command that ends it. */
+static void warn_deferred(const char *name)
+{
+	struct dfr_way ways[DFR_NKINDS];
+	struct pv_err err;
+	size_t n = 0;
+	size_t i;
+
+	if (dfr_find(&dfr_debian_paths, name, DFR_ALL_KINDS, ways, &n, &err) != PV_OK)
+		ctl_warn("cannot check whether %s can schedule work: %s (run otpctl doctor)", name,
+		         err.msg);
+	for (i = 0; i < n; i++)
+		ctl_warn("%s; fix: %s", ways[i].what, ways[i].fix);
+}
+
 int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("vendor add");
@@ -248,6 +266,7 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 		         va.name);
 	else if (ctl->cfg.store_backend == PV_STORE_FILE) /* a warning: the record makes a vendor */
 		(void)check_vendor_group(ctl, va.name);
+	warn_deferred(va.name);
 	if (ctl->json) {
 		struct pv_buf b;
 		pv_buf_init(&b, 65536);

@@ -49,6 +49,9 @@ struct dr_options {
 	const char *logrotate_dir; /* /etc/logrotate.d */
 	const char **skip;         /* --skip ID|AREA: checks not run (listed as skipped) */
 	size_t n_skip;
+	const char *etc_dir;       /* /etc: cron.allow, cron.deny, at.allow, at.deny */
+	const char *spool_dir;     /* /var/spool/cron: crontabs/, atjobs/ */
+	const char *linger_dir;    /* /var/lib/systemd/linger */
 };
 
 /* A vendor of the store as the checks need it. */
@@ -116,6 +119,7 @@ extern const struct dr_check dr_audit_checks[];   /* doctor_audit.c */
 extern const struct dr_check dr_account_checks[]; /* doctor_accounts.c */
 extern const struct dr_check dr_system_checks[];  /* doctor_system.c */
 extern const struct dr_check dr_vendor_checks[];  /* doctor_vendor.c */
+extern const struct dr_check dr_sched_checks[];   /* doctor_schedule.c */
 
 /* doctor.c: report a finding. fix is a command or the line to write (NULL: none known). */
 void dr_finding(struct doctor *d, enum dr_severity sev, const char *id, const char *fix,

@@ -493,6 +493,7 @@ static void parse_line(struct loader *ld, const char *file, unsigned line, unsig
 	e->must_fail = bad_type || control == NULL || module == NULL;
 	e->vendor = !e->must_fail && is_pam_vendor(module);
 	snprintf(e->text, sizeof(e->text), "%s", text);
+	snprintf(e->args, sizeof(e->args), "%s", next != NULL ? next : "");
 }
 
 static int load_file(struct loader *ld, const char *path, int include_level, int stack_level,

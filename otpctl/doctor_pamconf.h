@@ -31,6 +31,7 @@ struct dr_pam_entry {
 	bool must_fail;    /* a line Linux-PAM cannot use: it always returns PAM_PERM_DENIED */
 	bool vendor;       /* the module is pam_vendor.so */
 	char text[200];    /* "auth sufficient pam_unix.so": the line without its arguments */
+	char args[512];    /* its arguments as written ("" when none): read by doctor_schedule.c */
 	int actions[_PAM_RETURN_VALUES];
 };
 

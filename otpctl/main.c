@@ -64,8 +64,9 @@ static const struct command commands[] = {
     {"doctor", cmd_doctor,
      "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE] [--skip ID]...",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"
-     "vendor accounts (privileges, key, locked password), TTY auditing, log retention,\n"
-     "pending security updates, time synchronisation and syslog. Each finding says what is\n"
+     "vendor accounts (privileges, key, locked password), what vendors could schedule\n"
+     "outside their windows (cron, at, linger), TTY auditing, log retention, pending\n"
+     "security updates, time synchronisation and syslog. Each finding says what is\n"
      "wrong and the exact fix. --service openvpn checks OpenVPN's stack (auth and account);\n"
      "--skip leaves out a check or an area (system.security_updates, sshd). Exit 0 when\n"
      "clean, 1 with findings.\n\n"

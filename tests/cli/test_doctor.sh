@@ -136,8 +136,16 @@ LROT=$T/logrotate.d
 mkdir -p "$LROT"
 sed "s|/var/log/pam_vendor/audit.log|$AUDIT|" "$PV_ROOT/examples/logrotate/pam_vendor" >"$LROT/pam_vendor"
 
+# Deferred execution (tests/cli/test_schedule.sh tests these checks): empty cron.allow and
+# at.allow let no vendor schedule work, and the same directory has no spool and no linger file.
+SCHED=$T/sched
+mkdir -p "$SCHED"
+install -m 0644 /dev/null "$SCHED/cron.allow"
+install -m 0644 /dev/null "$SCHED/at.allow"
+
 D_BASE=(--pam-dir "$PAMD" --sshd-config "$T/sshd_config" --dev-log "$SOCK"
-	--rsyslog-conf "$RSYS/rsyslog.conf" --logrotate-dir "$LROT")
+	--rsyslog-conf "$RSYS/rsyslog.conf" --logrotate-dir "$LROT"
+	--etc-dir "$SCHED" --spool-dir "$SCHED" --linger-dir "$SCHED")
 D_ARGS=("${D_BASE[@]}" --skip system.security_updates)
 
 # collect_fixes: keep the fixes of OUT (one a line) for test_fixes_are_real.
