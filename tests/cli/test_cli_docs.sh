@@ -59,6 +59,9 @@ test_man_pages_render_cleanly() {
 		test "$n" -ge 3 -a -f "$PV_ROOT/docs/otpctl.8" -a -f "$PV_ROOT/docs/pam_vendor.conf.5"
 	expect_eq "otpctl's page is in section 8 (an admin command)" "OTPCTL 8" \
 		"$(sed -n 's/^\.TH \([^ ]*\) \([0-9]\).*/\1 \2/p' "$PV_ROOT/docs/otpctl.8")"
+	expect_eq "nothing names otpctl in section 1 any more" "" \
+		"$(cd "$PV_ROOT" && grep -rnE 'otpctl ?\\?\(1\)|otpctl\.1\b|man1/otpctl' README.md Makefile docs examples debian tests/*/*.sh 2>/dev/null |
+			grep -v '^tests/cli/test_cli_docs.sh:')"
 	# The checks can fail: a page with the old glued form, one with a groff error, one
 	# without NAME.
 	local d
