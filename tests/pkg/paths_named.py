@@ -9,8 +9,10 @@ root after `dpkg -i` and `otpctl init` (tests/pkg/inroot.sh).
 
 Prints "ok SOURCE: PATH" for a path that holds, "skip SOURCE: PATH (why)" for one that is
 not checked, and "missing SOURCE: PATH" for one that does not exist. A fix is a command to
-run as it stands, so in doctor's fixes a placeholder and a source-tree path (examples/...,
-docs/..., which do not exist on a package install) are "missing" too. A path is:
+run as it stands, so in doctor's fixes a placeholder is "missing" too, and so is a
+source-tree path (examples/FILE, docs/NAME.md: not there on a package install) unless the
+same fix also names the installed copy (/usr/share/doc/libpam-vendor/examples/FILE,
+/usr/share/doc/libpam-vendor/NAME.md). A path is:
   - "/" followed by a top-level directory of the FHS (/etc, /usr, /lib, /var, ...), after a
     space, a quote, a backtick, "(", "=", ":", "," or "[", up to the first character that
     cannot be in a path here; trailing dots, commas and dashes are punctuation, not path;
@@ -120,7 +122,10 @@ def main():
             print(f"{v} {source}: {path}" + (f" ({why})" if why else ""))
         if mode == "doctor":
             for m in SOURCE_TREE_RE.finditer(text):
-                print(f"missing {source}: {m.group(0)} (a source-tree path)")
+                rel = m.group(0)
+                installed = os.path.join(DOC, rel if rel.startswith("examples/") else rel[5:])
+                if installed not in text:
+                    print(f"missing {source}: {rel} (a source-tree path alone)")
 
 
 if __name__ == "__main__":
