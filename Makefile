@@ -10,8 +10,14 @@ MANDIR   ?= $(PREFIX)/share/man
 # The same places the Debian package (debian/) uses, so `make install` and the .deb agree.
 DOCDIR   ?= $(PREFIX)/share/doc/libpam-vendor
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-# The security directory of this system's libpam (multiarch on Debian).
-PAMDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/security
+# The security directory of this system's libpam: pkg-config gives libpam's own directory,
+# /lib/<multiarch> on Debian 12, where its PAM packages (libpam-modules, libpam-oath) and
+# ours put their modules; /usr/lib/<multiarch>/security would be the same directory on a
+# merged /usr, but not in dpkg's database.
+PAMDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/$$(gcc -print-multiarch))/security
+# systemd's unit directory (/lib/systemd/system on Debian 12): the expire timer and service,
+# installed disabled (docs/admin-guide.md says how to enable them).
+SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
@@ -113,16 +119,22 @@ demo: all
 # /etc/pam_vendor/pam_vendor.conf nor /var/lib/pam_vendor and /var/log/pam_vendor: on a live
 # system `make install` must not overwrite an admin's configuration, so the package (a
 # conffile, postinst) or the admin (docs/admin-guide.md) creates those.
-# Examples: all of examples/ but demo.sh, which needs this source tree (tests/lib.sh).
-# Docs: the admin's guides, which the examples and README.Debian point to.
+# Examples: all of examples/ but demo.sh, which needs this source tree (tests/lib.sh), so
+# that examples/X in the tree is $(DOCDIR)/examples/X once installed.
+# Docs: the admin's guides, which the examples, the man pages and README.Debian point to.
+# The systemd units are also installed as units (not enabled: systemctl enable does that).
 EXAMPLES := $(filter-out examples/demo.sh,$(shell find examples -type f 2>/dev/null | sort))
-ADMINDOCS := docs/admin-guide.md docs/openvpn.md
+ADMINDOCS := docs/admin-guide.md docs/openvpn.md docs/doctor.md
+UNITS := examples/systemd/pam-vendor-expire.service examples/systemd/pam-vendor-expire.timer
 install: all
-	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_vendor.so
 	install -m 0755 $(OTPCTL) $(DESTDIR)$(SBINDIR)/otpctl
-	install -m 0644 docs/otpctl.1 $(DESTDIR)$(MANDIR)/man1/otpctl.1
+	install -m 0644 docs/otpctl.8 $(DESTDIR)$(MANDIR)/man8/otpctl.8
 	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
+	install -m 0644 docs/pam_vendor.conf.5 $(DESTDIR)$(MANDIR)/man5/pam_vendor.conf.5
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -d $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0644 examples/bash-completion/otpctl $(DESTDIR)$(BASHCOMPDIR)/otpctl
 	for f in $(EXAMPLES); do \

@@ -1,11 +1,13 @@
 #!/bin/bash
 # test_cli_docs.sh — what users read stays true: every command in `otpctl --help` has its own
-# --help with an example and is in the man page; the man page renders without warnings; the
-# bash completion offers commands, sub-commands, options and vendor names.
+# --help with an example and is in the man page otpctl(8); every man page (docs/*.[1-8])
+# renders without a warning, has a NAME section lexgrog reads, and no option glued to its
+# argument (`--vendorNAME`); pam_vendor.conf(5) documents every configuration key with its
+# default; the bash completion offers commands, sub-commands, options and vendor names.
 set -u
 source "$(dirname "$0")/../lib.sh"
 
-MAN=$PV_ROOT/docs/otpctl.1
+MAN=$PV_ROOT/docs/otpctl.8
 
 test_help_and_man_page_agree() {
 	local help cmds cmd
@@ -28,11 +30,65 @@ test_help_and_man_page_agree() {
 			not_ok "man page documents otpctl $cmd"
 		fi
 	done <<<"$cmds"
-	local warnings
-	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$MAN" 2>&1 >/dev/null)
-	expect_eq "man page renders without warnings" "" "$warnings"
-	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$PV_ROOT/docs/pam_vendor.8" 2>&1 >/dev/null)
-	expect_eq "pam_vendor.8 renders without warnings" "" "$warnings"
+}
+
+# man_problems PAGE: what is wrong with one man page, one line each; nothing when it is right.
+# groff's warnings (man --warnings), a NAME section lexgrog cannot read, and an option glued
+# to its argument in the rendered text (".BR" with an unquoted "\fB--vendor \fINAME" argument
+# renders "--vendorNAME").
+man_problems() {
+	local page=$1 warnings text
+	warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+	[ -n "$warnings" ] && printf 'warnings: %s\n' "$warnings"
+	lexgrog "$page" >/dev/null 2>&1 || echo "lexgrog finds no NAME section"
+	text=$(LC_ALL=C.UTF-8 MANWIDTH=200 man -l "$page" 2>/dev/null)
+	[ -z "$text" ] && echo "renders nothing"
+	printf '%s\n' "$text" | grep -oE -- '--[a-z-]+[A-Z]{3,}' | sed 's/^/glued option argument: /'
+	return 0
+}
+
+test_man_pages_render_cleanly() {
+	local page n=0
+	for page in "$PV_ROOT"/docs/*.[1-8]; do
+		[ -f "$page" ] || continue
+		n=$((n + 1))
+		expect_eq "$(basename "$page"): no warning, a NAME section, no glued option argument" "" \
+			"$(man_problems "$page")"
+	done
+	check "the three man pages are there (otpctl.8, pam_vendor.8, pam_vendor.conf.5)" \
+		test "$n" -ge 3 -a -f "$PV_ROOT/docs/otpctl.8" -a -f "$PV_ROOT/docs/pam_vendor.conf.5"
+	expect_eq "otpctl's page is in section 8 (an admin command)" "OTPCTL 8" \
+		"$(sed -n 's/^\.TH \([^ ]*\) \([0-9]\).*/\1 \2/p' "$PV_ROOT/docs/otpctl.8")"
+	expect_eq "nothing names otpctl in section 1 any more" "" \
+		"$(cd "$PV_ROOT" && grep -rnE 'otpctl ?\\?\(1\)|otpctl\.1\b|man1/otpctl' README.md Makefile docs examples debian tests/*/*.sh 2>/dev/null |
+			grep -v '^tests/cli/test_cli_docs.sh:')"
+	# The checks can fail: a page with the old glued form, one with a groff error, one
+	# without NAME.
+	local d
+	d=$(mktemp -d /tmp/pvtest.XXXXXX)
+	T_DIRS+=("$d")
+	printf '.TH X 8\n.SH NAME\nx \\- y\n.SH OPTIONS\n.BR "audit " [\\fB\\-\\-vendor \\fINAME\\fR]\n' >"$d/glued.8"
+	expect_match "the check catches --vendorNAME" 'glued option argument: --vendorNAME' "$(man_problems "$d/glued.8")"
+	printf '.TH X 8\n.SH NAME\nx \\- y\n.SH OPTIONS\n.BI\n.ZZ nope\n.ft Q\n' >"$d/warn.8"
+	expect_match "the check catches a groff warning" '^warnings: ' "$(man_problems "$d/warn.8")"
+	printf '.TH X 8\n.SH DESCRIPTION\nno name\n' >"$d/noname.8"
+	expect_match "the check catches a page without NAME" 'no NAME section' "$(man_problems "$d/noname.8")"
+}
+
+# Every key the configuration parser knows (core/config.c) is an entry of pam_vendor.conf(5)
+# with a default, and the page names no key the parser does not know.
+test_config_page_lists_every_key() {
+	local page=$PV_ROOT/docs/pam_vendor.conf.5 keys key entry documented
+	keys=$(sed -n '/known_keys\[\] = {/,/};/p' "$PV_ROOT/core/config.c" | grep -oE '"[a-z_]+"' | tr -d '"' | sort)
+	check "core/config.c lists at least 18 keys" test "$(printf '%s\n' "$keys" | wc -l)" -ge 18
+	for key in $keys; do
+		# The entry: from ".BI key" / ".BR key" to the next .TP or .SS.
+		entry=$(awk -v k="$key" '/^\.(TP|SS|SH)/ { on = 0 } $0 ~ "^\\.B[IR] " k " " { on = 1 } on' "$page")
+		expect_match "pam_vendor.conf(5) documents $key with its default" 'Default: ' "$entry"
+	done
+	# An entry's tag: the line after .TP.
+	documented=$(awk 'tp && /^\.B[IR] / { print $2 } { tp = /^\.TP/ }' "$page" | sort)
+	expect_eq "pam_vendor.conf(5) documents exactly the parser's keys" "$keys" "$documented"
 }
 
 test_unknown_command_and_option_are_usage_errors() {
@@ -81,6 +137,8 @@ test_bash_completion() {
 }
 
 test_help_and_man_page_agree
+test_man_pages_render_cleanly
+test_config_page_lists_every_key
 test_unknown_command_and_option_are_usage_errors
 test_bash_completion
 finish
