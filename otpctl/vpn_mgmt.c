@@ -487,9 +487,9 @@ int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why,
 		          vendor, recs[i].tunnel, recs[i].pid, m.path, pid);
 		rc = EXIT_FAIL;
 	}
-	if (end_listed(ctl, &m, vendor, why, recs, mine, pid, ended) != EXIT_OK)
-		rc = EXIT_FAIL;
-	else if (close_leftovers(ctl, recs, mine) != EXIT_OK)
+	/* Leftover records are closed only once the listed tunnels are known to be gone. */
+	if (end_listed(ctl, &m, vendor, why, recs, mine, pid, ended) != EXIT_OK ||
+	    close_leftovers(ctl, recs, mine) != EXIT_OK)
 		rc = EXIT_FAIL;
 out:
 	mgmt_close(&m);
