@@ -69,7 +69,8 @@ if ! ip tuntap add dev pvprobe mode tun 2>/dev/null; then
 fi
 ip tuntap del dev pvprobe mode tun
 
-new_env "openvpn_management = $T/server-mgmt.sock"
+new_env
+echo "openvpn_management = $T/server-mgmt.sock" >>"$CFG" # the IPv4 server's
 PIDS=()
 stop_all() {
 	local p
@@ -345,7 +346,7 @@ test_allowed_with_the_code() {
 	expect_eq "tunnel: ... exactly as the management interface's status shows it" "$(status_addr "$MGMT")" "$(record_field "$sid" tunnel)"
 	check "tunnel: the client was told when its window ends" \
 		grep -q "ECHO-PULL:msg pam_vendor: your access window ends at .* (UTC); the tunnel is closed then" "$CLOG"
-	sleep 3
+	sleep 2
 	disconnect
 	for _ in $(seq 150); do
 		[ -n "$(closed_line "$sid")" ] && break
@@ -356,9 +357,9 @@ test_allowed_with_the_code() {
 	span=$(python3 -c "print(round($t1 - $t0))")
 	check "duration: session_close's duration_s ($dur s) is the tunnel's life on the server as the test saw it ($span s, ±1 s)" \
 		python3 -c "import sys; sys.exit(0 if abs(int('$dur' or -99) - $span) <= 1 else 1)"
-	# OpenVPN closes a client 5 s after its exit notification (its scheduled exit): the session
-	# lasts the 3 s of the test plus those 5 s.
-	check "duration: 3 s connected + OpenVPN's 5 s before it closes the client ($dur s)" [ "${dur:-0}" -ge 7 -a "${dur:-0}" -le 10 ]
+	# OpenVPN closes a client 5 s after its exit notification (its scheduled exit), which the
+	# client sends about a second after it is told to stop: the 2 s of the test and more.
+	check "duration: 2 s connected + OpenVPN's 5 s before it closes the client ($dur s)" [ "${dur:-0}" -ge 7 -a "${dur:-0}" -le 11 ]
 	expect_eq "duration: equal to the time between the session_open and session_close lines" "$dur" \
 		"$(python3 -c 'import sys,json,datetime as d
 t=lambda l: d.datetime.strptime(json.loads(l)["time"], "%Y-%m-%dT%H:%M:%SZ")
@@ -405,6 +406,9 @@ test_wrong_code_refused() {
 	expect_eq "wrong code audited" "auth deny otp_invalid 127.0.0.5" "$(last_line auth)"
 }
 
+# server_count PATTERN : lines of the IPv4 server's log about the current client.
+server_count() { grep "$VENDOR/127.0.0.5:$CPORT " "$T/server.log" | grep -c "$1"; }
+
 test_two_renegotiations_keep_the_session() {
 	local before n
 	new_code
@@ -449,12 +453,17 @@ test_token_reconnect_after_window_closed_refused() {
 	expect_eq "token: client-kill accepted" "SUCCESS: client-kill command succeeded" "$(mgmt "$MGMT" "client-kill $cid")"
 	wait_outcome 2
 	expect_eq "token: the restarted client is refused" refused "$OUTCOME"
-	expect_eq "token: its token was accepted (no PAM call)" $((tokens + 1)) \
+	expect_eq "token: its token was accepted without PAM" $((tokens + 1)) \
 		"$(grep -c 'TLS: Username/auth-token authentication succeeded' "$T/server.log")"
-	expect_eq "token: the audit has no PAM line more" "$before" "$(pam_lines)"
 	expect_eq "token: pam_vendor's plugin refused the tunnel: window closed" \
 		"session_open deny not_enabled 127.0.0.5" "$(last_line session_open)"
 	check "token: OpenVPN refused the client at connect" grep -q 'client-connect-v2 plugin call failed' "$T/server.log"
+	# Refused after using a token, an OpenVPN 2.6 client retries once with its saved password
+	# (receive_auth_failed, push.c): the used code, which PAM refuses; then it exits.
+	check "token: the client dropped its token and retried with its password" \
+		grep -q "auth-failure (auth-token)" "$CLOG"
+	expect_eq "token: that retry met PAM and the closed window, once" "$((before + 1)) auth deny not_enabled 127.0.0.5" \
+		"$(pam_lines) $(last_line auth)"
 }
 
 # A window that closes after the login and before the tunnel comes up refuses the tunnel. The
@@ -464,12 +473,15 @@ test_window_closes_between_auth_and_connect() {
 	local held
 	ctl enable "$VENDOR" --for 1h
 	new_code
-	python3 - "$T/server_ca-mgmt.sock" "$OTPCTL" "$CFG" "$VENDOR" >"$T/held.out" 2>&1 <<'PY' &
+	rm -f "$T/held.ready"
+	python3 - "$T/server_ca-mgmt.sock" "$OTPCTL" "$CFG" "$VENDOR" "$T/held.ready" >"$T/held.out" 2>&1 <<'PY' &
 import socket, subprocess, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(20)
 s.connect(sys.argv[1])
 f = s.makefile("rw")
+f.readline()  # the >INFO banner: OpenVPN now sends this client its notifications
+open(sys.argv[5], "w").close()
 for line in f:
     if line.startswith(">CLIENT:CONNECT,"):
         cid, kid = line.strip().split(",")[1:3]
@@ -486,11 +498,11 @@ for line in f:
         break
 PY
 	held=$!
-	sleep 0.3 # the holder is connected before the client comes
+	for _ in $(seq 100); do [ -e "$T/held.ready" ] && break; sleep 0.1; done
 	connect 127.0.0.5 127.0.0.1 $PORT_CA
 	wait "$held"
 	expect_eq "between auth and connect: the test held the client and let it go" \
-		"SUCCESS: client-auth-nt command succeeded" "$(cat "$T/held.out")"
+		"SUCCESS: client-auth command succeeded" "$(cat "$T/held.out")"
 	expect_eq "between auth and connect: the PAM login itself was allowed" "auth allow ok 127.0.0.5" "$(last_line auth)"
 	expect_eq "between auth and connect: the tunnel refused, window closed" "session_open deny not_enabled 127.0.0.5" "$(last_line session_open)"
 	expect_eq "between auth and connect: the client refused" refused "$OUTCOME"
@@ -656,11 +668,13 @@ test_helpers_keep_no_descriptors() {
 test_plugin_helper_survives_many_connects() {
 	local out opens
 	ctl enable "$VENDOR" --for 1h
-	opens=$(grep -c '"event":"session_open","service":"'"$SERVICE"'".*"result":"allow"' "$AUDIT")
+	wait_records 0 # the last real tunnel's close
+	# The driver gives the plugin no service=: its lines carry the default, "openvpn".
+	opens=$(grep -c '"event":"session_open","service":"openvpn".*"result":"allow"' "$AUDIT")
 	out=$(env "${SERVER_ENV[@]}" "$VPNDRIVE" "$PV_PLUGIN" "$CFG" "$VENDOR" 127.0.0.5 1000 2>"$T/vpndrive.err")
 	expect_eq "1000 tunnels: every one allowed" "allowed 1000 refused 0" "$(echo "$out" | awk '/^(allowed|refused)/ { printf "%s%s %s", sep, $1, $2; sep = " " }')"
 	expect_eq "1000 tunnels: each audited at open" $((opens + 1000)) \
-		"$(grep -c '"event":"session_open","service":"'"$SERVICE"'".*"result":"allow"' "$AUDIT")"
+		"$(grep -c '"event":"session_open","service":"openvpn".*"result":"allow"' "$AUDIT")"
 	expect_eq "1000 tunnels: no record left" 0 "$(records)"
 	expect_eq "1000 tunnels: the helper's descriptors after 50 and after 1000" "4 4" "$(echo "$out" | awk '/^helper_fds/ { print $2, $3 }')"
 	if [ "${SERVER_ENV[0]}" = PV_UNUSED=1 ]; then # not under ASan, whose quarantine grows by design
