@@ -10,10 +10,10 @@ MANDIR   ?= $(PREFIX)/share/man
 # The same places the Debian package (debian/) uses, so `make install` and the .deb agree.
 DOCDIR   ?= $(PREFIX)/share/doc/libpam-vendor
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-# The security directory of this system's libpam (multiarch on Debian), and OpenVPN's plugins.
-LIBDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)
-PAMDIR   ?= $(LIBDIR)/security
-OVPNPLUGINDIR ?= $(LIBDIR)/openvpn/plugins
+# The security directory of this system's libpam (multiarch on Debian).
+PAMDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)/security
+# OpenVPN's plugin directory (Debian's openvpn package: /usr/lib/<multiarch>/openvpn/plugins).
+OVPNPLUGINDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/openvpn/plugins
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
