@@ -686,6 +686,23 @@ test_plugin_helper_survives_many_connects() {
 	fi
 }
 
+# Fail closed: a tunnel that cannot be recorded does not come up, and a plugin that cannot read
+# its configuration stops OpenVPN at start.
+test_unrecordable_tunnel_refused() {
+	local out
+	sed "s|^session_dir = .*|session_dir = $T/not-a-dir|" "$CFG" >"$T/broken.conf"
+	chmod 600 "$T/broken.conf"
+	echo "a file where session_dir should be" >"$T/not-a-dir"
+	out=$(env "${SERVER_ENV[@]}" "$VPNDRIVE" "$PV_PLUGIN" "$T/broken.conf" "$VENDOR" 127.0.0.5 51 2>/dev/null)
+	expect_eq "unrecordable: every tunnel refused" "allowed 0 refused 51" \
+		"$(echo "$out" | awk '/^(allowed|refused)/ { printf "%s%s %s", sep, $1, $2; sep = " " }')"
+	expect_eq "unrecordable: audited as a store error" "session_open deny store_error 127.0.0.5" "$(last_line session_open)"
+	echo "store_dir = $T/nowhere" >>"$T/broken.conf" # a second store_dir: a configuration error
+	env "${SERVER_ENV[@]}" "$VPNDRIVE" "$PV_PLUGIN" "$T/broken.conf" "$VENDOR" 127.0.0.5 51 >/dev/null 2>"$T/open.err"
+	expect_eq "bad configuration: the plugin refuses to open (OpenVPN stops)" 1 $?
+	expect_match "bad configuration: saying why, in OpenVPN's log" "pam_vendor helper: .*broken.conf" "$(cat "$T/open.err")"
+}
+
 test_every_tunnel_has_its_close() {
 	check "no tunnel left open: session_dir empty" wait_records 0
 	expect_eq "every session_open allowed by the plugin has its session_close" "" \
@@ -718,6 +735,7 @@ test_name_value_form
 test_ipv6_and_dual_stack
 test_helpers_keep_no_descriptors
 test_plugin_helper_survives_many_connects
+test_unrecordable_tunnel_refused
 test_every_tunnel_has_its_close
 test_audit_chain_intact
 expect_eq "no sanitizer report from the module or the plugin inside OpenVPN" "" "$(cat "$T"/asan.* "$T"/ubsan.* 2>/dev/null)"
