@@ -18,6 +18,8 @@ PAMDIR   ?= $(shell pkg-config --variable=libdir pam 2>/dev/null || echo /lib/$$
 # systemd's unit directory (/lib/systemd/system on Debian 12): the expire timer and service,
 # installed disabled (docs/admin-guide.md says how to enable them).
 SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+# OpenVPN's plugin directory (Debian's openvpn package: /usr/lib/<multiarch>/openvpn/plugins).
+OVPNPLUGINDIR ?= $(PREFIX)/lib/$(shell $(CC) -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/openvpn/plugins
 
 WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
@@ -49,22 +51,26 @@ MOD_SRC  := $(wildcard pam_vendor/*.c)
 MOD_OBJ  := $(MOD_SRC:%.c=$(B)/%.o)
 CLI_SRC  := $(wildcard otpctl/*.c)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/%.o)
+VPN_SRC  := $(wildcard openvpn_plugin/*.c)
+VPN_OBJ  := $(VPN_SRC:%.c=$(B)/%.o)
 MODULE   := $(B)/bin/pam_vendor.so
+VPNPLUGIN := $(B)/bin/openvpn-plugin-pam-vendor.so
 OTPCTL   := $(B)/bin/otpctl
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
+VPNDRIVE := $(B)/tests/vpndrive
 
 .PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench deb
 
 ifeq ($(VARIANT),normal)
-all: deps pam_vendor/pam_vendor.so otpctl/otpctl
+all: deps pam_vendor/pam_vendor.so otpctl/otpctl $(VPNPLUGIN)
 pam_vendor/pam_vendor.so: $(MODULE)
 	cp $< $@
 otpctl/otpctl: $(OTPCTL)
 	cp $< $@
 else
-all: deps $(MODULE) $(OTPCTL)
+all: deps $(MODULE) $(OTPCTL) $(VPNPLUGIN)
 endif
 
 # deps: mk/deps.sh runs apt-get install for missing Debian packages (as root), else prints the command.
@@ -92,6 +98,16 @@ $(MODULE): $(MOD_OBJ) $(CORE_LIB) pam_vendor/pam_vendor.map
 	$(CC) -shared -o $@ $(MOD_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) \
 		-Wl,--version-script=pam_vendor/pam_vendor.map -Wl,-z,defs $(PKG_LIBS)
 
+# The OpenVPN plugin: built like the module, exporting only OpenVPN's plugin entry points.
+$(B)/openvpn_plugin/%.o: openvpn_plugin/%.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
+
+$(VPNPLUGIN): $(VPN_OBJ) $(CORE_LIB) openvpn_plugin/openvpn_plugin.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $(VPN_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) \
+		-Wl,--version-script=openvpn_plugin/openvpn_plugin.map -Wl,-z,defs $(PKG_LIBS)
+
 $(OTPCTL): $(CLI_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -pie -o $@ $(CLI_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
@@ -105,9 +121,14 @@ $(PAMDRIVE): tests/pam/pamdrive.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL) -lpam
 
+# Drives the OpenVPN plugin through its entry points, thousands of connects in seconds.
+$(VPNDRIVE): tests/e2e/vpndrive.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
 unit: test-deps all $(UNIT_BIN)
 
-check: test-deps all $(UNIT_BIN) $(PAMDRIVE)
+check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 
@@ -129,6 +150,8 @@ UNITS := examples/systemd/pam-vendor-expire.service examples/systemd/pam-vendor-
 install: all
 	install -d $(DESTDIR)$(PAMDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_vendor.so
+	install -d $(DESTDIR)$(OVPNPLUGINDIR)
+	install -m 0644 $(VPNPLUGIN) $(DESTDIR)$(OVPNPLUGINDIR)/openvpn-plugin-pam-vendor.so
 	install -m 0755 $(OTPCTL) $(DESTDIR)$(SBINDIR)/otpctl
 	install -m 0644 docs/otpctl.8 $(DESTDIR)$(MANDIR)/man8/otpctl.8
 	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
@@ -143,11 +166,11 @@ install: all
 	install -m 0644 $(ADMINDOCS) $(DESTDIR)$(DOCDIR)/
 
 # Static checks (docs/checks.md): cppcheck, clang-tidy (.clang-tidy), and the style.
-LINT_SRC := core/*.c pam_vendor/*.c otpctl/*.c
+LINT_SRC := core/*.c pam_vendor/*.c otpctl/*.c openvpn_plugin/*.c
 lint: deps
 	@mk/deps.sh lint
 	cppcheck --enable=warning,performance,portability --std=c11 --inline-suppr \
-		--error-exitcode=1 -q -D_GNU_SOURCE -Icore core pam_vendor otpctl
+		--error-exitcode=1 -q -D_GNU_SOURCE -Icore core pam_vendor otpctl openvpn_plugin
 	clang-tidy -quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Icore $(PKG_CFLAGS)
 	$(MAKE) --no-print-directory format-check
 
@@ -168,10 +191,10 @@ bench: all
 	tests/bench/run.sh
 
 format:
-	clang-format -i core/*.[ch] pam_vendor/*.c otpctl/*.[ch] tests/unit/*.[ch] tests/pam/*.c
+	clang-format -i core/*.[ch] pam_vendor/*.c otpctl/*.[ch] openvpn_plugin/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
 
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.c otpctl/*.[ch] tests/unit/*.[ch] tests/pam/*.c
+	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.c otpctl/*.[ch] openvpn_plugin/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
 
 clean:
 	rm -rf build pam_vendor/pam_vendor.so otpctl/otpctl

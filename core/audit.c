@@ -42,6 +42,8 @@ void pv_audit_event_init(struct pv_audit_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->duration_s = -1;
+	ev->bytes_in = -1;
+	ev->bytes_out = -1;
 }
 
 void pv_audit_hostname(char *buf, size_t len)
@@ -473,6 +475,10 @@ static void build_body(struct pv_buf *b, const struct pv_audit_event *ev, uint64
 		pv_json_key_string(b, &first, "detail", ev->detail);
 	if (ev->auth_info != NULL)
 		pv_json_key_string(b, &first, "auth_info", ev->auth_info);
+	if (ev->bytes_in >= 0)
+		pv_json_key_int(b, &first, "bytes_in", ev->bytes_in);
+	if (ev->bytes_out >= 0)
+		pv_json_key_int(b, &first, "bytes_out", ev->bytes_out);
 }
 
 static int write_line(int fd, const char *line, size_t len, const char *shown, struct pv_err *err)

@@ -16,7 +16,7 @@
 #define PV_AUDIT_LINE_MAX 8192
 
 /* Fields of one event. NULL strings are written as null (mandatory fields) or left out
- * (optional ones); duration_s < 0 and pid <= 0 are left out. */
+ * (optional ones); duration_s, bytes_in and bytes_out < 0 and pid <= 0 are left out. */
 struct pv_audit_event {
 	const char *event;   /* auth, account, session_open, session_close, admin */
 	const char *service; /* PAM service, or "otpctl" */
@@ -33,6 +33,8 @@ struct pv_audit_event {
 	const char *admin;     /* admin events: who ran otpctl */
 	const char *detail;    /* human detail (window bounds, ...); never a secret */
 	const char *auth_info; /* sshd's SSH_AUTH_INFO_0 at session open */
+	int64_t bytes_in;      /* VPN session_close: bytes OpenVPN received from the client */
+	int64_t bytes_out;     /* VPN session_close: bytes OpenVPN sent to the client */
 };
 
 /* An event with every optional field absent. */

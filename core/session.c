@@ -235,6 +235,28 @@ static int read_one(int dirfd, const char *session_dir, const char *name, struct
 	return rc;
 }
 
+int pv_session_load(const char *session_dir, const char *id, struct pv_session *s,
+                    struct pv_err *err)
+{
+	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
+	int dirfd;
+	int rc;
+
+	if (!id_valid(id)) {
+		pv_err_set(err, "invalid session id");
+		return PV_ERR;
+	}
+	if (!dir_exists(session_dir))
+		return PV_NOTFOUND;
+	dirfd = pv_open_dir(session_dir, true, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	snprintf(name, sizeof(name), "%s%s", id, SUFFIX);
+	rc = read_one(dirfd, session_dir, name, s, err);
+	close(dirfd);
+	return rc;
+}
+
 int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n, struct pv_err *err)
 {
 	struct pv_session *list = NULL;

@@ -42,6 +42,10 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 /* Remove the record of session id; PV_NOTFOUND when there is none. */
 int pv_session_remove(const char *session_dir, const char *id, struct pv_err *err);
 
+/* The record of session id; PV_NOTFOUND when there is none (or no session_dir). */
+int pv_session_load(const char *session_dir, const char *id, struct pv_session *s,
+                    struct pv_err *err);
+
 /* Every record, sorted by opening time (malloc'd; free it). A missing dir is no session. A
  * file that is not a valid record is an error naming it. */
 int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,

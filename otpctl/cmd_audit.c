@@ -567,6 +567,8 @@ struct session {
 	int64_t start;
 	int64_t end;
 	int64_t duration;
+	int64_t bytes_in; /* an OpenVPN tunnel's counts; -1 when the close had none */
+	int64_t bytes_out;
 	bool has_start;
 	bool has_end;
 	bool has_duration;
@@ -730,6 +732,8 @@ static struct session *session_new(const struct pv_json_object *obj, const char 
 	s->user = copy_field(&cursor, user);
 	s->rhost = copy_field(&cursor, rhost);
 	s->service = copy_field(&cursor, service);
+	s->bytes_in = -1;
+	s->bytes_out = -1;
 	return s;
 }
 
@@ -789,6 +793,17 @@ static void session_open(struct report_ctx *rc, const struct pv_json_object *obj
 	}
 }
 
+/* A counter of the line (bytes_in, bytes_out), or -1 when absent. */
+static int64_t count_field(const struct pv_json_object *obj, const char *key)
+{
+	const char *text = pv_json_get(obj, key);
+	uint64_t n;
+
+	if (text == NULL || pv_parse_u64(text, INT64_MAX, &n) != PV_OK)
+		return -1;
+	return (int64_t)n;
+}
+
 static void session_close(struct report_ctx *rc, const struct pv_json_object *obj, int64_t t,
                           const char *host, const char *id)
 {
@@ -808,6 +823,8 @@ static void session_close(struct report_ctx *rc, const struct pv_json_object *ob
 	}
 	s->end = t;
 	s->has_end = true;
+	s->bytes_in = count_field(obj, "bytes_in");
+	s->bytes_out = count_field(obj, "bytes_out");
 	/* The module measures the duration on the session's own handle: prefer it. */
 	if (duration != NULL && pv_parse_u64(duration, INT64_MAX, &secs) == PV_OK) {
 		s->duration = (int64_t)secs;
@@ -922,6 +939,10 @@ static void report_json_row(const struct session *s, bool first_row)
 	pv_json_key_string(&b, &first, "session", s->id);
 	pv_json_key_string(&b, &first, "service", s->service);
 	pv_json_key_string(&b, &first, "state", session_state(s));
+	if (s->bytes_in >= 0) /* OpenVPN tunnels only */
+		pv_json_key_int(&b, &first, "bytes_in", s->bytes_in);
+	if (s->bytes_out >= 0)
+		pv_json_key_int(&b, &first, "bytes_out", s->bytes_out);
 	pv_buf_puts(&b, "}");
 	write_buf(&b);
 	pv_buf_free(&b);

@@ -198,6 +198,17 @@ static int end_session(struct otpctl *ctl, const struct pv_session *s, const cha
 	return rc;
 }
 
+/* Was an earlier record of list a tunnel of the same vendor? (Its tunnels are then ended.) */
+static bool vpn_vendor_done(const struct pv_session *list, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < i; k++)
+		if (list[k].kind == PV_SESSION_VPN && strcmp(list[k].user, list[i].user) == 0)
+			return true;
+	return false;
+}
+
 /* End the sessions that must end; only those of `only` (a vendor name) when given. */
 int ctl_expire_sessions(struct otpctl *ctl, const char *only, unsigned *ended)
 {
@@ -219,6 +230,14 @@ int ctl_expire_sessions(struct otpctl *ctl, const char *only, unsigned *ended)
 			continue;
 		if (reason_to_end(ctl, &list[i], &why) != PV_OK)
 			rc = EXIT_FAIL;
+		if (list[i].kind == PV_SESSION_VPN) {
+			/* An OpenVPN tunnel: its pid is the server, never signalled; the vendor's
+			 * tunnels end over the management socket, once per vendor (vpn_mgmt.c). */
+			if (why != NULL && !vpn_vendor_done(list, i) &&
+			    ctl_vpn_end_tunnels(ctl, list[i].user, why, ended) != EXIT_OK)
+				rc = EXIT_FAIL;
+			continue;
+		}
 		if (why != NULL && end_session(ctl, &list[i], why, ended) != EXIT_OK)
 			rc = EXIT_FAIL;
 	}

@@ -144,6 +144,12 @@ int cmd_expire(struct otpctl *ctl, int argc, char **argv);
 /* End the live sessions that must end (cmd_expire.c); `only`: one vendor's. Counts them in
  * *ended. Returns EXIT_OK or EXIT_FAIL (after trying every session). */
 int ctl_expire_sessions(struct otpctl *ctl, const char *only, unsigned *ended);
+/* End vendor's live OpenVPN tunnels because `why` (vpn_mgmt.c): through the management socket
+ * openvpn_management, `client-kill CID HALT` for each of its clients, audited like the SSH
+ * sessions expire ends. Only when a tunnel of the vendor is recorded (session records of kind
+ * vpn); an unset or unreachable socket is then an error. Counts them in *ended. Returns
+ * EXIT_OK or EXIT_FAIL. */
+int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why, unsigned *ended);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_init(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_upgrade(struct otpctl *ctl, int argc, char **argv);

@@ -292,6 +292,8 @@ static void test_each_line_is_json_with_the_contract_fields(void **state)
 		assert_false(has_field(&obj, "session"));
 		assert_false(has_field(&obj, "duration_s"));
 		assert_false(has_field(&obj, "pid"));
+		assert_false(has_field(&obj, "bytes_in"));
+		assert_false(has_field(&obj, "bytes_out"));
 		snprintf(prev_mac, sizeof(prev_mac), "%s", field(&obj, "mac"));
 		pv_json_object_free(&obj);
 	}
@@ -323,6 +325,8 @@ static void test_optional_fields_and_nulls_are_written(void **state)
 	ev.admin = "root";
 	ev.detail = "window 14:00-16:00";
 	ev.auth_info = "publickey ssh-ed25519 AAAA";
+	ev.bytes_in = 0;
+	ev.bytes_out = 123456789012;
 	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW, &err), PV_OK);
 	read_lines(f->log, &ls);
 	assert_int_equal(ls.n, 1);
@@ -339,6 +343,8 @@ static void test_optional_fields_and_nulls_are_written(void **state)
 	assert_string_equal(field(&obj, "admin"), "root");
 	assert_string_equal(field(&obj, "detail"), "window 14:00-16:00");
 	assert_string_equal(field(&obj, "auth_info"), "publickey ssh-ed25519 AAAA");
+	assert_string_equal(field(&obj, "bytes_in"), "0");
+	assert_string_equal(field(&obj, "bytes_out"), "123456789012");
 	pv_json_object_free(&obj);
 	free_lines(&ls);
 	assert_intact(f, 1);

@@ -70,6 +70,26 @@ static void test_ssh_and_vpn_records_round_trip(void **state)
 	free(list);
 }
 
+/* One record by its id, as the OpenVPN plugin reads its own at disconnect. */
+static void test_one_record_loads_by_id(void **state)
+{
+	struct pv_session a;
+	struct pv_session got;
+	struct pv_err err;
+	char dir[PATH_MAX];
+
+	session_dir(dir, sizeof(dir), state);
+	assert_int_equal(pv_session_load(dir, ID_A, &got, &err), PV_NOTFOUND); /* no dir yet */
+	fill(&a, ID_A, PV_SESSION_VPN);
+	assert_int_equal(pv_session_save(dir, &a, &err), PV_OK);
+	assert_int_equal(pv_session_load(dir, ID_A, &got, &err), PV_OK);
+	assert_memory_equal(&got, &a, sizeof(a));
+	assert_int_equal(pv_session_load(dir, ID_B, &got, &err), PV_NOTFOUND);
+	assert_int_equal(pv_session_load(dir, "../" ID_A, &got, &err), PV_ERR);
+	assert_int_equal(pv_session_remove(dir, ID_A, &err), PV_OK);
+	assert_int_equal(pv_session_load(dir, ID_A, &got, &err), PV_NOTFOUND);
+}
+
 /* Values that could not have come from the module are never written. */
 static void test_invalid_sessions_are_not_recorded(void **state)
 {
@@ -144,6 +164,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_ssh_and_vpn_records_round_trip, tu_dir_setup,
+	                                    tu_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_one_record_loads_by_id, tu_dir_setup,
 	                                    tu_dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_sessions_are_not_recorded, tu_dir_setup,
 	                                    tu_dir_teardown),
