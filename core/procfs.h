@@ -10,8 +10,8 @@
 
 #include "err.h"
 
-#define PV_PTS_MAJOR 136      /* UNIX98 pty slaves: /dev/pts/N is (136, N) */
-#define PV_PTS_MAX   1048575  /* devpts numbers fit in the 20-bit minor */
+#define PV_PTS_MAJOR 136     /* UNIX98 pty slaves: /dev/pts/N is (136, N) */
+#define PV_PTS_MAX   1048575 /* devpts numbers fit in the 20-bit minor */
 
 struct pv_proc_status {
 	char state;      /* 'R', 'S', 'D', 'T', 'Z' (zombie), 'X' (dead), ... */

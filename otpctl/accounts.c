@@ -73,7 +73,8 @@ static int add_name(struct name_list *l, const char *name)
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		void *grown;
 
-		if (cap > MEMBERS_MAX || (grown = realloc(l->names, cap * sizeof(*l->names))) == NULL) {
+		if (cap > MEMBERS_MAX ||
+		    (grown = realloc(l->names, cap * sizeof(*l->names))) == NULL) {
 			ctl_error("too many members in vendor_group, or out of memory");
 			return EXIT_FAIL;
 		}

@@ -244,8 +244,8 @@ static int end_session(struct otpctl *ctl, const struct pv_session *s, const cha
 }
 
 /* The vendor's live SSH sessions (VPN records are not ended by a signal: session.h). */
-static int list_ssh_sessions(const struct otpctl *ctl, const char *name,
-                             struct pv_session **list, size_t *n)
+static int list_ssh_sessions(const struct otpctl *ctl, const char *name, struct pv_session **list,
+                             size_t *n)
 {
 	struct pv_err err;
 	size_t i;
@@ -282,8 +282,7 @@ static unsigned tell_sessions(const char *name, const struct pv_session *list, s
 
 /* The recorded SSH sessions of one vendor: a last message on their terminals, then each
  * session's monitor is ended. */
-static int end_ssh_sessions(struct otpctl *ctl, const char *name, const char *why,
-                            unsigned *ended)
+static int end_ssh_sessions(struct otpctl *ctl, const char *name, const char *why, unsigned *ended)
 {
 	struct pv_session *list = NULL;
 	char text[256];
@@ -322,16 +321,16 @@ static int audit_processes(struct otpctl *ctl, const char *name, enum ctl_end_re
 	                        ctl_end_text(why), (unsigned)p->uid, p->termed.n,
 	                        p->termed.n ? termed : "none");
 	if (p->killed.n > 0 && used < sizeof(detail))
-		used += (size_t)snprintf(detail + used, sizeof(detail) - used, "; SIGKILL to %zu: %s",
-		                         p->killed.n, killed);
+		used += (size_t)snprintf(detail + used, sizeof(detail) - used,
+		                         "; SIGKILL to %zu: %s", p->killed.n, killed);
 	if (p->survivors.n > 0 && used < sizeof(detail))
 		used += (size_t)snprintf(detail + used, sizeof(detail) - used,
 		                         "; still running: %s", left);
 	if (used < sizeof(detail))
 		snprintf(detail + used, sizeof(detail) - used, "; logind: %s",
 		         ctl_logind_name(p->logind));
-	return ctl_audit(ctl, "processes_terminated", name,
-	                 p->survivors.n > 0 ? "error" : "allow", end_reasons[why].reason, detail);
+	return ctl_audit(ctl, "processes_terminated", name, p->survivors.n > 0 ? "error" : "allow",
+	                 end_reasons[why].reason, detail);
 }
 
 int ctl_end_vendor(struct otpctl *ctl, const char *name, enum ctl_end_reason why,
@@ -369,13 +368,14 @@ int ctl_end_vendor(struct otpctl *ctl, const char *name, enum ctl_end_reason why
 void ctl_print_logind_note(const struct otpctl *ctl, const struct ctl_vendor_end *total)
 {
 	if (!ctl->json && total->processes > 0 && total->logind == CTL_LOGIND_ABSENT)
-		printf("systemd-logind does not run here: loginctl terminate-user was not used; the "
-		       "processes were ended by uid.\n");
+		printf(
+		    "systemd-logind does not run here: loginctl terminate-user was not used; the "
+		    "processes were ended by uid.\n");
 }
 
 /* Warn the vendor's SSH sessions not warned yet that its access ends at ends_at. */
-static int warn_sessions(struct otpctl *ctl, const char *name, int64_t ends_at,
-                         bool window_end, unsigned *warned)
+static int warn_sessions(struct otpctl *ctl, const char *name, int64_t ends_at, bool window_end,
+                         unsigned *warned)
 {
 	struct pv_session *list = NULL;
 	char when[PV_TIME_TEXT_MAX];
@@ -522,8 +522,7 @@ int cmd_expire(struct otpctl *ctl, int argc, char **argv)
 		if (end && ctl_end_vendor(ctl, names[i], why, &total) != EXIT_OK)
 			rc = EXIT_FAIL;
 		if (!end && ends_at > 0 &&
-		    warn_sessions(ctl, names[i], ends_at, window_end, &warned) !=
-		        EXIT_OK)
+		    warn_sessions(ctl, names[i], ends_at, window_end, &warned) != EXIT_OK)
 			rc = EXIT_FAIL;
 	}
 	free(names);

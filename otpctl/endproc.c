@@ -26,12 +26,12 @@
 #include "procfs.h"
 #include "timeparse.h"
 
-#define GRACE_MS       5000    /* as for the sshd monitors (cmd_expire.c) */
-#define POLL_MS        100
-#define KILL_ROUNDS    5       /* SIGKILL walks before the dropped child's kill(-1) */
-#define FINAL_TRIES    3       /* kill(-1) children, each followed by up to VERIFY_MS */
-#define VERIFY_MS      1000
-#define PID_LIMIT      4194304 /* PID_MAX_LIMIT on 64-bit Linux */
+#define GRACE_MS           5000 /* as for the sshd monitors (cmd_expire.c) */
+#define POLL_MS            100
+#define KILL_ROUNDS        5 /* SIGKILL walks before the dropped child's kill(-1) */
+#define FINAL_TRIES        3 /* kill(-1) children, each followed by up to VERIFY_MS */
+#define VERIFY_MS          1000
+#define PID_LIMIT          4194304 /* PID_MAX_LIMIT on 64-bit Linux */
 #define LOGINCTL_TIMEOUT_S 15
 
 struct sweep {
@@ -246,8 +246,8 @@ static void logind_terminate(const char *loginctl, const char *name, struct ctl_
 	for (i = 0; err.msg[i] != '\0'; i++) /* one line, no control character */
 		if ((unsigned char)err.msg[i] < 0x20 || err.msg[i] == 0x7f)
 			err.msg[i] = ' ';
-	ctl_warn("%s terminate-user %s failed (%s); its processes are ended by uid", loginctl,
-	         name, err.msg);
+	ctl_warn("%s terminate-user %s failed (%s); its processes are ended by uid", loginctl, name,
+	         err.msg);
 }
 
 /* SIGTERM to every process of the uid, again for new ones, until none is left or the grace
@@ -307,17 +307,18 @@ int ctl_end_processes(const char *name, struct ctl_endproc *res)
 	memset(res, 0, sizeof(*res));
 	memset(&sw, 0, sizeof(sw));
 	sw.res = res;
-	res->logind = ctl_logind_running(loginctl, sizeof(loginctl)) ? CTL_LOGIND_UNUSED
-	                                                              : CTL_LOGIND_ABSENT;
+	res->logind =
+	    ctl_logind_running(loginctl, sizeof(loginctl)) ? CTL_LOGIND_UNUSED : CTL_LOGIND_ABSENT;
 	r = ctl_account_ids(name, &sw.uid, &sw.gid);
 	if (r <= 0)
 		return r == 0 ? EXIT_OK : EXIT_FAIL; /* no account: nothing can run under it */
 	res->have_account = true;
 	res->uid = sw.uid;
 	if (sw.uid == 0) {
-		ctl_error("refusing to end the processes of %s: its uid is 0 (root), which a vendor "
-		          "account must never be",
-		          name);
+		ctl_error(
+		    "refusing to end the processes of %s: its uid is 0 (root), which a vendor "
+		    "account must never be",
+		    name);
 		return EXIT_FAIL;
 	}
 	sw.termed = calloc(PID_LIMIT / 8, 1);

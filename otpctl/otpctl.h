@@ -157,11 +157,11 @@ struct ctl_pid_list {
 	long pid[CTL_PIDS_SHOWN]; /* the first ones */
 	size_t n;                 /* how many in all */
 };
-enum ctl_logind { /* ordered: a summary over several vendors keeps the highest */
-	CTL_LOGIND_ABSENT,     /* systemd-logind does not run here: loginctl is not used */
-	CTL_LOGIND_UNUSED,     /* it runs; nothing of the vendor was running */
-	CTL_LOGIND_TERMINATED, /* loginctl terminate-user succeeded */
-	CTL_LOGIND_FAILED,     /* it failed (a warning: the uid walk still ends everything) */
+enum ctl_logind {                    /* ordered: a summary over several vendors keeps the highest */
+	          CTL_LOGIND_ABSENT, /* systemd-logind does not run here: loginctl is not used */
+	          CTL_LOGIND_UNUSED, /* it runs; nothing of the vendor was running */
+	          CTL_LOGIND_TERMINATED, /* loginctl terminate-user succeeded */
+	          CTL_LOGIND_FAILED, /* it failed (a warning: the uid walk still ends everything) */
 };
 struct ctl_endproc {
 	bool have_account; /* false: no such account, so nothing can run under it */

@@ -76,7 +76,8 @@ static int read_table(uid_t uid, struct proc_node **out, size_t *n)
 		nodes[count].vendor = pv_proc_runs_as(&st, (uint32_t)uid);
 		count++;
 	}
-	qsort(nodes, count, sizeof(*nodes), by_pid);
+	if (count > 1)
+		qsort(nodes, count, sizeof(*nodes), by_pid);
 	*out = nodes;
 	*n = count;
 	nodes = NULL;
@@ -161,7 +162,8 @@ static bool write_terminal(long pts, uid_t uid, const char *text)
 		return false;
 	if (fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == PV_PTS_MAJOR &&
 	    (long)minor(st.st_rdev) == pts && st.st_uid == uid)
-		done = write(fd, text, len) == (ssize_t)len; /* a full terminal: no wait, no notice */
+		done =
+		    write(fd, text, len) == (ssize_t)len; /* a full terminal: no wait, no notice */
 	close(fd);
 	return done;
 }

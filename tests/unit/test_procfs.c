@@ -20,9 +20,10 @@ static void test_status_gives_state_parent_and_four_uids(void **state)
 	struct pv_proc_status st;
 
 	(void)state;
-	assert_int_equal(pv_proc_parse_status(STATUS_HEAD "State:\tS (sleeping)\nTgid:\t4242\n"
-	                                                  "PPid:\t4100\nTracerPid:\t0\n"
-	                                                  "Uid:\t1001\t1002\t1003\t1004\n" STATUS_TAIL,
+	assert_int_equal(pv_proc_parse_status(STATUS_HEAD
+	                                      "State:\tS (sleeping)\nTgid:\t4242\n"
+	                                      "PPid:\t4100\nTracerPid:\t0\n"
+	                                      "Uid:\t1001\t1002\t1003\t1004\n" STATUS_TAIL,
 	                                      &st),
 	                 PV_OK);
 	assert_int_equal(st.state, 'S');
@@ -75,18 +76,18 @@ static void test_malformed_status_is_refused(void **state)
 {
 	static const char *const bad[] = {
 	    "",
-	    "State:\tS (sleeping)\nPPid:\t1\n",                               /* no Uid */
-	    "PPid:\t1\nUid:\t1\t1\t1\t1\n",                                   /* no State */
-	    "State:\tS\nUid:\t1\t1\t1\t1\n",                                  /* no PPid */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\n",                           /* three uids */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1\t1\n",                     /* five */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t-1\t1\t1\n",                       /* a sign */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t4294967296\n",               /* > 32 bits */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1x\n",                       /* junk */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1\nUid:\t0\t0\t0\t0\n",      /* twice */
-	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1",                          /* cut line */
-	    "State:\ts\nPPid:\t1\nUid:\t1\t1\t1\t1\n",                        /* bad state */
-	    "State:\tS\nPPid:\t01\nUid:\t1\t1\t1\t1\n",                       /* leading 0 */
+	    "State:\tS (sleeping)\nPPid:\t1\n",                          /* no Uid */
+	    "PPid:\t1\nUid:\t1\t1\t1\t1\n",                              /* no State */
+	    "State:\tS\nUid:\t1\t1\t1\t1\n",                             /* no PPid */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\n",                      /* three uids */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1\t1\n",                /* five */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t-1\t1\t1\n",                  /* a sign */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t4294967296\n",          /* > 32 bits */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1x\n",                  /* junk */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1\nUid:\t0\t0\t0\t0\n", /* twice */
+	    "State:\tS\nPPid:\t1\nUid:\t1\t1\t1\t1",                     /* cut line */
+	    "State:\ts\nPPid:\t1\nUid:\t1\t1\t1\t1\n",                   /* bad state */
+	    "State:\tS\nPPid:\t01\nUid:\t1\t1\t1\t1\n",                  /* leading 0 */
 	};
 	struct pv_proc_status st;
 	size_t i;
@@ -129,7 +130,8 @@ static void test_this_process_status_is_read(void **state)
 /* A /proc/PID/stat line with the given command name and tty_nr (field 7). */
 static void stat_line(char *buf, size_t len, const char *comm, const char *tty_nr)
 {
-	snprintf(buf, len, "4242 (%s) S 4100 4242 4242 %s 4242 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
+	snprintf(buf, len,
+	         "4242 (%s) S 4100 4242 4242 %s 4242 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
 	         "123456 0 0\n",
 	         comm, tty_nr);
 }
