@@ -367,8 +367,10 @@ int cmd_vendor_show(struct otpctl *ctl, int argc, char **argv)
 int cmd_vendor_remove(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("vendor remove");
+	struct ctl_vendor_end ended;
 	struct pv_err err;
 	bool exists = false;
+	int rc;
 	int r;
 
 	if (argc != 2 || argv[1][0] == '-')
@@ -391,12 +393,19 @@ int cmd_vendor_remove(struct otpctl *ctl, int argc, char **argv)
 		(void)ctl_audit(ctl, "vendor_remove", argv[1], "error", "store_error", err.msg);
 		return EXIT_FAIL;
 	}
-	if (ctl->json)
-		printf("{\"vendor\":\"%s\",\"removed\":true}\n", argv[1]);
-	else
+	if (!ctl->json)
 		printf("Vendor %s removed from the store (the system account is unchanged).\n",
 		       argv[1]);
-	return EXIT_OK;
+	/* Its sessions and processes end now: outside vendor_group nothing would find them
+	 * later (otpctl expire looks at the store, the group and the session records). */
+	memset(&ended, 0, sizeof(ended));
+	rc = ctl_end_vendor(ctl, argv[1], CTL_END_REMOVED, &ended);
+	if (ctl->json)
+		printf("{\"vendor\":\"%s\",\"removed\":true,\"sessions_ended\":%u,"
+		       "\"processes_ended\":%zu,\"logind\":\"%s\"}\n",
+		       argv[1], ended.sessions, ended.processes, ctl_logind_name(ended.logind));
+	ctl_print_logind_note(ctl, &ended);
+	return rc;
 }
 
 struct set_ctx {

@@ -218,9 +218,9 @@ int cmd_disable(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("disable");
 	struct window_change wc;
+	struct ctl_vendor_end ended;
 	const char *name = NULL;
 	bool kill_sessions = false;
-	unsigned ended = 0;
 	int rc = EXIT_OK;
 	int i;
 
@@ -244,17 +244,21 @@ int cmd_disable(struct otpctl *ctl, int argc, char **argv)
 	if (!ctl->json)
 		printf("Vendor %s disabled%s; %s.\n", name,
 		       wc.had_window ? "" : " (it had no open or upcoming window)", wc.detail);
+	memset(&ended, 0, sizeof(ended));
 	if (kill_sessions)
-		rc = ctl_expire_sessions(ctl, name, &ended);
+		rc = ctl_end_vendor(ctl, name, CTL_END_DISABLED, &ended);
 	if (ctl->json && kill_sessions)
 		printf("{\"vendor\":\"%s\",\"disabled\":true,\"detail\":\"%s\","
-		       "\"sessions_ended\":%u}\n",
-		       name, wc.detail, ended);
+		       "\"sessions_ended\":%u,\"processes_ended\":%zu,\"logind\":\"%s\"}\n",
+		       name, wc.detail, ended.sessions, ended.processes,
+		       ctl_logind_name(ended.logind));
 	else if (ctl->json)
 		printf("{\"vendor\":\"%s\",\"disabled\":true,\"detail\":\"%s\"}\n", name,
 		       wc.detail);
-	else if (kill_sessions && ended == 0 && rc == EXIT_OK)
-		printf("No live session of %s.\n", name);
+	else if (kill_sessions && ended.sessions == 0 && ended.processes == 0 && rc == EXIT_OK)
+		printf("No live session or process of %s.\n", name);
+	if (kill_sessions)
+		ctl_print_logind_note(ctl, &ended);
 	return rc;
 }
 

@@ -31,7 +31,8 @@ static const struct command commands[] = {
      "Show one vendor: addresses, note, window, codes, failures, TOTP enrolment.\n\n"
      "Example:\n  otpctl vendor show acme"},
     {"vendor remove", cmd_vendor_remove, "vendor remove NAME",
-     "Remove a vendor from the store (the system account is left alone).\n\n"
+     "Remove a vendor from the store (the system account is left alone) and end its live\n"
+     "sessions and every process of its account, as disable --kill does.\n\n"
      "Example:\n  otpctl vendor remove acme"},
     {"vendor set", cmd_vendor_set,
      "vendor set NAME [--ip CIDR]... [--note TEXT] [--hours SCHEDULE|--no-hours]",
@@ -47,7 +48,8 @@ static const struct command commands[] = {
      "Example:\n  otpctl enable acme --at 14:00 --for 2h"},
     {"disable", cmd_disable, "disable NAME [--kill]",
      "Close the vendor's window now and revoke every outstanding code. --kill also ends the\n"
-     "vendor's live sessions at once (as otpctl expire does).\n\n"
+     "vendor's live sessions and every process of its account at once (as otpctl expire\n"
+     "does).\n\n"
      "Example:\n  otpctl disable acme --kill"},
     {"issue", cmd_issue, "issue NAME [--ttl DURATION]",
      "Issue a single-use code for an open or upcoming window, to read to the vendor over the\n"
@@ -57,10 +59,14 @@ static const struct command commands[] = {
      "Per vendor: window (open, upcoming, closed) and time left, allowed addresses, outstanding\n"
      "codes, failures and lockout, last login.\n\nExample:\n  otpctl status"},
     {"expire", cmd_expire, "expire",
-     "End the live sessions of vendors whose window has closed, who are disabled, removed or\n"
-     "outside their hours: each session process recorded by pam_vendor is sent SIGTERM (then\n"
-     "SIGKILL after 5 s) and a session_terminated line is audited. Idempotent; run it every\n"
-     "minute (examples/systemd/).\n\nExample:\n  otpctl expire"},
+     "End everything of vendors whose window is not open (closed, not started, disabled,\n"
+     "removed, outside their hours; members of vendor_group without a record too): each SSH\n"
+     "session recorded by pam_vendor (SIGTERM to sshd's monitor, session_terminated audited),\n"
+     "each OpenVPN tunnel (client-kill through openvpn_management), then every process of\n"
+     "the account (SIGTERM, SIGKILL after 5 s; processes_terminated audited with the PIDs).\n"
+     "Sessions whose window ends within warn_before are warned on their terminal once.\n"
+     "Idempotent; run it every minute (the pam-vendor-expire.timer unit).\n\nExample:\n  "
+     "otpctl expire"},
     {"doctor", cmd_doctor,
      "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE] [--skip ID]...",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"

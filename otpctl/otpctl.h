@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "audit.h"
 #include "config.h"
@@ -141,9 +142,76 @@ int cmd_audit(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
 int cmd_report(struct otpctl *ctl, int argc, char **argv);
 int cmd_expire(struct otpctl *ctl, int argc, char **argv);
-/* End the live sessions that must end (cmd_expire.c); `only`: one vendor's. Counts them in
- * *ended. Returns EXIT_OK or EXIT_FAIL (after trying every session). */
-int ctl_expire_sessions(struct otpctl *ctl, const char *only, unsigned *ended);
+
+/* accounts.c: the accounts behind vendor names. */
+/* uid and gid of account name: 1 found, 0 no such account, -1 lookup error (printed). */
+int ctl_account_ids(const char *name, uid_t *uid, gid_t *gid);
+/* vendor_group's members that can be vendors (valid names): listed in the group, or local
+ * accounts (/etc/passwd) with it as primary group. *names malloc'd; a missing group is a
+ * warning and no member. Prints the error; returns EXIT_OK or EXIT_FAIL. */
+int ctl_group_members(const char *group, char (**names)[PV_NAME_MAX + 1], size_t *n);
+
+/* endproc.c: ending every process that runs under a vendor's uid. */
+#define CTL_PIDS_SHOWN 20 /* PIDs named in messages and audit lines; the rest are counted */
+struct ctl_pid_list {
+	long pid[CTL_PIDS_SHOWN]; /* the first ones */
+	size_t n;                 /* how many in all */
+};
+enum ctl_logind {                    /* ordered: a summary over several vendors keeps the highest */
+	          CTL_LOGIND_ABSENT, /* systemd-logind does not run here: loginctl is not used */
+	          CTL_LOGIND_UNUSED, /* it runs; nothing of the vendor was running */
+	          CTL_LOGIND_TERMINATED, /* loginctl terminate-user succeeded */
+	          CTL_LOGIND_FAILED, /* it failed (a warning: the uid walk still ends everything) */
+};
+struct ctl_endproc {
+	bool have_account; /* false: no such account, so nothing can run under it */
+	uid_t uid;
+	enum ctl_logind logind;
+	size_t signalled;              /* distinct processes sent SIGTERM or SIGKILL */
+	struct ctl_pid_list termed;    /* sent SIGTERM */
+	struct ctl_pid_list killed;    /* still there after the grace period: SIGKILL */
+	struct ctl_pid_list survivors; /* still there at the end (an error) */
+};
+/* End every process whose real, effective, saved or filesystem uid is account name's: where
+ * systemd-logind runs, `loginctl terminate-user` first; then SIGTERM, 5 s of grace, SIGKILL,
+ * and kill(-1, SIGKILL) from a child that became the uid; never by name, never a reused PID.
+ * Nothing running (or no such account): nothing done. Refuses uid 0. Returns EXIT_OK when
+ * nothing of the uid is left, EXIT_FAIL (printed) otherwise. */
+int ctl_end_processes(const char *name, struct ctl_endproc *res);
+/* Does systemd-logind run here (/run/systemd/system and loginctl)? Its path into loginctl. */
+bool ctl_logind_running(char *loginctl, size_t len);
+/* "101 102 103" or "101 ... 120 and 35 more". */
+void ctl_pid_list_format(const struct ctl_pid_list *l, char *buf, size_t len);
+
+/* vtty.c: write text on the terminals of the session whose process is session_pid (pty
+ * slaves owned by uid, held by uid's processes below session_pid). How many got it. */
+unsigned ctl_session_notify(uid_t uid, long session_pid, const char *text);
+
+/* cmd_expire.c: why a vendor's access ends now, and ending everything of it. */
+enum ctl_end_reason {
+	CTL_END_WINDOW_CLOSED,   /* "window closed"; audit reason window_expired */
+	CTL_END_WINDOW_NOT_OPEN, /* "window not open"; window_not_started */
+	CTL_END_DISABLED,        /* "vendor disabled"; not_enabled */
+	CTL_END_REMOVED,         /* "vendor removed"; not_vendor */
+	CTL_END_OUTSIDE_HOURS,   /* "outside business hours"; outside_hours */
+};
+const char *ctl_end_text(enum ctl_end_reason why);
+/* What was ended, added up over the vendors a command ends. */
+struct ctl_vendor_end {
+	unsigned sessions; /* recorded SSH sessions */
+	size_t processes;  /* processes of the vendors' uids */
+	enum ctl_logind logind;
+};
+/* End everything of vendor `name` because `why`: its recorded SSH sessions (a last message on
+ * their terminals, SIGTERM to sshd's monitor so that sshd closes the PAM session), then every
+ * process of its uid (ctl_end_processes), each audited and printed. Adds to *total. Returns
+ * EXIT_OK, or EXIT_FAIL after doing all it could. */
+int ctl_end_vendor(struct otpctl *ctl, const char *name, enum ctl_end_reason why,
+                   struct ctl_vendor_end *total);
+/* "not running", "running", "terminate-user done", "terminate-user failed". */
+const char *ctl_logind_name(enum ctl_logind state);
+/* The human line saying loginctl was not used, when processes were ended without logind. */
+void ctl_print_logind_note(const struct otpctl *ctl, const struct ctl_vendor_end *total);
 /* End vendor's live OpenVPN tunnels because `why` (vpn_mgmt.c): through the management socket
  * openvpn_management, `client-kill CID HALT` for each of its clients, audited like the SSH
  * sessions expire ends. Only when a tunnel of the vendor is recorded (session records of kind

@@ -146,16 +146,27 @@ print(s[-1]["user"], s[-1]["rhost"], s[-1]["duration_s"])')
 
 # A session that outlives its window is ended by `otpctl expire` (SIGTERM to the sshd
 # monitor recorded at session open), and `disable --kill` does it at once.
-# bg_login COMMAND: the vendor's session in the background; its output in $T/bg.out.
+# bg_login COMMAND [NAME] [SSH-OPTION]: the vendor's session in the background; its output in
+# $T/NAME.out (default bg), the ssh client's PID in $BG.
 bg_login() {
+	local name=${2:-bg}
 	: >"$T/prompts"
 	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
-		timeout 120 ssh -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		timeout 120 ssh -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" ${3:-} \
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
 		-o PreferredAuthentications=publickey,keyboard-interactive \
 		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
-		"$VENDOR@127.0.0.1" "$1" </dev/null >"$T/bg.out" 2>"$T/bg.err" &
+		"$VENDOR@127.0.0.1" "$1" </dev/null >"$T/$name.out" 2>"$T/$name.err" &
 	BG=$!
+}
+# wait_output NAME TEXT: until $T/NAME.out contains TEXT (10 s at most).
+wait_output() {
+	local _
+	for _ in $(seq 100); do
+		grep -q -- "$2" "$T/$1.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
 }
 # wait_session_record: the session file pam_vendor wrote at session open (its path).
 wait_session_record() {
@@ -167,6 +178,9 @@ wait_session_record() {
 	done
 	return 1
 }
+# live_of USER: the user's processes that still run (an ended process whose parent is init
+# may show a moment as a zombie: it runs nothing).
+live_of() { ps -o pid=,stat= -u "$1" | awk '$2 !~ /^Z/ {print $1}'; }
 wait_gone() { # PID SECONDS: 0 when the process ended in time
 	local _
 	for _ in $(seq $(($2 * 10))); do
@@ -187,7 +201,10 @@ test_expire_ends_sessions_after_the_window() {
 	id=$(sed -n 's/^id //p' "$rec")
 	expect_match "the record names sshd's monitor process" "sshd" "$(cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ')"
 	out=$("$OTPCTL" --config "$CFG" expire)
-	expect_eq "expire during the window: nothing to end" "No session to end." "$out"
+	# The window ends within warn_before (5 min): the session is warned, on no terminal since
+	# it runs a command without one.
+	expect_eq "expire during the window: nothing ended, the command session warned" \
+		"Warned session $id of $VENDOR on 0 terminal(s): access ends at" "${out% at *} at"
 	check "expire during the window: the session goes on" kill -0 "$BG"
 	sleep 9 # the window ends
 	check "after the window: the session is still running until expire runs" kill -0 "$BG"
@@ -216,19 +233,58 @@ print(len(s) == 1 and s[0]["end"] is not None)' "$id")
 	expect_eq "expire again: no audit line" "$n0" "$(wc -l <"$AUDIT")"
 }
 
+# disable --kill ends both of the vendor's sessions and what one of them left running
+# detached (setsid), which sshd would not end.
 test_disable_kill_ends_sessions_at_once() {
-	local out _
+	local out bg1 bg2 detached n0 _
 	ctl enable "$VENDOR" --for 1h
 	issue_code
-	bg_login "echo started; sleep 60; echo survived"
-	check "session open wrote a session record" [ -n "$(wait_session_record)" ]
-	for _ in $(seq 100); do [ -s "$T/bg.out" ] && break; sleep 0.1; done
+	bg_login 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo "detached $!"; sleep 60' bg
+	bg1=$BG
+	check "first session: its command started a detached process" wait_output bg detached
+	detached=$(sed -n 's/^detached //p' "$T/bg.out")
+	issue_code
+	bg_login "echo started; sleep 60" bg2
+	bg2=$BG
+	check "second session: started" wait_output bg2 started
+	expect_eq "the detached process runs as the vendor" "$VENDOR" "$(ps -o user= -p "$detached" 2>/dev/null)"
+	n0=$(wc -l <"$AUDIT")
 	out=$("$OTPCTL" --config "$CFG" disable "$VENDOR" --kill)
-	expect_match "disable --kill ends the live session" "Ended session .* of $VENDOR .*vendor disabled" "$out"
+	expect_eq "disable --kill: exit 0 (nothing of the vendor left)" 0 $?
+	expect_eq "disable --kill: both sessions named" 2 "$(grep -c "^Ended session .* of $VENDOR .*vendor disabled" <<<"$out")"
+	wait_gone "$bg1" 10
+	expect_eq "disable --kill: the first ssh session ended" 0 $?
+	wait_gone "$bg2" 10
+	expect_eq "disable --kill: the second ssh session ended" 0 $?
+	wait "$bg1" "$bg2" 2>/dev/null
+	expect_eq "disable --kill: the command never finished" "started" "$(cat "$T/bg2.out")"
+	check "disable --kill: the detached process ended" bash -c "! ps -o stat= -p $detached | grep -qv '^Z'"
+	expect_eq "disable --kill: nothing of the vendor's uid is left" "" "$(live_of "$VENDOR")"
+	expect_match "disable --kill: the detached process is named in the audit log" \
+		"\"action\":\"processes_terminated\".*SIGTERM to [0-9]+: ([0-9 ]* )?$detached[ ;]" \
+		"$(tail -n +$((n0 + 1)) "$AUDIT" | grep processes_terminated)"
+}
+
+# A vendor on a terminal (ssh -tt) reads the warning before the window ends, and the last
+# message when the session is ended.
+test_warning_reaches_the_ssh_terminal() {
+	local out
+	ctl enable "$VENDOR" --for 2m # ends within warn_before (5 min)
+	issue_code
+	bg_login "echo started; sleep 60" tty -tt
+	check "ssh -tt session: started" wait_output tty started
+	out=$("$OTPCTL" --config "$CFG" expire)
+	expect_match "expire warns the session on its terminal" "^Warned session .* of $VENDOR on 1 terminal\(s\)" "$out"
+	check "the warning reaches the vendor's ssh output" \
+		wait_output tty "pam_vendor: your maintenance window ends at .*; save your work, the session will be closed then."
+	"$OTPCTL" --config "$CFG" expire >/dev/null
+	expect_eq "the warning is shown once" 1 "$(grep -c "save your work" "$T/tty.out")"
+	"$OTPCTL" --config "$CFG" disable "$VENDOR" --kill >/dev/null
 	wait_gone "$BG" 10
-	expect_eq "disable --kill: the ssh session ended" 0 $?
+	expect_eq "ssh -tt session ended" 0 $?
 	wait "$BG" 2>/dev/null
-	expect_eq "disable --kill: the command never finished" "started" "$(cat "$T/bg.out")"
+	expect_match "the last message reaches the vendor's ssh output" \
+		"pam_vendor: vendor disabled: this session is being ended." "$(cat "$T/tty.out")"
 }
 
 test_audit_chain_intact_after_everything() {
@@ -248,6 +304,7 @@ test_non_vendor_unaffected
 test_report_shows_session_duration
 test_expire_ends_sessions_after_the_window
 test_disable_kill_ends_sessions_at_once
+test_warning_reaches_the_ssh_terminal
 test_audit_chain_intact_after_everything
 expect_eq "no sanitizer report from the module inside sshd" "" "$(sshd_sanitizer_reports)"
 finish
