@@ -230,25 +230,32 @@ static int local_day(time_t now, int days, struct tm *day)
 	return PV_OK;
 }
 
-/* Wall-clock hour:minute on the local date *day; a time the DST change skips is refused. */
-static int at_local_clock(struct tm *day, unsigned hour, unsigned min, const char *show,
-                          time_t *out, struct pv_err *err)
+/* Wall-clock hour:minute on the local date *day. A time the DST change skips is refused,
+ * except a skipped midnight (skipped_ok): that day starts when the clocks jump. */
+static int at_local_clock(struct tm *day, unsigned hour, unsigned min, bool skipped_ok,
+                          const char *show, time_t *out, struct pv_err *err)
 {
 	bool skipped = false;
+	time_t t;
 
 	day->tm_hour = (int)hour;
 	day->tm_min = (int)min;
-	if (local_instant(day, out, &skipped) != PV_OK) {
+	if (local_instant(day, &t, &skipped) != PV_OK) {
 		pv_err_set(err, "cannot convert \"%.64s\" to a local time", show);
 		return PV_ERR;
 	}
-	if (skipped) {
+	if (skipped && !skipped_ok) {
 		pv_err_set(err,
 		           "\"%.64s\" does not exist in the local time zone (daylight saving "
 		           "change); use RFC 3339 with an offset",
 		           show);
 		return PV_ERR;
 	}
+	if (t < 0) {
+		pv_err_set(err, "\"%.64s\" is before 1970-01-01T00:00:00Z", show);
+		return PV_ERR;
+	}
+	*out = t;
 	return PV_OK;
 }
 
@@ -273,7 +280,7 @@ static int parse_hhmm(const char *text, const char *show, time_t now, time_t *ou
 		pv_err_set(err, "cannot work out today's local date for \"%.64s\"", show);
 		return PV_ERR;
 	}
-	return at_local_clock(&day, hour, min, show, out, err);
+	return at_local_clock(&day, hour, min, false, show, out, err);
 }
 
 /* "YYYY-MM-DDTHH:MM:SS" then "Z" or "+HH:MM"/"-HH:MM"; 'T' may be 't' or ' '. */
@@ -402,7 +409,6 @@ static int parse_local_date(const char *text, size_t len, const char *show, time
                             struct pv_err *err)
 {
 	unsigned year, mon, mday, hour = 0, min = 0;
-	bool skipped = false;
 	struct tm day;
 
 	if (!fixed_digits(text, 4, &year) || text[4] != '-' || !fixed_digits(text + 5, 2, &mon) ||
@@ -422,27 +428,19 @@ static int parse_local_date(const char *text, size_t len, const char *show, time
 	day.tm_year = (int)year - 1900;
 	day.tm_mon = (int)mon - 1;
 	day.tm_mday = (int)mday;
-	if (len == 16)
-		return at_local_clock(&day, hour, min, show, out, err);
-	/* A skipped midnight: the day starts when the clocks jump (mktime's answer). */
-	if (local_instant(&day, out, &skipped) != PV_OK) {
-		pv_err_set(err, "cannot convert \"%.64s\" to a local time", show);
-		return PV_ERR;
-	}
-	return PV_OK;
+	return at_local_clock(&day, hour, min, len == 10, show, out, err);
 }
 
 /* "today", "yesterday": the local midnight starting that day (or its first instant). */
 static int parse_day_name(int days, const char *show, time_t now, time_t *out, struct pv_err *err)
 {
-	bool skipped = false;
 	struct tm day;
 
-	if (local_day(now, days, &day) != PV_OK || local_instant(&day, out, &skipped) != PV_OK) {
+	if (local_day(now, days, &day) != PV_OK) {
 		pv_err_set(err, "cannot work out the local date for \"%.64s\"", show);
 		return PV_ERR;
 	}
-	return PV_OK;
+	return at_local_clock(&day, 0, 0, true, show, out, err);
 }
 
 static bool starts_like_duration(const char *text)
