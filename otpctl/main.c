@@ -85,11 +85,14 @@ static const struct command commands[] = {
      "Then switch store_backend.\n\nExample:\n  otpctl store migrate --to postgresql"},
     {"unlock", cmd_unlock, "unlock NAME",
      "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
-    {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",
+    {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE] [--invert]",
      "Create a TOTP secret (6 digits, 30 s) for the structure's authenticator app and show it\n"
-     "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600).\n"
-     "--rotate replaces an existing secret.\n\nExample:\n  otpctl totp enroll acme --svg "
-     "/root/acme-totp.svg"},
+     "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600,\n"
+     "black on white). --rotate replaces an existing secret. On a terminal the code is drawn\n"
+     "in explicit black and white and reads on any background; piped (or with NO_COLOR) it\n"
+     "uses the terminal's own colours and suits light text on a dark background: add\n"
+     "--invert for dark text on a light background.\n\n"
+     "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
     {"audit verify", cmd_audit_verify, "audit verify [--all-hosts]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
