@@ -30,8 +30,8 @@ struct window_change {
 	bool had_window;   /* disable: was there a window to close? enable: one was replaced */
 	int64_t old_start; /* enable: the window that was open or upcoming before, if had_window */
 	int64_t old_end;
-	size_t revoked; /* codes of the replaced window that were still usable */
-	char detail[1200];
+	size_t revoked;    /* codes of the replaced window that were still usable */
+	char detail[1400]; /* window, narrowed addresses (1024), the replaced window */
 };
 
 /* Audit inside the lock, before the save: a change that cannot be audited is not made. */
