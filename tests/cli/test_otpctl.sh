@@ -531,7 +531,7 @@ test_enable_over_a_current_window() {
 	run_ctl enable acme --for 13h --extend
 	expect_eq "enable --extend past max_window from the start: exit 1" 1 "$RC"
 	expect_match "enable --extend past max_window: names it and --force" \
-		"the window of acme would last 13h from its start, longer than max_window \(12h\); shorten it or add --force" "$ERR"
+		"the window of acme would last 13h([0-9]+s)? from its start, longer than max_window \(12h\); shorten it or add --force" "$ERR"
 	expect_eq "refused enables: sealed record and audit log byte-identical" "$before" "$(snapshot)"
 	expect_not_audited "refused enables: no audit line"
 
