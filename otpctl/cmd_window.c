@@ -27,7 +27,8 @@ struct window_change {
 	bool force;       /* extend: allow a window longer than max_window */
 	const struct pv_cidr *ips;
 	size_t n_ips;
-	bool had_window;   /* disable: was there a window to close? enable: one was replaced */
+	bool had_window;   /* disable: was there a window to close? enable: one was replaced or
+	                      extended */
 	int64_t old_start; /* enable: the window that was open or upcoming before, if had_window */
 	int64_t old_end;
 	size_t revoked;    /* codes of the replaced window that were still usable */
