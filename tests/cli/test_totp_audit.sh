@@ -521,6 +521,8 @@ rm -f "$AUDIT" "$T/big.txt"
 # One admin line per vendor added at a faked instant; "now" is Saturday 2026-12-05 10:00.
 new_env
 export TZ=Europe/Paris
+# libfaketime is LD_PRELOADed before an ASan runtime (make SANITIZE=1): let ASan accept it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 for at in "pvqa 2026-12-03 23:30" "pvqb 2026-12-04 00:30" "pvqc 2026-12-04 23:59" \
 	"pvqd 2026-12-05 00:10" "pvqe 2026-12-05 09:30"; do
 	faketime "${at#* }" "$OTPCTL" --config "$CFG" vendor add "${at%% *}" --ip 192.0.2.1 >/dev/null 2>&1 ||
