@@ -14,6 +14,9 @@
 #define DURATION_MAX     INT64_C(315360000) /* 10 years of 365 days */
 #define DURATION_EXAMPLE "use e.g. 90s, 15m, 2h, 1d, 1h30m"
 #define TIME_EXAMPLE     "use HH:MM or RFC 3339, e.g. 2026-11-25T14:00:00Z"
+#define QUERY_EXAMPLE                                                                              \
+	"use today, yesterday, 2h ago or -2h, 2026-11-25, 2026-11-25 14:00, HH:MM or RFC "         \
+	"3339"
 
 enum digits_rc {
 	DIGITS_OK,
@@ -169,49 +172,120 @@ static unsigned days_in_month(unsigned year, unsigned month)
 	return days[month - 1];
 }
 
-/* "HH:MM": today's date in local time at now, at that wall-clock time. */
-static int parse_hhmm(const char *text, const char *show, time_t now, time_t *out,
-                      struct pv_err *err)
+static bool date_valid(unsigned year, unsigned mon, unsigned day)
 {
-	unsigned hour, min;
-	struct tm tm;
+	return year >= 1970 && mon >= 1 && mon <= 12 && day >= 1 && day <= days_in_month(year, mon);
+}
+
+static bool same_wall_clock(const struct tm *a, const struct tm *b)
+{
+	return a->tm_year == b->tm_year && a->tm_mon == b->tm_mon && a->tm_mday == b->tm_mday &&
+	       a->tm_hour == b->tm_hour && a->tm_min == b->tm_min;
+}
+
+/* The first instant at which the local clock reads the wall-clock time *want (a normalised
+ * date, hour, minute; seconds 0). mktime alone may pick either occurrence of a time repeated
+ * when the clocks go back, so the other reading is tried and the earlier one kept. A time
+ * skipped when the clocks go forward gives the instant mktime moves it to, and *skipped. */
+static int local_instant(const struct tm *want, time_t *out, bool *skipped)
+{
+	struct tm first = *want;
+	struct tm other;
+	time_t t;
+	time_t t_other;
+
+	/* POSIX does not promise that localtime_r/mktime notice a changed TZ; tzset makes it. */
+	tzset();
+	first.tm_sec = 0;
+	first.tm_isdst = -1;
+	t = mktime(&first);
+	if (t == (time_t)-1)
+		return PV_ERR;
+	*skipped = !same_wall_clock(&first, want);
+	other = *want;
+	other.tm_sec = 0;
+	other.tm_isdst = first.tm_isdst > 0 ? 0 : 1;
+	t_other = mktime(&other);
+	if (!*skipped && t_other != (time_t)-1 && t_other < t && same_wall_clock(&other, want))
+		t = t_other;
+	*out = t;
+	return PV_OK;
+}
+
+/* The local date of now moved by `days` (0 today, -1 yesterday), normalised by mktime at
+ * noon, an hour that exists every day. */
+static int local_day(time_t now, int days, struct tm *day)
+{
+	tzset();
+	if (localtime_r(&now, day) == NULL)
+		return PV_ERR;
+	day->tm_mday += days;
+	day->tm_hour = 12;
+	day->tm_min = 0;
+	day->tm_sec = 0;
+	day->tm_isdst = -1;
+	if (mktime(day) == (time_t)-1)
+		return PV_ERR;
+	day->tm_hour = 0;
+	return PV_OK;
+}
+
+/* Wall-clock hour:minute on the local date *day. A time the DST change skips is refused,
+ * except a skipped midnight (skipped_ok): that day starts when the clocks jump. */
+static int at_local_clock(struct tm *day, unsigned hour, unsigned min, bool skipped_ok,
+                          const char *show, time_t *out, struct pv_err *err)
+{
+	bool skipped = false;
 	time_t t;
 
-	if (!fixed_digits(text, 2, &hour) || text[2] != ':' || !fixed_digits(text + 3, 2, &min) ||
-	    hour > 23 || min > 59) {
-		pv_err_set(err, "\"%.64s\" is not a time (" TIME_EXAMPLE ")", show);
+	day->tm_hour = (int)hour;
+	day->tm_min = (int)min;
+	if (local_instant(day, &t, &skipped) != PV_OK) {
+		pv_err_set(err, "cannot convert \"%.64s\" to a local time", show);
 		return PV_ERR;
 	}
-	/* POSIX does not promise that localtime_r notices a changed TZ; tzset makes it. */
-	tzset();
-	if (localtime_r(&now, &tm) == NULL) {
-		pv_err_set(err, "cannot work out today's local date for \"%.64s\"", show);
-		return PV_ERR;
-	}
-	tm.tm_hour = (int)hour;
-	tm.tm_min = (int)min;
-	tm.tm_sec = 0;
-	tm.tm_isdst = -1;
-	t = mktime(&tm);
-	if (t == (time_t)-1) {
-		pv_err_set(err, "cannot convert \"%.64s\" to a local time today", show);
-		return PV_ERR;
-	}
-	/* mktime silently moves a wall-clock time skipped by a DST change; refuse instead. */
-	if (tm.tm_hour != (int)hour || tm.tm_min != (int)min) {
+	if (skipped && !skipped_ok) {
 		pv_err_set(err,
-		           "\"%.64s\" does not exist today in the local time zone "
-		           "(daylight saving change); use RFC 3339 with an offset",
+		           "\"%.64s\" does not exist in the local time zone (daylight saving "
+		           "change); use RFC 3339 with an offset",
 		           show);
+		return PV_ERR;
+	}
+	if (t < 0) {
+		pv_err_set(err, "\"%.64s\" is before 1970-01-01T00:00:00Z", show);
 		return PV_ERR;
 	}
 	*out = t;
 	return PV_OK;
 }
 
+static bool parse_clock(const char *text, unsigned *hour, unsigned *min)
+{
+	return fixed_digits(text, 2, hour) && text[2] == ':' && fixed_digits(text + 3, 2, min) &&
+	       *hour <= 23 && *min <= 59;
+}
+
+/* "HH:MM": today's date in local time at now, at that wall-clock time. */
+static int parse_hhmm(const char *text, const char *show, time_t now, time_t *out,
+                      struct pv_err *err)
+{
+	unsigned hour, min;
+	struct tm day;
+
+	if (!parse_clock(text, &hour, &min)) {
+		pv_err_set(err, "\"%.64s\" is not a time (" TIME_EXAMPLE ")", show);
+		return PV_ERR;
+	}
+	if (local_day(now, 0, &day) != PV_OK) {
+		pv_err_set(err, "cannot work out today's local date for \"%.64s\"", show);
+		return PV_ERR;
+	}
+	return at_local_clock(&day, hour, min, false, show, out, err);
+}
+
 /* "YYYY-MM-DDTHH:MM:SS" then "Z" or "+HH:MM"/"-HH:MM"; 'T' may be 't' or ' '. */
-static int parse_rfc3339(const char *text, size_t len, const char *show, time_t *out,
-                         struct pv_err *err)
+static int parse_rfc3339(const char *text, size_t len, const char *show, const char *example,
+                         time_t *out, struct pv_err *err)
 {
 	unsigned year, mon, day, hour, min, sec, off_h = 0, off_m = 0;
 	long offset = 0;
@@ -227,8 +301,8 @@ static int parse_rfc3339(const char *text, size_t len, const char *show, time_t 
 	    !fixed_digits(text + 17, 2, &sec))
 		goto syntax;
 	if (text[19] == '.' || text[19] == ',') {
-		pv_err_set(err, "\"%.64s\": fractional seconds are not accepted (" TIME_EXAMPLE ")",
-		           show);
+		pv_err_set(err, "\"%.64s\": fractional seconds are not accepted (%s)", show,
+		           example);
 		return PV_ERR;
 	}
 	if ((text[19] == 'Z' || text[19] == 'z') && len == 20) {
@@ -246,7 +320,7 @@ static int parse_rfc3339(const char *text, size_t len, const char *show, time_t 
 	}
 	if (hour > 23 || min > 59 || sec > 59)
 		goto syntax;
-	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon)) {
+	if (!date_valid(year, mon, day)) {
 		pv_err_set(err,
 		           "\"%.64s\" is not a valid date (year 1970-9999, month 01-12, "
 		           "day within the month)",
@@ -275,7 +349,7 @@ static int parse_rfc3339(const char *text, size_t len, const char *show, time_t 
 	return PV_OK;
 
 syntax:
-	pv_err_set(err, "\"%.64s\" is not a time (" TIME_EXAMPLE ")", show);
+	pv_err_set(err, "\"%.64s\" is not a time (%s)", show, example);
 	return PV_ERR;
 }
 
@@ -292,7 +366,114 @@ int pv_parse_time(const char *text, time_t now, time_t *out, struct pv_err *err)
 	len = strlen(text);
 	if (len == 5)
 		return parse_hhmm(text, show, now, out, err);
-	return parse_rfc3339(text, len, show, out, err);
+	return parse_rfc3339(text, len, show, TIME_EXAMPLE, out, err);
+}
+
+/* "2h", "-2h", "2h ago": that long before now. */
+static int parse_ago(const char *text, const char *show, time_t now, time_t *out,
+                     struct pv_err *err)
+{
+	char duration[SHOWN_MAX + 1];
+	size_t len = strlen(text);
+	int64_t seconds;
+
+	if (text[0] == '-') {
+		text++;
+		len--;
+	} else if (len > 4 && strcmp(text + len - 4, " ago") == 0) {
+		len -= 4;
+	}
+	if (len > SHOWN_MAX) {
+		pv_err_set(err, "\"%.64s\" is not a time (" QUERY_EXAMPLE ")", show);
+		return PV_ERR;
+	}
+	memcpy(duration, text, len);
+	duration[len] = '\0';
+	if (pv_parse_duration(duration, &seconds, err) != PV_OK) {
+		char why[sizeof(err->msg)];
+
+		snprintf(why, sizeof(why), "%s", err->msg);
+		pv_err_set(err, "\"%.64s\" is not a time: %s", show, why);
+		return PV_ERR;
+	}
+	if ((int64_t)now - seconds < 0) {
+		pv_err_set(err, "\"%.64s\" is before 1970-01-01T00:00:00Z", show);
+		return PV_ERR;
+	}
+	*out = now - (time_t)seconds;
+	return PV_OK;
+}
+
+/* "YYYY-MM-DD" (local midnight starting that day) or "YYYY-MM-DD HH:MM" (local). */
+static int parse_local_date(const char *text, size_t len, const char *show, time_t *out,
+                            struct pv_err *err)
+{
+	unsigned year, mon, mday, hour = 0, min = 0;
+	struct tm day;
+
+	if (!fixed_digits(text, 4, &year) || text[4] != '-' || !fixed_digits(text + 5, 2, &mon) ||
+	    text[7] != '-' || !fixed_digits(text + 8, 2, &mday) ||
+	    (len == 16 && (text[10] != ' ' || !parse_clock(text + 11, &hour, &min)))) {
+		pv_err_set(err, "\"%.64s\" is not a time (" QUERY_EXAMPLE ")", show);
+		return PV_ERR;
+	}
+	if (!date_valid(year, mon, mday)) {
+		pv_err_set(err,
+		           "\"%.64s\" is not a valid date (year 1970-9999, month 01-12, day "
+		           "within the month)",
+		           show);
+		return PV_ERR;
+	}
+	memset(&day, 0, sizeof(day));
+	day.tm_year = (int)year - 1900;
+	day.tm_mon = (int)mon - 1;
+	day.tm_mday = (int)mday;
+	return at_local_clock(&day, hour, min, len == 10, show, out, err);
+}
+
+/* "today", "yesterday": the local midnight starting that day (or its first instant). */
+static int parse_day_name(int days, const char *show, time_t now, time_t *out, struct pv_err *err)
+{
+	struct tm day;
+
+	if (local_day(now, days, &day) != PV_OK) {
+		pv_err_set(err, "cannot work out the local date for \"%.64s\"", show);
+		return PV_ERR;
+	}
+	return at_local_clock(&day, 0, 0, true, show, out, err);
+}
+
+static bool starts_like_duration(const char *text)
+{
+	size_t len = strlen(text);
+
+	return len > 0 && is_digit(text[0]) && strchr("dhms", text[len - 1]) != NULL &&
+	       strchr(text, ':') == NULL && strchr(text, '-') == NULL;
+}
+
+int pv_parse_query_time(const char *text, time_t now, time_t *out, struct pv_err *err)
+{
+	char show[SHOWN_MAX + 1];
+	size_t len;
+
+	if (text == NULL || out == NULL) {
+		pv_err_set(err, "internal error: no time to parse");
+		return PV_ERR;
+	}
+	shown(text, show);
+	len = strlen(text);
+	if (strcmp(text, "today") == 0)
+		return parse_day_name(0, show, now, out, err);
+	if (strcmp(text, "yesterday") == 0)
+		return parse_day_name(-1, show, now, out, err);
+	if (text[0] == '-' || (len > 4 && strcmp(text + len - 4, " ago") == 0) ||
+	    starts_like_duration(text))
+		return parse_ago(text, show, now, out, err);
+	if (len == 5)
+		return parse_hhmm(text, show, now, out, err);
+	if (len == 10 || len == 16)
+		return parse_local_date(text, len, show, out, err);
+	return parse_rfc3339(text, len, show, QUERY_EXAMPLE, out, err);
 }
 
 void pv_format_utc(time_t t, char *buf, size_t len)

@@ -16,8 +16,16 @@
 int pv_parse_duration(const char *text, int64_t *seconds, struct pv_err *err);
 
 /* Time: RFC 3339 ("2026-11-25T14:00:00Z", "...+01:00", fractional seconds refused) or
- * "HH:MM" meaning today at that local time (relative to now). */
+ * "HH:MM" meaning today at that local time (relative to now; a time repeated when the clocks
+ * go back is its first occurrence, one they skip is refused). */
 int pv_parse_time(const char *text, time_t now, time_t *out, struct pv_err *err);
+
+/* Time as typed for audit and report --since/--until, in the local time zone: "today",
+ * "yesterday" (the local midnight starting that day), a DURATION before now ("2h", "-2h",
+ * "2h ago"), "YYYY-MM-DD" (local midnight), "YYYY-MM-DD HH:MM" (local), "HH:MM" (today) or
+ * RFC 3339. A wall-clock time repeated when the clocks go back is its first occurrence; one
+ * skipped when they go forward is refused (a skipped midnight: the day starts at the jump). */
+int pv_parse_query_time(const char *text, time_t now, time_t *out, struct pv_err *err);
 
 /* "2026-11-25T14:00:00Z" */
 void pv_format_utc(time_t t, char *buf, size_t len);

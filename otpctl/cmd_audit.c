@@ -34,7 +34,7 @@ static int parse_time_opt(const struct command *cmd, struct otpctl *ctl, const c
 	struct pv_err err;
 	time_t t;
 
-	if (pv_parse_time(text, (time_t)ctl->now, &t, &err) != PV_OK)
+	if (pv_parse_query_time(text, (time_t)ctl->now, &t, &err) != PV_OK)
 		return ctl_usage_error(cmd, "%s: %s", opt, err.msg);
 	*out = (int64_t)t;
 	return EXIT_OK;

@@ -20,14 +20,17 @@
 #define BLOCK_FULL  "\342\226\210" /* █ */
 #define BLOCK_UPPER "\342\226\200" /* ▀ */
 #define BLOCK_LOWER "\342\226\204" /* ▄ */
-/* Bold white on black, as `qrencode -t ANSIUTF8` uses: pins both colours on a terminal. */
-#define ANSI_QR    "\033[40;37;1m"
+/* Entries 16 (#000000) and 231 (#ffffff) of the 256-colour palette: colour themes remap the
+ * 16 basic colours (a light theme's "white" can be grey or dark), not these. */
+#define ANSI_DARK  16
+#define ANSI_LIGHT 231
 #define ANSI_RESET "\033[0m"
 
 struct enroll_args {
 	const char *name;
 	const char *svg;
 	bool rotate;
+	bool invert; /* draw the dark modules as characters (for dark text on a light background) */
 };
 
 /* What the store callback needs and what it reports back. */
@@ -45,6 +48,7 @@ static int parse_args(const struct command *cmd, int argc, char **argv, struct e
 	static const struct option longopts[] = {
 	    {"rotate", no_argument, NULL, 'r'},
 	    {"svg", required_argument, NULL, 's'},
+	    {"invert", no_argument, NULL, 'i'},
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -62,6 +66,8 @@ static int parse_args(const struct command *cmd, int argc, char **argv, struct e
 		}
 		if (c == 'r') {
 			ea->rotate = true;
+		} else if (c == 'i') {
+			ea->invert = true;
 		} else if (c == 's') {
 			if (ea->svg != NULL)
 				return ctl_usage_error(cmd, "--svg is given twice");
@@ -88,32 +94,38 @@ static bool module_dark(const QRcode *qr, int x, int y)
 	return (qr->data[y * qr->width + x] & 1) != 0;
 }
 
-/* Terminal QR code, in the convention of `qrencode -t UTF8`: LIGHT modules are drawn (block
- * characters in the foreground colour) and dark modules are left as background. That reads on
- * the common light-on-dark terminals as is. On a real terminal we also pin the colours (white
- * on black, like `qrencode -t ANSIUTF8`), so it reads on dark-on-light terminals too; piped
- * output stays plain text (no escapes), with the same glyphs. The quiet zone is 4 modules
- * (the row below an odd last row is treated as quiet zone as well). */
-static void print_qr_text(FILE *out, const QRcode *qr, bool colour)
+/* Terminal QR code, one text line for two module rows. The characters draw the LIGHT modules
+ * and leave the dark ones to the background, as `qrencode -t UTF8` does: that reads on the
+ * usual light-on-dark terminal. `invert` draws the DARK modules instead, for a terminal with
+ * dark text on a light background. A terminal cannot be asked reliably which one it is (the
+ * OSC 11 query goes unanswered through many multiplexers and serial consoles, COLORFGBG is set
+ * by few terminals), so on a colour terminal both colours are also set explicitly, black and
+ * white from the fixed part of the 256-colour palette: then either drawing reads on any
+ * background, and a terminal that ignores the colours still shows the chosen polarity. Piped
+ * output stays plain text. The quiet zone is 4 light modules on every side (the half row
+ * below an odd last row is light too). */
+static void print_qr_text(FILE *out, const QRcode *qr, bool colour, bool invert)
 {
 	int size = qr->width + 2 * QUIET_ZONE;
 	int x, y;
 
 	for (y = 0; y < size; y += 2) {
 		if (colour)
-			fputs(ANSI_QR, out);
+			fprintf(out, "\033[38;5;%dm\033[48;5;%dm", invert ? ANSI_DARK : ANSI_LIGHT,
+			        invert ? ANSI_LIGHT : ANSI_DARK);
 		for (x = 0; x < size; x++) {
-			bool top = module_dark(qr, x, y);
-			bool bottom = y + 1 < size && module_dark(qr, x, y + 1);
+			/* "drawn": the module has the foreground colour. */
+			bool top = module_dark(qr, x, y) == invert;
+			bool bottom = (y + 1 < size && module_dark(qr, x, y + 1)) == invert;
 
 			if (top && bottom)
-				fputs(" ", out);
-			else if (top)
-				fputs(BLOCK_LOWER, out);
-			else if (bottom)
-				fputs(BLOCK_UPPER, out);
-			else
 				fputs(BLOCK_FULL, out);
+			else if (top)
+				fputs(BLOCK_UPPER, out);
+			else if (bottom)
+				fputs(BLOCK_LOWER, out);
+			else
+				fputc(' ', out);
 		}
 		if (colour)
 			fputs(ANSI_RESET, out);
@@ -299,7 +311,7 @@ static int print_result(struct otpctl *ctl, const struct enroll_args *ea, const 
 	if (!ctl->json) {
 		printf("TOTP secret for %s (issuer \"%s\"):\n%s\n\n", ea->name,
 		       ctl->cfg.totp_issuer, uri);
-		print_qr_text(stdout, qr, want_colour());
+		print_qr_text(stdout, qr, want_colour(), ea->invert);
 		printf("\nScan this QR code into the structure's authenticator app (never the "
 		       "vendor's), then read the current 6-digit code to %s when they log in.\n",
 		       ea->name);

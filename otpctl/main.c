@@ -41,11 +41,16 @@ static const struct command commands[] = {
      "Sat 09:00-12:00'. Outside these hours the vendor is refused even in a window\n"
      "(outside_hours). --no-hours removes the schedule.\n\n"
      "Example:\n  otpctl vendor set acme --hours 'Mon-Fri 08:00-19:00'"},
-    {"enable", cmd_enable, "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force]",
+    {"enable", cmd_enable,
+     "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force] [--replace|--extend]",
      "Open a maintenance window. DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: HH:MM (today, local\n"
      "time) or RFC 3339. --ip narrows the vendor's list for this window. Windows longer than\n"
-     "max_window (config) need --force. A new window clears failures and a lockout.\n\n"
-     "Example:\n  otpctl enable acme --at 14:00 --for 2h"},
+     "max_window (config) need --force. A new window clears failures and a lockout.\n"
+     "An open or upcoming window is never replaced silently: enable refuses unless\n"
+     "--replace (a new window; the old window's outstanding codes are revoked) or\n"
+     "--extend (the same window, start, addresses, codes and failures kept; it now ends\n"
+     "DURATION from now, or from its start if it has not started; no --at or --ip).\n\n"
+     "Example:\n  otpctl enable acme --at 14:00 --for 2h\n  otpctl enable acme --for 1h --extend"},
     {"disable", cmd_disable, "disable NAME [--kill]",
      "Close the vendor's window now and revoke every outstanding code. --kill also ends the\n"
      "vendor's live sessions and every process of its account at once (as otpctl expire\n"
@@ -90,11 +95,14 @@ static const struct command commands[] = {
      "Then switch store_backend.\n\nExample:\n  otpctl store migrate --to postgresql"},
     {"unlock", cmd_unlock, "unlock NAME",
      "Clear a vendor's lockout and failure count.\n\nExample:\n  otpctl unlock acme"},
-    {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE]",
+    {"totp enroll", cmd_totp_enroll, "totp enroll NAME [--rotate] [--svg FILE] [--invert]",
      "Create a TOTP secret (6 digits, 30 s) for the structure's authenticator app and show it\n"
-     "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600).\n"
-     "--rotate replaces an existing secret.\n\nExample:\n  otpctl totp enroll acme --svg "
-     "/root/acme-totp.svg"},
+     "as a QR code and an otpauth:// URI; --svg also writes the QR code to FILE (mode 0600,\n"
+     "black on white). --rotate replaces an existing secret. On a terminal the code is drawn\n"
+     "in explicit black and white and reads on any background; piped (or with NO_COLOR) it\n"
+     "uses the terminal's own colours and suits light text on a dark background: add\n"
+     "--invert for dark text on a light background.\n\n"
+     "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
     {"audit verify", cmd_audit_verify, "audit verify [--all-hosts]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
@@ -102,12 +110,16 @@ static const struct command commands[] = {
      "Example:\n  otpctl audit verify"},
     {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts]",
      "Show decisions and admin actions (default: the last six months). --all-hosts\n"
-     "(store_backend = postgresql): every gateway's, from the database's audit table.\n\n"
-     "Example:\n  otpctl audit --vendor acme --since 2026-11-01T00:00:00Z"},
+     "(store_backend = postgresql): every gateway's, from the database's audit table.\n"
+     "TIME for --since and --until, in local time: today or yesterday (from midnight),\n"
+     "2h ago, -2h or 2h (that long before now; any DURATION), 2026-11-25 (midnight),\n"
+     "'2026-11-25 14:00', HH:MM (today) or RFC 3339 (2026-11-25T14:00:00Z).\n\n"
+     "Example:\n  otpctl audit --vendor acme --since yesterday --until today"},
     {"report", cmd_report, "report [--since TIME] [--until TIME] [--vendor NAME] [--all-hosts]",
      "One row per session: user, source address, start, end, duration (default: the last six\n"
      "months). --all-hosts (store_backend = postgresql): the sessions of every gateway, from\n"
-     "the database's audit table.\n\nExample:\n  otpctl report --since 2026-06-01T00:00:00Z"},
+     "the database's audit table. TIME: as for audit (today, yesterday, 2h ago, a date,\n"
+     "HH:MM or RFC 3339; local time).\n\nExample:\n  otpctl report --since 2026-06-01"},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

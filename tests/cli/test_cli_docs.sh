@@ -133,6 +133,9 @@ test_bash_completion() {
 	expect_eq "completes disable --kill" "--kill " "$(complete_words otpctl disable acme --k)"
 	expect_eq "completes vendor set --hours" "--hours " "$(complete_words otpctl vendor set acme --ho)"
 	expect_eq "completes vendor set --no-hours" "--no-hours " "$(complete_words otpctl vendor set acme --no-)"
+	expect_eq "completes enable --replace" "--replace " "$(complete_words otpctl enable acme --r)"
+	expect_eq "completes enable --extend" "--extend " "$(complete_words otpctl enable acme --e)"
+	expect_eq "completes totp enroll --invert" "--invert " "$(complete_words otpctl totp enroll acme --i)"
 
 }
 

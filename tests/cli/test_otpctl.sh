@@ -382,9 +382,10 @@ test_enable() {
 	for d in 90s:90 15m:900 2h:7200 1h30m:5400 1d:86400; do
 		secs=${d#*:}
 		d=${d%%:*}
-		run_ctl --json enable acme --for "$d" --force
+		run_ctl --json enable acme --for "$d" --force --replace
 		expect_eq "enable --for $d: exit 0 and a window of $secs s" "0 $secs" "$RC $(window_len "$OUT")"
 	done
+	run_ctl disable acme
 	mark
 	run_ctl enable acme --for 2h
 	expect_eq "enable now: exit 0" 0 "$RC"
@@ -398,20 +399,20 @@ test_enable() {
 	expect_eq "enable now: status open" open "$(jget "$OUT" 'd["vendors"][0]["window"]')"
 
 	# --at HH:MM (today, local): 14:00 is upcoming (local time is about 12:xx).
-	run_ctl --json enable acme --at 14:00 --for 1h30m
+	run_ctl --json enable acme --at 14:00 --for 1h30m --replace
 	expect_eq "enable --at 14:00: exit 0" 0 "$RC"
 	expect_eq "enable --at 14:00: starts today at 14:00 local time" "$(utc 'today 14:00')" "$(jget "$OUT" 'd["window_start"]')"
 	expect_eq "enable --at 14:00 --for 1h30m: ends at 15:30" "$(utc 'today 15:30')" "$(jget "$OUT" 'd["window_end"]')"
 	run_ctl --json status acme
 	expect_eq "enable --at later today: status upcoming" upcoming "$(jget "$OUT" 'd["vendors"][0]["window"]')"
 	check "enable --at later today: seconds_to_start is positive" [ "$(jget "$OUT" 'd["vendors"][0]["seconds_to_start"]')" -gt 0 ]
-	run_ctl enable acme --at 11:00 --for 3h
+	run_ctl enable acme --at 11:00 --for 3h --replace
 	expect_match "enable --at an earlier hour still running: open now" "^Vendor acme enabled now until" "$OUT"
 
 	# --at RFC 3339 in the future (with and without offset)
 	local at
 	at=$(utc '+3 hours')
-	run_ctl enable acme --at "$at" --for 1h
+	run_ctl enable acme --at "$at" --for 1h --replace
 	expect_eq "enable --at RFC 3339: exit 0" 0 "$RC"
 	expect_match "enable --at RFC 3339: says from/to and when it starts" \
 		"^Vendor acme enabled from $(local_text "$at") to $(local_text "$at + 1 hour") \(starts in (3h|2h59m[0-9]+s)\)\." "$OUT"
@@ -419,10 +420,11 @@ test_enable() {
 	expect_eq "enable --at RFC 3339 in the future: status upcoming, start as given" "upcoming $at" \
 		"$(jget "$OUT" '"%s %s" % (d["vendors"][0]["window"], d["vendors"][0]["window_start"])')"
 	at=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S)
-	run_ctl --json enable acme --at "${at}+02:00" --for 1h
+	run_ctl --json enable acme --at "${at}+02:00" --for 1h --replace
 	expect_eq "enable --at RFC 3339 with +02:00: converted to UTC" "$(utc "${at}Z - 2 hours")" "$(jget "$OUT" 'd["window_start"]')"
 
 	# --ip narrowing
+	run_ctl disable acme
 	mark
 	run_ctl enable acme --for 1h --ip 198.51.100.64/26 --ip 203.0.113.7
 	expect_eq "enable --ip inside the vendor's list: exit 0" 0 "$RC"
@@ -433,11 +435,11 @@ test_enable() {
 	local before
 	before=$(snapshot)
 	mark
-	run_ctl enable acme --for 1h --ip 192.0.2.1
+	run_ctl enable acme --for 1h --ip 192.0.2.1 --replace
 	expect_eq "enable --ip outside the vendor's list: exit 1" 1 "$RC"
 	expect_eq "enable --ip outside: names the address and the vendor's list" \
 		"otpctl: --ip 192.0.2.1 is not within the addresses of acme (203.0.113.7, 198.51.100.0/24)" "$ERR"
-	run_ctl enable acme --for 1h --ip 198.51.0.0/16
+	run_ctl enable acme --for 1h --ip 198.51.0.0/16 --replace
 	expect_eq "enable --ip wider than the vendor's network: exit 1" 1 "$RC"
 
 	# max_window (12h default)
@@ -476,7 +478,7 @@ test_enable() {
 
 	# --force
 	mark
-	run_ctl --json enable acme --for 13h --force
+	run_ctl --json enable acme --for 13h --force --replace
 	expect_eq "enable longer than max_window with --force: exit 0, 13h" "0 46800" "$RC $(window_len "$OUT")"
 	expect_audited "enable --force: audited" enable acme
 
@@ -484,6 +486,109 @@ test_enable() {
 	echo "max_window = 30m" >>"$CFG"
 	run_ctl enable acme --for 31m
 	expect_match "max_window from the config is what enable enforces" "longer than max_window \(30m\)" "$ERR"
+}
+
+# --- enable over an open or upcoming window ---------------------------------------------------
+
+# auth_with CODE: the auth result of the real module (pamdrive) for acme from 203.0.113.5.
+auth_with() {
+	"$PAMDRIVE" --confdir "$T/pam.d" --service pvtest --user acme --rhost 203.0.113.5 \
+		--code "$1" --steps auth 2>/dev/null | sed -n 's/^auth=//p' | tail -n 1
+}
+issued() { run_ctl --json issue acme "$@" && jget "$OUT" 'd["otp"]'; }
+
+# An open or upcoming window is never replaced by accident: without --replace or --extend,
+# enable refuses and the sealed record stays byte-identical. --replace is a new window whose
+# old codes the module then refuses; --extend keeps the start and the codes.
+test_enable_over_a_current_window() {
+	if [ ! -x "$PAMDRIVE" ]; then
+		skip "enable over a current window" "$PAMDRIVE is not built (make check builds it)"
+		return
+	fi
+	new_env "max_failures = 10"
+	run_ctl vendor add acme --ip 203.0.113.5
+	mkdir -p "$T/pam.d"
+	echo "auth required $PV_MODULE config=$CFG" >"$T/pam.d/pvtest"
+	run_ctl --json enable acme --for 1h
+	local start end c1 c2 c3 before at
+	start=$(jget "$OUT" 'd["window_start"]')
+	end=$(jget "$OUT" 'd["window_end"]')
+	c1=$(issued)
+	c2=$(issued)
+
+	before=$(snapshot)
+	mark
+	run_ctl enable acme --for 2h
+	expect_eq "enable over an open window: exit 1" 1 "$RC"
+	expect_eq "enable over an open window: names it and the two options" \
+		"otpctl: acme already has an open window from $(local_text "$start") to $(local_text "$end"); add --replace for a new window (its outstanding codes are revoked) or --extend to keep its start and move its end" "$ERR"
+	run_ctl enable acme --at 23:59 --for 1h
+	expect_eq "enable --at later over an open window: exit 1 (never turned into not started)" 1 "$RC"
+	run_ctl enable acme --for 1h --replace --extend
+	expect_eq "enable --replace --extend: usage error" 2 "$RC"
+	run_ctl enable acme --for 1h --extend --at 14:00
+	expect_eq "enable --extend --at: usage error" 2 "$RC"
+	expect_match "enable --extend --at: says why" "--at cannot be used with --extend" "$ERR"
+	run_ctl enable acme --for 1h --extend --ip 203.0.113.5
+	expect_eq "enable --extend --ip: usage error" 2 "$RC"
+	run_ctl enable acme --for 13h --extend
+	expect_eq "enable --extend past max_window from the start: exit 1" 1 "$RC"
+	expect_match "enable --extend past max_window: names it and --force" \
+		"the window of acme would last 13h([0-9]+s)? from its start, longer than max_window \(12h\); shorten it or add --force" "$ERR"
+	expect_eq "refused enables: sealed record and audit log byte-identical" "$before" "$(snapshot)"
+	expect_not_audited "refused enables: no audit line"
+
+	mark
+	run_ctl --json enable acme --for 3h --extend
+	expect_eq "enable --extend: exit 0" 0 "$RC"
+	expect_eq "enable --extend: same start, previous end reported" "$start $end" \
+		"$(jget "$OUT" '"%s %s" % (d["window_start"], d["previous_window_end"])')"
+	check "enable --extend: ends 3h from now" bash -c \
+		"e=\$(date -d '$(jget "$OUT" 'd["window_end"]')' +%s); n=\$(date +%s); [ \$((e - n)) -ge 10790 ] && [ \$((e - n)) -le 10800 ]"
+	expect_audited "enable --extend: audited as extend" extend acme
+	expect_match "enable --extend: audit detail gives the window and the old end" \
+		"^window $start to [0-9T:Z-]+, end moved from $end\$" "$(audit_fields detail)"
+	run_ctl enable acme --for 3h --extend
+	expect_match "enable --extend (human): says the start and codes are kept" \
+		"^Vendor acme enabled now until .*The window's end moved from .*; its start, addresses and outstanding codes are unchanged\." "$(printf '%s' "$OUT" | tr '\n' ' ')"
+	expect_eq "after --extend: a code of the window still works" PAM_SUCCESS "$(auth_with "$c1")"
+
+	mark
+	run_ctl --json enable acme --for 1h --replace
+	expect_eq "enable --replace: exit 0" 0 "$RC"
+	expect_eq "enable --replace: reports the replaced window and 1 revoked code" "$start 1" \
+		"$(jget "$OUT" '"%s %s" % (d["replaced_window_start"], d["codes_revoked"])')"
+	expect_audited "enable --replace: audited as enable" enable acme
+	expect_match "enable --replace: audit detail names the replaced window" \
+		"^window [0-9T:Z-]+ to [0-9T:Z-]+, replacing window $start to [0-9T:Z-]+ \(1 code\(s\) revoked\)\$" "$(audit_fields detail)"
+	expect_eq "after --replace: an old code is refused by the module" PAM_AUTH_ERR "$(auth_with "$c2")"
+	expect_eq "after --replace: refused as otp_invalid" "auth deny otp_invalid" "$(audit_fields event result reason)"
+	c3=$(issued)
+	expect_eq "after --replace: a new code works" PAM_SUCCESS "$(auth_with "$c3")"
+
+	# An upcoming window: the same rules.
+	at=$(utc '+3 hours')
+	run_ctl enable acme --at "$at" --for 1h --replace
+	expect_eq "enable --replace of an open window by an upcoming one: exit 0" 0 "$RC"
+	c1=$(issued --ttl 4h)
+	before=$(snapshot)
+	run_ctl enable acme --for 1h
+	expect_eq "enable over an upcoming window: exit 1" 1 "$RC"
+	expect_match "enable over an upcoming window: names it" "^otpctl: acme already has an upcoming window from $(local_text "$at")" "$ERR"
+	expect_eq "enable over an upcoming window: byte-identical" "$before" "$(snapshot)"
+	run_ctl --json enable acme --for 2h --extend
+	expect_eq "enable --extend of an upcoming window: its start, DURATION after it" "$at $(utc "$at + 2 hours")" \
+		"$(jget "$OUT" '"%s %s" % (d["window_start"], d["window_end"])')"
+	run_ctl --json enable acme --for 30m --extend
+	expect_eq "enable --extend can also bring the end closer" "$(utc "$at + 30 min")" "$(jget "$OUT" 'd["window_end"]')"
+	# libfaketime is LD_PRELOADed before an ASan runtime (make SANITIZE=1): let ASan accept it.
+	OUT=$(ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
+		faketime "$(date -d "$at + 45 min" '+%Y-%m-%d %H:%M:%S')" "$OTPCTL" --config "$CFG" --json status acme)
+	expect_eq "a code never outlives its window: none outstanding after the shortened end" 0 \
+		"$(jget "$OUT" 'd["vendors"][0]["outstanding_codes"]')"
+	run_ctl --json enable acme --for 1h --replace
+	expect_eq "enable --replace of an upcoming window: its code revoked" 1 "$(jget "$OUT" 'd["codes_revoked"]')"
+	expect_eq "after --replace of an upcoming window: its code is refused" PAM_AUTH_ERR "$(auth_with "$c1")"
 }
 
 # --- disable ---------------------------------------------------------------------------------
@@ -592,7 +697,7 @@ test_issue_output_and_secrecy() {
 	expect_eq "status counts both codes" 2 "$(jget "$OUT" 'd["vendors"][0]["outstanding_codes"]')"
 
 	# --ttl longer than the window: the expiry is the window's end.
-	run_ctl --json enable acme --for 10m
+	run_ctl --json enable acme --for 10m --replace
 	local wend
 	wend=$(jget "$OUT" 'd["window_end"]')
 	run_ctl --json issue acme --ttl 1h
@@ -605,14 +710,14 @@ test_issue_output_and_secrecy() {
 		"e=\$(date -d '$(jget "$OUT" 'd["expires"]')' +%s); n=\$(date +%s); [ \$((e - n)) -ge 110 ] && [ \$((e - n)) -le 120 ]"
 
 	# A narrowed window: the code works from the narrowed addresses, and says so.
-	run_ctl enable acme --for 1h --ip 2001:db8:7:1::/64
+	run_ctl enable acme --for 1h --ip 2001:db8:7:1::/64 --replace
 	run_ctl issue acme
 	expect_match "issue in a narrowed window: shows the narrowed addresses" "from: 2001:db8:7:1::/64$" "$OUT"
 
 	# Upcoming window
 	local at
 	at=$(utc '+2 hours')
-	run_ctl enable acme --at "$at" --for 1h
+	run_ctl enable acme --at "$at" --for 1h --replace
 	local before
 	before=$(snapshot)
 	mark
@@ -660,6 +765,10 @@ test_after_the_window_ended() {
 	expect_eq "status --json of an ended window: closed" closed "$(jget "$OUT" 'd["vendors"][0]["window"]')"
 	run_ctl disable acme
 	expect_match "disable after the window ended: says there was no window" "had no open or upcoming window" "$OUT"
+	run_ctl enable acme --for 1h --extend
+	expect_eq "enable --extend without an open or upcoming window: exit 1" 1 "$RC"
+	expect_eq "enable --extend without a window: says how to open one" \
+		"otpctl: acme has no open or upcoming window to extend; open one: otpctl enable acme --for DURATION" "$ERR"
 
 	# The narrowing of a window that has ended no longer constrains the vendor's list. (Known
 	# bug: cmd_vendor.c set_locked checks window_ips without looking at window_end, and its
@@ -667,6 +776,8 @@ test_after_the_window_ended() {
 	run_ctl vendor set narrow --ip 192.0.2.0/24
 	expect_eq "vendor set --ip after a narrowed window ended: accepted (the window is over)" 0 "$RC"
 	expect_no_match "vendor set after the window ended: no claim of an open window" "the open window" "$ERR"
+	run_ctl enable narrow --for 1h
+	expect_eq "enable over a closed window: no --replace needed" 0 "$RC"
 }
 
 # --- status ----------------------------------------------------------------------------------
@@ -782,7 +893,12 @@ test_lockout_unlock_and_enable() {
 	wrong_codes acme 203.0.113.5 "$(wrong_of "$code")" 3
 	run_ctl --json status acme
 	expect_eq "locked again" true "$(jget "$OUT" 'str(d["vendors"][0]["locked"]).lower()')"
-	run_ctl enable acme --for 1h
+	run_ctl enable acme --for 2h --extend
+	expect_eq "enable --extend: exit 0" 0 "$RC"
+	run_ctl --json status acme
+	expect_eq "enable --extend (the same window) keeps the lockout" true \
+		"$(jget "$OUT" 'str(d["vendors"][0]["locked"]).lower()')"
+	run_ctl enable acme --for 1h --replace
 	run_ctl --json status acme
 	expect_eq "enable (a new window) clears the lockout and the failures" "false 0" \
 		"$(jget "$OUT" '"%s %s" % (str(d["vendors"][0]["locked"]).lower(), d["vendors"][0]["failures"])')"
@@ -979,6 +1095,7 @@ test_init_config_errors
 test_vendor_add
 test_vendor_list_show_set_remove
 test_enable
+test_enable_over_a_current_window
 test_disable
 test_issue_output_and_secrecy
 test_issue_six_digits

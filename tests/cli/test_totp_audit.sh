@@ -19,25 +19,72 @@ new_env "totp_issuer = Hopital Test"
 HELP=$T/helpers
 mkdir -p "$HELP"
 
-# Text QR (half blocks) -> PGM picture. otpctl draws LIGHT modules (qrencode -t UTF8): a drawn
-# half is light (white), a blank half is dark (black), i.e. what a light-on-dark terminal shows.
-cat >"$HELP/txt2pgm.py" <<'EOF'
-import sys
-glyph = {'\u2588': (1, 1), '\u2580': (1, 0), '\u2584': (0, 1), ' ': (0, 0)}
-lines = [l.rstrip('\n') for l in sys.stdin if any(c in l for c in '\u2580\u2584\u2588')]
+# Terminal QR -> picture, as a terminal of each polarity would show it: "dark" (light text on
+# a dark background) or "light" (dark text on a light background), with a margin of that
+# background around the printed block, so the printed quiet zone is what separates the code
+# from its surroundings. Only the fixed palette entries 16 and 231 count as known colours:
+# themes remap the 16 basic ones.
+cat >"$HELP/term2pgm.py" <<'EOF'
+# term2pgm.py THEME [--matrix]: the QR block of otpctl's output (stdin) as a terminal with
+# THEME shows it (dark: light text on a dark background; light: the reverse), as a PGM picture
+# with a margin of the terminal's background, or with --matrix as 1/0 rows (1 = dark module)
+# of the printed block alone. Understands the half blocks, spaces and SGR colours (0, 38;5;N,
+# 48;5;N; 256-colour entries 16 and 231 are fixed black and white, others unsupported).
+import re, sys
+theme = {'dark': (208, 30), 'light': (32, 250)}[sys.argv[1]]  # (foreground, background) grey
+SGR = re.compile(r'\x1b\[([0-9;]*)m')
+FIXED = {16: 0, 231: 255}
+
+def cells(line):
+    fg, bg = theme
+    out, pos = [], 0
+    for m in list(SGR.finditer(line)) + [None]:
+        end = m.start() if m else len(line)
+        for ch in line[pos:end]:
+            top, bottom = {'\u2588': (fg, fg), '\u2580': (fg, bg), '\u2584': (bg, fg), ' ': (bg, bg)}[ch]
+            out.append((top, bottom))
+        if not m:
+            break
+        pos = m.end()
+        p = [int(x) for x in m.group(1).split(';') if x] or [0]
+        i = 0
+        while i < len(p):
+            if p[i] == 0:
+                fg, bg = theme
+                i += 1
+            elif p[i] in (38, 48) and p[i + 1] == 5:
+                if p[i + 2] not in FIXED:
+                    sys.exit('colour %d is not a fixed palette entry' % p[i + 2])
+                if p[i] == 38:
+                    fg = FIXED[p[i + 2]]
+                else:
+                    bg = FIXED[p[i + 2]]
+                i += 3
+            else:
+                sys.exit('unexpected SGR %s' % m.group(1))
+    return out
+
+text = sys.stdin.read().replace('\r', '').split('\n')
+qr = [l for l in text if SGR.sub('', l) and set(SGR.sub('', l)) <= set('\u2588\u2580\u2584 ')]
+width = max(len(SGR.sub('', l)) for l in qr)
+qr = [l for l in qr if len(SGR.sub('', l)) == width]
 rows = []
-for l in lines:
-    rows.append([glyph[c][0] for c in l])
-    rows.append([glyph[c][1] for c in l])
-if sys.argv[1:] == ['--matrix']:  # 1 = dark module, one row per line
+for l in qr:
+    c = cells(l)
+    rows.append([t for t, _ in c])
+    rows.append([b for _, b in c])
+if sys.argv[2:] == ['--matrix']:
     for r in rows:
-        print(''.join('0' if v else '1' for v in r))
+        print(''.join('1' if v < 128 else '0' for v in r))
     sys.exit(0)
-S = 6
+M, S = 6, 6  # margin (modules) of terminal background, pixels per module
+bg = theme[1]
+w = width + 2 * M
+rows = [[bg] * w] * M + [[bg] * M + r + [bg] * M for r in rows] + [[bg] * w] * M
 out = sys.stdout.buffer
-out.write(b"P5 %d %d 255\n" % (len(rows[0]) * S, len(rows) * S))
+out.write(b'P5 %d %d 255\n' % (w * S, len(rows) * S))
 for r in rows:
-    line = bytes(255 if v else 0 for v in r for _ in range(S))
+    line = bytes(v for v in r for _ in range(S))
     for _ in range(S):
         out.write(line)
 EOF
@@ -122,13 +169,54 @@ else
 	not_ok "svg: QR code decodes to the printed URI" "ImageMagick cannot read SVG here: apt-get install librsvg2-bin"
 fi
 
-python3 "$HELP/txt2pgm.py" <"$T/enroll.txt" >"$T/term.pgm"
-expect_eq "terminal QR: decodes to the printed URI" "$URI" "$(decode "$T/term.pgm")"
-python3 "$HELP/txt2pgm.py" --matrix <"$T/enroll.txt" >"$T/term.matrix"
-"$HELP/qrmatrix" "$URI" >"$T/ref.matrix"
-check "terminal QR: libqrencode's matrix with a quiet zone of 4" \
-	python3 "$HELP/cmpmatrix.py" "$T/term.matrix" "$T/ref.matrix"
-check "terminal QR: no colour escapes when piped" bash -c "! grep -q $'\033' '$T/enroll.txt'"
+# qr_reads WHAT FILE URI THEME...: on a terminal of each THEME, the printed code decodes to
+# URI and is libqrencode's matrix inside a light quiet zone of 4 modules.
+qr_reads() {
+	local what=$1 file=$2 uri=$3 theme
+	shift 3
+	"$HELP/qrmatrix" "$uri" >"$T/ref.matrix"
+	for theme in "$@"; do
+		python3 "$HELP/term2pgm.py" "$theme" <"$file" >"$T/term.pgm"
+		expect_eq "$what, $theme terminal: decodes to the printed URI" "$uri" "$(decode "$T/term.pgm")"
+		python3 "$HELP/term2pgm.py" "$theme" --matrix <"$file" >"$T/term.matrix"
+		check "$what, $theme terminal: libqrencode's matrix with a light quiet zone of 4" \
+			python3 "$HELP/cmpmatrix.py" "$T/term.matrix" "$T/ref.matrix"
+	done
+}
+# qr_unreadable WHAT FILE THEME: the wrong polarity really is unreadable (so the test above
+# can tell the two apart).
+qr_unreadable() {
+	python3 "$HELP/term2pgm.py" "$3" <"$2" >"$T/term.pgm"
+	expect_eq "$1, $3 terminal: inverted, does not decode" "" "$(decode "$T/term.pgm")"
+}
+# enroll_on_tty FILE ARGS...: totp enroll on a pseudo-terminal (script(1)), TERM=xterm-256color.
+enroll_on_tty() {
+	local file=$1
+	shift
+	env -u NO_COLOR TERM=xterm-256color script -qfec \
+		"$(printf '%q ' "$OTPCTL" --config "$CFG" totp enroll "$@")" /dev/null >"$file" 2>&1
+}
+uri_in() { tr -d '\r' <"$1" | grep '^otpauth://' || true; }
+
+qr_reads "piped terminal QR" "$T/enroll.txt" "$URI" dark
+qr_unreadable "piped terminal QR" "$T/enroll.txt" light
+check "piped terminal QR: no colour escapes" bash -c "! grep -q $'\033' '$T/enroll.txt'"
+
+run_ctl totp enroll acme --rotate --invert
+expect_eq "totp enroll --invert: exit 0" 0 "$RC"
+printf '%s\n' "$OUT" >"$T/invert.txt"
+qr_reads "piped --invert QR" "$T/invert.txt" "$(uri_in "$T/invert.txt")" light
+qr_unreadable "piped --invert QR" "$T/invert.txt" dark
+check "piped --invert QR: no colour escapes" bash -c "! grep -q $'\033' '$T/invert.txt'"
+
+enroll_on_tty "$T/tty.txt" acme --rotate
+expect_match "on a terminal: colours are set (256-colour black and white)" $'\033\\[38;5;231m\033\\[48;5;16m' "$(cat "$T/tty.txt")"
+qr_reads "terminal QR in colour" "$T/tty.txt" "$(uri_in "$T/tty.txt")" dark light
+enroll_on_tty "$T/tty-invert.txt" acme --rotate --invert
+qr_reads "terminal --invert QR in colour" "$T/tty-invert.txt" "$(uri_in "$T/tty-invert.txt")" dark light
+env -u NO_COLOR TERM=xterm-256color NO_COLOR=1 script -qfec \
+	"$(printf '%q ' "$OTPCTL" --config "$CFG" totp enroll acme --rotate)" /dev/null >"$T/nocolor.txt" 2>&1
+check "NO_COLOR on a terminal: no colour escapes" bash -c "! grep -q $'\033' '$T/nocolor.txt'"
 
 N=$(lines_of "$AUDIT")
 run_ctl totp enroll acme
@@ -219,9 +307,10 @@ expect_match "audit --since HH:MM: today's events" "enable by " "$OUT"
 run_ctl audit --until 2000-01-01T00:00:00Z
 expect_match "audit --until long ago: six months before it, no events" "^No audit events between" "$OUT"
 
-run_ctl audit --since yesterday
+run_ctl audit --since tomorrow
 expect_eq "audit bad --since: exit 2" 2 "$RC"
-expect_match "audit bad --since: names the value" '"yesterday" is not a time' "$ERR"
+expect_match "audit bad --since: names the value and the accepted forms" \
+	'"tomorrow" is not a time \(use today, yesterday, 2h ago or -2h, 2026-11-25, 2026-11-25 14:00, HH:MM or RFC 3339\)' "$ERR"
 run_ctl audit --until 2026-13-01T00:00:00Z
 expect_eq "audit bad --until: exit 2" 2 "$RC"
 run_ctl audit --since 2026-01-02T00:00:00Z --until 2026-01-01T00:00:00Z
@@ -427,5 +516,42 @@ expect_eq "1M lines: one row per session" "$SESSIONS" "$(($(lines_of "$T/big.txt
 check "1M lines: report in ${SECS}s (limit ${LIMIT}s)" python3 -c "import sys; sys.exit(not $SECS < $LIMIT)"
 check "1M lines: report peak memory ${MB} MiB (limit $MEMLIMIT)" [ "$MB" -lt "$MEMLIMIT" ]
 rm -f "$AUDIT" "$T/big.txt"
+
+# --- --since/--until in words and local dates (Europe/Paris, clock faked) ---------------------
+# One admin line per vendor added at a faked instant; "now" is Saturday 2026-12-05 10:00.
+new_env
+export TZ=Europe/Paris
+# libfaketime is LD_PRELOADed before an ASan runtime (make SANITIZE=1): let ASan accept it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+for at in "pvqa 2026-12-03 23:30" "pvqb 2026-12-04 00:30" "pvqc 2026-12-04 23:59" \
+	"pvqd 2026-12-05 00:10" "pvqe 2026-12-05 09:30"; do
+	faketime "${at#* }" "$OTPCTL" --config "$CFG" vendor add "${at%% *}" --ip 192.0.2.1 >/dev/null 2>&1 ||
+		echo "Bail out! vendor add at ${at#* } failed"
+done
+# picked ARGS...: the vendors whose vendor_add line `audit --json ARGS` selects at "now".
+picked() {
+	faketime '2026-12-05 10:00:00' "$OTPCTL" --config "$CFG" --json audit "$@" 2>"$T/err" |
+		python3 -c 'import json,sys
+print(" ".join(e["user"] for e in json.load(sys.stdin)["events"] if e.get("action") == "vendor_add"))'
+}
+expect_eq "audit --since today: since local midnight" "pvqd pvqe" "$(picked --since today)"
+expect_eq "audit --since yesterday --until today: all of yesterday" "pvqb pvqc" \
+	"$(picked --since yesterday --until today)"
+expect_eq "audit --since 1h: the last hour" "pvqe" "$(picked --since 1h)"
+expect_eq "audit --since -1h: the last hour" "pvqe" "$(picked --since -1h)"
+expect_eq "audit --since '1h ago': the last hour" "pvqe" "$(picked --since '1h ago')"
+expect_eq "audit --since '10h30m ago': from 23:30 yesterday" "pvqc pvqd pvqe" "$(picked --since '10h30m ago')"
+expect_eq "audit --since DATE --until 'DATE HH:MM': local date and time" "pvqb" \
+	"$(picked --since 2026-12-04 --until '2026-12-04 12:00')"
+expect_eq "audit --until DATE: up to its local midnight" "pvqa" \
+	"$(picked --since '2026-12-03 23:00' --until 2026-12-04)"
+expect_eq "audit --since RFC 3339 as before" "pvqb pvqc pvqd pvqe" "$(picked --since 2026-12-03T23:00:00Z)"
+expect_eq "audit --since HH:MM as before (today)" "pvqe" "$(picked --since 09:00)"
+faketime '2026-12-05 10:00:00' "$OTPCTL" --config "$CFG" report --since yesterday >/dev/null 2>"$T/err"
+expect_eq "report --since yesterday: accepted" 0 $?
+faketime '2026-12-05 10:00:00' "$OTPCTL" --config "$CFG" audit --since '1h ago ago' >/dev/null 2>"$T/err"
+expect_eq "audit --since '1h ago ago': exit 2" 2 $?
+expect_match "audit --since '1h ago ago': names the value" '--since: "1h ago ago" is not a time' "$(cat "$T/err")"
+export TZ=UTC
 
 finish

@@ -191,7 +191,7 @@ wait_gone() { # PID SECONDS: 0 when the process ended in time
 }
 test_expire_ends_sessions_after_the_window() {
 	local rec pid id n0 out row _
-	ctl enable "$VENDOR" --for 8s
+	ctl enable "$VENDOR" --for 8s --replace # the lockout test's window is still open
 	issue_code
 	bg_login "echo started; sleep 60; echo survived"
 	rec=$(wait_session_record)

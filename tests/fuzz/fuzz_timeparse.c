@@ -1,5 +1,5 @@
-/* fuzz_timeparse.c — pv_parse_duration, pv_parse_time and pv_parse_u64 (core/timeparse.h),
- * all three on every input (as a C string).
+/* fuzz_timeparse.c — pv_parse_duration, pv_parse_time, pv_parse_query_time and pv_parse_u64
+ * (core/timeparse.h), all four on every input (as a C string).
  * The process runs in TZ=Europe/Berlin (when the zone is installed) so that "HH:MM" meets
  * daylight saving; pv_parse_time is called with three fixed `now`s: an ordinary day, the
  * spring-forward day (02:00-02:59 does not exist) and the fall-back day.
@@ -10,6 +10,8 @@
  *  - time: success means a time >= 0; "HH:MM" lands within a day of `now`; an RFC 3339 time
  *    before year 10000 prints with pv_format_utc and parses back to the same second;
  *    failure explains itself in printable text;
+ *  - query (--since/--until): accepts all pv_parse_time accepts, with the same result; never
+ *    before 1970; today, yesterday and "ago" durations are never after now;
  *  - u64: success means the text is exactly the canonical decimal of the value (strict: no
  *    sign, space, leading zero), and the `max` bound is honoured. */
 #include "fuzz_common.h"
@@ -78,6 +80,30 @@ static void check_time(const char *text, time_t now)
 	         printed, (long long)again);
 }
 
+/* --since/--until: a superset of pv_parse_time with the same answers; never before 1970; a
+ * day name or a duration is never after now. */
+static void check_query(const char *text, time_t now)
+{
+	struct pv_err err;
+	time_t t = -1, plain = -1;
+	bool plain_ok;
+
+	err.msg[0] = '\0';
+	plain_ok = pv_parse_time(text, now, &plain, &err) == PV_OK;
+	if (pv_parse_query_time(text, now, &t, &err) != PV_OK) {
+		FZ_CHECK(!plain_ok, "query \"%s\" refused, pv_parse_time accepts it", text);
+		fz_check_err(&err, true, "pv_parse_query_time");
+		return;
+	}
+	FZ_CHECK(!plain_ok || t == plain, "query \"%s\" = %lld, pv_parse_time says %lld", text,
+	         (long long)t, (long long)plain);
+	FZ_CHECK(t >= 0, "query \"%s\" = %lld", text, (long long)t);
+	if (strcmp(text, "today") == 0 || strcmp(text, "yesterday") == 0 || text[0] == '-' ||
+	    strstr(text, " ago") != NULL)
+		FZ_CHECK(t <= now, "query \"%s\" at now=%lld is later: %lld", text, (long long)now,
+		         (long long)t);
+}
+
 static void check_u64(const char *text)
 {
 	char canon[32];
@@ -102,9 +128,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_duration(text);
 	check_time(text, NOW_ORDINARY);
-	if (strlen(text) == 5) {
+	check_query(text, NOW_ORDINARY);
+	if (strlen(text) == 5 || strlen(text) == 16 || strcmp(text, "today") == 0 ||
+	    strcmp(text, "yesterday") == 0) {
 		check_time(text, NOW_SPRING);
 		check_time(text, NOW_AUTUMN);
+		check_query(text, NOW_SPRING);
+		check_query(text, NOW_AUTUMN);
 	}
 	check_u64(text);
 	free(text);

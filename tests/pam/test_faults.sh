@@ -1132,7 +1132,7 @@ test_audit_concurrency() {
 			case $((i / 2 % 3)) in
 			0) "$OTPCTL" --config "$CFG" issue beta >/dev/null 2>>"$CTL_ERR" & ;;
 			1) "$OTPCTL" --config "$CFG" unlock beta >/dev/null 2>>"$CTL_ERR" & ;;
-			2) "$OTPCTL" --config "$CFG" enable beta --for 1h >/dev/null 2>>"$CTL_ERR" & ;;
+			2) "$OTPCTL" --config "$CFG" enable beta --for 1h --replace >/dev/null 2>>"$CTL_ERR" & ;;
 			esac
 			PVT_CTLPIDS+=($!)
 		fi

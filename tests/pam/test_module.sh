@@ -569,7 +569,7 @@ test_locked_out() {
 		drive pvtest --user acme --rhost "$ALLOWED" --code "$(wrong_of "$c1")" --steps auth
 	done
 	expect_eq "locked_out: locked again" true "$(status_of 'v["locked"]')"
-	ctl "new window" enable acme --for 1h
+	ctl "new window" enable acme --for 1h --replace
 	expect_eq "locked_out: a new window ends the lockout" false "$(status_of 'v["locked"]')"
 }
 
@@ -882,7 +882,7 @@ test_ip_rules() {
 	ctl "vendor add two" vendor add acme --ip 203.0.113.5 --ip 203.0.113.7
 	ctl "enable --ip" enable acme --for 2h --ip 203.0.113.7
 	pam_service pvtest
-	run_ctl enable acme --for 2h --ip 198.51.100.1
+	run_ctl enable acme --for 2h --ip 198.51.100.1 --replace
 	check "enable --ip outside the vendor's list is refused" test "$RC" -ne 0
 	issue
 	drive pvtest --user acme --rhost 203.0.113.5 --code "$CODE" --steps auth
@@ -900,7 +900,7 @@ test_window_boundaries() {
 	vendor_env
 	t0s=$(date -u -d 'tomorrow 12:00' +%Y-%m-%dT%H:%M:%SZ)
 	t0=$(date -u -d "$t0s" +%s)
-	ctl "enable --at $t0s" enable acme --at "$t0s" --for 1h
+	ctl "enable --at $t0s" enable acme --at "$t0s" --for 1h --replace
 	issue_at "$(at_epoch $((t0 - 60)))" --ttl 2h
 	c1=$CODE
 	issue_at "$(at_epoch $((t0 - 60)))" --ttl 2h
@@ -949,7 +949,7 @@ hours_login() { # EPOCH WHAT EXPECTED-AUTH [AUDIT]
 test_business_hours() {
 	local fri sat mon
 	vendor_env "max_window = 10d"
-	ctl "enable for the test days" enable acme --at 2027-03-26T00:00:00Z --for 5d
+	ctl "enable for the test days" enable acme --at 2027-03-26T00:00:00Z --for 5d --replace
 	run_ctl vendor set acme --hours 'Mon-Fry 08:00-19:00'
 	expect_eq "hours: a bad day is a usage error" 2 "$RC"
 	expect_match "hours: the error names the bad day" '"Fry" is not a day' "$ERR"
