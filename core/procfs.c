@@ -164,36 +164,54 @@ static long pts_of_device(uint32_t dev)
 	return major == PV_PTS_MAJOR ? (long)minor : -1;
 }
 
-long pv_proc_parse_stat_pts(const char *text)
+/* Field `want` (3 or more) of /proc/PID/stat as text into word. The command name (field 2)
+ * may hold spaces and ')': fields resume after the last ')'. */
+static int stat_field(const char *text, int want, char *word, size_t size)
 {
 	const char *p = strrchr(text, ')');
-	char word[24];
-	bool negative;
-	uint64_t v;
 	size_t len;
 	int field;
 
 	if (p == NULL)
-		return -1;
-	p++; /* before field 3 (state); tty_nr is field 7 */
-	for (field = 3; field <= 7; field++) {
+		return PV_ERR;
+	p++; /* before field 3 (state) */
+	for (field = 3; field <= want; field++) {
 		if (*p != ' ')
-			return -1;
+			return PV_ERR;
 		p++;
-		if (field < 7)
+		if (field < want)
 			p += strcspn(p, " ");
 	}
-	/* tty_nr is printed as a signed int: a minor of 2^19 or more sets its sign bit. */
-	negative = (*p == '-');
-	p += negative;
 	len = strcspn(p, " \n");
-	if (len == 0 || len >= sizeof(word))
-		return -1;
+	if (len == 0 || len >= size)
+		return PV_ERR;
 	memcpy(word, p, len);
 	word[len] = '\0';
-	if (pv_parse_u64(word, (uint64_t)INT32_MAX + negative, &v) != PV_OK || v == 0)
+	return PV_OK;
+}
+
+long pv_proc_parse_stat_pts(const char *text)
+{
+	char word[24];
+	bool negative;
+	uint64_t v;
+
+	if (stat_field(text, 7, word, sizeof(word)) != PV_OK) /* tty_nr */
+		return -1;
+	/* tty_nr is printed as a signed int: a minor of 2^19 or more sets its sign bit. */
+	negative = (word[0] == '-');
+	if (pv_parse_u64(word + negative, (uint64_t)INT32_MAX + negative, &v) != PV_OK || v == 0)
 		return -1;
 	return pts_of_device(negative ? (uint32_t)(-(int64_t)v) : (uint32_t)v);
+}
+
+int pv_proc_parse_stat_start(const char *text, uint64_t *start)
+{
+	char word[24];
+
+	if (stat_field(text, 22, word, sizeof(word)) != PV_OK) /* starttime */
+		return PV_ERR;
+	return pv_parse_u64(word, UINT64_MAX, start);
 }
 
 long pv_pts_number(const char *path)

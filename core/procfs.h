@@ -33,6 +33,11 @@ bool pv_proc_runs_as(const struct pv_proc_status *st, uint32_t uid);
  * tty_nr); -1 when the process has none or it is not a /dev/pts terminal. */
 long pv_proc_parse_stat_pts(const char *text);
 
+/* The process's start time (field 22, clock ticks after boot) from the text of
+ * /proc/PID/stat: with the PID, what names one process for its whole life. PV_ERR when the
+ * text is malformed. */
+int pv_proc_parse_stat_start(const char *text, uint64_t *start);
+
 /* "/dev/pts/N" (as readlink shows a descriptor) -> N; -1 for anything else. */
 long pv_pts_number(const char *path);
 

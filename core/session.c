@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "procfs.h"
 #include "safefile.h"
 #include "timeparse.h"
 
@@ -336,10 +337,8 @@ int pv_process_start(long pid, uint64_t *start, struct pv_err *err)
 {
 	char path[64];
 	char buf[1024];
-	char *p;
 	FILE *f;
 	size_t got;
-	int field;
 
 	if (pid <= 0) {
 		pv_err_set(err, "invalid pid %ld", pid);
@@ -356,15 +355,9 @@ int pv_process_start(long pid, uint64_t *start, struct pv_err *err)
 	got = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	buf[got] = '\0';
-	/* The command name (field 2) may hold spaces and ')': fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (got == 0 || p == NULL)
+	if (got == 0 || strrchr(buf, ')') == NULL)
 		return PV_NOTFOUND; /* the process went away while we read */
-	p++;
-	/* p is now before field 3 (state); the start time is field 22. */
-	for (field = 3; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	if (p == NULL || sscanf(p + 1, "%" SCNu64, start) != 1) {
+	if (pv_proc_parse_stat_start(buf, start) != PV_OK) {
 		pv_err_set(err, "cannot parse %s", path);
 		return PV_ERR;
 	}

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "seal.h"
+#include "timeparse.h"
 
 #define MAX_VENDORS 1000000
 
@@ -218,6 +219,7 @@ static int connect_db(const struct pv_config *cfg, struct pv_pg **out, struct pv
 static int schema_version(struct pv_pg *pg, int *version, struct pv_err *err)
 {
 	PGresult *res;
+	uint64_t v = 0;
 	int rc = PV_ERR;
 
 	*version = 0;
@@ -242,11 +244,11 @@ static int schema_version(struct pv_pg *pg, int *version, struct pv_err *err)
 		           pg->pq.ntuples(res));
 		goto out;
 	}
-	*version = atoi(pg->pq.getvalue(res, 0, 0));
-	if (*version <= 0) {
+	if (pv_parse_u64(pg->pq.getvalue(res, 0, 0), INT32_MAX, &v) != PV_OK || v == 0) {
 		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds an invalid version");
 		goto out;
 	}
+	*version = (int)v;
 	rc = PV_OK;
 out:
 	pg->pq.clear(res);
@@ -619,7 +621,11 @@ int pv_pg_audit_foreach(struct pv_pg *pg, pv_pg_line_fn fn, void *ctx, struct pv
 	}
 	rows = pg->pq.ntuples(res);
 	for (i = 0; i < rows; i++) {
-		uint64_t seq = strtoull(pg->pq.getvalue(res, i, 1), NULL, 10);
+		uint64_t seq = 0;
+		if (pv_parse_u64(pg->pq.getvalue(res, i, 1), UINT64_MAX, &seq) != PV_OK) {
+			pv_err_set(err, "PostgreSQL: pam_vendor_audit holds an invalid seq");
+			goto out;
+		}
 		if (fn(pg->pq.getvalue(res, i, 0), seq, pg->pq.getvalue(res, i, 2),
 		       (size_t)pg->pq.getlength(res, i, 2), ctx) != 0)
 			break;

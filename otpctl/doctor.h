@@ -49,9 +49,9 @@ struct dr_options {
 	const char *logrotate_dir; /* /etc/logrotate.d */
 	const char **skip;         /* --skip ID|AREA: checks not run (listed as skipped) */
 	size_t n_skip;
-	const char *etc_dir;       /* /etc: cron.allow, cron.deny, at.allow, at.deny */
-	const char *spool_dir;     /* /var/spool/cron: crontabs/, atjobs/ */
-	const char *linger_dir;    /* /var/lib/systemd/linger */
+	const char *etc_dir;    /* /etc: cron.allow, cron.deny, at.allow, at.deny */
+	const char *spool_dir;  /* /var/spool/cron: crontabs/, atjobs/ */
+	const char *linger_dir; /* /var/lib/systemd/linger */
 };
 
 /* A vendor of the store as the checks need it. */

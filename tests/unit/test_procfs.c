@@ -171,6 +171,27 @@ static void test_a_hostile_command_name_does_not_shift_stat_fields(void **state)
 	assert_int_equal(pv_proc_parse_stat_pts("4242 (bash) S 1"), -1);
 }
 
+/* The start time (field 22) names one process for its life, so expire never signals a
+ * reused PID: it must come from field 22 whatever the command name holds. */
+static void test_start_time_from_stat(void **state)
+{
+	char text[512];
+	uint64_t start = 0;
+
+	(void)state;
+	stat_line(text, sizeof(text), "sshd", "0");
+	assert_int_equal(pv_proc_parse_stat_start(text, &start), PV_OK);
+	assert_int_equal(start, 123456);
+	stat_line(text, sizeof(text), "x) S 1 1 1 0 1 1 0 0 0 0 0 0 0 0 20 0 1 0 99 (", "0");
+	assert_int_equal(pv_proc_parse_stat_start(text, &start), PV_OK);
+	assert_int_equal(start, 123456);
+	assert_int_equal(pv_proc_parse_stat_start("4242 (bash) S 1 1 1 0", &start), PV_ERR);
+	assert_int_equal(pv_proc_parse_stat_start("4242 (bash S 1 1 1 0", &start), PV_ERR);
+	stat_line(text, sizeof(text), "bash", "0");
+	text[strlen(text) - 8] = 'x'; /* "123456" damaged */
+	assert_int_equal(pv_proc_parse_stat_start(text, &start), PV_ERR);
+}
+
 static void test_pts_paths(void **state)
 {
 	(void)state;
@@ -199,6 +220,7 @@ int main(void)
 	    cmocka_unit_test(test_this_process_status_is_read),
 	    cmocka_unit_test(test_controlling_pts_from_stat),
 	    cmocka_unit_test(test_a_hostile_command_name_does_not_shift_stat_fields),
+	    cmocka_unit_test(test_start_time_from_stat),
 	    cmocka_unit_test(test_pts_paths),
 	};
 
