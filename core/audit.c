@@ -5,7 +5,6 @@
  * between lines separately. */
 #include "audit.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,7 +27,7 @@
 #define MAC_HEX             (2 * MAC_BYTES)
 #define HEAD_MAGIC          "pam_vendor-audit-head 1"
 #define MAC_MARK            ",\"mac\":\""
-#define MAX_ROTATED         1000
+#define MAX_ROTATED         100000
 #define VERIFY_LOCK_TIMEOUT 10                  /* s: verify waits this long for a writer */
 #define SEQ_MAX             1000000000000000ULL /* far beyond any log; keeps seq a safe int64 */
 
@@ -712,39 +711,39 @@ static bool rotated_order(const char *base, const char *name, long *order)
 	return true;
 }
 
+static bool is_rotated(const char *name, void *vbase)
+{
+	long order;
+
+	return rotated_order(vbase, name, &order);
+}
+
+/* The rotated files of the log, oldest first. Six months of daily rotation is ~180 files;
+ * more than MAX_ROTATED is reported, never silently cut. */
 static int list_rotated(int dirfd, const char *base, struct rotated **out, size_t *count,
                         struct pv_err *err)
 {
 	struct rotated *list = NULL;
+	char **names = NULL;
 	size_t n = 0;
-	struct dirent *de;
-	DIR *dir;
-	int fd;
+	size_t i;
 
 	*out = NULL;
 	*count = 0;
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		pv_err_errno(err, errno, "cannot list the audit log directory");
-		if (fd >= 0)
-			close(fd);
+	if (pv_dir_list(dirfd, "the audit log directory", is_rotated, (void *)base, MAX_ROTATED,
+	                &names, &n, err) != PV_OK)
 		return PV_ERR;
-	}
-	list = calloc(MAX_ROTATED, sizeof(*list));
+	list = calloc(n ? n : 1, sizeof(*list));
 	if (list == NULL) {
-		closedir(dir);
+		pv_dir_list_free(names, n);
 		pv_err_set(err, "out of memory");
 		return PV_ERR;
 	}
-	while ((de = readdir(dir)) != NULL && n < MAX_ROTATED) {
-		long order;
-		if (rotated_order(base, de->d_name, &order)) {
-			snprintf(list[n].name, sizeof(list[n].name), "%s", de->d_name);
-			list[n].order = order;
-			n++;
-		}
+	for (i = 0; i < n; i++) {
+		snprintf(list[i].name, sizeof(list[i].name), "%s", names[i]);
+		(void)rotated_order(base, names[i], &list[i].order);
 	}
-	closedir(dir);
+	pv_dir_list_free(names, n);
 	qsort(list, n, sizeof(*list), compare_rotated);
 	*out = list;
 	*count = n;

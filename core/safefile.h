@@ -53,6 +53,14 @@ int pv_write_file_volatile(int dirfd, const char *name, const void *data, size_t
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
                     struct pv_err *err);
 
+/* The names in directory dirfd that keep() accepts ("." and ".." never reach it), sorted
+ * with strcmp. *names is one malloc'd array of malloc'd strings: free it with
+ * pv_dir_list_free. More than `max` accepted names, or a failed readdir, is an error naming
+ * `display`; nothing is returned then. */
+int pv_dir_list(int dirfd, const char *display, bool (*keep)(const char *name, void *ctx),
+                void *ctx, size_t max, char ***names, size_t *n, struct pv_err *err);
+void pv_dir_list_free(char **names, size_t n);
+
 /* fsync a directory fd. */
 int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
 

@@ -5,7 +5,6 @@
  * Records live under /run and die with a reboot: an older layout is refused as damaged. */
 #include "session.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -258,15 +257,23 @@ int pv_session_load(const char *session_dir, const char *id, struct pv_session *
 	return rc;
 }
 
+/* "<id>.session"; temp files (leading '.') are not records. */
+static bool is_session_file(const char *name, void *ctx)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > strlen(SUFFIX) &&
+	       strcmp(name + len - strlen(SUFFIX), SUFFIX) == 0;
+}
+
 int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n, struct pv_err *err)
 {
 	struct pv_session *list = NULL;
+	char **files = NULL;
+	size_t n_files = 0;
 	size_t count = 0;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir = NULL;
+	size_t i;
 	int dirfd;
-	int fd;
 	int rc = PV_ERR;
 
 	*out = NULL;
@@ -276,48 +283,20 @@ int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,
 	dirfd = pv_open_dir(session_dir, true, err);
 	if (dirfd < 0)
 		return PV_ERR;
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		pv_err_errno(err, errno, "cannot list %s", session_dir);
-		if (fd >= 0)
-			close(fd);
+	if (pv_dir_list(dirfd, session_dir, is_session_file, NULL, MAX_SESSIONS, &files, &n_files,
+	                err) != PV_OK)
+		goto out;
+	list = calloc(n_files ? n_files : 1, sizeof(*list));
+	if (list == NULL) {
+		pv_err_set(err, "out of memory listing %s", session_dir);
 		goto out;
 	}
-	errno = 0;
-	while ((de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
-		int r;
-
-		/* Only "<id>.session"; temp files (leading '.') are skipped. */
-		if (de->d_name[0] == '.' || len <= strlen(SUFFIX) ||
-		    strcmp(de->d_name + len - strlen(SUFFIX), SUFFIX) != 0)
-			continue;
-		if (count == cap) {
-			size_t new_cap = cap ? cap * 2 : 16;
-			void *grown;
-			if (new_cap > MAX_SESSIONS) {
-				pv_err_set(err, "%s holds more than %d sessions", session_dir,
-				           MAX_SESSIONS);
-				goto out;
-			}
-			grown = realloc(list, new_cap * sizeof(*list));
-			if (grown == NULL) {
-				pv_err_set(err, "out of memory listing %s", session_dir);
-				goto out;
-			}
-			list = grown;
-			cap = new_cap;
-		}
-		r = read_one(dirfd, session_dir, de->d_name, &list[count], err);
+	for (i = 0; i < n_files; i++) {
+		int r = read_one(dirfd, session_dir, files[i], &list[count], err);
 		if (r == PV_OK)
 			count++;
-		else if (r != PV_NOTFOUND)
+		else if (r != PV_NOTFOUND) /* PV_NOTFOUND: it closed while we listed */
 			goto out;
-		errno = 0;
-	}
-	if (errno != 0) {
-		pv_err_errno(err, errno, "cannot list %s", session_dir);
-		goto out;
 	}
 	if (count > 1)
 		qsort(list, count, sizeof(*list), compare_opened);
@@ -327,8 +306,7 @@ int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,
 	rc = PV_OK;
 out:
 	free(list);
-	if (dir != NULL)
-		closedir(dir);
+	pv_dir_list_free(files, n_files);
 	close(dirfd);
 	return rc;
 }

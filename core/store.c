@@ -2,7 +2,6 @@
  * the dispatch to the PostgreSQL backend (store_pg.c) when store_backend = postgresql. */
 #include "store.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -298,78 +297,54 @@ out:
 	return rc;
 }
 
-static int compare_names(const void *a, const void *b)
+static int compare_vendor_names(const void *a, const void *b)
 {
 	return strcmp((const char *)a, (const char *)b);
+}
+
+/* "<valid name>.rec"; temp files (leading '.') and lock files are not records. */
+static bool is_record_name(const char *file, void *ctx)
+{
+	char name[PV_NAME_MAX + 1];
+	size_t len = strlen(file);
+
+	if (len <= 4 || len - 4 > PV_NAME_MAX || strcmp(file + len - 4, ".rec") != 0)
+		return false;
+	memcpy(name, file, len - 4);
+	name[len - 4] = '\0';
+	return pv_vendor_name_valid(name);
 }
 
 int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_t *n,
                   struct pv_err *err)
 {
 	char(*list)[PV_NAME_MAX + 1] = NULL;
+	char **files = NULL;
 	size_t count = 0;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir = NULL;
-	int fd;
-	int rc = PV_ERR;
+	size_t i;
 
 	*names = NULL;
 	*n = 0;
 	if (store->pg != NULL)
 		return pv_pg_list(store->pg, names, n, err);
-	fd = openat(store->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		pv_err_errno(err, errno, "cannot list %s", store->dir);
-		if (fd >= 0)
-			close(fd);
+	if (pv_dir_list(store->dirfd, store->dir, is_record_name, NULL, MAX_VENDORS, &files, &count,
+	                err) != PV_OK)
+		return PV_ERR;
+	list = calloc(count ? count : 1, sizeof(*list));
+	if (list == NULL) {
+		pv_err_set(err, "out of memory listing %s", store->dir);
+		pv_dir_list_free(files, count);
 		return PV_ERR;
 	}
-	errno = 0;
-	while ((de = readdir(dir)) != NULL) {
-		size_t len = strlen(de->d_name);
-		char name[PV_NAME_MAX + 1];
-
-		/* Only "<valid name>.rec"; temp files (leading '.') and lock files are skipped. */
-		if (len <= 4 || len - 4 > PV_NAME_MAX || strcmp(de->d_name + len - 4, ".rec") != 0)
-			continue;
-		memcpy(name, de->d_name, len - 4);
-		name[len - 4] = '\0';
-		if (!pv_vendor_name_valid(name))
-			continue;
-		if (count == cap) {
-			size_t new_cap = cap ? cap * 2 : 16;
-			void *grown;
-			if (new_cap > MAX_VENDORS) {
-				pv_err_set(err, "%s holds more than %d vendors", store->dir,
-				           MAX_VENDORS);
-				goto out;
-			}
-			grown = realloc(list, new_cap * sizeof(*list));
-			if (grown == NULL) {
-				pv_err_set(err, "out of memory listing %s", store->dir);
-				goto out;
-			}
-			list = grown;
-			cap = new_cap;
-		}
-		memcpy(list[count++], name, len - 3);
-		errno = 0;
-	}
-	if (errno != 0) {
-		pv_err_errno(err, errno, "cannot list %s", store->dir);
-		goto out;
-	}
+	for (i = 0; i < count; i++)
+		snprintf(list[i], sizeof(list[i]), "%.*s", (int)(strlen(files[i]) - 4), files[i]);
+	pv_dir_list_free(files, count);
+	/* Sorted again by name: "a-b.rec" sorts before "a.rec" but "a" before "a-b". */
 	if (count > 1)
-		qsort(list, count, sizeof(*list), compare_names);
+		qsort(list, count, sizeof(*list), compare_vendor_names);
 	*names = list;
 	*n = count;
-	list = NULL;
-	rc = PV_OK;
-out:
-	free(list);
-	closedir(dir);
-	return rc;
+	return PV_OK;
 }
 
 int pv_store_audit_mirror(void *vstore, uint64_t seq, const char *line, struct pv_err *err)

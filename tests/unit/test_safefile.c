@@ -495,6 +495,54 @@ static void test_open_parent_splits_the_path(void **state)
 	assert_int_equal(pv_open_parent("relative/x", false, base, sizeof(base), &err), -1);
 }
 
+static bool keep_txt(const char *name, void *ctx)
+{
+	size_t len = strlen(name);
+
+	(*(int *)ctx)++;
+	return len > 4 && strcmp(name + len - 4, ".txt") == 0;
+}
+
+/* The one directory listing of the core: filtered, sorted, bounded, errors reported. */
+static void test_dir_list_filters_sorts_and_bounds(void **state)
+{
+	struct tu_dir *f = *state;
+	static const char *const files[] = {"b.txt", "a-b.txt", "a.txt", "skip.rec", ".hidden.txt"};
+	char path[PATH_MAX];
+	char **names = NULL;
+	struct pv_err err;
+	size_t n = 0;
+	size_t i;
+	int seen = 0;
+	int fd;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		tu_path(path, sizeof(path), f->dir, files[i]);
+		tu_write_text(path, "x", 0600);
+	}
+	fd = pv_open_dir(f->dir, true, &err);
+	assert_true(fd >= 0);
+	assert_int_equal(pv_dir_list(fd, f->dir, keep_txt, &seen, 10, &names, &n, &err), PV_OK);
+	assert_int_equal(seen, 5); /* "." and ".." never reach the filter */
+	assert_int_equal(n, 4);
+	assert_string_equal(names[0], ".hidden.txt");
+	assert_string_equal(names[1], "a-b.txt");
+	assert_string_equal(names[2], "a.txt");
+	assert_string_equal(names[3], "b.txt");
+	pv_dir_list_free(names, n);
+	/* More than max: an error naming the directory, and nothing returned. */
+	assert_int_equal(pv_dir_list(fd, f->dir, keep_txt, &seen, 3, &names, &n, &err), PV_ERR);
+	assert_contains(err.msg, f->dir);
+	assert_contains(err.msg, "more than 3");
+	assert_null(names);
+	assert_int_equal(n, 0);
+	/* Listing leaves the caller's descriptor usable. */
+	assert_int_equal(pv_dir_list(fd, f->dir, keep_txt, &seen, 10, &names, &n, &err), PV_OK);
+	assert_int_equal(n, 4);
+	pv_dir_list_free(names, n);
+	close(fd);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -520,6 +568,7 @@ int main(void)
 	    T(test_lock_wait_is_bounded),
 	    T(test_lock_file_that_is_a_symlink_or_readable_is_refused),
 	    T(test_open_parent_splits_the_path),
+	    T(test_dir_list_filters_sorts_and_bounds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
