@@ -18,6 +18,7 @@
 #include <sodium.h>
 #include <zlib.h>
 
+#include "hostname.h"
 #include "json.h"
 #include "log.h"
 #include "safefile.h"
@@ -43,13 +44,6 @@ void pv_audit_event_init(struct pv_audit_event *ev)
 	ev->duration_s = -1;
 	ev->bytes_in = -1;
 	ev->bytes_out = -1;
-}
-
-void pv_audit_hostname(char *buf, size_t len)
-{
-	if (gethostname(buf, len) != 0 || len == 0)
-		snprintf(buf, len, "unknown");
-	buf[len - 1] = '\0';
 }
 
 static void mac_of(const struct pv_keys *keys, const char *body, size_t len,
@@ -445,7 +439,7 @@ static void build_body(struct pv_buf *b, const struct pv_audit_event *ev, uint64
 	bool first = true;
 
 	pv_format_utc((time_t)now, when, sizeof(when));
-	pv_audit_hostname(host, sizeof(host));
+	pv_hostname(host, sizeof(host));
 	sodium_bin2hex(prev_hex, sizeof(prev_hex), prev, MAC_BYTES);
 	pv_buf_puts(b, "{");
 	pv_json_key_string(b, &first, "time", when);

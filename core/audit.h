@@ -93,7 +93,5 @@ void pv_audit_chain_init(struct pv_audit_chain *chain, const struct pv_keys *key
 int pv_audit_chain_line(struct pv_audit_chain *chain, const char *line, size_t len,
                         const char *where, unsigned long lineno);
 
-/* The hostname recorded in every line (gethostname, as `hostname` prints it). */
-void pv_audit_hostname(char *buf, size_t len);
 
 #endif

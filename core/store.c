@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "audit.h"
+#include "hostname.h"
 #include "safefile.h"
 #include "store_pg.h"
 
@@ -354,7 +354,7 @@ int pv_store_audit_mirror(void *vstore, uint64_t seq, const char *line, struct p
 
 	if (store == NULL || store->pg == NULL)
 		return PV_OK;
-	pv_audit_hostname(host, sizeof(host));
+	pv_hostname(host, sizeof(host));
 	return pv_pg_audit_insert(store->pg, host, seq, line, err);
 }
 

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "audit.h"
+#include "hostname.h"
 #include "json.h"
 #include "timeparse.h"
 #include "testutil.h"
@@ -260,7 +261,7 @@ static void test_each_line_is_json_with_the_contract_fields(void **state)
 	size_t k;
 
 	append_users(f, 0, 5);
-	pv_audit_hostname(host, sizeof(host));
+	pv_hostname(host, sizeof(host));
 	read_lines(f->log, &ls);
 	assert_int_equal(ls.n, 5);
 	assert_false(ls.torn);
