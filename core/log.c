@@ -6,18 +6,23 @@
 
 #include <security/pam_ext.h>
 
+void pv_vlog(void *pamh, int priority, const char *fmt, va_list ap)
+{
+	if (pamh != NULL) {
+		pam_vsyslog(pamh, priority, fmt, ap);
+		return;
+	}
+	fputs(priority == LOG_WARNING ? "otpctl: warning: " : "otpctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void pv_log(void *pamh, int priority, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (pamh != NULL) {
-		pam_vsyslog(pamh, priority, fmt, ap);
-	} else {
-		fputs("otpctl: ", stderr);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
-	}
+	pv_vlog(pamh, priority, fmt, ap);
 	va_end(ap);
 }
 

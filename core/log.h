@@ -5,8 +5,13 @@
 
 #include <syslog.h>
 
-/* pamh: a pam_handle_t* in the module, NULL in otpctl (then: "otpctl: message" on stderr). */
+#include <stdarg.h>
+
+/* pamh: a pam_handle_t* in the module, NULL in otpctl (then: "otpctl: message" on stderr,
+ * "otpctl: warning: message" for LOG_WARNING). */
 void pv_log(void *pamh, int priority, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void pv_vlog(void *pamh, int priority, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* The syslog copy of an audit line (LOG_AUTHPRIV | LOG_NOTICE), so the central log anchors the
  * local chain. With a PAM handle through pam_syslog; without, through syslog(3). */

@@ -14,26 +14,24 @@
 #include "timeparse.h"
 #include "vendorname.h"
 
+/* otpctl's messages go through the core's one logging function (stderr without a PAM
+ * handle), so the module and otpctl word their errors the same way. */
 void ctl_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("otpctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	pv_vlog(NULL, LOG_ERR, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void ctl_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("otpctl: warning: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	pv_vlog(NULL, LOG_WARNING, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
