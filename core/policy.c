@@ -46,14 +46,29 @@ static enum pv_reason check_rhost(const char *rhost, struct pv_cidr *addr)
 	return PV_R_OK;
 }
 
-static enum pv_reason check_window(const struct pv_record *rec, int64_t now)
+enum pv_window pv_window_state(const struct pv_record *rec, int64_t now)
 {
 	if (rec->window_end <= 0)
-		return PV_R_NOT_ENABLED;
+		return PV_WINDOW_NONE;
 	if (now < rec->window_start)
+		return PV_WINDOW_UPCOMING;
+	if (now < rec->window_end)
+		return PV_WINDOW_OPEN;
+	return PV_WINDOW_CLOSED;
+}
+
+static enum pv_reason check_window(const struct pv_record *rec, int64_t now)
+{
+	switch (pv_window_state(rec, now)) {
+	case PV_WINDOW_NONE:
+		return PV_R_NOT_ENABLED;
+	case PV_WINDOW_UPCOMING:
 		return PV_R_WINDOW_NOT_STARTED;
-	if (now >= rec->window_end)
+	case PV_WINDOW_CLOSED:
 		return PV_R_WINDOW_EXPIRED;
+	case PV_WINDOW_OPEN:
+		break;
+	}
 	return PV_R_OK;
 }
 

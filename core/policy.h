@@ -66,6 +66,11 @@ struct pv_decision {
 	struct pv_change change;
 };
 
+/* Where `now` stands against the vendor's window: the one place these comparisons are made
+ * (the decision below, and otpctl's status, expire and enable all use it). */
+enum pv_window { PV_WINDOW_NONE, PV_WINDOW_UPCOMING, PV_WINDOW_OPEN, PV_WINDOW_CLOSED };
+enum pv_window pv_window_state(const struct pv_record *rec, int64_t now);
+
 void pv_decide(const struct pv_record *rec, const struct pv_request *req, int64_t now,
                struct pv_decision *out);
 

@@ -86,17 +86,17 @@ static int verdict(struct otpctl *ctl, const char *name, bool *end, enum ctl_end
 		ctl_error("%s", err.msg);
 		*end = false;
 	} else {
-		switch (ctl_window_state(rec, ctl->now)) {
-		case CTL_WINDOW_NONE:
+		switch (pv_window_state(rec, ctl->now)) {
+		case PV_WINDOW_NONE:
 			*why = CTL_END_DISABLED;
 			break;
-		case CTL_WINDOW_CLOSED:
+		case PV_WINDOW_CLOSED:
 			*why = CTL_END_WINDOW_CLOSED;
 			break;
-		case CTL_WINDOW_UPCOMING:
+		case PV_WINDOW_UPCOMING:
 			*why = CTL_END_WINDOW_NOT_OPEN;
 			break;
-		case CTL_WINDOW_OPEN:
+		case PV_WINDOW_OPEN:
 			*why = CTL_END_OUTSIDE_HOURS;
 			*end = !ctl_inside_hours(rec, ctl->now);
 			if (!*end && ctl->cfg.warn_before > 0)

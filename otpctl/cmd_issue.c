@@ -41,12 +41,12 @@ static enum pv_modify_result issue_locked(struct pv_record *rec, void *vctx, str
 	struct pv_code *code;
 	int tries;
 
-	if (rec->window_end <= 0) {
+	if (pv_window_state(rec, ctl->now) == PV_WINDOW_NONE) {
 		pv_err_set(err, "%s has no window; open one first: otpctl enable %s --for DURATION",
 		           rec->name, rec->name);
 		return PV_MODIFY_FAIL;
 	}
-	if (rec->window_end <= ctl->now) {
+	if (pv_window_state(rec, ctl->now) == PV_WINDOW_CLOSED) {
 		ctl_local_time(rec->window_end, t1, sizeof(t1));
 		pv_err_set(
 		    err,

@@ -12,19 +12,19 @@ static void window_text(const struct pv_record *rec, int64_t now, char *buf, siz
 {
 	char d[32];
 
-	switch (ctl_window_state(rec, now)) {
-	case CTL_WINDOW_OPEN:
+	switch (pv_window_state(rec, now)) {
+	case PV_WINDOW_OPEN:
 		pv_format_duration(rec->window_end - now, d, sizeof(d));
 		snprintf(buf, len, "open, %s left", d);
 		break;
-	case CTL_WINDOW_UPCOMING:
+	case PV_WINDOW_UPCOMING:
 		pv_format_duration(rec->window_start - now, d, sizeof(d));
 		snprintf(buf, len, "upcoming, in %s", d);
 		break;
-	case CTL_WINDOW_CLOSED:
+	case PV_WINDOW_CLOSED:
 		snprintf(buf, len, "closed");
 		break;
-	case CTL_WINDOW_NONE:
+	case PV_WINDOW_NONE:
 		snprintf(buf, len, "disabled");
 		break;
 	}

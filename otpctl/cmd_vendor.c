@@ -425,7 +425,10 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 	if (va->n_ips > 0) {
 		/* A narrowed window that is still open or upcoming must stay inside the vendor's
 		 * addresses; a window that is over no longer matters. */
-		for (i = 0; rec->window_end > sc->ctl->now && i < rec->n_window_ips; i++) {
+		enum pv_window state = pv_window_state(rec, sc->ctl->now);
+		bool current = state == PV_WINDOW_OPEN || state == PV_WINDOW_UPCOMING;
+
+		for (i = 0; current && i < rec->n_window_ips; i++) {
 			bool inside = false;
 			for (j = 0; j < va->n_ips; j++)
 				if (pv_cidr_within(&va->ips[j], &rec->window_ips[i]))

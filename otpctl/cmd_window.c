@@ -85,6 +85,14 @@ static bool narrowing_ok(const struct pv_record *rec, const struct window_change
 
 /* An open or upcoming window is never replaced by accident: one sentence naming it and the
  * two ways on. */
+/* An open or upcoming window: what enable must not replace by accident. */
+static bool window_current(const struct pv_record *rec, int64_t now)
+{
+	enum pv_window state = pv_window_state(rec, now);
+
+	return state == PV_WINDOW_OPEN || state == PV_WINDOW_UPCOMING;
+}
+
 static void refuse_current(const struct pv_record *rec, int64_t now, struct pv_err *err)
 {
 	char t1[PV_TIME_TEXT_MAX];
@@ -96,7 +104,8 @@ static void refuse_current(const struct pv_record *rec, int64_t now, struct pv_e
 	           "%s already has %s window from %s to %s; add --replace for a new window "
 	           "(its outstanding codes are revoked) or --extend to keep its start and "
 	           "move its end",
-	           rec->name, rec->window_start <= now ? "an open" : "an upcoming", t1, t2);
+	           rec->name,
+	           pv_window_state(rec, now) == PV_WINDOW_OPEN ? "an open" : "an upcoming", t1, t2);
 }
 
 /* --extend: same start, addresses, codes and failures; only the end moves. */
@@ -110,7 +119,7 @@ static enum pv_modify_result extend_locked(struct pv_record *rec, struct window_
 	char t3[PV_TIME_TEXT_MAX];
 	size_t i;
 
-	if (rec->window_end <= now) {
+	if (!window_current(rec, now)) {
 		pv_err_set(err,
 		           "%s has no open or upcoming window to extend; open one: otpctl enable "
 		           "%s --for DURATION",
@@ -155,13 +164,13 @@ static enum pv_modify_result enable_locked(struct pv_record *rec, void *vctx, st
 
 	if (wc->mode == ENABLE_EXTEND)
 		return extend_locked(rec, wc, err);
-	if (rec->window_end > now && wc->mode != ENABLE_REPLACE) {
+	if (window_current(rec, now) && wc->mode != ENABLE_REPLACE) {
 		refuse_current(rec, now, err);
 		return PV_MODIFY_FAIL;
 	}
 	if (!narrowing_ok(rec, wc, err))
 		return PV_MODIFY_FAIL;
-	if (rec->window_end > now) {
+	if (window_current(rec, now)) {
 		wc->had_window = true;
 		wc->old_start = rec->window_start;
 		wc->old_end = rec->window_end;

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "json.h"
 #include "keys.h"
+#include "policy.h"
 #include "store.h"
 
 /* Exit statuses (BRIEF §4). */
@@ -87,9 +88,8 @@ bool ctl_wants_help(const struct command *cmd, int argc, char **argv);
 void ctl_local_time(int64_t t, char *buf, size_t len);
 
 /* view.c: how a vendor record is shown (status, vendor list/show). */
-enum ctl_window { CTL_WINDOW_NONE, CTL_WINDOW_UPCOMING, CTL_WINDOW_OPEN, CTL_WINDOW_CLOSED };
-enum ctl_window ctl_window_state(const struct pv_record *rec, int64_t now);
-const char *ctl_window_name(enum ctl_window state);
+/* "none", "upcoming", "open", "closed" (pv_window_state, policy.h, decides which). */
+const char *ctl_window_name(enum pv_window state);
 /* "203.0.113.7, 2001:db8:7::/48" */
 void ctl_format_ips(const struct pv_cidr *ips, size_t n, char *buf, size_t len);
 /* Is now (local time) inside the vendor's business hours? True when it has none. */

@@ -10,27 +10,16 @@
 #include "otpctl.h"
 #include "timeparse.h"
 
-enum ctl_window ctl_window_state(const struct pv_record *rec, int64_t now)
-{
-	if (rec->window_end <= 0)
-		return CTL_WINDOW_NONE;
-	if (now < rec->window_start)
-		return CTL_WINDOW_UPCOMING;
-	if (now < rec->window_end)
-		return CTL_WINDOW_OPEN;
-	return CTL_WINDOW_CLOSED;
-}
-
-const char *ctl_window_name(enum ctl_window state)
+const char *ctl_window_name(enum pv_window state)
 {
 	switch (state) {
-	case CTL_WINDOW_UPCOMING:
+	case PV_WINDOW_UPCOMING:
 		return "upcoming";
-	case CTL_WINDOW_OPEN:
+	case PV_WINDOW_OPEN:
 		return "open";
-	case CTL_WINDOW_CLOSED:
+	case PV_WINDOW_CLOSED:
 		return "closed";
-	case CTL_WINDOW_NONE:
+	case PV_WINDOW_NONE:
 		break;
 	}
 	return "none";
@@ -109,7 +98,7 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 {
 	char hours[PV_SCHEDULE_TEXT_MAX + 1];
 
-	enum ctl_window state = ctl_window_state(rec, now);
+	enum pv_window state = pv_window_state(rec, now);
 	bool first = true;
 
 	pv_buf_puts(b, "{");
@@ -119,9 +108,9 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	pv_json_key_string(b, &first, "window", ctl_window_name(state));
 	json_time(b, &first, "window_start", rec->window_end > 0 ? rec->window_start : 0);
 	json_time(b, &first, "window_end", rec->window_end);
-	if (state == CTL_WINDOW_OPEN)
+	if (state == PV_WINDOW_OPEN)
 		pv_json_key_int(b, &first, "seconds_left", rec->window_end - now);
-	else if (state == CTL_WINDOW_UPCOMING)
+	else if (state == PV_WINDOW_UPCOMING)
 		pv_json_key_int(b, &first, "seconds_to_start", rec->window_start - now);
 	ctl_json_ips(b, &first, "window_ips", rec->window_ips, rec->n_window_ips);
 	pv_schedule_format(&rec->hours, hours, sizeof(hours));
@@ -139,7 +128,7 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 
 void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now)
 {
-	enum ctl_window state = ctl_window_state(rec, now);
+	enum pv_window state = pv_window_state(rec, now);
 	char ips[2048];
 	char t1[PV_TIME_TEXT_MAX];
 	char t2[PV_TIME_TEXT_MAX];
@@ -150,16 +139,16 @@ void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now)
 	if (rec->note[0] != '\0')
 		fprintf(out, "note:        %s\n", rec->note);
 	fprintf(out, "addresses:   %s\n", ips);
-	if (state == CTL_WINDOW_NONE) {
+	if (state == PV_WINDOW_NONE) {
 		fprintf(out, "window:      none (disabled)\n");
 	} else {
 		ctl_local_time(rec->window_start, t1, sizeof(t1));
 		ctl_local_time(rec->window_end, t2, sizeof(t2));
 		fprintf(out, "window:      %s, %s to %s", ctl_window_name(state), t1, t2);
-		if (state == CTL_WINDOW_OPEN) {
+		if (state == PV_WINDOW_OPEN) {
 			pv_format_duration(rec->window_end - now, left, sizeof(left));
 			fprintf(out, " (%s left)", left);
-		} else if (state == CTL_WINDOW_UPCOMING) {
+		} else if (state == PV_WINDOW_UPCOMING) {
 			pv_format_duration(rec->window_start - now, left, sizeof(left));
 			fprintf(out, " (starts in %s)", left);
 		}
