@@ -717,6 +717,24 @@ static void test_unknown_local_time_refuses_a_vendor_with_hours_only(void **stat
 	assert_reason(decide_local(f, PV_PHASE_PRECHECK, RHOST, NULL, -1, -1), PV_R_OUTSIDE_HOURS);
 }
 
+/* The state otpctl shows and acts on is the one the decision uses, boundaries included. */
+static void test_window_state_matches_the_decision(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t start = NOW - 100;
+	const int64_t end = NOW + 100;
+
+	f->rec.window_start = 0;
+	f->rec.window_end = 0;
+	assert_int_equal(pv_window_state(&f->rec, NOW), PV_WINDOW_NONE);
+	f->rec.window_start = start;
+	f->rec.window_end = end;
+	assert_int_equal(pv_window_state(&f->rec, start - 1), PV_WINDOW_UPCOMING);
+	assert_int_equal(pv_window_state(&f->rec, start), PV_WINDOW_OPEN);
+	assert_int_equal(pv_window_state(&f->rec, end - 1), PV_WINDOW_OPEN);
+	assert_int_equal(pv_window_state(&f->rec, end), PV_WINDOW_CLOSED);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -725,6 +743,7 @@ int main(void)
 	    T(test_reason_names_are_the_audit_vocabulary),
 	    T(test_every_reason_of_the_vocabulary),
 	    T(test_window_boundaries_are_start_inclusive_end_exclusive),
+	    T(test_window_state_matches_the_decision),
 	    T(test_narrowed_window_addresses_override_the_vendor_list),
 	    T(test_ipv4_mapped_rhost_matches_the_ipv4_rule),
 	    T(test_empty_address_list_allows_nobody),
