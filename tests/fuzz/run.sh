@@ -340,13 +340,22 @@ do_seeds() {
 do_coverage() {
 	local cov=$OUT/cov t dirs objs=() pids=() p
 	local PROFDATA=${LLVM_PROFDATA:-llvm-profdata} LLVMCOV=${LLVM_COV:-llvm-cov}
+	local files="core/config.c core/ipmatch.c core/timeparse.c core/record.c core/json.c
+		core/otp.c core/seal.c core/vendorname.c"
+	case " $TARGETS " in
+	*" pam_auth "*)
+		files="$files $(ls pam_vendor/*.c core/policy.c core/safefile.c core/store*.c \
+			core/audit*.c core/session.c core/keys.c core/accounts.c)"
+		;;
+	esac
 	mkdir -p "$cov"
 	rm -f "$cov"/*.profraw "$cov"/all.profdata
 	for t in $TARGETS; do
-		# shellcheck disable=SC2086
-		"$CLANG" -g -O0 -std=c11 -D_GNU_SOURCE -Icore -fsanitize=fuzzer \
+		# shellcheck disable=SC2046,SC2086
+		"$CLANG" -g -O0 -std=c11 -D_GNU_SOURCE -Icore -Ipam_vendor -fsanitize=fuzzer \
 			-fprofile-instr-generate -fcoverage-mapping $PKG_CFLAGS "$SRC/fuzz_$t.c" core/*.c \
-			$PKG_LIBS -o "$cov/fuzz_$t" &
+			$([ "$t" = pam_auth ] && ls "$SRC"/pam_auth_*.c pam_vendor/*.c) \
+			$(extra_ldflags "$t") $PKG_LIBS -o "$cov/fuzz_$t" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || {
@@ -362,12 +371,11 @@ do_coverage() {
 		echo "fuzz: coverage of $t from $dirs ($(ls "$dirs" | wc -l) inputs)"
 	done
 	"$PROFDATA" merge -sparse "$cov"/*.profraw -o "$cov/all.profdata"
-	"$LLVMCOV" report "${objs[@]:1}" -instr-profile="$cov/all.profdata" \
-		core/config.c core/ipmatch.c core/timeparse.c core/record.c core/json.c core/otp.c \
-		core/seal.c core/vendorname.c
+	# shellcheck disable=SC2086
+	"$LLVMCOV" report "${objs[@]:1}" -instr-profile="$cov/all.profdata" $files
+	# shellcheck disable=SC2086
 	"$LLVMCOV" show "${objs[@]:1}" -instr-profile="$cov/all.profdata" -format=html \
-		-output-dir="$cov/html" core/config.c core/ipmatch.c core/timeparse.c core/record.c \
-		core/json.c core/otp.c core/seal.c core/vendorname.c >/dev/null
+		-output-dir="$cov/html" $files >/dev/null
 	echo "fuzz: line by line: $cov/html/index.html"
 }
 
