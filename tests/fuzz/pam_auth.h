@@ -1,7 +1,8 @@
-/* pam_auth.h — what the parts of the fuzz_pam_auth harness share: the parsed fuzz input, the
- * fake PAM handle the -Wl,--wrap replacements of libpam serve (pam_auth_wrap.c), the fault
- * plan for the file-system calls, and the scratch tree the module reads (pam_auth_world.c).
- * Test code only: this global state never reaches the module's own sources. */
+/* pam_auth.h — what the parts of the fuzz_pam_auth harness share: the parsed fuzz input
+ * (pam_auth_input.c), the fake PAM handle and the fault plan the -Wl,--wrap replacements serve
+ * (pam_auth_wrap.c), the scratch tree the module reads (pam_auth_world.c), and the transaction
+ * that fuzz_pam_auth.c runs and pam_auth_check.c checks. Test code only: this global state never
+ * reaches the module's own sources. */
 #ifndef PV_FUZZ_PAM_AUTH_H
 #define PV_FUZZ_PAM_AUTH_H
 
@@ -79,9 +80,9 @@ enum fz_syscall {
 
 struct fz_fault {
 	enum fz_syscall call;
-	unsigned nth;  /* 0-based, counted over the whole transaction */
-	int err;       /* errno the failing call sets */
-	bool always;   /* every call from the nth on fails, not just the nth */
+	unsigned nth; /* 0-based, counted over the whole transaction */
+	int err;      /* errno the failing call sets */
+	bool always;  /* every call from the nth on fails, not just the nth */
 };
 
 /* libpam functions the input can make fail (bits). */
@@ -129,7 +130,7 @@ struct fz_input {
 	/* the vendor's record */
 	const char *vendor;
 	bool norecord;
-	int64_t clock; /* seconds added to FZ_NOW */
+	int64_t clock;              /* seconds added to FZ_NOW */
 	int64_t win_start, win_end; /* relative to now; both 0: no window */
 	const char *ips[FZ_LIST_MAX];
 	size_t n_ips;
@@ -153,7 +154,7 @@ struct fz_input {
 	const char *args[FZ_LIST_MAX];
 	size_t n_args;
 	/* the PAM transaction */
-	const char *user; /* NULL: the vendor; "!fail", "!null" */
+	const char *user;  /* NULL: the vendor; "!fail", "!null" */
 	const char *rhost; /* NULL: unset */
 	const char *service;
 	const char *tty;
@@ -175,10 +176,15 @@ struct fz_input {
 	unsigned pamfail;
 	struct fz_break breaks[4];
 	size_t n_breaks;
+	char tokens[FZ_LIST_MAX + 1][80]; /* resolved @ tokens */
+	size_t n_tokens;
 };
 
 void fz_input_parse(const uint8_t *data, size_t size, struct fz_input *in);
 void fz_input_free(struct fz_input *in);
+/* An answer or PAM_AUTHTOK with its @ symbol resolved against the input's codes (their digits
+ * are known once fz_world_setup ran) and the TOTP at `now`; other text as it is. */
+const char *fz_input_token(struct fz_input *in, const char *tok, int64_t now);
 
 /* --- the fake PAM handle (pam_auth_wrap.c serves it to the module) --- */
 
@@ -210,7 +216,6 @@ struct fz_env {
 	unsigned faults_fired;
 	char *log[FZ_LOG_MAX]; /* every pam_syslog/pam_vsyslog message of the transaction */
 	size_t n_log;
-	unsigned fail_delay_calls;
 	/* The conversation: answers in order (symbols resolved), the last one repeating. */
 	const char *answers[FZ_LIST_MAX];
 	size_t n_answers;
@@ -252,8 +257,6 @@ struct fz_world {
 	int argc;
 	bool unknown_arg;
 	bool use_first_pass, try_first_pass;
-	char tokens[FZ_LIST_MAX + 1][80]; /* resolved @ tokens */
-	size_t n_tokens;
 };
 
 /* What a damage stops (bits of fz_world.blocks). */
@@ -275,11 +278,54 @@ char *fz_world_audit(const struct fz_world *w, size_t *len);
 /* Number of entries in the session directory (-1 when it cannot be read). */
 int fz_world_sessions(const struct fz_world *w);
 
-/* An answer or PAM_AUTHTOK of the input with its @ symbol resolved (the text otherwise). */
-const char *fz_world_token(struct fz_world *w, const struct fz_input *in, const char *tok);
-
 /* The TOTP of the harness's fixed secret at step `step` (6 digits). */
 void fz_totp_at(int64_t step, char out[PV_OTP_MAX_LEN + 1]);
 extern const unsigned char fz_totp_secret[PV_TOTP_SECRET_BYTES];
+
+/* --- the transaction (fuzz_pam_auth.c runs it, pam_auth_check.c checks it) --- */
+
+struct auth_seen {
+	const char *user;
+	int rc;
+};
+
+/* The transaction: the input, the handle, and what the harness knows independently. */
+struct run {
+	struct fz_input in;
+	struct fz_handle h;
+	bool consumed[FZ_CODE_MAX];          /* codes accepted in this transaction */
+	int64_t totp_max;                    /* highest TOTP step accepted in this transaction */
+	struct auth_seen auths[FZ_STEP_MAX]; /* pam_sm_authenticate results on this handle */
+	size_t n_auths;
+	bool session_open; /* an open succeeded on this handle and no close since */
+	char *audit;       /* the audit log after the last call */
+	size_t audit_len;
+	enum fz_step_kind prev_kind;
+	int prev_rc;
+};
+
+/* One module call: the state before it and what it did. */
+struct call {
+	enum fz_step_kind kind;
+	int rc;
+	size_t log0;
+	unsigned faults0;
+	struct pv_record *before, *after; /* NULL: could not be read */
+	char *old_audit;
+	size_t old_len;
+	int sessions0;
+	unsigned allow_lines;
+	const char *first; /* the first token the module will check, known before the call */
+};
+
+extern struct fz_world fz_tree;
+extern const char *const fz_event_of[];
+
+/* The first token the module will check (PAM_AUTHTOK or the next answer), asked before a call. */
+const char *fz_first_token(const struct run *r);
+/* Everything that must hold after one module call; updates what the harness knows. */
+void fz_check_call(struct run *r, struct call *c);
+/* Everything that must hold at the end of the transaction (secrets, log text, audit chain). */
+void fz_check_end(const struct run *r);
 
 #endif

@@ -43,32 +43,33 @@ struct name_value {
 	int value;
 };
 
-static const struct name_value code_states[] = {
-    {"valid", FZ_CODE_VALID}, {"last", FZ_CODE_LAST},       {"edge", FZ_CODE_EDGE},
-    {"used", FZ_CODE_USED},   {"expired", FZ_CODE_EXPIRED}, {"old", FZ_CODE_OLD},
-    {NULL, 0}};
+static const struct name_value code_states[] = {{"valid", FZ_CODE_VALID},
+                                                {"last", FZ_CODE_LAST},
+                                                {"edge", FZ_CODE_EDGE},
+                                                {"used", FZ_CODE_USED},
+                                                {"expired", FZ_CODE_EXPIRED},
+                                                {"old", FZ_CODE_OLD},
+                                                {NULL, 0}};
 
 static const struct name_value step_kinds[] = {
-    {"auth", FZ_AUTH},           {"account", FZ_ACCOUNT},     {"open", FZ_OPEN},
-    {"close", FZ_CLOSE},         {"setcred", FZ_SETCRED},     {"chauthtok", FZ_CHAUTHTOK},
-    {"newhandle", FZ_NEWHANDLE}, {"setuser", FZ_SETUSER},     {"setrhost", FZ_SETRHOST},
-    {NULL, 0}};
+    {"auth", FZ_AUTH},           {"account", FZ_ACCOUNT},
+    {"open", FZ_OPEN},           {"close", FZ_CLOSE},
+    {"setcred", FZ_SETCRED},     {"chauthtok", FZ_CHAUTHTOK},
+    {"newhandle", FZ_NEWHANDLE}, {"setuser", FZ_SETUSER},
+    {"setrhost", FZ_SETRHOST},   {NULL, 0}};
 
 static const struct name_value syscalls[] = {
-    {"open", FZ_SYS_OPEN},           {"openat", FZ_SYS_OPENAT},
-    {"read", FZ_SYS_READ},           {"pread", FZ_SYS_PREAD},
-    {"write", FZ_SYS_WRITE},         {"pwrite", FZ_SYS_PWRITE},
-    {"fsync", FZ_SYS_FSYNC},         {"fdatasync", FZ_SYS_FDATASYNC},
-    {"renameat", FZ_SYS_RENAMEAT},   {"flock", FZ_SYS_FLOCK},
-    {"ftruncate", FZ_SYS_FTRUNCATE}, {"unlinkat", FZ_SYS_UNLINKAT},
-    {"mkdirat", FZ_SYS_MKDIRAT},     {"fstat", FZ_SYS_FSTAT},
-    {NULL, 0}};
+    {"open", FZ_SYS_OPEN},       {"openat", FZ_SYS_OPENAT},       {"read", FZ_SYS_READ},
+    {"pread", FZ_SYS_PREAD},     {"write", FZ_SYS_WRITE},         {"pwrite", FZ_SYS_PWRITE},
+    {"fsync", FZ_SYS_FSYNC},     {"fdatasync", FZ_SYS_FDATASYNC}, {"renameat", FZ_SYS_RENAMEAT},
+    {"flock", FZ_SYS_FLOCK},     {"ftruncate", FZ_SYS_FTRUNCATE}, {"unlinkat", FZ_SYS_UNLINKAT},
+    {"mkdirat", FZ_SYS_MKDIRAT}, {"fstat", FZ_SYS_FSTAT},         {NULL, 0}};
 
 static const struct name_value errnos[] = {
-    {"EIO", EIO},       {"ENOSPC", ENOSPC}, {"EACCES", EACCES}, {"EPERM", EPERM},
-    {"EINTR", EINTR},   {"EAGAIN", EAGAIN}, {"ENOENT", ENOENT}, {"EEXIST", EEXIST},
-    {"EROFS", EROFS},   {"EMFILE", EMFILE}, {"ENOMEM", ENOMEM}, {"EDQUOT", EDQUOT},
-    {"ELOOP", ELOOP},   {"EXDEV", EXDEV},   {"EBUSY", EBUSY},   {"ENOLCK", ENOLCK},
+    {"EIO", EIO},     {"ENOSPC", ENOSPC}, {"EACCES", EACCES}, {"EPERM", EPERM},
+    {"EINTR", EINTR}, {"EAGAIN", EAGAIN}, {"ENOENT", ENOENT}, {"EEXIST", EEXIST},
+    {"EROFS", EROFS}, {"EMFILE", EMFILE}, {"ENOMEM", ENOMEM}, {"EDQUOT", EDQUOT},
+    {"ELOOP", ELOOP}, {"EXDEV", EXDEV},   {"EBUSY", EBUSY},   {"ENOLCK", ENOLCK},
     {NULL, 0}};
 
 static const struct name_value pamfails[] = {{"get_item", FZ_FAIL_GET_ITEM},
@@ -76,17 +77,28 @@ static const struct name_value pamfails[] = {{"get_item", FZ_FAIL_GET_ITEM},
                                              {"get_data", FZ_FAIL_GET_DATA},
                                              {NULL, 0}};
 
-static const struct name_value targets[] = {
-    {"config", FZ_T_CONFIG},         {"key", FZ_T_KEY},           {"storedir", FZ_T_STOREDIR},
-    {"record", FZ_T_RECORD},         {"lock", FZ_T_LOCK},         {"auditdir", FZ_T_AUDITDIR},
-    {"auditlog", FZ_T_AUDITLOG},     {"audithead", FZ_T_AUDITHEAD},
-    {"sessiondir", FZ_T_SESSIONDIR}, {NULL, 0}};
+static const struct name_value targets[] = {{"config", FZ_T_CONFIG},
+                                            {"key", FZ_T_KEY},
+                                            {"storedir", FZ_T_STOREDIR},
+                                            {"record", FZ_T_RECORD},
+                                            {"lock", FZ_T_LOCK},
+                                            {"auditdir", FZ_T_AUDITDIR},
+                                            {"auditlog", FZ_T_AUDITLOG},
+                                            {"audithead", FZ_T_AUDITHEAD},
+                                            {"sessiondir", FZ_T_SESSIONDIR},
+                                            {NULL, 0}};
 
-static const struct name_value damages[] = {
-    {"missing", FZ_D_MISSING},     {"writable", FZ_D_WRITABLE},   {"readable", FZ_D_READABLE},
-    {"owner", FZ_D_OWNER},         {"symlink", FZ_D_SYMLINK},     {"garbage", FZ_D_GARBAGE},
-    {"truncated", FZ_D_TRUNCATED}, {"othername", FZ_D_OTHERNAME}, {"dir", FZ_D_DIR},
-    {"nohead", FZ_D_NOHEAD},       {NULL, 0}};
+static const struct name_value damages[] = {{"missing", FZ_D_MISSING},
+                                            {"writable", FZ_D_WRITABLE},
+                                            {"readable", FZ_D_READABLE},
+                                            {"owner", FZ_D_OWNER},
+                                            {"symlink", FZ_D_SYMLINK},
+                                            {"garbage", FZ_D_GARBAGE},
+                                            {"truncated", FZ_D_TRUNCATED},
+                                            {"othername", FZ_D_OTHERNAME},
+                                            {"dir", FZ_D_DIR},
+                                            {"nohead", FZ_D_NOHEAD},
+                                            {NULL, 0}};
 
 static bool lookup(const struct name_value *table, const char *name, int *value)
 {
@@ -366,4 +378,75 @@ void fz_input_free(struct fz_input *in)
 {
 	free(in->buf);
 	in->buf = NULL;
+}
+
+/* --- the tokens of answers and PAM_AUTHTOK --- */
+
+static const char *code_of(const struct fz_input *in, enum fz_code_state state)
+{
+	size_t i;
+
+	for (i = 0; i < in->n_codes; i++)
+		if (in->codes[i].state == state)
+			return in->codes[i].digits;
+	return NULL;
+}
+
+static const char *resolve_padded(const char *digits, const char *how, char *out, size_t len)
+{
+	size_t n = strlen(digits), i, o = 0;
+
+	if (strcmp(how, "-spaced") == 0 || strcmp(how, "-dashed") == 0) {
+		for (i = 0; i < n && o + 2 < len; i++) {
+			if (i > 0 && i % (how[1] == 's' ? 4 : 3) == 0)
+				out[o++] = how[1] == 's' ? ' ' : '-';
+			out[o++] = digits[i];
+		}
+		out[o] = '\0';
+		return out;
+	}
+	if (strcmp(how, "-64") == 0 || strcmp(how, "-65") == 0) {
+		size_t want = how[2] == '4' ? 64 : 65;
+		snprintf(out, len, "%-*s", (int)want, digits);
+		return out;
+	}
+	return NULL;
+}
+
+const char *fz_input_token(struct fz_input *in, const char *tok, int64_t now)
+{
+	static const char *const states[] = {
+	    [FZ_CODE_VALID] = "valid", [FZ_CODE_LAST] = "last",       [FZ_CODE_EDGE] = "edge",
+	    [FZ_CODE_USED] = "used",   [FZ_CODE_EXPIRED] = "expired", [FZ_CODE_OLD] = "old"};
+	char *out;
+	size_t s;
+
+	if (tok == NULL || tok[0] != '@' || in->n_tokens >= FZ_LIST_MAX + 1)
+		return tok;
+	out = in->tokens[in->n_tokens];
+	if (strncmp(tok, "@totp", 5) == 0) {
+		int64_t k = strcmp(tok + 5, "-1") == 0 ? -1 : strcmp(tok + 5, "+1") == 0 ? 1 : 0;
+		if (tok[5] != '\0' && k == 0)
+			return tok;
+		fz_totp_at(now / PV_TOTP_STEP + k, out);
+		in->n_tokens++;
+		return out;
+	}
+	for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+		size_t n = strlen(states[s]);
+		const char *digits = code_of(in, (enum fz_code_state)s);
+
+		if (strncmp(tok + 1, states[s], n) != 0 || digits == NULL)
+			continue;
+		if (tok[1 + n] == '\0') {
+			in->n_tokens++;
+			return strcpy(out, digits);
+		}
+		if (s == FZ_CODE_VALID &&
+		    resolve_padded(digits, tok + 1 + n, out, sizeof(in->tokens[0])) != NULL) {
+			in->n_tokens++;
+			return out;
+		}
+	}
+	return tok;
 }

@@ -354,10 +354,14 @@ static const struct {
 	const char *rel; /* "%s": the vendor's name */
 	bool dir;
 } target_paths[FZ_T_COUNT] = {
-    [FZ_T_CONFIG] = {"etc/pam_vendor.conf", false}, [FZ_T_KEY] = {"etc/master.key", false},
-    [FZ_T_STOREDIR] = {"store", true},              [FZ_T_RECORD] = {"store/%s.rec", false},
-    [FZ_T_LOCK] = {"store/%s.lock", false},         [FZ_T_AUDITDIR] = {"log", true},
-    [FZ_T_AUDITLOG] = {"log/audit.log", false},     [FZ_T_AUDITHEAD] = {"log/audit.log.head", false},
+    [FZ_T_CONFIG] = {"etc/pam_vendor.conf", false},
+    [FZ_T_KEY] = {"etc/master.key", false},
+    [FZ_T_STOREDIR] = {"store", true},
+    [FZ_T_RECORD] = {"store/%s.rec", false},
+    [FZ_T_LOCK] = {"store/%s.lock", false},
+    [FZ_T_AUDITDIR] = {"log", true},
+    [FZ_T_AUDITLOG] = {"log/audit.log", false},
+    [FZ_T_AUDITHEAD] = {"log/audit.log.head", false},
     [FZ_T_SESSIONDIR] = {"run", true},
 };
 
@@ -374,11 +378,13 @@ static unsigned blocks_of(enum fz_target t, enum fz_damage d)
 	case FZ_T_RECORD:
 		return d == FZ_D_MISSING ? 0 : FZ_B_LOAD;
 	case FZ_T_LOCK:
-		return d == FZ_D_MISSING || d == FZ_D_GARBAGE || d == FZ_D_TRUNCATED ? 0 : FZ_B_LOCK;
+		return d == FZ_D_MISSING || d == FZ_D_GARBAGE || d == FZ_D_TRUNCATED ? 0
+		                                                                     : FZ_B_LOCK;
 	case FZ_T_AUDITDIR:
 		return d == FZ_D_READABLE ? 0 : FZ_B_AUDIT;
 	case FZ_T_AUDITLOG:
-		return d == FZ_D_MISSING || d == FZ_D_GARBAGE || d == FZ_D_TRUNCATED ? 0 : FZ_B_AUDIT;
+		return d == FZ_D_MISSING || d == FZ_D_GARBAGE || d == FZ_D_TRUNCATED ? 0
+		                                                                     : FZ_B_AUDIT;
 	case FZ_T_AUDITHEAD:
 		return d == FZ_D_GARBAGE || d == FZ_D_TRUNCATED ? 0 : FZ_B_AUDIT;
 	case FZ_T_SESSIONDIR:
@@ -518,8 +524,8 @@ void fz_world_setup(struct fz_world *w, struct fz_input *in)
 	w->rec0 = calloc(1, sizeof(*w->rec0));
 	FZ_CHECK(w->rec0 != NULL, "oom");
 	build_record(w, in, w->rec0);
-	w->have_record = !in->norecord && pv_vendor_name_valid(in->vendor) &&
-	                 store_record(w, w->rec0);
+	w->have_record =
+	    !in->norecord && pv_vendor_name_valid(in->vendor) && store_record(w, w->rec0);
 	first_audit_line(w);
 	for (i = 0; i < in->n_breaks; i++)
 		damage(w, in, &in->breaks[i]);
@@ -540,7 +546,6 @@ void fz_world_teardown(struct fz_world *w)
 	w->rec0 = NULL;
 	w->blocks = 0;
 	w->damaged = false;
-	w->n_tokens = 0;
 	w->have_record = w->unknown_arg = w->use_first_pass = w->try_first_pass = false;
 }
 
@@ -582,75 +587,4 @@ int fz_world_sessions(const struct fz_world *w)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
-}
-
-/* --- the tokens of answers and PAM_AUTHTOK --- */
-
-static const char *code_of(const struct fz_input *in, enum fz_code_state state)
-{
-	size_t i;
-
-	for (i = 0; i < in->n_codes; i++)
-		if (in->codes[i].state == state)
-			return in->codes[i].digits;
-	return NULL;
-}
-
-static const char *resolve_padded(const char *digits, const char *how, char *out, size_t len)
-{
-	size_t n = strlen(digits), i, o = 0;
-
-	if (strcmp(how, "-spaced") == 0 || strcmp(how, "-dashed") == 0) {
-		for (i = 0; i < n && o + 2 < len; i++) {
-			if (i > 0 && i % (how[1] == 's' ? 4 : 3) == 0)
-				out[o++] = how[1] == 's' ? ' ' : '-';
-			out[o++] = digits[i];
-		}
-		out[o] = '\0';
-		return out;
-	}
-	if (strcmp(how, "-64") == 0 || strcmp(how, "-65") == 0) {
-		size_t want = how[2] == '4' ? 64 : 65;
-		snprintf(out, len, "%-*s", (int)want, digits);
-		return out;
-	}
-	return NULL;
-}
-
-const char *fz_world_token(struct fz_world *w, const struct fz_input *in, const char *tok)
-{
-	static const char *const states[] = {[FZ_CODE_VALID] = "valid",    [FZ_CODE_LAST] = "last",
-	                                     [FZ_CODE_EDGE] = "edge",      [FZ_CODE_USED] = "used",
-	                                     [FZ_CODE_EXPIRED] = "expired", [FZ_CODE_OLD] = "old"};
-	char *out;
-	size_t s;
-
-	if (tok == NULL || tok[0] != '@' || w->n_tokens >= FZ_LIST_MAX + 1)
-		return tok;
-	out = w->tokens[w->n_tokens];
-	if (strncmp(tok, "@totp", 5) == 0) {
-		int64_t k = strcmp(tok + 5, "-1") == 0 ? -1 : strcmp(tok + 5, "+1") == 0 ? 1 : 0;
-		if (tok[5] != '\0' && k == 0)
-			return tok;
-		fz_totp_at(fz.now / PV_TOTP_STEP + k, out);
-		w->n_tokens++;
-		return out;
-	}
-	for (s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
-		size_t n = strlen(states[s]);
-		const char *digits = code_of(in, (enum fz_code_state)s);
-
-		if (strncmp(tok + 1, states[s], n) != 0 || digits == NULL)
-			continue;
-		if (tok[1 + n] == '\0') {
-			w->n_tokens++;
-			return strcpy(out, digits);
-		}
-		if (s == FZ_CODE_VALID &&
-		    resolve_padded(digits, tok + 1 + n, out, sizeof(w->tokens[0])) != NULL) {
-			w->n_tokens++;
-			return out;
-		}
-	}
-	return tok;
 }
