@@ -671,7 +671,8 @@ expect_contains() {
 # (auth + account) is complete for it.
 test_openvpn_service() {
 	write_pam_dir
-	printf 'auth required %s\naccount required %s\n' "$PV_MODULE" "$PV_MODULE" >"$PAMD/openvpn"
+	printf 'auth required %s vendor_group=%s\naccount required %s vendor_group=%s\n' \
+		"$PV_MODULE" "$GROUP" "$PV_MODULE" "$GROUP" >"$PAMD/openvpn"
 	doctor --service openvpn
 	expect_no_finding "openvpn: the example's auth + account stack -> no pam.session.missing" pam.session.missing
 	expect_eq "openvpn: no PAM finding at all" "" "$(ids_with pam.)"
