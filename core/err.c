@@ -44,3 +44,15 @@ void pv_err_clear(struct pv_err *err)
 	if (err != NULL)
 		err->msg[0] = '\0';
 }
+
+void pv_err_shown(const char *text, char out[PV_SHOWN_MAX + 1])
+{
+	size_t i;
+
+	for (i = 0; i < PV_SHOWN_MAX && text[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+	}
+	out[i] = '\0';
+}

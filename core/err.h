@@ -24,4 +24,9 @@ void pv_err_errno(struct pv_err *err, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void pv_err_clear(struct pv_err *err);
 
+/* Untrusted text quoted in an error or a log line: at most PV_SHOWN_MAX bytes, control and
+ * non-ASCII bytes replaced by '?', so that it can neither forge a line nor grow without bound. */
+#define PV_SHOWN_MAX 64
+void pv_err_shown(const char *text, char out[PV_SHOWN_MAX + 1]);
+
 #endif

@@ -9,26 +9,12 @@
 #include <sys/socket.h>
 
 /* Length of the text we quote back in error sentences (the caller may log them). */
-#define SHOWN_MAX 64
 
 static const uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 static unsigned family_bits(int family)
 {
 	return family == AF_INET ? 32 : 128;
-}
-
-/* Untrusted text goes into logs: bound it and replace control bytes so it cannot forge lines. */
-static void shown(const char *text, char out[SHOWN_MAX + 1])
-{
-	size_t i;
-
-	for (i = 0; i < SHOWN_MAX && text[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	out[i] = '\0';
 }
 
 /* Copy text into buf (PV_IP_TEXT_MAX bytes); refuses empty and over-long input. */
@@ -152,7 +138,7 @@ int pv_addr_parse(const char *text, struct pv_cidr *out)
 int pv_cidr_parse(const char *text, struct pv_cidr *out, struct pv_err *err)
 {
 	char buf[PV_IP_TEXT_MAX];
-	char show[SHOWN_MAX + 1];
+	char show[PV_SHOWN_MAX + 1];
 	char hint[PV_IP_TEXT_MAX];
 	struct pv_cidr rule;
 	char *slash;
@@ -167,7 +153,7 @@ int pv_cidr_parse(const char *text, struct pv_cidr *out, struct pv_err *err)
 		                "10.0.0.0/8)");
 		return PV_ERR;
 	}
-	shown(text, show);
+	pv_err_shown(text, show);
 	if (copy_bounded(text, buf) != PV_OK) {
 		pv_err_set(err, "\"%.64s...\" is too long for an address rule", show);
 		return PV_ERR;

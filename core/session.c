@@ -114,11 +114,12 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 	return rc;
 }
 
-int pv_session_remove(const char *session_dir, const char *id, struct pv_err *err)
+/* The session directory, opened, and the file name of record id in name: a descriptor, or
+ * PV_NOTFOUND when the directory does not exist, PV_ERR (err set) for a bad id or directory. */
+static int open_record_dir(const char *session_dir, const char *id,
+                           char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)], struct pv_err *err)
 {
-	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
 	int dirfd;
-	int rc = PV_OK;
 
 	if (!id_valid(id)) {
 		pv_err_set(err, "invalid session id");
@@ -129,7 +130,19 @@ int pv_session_remove(const char *session_dir, const char *id, struct pv_err *er
 	dirfd = pv_open_dir(session_dir, true, err);
 	if (dirfd < 0)
 		return PV_ERR;
-	snprintf(name, sizeof(name), "%s%s", id, SUFFIX);
+	snprintf(name, PV_SESSION_ID_LEN + sizeof(SUFFIX), "%s%s", id, SUFFIX);
+	return dirfd;
+}
+
+int pv_session_remove(const char *session_dir, const char *id, struct pv_err *err)
+{
+	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
+	int dirfd;
+	int rc = PV_OK;
+
+	dirfd = open_record_dir(session_dir, id, name, err);
+	if (dirfd < 0)
+		return dirfd;
 	if (unlinkat(dirfd, name, 0) != 0) {
 		if (errno == ENOENT) {
 			rc = PV_NOTFOUND;
@@ -242,16 +255,9 @@ int pv_session_load(const char *session_dir, const char *id, struct pv_session *
 	int dirfd;
 	int rc;
 
-	if (!id_valid(id)) {
-		pv_err_set(err, "invalid session id");
-		return PV_ERR;
-	}
-	if (!dir_exists(session_dir))
-		return PV_NOTFOUND;
-	dirfd = pv_open_dir(session_dir, true, err);
+	dirfd = open_record_dir(session_dir, id, name, err);
 	if (dirfd < 0)
-		return PV_ERR;
-	snprintf(name, sizeof(name), "%s%s", id, SUFFIX);
+		return dirfd;
 	rc = read_one(dirfd, session_dir, name, s, err);
 	close(dirfd);
 	return rc;

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SHOWN_MAX        64
 #define DURATION_MAX     INT64_C(315360000) /* 10 years of 365 days */
 #define DURATION_EXAMPLE "use e.g. 90s, 15m, 2h, 1d, 1h30m"
 #define TIME_EXAMPLE     "use HH:MM or RFC 3339, e.g. 2026-11-25T14:00:00Z"
@@ -23,19 +22,6 @@ enum digits_rc {
 	DIGITS_SYNTAX, /* not digits, empty, or a leading zero */
 	DIGITS_RANGE,  /* well-formed but larger than allowed */
 };
-
-/* Untrusted text goes into logs: bound it and replace control bytes so it cannot forge lines. */
-static void shown(const char *text, char out[SHOWN_MAX + 1])
-{
-	size_t i;
-
-	for (i = 0; i < SHOWN_MAX && text[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		out[i] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-	}
-	out[i] = '\0';
-}
 
 static bool is_digit(char c)
 {
@@ -93,7 +79,7 @@ int pv_parse_duration(const char *text, int64_t *seconds, struct pv_err *err)
 {
 	static const char units[] = "dhms";
 	static const int64_t unit_seconds[] = {86400, 3600, 60, 1};
-	char show[SHOWN_MAX + 1];
+	char show[PV_SHOWN_MAX + 1];
 	const char *p;
 	size_t next_unit = 0; /* units must come in order, each at most once */
 	int64_t total = 0;
@@ -102,7 +88,7 @@ int pv_parse_duration(const char *text, int64_t *seconds, struct pv_err *err)
 		pv_err_set(err, "internal error: no duration to parse");
 		return PV_ERR;
 	}
-	shown(text, show);
+	pv_err_shown(text, show);
 	p = text;
 	if (*p == '\0')
 		goto syntax;
@@ -172,9 +158,17 @@ static unsigned days_in_month(unsigned year, unsigned month)
 	return days[month - 1];
 }
 
-static bool date_valid(unsigned year, unsigned mon, unsigned day)
+/* A date an admin typed (show: as typed): PV_OK, or PV_ERR saying what a valid one is. */
+static int check_date(unsigned year, unsigned mon, unsigned day, const char *show,
+                      struct pv_err *err)
 {
-	return year >= 1970 && mon >= 1 && mon <= 12 && day >= 1 && day <= days_in_month(year, mon);
+	if (year >= 1970 && mon >= 1 && mon <= 12 && day >= 1 && day <= days_in_month(year, mon))
+		return PV_OK;
+	pv_err_set(err,
+	           "\"%.64s\" is not a valid date (year 1970-9999, month 01-12, day within the "
+	           "month)",
+	           show);
+	return PV_ERR;
 }
 
 static bool same_wall_clock(const struct tm *a, const struct tm *b)
@@ -320,13 +314,8 @@ static int parse_rfc3339(const char *text, size_t len, const char *show, const c
 	}
 	if (hour > 23 || min > 59 || sec > 59)
 		goto syntax;
-	if (!date_valid(year, mon, day)) {
-		pv_err_set(err,
-		           "\"%.64s\" is not a valid date (year 1970-9999, month 01-12, "
-		           "day within the month)",
-		           show);
+	if (check_date(year, mon, day, show, err) != PV_OK)
 		return PV_ERR;
-	}
 
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = (int)year - 1900;
@@ -355,14 +344,14 @@ syntax:
 
 int pv_parse_time(const char *text, time_t now, time_t *out, struct pv_err *err)
 {
-	char show[SHOWN_MAX + 1];
+	char show[PV_SHOWN_MAX + 1];
 	size_t len;
 
 	if (text == NULL || out == NULL) {
 		pv_err_set(err, "internal error: no time to parse");
 		return PV_ERR;
 	}
-	shown(text, show);
+	pv_err_shown(text, show);
 	len = strlen(text);
 	if (len == 5)
 		return parse_hhmm(text, show, now, out, err);
@@ -373,7 +362,7 @@ int pv_parse_time(const char *text, time_t now, time_t *out, struct pv_err *err)
 static int parse_ago(const char *text, const char *show, time_t now, time_t *out,
                      struct pv_err *err)
 {
-	char duration[SHOWN_MAX + 1];
+	char duration[PV_SHOWN_MAX + 1];
 	size_t len = strlen(text);
 	int64_t seconds;
 
@@ -383,7 +372,7 @@ static int parse_ago(const char *text, const char *show, time_t now, time_t *out
 	} else if (len > 4 && strcmp(text + len - 4, " ago") == 0) {
 		len -= 4;
 	}
-	if (len > SHOWN_MAX) {
+	if (len > PV_SHOWN_MAX) {
 		pv_err_set(err, "\"%.64s\" is not a time (" QUERY_EXAMPLE ")", show);
 		return PV_ERR;
 	}
@@ -417,13 +406,8 @@ static int parse_local_date(const char *text, size_t len, const char *show, time
 		pv_err_set(err, "\"%.64s\" is not a time (" QUERY_EXAMPLE ")", show);
 		return PV_ERR;
 	}
-	if (!date_valid(year, mon, mday)) {
-		pv_err_set(err,
-		           "\"%.64s\" is not a valid date (year 1970-9999, month 01-12, day "
-		           "within the month)",
-		           show);
+	if (check_date(year, mon, mday, show, err) != PV_OK)
 		return PV_ERR;
-	}
 	memset(&day, 0, sizeof(day));
 	day.tm_year = (int)year - 1900;
 	day.tm_mon = (int)mon - 1;
@@ -453,14 +437,14 @@ static bool starts_like_duration(const char *text)
 
 int pv_parse_query_time(const char *text, time_t now, time_t *out, struct pv_err *err)
 {
-	char show[SHOWN_MAX + 1];
+	char show[PV_SHOWN_MAX + 1];
 	size_t len;
 
 	if (text == NULL || out == NULL) {
 		pv_err_set(err, "internal error: no time to parse");
 		return PV_ERR;
 	}
-	shown(text, show);
+	pv_err_shown(text, show);
 	len = strlen(text);
 	if (strcmp(text, "today") == 0)
 		return parse_day_name(0, show, now, out, err);
