@@ -85,16 +85,6 @@ static int file_open(const struct pv_config *cfg, void **state, struct pv_err *e
 	return PV_OK;
 }
 
-static void file_close(void *state)
-{
-	struct file_store *fs = state;
-
-	if (fs->lockfd >= 0)
-		close(fs->lockfd);
-	close(fs->dirfd);
-	free(fs);
-}
-
 static int file_exists(void *state, const char *name, bool *exists, struct pv_err *err)
 {
 	struct file_store *fs = state;
@@ -180,6 +170,15 @@ static void file_unlock(void *state)
 	if (fs->lockfd >= 0)
 		close(fs->lockfd);
 	fs->lockfd = -1;
+}
+
+static void file_close(void *state)
+{
+	struct file_store *fs = state;
+
+	file_unlock(fs);
+	close(fs->dirfd);
+	free(fs);
 }
 
 static int file_create(void *state, const char *name, const unsigned char *sealed, size_t len,
