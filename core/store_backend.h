@@ -36,7 +36,8 @@ struct pv_store_ops {
 	int (*lock)(void *state, const char *name, unsigned char **sealed, size_t *len,
 	            struct pv_err *err);
 	/* Under the lock: make these bytes the vendor's record, durably before returning PV_OK.
-	 * On error the stored record is the one lock read. */
+	 * On error the stored record is the one lock read or, when only the last step failed
+	 * (a directory sync, a COMMIT whose answer was lost), possibly these bytes: never a mix. */
 	int (*save)(void *state, const char *name, const unsigned char *sealed, size_t len,
 	            struct pv_err *err);
 	/* End the read-modify-write: release the lock; anything not saved is dropped. */

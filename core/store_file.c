@@ -148,8 +148,8 @@ static int file_lock(void *state, const char *name, unsigned char **sealed, size
 	return file_load(fs, name, sealed, len, err);
 }
 
-/* Temp file, fsync, rename, directory fsync (safefile.h): durable, or PV_ERR with the old
- * record in place. */
+/* Temp file, fsync, rename, directory fsync (safefile.h). PV_ERR also when only the
+ * directory sync failed after the rename (PV_UNSYNCED): readers may then see the new record. */
 static int file_save(void *state, const char *name, const unsigned char *sealed, size_t len,
                      struct pv_err *err)
 {
