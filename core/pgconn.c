@@ -7,11 +7,14 @@
 #include "pgconn.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int load_libpq(struct pq_api *pq, struct pv_err *err)
 {
@@ -19,11 +22,18 @@ static int load_libpq(struct pq_api *pq, struct pv_err *err)
 		const char *name;
 		size_t offset;
 	} syms[] = {
-	    {"PQconnectdbParams", offsetof(struct pq_api, connectdbParams)},
+	    {"PQconnectStartParams", offsetof(struct pq_api, connectStartParams)},
+	    {"PQconnectPoll", offsetof(struct pq_api, connectPoll)},
 	    {"PQstatus", offsetof(struct pq_api, status)},
+	    {"PQsocket", offsetof(struct pq_api, socket)},
+	    {"PQsetnonblocking", offsetof(struct pq_api, setnonblocking)},
 	    {"PQerrorMessage", offsetof(struct pq_api, errorMessage)},
 	    {"PQfinish", offsetof(struct pq_api, finish)},
-	    {"PQexecParams", offsetof(struct pq_api, execParams)},
+	    {"PQsendQueryParams", offsetof(struct pq_api, sendQueryParams)},
+	    {"PQflush", offsetof(struct pq_api, flush)},
+	    {"PQconsumeInput", offsetof(struct pq_api, consumeInput)},
+	    {"PQisBusy", offsetof(struct pq_api, isBusy)},
+	    {"PQgetResult", offsetof(struct pq_api, getResult)},
 	    {"PQresultStatus", offsetof(struct pq_api, resultStatus)},
 	    {"PQresultErrorMessage", offsetof(struct pq_api, resultErrorMessage)},
 	    {"PQresultErrorField", offsetof(struct pq_api, resultErrorField)},
@@ -86,17 +96,123 @@ static void result_error(struct pv_pg *pg, PGresult *res, const char *what, stru
 		pg_error(err, what, msg);
 }
 
+/* The deadline of one wait: pg_timeout from now, on the monotonic clock (ms). */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC cannot fail on Linux; a zero reading would only shorten the wait. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the connection's socket is ready for `events` or the deadline passes.
+ * PV_OK: ready (or an error condition libpq will report on its next call); PV_ERR: time is
+ * up, or poll failed. */
+static int wait_socket(struct pv_pg *pg, short events, int64_t deadline)
+{
+	struct pollfd pfd = {.fd = pg->pq.socket(pg->conn), .events = events};
+
+	if (pfd.fd < 0)
+		return PV_OK; /* no socket: libpq reports the failure itself */
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return PV_ERR;
+		n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (n > 0)
+			return PV_OK;
+		if (n < 0 && errno != EINTR)
+			return PV_ERR;
+	}
+}
+
+/* A wait ran out: drop the connection without a word to the server. libpq's PQcancel is not
+ * used: it opens a second connection and blocks, without a bound, until the server answers,
+ * and a stalled server is why we are here. The server ends the session when it next writes
+ * to the closed socket, at the latest when statement_timeout (the same pg_timeout) ends the
+ * statement: its transaction is rolled back and its row locks released. A COMMIT whose answer
+ * never came may still have taken effect (store_backend.h: save). */
+static void drop_connection(struct pv_pg *pg, const char *what, struct pv_err *err)
+{
+	pv_err_set(err, "PostgreSQL: %s: no answer within %" PRId64 " s (connection dropped)", what,
+	           pg->timeout_s);
+	pg->pq.finish(pg->conn);
+	pg->conn = NULL;
+	pg->in_tx = false;
+}
+
+/* Send the statement queued by PQsendQueryParams (the connection is non-blocking). */
+static int send_all(struct pv_pg *pg, int64_t deadline)
+{
+	/* PQflush: 0 all sent, -1 failed (the result then says why), 1 more to send. */
+	while (pg->pq.flush(pg->conn) == 1) {
+		/* libpq's advice: wait for either, and read what came in so the server can go on.
+		 */
+		if (wait_socket(pg, POLLOUT | POLLIN, deadline) != PV_OK)
+			return PV_ERR;
+		if (pg->pq.consumeInput(pg->conn) == 0)
+			return PV_OK; /* the failure shows in the result */
+	}
+	return PV_OK;
+}
+
+/* Read every result of the statement; keep the first error, else the last result. PV_ERR
+ * only when the deadline passed (a broken connection gives a NULL or failed result). */
+static int read_results(struct pv_pg *pg, int64_t deadline, PGresult **out)
+{
+	*out = NULL;
+	for (;;) {
+		PGresult *res;
+
+		while (pg->pq.isBusy(pg->conn)) {
+			if (wait_socket(pg, POLLIN, deadline) != PV_OK)
+				goto timeout;
+			if (pg->pq.consumeInput(pg->conn) == 0)
+				break; /* PQgetResult now reports the broken connection */
+		}
+		res = pg->pq.getResult(pg->conn);
+		if (res == NULL)
+			return PV_OK;
+		if (*out != NULL && pg->pq.resultStatus(*out) == PGRES_FATAL_ERROR) {
+			pg->pq.clear(res);
+			continue;
+		}
+		pg->pq.clear(*out);
+		*out = res;
+	}
+timeout:
+	pg->pq.clear(*out);
+	*out = NULL;
+	return PV_ERR;
+}
+
 /* Every database call after the connection goes through here. */
 PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
                       ExecStatusType expect, const char *what, struct pv_err *err)
 {
 	static const struct pv_pg_args none = {0, NULL, NULL, NULL, 0};
-	PGresult *res;
+	int64_t deadline = now_ms() + pg->timeout_s * 1000;
+	PGresult *res = NULL;
 
 	if (args == NULL)
 		args = &none;
-	res = pg->pq.execParams(pg->conn, sql, args->n, NULL, args->values, args->lengths,
-	                        args->formats, args->binary_result);
+	if (pg->conn == NULL) {
+		pv_err_set(err, "PostgreSQL: %s: the connection was dropped after a timeout", what);
+		return NULL;
+	}
+	if (pg->pq.sendQueryParams(pg->conn, sql, args->n, NULL, args->values, args->lengths,
+	                           args->formats, args->binary_result) == 0) {
+		pg_error(err, what, pg->pq.errorMessage(pg->conn));
+		return NULL;
+	}
+	if (send_all(pg, deadline) != PV_OK || read_results(pg, deadline, &res) != PV_OK) {
+		drop_connection(pg, what, err);
+		return NULL;
+	}
 	if (res != NULL && pg->pq.resultStatus(res) == expect)
 		return res;
 	result_error(pg, res, what, err);
@@ -143,6 +259,11 @@ int pv_pg_commit(struct pv_pg *pg, const char *what, struct pv_err *err)
 	return PV_OK;
 }
 
+bool pv_pg_dropped(const struct pv_pg *pg)
+{
+	return pg->conn == NULL;
+}
+
 void pv_pg_close(struct pv_pg *pg)
 {
 	if (pg == NULL)
@@ -152,15 +273,40 @@ void pv_pg_close(struct pv_pg *pg)
 	free(pg);
 }
 
+/* Drive PQconnectPoll until the session is up or the deadline passes. */
+static int connect_poll(struct pv_pg *pg, int64_t deadline, struct pv_err *err)
+{
+	/* libpq: start as if PQconnectPoll had asked to wait for writing. */
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+
+	for (;;) {
+		if (st == PGRES_POLLING_OK)
+			return PV_OK;
+		if (st == PGRES_POLLING_FAILED) {
+			pg_error(err, "cannot connect", pg->pq.errorMessage(pg->conn));
+			return PV_ERR;
+		}
+		/* The socket may change between calls (several hosts), so wait_socket asks anew. */
+		if (wait_socket(pg, st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline) !=
+		    PV_OK) {
+			pv_err_set(err,
+			           "PostgreSQL: cannot connect: no answer within %" PRId64
+			           " s (connection dropped)",
+			           pg->timeout_s);
+			return PV_ERR;
+		}
+		st = pg->pq.connectPoll(pg->conn);
+	}
+}
+
 int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err)
 {
-	char timeout[24];
-	char options[96];
+	char options[128];
 	char tcp_timeout[24];
-	const char *keys[] = {"dbname",           "connect_timeout",  "options",
-	                      "tcp_user_timeout", "application_name", NULL};
-	const char *values[6];
+	const char *keys[] = {"dbname", "options", "tcp_user_timeout", "application_name", NULL};
+	const char *values[5];
 	struct pv_pg *pg;
+	int64_t deadline = now_ms() + cfg->pg_timeout * 1000;
 
 	*out = NULL;
 	pg = calloc(1, sizeof(*pg));
@@ -168,30 +314,42 @@ int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err
 		pv_err_set(err, "out of memory connecting to PostgreSQL");
 		return PV_ERR;
 	}
-	/* libpq counts connect_timeout in whole seconds (at least 2); statements are bounded on
-	 * the server (statement_timeout, lock_timeout) and the TCP link by tcp_user_timeout. */
-	snprintf(timeout, sizeof(timeout), "%" PRId64, cfg->pg_timeout < 2 ? 2 : cfg->pg_timeout);
+	pg->timeout_s = cfg->pg_timeout;
+	/* The client bounds every wait (connect_poll, pv_pg_query); the server bounds statements,
+	 * lock waits and a transaction left idle (a client cut off while holding a row lock), so
+	 * a connection we dropped, or lost, does not hold a vendor's row for long.
+	 * Commits are durable before COMMIT answers (synchronous_commit = on, whatever the
+	 * server's or the database's default). */
 	snprintf(options, sizeof(options),
-	         "-c statement_timeout=%" PRId64 " -c lock_timeout=%" PRId64,
-	         cfg->pg_timeout * 1000, cfg->pg_timeout * 1000);
+	         "-c statement_timeout=%" PRId64 " -c lock_timeout=%" PRId64
+	         " -c idle_in_transaction_session_timeout=%" PRId64 " -c synchronous_commit=on",
+	         cfg->pg_timeout * 1000, cfg->pg_timeout * 1000, cfg->pg_timeout * 1000);
 	snprintf(tcp_timeout, sizeof(tcp_timeout), "%" PRId64, cfg->pg_timeout * 1000);
 	if (load_libpq(&pg->pq, err) != PV_OK) {
 		free(pg);
 		return PV_ERR;
 	}
 	values[0] = cfg->pg_conninfo;
-	values[1] = timeout;
-	values[2] = options;
-	values[3] = tcp_timeout;
-	values[4] = "pam_vendor";
-	values[5] = NULL;
-	pg->conn = pg->pq.connectdbParams(keys, values, 1);
-	if (pg->conn == NULL || pg->pq.status(pg->conn) != CONNECTION_OK) {
+	values[1] = options;
+	values[2] = tcp_timeout;
+	values[3] = "pam_vendor";
+	values[4] = NULL;
+	pg->conn = pg->pq.connectStartParams(keys, values, 1);
+	if (pg->conn == NULL || pg->pq.status(pg->conn) == CONNECTION_BAD) {
 		pg_error(err, "cannot connect",
 		         pg->conn ? pg->pq.errorMessage(pg->conn) : "out of memory");
-		pv_pg_close(pg);
-		return PV_ERR;
+		goto fail;
+	}
+	if (connect_poll(pg, deadline, err) != PV_OK)
+		goto fail;
+	/* Non-blocking: sending a statement never waits on a full socket outside our bound. */
+	if (pg->pq.setnonblocking(pg->conn, 1) != 0) {
+		pg_error(err, "cannot connect", pg->pq.errorMessage(pg->conn));
+		goto fail;
 	}
 	*out = pg;
 	return PV_OK;
+fail:
+	pv_pg_close(pg);
+	return PV_ERR;
 }

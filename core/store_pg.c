@@ -129,16 +129,19 @@ static int pg_exists(void *state, const char *name, bool *exists, struct pv_err 
 	return PV_OK;
 }
 
-/* The sealed column of the row `sql` selects for name ($1), copied out. PV_NOTFOUND: no row. */
-static int read_sealed(struct pv_pg *pg, const char *sql, const char *what, const char *name,
+/* The sealed column of the row `sql` selects for name ($1), copied out. PV_NOTFOUND: no row.
+ * `verb` names the stage in errors ("cannot <verb> vendor NAME"). */
+static int read_sealed(struct pv_pg *pg, const char *sql, const char *verb, const char *name,
                        unsigned char **sealed, size_t *len, struct pv_err *err)
 {
 	const char *values[1] = {name};
 	const struct pv_pg_args args = {1, values, NULL, NULL, 1};
+	char what[PV_NAME_MAX + 32];
 	PGresult *res;
 	int size;
 	int rc = PV_ERR;
 
+	snprintf(what, sizeof(what), "cannot %s vendor %s", verb, name);
 	res = pv_pg_query(pg, sql, &args, PGRES_TUPLES_OK, what, err);
 	if (res == NULL)
 		return PV_ERR;
@@ -167,8 +170,8 @@ out:
 static int pg_load(void *state, const char *name, unsigned char **sealed, size_t *len,
                    struct pv_err *err)
 {
-	return read_sealed(state, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1",
-	                   "cannot read a vendor", name, sealed, len, err);
+	return read_sealed(state, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1", "read",
+	                   name, sealed, len, err);
 }
 
 static int pg_lock(void *state, const char *name, unsigned char **sealed, size_t *len,
@@ -181,7 +184,7 @@ static int pg_lock(void *state, const char *name, unsigned char **sealed, size_t
 	/* The row lock serialises every gateway's read-modify-write of this vendor; a row
 	 * deleted while we waited is no row (PV_NOTFOUND). */
 	return read_sealed(pg, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
-	                   "cannot lock a vendor", name, sealed, len, err);
+	                   "lock", name, sealed, len, err);
 }
 
 /* Store the sealed bytes as a new row (insert) or the next version of the row (inside the
@@ -366,6 +369,12 @@ static int pg_audit_mirror(void *state, uint64_t seq, const char *line, struct p
 	const char *values[3] = {host, seqtext, line};
 	const struct pv_pg_args args = {3, values, NULL, NULL, 0};
 
+	/* The database stopped answering during this call and the connection was dropped: the
+	 * caller is denying (store_error). Its line stays in the local log only, as when the
+	 * database could not be reached at all (the module then has no store to copy to); the
+	 * table shows the gap in this host's seq. */
+	if (pv_pg_dropped(pg))
+		return PV_OK;
 	pv_hostname(host, sizeof(host));
 	snprintf(seqtext, sizeof(seqtext), "%" PRIu64, seq);
 	return pv_pg_run(pg, "INSERT INTO pam_vendor_audit (host, seq, line) VALUES ($1, $2, $3)",
