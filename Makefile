@@ -39,7 +39,7 @@ CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(OPT) -MMD -MP -Icore \
               -DPV_DOCDIR='"$(DOCDIR)"' $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -Wl,-z,relro,-z,now -Wl,--as-needed $(SANLD) $(LDFLAGS)
 # libpq: its header only; the library is loaded at run time by the PostgreSQL backend
-# (core/store_pg.c says why), so neither the module nor otpctl links it.
+# (core/pgconn.c says why), so neither the module nor otpctl links it.
 PKG_CFLAGS  = $(shell pkg-config --cflags $(PKG) libpq 2>/dev/null)
 PKG_LIBS    = $(shell pkg-config --libs $(PKG) 2>/dev/null)
 

@@ -1,9 +1,9 @@
 /* store.h — the vendor store: every operation the module and otpctl need, behind one small
- * interface (open, load, locked read-modify-write, create, remove, list), so that a second
- * backend can replace the file store without touching policy, module or CLI.
- * File backend: one sealed file "<name>.rec" per vendor in store_dir (0700, root), a lock file
- * "<name>.lock" beside it that is never unlinked. Records are sealed with XChaCha20-Poly1305
- * under the record subkey, the vendor name bound as associated data. */
+ * interface (open, load, locked read-modify-write, create, remove, list), whichever backend
+ * store_backend names: the file store (store_file.c: one sealed file "<name>.rec" per vendor
+ * in store_dir, 0700 root, and a lock file "<name>.lock" beside it that is never unlinked) or
+ * PostgreSQL (store_pg.c). Records are sealed with XChaCha20-Poly1305 under the record subkey,
+ * the vendor name bound as associated data (seal.h), the same bytes in both backends. */
 #ifndef PV_STORE_H
 #define PV_STORE_H
 

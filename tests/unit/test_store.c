@@ -1,7 +1,8 @@
-/* test_store.c — unit tests for core/store.c (file backend), core/seal.c and core/keys.c,
- * through real files in a private temp store: round trips, every refusal of a damaged,
- * moved, foreign or non-regular record, the directory and key file checks, stable lock
- * files, lost-update freedom under concurrent processes and the bounded lock wait. */
+/* test_store.c — unit tests for core/store.c with its file backend (core/store_file.c),
+ * core/seal.c and core/keys.c, through real files in a private temp store: round trips, every
+ * refusal of a damaged, moved, foreign or non-regular record, the directory and key file
+ * checks, stable lock files, lost-update freedom under concurrent processes, the bounded lock
+ * wait and a vendor removed while an update waits for its lock. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -881,6 +882,80 @@ static void test_update_gives_up_after_the_lock_timeout(void **state)
 	close(release[1]);
 }
 
+/* Does process pid have the file of inode `ino` open? (Read from /proc/PID/fd.) */
+static bool has_open(pid_t pid, ino_t ino)
+{
+	char dir[64];
+	char fd_path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	bool found = false;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return false;
+	while (!found && (de = readdir(d)) != NULL) {
+		tu_path(fd_path, sizeof(fd_path), dir, de->d_name);
+		found = de->d_name[0] != '.' && stat(fd_path, &st) == 0 && st.st_ino == ino;
+	}
+	closedir(d);
+	return found;
+}
+
+static void test_vendor_removed_while_waiting_for_the_lock_is_notfound(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_config cfg = f->cfg;
+	struct timespec pause = {0, 10 * 1000 * 1000};
+	int go[2];
+	char byte = 0;
+	int lockfd;
+	int status = 0;
+	pid_t pid;
+
+	create_vendor(f, "acme");
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The waiter: an update of acme once the parent holds acme's lock. Exit 0 when it
+		 * says PV_NOTFOUND without calling fn. */
+		struct counter c = {0, PV_MODIFY_SAVE, NULL};
+		struct pv_store *s = NULL;
+		struct pv_err err = {{0}};
+		int rc;
+
+		close(go[1]);
+		cfg.lock_timeout = 60;
+		if (read(go[0], &byte, 1) != 1 || pv_store_open(&cfg, &s, &err) != PV_OK)
+			_exit(2);
+		rc = pv_store_update(s, &f->keys, "acme", bump, &c, &err);
+		pv_store_close(s);
+		_exit(rc == PV_NOTFOUND && c.calls == 0 ? 0 : 3);
+	}
+	close(go[0]);
+	lockfd = open(lock_path(f, "acme"), O_RDWR | O_CLOEXEC);
+	assert_true(lockfd >= 0);
+	assert_int_equal(flock(lockfd, LOCK_EX), 0);
+	assert_int_equal(write(go[1], "g", 1), 1);
+	/* The waiter opens the lock file only after it saw the record: once it has it open, it
+	 * is past that check and waits for our lock. */
+	tu_hang_guard(20);
+	while (!has_open(pid, tu_inode(lock_path(f, "acme"))))
+		nanosleep(&pause, NULL);
+	assert_int_equal(unlink(rec_path(f, "acme")),
+	                 0); /* removed under the lock, as remove does */
+	close(lockfd);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	tu_hang_guard_end();
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_false(tu_exists(rec_path(f, "acme"))); /* and not written back */
+	close(go[1]);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -914,6 +989,7 @@ int main(void)
 	    T(test_updates_leave_no_temp_files),
 	    T(test_concurrent_updates_lose_nothing),
 	    T(test_update_gives_up_after_the_lock_timeout),
+	    T(test_vendor_removed_while_waiting_for_the_lock_is_notfound),
 	};
 
 	assert_true(sodium_init() >= 0);

@@ -1,0 +1,84 @@
+/* pgconn.h — one PostgreSQL connection for the PostgreSQL store (private to store_pg.c):
+ * libpq loaded at run time, every statement through pv_pg_query, errors on one line. */
+#ifndef PV_PGCONN_H
+#define PV_PGCONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "err.h"
+
+/* The libpq functions we use, resolved from libpq.so.5. */
+struct pq_api {
+	PGconn *(*connectStartParams)(const char *const *keywords, const char *const *values,
+	                              int expand_dbname);
+	PostgresPollingStatusType (*connectPoll)(PGconn *conn);
+	ConnStatusType (*status)(const PGconn *conn);
+	int (*socket)(const PGconn *conn);
+	int (*setnonblocking)(PGconn *conn, int arg);
+	char *(*errorMessage)(const PGconn *conn);
+	void (*finish)(PGconn *conn);
+	int (*sendQueryParams)(PGconn *conn, const char *command, int nParams, const Oid *types,
+	                       const char *const *values, const int *lengths, const int *formats,
+	                       int resultFormat);
+	int (*flush)(PGconn *conn);
+	int (*consumeInput)(PGconn *conn);
+	int (*isBusy)(PGconn *conn);
+	PGresult *(*getResult)(PGconn *conn);
+	ExecStatusType (*resultStatus)(const PGresult *res);
+	char *(*resultErrorMessage)(const PGresult *res);
+	char *(*resultErrorField)(const PGresult *res, int fieldcode);
+	int (*ntuples)(const PGresult *res);
+	char *(*getvalue)(const PGresult *res, int row, int column);
+	int (*getlength)(const PGresult *res, int row, int column);
+	char *(*cmdTuples)(PGresult *res);
+	void (*clear)(PGresult *res);
+};
+
+struct pv_pg {
+	struct pq_api pq;  /* results are read with these (pq.ntuples, pq.getvalue, ...) */
+	PGconn *conn;      /* NULL once dropped after a wait ran out */
+	int64_t timeout_s; /* pg_timeout: the bound on each wait for the server */
+	bool in_tx;        /* a transaction is open (pv_pg_begin, until commit or rollback) */
+};
+
+/* A statement's parameters (text unless formats says binary) and its result format. */
+struct pv_pg_args {
+	int n;
+	const char *const *values;
+	const int *lengths;
+	const int *formats;
+	int binary_result;
+};
+
+/* Connect with pg_conninfo. Every wait for the server is bounded here, on the client, by
+ * pg_timeout: the whole connection set-up (TCP, TLS, authentication, session start) is one
+ * wait, each statement (sending it, then reading its answer) another. A wait that runs out
+ * drops the connection; later calls on it fail at once. Errors name the stage
+ * ("PostgreSQL: cannot connect: ...", "PostgreSQL: cannot lock vendor acme: no answer within
+ * 2 s ..."). The session runs with synchronous_commit = on and the same pg_timeout as
+ * statement_timeout, lock_timeout and idle_in_transaction_session_timeout on the server. */
+int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err);
+/* Was the connection dropped after a wait ran out (every later statement fails at once)? */
+bool pv_pg_dropped(const struct pv_pg *pg);
+void pv_pg_close(struct pv_pg *pg);
+
+/* Run sql with its parameters apart (args NULL: none). The result when its status is
+ * `expect` (the caller clears it with pg->pq.clear), else NULL with err set to
+ * "PostgreSQL: <what>: <why>". */
+PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
+                      ExecStatusType expect, const char *what, struct pv_err *err);
+/* The same when only the status matters. PV_OK or PV_ERR. */
+int pv_pg_run(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
+              ExecStatusType expect, const char *what, struct pv_err *err);
+
+int pv_pg_begin(struct pv_pg *pg, struct pv_err *err);
+/* Durable when it returns PV_OK (every session sets synchronous_commit = on). */
+int pv_pg_commit(struct pv_pg *pg, const char *what, struct pv_err *err);
+/* Drop the open transaction, if any. */
+void pv_pg_rollback(struct pv_pg *pg);
+
+#endif

@@ -1,0 +1,272 @@
+#!/bin/bash
+# test_pg_bounds.sh — a database that stops answering denies a vendor within pg_timeout: the
+# postmaster stopped (SIGSTOP: its socket still accepts) and a link that goes silent once the
+# session is up (a small proxy that stops forwarding), then recovery without a code accepted
+# twice, and the session's synchronous_commit. Real PostgreSQL from pg_lib.sh; asserted on
+# PAM return codes, elapsed time (a generous bound), audit lines and the database's tables.
+set -u
+source "$(dirname "$0")/../lib.sh"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "Bail out! test_pg_bounds.sh needs root"
+	exit 1
+fi
+source "$(dirname "$0")/pg_lib.sh"
+if ! pg_available; then
+	echo "ok - PostgreSQL waits bounded # SKIP the postgresql package is not installed"
+	finish
+	exit 0
+fi
+
+ALLOWED=203.0.113.5
+GRP=pvpbg$$
+V1=pvpba$$
+V2=pvpbb$$
+PROXYPID=
+PG_TIMEOUT=2
+# The bound a denial must meet: pg_timeout + fail_delay (0 here) + 1 s.
+BOUND_MS=$(((PG_TIMEOUT + 0 + 1) * 1000))
+cleanup() {
+	[ -n "$PGPID" ] && kill -CONT "$PGPID" 2>/dev/null
+	[ -n "$PROXYPID" ] && kill "$PROXYPID" 2>/dev/null
+	pg_teardown
+	userdel "$V1" 2>/dev/null
+	userdel "$V2" 2>/dev/null
+	groupdel "$GRP" 2>/dev/null
+	cleanup_dirs
+}
+trap cleanup EXIT
+pg_setup pamvendor || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
+
+groupadd "$GRP"
+useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V1"
+useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V2"
+
+new_env "vendor_group = $GRP" "store_backend = postgresql" \
+	"pg_conninfo = host=$PGD dbname=pamvendor" "pg_timeout = ${PG_TIMEOUT}s" "max_failures = 1000"
+# The same gateway reaching the database through the proxy (socket directory $T/proxy).
+mkdir -m 0755 "$T/proxy"
+CFG_P=$T/proxied.conf
+sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$T/proxy dbname=pamvendor|" "$CFG" >"$CFG_P"
+chmod 0600 "$CFG_P"
+mkdir -p "$T/pam.d"
+for t in auth account; do echo "$t required $PV_MODULE config=$CFG"; done >"$T/pam.d/pvpb"
+for t in auth account; do echo "$t required $PV_MODULE config=$CFG_P"; done >"$T/pam.d/pvpbproxy"
+
+code_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])'; }
+# with_syslog CMD...: CMD in a private mount namespace whose /dev/log is a datagram socket read
+# into $T/syslog (emptied first); the host's /dev and syslog are never touched. (The same
+# mechanism as test_module.sh's with_syslog, reduced to what this suite needs.)
+cat >"$T/ns.sh" <<'EOF'
+LOG=$1
+shift
+mount --make-rprivate / && mount -t tmpfs -o mode=0755,size=1m pvpbdev /dev || exit 90
+mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/urandom c 1 9 && mknod -m 666 /dev/random c 1 8 || exit 90
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+f = open(sys.argv[1], "ab", buffering=0)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    d = s.recv(65536)
+    if b"PVPB-SYSLOG-END" in d:
+        break
+    f.write(d.rstrip(b"\0\n") + b"\n")
+' "$LOG" &
+pid=$!
+for i in $(seq 200); do [ -e "$LOG.ready" ] && break; sleep 0.01; done
+"$@"
+rc=$?
+python3 -c 'import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"PVPB-SYSLOG-END", "/dev/log")'
+wait $pid
+exit $rc
+EOF
+with_syslog() {
+	: >"$T/syslog"
+	rm -f "$T/syslog.ready"
+	unshare -m bash "$T/ns.sh" "$T/syslog" "$@"
+}
+# login SERVICE USER CODE: one auth step, syslog captured in $T/syslog; prints pamdrive's
+# output and elapsed_ms (measured around pamdrive alone).
+login() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	with_syslog bash -c 't0=$(date +%s%N); "$@"; t1=$(date +%s%N); echo "elapsed_ms=$(((t1 - t0) / 1000000))"' \
+		login "$PAMDRIVE" --confdir "$T/pam.d" --service "$1" --user "$2" --rhost "$ALLOWED" \
+		--code "$3" --steps auth 2>>"$T/drive.err"
+}
+step() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | tail -n 1; }
+# last_audit_of USER: "event result reason" of USER's last line in the local audit log.
+last_audit_of() {
+	grep "\"user\":\"$1\"" "$AUDIT" | tail -n 1 |
+		python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["event"], d["result"], d["reason"])'
+}
+psql_root() { "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
+
+# A Unix-socket proxy in front of the server that forwards both ways until the client sends
+# a message containing NEEDLE; from then on that connection forwards nothing either way and
+# keeps the server's side open (a link that went silent, not one that was closed).
+cat >"$T/stallproxy.py" <<'EOF'
+import os, socket, sys, threading
+listen_dir, target, needle = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+kept = []
+
+def pump(src, dst, state, from_client):
+    while True:
+        try:
+            data = src.recv(65536)
+        except OSError:
+            return
+        if not data:
+            break
+        if from_client:
+            state["tail"] = (state["tail"] + data)[-8192:]
+            if needle in state["tail"]:
+                state["held"] = True
+        if state["held"]:
+            continue
+        try:
+            dst.sendall(data)
+        except OSError:
+            return
+    if not state["held"]:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(os.path.join(listen_dir, ".s.PGSQL.5432"))
+srv.listen(16)
+open(os.path.join(listen_dir, "ready"), "w").close()
+while True:
+    client, _ = srv.accept()
+    server = socket.socket(socket.AF_UNIX)
+    server.connect(target)
+    state = {"tail": b"", "held": False}
+    kept.append((client, server))
+    for a, b, c in ((client, server, True), (server, client, False)):
+        threading.Thread(target=pump, args=(a, b, state, c), daemon=True).start()
+EOF
+# start_proxy NEEDLE: (re)start the proxy, stalling each connection at NEEDLE.
+start_proxy() {
+	local _
+	[ -n "$PROXYPID" ] && kill "$PROXYPID" 2>/dev/null && wait "$PROXYPID" 2>/dev/null
+	rm -f "$T/proxy/.s.PGSQL.5432" "$T/proxy/ready"
+	python3 "$T/stallproxy.py" "$T/proxy" "$PGD/.s.PGSQL.5432" "$1" 2>>"$T/proxy.err" &
+	PROXYPID=$!
+	for _ in $(seq 50); do [ -e "$T/proxy/ready" ] && break; sleep 0.1; done
+}
+
+test_setup() {
+	"$OTPCTL" --config "$CFG" db init >/dev/null
+	expect_eq "db init" 0 $?
+	"$OTPCTL" --config "$CFG" vendor add "$V1" --ip "$ALLOWED" >/dev/null 2>&1
+	"$OTPCTL" --config "$CFG" vendor add "$V2" --ip "$ALLOWED" >/dev/null 2>&1
+	"$OTPCTL" --config "$CFG" enable "$V1" --for 1h >/dev/null
+	"$OTPCTL" --config "$CFG" enable "$V2" --for 1h >/dev/null
+	expect_eq "two vendors in the database" 2 "$(psql_q 'SELECT count(*) FROM pam_vendor_vendors')"
+}
+
+USED=
+PENDING=
+# (a) The postmaster stopped: a new connection is accepted by the kernel, never answered.
+test_postmaster_stopped() {
+	local out ms
+	USED=$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)
+	out=$(login pvpb "$V1" "$USED")
+	expect_eq "before the stall: a code logs in" PAM_SUCCESS "$(step "$out" auth)"
+	PENDING=$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)
+	kill -STOP "$PGPID"
+	out=$(login pvpb "$V1" "$PENDING")
+	ms=$(step "$out" elapsed_ms)
+	expect_eq "postmaster stopped: the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	check "postmaster stopped: denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
+		[ "$ms" -lt "$BOUND_MS" ]
+	# The store never opened, so the module has no audit key yet: syslog carries the denial.
+	expect_match "postmaster stopped: syslog says store_error, naming the stage" \
+		"deny user=$V1 reason=store_error: PostgreSQL: cannot connect: no answer within $PG_TIMEOUT s" \
+		"$(cat "$T/syslog")"
+	run_ctl status
+	expect_eq "postmaster stopped: otpctl status fails" 1 "$RC"
+	expect_match "and says the database did not answer while connecting" \
+		"PostgreSQL: cannot connect: no answer within $PG_TIMEOUT s" "$ERR"
+	kill -CONT "$PGPID"
+}
+
+# (b) The session is up, then the link goes silent: at the first statement (the schema
+# check), and in the middle of the read-modify-write (the UPDATE after SELECT ... FOR UPDATE,
+# the row lock held). Without a client-side deadline both hang the login for good.
+idle_in_tx() {
+	psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pam_vendor' AND state LIKE 'idle in transaction%'"
+}
+test_silent_after_handshake() {
+	local out ms needle _
+	for needle in "pam_vendor_schema" "UPDATE pam_vendor_vendors"; do
+		start_proxy "$needle"
+		out=$(login pvpbproxy "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
+		ms=$(step "$out" elapsed_ms)
+		expect_eq "silent at '$needle': the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
+		check "silent at '$needle': denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
+			[ "$ms" -lt "$BOUND_MS" ]
+		expect_match "silent at '$needle': syslog says store_error, no answer within $PG_TIMEOUT s" \
+			"deny user=$V2 reason=store_error: PostgreSQL: .*no answer within $PG_TIMEOUT s" \
+			"$(cat "$T/syslog")"
+	done
+	# At the UPDATE the store was open (the key loaded): the denial is in the audit log too.
+	expect_eq "silent at the UPDATE: audited as store_error" "auth deny store_error" \
+		"$(last_audit_of "$V2")"
+	# The cut-off session held V2's row lock on the server (the proxy keeps its socket open):
+	# idle_in_transaction_session_timeout (pg_timeout) ends it, so the next login gets the row.
+	for _ in $(seq 50); do
+		[ "$(idle_in_tx)" = 0 ] && break
+		sleep 0.1
+	done
+	expect_eq "the server ends the cut-off session left idle in its transaction" 0 "$(idle_in_tx)"
+	out=$(login pvpb "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
+	expect_eq "direct link: the same vendor logs in (the lost session's row lock released)" \
+		PAM_SUCCESS "$(step "$out" auth)"
+	kill "$PROXYPID" 2>/dev/null
+	wait "$PROXYPID" 2>/dev/null
+	PROXYPID=
+}
+
+# (c) After SIGCONT: logins work again; no code is accepted twice.
+test_recovery() {
+	local out
+	out=$(login pvpb "$V1" "$PENDING")
+	expect_eq "server back: the code denied during the stall logs in" PAM_SUCCESS "$(step "$out" auth)"
+	out=$(login pvpb "$V1" "$PENDING")
+	expect_eq "server back: that code is not accepted twice" PAM_AUTH_ERR "$(step "$out" auth)"
+	expect_eq "audited as otp_reused" "auth deny otp_reused" "$(last_audit_of "$V1")"
+	out=$(login pvpb "$V1" "$USED")
+	expect_eq "server back: the code used before the stall is still refused" PAM_AUTH_ERR \
+		"$(step "$out" auth)"
+	"$OTPCTL" --config "$CFG" audit verify >/dev/null 2>&1
+	expect_eq "the local audit chain is intact" 0 $?
+}
+
+# (d) The module's session runs with synchronous_commit = on even when the database's default
+# is off: a trigger records the setting the module's own UPDATE runs with.
+test_synchronous_commit() {
+	local out
+	psql_root "ALTER DATABASE pamvendor SET synchronous_commit = off" >/dev/null
+	expect_eq "a plain session on the database sees synchronous_commit off" off \
+		"$(psql_root 'SHOW synchronous_commit')"
+	psql_root "CREATE TABLE pvpb_seen (setting text)" >/dev/null
+	psql_root "CREATE FUNCTION pvpb_record() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN INSERT INTO pvpb_seen VALUES (current_setting('synchronous_commit')); RETURN NEW; END \$\$" >/dev/null
+	psql_root "CREATE TRIGGER pvpb_seen BEFORE UPDATE ON pam_vendor_vendors FOR EACH ROW EXECUTE FUNCTION pvpb_record()" >/dev/null
+	out=$(login pvpb "$V1" "$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)")
+	expect_eq "a login with the database's default off" PAM_SUCCESS "$(step "$out" auth)"
+	expect_eq "the module's session wrote its row with synchronous_commit on" on \
+		"$(psql_root 'SELECT DISTINCT setting FROM pvpb_seen')"
+	psql_root "DROP TRIGGER pvpb_seen ON pam_vendor_vendors" >/dev/null
+	psql_root "ALTER DATABASE pamvendor RESET synchronous_commit" >/dev/null
+}
+
+test_setup
+test_postmaster_stopped
+test_silent_after_handshake
+test_recovery
+test_synchronous_commit
+finish
