@@ -42,6 +42,12 @@ struct pv_audit_event {
 /* An event with every optional field absent. */
 void pv_audit_event_init(struct pv_audit_event *ev);
 
+/* The time of a line read back (json.h: pv_json_parse_flat), from its "time" field: RFC 3339
+ * UTC as the writer puts it (pv_parse_time; `now` only matters for a hand-made "HH:MM").
+ * False when the field is absent or not a time. */
+struct pv_json_object;
+bool pv_audit_event_time(const struct pv_json_object *obj, int64_t now, int64_t *t);
+
 /* Called under the audit lock once a line and its head are durable, with the line (no
  * newline) and its seq; a failure (PV_ERR, err set) takes the line back and fails the append.
  * Copies each line to the PostgreSQL audit table (store.h: pv_store_audit_mirror). */

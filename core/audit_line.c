@@ -22,6 +22,18 @@ void pv_audit_event_init(struct pv_audit_event *ev)
 	ev->bytes_out = -1;
 }
 
+bool pv_audit_event_time(const struct pv_json_object *obj, int64_t now, int64_t *t)
+{
+	const char *text = pv_json_get(obj, "time");
+	struct pv_err err;
+	time_t v;
+
+	if (text == NULL || pv_parse_time(text, (time_t)now, &v, &err) != PV_OK)
+		return false;
+	*t = (int64_t)v;
+	return true;
+}
+
 void pv_audit_mac(const struct pv_keys *keys, const char *body, size_t len,
                   unsigned char mac[PV_AUDIT_MAC_BYTES])
 {
