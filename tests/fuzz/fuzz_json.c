@@ -7,7 +7,7 @@
  *    NUL-terminated string lying entirely within `storage` (whose size json.c allocates as
  *    len + 2 * PV_JSON_MAX_FIELDS + 1); a NULL value is never marked as a string; a scalar
  *    value is true, false or a JSON number; pv_json_get returns the first value of a key;
- *  - success: writing the object back with pv_json_string (the audit writer's escaper) gives
+ *  - success: writing the object back with pv_json_write_object (json.c's encoder) gives
  *    a line that parses again to as many fields of the same kinds, ASCII keys and values
  *    unchanged (control characters included); written back once more, that line is
  *    reproduced byte for byte (the first writing may turn invalid UTF-8 into U+FFFD). */
@@ -55,26 +55,12 @@ static bool is_ascii(const char *s)
 	return true;
 }
 
-/* The object as one flat JSON line, written with the audit writer's escaper. */
+/* The object as one flat JSON line, written with json.c's encoder (the one `otpctl audit
+ * --json` uses, with the audit writer's escaper). */
 static void serialise(const struct pv_json_object *obj, struct pv_buf *b)
 {
-	size_t i;
-
 	pv_buf_init(b, 1 << 20);
-	pv_buf_puts(b, "{");
-	for (i = 0; i < obj->n; i++) {
-		if (i > 0)
-			pv_buf_puts(b, ",");
-		pv_json_string(b, obj->key[i]);
-		pv_buf_puts(b, ":");
-		if (obj->value[i] == NULL)
-			pv_buf_puts(b, "null");
-		else if (obj->is_string[i])
-			pv_json_string(b, obj->value[i]);
-		else
-			pv_buf_puts(b, obj->value[i]);
-	}
-	pv_buf_puts(b, "}");
+	pv_json_write_object(b, obj);
 	FZ_CHECK(!b->failed, "serialising failed");
 }
 
