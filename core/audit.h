@@ -2,7 +2,9 @@
  * number and a keyed MAC over (previous MAC, this line), a head file "<log>.head" beside the
  * log holding the last (seq, MAC), and a lock file "<log>.lock" (never unlinked) held from
  * reading the head through writing the line. Rotated files (<log>.1, <log>.2.gz, ...) are
- * read oldest first by pv_audit_foreach and pv_audit_verify. */
+ * read oldest first by pv_audit_foreach and pv_audit_verify. The line's layout and MAC are in
+ * audit_line.c, the head file in audit_head.c, appending in audit_write.c, reading in
+ * audit_read.c, checking in audit_verify.c. */
 #ifndef PV_AUDIT_H
 #define PV_AUDIT_H
 
@@ -40,20 +42,32 @@ struct pv_audit_event {
 /* An event with every optional field absent. */
 void pv_audit_event_init(struct pv_audit_event *ev);
 
-/* Append one event durably (write + fsync + head update) and send the line to syslog
- * (pamh: see log.h). Any failure is returned: the caller must then deny. */
-int pv_audit_append(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
-                    const struct pv_audit_event *ev, int64_t now, void *pamh, struct pv_err *err);
+/* The time of a line read back (json.h: pv_json_parse_flat), from its "time" field: RFC 3339
+ * UTC as the writer puts it (pv_parse_time; `now` only matters for a hand-made "HH:MM").
+ * False when the field is absent or not a time. */
+struct pv_json_object;
+bool pv_audit_event_time(const struct pv_json_object *obj, int64_t now, int64_t *t);
 
 /* Called under the audit lock once a line and its head are durable, with the line (no
  * newline) and its seq; a failure (PV_ERR, err set) takes the line back and fails the append.
  * Copies each line to the PostgreSQL audit table (store.h: pv_store_audit_mirror). */
 typedef int (*pv_audit_mirror_fn)(void *ctx, uint64_t seq, const char *line, struct pv_err *err);
 
-/* pv_audit_append, and the line also goes through mirror (NULL: none) before it counts. */
-int pv_audit_append_mirrored(const char *audit_log, const struct pv_keys *keys, int lock_timeout,
-                             const struct pv_audit_event *ev, int64_t now, void *pamh,
-                             pv_audit_mirror_fn mirror, void *mirror_ctx, struct pv_err *err);
+/* Where a line goes and how. */
+struct pv_audit_sink {
+	const char *log;            /* the audit log; its head and lock files lie beside it */
+	const struct pv_keys *keys; /* the audit subkey MACs the line and the head */
+	int lock_timeout;           /* seconds to wait for the audit lock */
+	void *pamh;                 /* the syslog copy goes through it (log.h); NULL: syslog(3) */
+	pv_audit_mirror_fn mirror;  /* NULL: no copy */
+	void *mirror_ctx;
+};
+
+/* Append one event durably (write + fdatasync + head update), then the line goes through
+ * sink->mirror (when set) and to syslog. Any failure is returned and the line taken back
+ * (audit_write.c says when it cannot be): the caller must then deny. */
+int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
+                    struct pv_err *err);
 
 /* Called for each complete line, oldest first; return non-zero to stop. */
 typedef int (*pv_audit_line_fn)(const char *line, size_t len, const char *file,

@@ -1,4 +1,5 @@
-/* json.c — JSON string escaping and a strict parser for flat audit objects (see json.h). */
+/* json.c — JSON string escaping, the number grammar and a strict parser for flat audit objects
+ * (see json.h). */
 #include "json.h"
 
 #include <stdarg.h>
@@ -81,8 +82,7 @@ void pv_buf_printf(struct pv_buf *b, const char *fmt, ...)
 	pv_buf_append(b, small, (size_t)n);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s)
+size_t pv_utf8_seq_len(const unsigned char *s)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -140,7 +140,7 @@ void pv_json_string(struct pv_buf *b, const char *s)
 			p++;
 			continue;
 		}
-		n = utf8_seq_len(p);
+		n = pv_utf8_seq_len(p);
 		if (n == 0) {
 			pv_buf_puts(b, "\\ufffd");
 			p++;
@@ -177,6 +177,60 @@ void pv_json_key_bool(struct pv_buf *b, bool *first, const char *key, bool value
 {
 	key_prefix(b, first, key);
 	pv_buf_puts(b, value ? "true" : "false");
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+bool pv_json_is_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return false;
+	if (*s == '.') {
+		s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (!(*s >= '0' && *s <= '9'))
+			return false;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
+void pv_json_write_object(struct pv_buf *b, const struct pv_json_object *obj)
+{
+	size_t i;
+
+	pv_buf_puts(b, "{");
+	for (i = 0; i < obj->n; i++) {
+		const char *v = obj->value[i];
+
+		if (i > 0)
+			pv_buf_puts(b, ",");
+		pv_json_string(b, obj->key[i]);
+		pv_buf_puts(b, ":");
+		if (v == NULL)
+			pv_buf_puts(b, "null");
+		else if (!obj->is_string[i] && (strcmp(v, "true") == 0 || strcmp(v, "false") == 0 ||
+		                                pv_json_is_number(v)))
+			pv_buf_puts(b, v);
+		else
+			pv_json_string(b, v);
+	}
+	pv_buf_puts(b, "}");
 }
 
 /* --- parsing --- */
@@ -296,37 +350,6 @@ static const char *parse_string(struct cursor *c)
 	return start;
 }
 
-/* JSON number grammar: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static bool is_json_number(const char *s)
-{
-	if (*s == '-')
-		s++;
-	if (*s == '0')
-		s++;
-	else if (*s >= '1' && *s <= '9')
-		while (*s >= '0' && *s <= '9')
-			s++;
-	else
-		return false;
-	if (*s == '.') {
-		s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	if (*s == 'e' || *s == 'E') {
-		s++;
-		if (*s == '+' || *s == '-')
-			s++;
-		if (!(*s >= '0' && *s <= '9'))
-			return false;
-		while (*s >= '0' && *s <= '9')
-			s++;
-	}
-	return *s == '\0';
-}
-
 /* A literal (true, false, null) or a number; anything else is refused. */
 static const char *parse_scalar(struct cursor *c)
 {
@@ -341,7 +364,7 @@ static const char *parse_scalar(struct cursor *c)
 		return NULL;
 	*c->out++ = '\0';
 	if (strcmp(start, "true") != 0 && strcmp(start, "false") != 0 &&
-	    strcmp(start, "null") != 0 && !is_json_number(start))
+	    strcmp(start, "null") != 0 && !pv_json_is_number(start))
 		return NULL;
 	return start;
 }

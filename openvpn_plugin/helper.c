@@ -92,6 +92,13 @@ static void close_call(struct call *c)
 static int audit(struct call *c, struct pv_audit_event *ev, const char *event, const char *result,
                  enum pv_reason reason)
 {
+	const struct pv_audit_sink sink = {
+	    .log = c->cfg.audit_log,
+	    .keys = &c->keys,
+	    .lock_timeout = (int)c->cfg.lock_timeout,
+	    .mirror = pv_store_audit_mirror, /* the database's audit table, if any */
+	    .mirror_ctx = c->store,
+	};
 	struct pv_err err;
 
 	ev->event = event;
@@ -99,9 +106,7 @@ static int audit(struct call *c, struct pv_audit_event *ev, const char *event, c
 	ev->user = c->req->user;
 	ev->result = result;
 	ev->reason = pv_reason_name(reason);
-	if (pv_audit_append_mirrored(c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, ev,
-	                             c->now, NULL, pv_store_audit_mirror, c->store,
-	                             &err) != PV_OK) {
+	if (pv_audit_append(&sink, ev, c->now, &err) != PV_OK) {
 		helper_log(LOG_ERR, "%s %s user=%s reason=%s: cannot write the audit log: %s",
 		           event, result, c->req->user, ev->reason, err.msg);
 		return PV_ERR;

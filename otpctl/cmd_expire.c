@@ -142,36 +142,6 @@ static bool wait_gone(const struct pv_session *s, int seconds)
 	return still_running(s, &running) == PV_OK && !running;
 }
 
-static int audit_session(struct otpctl *ctl, const struct pv_session *s, const char *event,
-                         const char *detail)
-{
-	struct pv_audit_event ev;
-	struct pv_err err;
-
-	pv_audit_event_init(&ev);
-	ev.event = event;
-	ev.service = "otpctl";
-	ev.user = s->user;
-	ev.rhost = s->rhost[0] ? s->rhost : NULL;
-	ev.result = "allow";
-	ev.reason = "ok";
-	ev.session = s->id;
-	ev.pid = s->pid;
-	ev.admin = ctl->admin;
-	ev.detail = detail;
-	if (strcmp(event, "admin") == 0)
-		ev.action = "session_terminated";
-	else
-		ev.duration_s = ctl->now > s->opened ? ctl->now - s->opened : 0;
-	if (pv_audit_append_mirrored(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout,
-	                             &ev, (int64_t)time(NULL), NULL, pv_store_audit_mirror,
-	                             ctl->store, &err) != PV_OK) {
-		ctl_error("%s; the session was not ended", err.msg);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
 static void forget(const struct otpctl *ctl, const struct pv_session *s)
 {
 	struct pv_err err;
@@ -212,16 +182,16 @@ static int end_session_fd(struct otpctl *ctl, const struct pv_session *s, const 
 		return EXIT_OK;
 	}
 	snprintf(detail, sizeof(detail), "%s; SIGTERM to pid %ld", why, s->pid);
-	if (audit_session(ctl, s, "admin", detail) != EXIT_OK ||
+	if (ctl_audit_session_end(ctl, s, s->pid, "admin", detail) != EXIT_OK ||
 	    signal_session(pidfd, s, SIGTERM) != EXIT_OK)
 		return EXIT_FAIL;
 	if (!wait_gone(s, GRACE_S)) {
 		if (signal_session(pidfd, s, SIGKILL) != EXIT_OK)
 			return EXIT_FAIL;
 		/* sshd could not run pam_close_session: record the end here. */
-		if (audit_session(ctl, s, "session_close",
-		                  "ended by otpctl expire with SIGKILL (no answer to SIGTERM)") !=
-		    EXIT_OK)
+		if (ctl_audit_session_end(
+		        ctl, s, s->pid, "session_close",
+		        "ended by otpctl expire with SIGKILL (no answer to SIGTERM)") != EXIT_OK)
 			return EXIT_FAIL;
 	}
 	forget(ctl, s); /* normally already removed by the module's session close */

@@ -1,5 +1,5 @@
 /* ctl.c — helpers shared by every otpctl command: messages, opening config/key/store,
- * the admin audit event, --ip parsing and JSON output. */
+ * the audit lines otpctl writes, --ip parsing and JSON output. */
 #include "otpctl.h"
 
 #include <errno.h>
@@ -7,10 +7,12 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipmatch.h"
 #include "log.h"
+#include "session.h"
 #include "timeparse.h"
 #include "vendorname.h"
 
@@ -124,11 +126,35 @@ bool ctl_check_name(const char *name)
 	return false;
 }
 
+/* One line to the audit log (and, with the database backend, its audit table). On failure
+ * says why and what was therefore not done (`undone`). */
+static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t now,
+                  const char *undone)
+{
+	const struct pv_audit_sink sink = {
+	    .log = ctl->cfg.audit_log,
+	    .keys = &ctl->keys,
+	    .lock_timeout = (int)ctl->cfg.lock_timeout,
+	    .mirror = ctl->store != NULL ? pv_store_audit_mirror : NULL,
+	    .mirror_ctx = ctl->store,
+	};
+	struct pv_err err;
+
+	if (!ctl->have_keys) {
+		ctl_error("no key loaded: cannot write the audit log");
+		return EXIT_FAIL;
+	}
+	if (pv_audit_append(&sink, ev, now, &err) != PV_OK) {
+		ctl_error("%s; %s", err.msg, undone);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
               const char *reason, const char *detail)
 {
 	struct pv_audit_event ev;
-	struct pv_err err;
 
 	pv_audit_event_init(&ev);
 	ev.event = "admin";
@@ -139,19 +165,37 @@ int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const 
 	ev.action = action;
 	ev.admin = ctl->admin;
 	ev.detail = detail;
-	if (!ctl->have_keys) {
-		ctl_error("no key loaded: cannot write the audit log");
+	if (append(ctl, &ev, ctl->now, "nothing was changed") != EXIT_OK)
 		return EXIT_FAIL;
-	}
-	if (pv_audit_append_mirrored(
-	        ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout, &ev, ctl->now, NULL,
-	        ctl->store != NULL ? pv_store_audit_mirror : NULL, ctl->store, &err) != PV_OK) {
-		ctl_error("%s; nothing was changed", err.msg);
-		return EXIT_FAIL;
-	}
 	if (strcmp(result, "allow") == 0)
 		snprintf(ctl->audited_action, sizeof(ctl->audited_action), "%s", action);
 	return EXIT_OK;
+}
+
+int ctl_audit_session_end(struct otpctl *ctl, const struct pv_session *s, long pid,
+                          const char *event, const char *detail)
+{
+	struct pv_audit_event ev;
+	int64_t now = (int64_t)time(NULL);
+
+	pv_audit_event_init(&ev);
+	ev.event = event;
+	ev.service = "otpctl";
+	ev.user = s->user;
+	ev.rhost = s->rhost[0] ? s->rhost : NULL;
+	ev.result = "allow";
+	ev.reason = "ok";
+	ev.session = s->id[0] ? s->id : NULL;
+	ev.pid = pid;
+	ev.admin = ctl->admin;
+	ev.detail = detail;
+	if (strcmp(event, "admin") == 0)
+		ev.action = "session_terminated";
+	else
+		ev.duration_s = now > s->opened ? now - s->opened : 0;
+	return append(ctl, &ev, now,
+	              s->kind == PV_SESSION_VPN ? "the tunnel was not ended"
+	                                        : "the session was not ended");
 }
 
 int ctl_store_update(struct otpctl *ctl, const char *name, pv_modify_fn fn, void *ctx)

@@ -68,6 +68,14 @@ bool ctl_check_name(const char *name);
 int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,
               const char *reason, const char *detail);
 
+/* The audit line of a session or tunnel that otpctl ends (service otpctl, result allow, timed
+ * now): `event` "admin" (action session_terminated, detail says how) or "session_close" (what
+ * the module or the plugin could not write; duration up to now). pid: the process carrying it.
+ * Prints the error and returns EXIT_FAIL if the line cannot be written. */
+struct pv_session;
+int ctl_audit_session_end(struct otpctl *ctl, const struct pv_session *s, long pid,
+                          const char *event, const char *detail);
+
 /* pv_store_update for a command: "vendor NAME does not exist" when absent, the callback's
  * error otherwise (an empty err.msg means the callback already said why). If the callback
  * audited its change and the save then failed, an `error` line follows in the audit log, so

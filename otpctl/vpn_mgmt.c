@@ -230,37 +230,6 @@ static int mgmt_vendor_rows(struct mgmt *m, const char *vendor, struct vpn_row *
 	}
 }
 
-static int audit_tunnel(struct otpctl *ctl, const struct pv_session *s, long server_pid,
-                        const char *event, const char *detail)
-{
-	struct pv_audit_event ev;
-	struct pv_err err;
-	int64_t now = (int64_t)time(NULL);
-
-	pv_audit_event_init(&ev);
-	ev.event = event;
-	ev.service = "otpctl";
-	ev.user = s->user;
-	ev.rhost = s->rhost[0] ? s->rhost : NULL;
-	ev.result = "allow";
-	ev.reason = "ok";
-	ev.session = s->id[0] ? s->id : NULL;
-	ev.pid = server_pid;
-	ev.admin = ctl->admin;
-	ev.detail = detail;
-	if (strcmp(event, "admin") == 0)
-		ev.action = "session_terminated";
-	else
-		ev.duration_s = now > s->opened ? now - s->opened : 0;
-	if (pv_audit_append_mirrored(ctl->cfg.audit_log, &ctl->keys, (int)ctl->cfg.lock_timeout,
-	                             &ev, now, NULL, pv_store_audit_mirror, ctl->store,
-	                             &err) != PV_OK) {
-		ctl_error("%s; the tunnel was not ended", err.msg);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
 /* The vendor's tunnel records (kind vpn) whose OpenVPN server still runs; records of a server
  * that is gone are dropped (its tunnels went with it). */
 static int live_records(struct otpctl *ctl, const char *vendor, struct pv_session **out, size_t *n)
@@ -311,6 +280,7 @@ static void row_session(const struct vpn_row *row, const char *vendor,
 			return;
 		}
 	memset(s, 0, sizeof(*s));
+	s->kind = PV_SESSION_VPN;
 	snprintf(s->user, sizeof(s->user), "%s", vendor);
 	snprintf(s->rhost, sizeof(s->rhost), "%s", row->addr);
 	colon = strchr(s->rhost, ':');
@@ -328,7 +298,7 @@ static int kill_row(struct otpctl *ctl, struct mgmt *m, const struct vpn_row *ro
 
 	snprintf(detail, sizeof(detail), "%s; client-kill %lu HALT on OpenVPN pid %ld (tunnel %s)",
 	         why, row->cid, server_pid, row->addr);
-	if (audit_tunnel(ctl, s, server_pid, "admin", detail) != EXIT_OK)
+	if (ctl_audit_session_end(ctl, s, server_pid, "admin", detail) != EXIT_OK)
 		return EXIT_FAIL;
 	snprintf(command, sizeof(command),
 	         "client-kill %lu \"HALT,pam_vendor: your access ended (%s)\"\n", row->cid, why);
@@ -378,9 +348,10 @@ static int close_leftovers(struct otpctl *ctl, const struct pv_session *recs, si
 
 		if (r == PV_NOTFOUND)
 			continue; /* the plugin wrote session_close and removed it */
-		if (r != PV_OK || audit_tunnel(ctl, &s, s.pid, "session_close",
-		                               "tunnel ended by otpctl; OpenVPN's plugin recorded "
-		                               "no end") != EXIT_OK) {
+		if (r != PV_OK ||
+		    ctl_audit_session_end(ctl, &s, s.pid, "session_close",
+		                          "tunnel ended by otpctl; OpenVPN's plugin recorded "
+		                          "no end") != EXIT_OK) {
 			if (r != PV_OK)
 				ctl_error("%s", err.msg);
 			rc = EXIT_FAIL;

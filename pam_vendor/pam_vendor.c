@@ -93,6 +93,16 @@ int64_t mod_now(void)
 int mod_audit(struct call *c, const char *result, enum pv_reason reason, const char *detail,
               struct pv_audit_event *extra)
 {
+	/* With the database backend the line is also copied to its audit table; a failed copy
+	 * fails the append (no log, no login). */
+	const struct pv_audit_sink sink = {
+	    .log = c->cfg.audit_log,
+	    .keys = &c->keys,
+	    .lock_timeout = (int)c->cfg.lock_timeout,
+	    .pamh = c->pamh,
+	    .mirror = c->store != NULL ? pv_store_audit_mirror : NULL,
+	    .mirror_ctx = c->store,
+	};
 	struct pv_audit_event ev;
 	struct pv_err err;
 
@@ -114,11 +124,7 @@ int mod_audit(struct call *c, const char *result, enum pv_reason reason, const c
 		       c->event, result, mod_shown_user(c), ev.reason);
 		return PV_ERR;
 	}
-	/* With the database backend the line is also copied to its audit table; a failed copy
-	 * fails the append (no log, no login). */
-	if (pv_audit_append_mirrored(
-	        c->cfg.audit_log, &c->keys, (int)c->cfg.lock_timeout, &ev, mod_now(), c->pamh,
-	        c->store != NULL ? pv_store_audit_mirror : NULL, c->store, &err) != PV_OK) {
+	if (pv_audit_append(&sink, &ev, mod_now(), &err) != PV_OK) {
 		pv_log(c->pamh, LOG_ERR, "%s %s user=%s reason=%s: cannot write the audit log: %s",
 		       c->event, result, mod_shown_user(c), ev.reason, err.msg);
 		return PV_ERR;

@@ -765,6 +765,11 @@ static int cmd_genstore(long n)
 static int cmd_genaudit(long n)
 {
 	static const char *const events[] = {"auth", "account", "session_open", "session_close"};
+	const struct pv_audit_sink sink = {
+	    .log = venv.cfg.audit_log,
+	    .keys = &venv.keys,
+	    .lock_timeout = (int)venv.cfg.lock_timeout,
+	};
 	struct pv_err err;
 	int64_t now = (int64_t)time(NULL);
 	int64_t span = 180 * 86400;
@@ -806,8 +811,7 @@ static int cmd_genaudit(long n)
 			if (i % 4 == 3)
 				ev.duration_s = 600 + login % 3600;
 		}
-		if (pv_audit_append(venv.cfg.audit_log, &venv.keys, (int)venv.cfg.lock_timeout, &ev,
-		                    when, NULL, &err) != PV_OK)
+		if (pv_audit_append(&sink, &ev, when, &err) != PV_OK)
 			die("%s", err.msg);
 	}
 	fprintf(stderr, "pvbench: %ld audit lines in %.2f s\n", n, now_s() - t0);

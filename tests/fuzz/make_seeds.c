@@ -147,6 +147,7 @@ static void records(const struct pv_keys *keys)
 static void audit_lines(const struct pv_keys *keys, const char *scratch)
 {
 	char log[4096];
+	const struct pv_audit_sink sink = {.log = log, .keys = keys, .lock_timeout = 5};
 	struct pv_audit_event ev;
 	struct pv_err err;
 	char *buf = NULL;
@@ -165,8 +166,7 @@ static void audit_lines(const struct pv_keys *keys, const char *scratch)
 
 #define APPEND()                                                                                   \
 	do {                                                                                       \
-		if (pv_audit_append(log, keys, 5, &ev, NOW + (int64_t)lineno++, NULL, &err) !=     \
-		    PV_OK)                                                                         \
+		if (pv_audit_append(&sink, &ev, NOW + (int64_t)lineno++, &err) != PV_OK)           \
 			die("pv_audit_append", err.msg);                                           \
 	} while (0)
 

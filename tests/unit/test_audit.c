@@ -1,4 +1,4 @@
-/* test_audit.c — unit tests for core/audit.c: the chained audit log. Lines are valid JSON
+/* test_audit.c — unit tests for core/audit_*.c: the chained audit log. Lines are valid JSON
  * with the contract's fields whatever a client sent; pv_audit_verify catches edits,
  * deletions, swaps, insertions, a cut tail, a foreign key, a missing or stale head; a torn
  * last line is repaired by the next append; the chain continues across logrotate's plain
@@ -82,8 +82,10 @@ static void event_for(struct pv_audit_event *ev, const char *user)
 static int append_ev(const char *log, const struct pv_keys *keys, const struct pv_audit_event *ev,
                      int64_t now, struct pv_err *err)
 {
+	const struct pv_audit_sink sink = {.log = log, .keys = keys, .lock_timeout = 5};
+
 	memset(err, 0, sizeof(*err));
-	return pv_audit_append(log, keys, 5, ev, now, NULL, err);
+	return pv_audit_append(&sink, ev, now, err);
 }
 
 /* Append users "u<from>".."u<to-1>". */
@@ -1100,6 +1102,129 @@ static void test_concurrent_writers_never_fork_the_chain(void **state)
 	free(s);
 }
 
+/* --- the copy (sink->mirror) and the chain of lines given one by one --- */
+
+struct mirror_calls {
+	int n;
+	uint64_t seq[4];
+	char line[4][PV_AUDIT_LINE_MAX];
+	bool fail; /* answer PV_ERR */
+};
+
+static int record_mirror(void *ctx, uint64_t seq, const char *line, struct pv_err *err)
+{
+	struct mirror_calls *m = ctx;
+
+	if (m->fail) {
+		pv_err_set(err, "the audit table refused the line");
+		return PV_ERR;
+	}
+	assert_true(m->n < 4);
+	m->seq[m->n] = seq;
+	snprintf(m->line[m->n], sizeof(m->line[m->n]), "%s", line);
+	m->n++;
+	return PV_OK;
+}
+
+static void test_mirror_gets_each_line_and_its_seq(void **state)
+{
+	struct fixture *f = *state;
+	struct mirror_calls *m = calloc(1, sizeof(*m));
+	const struct pv_audit_sink sink = {.log = f->log,
+	                                   .keys = &f->keys,
+	                                   .lock_timeout = 5,
+	                                   .mirror = record_mirror,
+	                                   .mirror_ctx = m};
+	struct pv_audit_event ev;
+	struct pv_err err = {{0}};
+	struct lines ls;
+	int i;
+
+	assert_non_null(m);
+	event_for(&ev, "acme");
+	for (i = 0; i < 2; i++)
+		if (pv_audit_append(&sink, &ev, NOW + i, &err) != PV_OK)
+			fail_msg("append %d: %s", i, err.msg);
+	read_lines(f->log, &ls);
+	assert_int_equal(ls.n, 2);
+	assert_int_equal(m->n, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(m->seq[i], (uint64_t)i + 1);
+		assert_string_equal(m->line[i],
+		                    ls.line[i]); /* the same bytes, without the newline */
+	}
+	free_lines(&ls);
+	free(m);
+	assert_intact(f, 2);
+}
+
+static void test_failed_mirror_takes_the_line_back(void **state)
+{
+	struct fixture *f = *state;
+	struct mirror_calls *m = calloc(1, sizeof(*m));
+	const struct pv_audit_sink sink = {.log = f->log,
+	                                   .keys = &f->keys,
+	                                   .lock_timeout = 5,
+	                                   .mirror = record_mirror,
+	                                   .mirror_ctx = m};
+	struct pv_audit_event ev;
+	struct pv_err err = {{0}};
+	unsigned char *before;
+	unsigned char *after;
+	size_t len_before = 0;
+	size_t len_after = 0;
+
+	assert_non_null(m);
+	append_users(f, 0, 2);
+	before = tu_read_file(f->log, &len_before);
+	m->fail = true;
+	event_for(&ev, "acme");
+	assert_int_equal(pv_audit_append(&sink, &ev, NOW + 10, &err), PV_ERR);
+	assert_contains(err.msg, "the audit table refused the line");
+	after = tu_read_file(f->log, &len_after);
+	assert_int_equal(len_after, len_before);
+	assert_memory_equal(after, before, len_before);
+	assert_intact(f, 2);
+	/* The next line takes the seq the refused one would have had. */
+	m->fail = false;
+	assert_int_equal(pv_audit_append(&sink, &ev, NOW + 11, &err), PV_OK);
+	assert_int_equal(m->n, 1);
+	assert_int_equal(m->seq[0], 3);
+	assert_intact(f, 3);
+	free(before);
+	free(after);
+	free(m);
+}
+
+/* pv_audit_chain_line checks lines handed over one by one (the database's copy) as verify
+ * checks the files: the lines as written pass, a line left out is named. */
+static void test_chain_of_lines_given_in_order_is_checked_like_the_file(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_verify_result res;
+	struct pv_audit_chain chain;
+	struct lines ls;
+	size_t i;
+
+	append_users(f, 0, 4);
+	read_lines(f->log, &ls);
+	pv_audit_chain_init(&chain, &f->keys, &res);
+	for (i = 0; i < ls.n; i++)
+		assert_int_equal(
+		    pv_audit_chain_line(&chain, ls.line[i], strlen(ls.line[i]), "the table", i + 1),
+		    0);
+	assert_int_equal(res.lines, 4);
+	assert_int_equal(res.first_seq, 1);
+	assert_int_equal(res.last_seq, 4);
+	pv_audit_chain_init(&chain, &f->keys, &res);
+	assert_int_equal(
+	    pv_audit_chain_line(&chain, ls.line[0], strlen(ls.line[0]), "the table", 1), 0);
+	assert_int_not_equal(
+	    pv_audit_chain_line(&chain, ls.line[2], strlen(ls.line[2]), "the table", 3), 0);
+	assert_contains(res.problem, "the table line 3 (seq 3) does not follow seq 1");
+	free_lines(&ls);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1141,6 +1266,9 @@ int main(void)
 	    T(test_log_with_loose_mode_fifo_or_directory_is_refused),
 	    T(test_relative_log_path_is_refused),
 	    T(test_concurrent_writers_never_fork_the_chain),
+	    T(test_mirror_gets_each_line_and_its_seq),
+	    T(test_failed_mirror_takes_the_line_back),
+	    T(test_chain_of_lines_given_in_order_is_checked_like_the_file),
 	};
 
 	assert_true(sodium_init() >= 0);

@@ -1,5 +1,6 @@
 /* test_json.c — unit tests for core/json.c: string escaping (every line stays valid JSON,
- * whatever bytes a client sent) and the strict parser of flat audit objects. */
+ * whatever bytes a client sent), the strict parser of flat audit objects, the number grammar,
+ * UTF-8 sequence lengths, and writing a parsed object back. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -346,6 +347,101 @@ static void test_invalid_utf8_parses_back_as_replacement_character(void **state)
 	free(back);
 }
 
+/* --- exported pieces: the number grammar, UTF-8 lengths, writing a parsed object again --- */
+
+static void test_number_grammar(void **state)
+{
+	static const char *const numbers[] = {"0",     "-0",  "7",    "-12",    "1234567890", "0.5",
+	                                      "-3.25", "1e9", "1E+9", "2.5e-3", "0e0"};
+	static const char *const not_numbers[] = {"",      "-",   "+1",       "01",   "-01", "1.",
+	                                          ".5",    "1e",  "1e+",      "0x10", "1 ",  " 1",
+	                                          "1.2.3", "NaN", "Infinity", "1e5x", "--1"};
+	size_t i;
+
+	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+		if (!pv_json_is_number(numbers[i]))
+			fail_msg("refused as a number: \"%s\"", numbers[i]);
+	for (i = 0; i < sizeof(not_numbers) / sizeof(not_numbers[0]); i++)
+		if (pv_json_is_number(not_numbers[i]))
+			fail_msg("accepted as a number: \"%s\"", not_numbers[i]);
+}
+
+static size_t utf8_len(const char *s)
+{
+	return pv_utf8_seq_len((const unsigned char *)s);
+}
+
+static void test_utf8_sequence_lengths(void **state)
+{
+	assert_int_equal(utf8_len("a"), 1);
+	assert_int_equal(utf8_len("\x1b"),
+	                 1); /* a control is valid UTF-8; escaping is the caller's */
+	assert_int_equal(utf8_len("\xc3\xa9"), 2);         /* é */
+	assert_int_equal(utf8_len("\xc2\x85"), 2);         /* NEL (C1), valid UTF-8 */
+	assert_int_equal(utf8_len("\xe2\x82\xac"), 3);     /* € */
+	assert_int_equal(utf8_len("\xf0\x9f\x98\x80"), 4); /* U+1F600 */
+	assert_int_equal(utf8_len("\xf4\x8f\xbf\xbf"), 4); /* U+10FFFF, the last */
+	assert_int_equal(utf8_len("\x80"), 0);             /* a lone continuation byte */
+	assert_int_equal(utf8_len("\xc0\xaf"), 0);         /* overlong '/' */
+	assert_int_equal(utf8_len("\xe0\x80\xaf"), 0);     /* overlong, 3 bytes */
+	assert_int_equal(utf8_len("\xf0\x80\x80\xaf"), 0); /* overlong, 4 bytes */
+	assert_int_equal(utf8_len("\xed\xa0\x80"), 0);     /* a surrogate */
+	assert_int_equal(utf8_len("\xf4\x90\x80\x80"), 0); /* past U+10FFFF */
+	assert_int_equal(utf8_len("\xf5\x80\x80\x80"), 0);
+	assert_int_equal(utf8_len("\xc3"), 0); /* cut by the end of the string */
+	assert_int_equal(utf8_len("\xe2\x82"), 0);
+}
+
+/* Parse text, write the object again, compare with want. */
+static void assert_rewritten(const char *text, const char *want)
+{
+	struct pv_json_object obj;
+	struct pv_buf b;
+
+	if (parse(text, &obj) != 0)
+		fail_msg("refused: %s", text);
+	pv_buf_init(&b, 4096);
+	pv_json_write_object(&b, &obj);
+	assert_false(b.failed);
+	assert_string_equal(b.data, want);
+	pv_buf_free(&b);
+	pv_json_object_free(&obj);
+}
+
+static void test_parsed_object_is_written_back_the_same(void **state)
+{
+	static const char line[] =
+	    "{\"time\":\"2027-01-15T08:00:00Z\",\"seq\":12,\"user\":\"a\\\"b\\\\c\\u001b\","
+	    "\"rhost\":null,\"ok\":true,\"no\":false,\"x\":-1.5e3,\"mac\":\"00ff\"}";
+
+	assert_rewritten(line, line);
+	assert_rewritten("{}", "{}");
+	/* Spaces and other escapes are normalised to the writer's form. */
+	assert_rewritten("{ \"k\" : \"\\u00e9\\/\" , \"n\" : 0 }", "{\"k\":\"\xc3\xa9/\",\"n\":0}");
+}
+
+/* A hand-built object whose bare value is not JSON is still written as valid JSON. */
+static void test_written_object_is_valid_json_whatever_it_holds(void **state)
+{
+	struct pv_json_object obj = {0};
+	struct pv_json_object back;
+	struct pv_buf b;
+
+	obj.n = 2;
+	obj.key[0] = "bare";
+	obj.value[0] = "word";
+	obj.is_string[0] = false;
+	obj.key[1] = "num";
+	obj.value[1] = "42";
+	obj.is_string[1] = true; /* a string that looks like a number stays a string */
+	pv_buf_init(&b, 4096);
+	pv_json_write_object(&b, &obj);
+	assert_string_equal(b.data, "{\"bare\":\"word\",\"num\":\"42\"}");
+	assert_int_equal(parse(b.data, &back), 0);
+	pv_json_object_free(&back);
+	pv_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +469,10 @@ int main(void)
 	    cmocka_unit_test(test_field_count_is_bounded),
 	    cmocka_unit_test(test_escaped_strings_parse_back_to_the_original),
 	    cmocka_unit_test(test_invalid_utf8_parses_back_as_replacement_character),
+	    cmocka_unit_test(test_number_grammar),
+	    cmocka_unit_test(test_utf8_sequence_lengths),
+	    cmocka_unit_test(test_parsed_object_is_written_back_the_same),
+	    cmocka_unit_test(test_written_object_is_valid_json_whatever_it_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,133 @@
+/* audit_int.h — what the audit log's writer, reader and verifier share; private to core/audit_*.c
+ * (the interface is audit.h): the line's layout and MAC (audit_line.c), the head file's two
+ * slots (audit_head.c), and the log's directory, first line and last line (audit_read.c). */
+#ifndef PV_AUDIT_INT_H
+#define PV_AUDIT_INT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "err.h"
+#include "json.h"
+#include "keys.h"
+
+#define PV_AUDIT_MAC_BYTES 32
+#define PV_AUDIT_MAC_HEX   (2 * PV_AUDIT_MAC_BYTES)
+#define PV_AUDIT_SEQ_MAX   1000000000000000ULL /* far beyond any log; keeps seq a safe int64 */
+
+/* A position in the chain: a line's seq and MAC, and the seq of the live file's first line
+ * (0: unknown; only the head file records it). */
+struct pv_audit_pos {
+	uint64_t seq;
+	unsigned char mac[PV_AUDIT_MAC_BYTES];
+	uint64_t live_start;
+};
+
+/* --- audit_line.c: the line's layout and MAC --- */
+
+/* The keyed MAC of a line's bytes before ,"mac":" (or of any other text under the audit key). */
+void pv_audit_mac(const struct pv_keys *keys, const char *body, size_t len,
+                  unsigned char mac[PV_AUDIT_MAC_BYTES]);
+
+/* Exactly PV_AUDIT_MAC_HEX lower- or upper-case hex digits into mac; PV_ERR otherwise. */
+int pv_audit_hex_to_mac(const char *hex, unsigned char mac[PV_AUDIT_MAC_BYTES]);
+
+/* seq, prev and mac of one line, found by a full JSON parse. */
+struct pv_audit_parsed {
+	uint64_t seq;
+	unsigned char prev[PV_AUDIT_MAC_BYTES];
+	unsigned char mac[PV_AUDIT_MAC_BYTES];
+};
+
+enum pv_audit_line_status { PV_AUDIT_LINE_OK, PV_AUDIT_LINE_MALFORMED, PV_AUDIT_LINE_BAD_MAC };
+
+/* Parse one line (no newline); check its MAC when keys is non-NULL. */
+enum pv_audit_line_status pv_audit_parse_line(const char *line, size_t len,
+                                              const struct pv_keys *keys,
+                                              struct pv_audit_parsed *out);
+
+/* The line of ev, following position `after`, with its MAC and a final newline, into line;
+ * next is its own position (after's seq + 1, its MAC, after's live_start). PV_ERR: the line
+ * is longer than the buffer allows. */
+int pv_audit_format_line(const struct pv_keys *keys, const struct pv_audit_event *ev, int64_t now,
+                         const struct pv_audit_pos *after, struct pv_audit_pos *next,
+                         struct pv_buf *line);
+
+/* The fast path of verification for a line laid out exactly as pv_audit_format_line writes it:
+ * seq and the two MACs as text at their known places, and the MAC checked. */
+struct pv_audit_fast_line {
+	uint64_t seq;
+	const char *prev_hex; /* PV_AUDIT_MAC_HEX characters inside the line */
+	const char *mac_hex;
+};
+
+bool pv_audit_fast_check(const char *line, size_t len, const struct pv_keys *keys,
+                         struct pv_audit_fast_line *out);
+
+/* --- audit_read.c: the log's directory and files, its first and last lines --- */
+
+/* The log's directory (held open) and the names of the files beside the log, as opened
+ * relative to dirfd and as shown in messages. */
+struct pv_audit_files {
+	const char *log; /* the path as configured */
+	int dirfd;       /* -1 when not open */
+	char base[NAME_MAX + 1];
+	char head_name[NAME_MAX + 8];
+	char lock_name[NAME_MAX + 8];
+	char head_shown[PATH_MAX + 8];
+	char lock_shown[PATH_MAX + 8];
+};
+
+int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, struct pv_err *err);
+void pv_audit_files_close(struct pv_audit_files *files);
+
+/* The end of the log: the last complete line's position, and whether a torn final fragment
+ * (a crash mid-write, never acknowledged) follows it. */
+struct pv_audit_tail {
+	struct pv_audit_pos pos; /* seq and mac; live_start 0 */
+	bool found;              /* a last complete line that parses */
+	bool torn;
+};
+
+/* Read the end of the open log fd. repair (the writer, under the lock): cut a torn fragment. */
+int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_tail *tail,
+                       struct pv_err *err);
+
+/* Sequence number of the open log's first line (0 when it has none that parses). */
+uint64_t pv_audit_first_seq(int fd);
+
+/* --- audit_head.c: the head file "<log>.head" --- */
+
+#define PV_AUDIT_HEAD_SLOT      512
+#define PV_AUDIT_HEAD_FILE_SIZE (2 * PV_AUDIT_HEAD_SLOT)
+
+struct pv_audit_head_file {
+	int fd;         /* open O_RDWR for the writer, -1 when closed or absent */
+	bool found;     /* a valid slot exists: head holds the newest */
+	bool two_slots; /* the in-place layout */
+	bool damaged;   /* two-slot layout with a slot that is not valid */
+	size_t raw_len; /* the file as read, to put it back after a failed update */
+	unsigned char raw[PV_AUDIT_HEAD_FILE_SIZE];
+	struct pv_audit_pos head;
+};
+
+/* Read the head file (absent: hf->found false). The writer keeps it open (writable). */
+int pv_audit_head_read(const struct pv_audit_files *files, const struct pv_keys *keys,
+                       bool writable, struct pv_audit_head_file *hf, struct pv_err *err);
+
+/* Record `head` (the new line) durably; `before` is the chain position the line follows.
+ * Returns PV_OK, PV_ERR (nothing visible changed) or PV_UNSYNCED (readers may see the new
+ * head: the caller puts the old one back with pv_audit_head_restore). */
+int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_files *files,
+                        const struct pv_keys *keys, const struct pv_audit_pos *head,
+                        const struct pv_audit_pos *before, struct pv_err *err);
+
+/* Put back the head file as it was read, after a failed update. */
+int pv_audit_head_restore(struct pv_audit_head_file *hf, const struct pv_audit_files *files);
+
+void pv_audit_head_close(struct pv_audit_head_file *hf);
+
+#endif

@@ -1,0 +1,215 @@
+/* audit_write.c — appending one line to the chained audit log (audit.h): under the lock, find
+ * where the chain stands (head file and log's end), write the line durably, then its head,
+ * then its copy; any failure takes the line back, so the caller can deny ("no log, no login"). */
+#include "audit_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "safefile.h"
+
+/* One append under way: what it holds open and where in the chain the line goes. */
+struct append {
+	const struct pv_audit_sink *sink;
+	struct pv_audit_files files;
+	struct pv_audit_head_file hf;
+	int lockfd;
+	int fd;                     /* the live log, O_APPEND */
+	off_t size;                 /* the log's size before the line: take_back cuts to it */
+	struct pv_audit_pos before; /* the position the line follows */
+	struct pv_audit_pos head;   /* the line's own position */
+	struct pv_buf line;
+};
+
+/* Open the live log for appending (created 0600 when absent), through the checked path. */
+static int open_log_for_append(int dirfd, const char *base, const char *audit_log,
+                               struct pv_err *err)
+{
+	bool missing = false;
+	int fd;
+
+	fd = pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, &missing,
+	                     err);
+	if (fd >= 0 || !missing)
+		return fd;
+	fd = openat(dirfd, base,
+	            O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			pv_err_set(err, "audit log %s is a symbolic link; refusing to follow it",
+			           audit_log);
+		else
+			pv_err_errno(err, errno, "cannot create audit log %s", audit_log);
+		return -1;
+	}
+	close(fd);
+	/* Re-open through the checked path: regular file, root-owned, mode 0600. */
+	return pv_open_file_at(dirfd, base, O_RDWR | O_APPEND, PV_FILE_PRIVATE, audit_log, NULL,
+	                       err);
+}
+
+/* The directory, the lock (held until the end), the log. */
+static int lock_and_open(struct append *a, struct pv_err *err)
+{
+	const struct pv_audit_files *files = &a->files;
+
+	if (pv_audit_files_open(a->sink->log, &a->files, err) != PV_OK)
+		return PV_ERR;
+	a->lockfd = pv_lock_file_at(files->dirfd, files->lock_name, a->sink->lock_timeout,
+	                            files->lock_shown, err);
+	if (a->lockfd < 0)
+		return PV_ERR;
+	a->fd = open_log_for_append(files->dirfd, files->base, files->log, err);
+	return a->fd >= 0 ? PV_OK : PV_ERR;
+}
+
+/* States no crash leaves: the admin decides, appends are refused until then. */
+static int refuse_tampered(const struct append *a, const struct pv_audit_tail *tail,
+                           struct pv_err *err)
+{
+	/* Never re-anchor silently: a log with lines but no head was tampered with (or lost its
+	 * head in a crash before the very first head was written). */
+	if (!a->hf.found && a->size > 0) {
+		pv_err_set(err,
+		           "audit head %s is missing while %s has lines; run otpctl audit verify, "
+		           "then move the log aside to start a new chain (see the admin guide)",
+		           a->files.head_shown, a->files.log);
+		return PV_ERR;
+	}
+	/* A damaged slot while the log ends at the other slot's line: no crash leaves that (a
+	 * line is durable before its head slot is written), removing the last line does. */
+	if (a->hf.damaged && tail->found && tail->pos.seq == a->hf.head.seq) {
+		pv_err_set(err,
+		           "audit head %s has a damaged slot and the log ends at the older one: "
+		           "the last line may have been removed; run otpctl audit verify",
+		           a->files.head_shown);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+/* Where the chain stands: the head file, the log's end (a torn fragment cut), the later of
+ * the two. */
+static int find_position(struct append *a, struct pv_err *err)
+{
+	struct pv_audit_tail tail;
+	struct stat st;
+
+	if (pv_audit_head_read(&a->files, a->sink->keys, true, &a->hf, err) != PV_OK ||
+	    pv_audit_read_tail(a->fd, a->files.log, true, &tail, err) != PV_OK)
+		return PV_ERR;
+	if (fstat(a->fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", a->files.log);
+		return PV_ERR;
+	}
+	a->size = st.st_size;
+	if (refuse_tampered(a, &tail, err) != PV_OK)
+		return PV_ERR;
+	a->before = a->hf.head;
+	/* The log is ahead of the head after a crash between the two writes: follow the log.
+	 * A log behind the head (cut tail, or a fresh file after rotation) continues from the
+	 * head, so a cut shows as a gap when verified. */
+	if (tail.found && tail.pos.seq > a->before.seq) {
+		/* The crash may have hit the first line of a fresh file: ask the file itself. */
+		tail.pos.live_start = pv_audit_first_seq(a->fd);
+		a->before = tail.pos;
+	}
+	/* Remember where this file starts, so that verify notices lines cut from its start. */
+	if (a->size == 0)
+		a->before.live_start = a->before.seq + 1;
+	return PV_OK;
+}
+
+/* The append failed (disk full, I/O error): remove what this call wrote, so the log never
+ * shows a decision the caller is about to reverse ("no log, no login" both ways). Cutting a
+ * file needs no free space; should it fail anyway, the next append cuts a torn fragment and
+ * verification flags a complete line the head does not cover. */
+static void take_back(const struct append *a)
+{
+	if (ftruncate(a->fd, a->size) == 0)
+		(void)fdatasync(a->fd);
+}
+
+static int write_line(const struct append *a, struct pv_err *err)
+{
+	ssize_t n = write(a->fd, a->line.data, a->line.len);
+
+	/* O_APPEND + one write: a short write (disk full) leaves a torn line that the next
+	 * append cuts; the caller denies either way. */
+	if (n != (ssize_t)a->line.len) {
+		pv_err_errno(err, n < 0 ? errno : ENOSPC, "cannot write to %s", a->files.log);
+		take_back(a);
+		return PV_ERR;
+	}
+	if (fdatasync(a->fd) != 0) {
+		pv_err_errno(err, errno, "cannot sync %s", a->files.log);
+		take_back(a);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+static int write_head(struct append *a, struct pv_err *err)
+{
+	int r = pv_audit_head_write(&a->hf, &a->files, a->sink->keys, &a->head, &a->before, err);
+
+	if (r == PV_OK)
+		return PV_OK;
+	/* The caller denies: take the line back. If the new head may be visible, put the
+	 * previous one back first; should that fail too, keep the line, since a head naming a
+	 * missing line would read as tampering. */
+	if (r != PV_UNSYNCED || pv_audit_head_restore(&a->hf, &a->files) == PV_OK)
+		take_back(a);
+	return PV_ERR;
+}
+
+/* The copy (the database's audit table) under the lock, once line and head are durable. */
+static int mirror_line(struct append *a, struct pv_err *err)
+{
+	const struct pv_audit_sink *sink = a->sink;
+
+	if (sink->mirror == NULL ||
+	    sink->mirror(sink->mirror_ctx, a->head.seq, a->line.data, err) == PV_OK)
+		return PV_OK;
+	/* The copy failed: this line must not count anywhere (the caller denies). */
+	if (pv_audit_head_restore(&a->hf, &a->files) == PV_OK)
+		take_back(a);
+	return PV_ERR;
+}
+
+int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
+                    struct pv_err *err)
+{
+	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1};
+	int rc = PV_ERR;
+
+	a.files.dirfd = -1;
+	pv_buf_init(&a.line, PV_AUDIT_LINE_MAX);
+	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK)
+		goto out;
+	if (pv_audit_format_line(sink->keys, ev, now, &a.before, &a.head, &a.line) != PV_OK) {
+		pv_err_set(err, "audit line too long");
+		goto out;
+	}
+	if (write_line(&a, err) != PV_OK || write_head(&a, err) != PV_OK)
+		goto out;
+	a.line.data[a.line.len - 1] = '\0'; /* the copies carry the line without its newline */
+	if (mirror_line(&a, err) != PV_OK)
+		goto out;
+	pv_log_audit_line(sink->pamh, a.line.data);
+	rc = PV_OK;
+out:
+	pv_audit_head_close(&a.hf);
+	if (a.fd >= 0)
+		close(a.fd);
+	if (a.lockfd >= 0)
+		close(a.lockfd);
+	pv_audit_files_close(&a.files);
+	pv_buf_free(&a.line);
+	return rc;
+}
