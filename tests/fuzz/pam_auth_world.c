@@ -482,6 +482,7 @@ static void damage(struct fz_world *w, const struct fz_input *in, const struct f
 static void first_audit_line(struct fz_world *w)
 {
 	struct pv_audit_event ev;
+	struct pv_audit_sink sink = {0};
 	struct pv_err err;
 
 	pv_audit_event_init(&ev);
@@ -493,8 +494,11 @@ static void first_audit_line(struct fz_world *w)
 	ev.action = "enable";
 	ev.admin = "root";
 	/* pamh: the fuzz handle, so the syslog copy is captured (and dropped) by the wrapper. */
-	FZ_CHECK(pv_audit_append(w->cfg.audit_log, &w->keys, 1, &ev, fz.now - 60, fz.handle,
-	                         &err) == PV_OK,
+	sink.log = w->cfg.audit_log;
+	sink.keys = &w->keys;
+	sink.lock_timeout = 1;
+	sink.pamh = fz.handle;
+	FZ_CHECK(pv_audit_append(&sink, &ev, fz.now - 60, &err) == PV_OK,
 	         "cannot write the first audit line: %s", err.msg);
 }
 
