@@ -150,6 +150,18 @@ int pv_group_name(gid_t gid, char *name, size_t len, struct pv_err *err)
 	return rc;
 }
 
+int pv_group_id(const char *name, gid_t *gid, struct pv_err *err)
+{
+	struct group gr;
+	char *buf = NULL;
+	int rc = get_group(name, &gr, &buf, err);
+
+	if (rc == PV_OK)
+		*gid = gr.gr_gid;
+	free(buf);
+	return rc;
+}
+
 int pv_group_has_user(const char *group, const char *user, bool *member, struct pv_err *err)
 {
 	struct pv_account acct;

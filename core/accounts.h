@@ -34,6 +34,9 @@ int pv_group_has_user(const char *group, const char *user, bool *member, struct 
  * there is none; PV_ERR on an NSS failure or a name that does not fit. */
 int pv_account_name(uid_t uid, char *name, size_t len, struct pv_err *err);
 
+/* The gid of group name (getgrnam_r); PV_NOTFOUND when there is none. */
+int pv_group_id(const char *name, gid_t *gid, struct pv_err *err);
+
 /* The name of group gid (getgrgid_r); as pv_account_name. */
 int pv_group_name(gid_t gid, char *name, size_t len, struct pv_err *err);
 
