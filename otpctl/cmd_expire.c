@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "otpctl.h"
 #include "session.h"
 #include "timeparse.h"
@@ -237,16 +238,16 @@ static unsigned tell_sessions(const char *name, const struct pv_session *list, s
                               const char *text)
 {
 	unsigned written = 0;
+	struct pv_account acct;
+	struct pv_err err;
 	bool running = false;
-	uid_t uid;
-	gid_t gid;
 	size_t i;
 
-	if (n == 0 || ctl_account_ids(name, &uid, &gid) != 1 || uid == 0)
+	if (n == 0 || pv_account_lookup(name, &acct, &err) != PV_OK || acct.uid == 0)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (still_running(&list[i], &running) == PV_OK && running)
-			written += ctl_session_notify(uid, list[i].pid, text);
+			written += ctl_session_notify(acct.uid, list[i].pid, text);
 	return written;
 }
 
@@ -396,6 +397,24 @@ static int by_name(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+/* vendor_group's members that can be vendors; a missing group is a warning and no member. */
+static int group_members(const struct otpctl *ctl, char (**members)[PV_NAME_MAX + 1], size_t *n)
+{
+	const char *group = ctl->cfg.vendor_group;
+	struct pv_err err;
+	int r = pv_group_vendor_members(group, "/etc/passwd", members, n, &err);
+
+	if (r == PV_NOTFOUND) {
+		ctl_warn("vendor_group %s does not exist (groupadd %s)", group, group);
+		return EXIT_OK;
+	}
+	if (r != PV_OK) {
+		ctl_error("cannot list the members of vendor_group %s: %s", group, err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 /* Everyone expire looks at: the store's vendors, vendor_group's members (one without a
  * record is a removed vendor) and whoever has a session record. Sorted, each once. When the
  * group or the session records cannot be read, the others are still there (EXIT_FAIL). */
@@ -415,12 +434,15 @@ static int expire_names(struct otpctl *ctl, char (**out)[PV_NAME_MAX + 1], size_
 		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
+	/* Each run brings the local vendor list up to date with the store (vendors added or
+	 * removed on another gateway): the timer makes that once a period. */
+	if (ctl_vendor_list_refresh(ctl, names, n_names) != EXIT_OK)
+		rc = EXIT_FAIL;
 	if (pv_session_list(ctl->cfg.session_dir, &sessions, &n_sessions, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		rc = EXIT_FAIL;
 	}
-	if (ctl->cfg.vendor_group[0] != '\0' &&
-	    ctl_group_members(ctl->cfg.vendor_group, &members, &n_members) != EXIT_OK)
+	if (ctl->cfg.vendor_group[0] != '\0' && group_members(ctl, &members, &n_members) != EXIT_OK)
 		rc = EXIT_FAIL;
 	grown = realloc(names, (n_names + n_members + n_sessions + 1) * sizeof(*names));
 	if (grown == NULL) {

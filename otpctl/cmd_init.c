@@ -1,12 +1,14 @@
 /* cmd_init.c — `otpctl init`: the master key, the store directory and the first audit line. */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "otpctl.h"
 #include "safefile.h"
+#include "vendorlist.h"
 
 /* Create the directory that will hold `path` when it is missing (one level, root, mode). */
 static int make_parent(const char *path, mode_t mode)
@@ -36,6 +38,39 @@ static int make_parent(const char *path, mode_t mode)
 	return EXIT_OK;
 }
 
+/* With the database: the store directory holds the local vendor list (vendorlist.h), filled
+ * from the database when it can be read already, else empty until the first `otpctl expire`
+ * (before `otpctl db init` there is nothing to read). An existing list is kept then. */
+static int init_vendor_list(struct otpctl *ctl)
+{
+	char(*names)[PV_NAME_MAX + 1] = NULL;
+	char(*old)[PV_NAME_MAX + 1] = NULL;
+	struct pv_err err;
+	size_t n = 0;
+	int rc;
+	int r;
+
+	if (pv_store_create_dir(&ctl->cfg, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (pv_store_open(&ctl->cfg, &ctl->store, &err) == PV_OK &&
+	    pv_store_list(ctl->store, &names, &n, &err) == PV_OK) {
+		rc = ctl_vendor_list_refresh(ctl, names, n);
+		free(names);
+		return rc;
+	}
+	r = pv_vendorlist_read(ctl->cfg.store_dir, &old, &n, &err);
+	free(old);
+	if (r == PV_OK)
+		return EXIT_OK;
+	if (r != PV_NOTFOUND) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return ctl_vendor_list_refresh(ctl, NULL, 0);
+}
+
 int cmd_init(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("init");
@@ -61,7 +96,8 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (ctl_load_keys(ctl) != EXIT_OK ||
-	    (ctl->cfg.store_backend == PV_STORE_FILE && ctl_open_store(ctl) != EXIT_OK))
+	    (ctl->cfg.store_backend == PV_STORE_FILE && ctl_open_store(ctl) != EXIT_OK) ||
+	    (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && init_vendor_list(ctl) != EXIT_OK))
 		return EXIT_FAIL;
 	if (ctl_audit(ctl, "init", NULL, "allow", "ok", NULL) != EXIT_OK)
 		return EXIT_FAIL;

@@ -2,13 +2,12 @@
  * they may connect from. */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "accounts.h"
 #include "deferred.h"
 #include "ipmatch.h"
 #include "otpctl.h"
@@ -87,21 +86,20 @@ static bool note_ok(const char *note)
 /* Is name a line of the local /etc/passwd (and not only known through NSS: AD/LDAP/SSSD)? */
 static int account_source(const char *name, bool *exists, bool *local)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[8192];
+	struct pv_account acct;
+	struct pv_err err;
 	int r;
 
 	*exists = false;
 	*local = false;
-	r = getpwnam_r(name, &pw, buf, sizeof(buf), &pwp);
-	if (r != 0) {
+	r = pv_account_lookup(name, &acct, &err);
+	if (r == PV_NOTFOUND)
+		return EXIT_OK;
+	if (r != PV_OK) {
 		/* An NSS error is not "no such account": it could hide an LDAP account. */
-		ctl_error("cannot look up account %s: %s", name, strerror(r));
+		ctl_error("%s", err.msg);
 		return EXIT_FAIL;
 	}
-	if (pwp == NULL)
-		return EXIT_OK;
 	*exists = true;
 	r = ctl_passwd_has("/etc/passwd", name);
 	if (r < 0) {
@@ -112,38 +110,36 @@ static int account_source(const char *name, bool *exists, bool *local)
 	return EXIT_OK;
 }
 
-/* With vendor_group set, sshd's "Match Group" block and the module's group rule only cover
- * members: say so when the new vendor's account is not one. Returns false only when the
- * group exists and the account is not in it. */
+/* With vendor_group set, sshd's "Match Group" block covers members only, and pam_vendor
+ * denies a registered vendor outside it (config_error): say so when the new vendor's account
+ * is not a member. Returns false when the account is not known to be a member (the group is
+ * missing, cannot be read, or does not hold it). */
 static bool check_vendor_group(const struct otpctl *ctl, const char *name)
 {
 	const char *group = ctl->cfg.vendor_group;
-	struct group gr;
-	struct group *grp = NULL;
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char grbuf[65536];
-	char pwbuf[8192];
-	size_t i;
+	struct pv_err err;
+	bool member = false;
+	int r;
 
 	if (group[0] == '\0')
 		return true;
-	if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL) {
+	r = pv_group_has_user(group, name, &member, &err);
+	if (r == PV_NOTFOUND) {
 		ctl_warn("vendor_group %s does not exist; pam_vendor denies every user until it "
 		         "does (groupadd %s)",
 		         group, group);
-		return true;
+		return false;
 	}
-	for (i = 0; gr.gr_mem != NULL && gr.gr_mem[i] != NULL; i++)
-		if (strcmp(gr.gr_mem[i], name) == 0)
-			return true;
-	if (getpwnam_r(name, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL &&
-	    pw.pw_gid == gr.gr_gid)
-		return true;
-	ctl_warn("account %s is not in vendor_group %s; add it (usermod -aG %s %s) so that sshd "
-	         "asks for its key and the code",
-	         name, group, group, name);
-	return false;
+	if (r != PV_OK) {
+		ctl_warn("cannot tell whether %s is in vendor_group %s: %s", name, group, err.msg);
+		return false;
+	}
+	if (!member)
+		ctl_warn(
+		    "account %s is not in vendor_group %s: pam_vendor denies it (config_error) "
+		    "until it is; add it (usermod -aG %s %s)",
+		    name, group, group, name);
+	return member;
 }
 
 /* A vendor account must have no privileges on the system: name each one and its fix. */
@@ -254,6 +250,10 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 		snprintf(ips + used, sizeof(ips) - used, "; hours %s", hours);
 	}
 	rc = EXIT_FAIL;
+	/* Listed before the record exists: a listed name without a record is denied anyway,
+	 * a record without its line would be missed if its groups changed. */
+	if (ctl_vendor_list_set(ctl, va.name, true) != EXIT_OK)
+		goto out;
 	if (ctl_audit(ctl, "vendor_add", va.name, "allow", "ok", ips) != EXIT_OK)
 		goto out;
 	if (pv_store_create(ctl->store, &ctl->keys, rec, &err) != PV_OK) {
@@ -393,13 +393,16 @@ int cmd_vendor_remove(struct otpctl *ctl, int argc, char **argv)
 		(void)ctl_audit(ctl, "vendor_remove", argv[1], "error", "store_error", err.msg);
 		return EXIT_FAIL;
 	}
+	/* Off the list after the record is gone; if that fails, the next expire drops it. */
+	rc = ctl_vendor_list_set(ctl, argv[1], false);
 	if (!ctl->json)
 		printf("Vendor %s removed from the store (the system account is unchanged).\n",
 		       argv[1]);
 	/* Its sessions and processes end now: outside vendor_group nothing would find them
 	 * later (otpctl expire looks at the store, the group and the session records). */
 	memset(&ended, 0, sizeof(ended));
-	rc = ctl_end_vendor(ctl, argv[1], CTL_END_REMOVED, &ended);
+	if (ctl_end_vendor(ctl, argv[1], CTL_END_REMOVED, &ended) != EXIT_OK)
+		rc = EXIT_FAIL;
 	if (ctl->json)
 		printf("{\"vendor\":\"%s\",\"removed\":true,\"sessions_ended\":%u,"
 		       "\"processes_ended\":%zu,\"logind\":\"%s\"}\n",

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "session.h"
 #include "timeparse.h"
+#include "vendorlist.h"
 #include "vendorname.h"
 
 /* otpctl's messages go through the core's one logging function (stderr without a PAM
@@ -252,6 +253,34 @@ int ctl_print_json(struct pv_buf *b)
 void ctl_local_time(int64_t t, char *buf, size_t len)
 {
 	pv_format_local((time_t)t, buf, len);
+}
+
+int ctl_vendor_list_set(const struct otpctl *ctl, const char *name, bool listed)
+{
+	struct pv_err err;
+
+	if (ctl->cfg.store_backend != PV_STORE_POSTGRESQL)
+		return EXIT_OK;
+	if (pv_vendorlist_set(ctl->cfg.store_dir, name, listed, (int)ctl->cfg.lock_timeout, &err) !=
+	    PV_OK) {
+		ctl_error("cannot update the local vendor list: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int ctl_vendor_list_refresh(const struct otpctl *ctl, char (*names)[PV_NAME_MAX + 1], size_t n)
+{
+	struct pv_err err;
+
+	if (ctl->cfg.store_backend != PV_STORE_POSTGRESQL)
+		return EXIT_OK;
+	if (pv_vendorlist_write(ctl->cfg.store_dir, names, n, (int)ctl->cfg.lock_timeout, &err) !=
+	    PV_OK) {
+		ctl_error("cannot write the local vendor list: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
 }
 
 int ctl_passwd_has(const char *file, const char *name)

@@ -2,6 +2,7 @@
  * Debian 12's crontab(1) (cron 3.0pl1) and at(1) (at 3.2.5) for their allow/deny files, the
  * crontab and at jobs already queued for it, and systemd's linger file. Only reads. */
 #include "deferred.h"
+#include "accounts.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,8 +55,8 @@ static int path_of(char *buf, size_t len, struct pv_err *err, const char *fmt, .
 
 struct account {
 	bool exists;
-	struct passwd pw;
-	char buf[16384];
+	const char *name;
+	struct pv_account ids;
 };
 
 /* The identity that opens an allow/deny file, for the kernel's permission check: crontab(1)
@@ -76,7 +77,7 @@ static void opener_init(struct opener *o, uid_t uid, gid_t gid, const struct acc
 	o->n_gids = 1;
 	if (!acct->exists)
 		return;
-	if (getgrouplist(acct->pw.pw_name, acct->pw.pw_gid, o->gids + 1, &count) < 0)
+	if (getgrouplist(acct->name, acct->ids.gid, o->gids + 1, &count) < 0)
 		count = MAX_GROUPS; /* more than we keep: the first ones count */
 	o->n_gids += count;
 }
@@ -84,27 +85,23 @@ static void opener_init(struct opener *o, uid_t uid, gid_t gid, const struct acc
 /* A system group's or user's ids; (id_t)-1 when there is none, which no file has. */
 static gid_t group_id(const char *group)
 {
-	struct group gr;
-	struct group *grp = NULL;
-	char buf[16384];
+	struct pv_err err;
+	gid_t gid;
 
-	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
-		return (gid_t)-1;
-	return gr.gr_gid;
+	return pv_group_id(group, &gid, &err) == PV_OK ? gid : (gid_t)-1;
 }
 
 static void user_ids(const char *user, uid_t *uid, gid_t *gid)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account ids;
+	struct pv_err err;
 
 	*uid = (uid_t)-1;
 	*gid = (gid_t)-1;
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+	if (pv_account_lookup(user, &ids, &err) != PV_OK)
 		return;
-	*uid = pw.pw_uid;
-	*gid = pw.pw_gid;
+	*uid = ids.uid;
+	*gid = ids.gid;
 }
 
 static bool readable_by(const struct stat *st, const struct opener *o)
@@ -218,7 +215,7 @@ static int cron_allowed(const struct dfr_paths *p, const char *name, const struc
 	struct list_file deny;
 	struct opener o;
 
-	opener_init(&o, acct->exists ? acct->pw.pw_uid : (uid_t)-1, group_id("crontab"), acct);
+	opener_init(&o, acct->exists ? acct->ids.uid : (uid_t)-1, group_id("crontab"), acct);
 	if (list_lookup(p->etc_dir, "cron.allow", name, true, &o, &allow, err) != PV_OK)
 		return PV_ERR;
 	if (allow.state != LIST_ABSENT) {
@@ -382,7 +379,7 @@ static int at_jobs(const struct dfr_paths *p, const char *name, const struct acc
 		if (de->d_name[0] == '.')
 			continue; /* ., .. and at's .SEQ */
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISREG(st.st_mode) || st.st_uid != acct->pw.pw_uid)
+		    !S_ISREG(st.st_mode) || st.st_uid != acct->ids.uid)
 			continue;
 		add_job(&jobs, dir, de->d_name);
 	}
@@ -457,7 +454,6 @@ int dfr_find(const struct dfr_paths *paths, const char *name, unsigned kinds,
              struct dfr_way ways[DFR_NKINDS], size_t *n, struct pv_err *err)
 {
 	struct account *acct;
-	struct passwd *pwp = NULL;
 	unsigned k;
 	bool found;
 	int r;
@@ -469,12 +465,11 @@ int dfr_find(const struct dfr_paths *paths, const char *name, unsigned kinds,
 		pv_err_set(err, "out of memory");
 		return PV_ERR;
 	}
-	r = getpwnam_r(name, &acct->pw, acct->buf, sizeof(acct->buf), &pwp);
-	if (r != 0) {
-		pv_err_errno(err, r, "cannot look up account %s", name);
+	acct->name = name;
+	r = pv_account_lookup(name, &acct->ids, err);
+	if (r == PV_ERR)
 		goto out;
-	}
-	acct->exists = pwp != NULL;
+	acct->exists = r == PV_OK;
 	for (k = 0; k < DFR_NKINDS; k++) {
 		if ((kinds & (1u << k)) == 0)
 			continue;

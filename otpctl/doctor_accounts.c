@@ -5,36 +5,34 @@
 #include "doctor.h"
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define GROUP_BUF_MAX (4 * 1024 * 1024)
+#include "accounts.h"
+#include "vendorlist.h"
 
 /* One vendor's account. Returns false when the passwd file cannot be read (stop there). */
 static bool check_vendor(struct doctor *d, const struct dr_vendor *v)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account acct;
+	struct pv_err err;
 	char id[96];
 	char fix[512];
 	int local;
 	int r;
 
-	r = getpwnam_r(v->name, &pw, buf, sizeof(buf), &pwp);
-	if (r != 0) {
+	r = pv_account_lookup(v->name, &acct, &err);
+	if (r == PV_ERR) {
 		/* An NSS error is not "no such account": it could hide a directory account. */
 		snprintf(id, sizeof(id), "vendor.%s.lookup", v->name);
 		snprintf(fix, sizeof(fix),
 		         "check /etc/nsswitch.conf and the services it names (getent passwd %s)",
 		         v->name);
 		dr_finding(d, DR_ERROR, id, fix, "cannot look up the account of vendor %s: %s",
-		           v->name, strerror(r));
+		           v->name, err.msg);
 		return true;
 	}
-	if (pwp == NULL) {
+	if (r == PV_NOTFOUND) {
 		snprintf(id, sizeof(id), "vendor.%s.absent", v->name);
 		if (d->ctl->cfg.vendor_group[0] != '\0')
 			snprintf(
@@ -89,48 +87,12 @@ static void check_accounts(struct doctor *d)
 			return;
 }
 
-/* getgrnam_r with a buffer that grows for big groups. Returns 0 or an errno value; *grp is
- * NULL when there is no such group. *buf is malloc'd (free it). */
-static int lookup_group(const char *name, struct group *gr, struct group **grp, char **buf)
-{
-	size_t len = 16384;
-	int r;
-
-	*buf = NULL;
-	for (;;) {
-		char *grown = realloc(*buf, len);
-
-		if (grown == NULL)
-			return ENOMEM;
-		*buf = grown;
-		r = getgrnam_r(name, gr, *buf, len, grp);
-		if (r != ERANGE || len >= GROUP_BUF_MAX)
-			return r;
-		len *= 2;
-	}
-}
-
-static bool is_member(const struct group *gr, const char *name)
-{
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
-	size_t i;
-
-	for (i = 0; gr->gr_mem != NULL && gr->gr_mem[i] != NULL; i++)
-		if (strcmp(gr->gr_mem[i], name) == 0)
-			return true;
-	return getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL &&
-	       pw.pw_gid == gr->gr_gid;
-}
-
 bool dr_account_exists(const char *name)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account acct;
+	struct pv_err err;
 
-	return getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL;
+	return pv_account_lookup(name, &acct, &err) == PV_OK;
 }
 
 /* A vendor outside vendor_group: the root cause of what follows (sshd's Match Group block no
@@ -141,32 +103,44 @@ static void report_outside(struct doctor *d, struct dr_vendor *v, const char *gr
 
 	snprintf(v->cause, sizeof(v->cause), "vendor.%s.not_in_group", v->name);
 	snprintf(fix, sizeof(fix), "usermod -aG %s %s", group, v->name);
-	if (d->ctl->cfg.store_backend == PV_STORE_POSTGRESQL)
+	dr_finding(d, DR_ERROR, v->cause, fix,
+	           "vendor %s is not a member of vendor_group %s: pam_vendor denies it in every "
+	           "phase (config_error), and sshd's Match Group block does not apply to it",
+	           v->name, group);
+}
+
+/* A member of vendor_group? PV_OK with *member, else a finding was made (PV_ERR). */
+static int group_holds(struct doctor *d, const char *group, const char *name, bool *member)
+{
+	struct pv_err err;
+	char fix[256];
+	int r = pv_group_has_user(group, name, member, &err);
+
+	if (r == PV_NOTFOUND) {
+		snprintf(fix, sizeof(fix), "groupadd %s", group);
 		dr_finding(
-		    d, DR_ERROR, v->cause, fix,
-		    "vendor %s is not a member of vendor_group %s: with store_backend = "
-		    "postgresql pam_vendor does not treat it as a vendor at all (window, "
-		    "address and code are not checked), and sshd's Match Group block does not "
-		    "apply to it",
-		    v->name, group);
-	else
-		dr_finding(
-		    d, DR_ERROR, v->cause, fix,
-		    "vendor %s is not a member of vendor_group %s: sshd's Match Group block "
-		    "does not apply to it, so sshd does not ask for its code and pam_vendor's "
-		    "account phase refuses it (no_otp_verified)",
-		    v->name, group);
+		    d, DR_ERROR, "vendor_group.missing", fix,
+		    "vendor_group %s (%s) does not exist: pam_vendor denies every user until "
+		    "it does, and sshd's Match Group block matches no one",
+		    group, d->ctl->config_path);
+		return PV_ERR;
+	}
+	if (r != PV_OK) {
+		snprintf(fix, sizeof(fix),
+		         "check /etc/nsswitch.conf and the services it names (getent group %s)",
+		         group);
+		dr_finding(d, DR_ERROR, "vendor_group.lookup", fix,
+		           "cannot look up vendor_group %s: %s", group, err.msg);
+		return PV_ERR;
+	}
+	return PV_OK;
 }
 
 static void check_group(struct doctor *d)
 {
 	const char *group = d->ctl->cfg.vendor_group;
-	struct group gr;
-	struct group *grp = NULL;
-	char *buf = NULL;
-	char fix[256];
+	bool member = false;
 	size_t i;
-	int r;
 
 	if (!d->have_config) {
 		dr_skip(d, "needs the configuration (see files.config)");
@@ -176,34 +150,60 @@ static void check_group(struct doctor *d)
 		dr_skip(d, "vendor_group is not set in %s", d->ctl->config_path);
 		return;
 	}
-	r = lookup_group(group, &gr, &grp, &buf);
-	if (r != 0) {
-		snprintf(fix, sizeof(fix),
-		         "check /etc/nsswitch.conf and the services it names (getent group %s)",
-		         group);
-		dr_finding(d, DR_ERROR, "vendor_group.lookup", fix,
-		           "cannot look up vendor_group %s: %s", group, strerror(r));
-		goto out;
+	/* Asked once even without vendors: a missing group is an error by itself. */
+	if (group_holds(d, group, "root", &member) != PV_OK)
+		return;
+	for (i = 0; d->have_vendors && i < d->n_vendors; i++) {
+		if (!dr_account_exists(d->vendors[i].name))
+			continue; /* no account: vendor.NAME.absent */
+		if (group_holds(d, group, d->vendors[i].name, &member) != PV_OK)
+			return;
+		if (!member)
+			report_outside(d, &d->vendors[i], group);
 	}
-	if (grp == NULL) {
-		snprintf(fix, sizeof(fix), "groupadd %s", group);
-		dr_finding(
-		    d, DR_ERROR, "vendor_group.missing", fix,
-		    "vendor_group %s (%s) does not exist: pam_vendor denies every user until "
-		    "it does, and sshd's Match Group block matches no one",
-		    group, d->ctl->config_path);
-		goto out;
+}
+
+/* With the database, the module knows registered vendors from the local list: it must exist,
+ * be safe and hold every vendor of the store (otpctl expire refreshes it each period). */
+static void check_vendor_list(struct doctor *d)
+{
+	char(*names)[PV_NAME_MAX + 1] = NULL;
+	char shown[PATH_MAX + 32];
+	struct pv_err err;
+	size_t n = 0;
+	size_t i, j;
+	int r;
+
+	if (!d->have_config || d->ctl->cfg.store_backend != PV_STORE_POSTGRESQL) {
+		dr_skip(d, "only with store_backend = postgresql");
+		return;
 	}
-	for (i = 0; d->have_vendors && i < d->n_vendors; i++)
-		if (dr_account_exists(d->vendors[i].name) && !is_member(&gr, d->vendors[i].name))
-			report_outside(d, &d->vendors[i],
-			               group); /* no account: vendor.NAME.absent */
-out:
-	free(buf);
+	snprintf(shown, sizeof(shown), "%s/%s", d->ctl->cfg.store_dir, PV_VENDOR_LIST);
+	r = pv_vendorlist_read(d->ctl->cfg.store_dir, &names, &n, &err);
+	if (r != PV_OK) {
+		dr_finding(d, DR_ERROR, "vendor_list.unusable", "otpctl expire",
+		           "%s%s: pam_vendor denies every member of vendor_group until the local "
+		           "vendor list can be read",
+		           r == PV_NOTFOUND ? shown : err.msg,
+		           r == PV_NOTFOUND ? " does not exist" : "");
+		return;
+	}
+	for (i = 0; d->have_vendors && i < d->n_vendors; i++) {
+		for (j = 0; j < n && strcmp(names[j], d->vendors[i].name) != 0; j++)
+			;
+		if (j == n)
+			dr_finding(
+			    d, DR_WARNING, "vendor_list.stale", "otpctl expire",
+			    "vendor %s is not in %s yet: removed from vendor_group it would not "
+			    "be recognised on this gateway until the next otpctl expire",
+			    d->vendors[i].name, shown);
+	}
+	free(names);
 }
 
 const struct dr_check dr_account_checks[] = {
     {"vendor.accounts", check_accounts},
     {"vendor_group", check_group},
+    {"vendor_list", check_vendor_list},
     {NULL, NULL},
 };

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "otpctl.h"
 #include "procfs.h"
 #include "timeparse.h"
@@ -298,6 +299,8 @@ static int kill_phase(struct sweep *sw)
 
 int ctl_end_processes(const char *name, struct ctl_endproc *res)
 {
+	struct pv_account acct;
+	struct pv_err err;
 	struct sweep sw;
 	char loginctl[64];
 	size_t found = 0;
@@ -309,9 +312,16 @@ int ctl_end_processes(const char *name, struct ctl_endproc *res)
 	sw.res = res;
 	res->logind =
 	    ctl_logind_running(loginctl, sizeof(loginctl)) ? CTL_LOGIND_UNUSED : CTL_LOGIND_ABSENT;
-	r = ctl_account_ids(name, &sw.uid, &sw.gid);
-	if (r <= 0)
-		return r == 0 ? EXIT_OK : EXIT_FAIL; /* no account: nothing can run under it */
+	r = pv_account_lookup(name, &acct, &err);
+	if (r == PV_NOTFOUND)
+		return EXIT_OK; /* no account: nothing can run under it */
+	if (r != PV_OK) {
+		/* An NSS error is not "no such account": it could hide the vendor's. */
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	sw.uid = acct.uid;
+	sw.gid = acct.gid;
 	res->have_account = true;
 	res->uid = sw.uid;
 	if (sw.uid == 0) {

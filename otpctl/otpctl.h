@@ -62,6 +62,12 @@ int ctl_passwd_has(const char *file, const char *name);
 
 /* Refuse a vendor name that cannot be valid (prints the error). */
 bool ctl_check_name(const char *name);
+/* The local list of registered vendors (vendorlist.h), kept only with store_backend =
+ * postgresql (the file store is its own list); both print the error. Put name on the list or
+ * take it off: */
+int ctl_vendor_list_set(const struct otpctl *ctl, const char *name, bool listed);
+/* Replace the list with the store's names (init, expire). */
+int ctl_vendor_list_refresh(const struct otpctl *ctl, char (*names)[PV_NAME_MAX + 1], size_t n);
 
 /* Append an `admin` audit event (action, vendor, result, reason, detail). Prints the error and
  * returns EXIT_FAIL if the line cannot be written. */
@@ -150,14 +156,6 @@ int cmd_audit(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
 int cmd_report(struct otpctl *ctl, int argc, char **argv);
 int cmd_expire(struct otpctl *ctl, int argc, char **argv);
-
-/* accounts.c: the accounts behind vendor names. */
-/* uid and gid of account name: 1 found, 0 no such account, -1 lookup error (printed). */
-int ctl_account_ids(const char *name, uid_t *uid, gid_t *gid);
-/* vendor_group's members that can be vendors (valid names): listed in the group, or local
- * accounts (/etc/passwd) with it as primary group. *names malloc'd; a missing group is a
- * warning and no member. Prints the error; returns EXIT_OK or EXIT_FAIL. */
-int ctl_group_members(const char *group, char (**names)[PV_NAME_MAX + 1], size_t *n);
 
 /* endproc.c: ending every process that runs under a vendor's uid. */
 #define CTL_PIDS_SHOWN 20 /* PIDs named in messages and audit lines; the rest are counted */

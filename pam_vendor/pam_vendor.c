@@ -27,6 +27,7 @@
 #include "module.h"
 #include "policy.h"
 #include "store.h"
+#include "vendorlist.h"
 #include "vendorname.h"
 
 #define PV_EXPORT __attribute__((visibility("default")))
@@ -35,6 +36,7 @@ enum who {
 	WHO_ERROR,      /* deny: a vendor we cannot serve, or we cannot tell (already logged) */
 	WHO_VENDOR,     /* has a record in the store */
 	WHO_DENIED,     /* not a vendor, but must be denied (vendor group, unknown_user = deny) */
+	WHO_OUTSIDE,    /* a registered vendor outside vendor_group: denied, config_error */
 	WHO_NOT_VENDOR, /* not our business: PAM_IGNORE */
 };
 
@@ -203,16 +205,29 @@ static enum who classify_untrusted(struct call *c, enum pv_reason reason, const 
 
 /* A user with no record: denied when in a vendor group (a removed vendor stays out) or when
  * unknown_user = deny, else not our business. */
-static enum who classify_unregistered(struct call *c)
+static enum who classify_unregistered(const struct call *c, bool member)
 {
-	bool member = false;
-	int r = vendor_group_member(c, true, &member);
-
-	if (r == PV_ERR)
-		return WHO_ERROR;
 	if (member)
 		return WHO_DENIED;
 	return c->cfg.unknown_user == PV_UNKNOWN_DENY ? WHO_DENIED : WHO_NOT_VENDOR;
+}
+
+/* With the database, who is registered is read from the local list (vendorlist.h), never from
+ * the database: a user neither listed nor in vendor_group (required then) is decided without
+ * it, a listed user outside the group is denied, and only group members go on to the store. */
+static enum who classify_by_list(struct call *c, bool member, bool *ask_store)
+{
+	struct pv_err err;
+	bool listed = false;
+
+	*ask_store = false;
+	if (pv_vendorlist_has(c->cfg.store_dir, c->user, &listed, &err) != PV_OK)
+		return classify_untrusted(c, PV_R_STORE_ERROR, err.msg);
+	if (member) {
+		*ask_store = true; /* maybe added on another gateway since the last refresh */
+		return WHO_VENDOR;
+	}
+	return listed ? WHO_OUTSIDE : classify_unregistered(c, false);
 }
 
 /* Who is this user to us? Opens config, key and store for vendors. */
@@ -220,28 +235,34 @@ static enum who classify(struct call *c)
 {
 	struct pv_err err;
 	bool exists = false;
+	bool member = false;
+	bool grouped;
+	int r;
 
 	if (pv_config_load(c->opt.config, &c->cfg, &err) != PV_OK)
 		return classify_untrusted(c, PV_R_CONFIG_ERROR, err.msg);
 	c->have_config = true;
 	if (pv_crypto_init(&err) != PV_OK)
 		return classify_untrusted(c, PV_R_STORE_ERROR, err.msg);
+	r = vendor_group_member(c, true, &member);
+	if (r == PV_ERR)
+		return WHO_ERROR;
+	grouped = r == PV_OK;
 	if (!pv_vendor_name_valid(c->user))
-		return classify_unregistered(c); /* can never have a record: no path is built */
-	/* With the database, vendor_group (required then) tells vendors apart first: a user
-	 * outside it never waits for, or depends on, the database. */
+		return classify_unregistered(c, member); /* can never have a record */
 	if (c->cfg.store_backend == PV_STORE_POSTGRESQL) {
-		bool member = false;
-		if (vendor_group_member(c, true, &member) != PV_OK)
-			return WHO_ERROR;
-		if (!member)
-			return c->cfg.unknown_user == PV_UNKNOWN_DENY ? WHO_DENIED : WHO_NOT_VENDOR;
+		bool ask_store;
+		enum who who = classify_by_list(c, member, &ask_store);
+		if (!ask_store)
+			return who;
 	}
 	if (pv_store_open(&c->cfg, &c->store, &err) != PV_OK ||
 	    pv_store_exists(c->store, c->user, &exists, &err) != PV_OK)
 		return classify_untrusted(c, PV_R_STORE_ERROR, err.msg);
 	if (!exists)
-		return classify_unregistered(c);
+		return classify_unregistered(c, member);
+	if (grouped && !member)
+		return WHO_OUTSIDE; /* never left to the stack because its groups changed */
 	if (pv_keys_load(c->cfg.key_file, &c->keys, &err) != PV_OK) {
 		/* Without the key no chained audit line can be written: syslog carries it. */
 		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
@@ -250,6 +271,12 @@ static enum who classify(struct call *c)
 	}
 	c->have_keys = true;
 	return WHO_VENDOR;
+}
+
+/* The vendor group named in messages: the module argument's, else the configuration's. */
+static const char *group_shown(const struct call *c)
+{
+	return c->opt.vendor_group != NULL ? c->opt.vendor_group : c->cfg.vendor_group;
 }
 
 /* The non-vendor outcomes, shared by every entry point. */
@@ -263,14 +290,18 @@ static int answer_non_vendor(struct call *c, enum who who, int deny_code)
 			       mod_shown_user(c));
 		return PAM_IGNORE;
 	}
-	if (who == WHO_DENIED) {
-		/* Audit it if the key is usable; the denial stands either way. */
-		if (pv_keys_load(c->cfg.key_file, &c->keys, &err) == PV_OK)
-			c->have_keys = true;
-		pv_log(c->pamh, LOG_NOTICE, "%s deny user=%s reason=not_vendor", c->event,
-		       mod_shown_user(c));
-		(void)mod_audit(c, "deny", PV_R_NOT_VENDOR, "not a registered vendor", NULL);
+	/* Audit a denial if the key is usable; the denial stands either way. */
+	if (pv_keys_load(c->cfg.key_file, &c->keys, &err) == PV_OK)
+		c->have_keys = true;
+	if (who == WHO_OUTSIDE) {
+		char detail[160];
+		snprintf(detail, sizeof(detail), "registered vendor outside vendor_group %s",
+		         group_shown(c));
+		return mod_deny(c, PV_R_CONFIG_ERROR, detail, deny_code);
 	}
+	pv_log(c->pamh, LOG_NOTICE, "%s deny user=%s reason=not_vendor", c->event,
+	       mod_shown_user(c));
+	(void)mod_audit(c, "deny", PV_R_NOT_VENDOR, "not a registered vendor", NULL);
 	return deny_code;
 }
 
