@@ -797,9 +797,13 @@ test_not_vendor() {
 	drive probe --user "$other" --rhost "$ALLOWED" --steps auth,account
 	expect_step "vendor_group: a user outside the group is ignored" auth PAM_SUCCESS
 	expect_step "vendor_group: a user outside the group is ignored (account)" account PAM_SUCCESS
+	# A registered vendor outside the group (issue 17): denied, never left to the stack, since
+	# sshd's Match Group block no longer applies to it.
 	issue
-	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,account
-	expect_step "vendor_group: a registered vendor still logs in" account PAM_SUCCESS
+	drive then_permit --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,account
+	expect_step "vendor_group: a registered vendor outside it is denied (auth)" auth PAM_AUTH_ERR
+	expect_step "vendor_group: ... and in account" account PAM_PERM_DENIED
+	expect_audit "vendor_group: ... audited as config_error" "account deny config_error"
 	# The example's session stack turns kernel TTY auditing on for vendor_group members only
 	# (examples/pam.d/sshd): pam_tty_audit's AUDIT_TTY_SET netlink request, seen with strace.
 	if $HAVE_STRACE; then
