@@ -769,8 +769,8 @@ test_root_cause_outside_group_postgresql() {
 	doctor_run --config "$pgcfg" doctor "${D_ARGS[@]}"
 	expect_finding "vendor outside vendor_group (PostgreSQL) -> $id" "$id"
 	expect_eq "... an error" error "$(finding_field "$id" severity)"
-	expect_match "... saying the module does not treat it as a vendor" \
-		"with store_backend = postgresql pam_vendor does not treat it as a vendor at all" \
+	expect_match "... saying the module denies it in every phase (a registered vendor is never left to the stack)" \
+		"pam_vendor denies it in every phase \(config_error\)" \
 		"$(finding_field "$id" what)"
 	expect_no_finding "... its sshd symptom is not a finding of its own" "sshd.authenticationmethods.$U1"
 	expect_eq "... but one of its symptoms" "sshd.authenticationmethods.$U1" "$(symptoms_of "$id")"
