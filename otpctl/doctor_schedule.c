@@ -6,13 +6,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "accounts.h"
 #include "deferred.h"
 #include "doctor_pamconf.h"
 
@@ -102,15 +102,14 @@ struct subject {
 
 static bool in_group(const struct subject *s, const char *group)
 {
-	struct group gr;
-	struct group *grp = NULL;
-	char buf[16384];
+	struct pv_err err;
+	gid_t gid;
 	int i;
 
-	if (getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+	if (pv_group_id(group, &gid, &err) != PV_OK)
 		return false;
 	for (i = 0; i < s->n_gids; i++)
-		if (s->gids[i] == gr.gr_gid)
+		if (s->gids[i] == gid)
 			return true;
 	return false;
 }
@@ -419,16 +418,15 @@ static bool access_file_missing(struct doctor *d, const char *service, const str
 
 static bool subject_init(struct subject *s, const char *name, const char *service)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account acct;
+	struct pv_err err;
 
 	s->name = name;
 	s->origin = strcmp(service, "cron") == 0 ? "cron" : service;
 	s->n_gids = MAX_GROUPS;
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+	if (pv_account_lookup(name, &acct, &err) != PV_OK)
 		return false; /* no account: nothing can run as it (vendor.accounts says so) */
-	if (getgrouplist(name, pw.pw_gid, s->gids, &s->n_gids) < 0)
+	if (getgrouplist(name, acct.gid, s->gids, &s->n_gids) < 0)
 		s->n_gids = MAX_GROUPS;
 	return true;
 }

@@ -8,9 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <pwd.h>
 #include <shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "doctor_pamconf.h"
 
 #define MIN_RETENTION_DAYS 180
@@ -29,11 +28,10 @@
 
 static bool account_is_root(const char *name)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account acct;
+	struct pv_err err;
 
-	return getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) == 0 && pwp != NULL && pw.pw_uid == 0;
+	return pv_account_lookup(name, &acct, &err) == PV_OK && acct.uid == 0;
 }
 
 static void check_privileges(struct doctor *d)
@@ -103,30 +101,26 @@ static void key_problem(struct doctor *d, const struct dr_vendor *v, const char 
 }
 
 /* The vendor's user and primary group names, for install -o/-g and chown. */
-static void owner_names(const struct passwd *pw, char *group, size_t len)
+static void owner_names(const struct pv_account *acct, char *group, size_t len)
 {
-	struct group gr;
-	struct group *grp = NULL;
-	char buf[16384];
+	struct pv_err err;
 
-	if (getgrgid_r(pw->pw_gid, &gr, buf, sizeof(buf), &grp) == 0 && grp != NULL)
-		snprintf(group, len, "%s", gr.gr_name);
-	else
-		snprintf(group, len, "%u", (unsigned)pw->pw_gid);
+	if (pv_group_name(acct->gid, group, len, &err) != PV_OK)
+		snprintf(group, len, "%u", (unsigned)acct->gid);
 }
 
 /* The command that puts the vendor's key in place. The key itself comes from the vendor, so
  * the command reads it from the terminal: no file name to guess. */
-static void install_key_fix(const struct passwd *pw, const char *group, const char *keys,
-                            bool make_ssh_dir, char *fix, size_t len)
+static void install_key_fix(const char *name, const struct pv_account *acct, const char *group,
+                            const char *keys, bool make_ssh_dir, char *fix, size_t len)
 {
 	snprintf(fix, len,
 	         "%s%s%s%s%s%s%sinstall -o %s -g %s -m 0600 /dev/stdin %s, then paste the vendor's "
 	         "public key (the one line of the .pub file the vendor sent you) and press Ctrl-D",
-	         make_ssh_dir ? "install -d -o " : "", make_ssh_dir ? pw->pw_name : "",
+	         make_ssh_dir ? "install -d -o " : "", make_ssh_dir ? name : "",
 	         make_ssh_dir ? " -g " : "", make_ssh_dir ? group : "",
-	         make_ssh_dir ? " -m 0700 " : "", make_ssh_dir ? pw->pw_dir : "",
-	         make_ssh_dir ? "/.ssh && " : "", pw->pw_name, group, keys);
+	         make_ssh_dir ? " -m 0700 " : "", make_ssh_dir ? acct->home : "",
+	         make_ssh_dir ? "/.ssh && " : "", name, group, keys);
 }
 
 static void check_password_of(struct doctor *d, const struct dr_vendor *v)
@@ -150,15 +144,17 @@ static void check_password_of(struct doctor *d, const struct dr_vendor *v)
 }
 
 /* The authorized_keys file itself (its home and .ssh are safe). */
-static void check_key_file(struct doctor *d, const struct dr_vendor *v, const struct passwd *pw,
-                           const char *group, const char *ssh_dir, const char *keys, const char *id)
+static void check_key_file(struct doctor *d, const struct dr_vendor *v,
+                           const struct pv_account *acct, const char *group, const char *ssh_dir,
+                           const char *keys, const char *id)
 {
 	char what[9000];
 	char fix[9000];
 	struct stat st;
 
 	if (lstat(keys, &st) != 0) {
-		install_key_fix(pw, group, keys, stat(ssh_dir, &st) != 0, fix, sizeof(fix));
+		install_key_fix(v->name, acct, group, keys, stat(ssh_dir, &st) != 0, fix,
+		                sizeof(fix));
 		snprintf(what, sizeof(what), "vendor %s has no %s: it cannot pass sshd's key step",
 		         v->name, keys);
 		key_problem(d, v, id, fix, what);
@@ -167,7 +163,7 @@ static void check_key_file(struct doctor *d, const struct dr_vendor *v, const st
 	if (!S_ISREG(st.st_mode)) {
 		char install[8000];
 
-		install_key_fix(pw, group, keys, false, install, sizeof(install));
+		install_key_fix(v->name, acct, group, keys, false, install, sizeof(install));
 		snprintf(fix, sizeof(fix), "mv %.2000s %.2000s.not-a-file && %.4000s", keys, keys,
 		         install);
 		snprintf(what, sizeof(what), "%s is not a regular file: sshd does not read it",
@@ -175,7 +171,7 @@ static void check_key_file(struct doctor *d, const struct dr_vendor *v, const st
 		key_problem(d, v, id, fix, what);
 		return;
 	}
-	if (unsafe_mode(&st, pw->pw_uid) || (st.st_mode & S_IROTH)) {
+	if (unsafe_mode(&st, acct->uid) || (st.st_mode & S_IROTH)) {
 		snprintf(fix, sizeof(fix), "chown %s:%s %s && chmod 0600 %s", v->name, group, keys,
 		         keys);
 		snprintf(what, sizeof(what),
@@ -186,7 +182,7 @@ static void check_key_file(struct doctor *d, const struct dr_vendor *v, const st
 		return;
 	}
 	if (st.st_size == 0) {
-		install_key_fix(pw, group, keys, false, fix, sizeof(fix));
+		install_key_fix(v->name, acct, group, keys, false, fix, sizeof(fix));
 		snprintf(what, sizeof(what), "%s is empty: the vendor cannot pass sshd's key step",
 		         keys);
 		key_problem(d, v, id, fix, what);
@@ -195,45 +191,44 @@ static void check_key_file(struct doctor *d, const struct dr_vendor *v, const st
 
 static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account acct;
+	struct pv_err err;
 	char group[64];
-	char ssh_dir[4096];
-	char keys[4200];
+	char ssh_dir[PATH_MAX + 8];
+	char keys[PATH_MAX + 40];
 	char what[9000];
 	char fix[9000];
 	char id[128];
 	struct stat st;
 
-	if (getpwnam_r(v->name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+	if (pv_account_lookup(v->name, &acct, &err) != PV_OK)
 		return; /* vendor.NAME.absent reports it */
 	check_password_of(d, v);
-	owner_names(&pw, group, sizeof(group));
-	snprintf(ssh_dir, sizeof(ssh_dir), "%s/.ssh", pw.pw_dir);
+	owner_names(&acct, group, sizeof(group));
+	snprintf(ssh_dir, sizeof(ssh_dir), "%s/.ssh", acct.home);
 	snprintf(keys, sizeof(keys), "%s/authorized_keys", ssh_dir);
 	snprintf(id, sizeof(id), "vendor.%s.authorized_keys", v->name);
-	if (stat(pw.pw_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(acct.home, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(fix, sizeof(fix), "install -d -o %s -g %s -m 0750 %s", v->name, group,
-		         pw.pw_dir);
+		         acct.home);
 		snprintf(what, sizeof(what),
 		         "vendor %s has no home directory %s, so no authorized_keys: sshd cannot "
 		         "check its key",
-		         v->name, pw.pw_dir);
+		         v->name, acct.home);
 		key_problem(d, v, id, fix, what);
 		return;
 	}
-	if (unsafe_mode(&st, pw.pw_uid)) {
-		snprintf(fix, sizeof(fix), "chown %s %s && chmod go-w %s", v->name, pw.pw_dir,
-		         pw.pw_dir);
+	if (unsafe_mode(&st, acct.uid)) {
+		snprintf(fix, sizeof(fix), "chown %s %s && chmod go-w %s", v->name, acct.home,
+		         acct.home);
 		snprintf(what, sizeof(what),
 		         "home directory %s of vendor %s is writable by others (owner uid %u, mode "
 		         "%04o): anyone who can write it can replace the vendor's keys",
-		         pw.pw_dir, v->name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		         acct.home, v->name, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		key_problem(d, v, id, fix, what);
 		return;
 	}
-	if (stat(ssh_dir, &st) == 0 && unsafe_mode(&st, pw.pw_uid)) {
+	if (stat(ssh_dir, &st) == 0 && unsafe_mode(&st, acct.uid)) {
 		snprintf(fix, sizeof(fix), "chown %s:%s %s && chmod 0700 %s", v->name, group,
 		         ssh_dir, ssh_dir);
 		snprintf(what, sizeof(what), "%s is writable by others (owner uid %u, mode %04o)",
@@ -241,7 +236,7 @@ static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 		key_problem(d, v, id, fix, what);
 		return;
 	}
-	check_key_file(d, v, &pw, group, ssh_dir, keys, id);
+	check_key_file(d, v, &acct, group, ssh_dir, keys, id);
 }
 
 static void check_keys(struct doctor *d)

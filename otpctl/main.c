@@ -1,12 +1,12 @@
 /* main.c — otpctl's entry point: global options, the command table (usage and help of every
  * command live here, next to each other, so --help and the man page stay in step), dispatch. */
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "otpctl.h"
 
 #ifndef PV_VERSION
@@ -155,18 +155,13 @@ static void print_help(void)
 static void find_admin(char *buf, size_t len)
 {
 	const char *sudo_user = getenv("SUDO_USER");
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char pwbuf[4096];
+	struct pv_err err;
 	size_t i;
 
-	if (sudo_user != NULL && sudo_user[0] != '\0') {
+	if (sudo_user != NULL && sudo_user[0] != '\0')
 		snprintf(buf, len, "%s", sudo_user);
-	} else if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp != NULL) {
-		snprintf(buf, len, "%s", pw.pw_name);
-	} else {
+	else if (pv_account_name(getuid(), buf, len, &err) != PV_OK)
 		snprintf(buf, len, "uid %u", (unsigned)getuid());
-	}
 	for (i = 0; buf[i] != '\0'; i++)
 		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7F)
 			buf[i] = '?';

@@ -5,12 +5,12 @@
  * `otpctl vendor add` refuses such an account; `otpctl doctor` reports it. */
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "accounts.h"
 #include "otpctl.h"
 
 #define SUDO       "/usr/bin/sudo"
@@ -29,39 +29,38 @@ static void add(struct ctl_privilege *list, size_t max, size_t *n, const char *w
 	(*n)++;
 }
 
-static void check_groups(const struct passwd *pw, struct ctl_privilege *list, size_t max, size_t *n)
+static void check_groups(const char *name, gid_t primary, struct ctl_privilege *list, size_t max,
+                         size_t *n)
 {
 	gid_t groups[MAX_GROUPS];
 	int count = MAX_GROUPS;
-	char what[256];
-	char fix[256];
+	char group[256];
+	char what[512];
+	char fix[512];
 	int i;
 	int j;
 
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &count) < 0)
+	if (getgrouplist(name, primary, groups, &count) < 0)
 		count = MAX_GROUPS; /* more than we look at: the first ones are checked */
 	for (i = 0; i < count; i++) {
-		struct group gr;
-		struct group *grp = NULL;
-		char buf[16384];
+		struct pv_err err;
 
-		if (getgrgid_r(groups[i], &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+		if (pv_group_name(groups[i], group, sizeof(group), &err) != PV_OK)
 			continue;
 		for (j = 0; admin_groups[j] != NULL; j++) {
-			if (strcmp(gr.gr_name, admin_groups[j]) != 0)
+			if (strcmp(group, admin_groups[j]) != 0)
 				continue;
 			snprintf(what, sizeof(what),
 			         "account %s is in group %s, which grants "
 			         "administration",
-			         pw->pw_name, gr.gr_name);
-			if (groups[i] == pw->pw_gid)
+			         name, group);
+			if (groups[i] == primary)
 				snprintf(fix, sizeof(fix),
 				         "give %s a primary group of its own: usermod -g "
 				         "%s %s (after groupadd %s)",
-				         pw->pw_name, pw->pw_name, pw->pw_name, pw->pw_name);
+				         name, name, name, name);
 			else
-				snprintf(fix, sizeof(fix), "gpasswd -d %s %s", pw->pw_name,
-				         gr.gr_name);
+				snprintf(fix, sizeof(fix), "gpasswd -d %s %s", name, group);
 			add(list, max, n, what, fix);
 		}
 	}
@@ -107,16 +106,18 @@ static int check_sudo(const char *name, struct ctl_privilege *list, size_t max, 
 int ctl_vendor_privileges(const char *name, struct ctl_privilege *list, size_t max, size_t *n,
                           struct pv_err *err)
 {
-	struct passwd pw;
-	struct passwd *pwp = NULL;
-	char buf[16384];
+	struct pv_account acct;
 	char what[256];
 	char fix[256];
+	int rc;
 
 	*n = 0;
-	if (getpwnam_r(name, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL)
+	rc = pv_account_lookup(name, &acct, err);
+	if (rc == PV_NOTFOUND)
 		return PV_OK; /* no account: nothing it could do */
-	if (pw.pw_uid == 0) {
+	if (rc != PV_OK)
+		return PV_ERR;
+	if (acct.uid == 0) {
 		/* Root under this name: its groups and sudoers rules do not matter, and no change
 		 * of this account makes it a vendor account (usermod -u on root, or on an alias
 		 * whose home is /root, would break the system). */
@@ -128,6 +129,6 @@ int ctl_vendor_privileges(const char *name, struct ctl_privilege *list, size_t m
 		add(list, max, n, what, fix);
 		return PV_OK;
 	}
-	check_groups(&pw, list, max, n);
+	check_groups(name, acct.gid, list, max, n);
 	return check_sudo(name, list, max, n, err);
 }
