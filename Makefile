@@ -191,10 +191,10 @@ bench: all
 	tests/bench/run.sh
 
 format:
-	clang-format -i core/*.[ch] pam_vendor/*.c otpctl/*.[ch] openvpn_plugin/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
+	clang-format -i core/*.[ch] pam_vendor/*.[ch] otpctl/*.[ch] openvpn_plugin/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
 
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.c otpctl/*.[ch] openvpn_plugin/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
+	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.[ch] otpctl/*.[ch] openvpn_plugin/*.[ch] tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
 
 clean:
 	rm -rf build pam_vendor/pam_vendor.so otpctl/otpctl

@@ -93,5 +93,4 @@ void pv_audit_chain_init(struct pv_audit_chain *chain, const struct pv_keys *key
 int pv_audit_chain_line(struct pv_audit_chain *chain, const char *line, size_t len,
                         const char *where, unsigned long lineno);
 
-
 #endif

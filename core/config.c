@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "safefile.h"
 #include "timeparse.h"
 
@@ -213,6 +214,15 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 		snprintf(cfg->pg_conninfo, sizeof(cfg->pg_conninfo), "%s", value);
 		return PV_OK;
 	}
+	if (strcmp(key, "pg_allow_unverified_tls") == 0) {
+		if (strcmp(value, "yes") == 0)
+			cfg->pg_allow_unverified_tls = true;
+		else if (strcmp(value, "no") == 0)
+			cfg->pg_allow_unverified_tls = false;
+		else
+			return bad(w, key, value, "use yes or no");
+		return PV_OK;
+	}
 	if (strcmp(key, "pg_timeout") == 0)
 		return set_duration(w, key, value, 1, 60, false, &cfg->pg_timeout);
 	if (strcmp(key, "warn_before") == 0)
@@ -243,12 +253,46 @@ static char *trim(char *s)
 }
 
 static const char *const known_keys[] = {
-    "store_dir",    "key_file",    "audit_log",          "otp_length",    "otp_ttl",
-    "max_failures", "max_window",  "unknown_user",       "vendor_group",  "fail_delay",
-    "lock_timeout", "totp_issuer", "session_dir",        "store_backend", "pg_conninfo",
-    "pg_timeout",   "warn_before", "openvpn_management",
+    "store_dir",    "key_file",      "audit_log",          "otp_length",
+    "otp_ttl",      "max_failures",  "max_window",         "unknown_user",
+    "vendor_group", "fail_delay",    "lock_timeout",       "totp_issuer",
+    "session_dir",  "store_backend", "pg_conninfo",        "pg_allow_unverified_tls",
+    "pg_timeout",   "warn_before",   "openvpn_management",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
+
+static size_t key_index(const char *key)
+{
+	size_t k;
+
+	for (k = 0; k < N_KEYS && strcmp(known_keys[k], key) != 0; k++)
+		;
+	return k;
+}
+
+/* Vendor records and audit lines cross this link: over TCP the server must be verified
+ * (sslmode=verify-full), else anyone on the path can answer for the database. */
+static int check_link(const char *origin, unsigned line, const struct pv_config *cfg,
+                      struct pv_err *err)
+{
+	struct pv_conninfo_link link;
+	struct pv_err why;
+
+	if (pv_conninfo_link(cfg->pg_conninfo, &link, &why) != PV_OK) {
+		pv_err_set(err, "%.300s line %u: pg_conninfo cannot be read: %s", origin, line,
+		           why.msg);
+		return PV_ERR;
+	}
+	if (pv_conninfo_link_verified(&link) || cfg->pg_allow_unverified_tls)
+		return PV_OK;
+	pv_err_set(err,
+	           "%.300s line %u: pg_conninfo reaches the database %s with sslmode=%s, which "
+	           "does not verify the server; add sslmode=verify-full (and sslrootcert=), or "
+	           "set pg_allow_unverified_tls = yes",
+	           origin, line, link.from_service ? "through a service file" : "over TCP",
+	           link.sslmode[0] ? link.sslmode : "prefer (the default)");
+	return PV_ERR;
+}
 
 int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_config *cfg,
                     struct pv_err *err)
@@ -322,6 +366,9 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 		pv_err_set(err, "%.300s: store_backend = postgresql needs pg_conninfo", origin);
 		return PV_ERR;
 	}
+	if (cfg->pg_conninfo[0] != '\0' &&
+	    check_link(origin, seen_line[key_index("pg_conninfo")], cfg, err) != PV_OK)
+		return PV_ERR;
 	/* Only the group keeps users who are not vendors independent of the database. */
 	if (cfg->store_backend == PV_STORE_POSTGRESQL && cfg->vendor_group[0] == '\0') {
 		pv_err_set(err, "%.300s: store_backend = postgresql needs vendor_group", origin);

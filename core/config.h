@@ -30,9 +30,10 @@ struct pv_config {
 	int64_t lock_timeout;  /* seconds to wait for a vendor's lock before denying, 1..60 */
 	char totp_issuer[64];  /* issuer shown in the authenticator app */
 	enum pv_store_backend store_backend;
-	char pg_conninfo[1024]; /* libpq connection string; never a password */
-	int64_t pg_timeout;     /* seconds for connecting and for each statement, 1..60 */
-	int64_t warn_before;    /* seconds before a window ends to warn live sessions; 0: never */
+	char pg_conninfo[1024];       /* libpq connection string; never a password */
+	bool pg_allow_unverified_tls; /* accept a TCP pg_conninfo without sslmode=verify-full */
+	int64_t pg_timeout;           /* seconds for connecting and for each statement, 1..60 */
+	int64_t warn_before; /* seconds before a window ends to warn live sessions; 0: never */
 	char openvpn_management[PATH_MAX]; /* OpenVPN's management unix socket; "": none */
 };
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conninfo.h"
 #include "safefile.h"
 
 /* Why the core refused a path, as the last part of a finding id: "missing" (the path or a
@@ -269,10 +270,37 @@ static void check_audit_log(struct doctor *d)
 	report_file(d, "audit_log", path, false, true, err.msg, fix);
 }
 
+/* A database link that does not verify the server is refused by the configuration unless
+ * pg_allow_unverified_tls = yes; then it still deserves a warning here. */
+static void check_database_tls(struct doctor *d)
+{
+	struct pv_conninfo_link link;
+	struct pv_err err;
+	char fix[PATH_MAX + 200];
+
+	if (!d->have_config) {
+		dr_skip(d, "needs the configuration (see files.config)");
+		return;
+	}
+	if (d->ctl->cfg.pg_conninfo[0] == '\0' ||
+	    pv_conninfo_link(d->ctl->cfg.pg_conninfo, &link, &err) != PV_OK ||
+	    pv_conninfo_link_verified(&link))
+		return;
+	snprintf(fix, sizeof(fix),
+	         "in %.2000s: add sslmode=verify-full and sslrootcert= (the file holding the "
+	         "certificate authority of the database server) to pg_conninfo, then remove the "
+	         "pg_allow_unverified_tls line",
+	         d->ctl->config_path);
+	dr_finding(d, DR_WARNING, "files.database_tls", fix,
+	           "pg_conninfo reaches the database %s with sslmode=%s: the server is not "
+	           "verified (allowed by pg_allow_unverified_tls = yes), so anyone on the path can "
+	           "answer for it",
+	           link.from_service ? "through a service file" : "over TCP",
+	           link.sslmode[0] ? link.sslmode : "prefer");
+}
+
 const struct dr_check dr_files_checks[] = {
-    {"files.config", check_config},
-    {"files.key", check_key},
-    {"files.store", check_store},
-    {"files.audit_log", check_audit_log},
-    {NULL, NULL},
+    {"files.config", check_config},       {"files.key", check_key},
+    {"files.store", check_store},         {"files.database_tls", check_database_tls},
+    {"files.audit_log", check_audit_log}, {NULL, NULL},
 };

@@ -923,8 +923,30 @@ test_usage() {
 	expect_eq "doctor --help -> exit 0" 0 "$RC"
 }
 
+# A database link that does not verify the server: refused by the configuration (a
+# files.config finding naming the line), and a warning when the admin allowed it by name.
+test_database_tls() {
+	cp "$CFG" "$T/cfg.saved"
+	echo "pg_conninfo = host=db1.example.org dbname=pamvendor" >>"$CFG"
+	doctor
+	expect_finding "TCP pg_conninfo without verify-full -> files.config.invalid" files.config.invalid
+	expect_match "... naming the key and the way out" \
+		"pg_conninfo reaches the database over TCP with sslmode=prefer.*pg_allow_unverified_tls = yes" \
+		"$(finding_field files.config.invalid what)"
+	echo "pg_allow_unverified_tls = yes" >>"$CFG"
+	doctor
+	expect_finding "allowed by pg_allow_unverified_tls -> files.database_tls" files.database_tls
+	expect_eq "... a warning" warning "$(finding_field files.database_tls severity)"
+	expect_match "... whose fix names the file and the setting" \
+		"in $CFG: add sslmode=verify-full" "$(finding_field files.database_tls fix)"
+	cp "$T/cfg.saved" "$CFG"
+	doctor
+	expect_no_finding "no pg_conninfo: no files.database_tls" files.database_tls
+}
+
 test_good_deployment
 test_human_output
+test_database_tls
 test_sshd_settings
 test_sshd_vendor_methods
 test_pam_session_missing

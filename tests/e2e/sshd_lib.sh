@@ -39,8 +39,9 @@ sshd_enter() {
 	exit $?
 }
 
-# ctl ARGS...: otpctl with the suite's configuration, its output dropped.
-ctl() { "$OTPCTL" --config "$CFG" "$@" >/dev/null; }
+# ctl ARGS...: otpctl as setup, its output dropped; a failure is reported, so a step that did
+# not happen cannot pass for one that did.
+ctl() { "$OTPCTL" --config "$CFG" "$@" >/dev/null || not_ok "setup: otpctl $*" "exit $?"; }
 
 # issue_code: a fresh code for the vendor in $T/code, which the askpass helper types.
 issue_code() {

@@ -194,7 +194,7 @@ last_reason() { grep '"event":"auth"' "$AUDIT" | tail -n 1 | sed 's/.*"reason":"
 # The admin guide's table "What the vendor sees" lists these outcomes, reason by reason.
 test_what_the_vendor_sees() {
 	local code_prompt="($VENDOR@127.0.0.1) One-time code: |"
-	ctl enable "$VENDOR" --for 1h
+	ctl enable "$VENDOR" --for 1h --replace
 	issue_code
 	vendor_try 127.0.0.5
 	expect_eq "ok: logged in after one prompt" "in $code_prompt" "$OUT $PROMPT_LIST"
@@ -215,11 +215,11 @@ test_what_the_vendor_sees() {
 	ctl disable "$VENDOR"
 	expect_seen "not_enabled" 127.0.0.5 "$REFUSED" ""
 	expect_eq "not_enabled: audited" not_enabled "$(last_reason)"
-	ctl enable "$VENDOR" --at "$(date -d '+1 hour' +%H:%M)" --for 1h
+	ctl enable "$VENDOR" --at "$(date -d '+1 hour' -Iseconds)" --for 1h
 	expect_seen "window_not_started" 127.0.0.5 "$REFUSED" ""
 	expect_eq "window_not_started: audited" window_not_started "$(last_reason)"
 
-	ctl enable "$VENDOR" --for 1h
+	ctl enable "$VENDOR" --for 1h --replace
 	issue_code
 	vendor_try 127.0.0.5 "$PORT_PK"
 	expect_eq "no_otp_verified (a publickey-only sshd): the vendor sees" \

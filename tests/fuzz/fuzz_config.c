@@ -126,7 +126,10 @@ static size_t render(const struct pv_config *c, char *buf, size_t cap)
 	put_text(&p, &left, "store_backend",
 	         c->store_backend == PV_STORE_POSTGRESQL ? "postgresql" : "file");
 	put_text(&p, &left, "pg_conninfo", c->pg_conninfo);
+	put_text(&p, &left, "pg_allow_unverified_tls", c->pg_allow_unverified_tls ? "yes" : "no");
 	put_duration(&p, &left, "pg_timeout", c->pg_timeout);
+	put_duration(&p, &left, "warn_before", c->warn_before);
+	put_text(&p, &left, "openvpn_management", c->openvpn_management);
 	return cap - left;
 }
 
@@ -138,7 +141,10 @@ static void check_same(const struct pv_config *a, const struct pv_config *b, con
 	FZ_CHECK(strcmp(a->session_dir, b->session_dir) == 0, "session_dir differs; rendered:\n%s",
 	         text);
 	FZ_CHECK(a->store_backend == b->store_backend && a->pg_timeout == b->pg_timeout &&
-	             strcmp(a->pg_conninfo, b->pg_conninfo) == 0,
+	             strcmp(a->pg_conninfo, b->pg_conninfo) == 0 &&
+	             a->pg_allow_unverified_tls == b->pg_allow_unverified_tls &&
+	             a->warn_before == b->warn_before &&
+	             strcmp(a->openvpn_management, b->openvpn_management) == 0,
 	         "a database setting differs after the round trip; rendered:\n%s", text);
 	FZ_CHECK(a->otp_length == b->otp_length && a->otp_ttl == b->otp_ttl &&
 	             a->max_failures == b->max_failures && a->max_window == b->max_window &&

@@ -26,7 +26,9 @@ Not checked, and why:
     package does not depend on it;
   - with a "*": the directory before it must exist (a glob);
   - the place an example file is copied to (its name is an example's name, such as
-    /etc/logrotate.d/pam_vendor), or a file the text says to create ("create PATH"): the
+    /etc/logrotate.d/pam_vendor), a file the text says to create ("create PATH") or that a
+    command writes (`echo NAME >> PATH`), and the allow and deny lists of cron and at
+    (/etc/cron.allow, /etc/cron.deny, /etc/at.allow, /etc/at.deny: read when present): the
     directory must exist, the file is the admin's.
 """
 import gzip
@@ -46,6 +48,7 @@ PATH_RE = re.compile(r"(?:^|(?<=[\s`'\"(=:,\[]))/(?:" + TOP + r")(?:/[A-Za-z0-9.
 SOURCE_TREE_RE = re.compile(r"(?<![\w./-])(?:examples|docs)/[\w./-]*[\w]")
 RUNTIME = ("/run", "/dev", "/proc", "/sys", "/tmp")
 NOT_OURS = ("/etc/audit", "/var/log/audit")
+OPTIONAL_LISTS = ("/etc/cron.allow", "/etc/cron.deny", "/etc/at.allow", "/etc/at.deny")
 
 
 def read_text(path):
@@ -65,7 +68,9 @@ def paths_in(text):
     for m in PATH_RE.finditer(text):
         p = m.group(0).rstrip(".,-")
         if len(p) > 1:
-            yield p, re.search(r"\bcreate\s+[`'\"]?$", text[max(0, m.start() - 12) : m.start()]) is not None
+            before = text[max(0, m.start() - 12) : m.start()]
+            yield p, (re.search(r"\bcreate\s+[`'\"]?$", before) is not None or
+                      re.search(r">>?\s*$", before) is not None or p in OPTIONAL_LISTS)
 
 
 def example_names():

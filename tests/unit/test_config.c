@@ -130,7 +130,9 @@ static void test_every_key_is_accepted(void **state)
 	    "lock_timeout = 2s\n"
 	    "totp_issuer = CH Example\n"
 	    "store_backend = postgresql\n"
-	    "pg_conninfo = host=db1,db2 dbname=pv target_session_attrs=read-write\n"
+	    "pg_conninfo = host=db1,db2 dbname=pv target_session_attrs=read-write "
+	    "sslmode=verify-full\n"
+	    "pg_allow_unverified_tls = no\n"
 	    "pg_timeout = 3s\n"
 	    "warn_before = 10m\n"
 	    "openvpn_management = /run/openvpn-server/vendors.sock\n";
@@ -141,7 +143,9 @@ static void test_every_key_is_accepted(void **state)
 		fail_msg("refused: %s", err.msg);
 	assert_int_equal(cfg.store_backend, PV_STORE_POSTGRESQL);
 	assert_string_equal(cfg.pg_conninfo,
-	                    "host=db1,db2 dbname=pv target_session_attrs=read-write");
+	                    "host=db1,db2 dbname=pv target_session_attrs=read-write "
+	                    "sslmode=verify-full");
+	assert_false(cfg.pg_allow_unverified_tls);
 	assert_int_equal(cfg.pg_timeout, 3);
 	assert_string_equal(cfg.store_dir, "/srv/pv/store");
 	assert_string_equal(cfg.key_file, "/srv/pv/master.key");
@@ -158,6 +162,59 @@ static void test_every_key_is_accepted(void **state)
 	assert_string_equal(cfg.totp_issuer, "CH Example");
 	assert_int_equal(cfg.warn_before, 600);
 	assert_string_equal(cfg.openvpn_management, "/run/openvpn-server/vendors.sock");
+}
+
+/* A link to the database over TCP must verify the server (sslmode=verify-full) unless the
+ * admin says otherwise by name; a unix socket needs no TLS. */
+static void test_unverified_tcp_database_link_is_refused(void **state)
+{
+	static const char *const refused[] = {
+	    "host=db1.example.org dbname=pv",
+	    "host=db1 dbname=pv sslmode=require",
+	    "host=db1 dbname=pv sslmode=verify-ca",
+	    "hostaddr=192.0.2.5 dbname=pv",
+	    "host=/run/postgresql,db2 dbname=pv",
+	    "host = 'db1' sslmode = 'prefer'",
+	    "service=pamvendor",
+	    "postgresql://pv@db1/pv",
+	    "postgresql://db1:5432,db2/pv?sslmode=require&connect_timeout=2",
+	};
+	static const char *const accepted[] = {
+	    "dbname=pv",
+	    "host=/run/postgresql dbname=pv",
+	    "host=@pgsock dbname=pv",
+	    "host=db1,db2 dbname=pv sslmode=verify-full sslrootcert=/etc/pam_vendor/ca.pem",
+	    "host='db1' sslmode='verify-full'",
+	    "postgresql://pv@%2Frun%2Fpostgresql/pv",
+	    "postgresql:///pv",
+	    "postgresql://pv@db1/pv?connect_timeout=2&sslmode=verify-full",
+	    "service=pamvendor sslmode=verify-full",
+	};
+	struct pv_config cfg;
+	struct pv_err err;
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(text, sizeof(text), "# database\npg_conninfo = %s\n", refused[i]);
+		if (parse_text(text, &cfg, &err) != PV_ERR)
+			fail_msg("accepted: %s", refused[i]);
+		assert_contains(err.msg, "line 2: pg_conninfo");
+		assert_contains(err.msg, "pg_allow_unverified_tls = yes");
+		snprintf(text, sizeof(text), "pg_conninfo = %s\npg_allow_unverified_tls = yes\n",
+		         refused[i]);
+		if (parse_text(text, &cfg, &err) != PV_OK)
+			fail_msg("refused with pg_allow_unverified_tls: %s: %s", refused[i],
+			         err.msg);
+	}
+	for (i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		snprintf(text, sizeof(text), "pg_conninfo = %s\n", accepted[i]);
+		if (parse_text(text, &cfg, &err) != PV_OK)
+			fail_msg("refused: %s: %s", accepted[i], err.msg);
+	}
+	assert_value_refused("pg_allow_unverified_tls", "maybe");
+	assert_int_equal(parse_text("pg_conninfo = host='db1\n", &cfg, &err), PV_ERR);
+	assert_contains(err.msg, "cannot be read");
 }
 
 /* The end-of-window warning: a duration, or 0 to send none; never longer than two hours. */
@@ -192,7 +249,8 @@ static void test_database_settings_are_checked(void **state)
 	assert_int_equal(parse_text("pg_conninfo = host=db password=s3cret\n", &cfg, &err), PV_ERR);
 	assert_null(strstr(err.msg, "s3cret")); /* the refusal never repeats the password */
 	assert_value_accepted("pg_conninfo", "postgresql://pv@db/pv?sslmode=verify-full", &cfg);
-	assert_value_accepted("pg_conninfo", "service=pamvendor passfile=/root/.pgpass", &cfg);
+	assert_value_accepted("pg_conninfo",
+	                      "service=pamvendor passfile=/root/.pgpass sslmode=verify-full", &cfg);
 	assert_int_equal(parse_text("store_backend = postgresql\nvendor_group = v\n", &cfg, &err),
 	                 PV_ERR);
 	assert_contains(err.msg, "needs pg_conninfo");
@@ -620,6 +678,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_and_comment_only_text_gives_defaults),
 	    cmocka_unit_test(test_every_key_is_accepted),
 	    cmocka_unit_test(test_warn_before_is_a_bounded_duration_or_zero),
+	    cmocka_unit_test(test_unverified_tcp_database_link_is_refused),
 	    cmocka_unit_test(test_database_settings_are_checked),
 	    cmocka_unit_test(test_whitespace_tabs_and_crlf_around_keys_are_ignored),
 	    cmocka_unit_test(test_number_and_duration_bounds_are_accepted),

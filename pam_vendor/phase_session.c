@@ -1,0 +1,125 @@
+/* phase_session.c — the vendor steps of open_session and close_session: the session record
+ * otpctl expire uses to end the session (sshd's monitor PID and its start time), and the
+ * session_open / session_close audit lines with the duration. sshd opens and closes the
+ * session on one handle in its monitor, so the start travels by pam_set_data. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <sodium.h>
+
+#include "audit.h"
+#include "ipmatch.h"
+#include "log.h"
+#include "module.h"
+#include "session.h"
+
+#define DATA_SESSION "pam_vendor_session"
+
+struct session_data {
+	char id[33];
+	int64_t start;
+};
+
+static void free_session(pam_handle_t *pamh, void *data, int error_status)
+{
+	free(data);
+}
+
+/* Record the live session (this process: sshd's monitor) so that otpctl expire can end it
+ * when the window closes. A session that could not be ended must not start. */
+static int record_session(struct call *c, const struct session_data *sd, struct pv_err *err)
+{
+	struct pv_session s;
+	struct pv_cidr addr;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(s.id, sizeof(s.id), "%s", sd->id);
+	snprintf(s.user, sizeof(s.user), "%s", c->user);
+	snprintf(s.service, sizeof(s.service), "%s", c->service ? c->service : "-");
+	s.kind = PV_SESSION_SSH;
+	if (c->rhost != NULL && pv_addr_parse(c->rhost, &addr) == PV_OK)
+		pv_cidr_format(&addr, s.rhost, sizeof(s.rhost));
+	s.pid = (long)getpid();
+	s.opened = sd->start;
+	if (pv_process_start(s.pid, &s.pid_start, err) != PV_OK) {
+		if (err->msg[0] == '\0')
+			pv_err_set(err, "cannot read this process's start time");
+		return PV_ERR;
+	}
+	return pv_session_save(c->cfg.session_dir, &s, err);
+}
+
+static void forget_session(struct call *c, const char *id)
+{
+	struct pv_err err;
+
+	if (pv_session_remove(c->cfg.session_dir, id, &err) == PV_ERR)
+		pv_log(c->pamh, LOG_ERR, "%s user=%s: %s", c->event, mod_shown_user(c), err.msg);
+}
+
+int mod_open_session_vendor(struct call *c)
+{
+	struct pv_audit_event ev;
+	struct session_data *sd;
+	struct pv_err err;
+	unsigned char rnd[16];
+	int rc = PAM_SESSION_ERR;
+
+	sd = calloc(1, sizeof(*sd));
+	if (sd == NULL)
+		return PAM_SESSION_ERR;
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(sd->id, sizeof(sd->id), rnd, sizeof(rnd));
+	sd->start = mod_now();
+	pv_audit_event_init(&ev);
+	ev.session = sd->id;
+	ev.pid = (long)getpid(); /* sshd's monitor: SIGTERM to it ends the session cleanly */
+	ev.auth_info = pam_getenv(c->pamh, "SSH_AUTH_INFO_0");
+	memset(&err, 0, sizeof(err));
+	if (record_session(c, sd, &err) != PV_OK) {
+		rc = mod_deny(c, PV_R_STORE_ERROR, err.msg, PAM_SESSION_ERR);
+		goto out;
+	}
+	if (mod_audit(c, "allow", PV_R_OK, NULL, &ev) != PV_OK) {
+		forget_session(c, sd->id);
+		goto out;
+	}
+	/* sshd opens and closes the session on the same handle in the monitor process. */
+	if (pam_set_data(c->pamh, DATA_SESSION, sd, free_session) != PAM_SUCCESS) {
+		forget_session(c, sd->id);
+		goto out;
+	}
+	sd = NULL;
+	rc = PAM_SUCCESS;
+out:
+	free(sd);
+	return rc;
+}
+
+int mod_close_session_vendor(struct call *c)
+{
+	struct pv_audit_event ev;
+	const void *data = NULL;
+	const struct session_data *sd;
+
+	pv_audit_event_init(&ev);
+	if (pam_get_data(c->pamh, DATA_SESSION, &data) == PAM_SUCCESS && data != NULL) {
+		sd = data;
+		forget_session(c, sd->id);
+		ev.session = sd->id;
+		ev.duration_s = mod_now() - sd->start;
+		if (ev.duration_s < 0)
+			ev.duration_s = 0; /* clock stepped back during the session */
+	} else {
+		ev.detail = "no session_open on this PAM handle";
+	}
+	ev.pid = (long)getpid();
+	if (mod_audit(c, "allow", PV_R_OK, NULL, &ev) != PV_OK)
+		return PAM_SESSION_ERR;
+	return PAM_SUCCESS;
+}
