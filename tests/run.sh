@@ -23,7 +23,7 @@ case "$JOBS" in '' | *[!0-9]* | 0) echo "run.sh: PV_JOBS must be a positive numb
 TIMES=$PV_BUILD/tests/suite-times
 
 OUTDIR=$(mktemp -d /tmp/pvrun.XXXXXX) || exit 1
-declare -A NAME_OF START_OF
+declare -A NAME_OF=() START_OF=()
 suites_pass=0
 suites_fail=0
 failed=()
@@ -115,4 +115,9 @@ if [ ${#failed[@]} -gt 0 ]; then
 	echo "failed suites: ${failed[*]}"
 fi
 echo "suites: $suites_pass passed, $suites_fail failed"
+# A run that lost a suite on the way (or found none) fails rather than passing short.
+if [ $((suites_pass + suites_fail)) -ne $((${#together[@]} + ${#alone[@]})) ]; then
+	echo "run.sh: $((${#together[@]} + ${#alone[@]})) suites found, $((suites_pass + suites_fail)) ran" >&2
+	exit 1
+fi
 [ "$suites_fail" -eq 0 ]
