@@ -932,13 +932,13 @@ test_database_tls() {
 	expect_finding "TCP pg_conninfo without verify-full -> files.config.invalid" files.config.invalid
 	expect_match "... naming the key and the way out" \
 		"pg_conninfo reaches the database over TCP with sslmode=prefer.*pg_allow_unverified_tls = yes" \
-		"$(finding_field files.config.invalid what)"
+		"$(field files.config.invalid what)"
 	echo "pg_allow_unverified_tls = yes" >>"$CFG"
 	doctor
 	expect_finding "allowed by pg_allow_unverified_tls -> files.database_tls" files.database_tls
-	expect_eq "... a warning" warning "$(finding_field files.database_tls severity)"
+	expect_eq "... a warning" warning "$(field files.database_tls severity)"
 	expect_match "... whose fix names the file and the setting" \
-		"in $CFG: add sslmode=verify-full" "$(finding_field files.database_tls fix)"
+		"in $CFG: add sslmode=verify-full" "$(field files.database_tls fix)"
 	cp "$T/cfg.saved" "$CFG"
 	doctor
 	expect_no_finding "no pg_conninfo: no files.database_tls" files.database_tls
