@@ -368,10 +368,80 @@ static void check_session(struct doctor *d)
 	check_type(d, DR_PAM_SESSION);
 }
 
+/* The group given as vendor_group= in args ("" when none), at most len - 1 characters. */
+static void module_group_arg(const char *args, char *group, size_t len)
+{
+	char copy[sizeof(((struct dr_pam_entry *)0)->args)];
+	char *save = NULL;
+	char *tok;
+
+	group[0] = '\0';
+	snprintf(copy, sizeof(copy), "%s", args);
+	for (tok = strtok_r(copy, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save))
+		if (strncmp(tok, "vendor_group=", 13) == 0)
+			snprintf(group, len, "%s", tok + 13);
+}
+
+/* Each pam_vendor.so line names the configuration's vendor_group as vendor_group=: it is what
+ * still tells vendors from admins when pam_vendor.conf cannot be trusted. Without it (and
+ * without a readable configuration) the module can only deny everyone. */
+static void check_group_arg(struct doctor *d)
+{
+	const char *want = d->have_config ? d->ctl->cfg.vendor_group : "";
+	char fix[3000];
+	char group[256];
+	int t;
+
+	if (d->pam == NULL) {
+		dr_skip(d, "needs the PAM service file (see pam.service)");
+		return;
+	}
+	for (t = 0; t < DR_PAM_NTYPES; t++) {
+		const struct dr_pam_stack *s = &d->pam->stack[t];
+		size_t i;
+
+		for (i = 0; i < s->n; i++) {
+			const struct dr_pam_entry *e = &s->e[i];
+
+			if (!e->vendor)
+				continue;
+			module_group_arg(e->args, group, sizeof(group));
+			if (group[0] != '\0' && want[0] != '\0' && strcmp(group, want) != 0) {
+				snprintf(fix, sizeof(fix),
+				         "write vendor_group=%.255s on %.1000s line %u", want,
+				         e->file, e->line);
+				dr_finding(
+				    d, DR_ERROR, "pam.vendor_group.differs", fix,
+				    "%s line %u names vendor_group=%s but %s says vendor_group = "
+				    "%s: the module and the configuration disagree on who is a "
+				    "vendor",
+				    e->file, e->line, group, d->ctl->config_path, want);
+			} else if (group[0] == '\0') {
+				if (want[0] != '\0')
+					snprintf(
+					    fix, sizeof(fix),
+					    "add vendor_group=%.255s to %.1000s line %u, as in %s",
+					    want, e->file, e->line, d->service->example);
+				else
+					snprintf(fix, sizeof(fix),
+					         "groupadd vendors, make every vendor account a "
+					         "member, set "
+					         "vendor_group = vendors in %.1000s and add "
+					         "vendor_group=vendors to %.1000s line %u",
+					         d->ctl->config_path, e->file, e->line);
+				dr_finding(
+				    d, DR_WARNING, "pam.vendor_group.missing", fix,
+				    "%s line %u (%s) has no vendor_group= argument: if %s ever "
+				    "becomes unreadable or unsafe, the module cannot tell vendors "
+				    "from admins and denies every user of the stack",
+				    e->file, e->line, e->text, d->ctl->config_path);
+			}
+		}
+	}
+}
+
 const struct dr_check dr_pam_checks[] = {
-    {"pam.service", check_service},
-    {"pam.auth", check_auth},
-    {"pam.account", check_account},
-    {"pam.session", check_session},
-    {NULL, NULL},
+    {"pam.service", check_service},        {"pam.auth", check_auth},
+    {"pam.account", check_account},        {"pam.session", check_session},
+    {"pam.vendor_group", check_group_arg}, {NULL, NULL},
 };

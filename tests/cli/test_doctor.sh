@@ -81,7 +81,8 @@ PAMD=$T/pam.d
 write_pam_dir() {
 	rm -rf "$PAMD"
 	mkdir -p "$PAMD"
-	sed "s#pam_vendor\.so#$PV_MODULE#" "$PV_ROOT/examples/pam.d/sshd" >"$PAMD/sshd"
+	sed -e "s#pam_vendor\.so#$PV_MODULE#" -e "s#vendor_group=vendors#vendor_group=$GROUP#" \
+		"$PV_ROOT/examples/pam.d/sshd" >"$PAMD/sshd"
 	cat >"$PAMD/common-auth" <<-'EOF'
 		auth	[success=1 default=ignore]	pam_unix.so nullok
 		auth	requisite			pam_deny.so
@@ -254,7 +255,7 @@ test_good_deployment() {
 	expect_eq "good set-up: no finding about files, sshd, PAM, audit, vendors or syslog" "" \
 		"$(ids_with files. sshd. pam. audit. vendor. syslog.)"
 	expect_eq "good set-up: every check of those areas passed" "true" \
-		"$(jget "$OUT" 'all(c in d["passed"] for c in ["files.config","files.key","files.store","files.audit_log","sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods","pam.service","pam.auth","pam.account","pam.session","audit.chain","audit.writable","vendor.accounts","vendor_group","syslog.socket","syslog.authpriv"])')"
+		"$(jget "$OUT" 'all(c in d["passed"] for c in ["files.config","files.key","files.store","files.audit_log","sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods","pam.service","pam.auth","pam.account","pam.session","pam.vendor_group","audit.chain","audit.writable","vendor.accounts","vendor_group","syslog.socket","syslog.authpriv"])')"
 	unsync=$(clock_unsynchronised)
 	if [ "$unsync" = yes ]; then
 		expect_finding "clock unsynchronised (adjtimex) -> time.unsynchronised" time.unsynchronised
@@ -345,6 +346,29 @@ test_pam_session_missing() {
 	expect_no_finding "auth still fine" pam.auth.missing
 	expect_no_finding "account still fine" pam.account.missing
 	write_pam_dir
+}
+
+# Each pam_vendor line names the configuration's group (what tells vendors from admins when
+# pam_vendor.conf cannot be trusted): missing is a warning naming the line, another group an error.
+test_pam_vendor_group_arg() {
+	local n
+	write_pam_dir
+	n=$(lineno "^account.*pam_vendor" "$PAMD/sshd")
+	sed -i "${n}s# vendor_group=$GROUP##" "$PAMD/sshd"
+	doctor
+	expect_finding "account line without vendor_group= -> pam.vendor_group.missing" pam.vendor_group.missing
+	expect_eq "... a warning" warning "$(finding_field pam.vendor_group.missing severity)"
+	expect_eq "... whose fix names the line and the group" \
+		"add vendor_group=$GROUP to $PAMD/sshd line $n, as in /usr/share/doc/libpam-vendor/examples/pam.d/sshd" \
+		"$(finding_field pam.vendor_group.missing fix)"
+	sed -i "${n}s#\$# vendor_group=pvdocother#" "$PAMD/sshd"
+	doctor
+	expect_finding "another group on the line -> pam.vendor_group.differs" pam.vendor_group.differs
+	expect_eq "... an error" error "$(finding_field pam.vendor_group.differs severity)"
+	expect_no_finding "... and not reported as missing" pam.vendor_group.missing
+	write_pam_dir
+	doctor
+	expect_no_finding "the example's lines: nothing to say" pam.vendor_group.missing
 }
 
 test_pam_sufficient_before() {
@@ -603,7 +627,8 @@ expect_contains() {
 # (auth + account) is complete for it.
 test_openvpn_service() {
 	write_pam_dir
-	printf 'auth required %s\naccount required %s\n' "$PV_MODULE" "$PV_MODULE" >"$PAMD/openvpn"
+	printf 'auth required %s vendor_group=%s\naccount required %s vendor_group=%s\n' \
+		"$PV_MODULE" "$GROUP" "$PV_MODULE" "$GROUP" >"$PAMD/openvpn"
 	doctor --service openvpn
 	expect_no_finding "openvpn: the example's auth + account stack -> no pam.session.missing" pam.session.missing
 	expect_eq "openvpn: no PAM finding at all" "" "$(ids_with pam.)"
@@ -950,6 +975,7 @@ test_database_tls
 test_sshd_settings
 test_sshd_vendor_methods
 test_pam_session_missing
+test_pam_vendor_group_arg
 test_pam_sufficient_before
 test_pam_jump_in_include
 test_pam_done_before

@@ -61,6 +61,7 @@ sshd_start() {
 	mkdir -p "$T/pam.d"
 	cp /etc/pam.d/common-* "$T/pam.d/" # what the stack @includes must be there too
 	sed -e "s|pam_vendor.so|$PV_MODULE config=$CFG|" -e "s|notingroup vendors|notingroup $GROUP|" \
+		-e "s|vendor_group=vendors|vendor_group=$GROUP|" \
 		"$PV_ROOT/examples/pam.d/sshd" >"$T/pam.d/sshd"
 	mount --bind "$T/pam.d" /etc/pam.d
 	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"

@@ -30,7 +30,7 @@ cd "$(dirname "$0")/../.."
 
 MODE=${1:-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-ALL_TARGETS="config ipmatch timeparse record json otp seal"
+ALL_TARGETS="config ipmatch timeparse record json otp seal pam_auth"
 TARGETS=${FUZZ_TARGETS:-$ALL_TARGETS}
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 CLANG=${CLANG:-clang}
@@ -105,20 +105,68 @@ build_core() {
 	fi
 }
 
+# fuzz_pam_auth drives the module itself: its objects (every pam_vendor/*.c, however the
+# module is split), compiled like the core, linked with the libpam, NSS, clock and file-system
+# calls the harness replaces (-Wl,--wrap=SYMBOL: tests/fuzz/pam_auth_wrap.c).
+MODULE_WRAPS="pam_get_item pam_get_user pam_set_data pam_get_data pam_syslog pam_vsyslog
+	pam_fail_delay pam_getenv time getgrnam_r getpwnam_r open openat read pread write pwrite
+	fsync fdatasync renameat flock ftruncate unlinkat mkdirat fstat"
+
+build_module() {
+	local todo=() f o
+	mkdir -p "$OUT/obj-module"
+	for o in "$OUT"/obj-module/*.o; do
+		[ -f "$o" ] || continue
+		f=pam_vendor/$(basename "${o%.o}").c
+		{ [ -f "$f" ] && [ "$o" -nt "$OUT/obj/flags" ]; } || rm -f "$o"
+	done
+	for f in pam_vendor/*.c; do
+		o=$OUT/obj-module/$(basename "${f%.c}").o
+		if [ ! -f "$o" ] || [ "$f" -nt "$o" ] ||
+			[ -n "$(find core pam_vendor -name '*.h' -newer "$o" | head -1)" ]; then
+			todo+=("$f")
+		fi
+	done
+	[ ${#todo[@]} -gt 0 ] || return 0
+	echo "fuzz: compiling ${#todo[@]} module source(s)"
+	for f in "${todo[@]}"; do
+		# shellcheck disable=SC2086
+		"$CLANG" $CORE_FLAGS -Ipam_vendor -c "$f" -o "$OUT/obj-module/$(basename "${f%.c}").o" || {
+			echo "fuzz: build failed" >&2
+			exit 2
+		}
+	done
+}
+
+# What harness $1 links beyond fuzz_$1.c and the core archive: its other sources and the
+# module's objects (before the archive), and its linker flags.
+extra_sources() {
+	[ "$1" = pam_auth ] && ls "$SRC"/pam_auth_*.c "$OUT"/obj-module/*.o
+	return 0
+}
+extra_ldflags() {
+	local w
+	[ "$1" = pam_auth ] || return 0
+	for w in $MODULE_WRAPS; do echo "-Wl,--wrap=$w"; done
+}
+
 build_harness() {
-	local t=$1 bin=$OUT/fuzz_$1
-	if [ -f "$bin" ] && [ "$bin" -nt "$OUT/libpvcore-fuzz.a" ] && [ "$bin" -nt "$SRC/fuzz_$t.c" ] &&
-		[ "$bin" -nt "$SRC/fuzz_common.h" ] && [ "$bin" -nt "$SELF" ]; then
-		return 0
-	fi
+	local t=$1 bin=$OUT/fuzz_$1 f fresh=1
+	for f in "$OUT/libpvcore-fuzz.a" "$SRC/fuzz_$t.c" "$SRC/fuzz_common.h" "$SELF" \
+		$(extra_sources "$t") $([ "$t" = pam_auth ] && echo "$SRC/pam_auth.h"); do
+		[ -f "$bin" ] && [ "$bin" -nt "$f" ] || fresh=0
+	done
+	[ $fresh = 1 ] && return 0
 	echo "fuzz: linking $bin"
-	# shellcheck disable=SC2086
-	"$CLANG" $HARNESS_FLAGS "$SRC/fuzz_$t.c" "$OUT/libpvcore-fuzz.a" $PKG_LIBS -o "$bin"
+	# shellcheck disable=SC2046,SC2086
+	"$CLANG" $HARNESS_FLAGS "$SRC/fuzz_$t.c" $(extra_sources "$t") "$OUT/libpvcore-fuzz.a" \
+		$(extra_ldflags "$t") $PKG_LIBS -o "$bin"
 }
 
 build_all() {
 	local t pids=() rc=0
 	build_core
+	case " $TARGETS " in *" pam_auth "*) build_module ;; esac
 	for t in $TARGETS; do
 		build_harness "$t" &
 		pids+=($!)
@@ -254,6 +302,10 @@ do_replay() {
 	local t dirs failed=0 log
 	mkdir -p "$OUT/logs"
 	for t in $TARGETS; do
+		if [ "$t" = pam_auth ] && [ "$(id -u)" != 0 ]; then
+			echo "fuzz replay: pam_auth skipped: it needs root (the module accepts root-owned files only)"
+			continue
+		fi
 		dirs="$SRC/corpus/$t"
 		[ -d "$SRC/regressions/$t" ] && [ -n "$(ls -A "$SRC/regressions/$t")" ] &&
 			dirs="$dirs $SRC/regressions/$t"
@@ -292,13 +344,22 @@ do_seeds() {
 do_coverage() {
 	local cov=$OUT/cov t dirs objs=() pids=() p
 	local PROFDATA=${LLVM_PROFDATA:-llvm-profdata} LLVMCOV=${LLVM_COV:-llvm-cov}
+	local files="core/config.c core/ipmatch.c core/timeparse.c core/record.c core/json.c
+		core/otp.c core/seal.c core/vendorname.c"
+	case " $TARGETS " in
+	*" pam_auth "*)
+		files="$files $(ls pam_vendor/*.c core/policy.c core/safefile.c core/store*.c \
+			core/audit*.c core/session.c core/keys.c core/accounts.c)"
+		;;
+	esac
 	mkdir -p "$cov"
 	rm -f "$cov"/*.profraw "$cov"/all.profdata
 	for t in $TARGETS; do
-		# shellcheck disable=SC2086
-		"$CLANG" -g -O0 -std=c11 -D_GNU_SOURCE -Icore -fsanitize=fuzzer \
+		# shellcheck disable=SC2046,SC2086
+		"$CLANG" -g -O0 -std=c11 -D_GNU_SOURCE -Icore -Ipam_vendor -fsanitize=fuzzer \
 			-fprofile-instr-generate -fcoverage-mapping $PKG_CFLAGS "$SRC/fuzz_$t.c" core/*.c \
-			$PKG_LIBS -o "$cov/fuzz_$t" &
+			$([ "$t" = pam_auth ] && ls "$SRC"/pam_auth_*.c pam_vendor/*.c) \
+			$(extra_ldflags "$t") $PKG_LIBS -o "$cov/fuzz_$t" &
 		pids+=($!)
 	done
 	for p in "${pids[@]}"; do wait "$p" || {
@@ -314,12 +375,11 @@ do_coverage() {
 		echo "fuzz: coverage of $t from $dirs ($(ls "$dirs" | wc -l) inputs)"
 	done
 	"$PROFDATA" merge -sparse "$cov"/*.profraw -o "$cov/all.profdata"
-	"$LLVMCOV" report "${objs[@]:1}" -instr-profile="$cov/all.profdata" \
-		core/config.c core/ipmatch.c core/timeparse.c core/record.c core/json.c core/otp.c \
-		core/seal.c core/vendorname.c
+	# shellcheck disable=SC2086
+	"$LLVMCOV" report "${objs[@]:1}" -instr-profile="$cov/all.profdata" $files
+	# shellcheck disable=SC2086
 	"$LLVMCOV" show "${objs[@]:1}" -instr-profile="$cov/all.profdata" -format=html \
-		-output-dir="$cov/html" core/config.c core/ipmatch.c core/timeparse.c core/record.c \
-		core/json.c core/otp.c core/seal.c core/vendorname.c >/dev/null
+		-output-dir="$cov/html" $files >/dev/null
 	echo "fuzz: line by line: $cov/html/index.html"
 }
 

@@ -22,8 +22,12 @@ Not checked, and why:
     fills;
   - under /run, /dev, /proc, /sys or /tmp: made at run time (the test's root has a fresh,
     empty /run, so that nothing reaches the host's systemd);
-  - auditd's files (/etc/audit/..., /var/log/audit/...): the admin guide asks for auditd, the
-    package does not depend on it;
+  - auditd's files (/etc/audit/..., /var/log/audit/...) and logind's (/var/lib/systemd/linger):
+    the docs talk about them, the package depends on neither;
+  - a file of the docs' example vendor account `acme` (/home/acme, a crontab or linger file
+    named acme): an example of what an admin may find, not a file of the system;
+  - a component holding a capitalised placeholder after a dash or underscore
+    (pam_vendor-evidence-YYYYMMDD);
   - with a "*": the directory before it must exist (a glob);
   - the place an example file is copied to (its name is an example's name, such as
     /etc/logrotate.d/pam_vendor), a file the text says to create ("create PATH") or that a
@@ -47,7 +51,8 @@ TOP = "etc|usr|lib|lib64|var|run|sbin|bin|home|root|dev|opt|srv|tmp|proc|sys|boo
 PATH_RE = re.compile(r"(?:^|(?<=[\s`'\"(=:,\[]))/(?:" + TOP + r")(?:/[A-Za-z0-9._@+*<>%-]*)*")
 SOURCE_TREE_RE = re.compile(r"(?<![\w./-])(?:examples|docs)/[\w./-]*[\w]")
 RUNTIME = ("/run", "/dev", "/proc", "/sys", "/tmp")
-NOT_OURS = ("/etc/audit", "/var/log/audit")
+NOT_OURS = ("/etc/audit", "/var/log/audit", "/var/lib/systemd/linger")
+EXAMPLE_ACCOUNT = "acme"
 OPTIONAL_LISTS = ("/etc/cron.allow", "/etc/cron.deny", "/etc/at.allow", "/etc/at.deny")
 
 
@@ -88,12 +93,15 @@ def verdict(path, to_create, multiarch, examples, fix):
     """("ok" | "skip" | "missing", why)"""
     p = path.replace("<multiarch>", multiarch)
     parts = [c for c in p.split("/") if c]
-    if any(re.fullmatch(r"[A-Z][A-Z_]+(\..*)?", c) for c in parts):
+    if any(re.fullmatch(r"[A-Z][A-Z_]+(\..*)?", c) or re.search(r"[-_][A-Z]{3,}$", c)
+           for c in parts):
         return ("missing" if fix else "skip"), "a placeholder"
+    if EXAMPLE_ACCOUNT in parts and not fix:
+        return "skip", "the docs' example account"
     if under(p, RUNTIME):
         return "skip", "made at run time"
     if under(p, NOT_OURS):
-        return "skip", "auditd's, not a dependency"
+        return "skip", "auditd's or logind's, not a dependency"
     if "*" in p:
         d = p[: p.index("*")].rsplit("/", 1)[0] or "/"
         return ("ok", "") if os.path.isdir(d) else ("missing", f"no directory {d}")
