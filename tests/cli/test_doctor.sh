@@ -357,14 +357,14 @@ test_pam_vendor_group_arg() {
 	sed -i "${n}s# vendor_group=$GROUP##" "$PAMD/sshd"
 	doctor
 	expect_finding "account line without vendor_group= -> pam.vendor_group.missing" pam.vendor_group.missing
-	expect_eq "... a warning" warning "$(finding_field pam.vendor_group.missing severity)"
+	expect_eq "... a warning" warning "$(field pam.vendor_group.missing severity)"
 	expect_eq "... whose fix names the line and the group" \
 		"add vendor_group=$GROUP to $PAMD/sshd line $n, as in /usr/share/doc/libpam-vendor/examples/pam.d/sshd" \
-		"$(finding_field pam.vendor_group.missing fix)"
+		"$(field pam.vendor_group.missing fix)"
 	sed -i "${n}s#\$# vendor_group=pvdocother#" "$PAMD/sshd"
 	doctor
 	expect_finding "another group on the line -> pam.vendor_group.differs" pam.vendor_group.differs
-	expect_eq "... an error" error "$(finding_field pam.vendor_group.differs severity)"
+	expect_eq "... an error" error "$(field pam.vendor_group.differs severity)"
 	expect_no_finding "... and not reported as missing" pam.vendor_group.missing
 	write_pam_dir
 	doctor
