@@ -1,7 +1,8 @@
 #!/bin/bash
 # demo.sh — `make demo`: the whole story on this machine, in a throw-away directory and a
 # private sshd (own mount and network namespaces; the host's PAM and SSH configuration are
-# not touched). Creates two temporary accounts (pvacme, pvbob) and removes them at the end.
+# not touched). Creates two temporary accounts (pvacmeN and pvbobN, N this run's number, their
+# homes in a temp dir) and removes them at the end.
 set -u
 source "$(dirname "$0")/../tests/lib.sh"
 source "$(dirname "$0")/../tests/e2e/sshd_lib.sh"

@@ -13,6 +13,7 @@
 # simulation takes seconds; test_vendor_security runs it for real.
 set -u
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/doctor_lib.sh"
 source "$(dirname "$0")/../pg/pg_lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -22,50 +23,34 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 unset SUDO_USER PAM_VENDOR_CONFIG
 
-GROUP=pvdocgrp
-U1=pvdoc1     # a vendor with a local account in GROUP
-U2=pvdoc2     # a vendor with a local account outside GROUP
-GHOST=pvdocgh # a vendor without any account
-UZ=pvdocz     # a vendor whose account is made uid 0 (test_root_vendor)
+GROUP=pvdocgrp$PV_RUN
+U1=pvdoca$PV_RUN     # a vendor with a local account in GROUP
+U2=pvdocb$PV_RUN     # a vendor with a local account outside GROUP
+GHOST=pvdocgh$PV_RUN # a vendor without any account
+UZ=pvdocz$PV_RUN     # a vendor whose account is made uid 0 (test_root_vendor)
 LISTENER_PID=
 
 on_exit() {
-	local u
 	[ -n "$LISTENER_PID" ] && kill "$LISTENER_PID" 2>/dev/null
 	[ -n "${PGD:-}" ] && pg_teardown
-	for u in "$U1" "$U2"; do id "$u" >/dev/null 2>&1 && userdel -r "$u" 2>/dev/null; done
-	# -f: a uid 0 account "is used by" every root process; it has no home to lose
-	id "$UZ" >/dev/null 2>&1 && userdel -f "$UZ" 2>/dev/null
-	getent group "$GROUP" >/dev/null && groupdel "$GROUP" 2>/dev/null
+	remove_accounts
 	cleanup_dirs
 }
 trap on_exit EXIT
 
-skip() { echo "ok - $1 # SKIP $2"; }
-
 # --- set-up ----------------------------------------------------------------------------------
 
-for u in "$U1" "$U2" "$UZ"; do
-	if id "$u" >/dev/null 2>&1; then
-		echo "Bail out! account $u already exists; remove it first"
-		exit 1
-	fi
-done
-if getent group "$GROUP" >/dev/null; then
-	echo "Bail out! group $GROUP already exists; remove it first"
-	exit 1
-fi
-groupadd "$GROUP" || { echo "Bail out! groupadd failed"; exit 1; }
+add_group "$GROUP" || { echo "Bail out! groupadd failed"; exit 1; }
 new_env "vendor_group = $GROUP"
 # U1: a well set-up vendor: a home of its own (under $T) with the key in
 # .ssh/authorized_keys (0600), a locked password (useradd's default '!').
 mkdir -p "$T/home"
-useradd -m -d "$T/home/$U1" -N -s /usr/sbin/nologin -G "$GROUP" "$U1" || { echo "Bail out! useradd failed"; exit 1; }
+add_user "$U1" -m -d "$T/home/$U1" -N -s /usr/sbin/nologin -G "$GROUP" || { echo "Bail out! useradd failed"; exit 1; }
 U1_HOME=$T/home/$U1
 U1_GROUP=$(id -gn "$U1")
 install -d -o "$U1" -m 0700 "$U1_HOME/.ssh"
 ssh-keygen -q -t ed25519 -N '' -f "$T/vendorkey" && install -o "$U1" -m 0600 "$T/vendorkey.pub" "$U1_HOME/.ssh/authorized_keys"
-useradd -M -N -s /usr/sbin/nologin "$U2" || { echo "Bail out! useradd failed"; exit 1; }
+add_user "$U2" -M -N -s /usr/sbin/nologin || { echo "Bail out! useradd failed"; exit 1; }
 
 "$OTPCTL" --config "$CFG" vendor add "$U1" --ip 192.0.2.10 >/dev/null 2>&1 ||
 	{ echo "Bail out! vendor add failed"; exit 1; }
@@ -166,35 +151,6 @@ doctor_run() { run_ctl --json "$@"; collect_fixes; }
 # doctor [ARGS...]: otpctl --json doctor on this set-up; sets OUT, ERR, RC.
 doctor() { doctor_run doctor "${D_ARGS[@]}" "$@"; }
 
-# ids: the finding ids of OUT, one a line ("unparsable" if OUT is not one JSON object).
-ids() {
-	python3 -c 'import json,sys
-try:
-    d=json.loads(sys.argv[1])
-except Exception:
-    print("unparsable"); sys.exit(0)
-for f in d["findings"]: print(f["id"])' "$OUT"
-}
-has_id() { ids | grep -x -- "$1" >/dev/null; }
-# expect_finding NAME ID / expect_no_finding NAME ID
-expect_finding() {
-	if has_id "$2"; then ok "$1"; else not_ok "$1" "no finding $2 in: $(ids | tr '\n' ' ')"; fi
-}
-expect_no_finding() {
-	if has_id "$2"; then not_ok "$1" "unexpected finding $2"; else ok "$1"; fi
-}
-# finding_field ID KEY: what/fix/severity of the finding ID.
-finding_field() {
-	python3 -c 'import json,sys
-d=json.loads(sys.argv[1])
-print(next((f[sys.argv[3]] for f in d["findings"] if f["id"]==sys.argv[2]), ""))' "$OUT" "$1" "$2"
-}
-# jget EXPR: a value of OUT (d is the object).
-jget() {
-	python3 -c 'import json,sys
-d=json.loads(sys.argv[1]); v=eval(sys.argv[2])
-print(str(v).lower() if isinstance(v, bool) else v)' "$OUT" "$1" 2>/dev/null
-}
 # ids_with PREFIX...: finding ids starting with one of the prefixes, space separated.
 ids_with() {
 	local re
@@ -210,7 +166,7 @@ test_vendor_security() {
 	usermod -aG adm "$U1"
 	doctor
 	expect_finding "vendor in group adm -> vendor.$U1.privileged" "vendor.$U1.privileged"
-	expect_match "the fix removes it from the group" "gpasswd -d $U1 adm" "$(finding_field "vendor.$U1.privileged" fix)"
+	expect_match "the fix removes it from the group" "gpasswd -d $U1 adm" "$(field "vendor.$U1.privileged" fix)"
 	gpasswd -d "$U1" adm >/dev/null
 	[ "${ADM_MADE:-}" = 1 ] && groupdel adm
 	doctor
@@ -239,7 +195,7 @@ test_vendor_security() {
 	sed -i '/pam_tty_audit\|pam_succeed_if/d' "$T/pam_notty/sshd"
 	doctor --pam-dir "$T/pam_notty"
 	expect_finding "session stack without pam_tty_audit -> pam.session.tty_audit" pam.session.tty_audit
-	expect_eq "... a warning" warning "$(finding_field pam.session.tty_audit severity)"
+	expect_eq "... a warning" warning "$(field pam.session.tty_audit severity)"
 	doctor
 	expect_no_finding "the example's stack audits vendors' TTYs" pam.session.tty_audit
 
@@ -260,7 +216,7 @@ test_vendor_security() {
 	n=$(apt-get -s -o Debug::NoLocking=1 upgrade 2>/dev/null | grep -c '^Inst .*-security')
 	doctor_run doctor "${D_BASE[@]}"
 	expect_eq "without --skip the updates check runs (passed, or a finding)" "true" \
-		"$(jget '"system.security_updates" in d["passed"] or any(f["id"]=="system.security_updates" for f in d["findings"])')"
+		"$(jget "$OUT" '"system.security_updates" in d["passed"] or any(f["id"]=="system.security_updates" for f in d["findings"])')"
 	if [ "$n" -gt 0 ]; then
 		expect_finding "apt lists $n pending security update(s) -> system.security_updates" system.security_updates
 	else
@@ -299,17 +255,17 @@ test_good_deployment() {
 	expect_eq "good set-up: no finding about files, sshd, PAM, audit, vendors or syslog" "" \
 		"$(ids_with files. sshd. pam. audit. vendor. syslog.)"
 	expect_eq "good set-up: every check of those areas passed" "true" \
-		"$(jget 'all(c in d["passed"] for c in ["files.config","files.key","files.store","files.audit_log","sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods","pam.service","pam.auth","pam.account","pam.session","pam.vendor_group","audit.chain","audit.writable","vendor.accounts","vendor_group","syslog.socket","syslog.authpriv"])')"
+		"$(jget "$OUT" 'all(c in d["passed"] for c in ["files.config","files.key","files.store","files.audit_log","sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods","pam.service","pam.auth","pam.account","pam.session","pam.vendor_group","audit.chain","audit.writable","vendor.accounts","vendor_group","syslog.socket","syslog.authpriv"])')"
 	unsync=$(clock_unsynchronised)
 	if [ "$unsync" = yes ]; then
 		expect_finding "clock unsynchronised (adjtimex) -> time.unsynchronised" time.unsynchronised
-		expect_eq "time.unsynchronised is a warning" warning "$(finding_field time.unsynchronised severity)"
+		expect_eq "time.unsynchronised is a warning" warning "$(field time.unsynchronised severity)"
 		expect_eq "findings -> exit 1" 1 "$RC"
-		expect_eq "findings -> clean false" false "$(jget 'd["clean"]')"
+		expect_eq "findings -> clean false" false "$(jget "$OUT" 'd["clean"]')"
 	else
 		expect_no_finding "clock synchronised (adjtimex) -> no time finding" time.unsynchronised
 		expect_eq "clean set-up -> exit 0" 0 "$RC"
-		expect_eq "clean set-up -> clean true" true "$(jget 'd["clean"]')"
+		expect_eq "clean set-up -> clean true" true "$(jget "$OUT" 'd["clean"]')"
 	fi
 }
 
@@ -327,9 +283,9 @@ test_human_output() {
 test_sshd_settings() {
 	doctor --sshd-config "$T/missing.conf"
 	expect_finding "sshd -T fails (no such file) -> sshd.run" sshd.run
-	expect_match "sshd.run carries sshd's own message" "missing\.conf: No such file" "$(finding_field sshd.run what)"
+	expect_match "sshd.run carries sshd's own message" "missing\.conf: No such file" "$(field sshd.run what)"
 	expect_eq "sshd.run: the dependent checks are skipped" "true" \
-		"$(jget '"sshd.usepam" in [s["id"] for s in d["skipped"]]')"
+		"$(jget "$OUT" '"sshd.usepam" in [s["id"] for s in d["skipped"]]')"
 
 	doctor --sshd /nonexistent/sshd
 	expect_finding "sshd not installed -> sshd.run" sshd.run
@@ -337,7 +293,7 @@ test_sshd_settings() {
 	write_sshd_config "UsePAM no" "KbdInteractiveAuthentication yes" "UseDNS no"
 	doctor
 	expect_finding "UsePAM no -> sshd.usepam" sshd.usepam
-	expect_match "sshd.usepam's fix is the line to write" "UsePAM yes" "$(finding_field sshd.usepam fix)"
+	expect_match "sshd.usepam's fix is the line to write" "UsePAM yes" "$(field sshd.usepam fix)"
 	expect_no_finding "UsePAM no: UseDNS still fine" sshd.usedns
 
 	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication no" "UseDNS yes"
@@ -355,7 +311,7 @@ test_sshd_vendor_methods() {
 	expect_finding "vendor without AuthenticationMethods (any) -> sshd.authenticationmethods.$U1" \
 		"sshd.authenticationmethods.$U1"
 	expect_match "the finding names the value and the -C spec" "\"any\".*|user=$U1,host=localhost,addr=192\.0\.2\.10" \
-		"$(finding_field "sshd.authenticationmethods.$U1" what)"
+		"$(field "sshd.authenticationmethods.$U1" what)"
 
 	write_sshd_config "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" \
 		"Match User $U1" "	AuthenticationMethods publickey"
@@ -401,14 +357,14 @@ test_pam_vendor_group_arg() {
 	sed -i "${n}s# vendor_group=$GROUP##" "$PAMD/sshd"
 	doctor
 	expect_finding "account line without vendor_group= -> pam.vendor_group.missing" pam.vendor_group.missing
-	expect_eq "... a warning" warning "$(finding_field pam.vendor_group.missing severity)"
+	expect_eq "... a warning" warning "$(field pam.vendor_group.missing severity)"
 	expect_eq "... whose fix names the line and the group" \
 		"add vendor_group=$GROUP to $PAMD/sshd line $n, as in /usr/share/doc/libpam-vendor/examples/pam.d/sshd" \
-		"$(finding_field pam.vendor_group.missing fix)"
+		"$(field pam.vendor_group.missing fix)"
 	sed -i "${n}s#\$# vendor_group=pvdocother#" "$PAMD/sshd"
 	doctor
 	expect_finding "another group on the line -> pam.vendor_group.differs" pam.vendor_group.differs
-	expect_eq "... an error" error "$(finding_field pam.vendor_group.differs severity)"
+	expect_eq "... an error" error "$(field pam.vendor_group.differs severity)"
 	expect_no_finding "... and not reported as missing" pam.vendor_group.missing
 	write_pam_dir
 	doctor
@@ -423,9 +379,9 @@ test_pam_sufficient_before() {
 	doctor
 	expect_finding "sufficient before pam_vendor -> pam.auth.skipped" pam.auth.skipped
 	expect_match "pam.auth.skipped names the file and line" \
-		"$PAMD/sshd line $n \(auth sufficient pam_permit\.so\)" "$(finding_field pam.auth.skipped what)"
+		"$PAMD/sshd line $n \(auth sufficient pam_permit\.so\)" "$(field pam.auth.skipped what)"
 	expect_match "pam.auth.skipped's fix: move pam_vendor above that line" \
-		"above line $n of $PAMD/sshd" "$(finding_field pam.auth.skipped fix)"
+		"above line $n of $PAMD/sshd" "$(field pam.auth.skipped fix)"
 	expect_eq "pam.auth.skipped -> exit 1" 1 "$RC"
 
 	# The same line commented out, and a sufficient line after pam_vendor: nothing to say.
@@ -455,9 +411,9 @@ test_pam_jump_in_include() {
 	doctor
 	expect_finding "[success=2] in an @include'd file jumps over pam_vendor -> pam.auth.skipped" pam.auth.skipped
 	expect_match "the finding names the included file's line and the jump" \
-		"$PAMD/common-pre line 1 .*success=2 jumps over it" "$(finding_field pam.auth.skipped what)"
+		"$PAMD/common-pre line 1 .*success=2 jumps over it" "$(field pam.auth.skipped what)"
 	expect_match "the fix points at the @include line of the service file" \
-		"above line $(lineno "^@include common-pre" "$PAMD/sshd") of $PAMD/sshd" "$(finding_field pam.auth.skipped fix)"
+		"above line $(lineno "^@include common-pre" "$PAMD/sshd") of $PAMD/sshd" "$(field pam.auth.skipped fix)"
 
 	# success=1 lands on pam_vendor (it skips pam_deny only): not a skip.
 	sed -i 's/success=2/success=1/' "$PAMD/common-pre"
@@ -513,7 +469,7 @@ test_pam_control_and_files() {
 	doctor --service nothere
 	expect_finding "no such PAM service file -> pam.service.missing" pam.service.missing
 	expect_eq "pam.service.missing: the type checks are skipped" "true" \
-		"$(jget '"pam.auth" in [s["id"] for s in d["skipped"]]')"
+		"$(jget "$OUT" '"pam.auth" in [s["id"] for s in d["skipped"]]')"
 	write_pam_dir
 }
 
@@ -521,9 +477,9 @@ test_file_modes() {
 	chmod 0644 "$T/etc/master.key"
 	doctor
 	expect_finding "key mode 0644 -> files.key.mode" files.key.mode
-	expect_match "files.key.mode's fix comes from the core" "chmod 600 $T/etc/master.key" "$(finding_field files.key.mode fix)"
+	expect_match "files.key.mode's fix comes from the core" "chmod 600 $T/etc/master.key" "$(field files.key.mode fix)"
 	expect_eq "no key: the audit chain is skipped, not reported" "true" \
-		"$(jget '"audit.chain" in [s["id"] for s in d["skipped"]]')"
+		"$(jget "$OUT" '"audit.chain" in [s["id"] for s in d["skipped"]]')"
 	chmod 0600 "$T/etc/master.key"
 
 	chown nobody "$T/etc/master.key"
@@ -554,7 +510,7 @@ test_file_modes() {
 	expect_finding "no configuration file -> files.config.missing" files.config.missing
 	expect_match "files.config.missing's fix installs the shipped example" \
 		"install -D -m 0644 /usr/share/doc/libpam-vendor/examples/pam_vendor.conf $T/nothere.conf" \
-		"$(finding_field files.config.missing fix)"
+		"$(field files.config.missing fix)"
 
 	doctor
 	expect_eq "modes restored -> no files finding" "" "$(ids_with files.)"
@@ -569,7 +525,7 @@ b[i]=ord("X") if b[i]!=ord("X") else ord("Y")
 open(p,"wb").write(bytes(b))' "$AUDIT"
 	doctor
 	expect_finding "a byte edited in the audit log -> audit.chain" audit.chain
-	expect_match "audit.chain names the line" "line 1|seq 1" "$(finding_field audit.chain what)"
+	expect_match "audit.chain names the line" "line 1|seq 1" "$(field audit.chain what)"
 	expect_eq "audit.chain -> exit 1" 1 "$RC"
 	cp -p "$T/audit.bak" "$AUDIT"
 	local before
@@ -590,8 +546,8 @@ test_vendor_accounts() {
 	doctor
 	expect_finding "vendor without a system account -> vendor.$GHOST.absent" "vendor.$GHOST.absent"
 	expect_finding "vendor outside vendor_group -> vendor.$U2.not_in_group" "vendor.$U2.not_in_group"
-	expect_match "not_in_group's fix is usermod" "usermod -aG $GROUP $U2" "$(finding_field "vendor.$U2.not_in_group" fix)"
-	expect_eq "not_in_group is an error (the root cause)" error "$(finding_field "vendor.$U2.not_in_group" severity)"
+	expect_match "not_in_group's fix is usermod" "usermod -aG $GROUP $U2" "$(field "vendor.$U2.not_in_group" fix)"
+	expect_eq "not_in_group is an error (the root cause)" error "$(field "vendor.$U2.not_in_group" severity)"
 	expect_no_finding "local vendor in the group -> nothing about $U1" "vendor.$U1.not_local"
 	expect_no_finding "nor vendor.$U1.not_in_group" "vendor.$U1.not_in_group"
 
@@ -638,7 +594,7 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale.so
 	expect_finding "no rule takes authpriv -> syslog.authpriv" syslog.authpriv
 	expect_match "syslog.authpriv's fix installs the shipped example in rsyslog.d" \
 		"install -m 0644 /usr/share/doc/libpam-vendor/examples/rsyslog/60-pam_vendor.conf $RSYS/rsyslog.d/" \
-		"$(finding_field syslog.authpriv fix)"
+		"$(field syslog.authpriv fix)"
 	cp "$PV_ROOT/examples/rsyslog/60-pam_vendor.conf" "$RSYS/rsyslog.d/"
 	doctor
 	expect_no_finding "examples/rsyslog/60-pam_vendor.conf in rsyslog.d -> no finding" syslog.authpriv
@@ -656,7 +612,7 @@ socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])' "$T/stale.so
 		expect_finding "rsyslogd runs without its configuration -> syslog.authpriv" syslog.authpriv
 	else
 		expect_eq "rsyslog not installed -> syslog.authpriv skipped" "true" \
-			"$(jget '"syslog.authpriv" in [s["id"] for s in d["skipped"]]')"
+			"$(jget "$OUT" '"syslog.authpriv" in [s["id"] for s in d["skipped"]]')"
 	fi
 }
 
@@ -677,27 +633,27 @@ test_openvpn_service() {
 	expect_no_finding "openvpn: the example's auth + account stack -> no pam.session.missing" pam.session.missing
 	expect_eq "openvpn: no PAM finding at all" "" "$(ids_with pam.)"
 	expect_eq "openvpn: auth and account are checked and pass" "true" \
-		"$(jget '"pam.auth" in d["passed"] and "pam.account" in d["passed"]')"
+		"$(jget "$OUT" '"pam.auth" in d["passed"] and "pam.account" in d["passed"]')"
 	expect_eq "openvpn: pam.session is skipped, saying why" \
 		"service openvpn makes no PAM session calls (it calls auth and account only)" \
-		"$(jget 'next(s["why"] for s in d["skipped"] if s["id"]=="pam.session")')"
+		"$(jget "$OUT" 'next(s["why"] for s in d["skipped"] if s["id"]=="pam.session")')"
 	expect_eq "openvpn: TTY auditing of sessions is skipped too" "true" \
-		"$(jget '"pam.session.tty_audit" in [s["id"] for s in d["skipped"]]')"
+		"$(jget "$OUT" '"pam.session.tty_audit" in [s["id"] for s in d["skipped"]]')"
 
 	sed -i '/^account/d' "$PAMD/openvpn"
 	doctor --service openvpn
 	expect_finding "openvpn without its account line -> pam.account.missing" pam.account.missing
-	expect_eq "... an error" error "$(finding_field pam.account.missing severity)"
+	expect_eq "... an error" error "$(field pam.account.missing severity)"
 	expect_contains "... its fix is the OpenVPN example's line" \
 		"add \"account required pam_vendor.so\" to $PAMD/openvpn after its other account lines, as in the comment at the top of /usr/share/doc/libpam-vendor/examples/openvpn/server.conf" \
-		"$(finding_field pam.account.missing fix)"
+		"$(field pam.account.missing fix)"
 
 	rm "$PAMD/openvpn"
 	doctor --service openvpn
 	expect_finding "no openvpn PAM file -> pam.service.missing" pam.service.missing
 	expect_contains "... the fix writes the service's two lines" \
 		"printf '%s\\n' \"auth required pam_vendor.so\" \"account required pam_vendor.so\" > $PAMD/openvpn" \
-		"$(finding_field pam.service.missing fix)"
+		"$(field pam.service.missing fix)"
 
 	# A service doctor does not know: auth, account and session are assumed, and said.
 	sed '/^session.*pam_vendor/d' "$PAMD/sshd" >"$PAMD/pvdocsvc"
@@ -705,7 +661,7 @@ test_openvpn_service() {
 	expect_finding "unknown service without pam_vendor in session -> pam.session.missing" pam.session.missing
 	expect_contains "... the finding says what it assumes" \
 		"doctor does not know which PAM calls service pvdocsvc makes and assumes auth, account and session" \
-		"$(finding_field pam.session.missing what)"
+		"$(field pam.session.missing what)"
 	write_pam_dir
 }
 
@@ -715,7 +671,7 @@ match_group_sshd() {
 		"Match Group $GROUP" "	AuthenticationMethods publickey,keyboard-interactive:pam"
 }
 # symptoms_of ID: the symptoms listed by finding ID, space separated.
-symptoms_of() { jget '" ".join(next(f["symptoms"] for f in d["findings"] if f["id"]=="'"$1"'"))'; }
+symptoms_of() { jget "$OUT" '" ".join(next(f["symptoms"] for f in d["findings"] if f["id"]=="'"$1"'"))'; }
 
 # A vendor removed from vendor_group: the root cause is the error; what follows from it (sshd's
 # Match Group block no longer applies) is named in it, not reported again.
@@ -724,16 +680,16 @@ test_root_cause_outside_group() {
 	match_group_sshd
 	doctor
 	expect_finding "vendor outside vendor_group (file store) -> vendor.$U2.not_in_group" "vendor.$U2.not_in_group"
-	expect_eq "... an error: the root cause" error "$(finding_field "vendor.$U2.not_in_group" severity)"
-	expect_eq "... its fix adds it to the group" "usermod -aG $GROUP $U2" "$(finding_field "vendor.$U2.not_in_group" fix)"
+	expect_eq "... an error: the root cause" error "$(field "vendor.$U2.not_in_group" severity)"
+	expect_eq "... its fix adds it to the group" "usermod -aG $GROUP $U2" "$(field "vendor.$U2.not_in_group" fix)"
 	expect_no_finding "the sshd symptom is not a finding of its own" "sshd.authenticationmethods.$U2"
 	expect_eq "... it is listed among the root finding's symptoms" "sshd.authenticationmethods.$U2" \
 		"$(symptoms_of "vendor.$U2.not_in_group")"
 	expect_match "... and named in the root finding's text" \
 		"It also causes sshd\.authenticationmethods\.$U2 \(not reported apart\): .*AuthenticationMethods \"any\"" \
-		"$(finding_field "vendor.$U2.not_in_group" what)"
+		"$(field "vendor.$U2.not_in_group" what)"
 	expect_eq "... the sshd check that saw only the symptom is not listed as passed" "false" \
-		"$(jget '"sshd.authenticationmethods" in d["passed"]')"
+		"$(jget "$OUT" '"sshd.authenticationmethods" in d["passed"]')"
 	expect_no_finding "the vendor in the group: no sshd finding" "sshd.authenticationmethods.$U1"
 	usermod -aG "$GROUP" "$U2"
 	doctor
@@ -768,10 +724,10 @@ test_root_cause_outside_group_postgresql() {
 	gpasswd -d "$U1" "$GROUP" >/dev/null
 	doctor_run --config "$pgcfg" doctor "${D_ARGS[@]}"
 	expect_finding "vendor outside vendor_group (PostgreSQL) -> $id" "$id"
-	expect_eq "... an error" error "$(finding_field "$id" severity)"
+	expect_eq "... an error" error "$(field "$id" severity)"
 	expect_match "... saying the module denies it in every phase (a registered vendor is never left to the stack)" \
 		"pam_vendor denies it in every phase \(config_error\)" \
-		"$(finding_field "$id" what)"
+		"$(field "$id" what)"
 	expect_no_finding "... its sshd symptom is not a finding of its own" "sshd.authenticationmethods.$U1"
 	expect_eq "... but one of its symptoms" "sshd.authenticationmethods.$U1" "$(symptoms_of "$id")"
 	usermod -aG "$GROUP" "$U1"
@@ -793,10 +749,10 @@ test_sshd_overriding_file() {
 	doctor
 	expect_finding "a drop-in read first turns keyboard-interactive off -> sshd.kbdinteractive" sshd.kbdinteractive
 	expect_contains "... the finding names that file and line" "set by $d/10-hardening.conf line 1" \
-		"$(finding_field sshd.kbdinteractive what)"
+		"$(field sshd.kbdinteractive what)"
 	expect_contains "... so does the fix" \
 		"in $d/10-hardening.conf line 1, write \"KbdInteractiveAuthentication yes\" instead of \"no\"" \
-		"$(finding_field sshd.kbdinteractive fix)"
+		"$(field sshd.kbdinteractive fix)"
 	expect_no_finding "UseDNS=yes after the Include: the drop-in's no is read first" sshd.usedns
 	expect_no_finding "the Match block of a drop-in ends with it: the vendor's methods are fine" "$id"
 
@@ -804,7 +760,7 @@ test_sshd_overriding_file() {
 	doctor
 	expect_finding "UseDNS yes before the Include -> sshd.usedns" sshd.usedns
 	expect_contains "... naming line 2 of the main file" "set by $T/sshd_config line 2" \
-		"$(finding_field sshd.usedns what)"
+		"$(field sshd.usedns what)"
 
 	rm "$d/10-hardening.conf"
 	printf '%s\n' "Match User $U1" "	AuthenticationMethods publickey" >"$d/20-legacy.conf"
@@ -813,20 +769,20 @@ test_sshd_overriding_file() {
 	expect_finding "a Match block read first sets publickey alone -> $id" "$id"
 	expect_contains "... named: its file and line, and its Match line" \
 		"set by $d/20-legacy.conf line 2, in the Match block of $d/20-legacy.conf line 1" \
-		"$(finding_field "$id" what)"
+		"$(field "$id" what)"
 	expect_contains "... the fix edits that line" \
 		"in $d/20-legacy.conf line 2 (the Match block of $d/20-legacy.conf line 1), write \"AuthenticationMethods publickey,keyboard-interactive:pam\" instead" \
-		"$(finding_field "$id" fix)"
+		"$(field "$id" fix)"
 
 	# Outside any Match block it is every user's setting: the fix adds a block for vendors.
 	printf 'AuthenticationMethods publickey\n' >"$d/20-legacy.conf"
 	printf '%s\n' "UsePAM yes" "KbdInteractiveAuthentication yes" "UseDNS no" >"$d/50-vendors.conf"
 	doctor
 	expect_contains "a global AuthenticationMethods line -> named" \
-		"set by $d/20-legacy.conf line 1, outside any Match block" "$(finding_field "$id" what)"
+		"set by $d/20-legacy.conf line 1, outside any Match block" "$(field "$id" what)"
 	expect_contains "... the fix adds a Match Group block for vendors, leaving the others' line" \
 		"add at the end of $d/20-legacy.conf the lines \"Match Group $GROUP\" and \"AuthenticationMethods publickey,keyboard-interactive:pam\"" \
-		"$(finding_field "$id" fix)"
+		"$(field "$id" fix)"
 	write_sshd_config
 }
 
@@ -836,15 +792,15 @@ test_sshd_privsep_dir() {
 		"$OTPCTL" --config "$CFG" --json doctor "${D_ARGS[@]}" 2>/dev/null)
 	collect_fixes
 	expect_finding "no /run/sshd -> sshd.run" sshd.run
-	expect_eq "... its fix makes the directory" "install -d -m 0755 /run/sshd" "$(finding_field sshd.run fix)"
+	expect_eq "... its fix makes the directory" "install -d -m 0755 /run/sshd" "$(field sshd.run fix)"
 	expect_contains "... its text says which directory sshd misses" \
-		"sshd's privilege separation directory /run/sshd does not exist" "$(finding_field sshd.run what)"
+		"sshd's privilege separation directory /run/sshd does not exist" "$(field sshd.run what)"
 }
 
 # A vendor account turned uid 0: the only fix is another account, never usermod -u.
 test_root_vendor() {
 	local fix id="vendor.$UZ.privileged"
-	useradd -M -N -s /usr/sbin/nologin -G "$GROUP" "$UZ" &&
+	add_user "$UZ" -M -N -s /usr/sbin/nologin -G "$GROUP" &&
 		"$OTPCTL" --config "$CFG" vendor add "$UZ" --ip 192.0.2.40 >/dev/null 2>&1 &&
 		usermod -o -u 0 "$UZ" 2>/dev/null
 	if [ "$(id -u "$UZ" 2>/dev/null)" != 0 ]; then
@@ -853,12 +809,12 @@ test_root_vendor() {
 	fi
 	doctor
 	expect_finding "a vendor whose account is uid 0 -> $id" "$id"
-	fix=$(finding_field "$id" fix)
+	fix=$(field "$id" fix)
 	expect_no_match "... the fix changes no uid (no usermod)" "usermod" "$fix"
 	expect_contains "... it says to register another account" \
 		"none for $UZ: a uid 0 account can never be a vendor account; create an ordinary account for the vendor (useradd) and register that one instead" "$fix"
 	expect_eq "... one privilege finding: uid 0 is the root cause, its groups are not repeated" 1 \
-		"$(jget 'sum(1 for f in d["findings"] if f["id"]=="'"$id"'")')"
+		"$(jget "$OUT" 'sum(1 for f in d["findings"] if f["id"]=="'"$id"'")')"
 	expect_no_finding "its missing key set-up is not a finding of its own" "vendor.$UZ.authorized_keys"
 	expect_eq "... but a symptom of the root finding" "vendor.$UZ.authorized_keys" "$(symptoms_of "$id")"
 	"$OTPCTL" --config "$CFG" vendor remove "$UZ" >/dev/null 2>&1
@@ -872,10 +828,10 @@ test_key_fixes() {
 	doctor
 	expect_eq "no authorized_keys: the fix installs it for $U1, the key read from the terminal" \
 		"install -o $U1 -g $U1_GROUP -m 0600 /dev/stdin $U1_HOME/.ssh/authorized_keys, then paste the vendor's public key (the one line of the .pub file the vendor sent you) and press Ctrl-D" \
-		"$(finding_field "vendor.$U1.authorized_keys" fix)"
+		"$(field "vendor.$U1.authorized_keys" fix)"
 	mv "$U1_HOME/.ssh" "$T/ssh.saved"
 	doctor
-	fix=$(finding_field "vendor.$U1.authorized_keys" fix)
+	fix=$(field "vendor.$U1.authorized_keys" fix)
 	expect_contains "no .ssh either: the fix makes it first" \
 		"install -d -o $U1 -g $U1_GROUP -m 0700 $U1_HOME/.ssh && install -o $U1 -g $U1_GROUP -m 0600 /dev/stdin $U1_HOME/.ssh/authorized_keys" "$fix"
 	eval "${fix%%, then paste*}" <"$T/vendorkey.pub"
@@ -887,13 +843,13 @@ test_key_fixes() {
 	chmod 0777 "$U1_HOME"
 	doctor
 	expect_eq "home writable by others: the fix names it" "chown $U1 $U1_HOME && chmod go-w $U1_HOME" \
-		"$(finding_field "vendor.$U1.authorized_keys" fix)"
+		"$(field "vendor.$U1.authorized_keys" fix)"
 	chmod "$mode" "$U1_HOME"
 	chmod 0666 "$U1_HOME/.ssh/authorized_keys"
 	doctor
 	expect_eq "authorized_keys readable by others: the fix names it" \
 		"chown $U1:$U1_GROUP $U1_HOME/.ssh/authorized_keys && chmod 0600 $U1_HOME/.ssh/authorized_keys" \
-		"$(finding_field "vendor.$U1.authorized_keys" fix)"
+		"$(field "vendor.$U1.authorized_keys" fix)"
 	chmod 0600 "$U1_HOME/.ssh/authorized_keys"
 	doctor
 	expect_no_finding "all restored" "vendor.$U1.authorized_keys"
@@ -906,19 +862,19 @@ test_more_broken_setups() {
 	usermod -p 'NotAHashButUsable' "$U1"
 	doctor --logrotate-dir "$T/empty.d" --sshd-config "$T/missing.conf" --pam-dir "$T/nopam"
 	expect_eq "usable password: the fix locks that account" "passwd -l $U1 (vendors log in with their key and the code)" \
-		"$(finding_field "vendor.$U1.password" fix)"
+		"$(field "vendor.$U1.password" fix)"
 	expect_eq "no logrotate rule: the fix installs the shipped one, with this log's path" \
 		"sed 's|/var/log/pam_vendor/audit.log|$AUDIT|' /usr/share/doc/libpam-vendor/examples/logrotate/pam_vendor > $T/empty.d/pam_vendor" \
-		"$(finding_field logrotate.audit_log fix)"
+		"$(field logrotate.audit_log fix)"
 	expect_eq "no sshd PAM file: the fix installs the shipped stack" \
 		"install -m 0644 /usr/share/doc/libpam-vendor/examples/pam.d/sshd $T/nopam/sshd (then adapt it)" \
-		"$(finding_field pam.service.missing fix)"
+		"$(field pam.service.missing fix)"
 	usermod -p "$saved" "$U1"
 	cp -p "$AUDIT" "$T/audit.bak"
 	sed -i '1s/"event":"/"event":"X/' "$AUDIT"
 	doctor
 	expect_match "broken chain: the fix moves this log aside under a dated name" \
-		"then start a new chain: mv $AUDIT $AUDIT\.broken-[0-9]{8}$" "$(finding_field audit.chain fix)"
+		"then start a new chain: mv $AUDIT $AUDIT\.broken-[0-9]{8}$" "$(field audit.chain fix)"
 	cp -p "$T/audit.bak" "$AUDIT"
 	write_sshd_config "UsePAM no" "KbdInteractiveAuthentication no" "UseDNS yes"
 	write_pam_dir
@@ -968,10 +924,10 @@ PY
 test_skip() {
 	doctor --skip sshd
 	expect_eq "--skip sshd: every sshd check is skipped, saying so" "true" \
-		"$(jget 'all(any(s["id"]==c and s["why"]=="not run: --skip sshd" for s in d["skipped"]) for c in ["sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods"])')"
+		"$(jget "$OUT" 'all(any(s["id"]==c and s["why"]=="not run: --skip sshd" for s in d["skipped"]) for c in ["sshd.run","sshd.usepam","sshd.kbdinteractive","sshd.usedns","sshd.authenticationmethods"])')"
 	expect_eq "... the suite's --skip system.security_updates too" "not run: --skip system.security_updates" \
-		"$(jget 'next(s["why"] for s in d["skipped"] if s["id"]=="system.security_updates")')"
-	expect_eq "... the other checks still run" "true" "$(jget '"pam.auth" in d["passed"]')"
+		"$(jget "$OUT" 'next(s["why"] for s in d["skipped"] if s["id"]=="system.security_updates")')"
+	expect_eq "... the other checks still run" "true" "$(jget "$OUT" '"pam.auth" in d["passed"]')"
 	run_ctl doctor --skip sshd.nothing
 	expect_eq "--skip of no check -> exit 2" 2 "$RC"
 	expect_match "... naming the value" 'not "sshd\.nothing"' "$ERR"
@@ -1001,13 +957,13 @@ test_database_tls() {
 	expect_finding "TCP pg_conninfo without verify-full -> files.config.invalid" files.config.invalid
 	expect_match "... naming the key and the way out" \
 		"pg_conninfo reaches the database over TCP with sslmode=prefer.*pg_allow_unverified_tls = yes" \
-		"$(finding_field files.config.invalid what)"
+		"$(field files.config.invalid what)"
 	echo "pg_allow_unverified_tls = yes" >>"$CFG"
 	doctor
 	expect_finding "allowed by pg_allow_unverified_tls -> files.database_tls" files.database_tls
-	expect_eq "... a warning" warning "$(finding_field files.database_tls severity)"
+	expect_eq "... a warning" warning "$(field files.database_tls severity)"
 	expect_match "... whose fix names the file and the setting" \
-		"in $CFG: add sslmode=verify-full" "$(finding_field files.database_tls fix)"
+		"in $CFG: add sslmode=verify-full" "$(field files.database_tls fix)"
 	cp "$T/cfg.saved" "$CFG"
 	doctor
 	expect_no_finding "no pg_conninfo: no files.database_tls" files.database_tls

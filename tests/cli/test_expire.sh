@@ -17,11 +17,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 unset SUDO_USER PAM_VENDOR_CONFIG
 
-V=pvexv     # the vendor
-O=pvexo     # another user, never touched
-G=pvexg     # a member of vendor_group without a record (a removed vendor)
-R=pvexr     # a uid-0 alias, for the refusal
-GROUP=pvexgrp
+V=pvexv$PV_RUN       # the vendor
+O=pvexo$PV_RUN       # another user, never touched
+G=pvexg$PV_RUN       # a member of vendor_group without a record (a removed vendor)
+R=pvexr$PV_RUN       # a uid-0 alias, for the refusal
+GROUP=pvexgrp$PV_RUN
 CGROUPS=()  # delegated cgroups made for the user systemd instance
 
 new_env "vendor_group = $GROUP" "warn_before = 1m"
@@ -36,24 +36,19 @@ on_exit() {
 	for c in "${CGROUPS[@]}"; do
 		find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done
-	id "$R" >/dev/null 2>&1 && userdel -f "$R" >/dev/null 2>&1 # uid 0 is always in use
-	for u in "$V" "$O" "$G"; do id "$u" >/dev/null 2>&1 && userdel -r "$u" >/dev/null 2>&1; done
-	getent group "$GROUP" >/dev/null && groupdel "$GROUP"
+	remove_accounts
 	cleanup_dirs
 }
 ROOT_PIDS=()
 trap on_exit EXIT
-id "$R" >/dev/null 2>&1 && userdel -f "$R" >/dev/null 2>&1
-for u in "$V" "$O" "$G"; do id "$u" >/dev/null 2>&1 && userdel -r "$u" >/dev/null 2>&1; done
-getent group "$GROUP" >/dev/null && groupdel "$GROUP"
 # The accounts' homes are under $T: let them reach their own (store, key and log keep their
 # own strict modes).
 chmod 0711 "$T"
 mkdir -p -m 0755 "$T/home"
-groupadd "$GROUP" &&
-	useradd -m -d "$T/home/$V" -G "$GROUP" -s /bin/sh "$V" &&
-	useradd -m -d "$T/home/$O" -s /bin/sh "$O" &&
-	useradd -m -d "$T/home/$G" -G "$GROUP" -s /bin/sh "$G" || {
+add_group "$GROUP" &&
+	add_user "$V" -m -d "$T/home/$V" -G "$GROUP" -s /bin/sh &&
+	add_user "$O" -m -d "$T/home/$O" -s /bin/sh &&
+	add_user "$G" -m -d "$T/home/$G" -G "$GROUP" -s /bin/sh || {
 	echo "Bail out! cannot create the test accounts"
 	exit 1
 }
@@ -165,8 +160,6 @@ start_pty_session() {
 	write_session "$1" "$P_MONITOR"
 }
 
-audit_lines() { wc -l <"$AUDIT" | tr -d ' '; }
-mark() { MARK=$(audit_lines); }
 # new_audit FILTER: the audit lines since mark that contain FILTER.
 new_audit() { tail -n +$((MARK + 1)) "$AUDIT" | grep -F -- "$1"; }
 # afield LINE FIELD...
@@ -175,7 +168,6 @@ afield() {
 d=json.loads(sys.argv[1])
 print(" ".join("null" if d.get(k, "-") is None else str(d.get(k, "-")) for k in sys.argv[2:]))' "$@"
 }
-jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=d[sys.argv[2]]; print(str(v).lower() if isinstance(v, bool) else v)' "$1" "$2"; }
 count_in() { grep -c -- "$2" "$1"; }
 
 ctl vendor add "$V" --ip 127.0.0.1 >/dev/null || { echo "Bail out! vendor add failed"; exit 1; }
@@ -282,7 +274,7 @@ test_disable_kill_ends_every_process() {
 	out=$(ctl --json disable "$V" --kill)
 	expect_eq "disable --kill: exit 0" 0 $?
 	expect_eq "disable --kill --json: two processes ended, logind not used" "2 not running" \
-		"$(jget "$out" processes_ended) $(jget "$out" logind)"
+		"$(jget "$out" 'd["processes_ended"]') $(jget "$out" 'd["logind"]')"
 	check "disable --kill: the vendor's processes ended" none_running "$P_SETSID" "$P_NOHUP"
 	check "disable --kill: the other user's process is untouched" running "$P_OTHER"
 	expect_eq "disable --kill: audited with why" "allow not_enabled $V" \
@@ -337,7 +329,7 @@ test_open_window_vendor_untouched_by_expire() {
 
 test_uid_0_is_refused() {
 	local out rc
-	if ! useradd -M -N -o -u 0 -G "$GROUP" -s /usr/sbin/nologin "$R" 2>/dev/null; then
+	if ! add_user "$R" -M -N -o -u 0 -G "$GROUP" -s /usr/sbin/nologin 2>/dev/null; then
 		not_ok "uid 0: useradd of an alias works"
 		return
 	fi
@@ -368,12 +360,12 @@ test_logind_branch_where_systemd_runs() {
 		 mkdir /run/systemd/system && exec "$@"' sh "$OTPCTL" --config "$CFG" --json expire 2>"$T/err")
 	expect_eq "logind branch: expire exits 0 (everything ended)" 0 $?
 	expect_eq "logind branch: JSON says terminate-user failed" "terminate-user failed 1" \
-		"$(jget "$out" logind) $(jget "$out" processes_ended)"
+		"$(jget "$out" 'd["logind"]') $(jget "$out" 'd["processes_ended"]')"
 	expect_match "logind branch: the failure is a one-line warning naming the vendor" \
 		"^otpctl: warning: /(usr/)?bin/loginctl terminate-user $V failed \(.*\); its processes are ended by uid$" "$(cat "$T/err")"
 	check "logind branch: the vendor's process ended" none_running "$p"
 	out=$(ctl --json expire)
-	expect_eq "without /run/systemd/system: JSON says logind is not running" "not running" "$(jget "$out" logind)"
+	expect_eq "without /run/systemd/system: JSON says logind is not running" "not running" "$(jget "$out" 'd["logind"]')"
 }
 
 # A user systemd instance (systemd --user, as a lingering user manager) and a unit it started:

@@ -25,31 +25,13 @@ tz_shift=$(((12 - utc_hour + 24) % 24))
 [ "$tz_shift" -gt 12 ] && tz_shift=$((tz_shift - 24))
 export TZ="PVT$((-tz_shift))"
 
-PVT_USERS=()
 on_exit() {
-	local u
-	for u in "${PVT_USERS[@]}"; do id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null; done
+	remove_accounts
 	cleanup_dirs
 }
 trap on_exit EXIT
 
 # --- helpers ---------------------------------------------------------------------------------
-
-skip() { echo "ok - $1 # SKIP $2"; }
-
-# jget JSON EXPR: a value from a JSON text (d is the decoded object); "unparsable" if it is
-# not exactly one JSON object.
-jget() {
-	python3 -c 'import json,sys
-try:
-    d=json.loads(sys.argv[1])
-except Exception:
-    print("unparsable"); sys.exit(0)
-v=eval(sys.argv[2])
-print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1" "$2" 2>/dev/null
-}
-
-audit_lines() { if [ -f "$AUDIT" ]; then wc -l <"$AUDIT" | tr -d ' '; else echo 0; fi; }
 
 # audit_fields FIELD...: fields of the last audit line, space separated ("-" when absent).
 audit_fields() {
@@ -58,9 +40,8 @@ d=json.loads(sys.stdin.read())
 print(" ".join("null" if d.get(k, "-") is None else str(d.get(k, "-")) for k in sys.argv[1:]))' "$@"
 }
 
-# mark / expect_audited NAME ACTION VENDOR / expect_not_audited NAME: exactly one admin line
-# (event admin, result allow, the action, the vendor, admin root) since mark, or none.
-mark() { MARK=$(audit_lines); }
+# expect_audited NAME ACTION VENDOR / expect_not_audited NAME: exactly one admin line (event
+# admin, result allow, the action, the vendor, admin root) since mark, or none.
 expect_audited() {
 	local n
 	n=$(audit_lines)
@@ -82,9 +63,6 @@ lines_of_text() { printf '%s\n' "$1" | grep -c .; }
 # utc TEXT: a time as date(1) reads it (local time unless it says otherwise), in RFC 3339 UTC.
 utc() { date -u -d "@$(date -d "$1" +%s)" +%Y-%m-%dT%H:%M:%SZ; }
 local_text() { date -d "$1" '+%Y-%m-%d %H:%M:%S %Z'; }
-
-# wrong_of CODE: a code of the same length that is certainly not CODE.
-wrong_of() { echo "$(((${1:0:1} + 1) % 10))${1:1}"; }
 
 # --- init ------------------------------------------------------------------------------------
 
@@ -201,9 +179,8 @@ test_vendor_add() {
 	expect_match "vendor add --json: the warning stays on stderr" "no account named beta" "$ERR"
 
 	# A local account: no warning.
-	local u=pvt$$
-	if useradd -M -s /usr/sbin/nologin "$u" 2>/dev/null; then
-		PVT_USERS+=("$u")
+	local u=pvt$PV_RUN
+	if add_user "$u" -M -s /usr/sbin/nologin 2>/dev/null; then
 		run_ctl vendor add "$u" --ip 203.0.113.9
 		expect_eq "vendor add of a local account: exit 0" 0 "$RC"
 		expect_eq "vendor add of a local account: no warning (but cron and at's)" "" \

@@ -11,20 +11,16 @@ if [ "$(id -u)" != 0 ]; then
 	echo "Bail out! test_privileges.sh needs root (useradd)"
 	exit 1
 fi
-U=pvpr$$
-USERS=()
-GROUPS_MADE=()
+U=pvpr$PV_RUN
 cleanup() {
-	local u g
-	# -f: a uid-0 test account "is used by" every root process; it has no home to lose
-	for u in "${USERS[@]}"; do userdel -f "$u" 2>/dev/null; done
-	for g in "${GROUPS_MADE[@]}"; do groupdel "$g" 2>/dev/null; done
+	remove_accounts
 	cleanup_dirs
 }
 # need_group NAME: the group exists (created, and removed at the end, when it did not).
-need_group() { getent group "$1" >/dev/null || { groupadd "$1" && GROUPS_MADE+=("$1"); }; }
+need_group() { getent group "$1" >/dev/null || add_group "$1"; }
 trap cleanup EXIT
-mkuser() { useradd -M -N -s /usr/sbin/nologin "$@" && USERS+=("${@: -1}"); }
+# mkuser [USERADD-OPTIONS...] NAME
+mkuser() { add_user "${@: -1}" -M -N -s /usr/sbin/nologin "${@:1:$#-1}"; }
 
 new_env
 # add NAME: `otpctl vendor add`, optionally inside a namespace with our sudoers.d (SUDOERS_D).

@@ -12,6 +12,7 @@
 # cron runs under faketime, started 5 s before a minute boundary, so its minute comes at once.
 set -u
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/doctor_lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "not ok - test_schedule.sh needs root (namespaces, accounts, cron and atd)"
@@ -35,9 +36,9 @@ if [ "${PV_SCHEDULE_NS:-}" != 1 ]; then
 fi
 unset SUDO_USER PAM_VENDOR_CONFIG
 
-V=pvsch1 # the vendor, member of G
-C=pvsch2 # a user who is no vendor: the control
-G=pvschg
+V=pvschv$PV_RUN # the vendor, member of G
+C=pvschc$PV_RUN # a user who is no vendor: the control
+G=pvschg$PV_RUN
 CRON_PID=
 
 W=$(mktemp -d /tmp/pvtest.XXXXXX)
@@ -48,7 +49,7 @@ mkdir -m 1777 "$M"
 
 on_exit() {
 	[ -n "$CRON_PID" ] && kill "$CRON_PID" 2>/dev/null && wait "$CRON_PID" 2>/dev/null
-	for u in "$V" "$C"; do id "$u" >/dev/null 2>&1 && userdel -r "$u" 2>/dev/null; done
+	remove_accounts # in the private /etc, before it goes
 	umount /run /var/spool/cron /etc 2>/dev/null
 	cleanup_dirs
 }
@@ -70,9 +71,9 @@ rm -f /etc/crontab /etc/cron.d/*
 # seconds and this suite runs the doctor often: it answers nothing here.
 mount --bind /bin/true /usr/bin/apt-get
 
-groupadd "$G" || { echo "Bail out! groupadd failed"; exit 1; }
-useradd -m -d "$W/home/$V" -s /bin/sh -G "$G" "$V" || { echo "Bail out! useradd failed"; exit 1; }
-useradd -m -d "$W/home/$C" -s /bin/sh "$C" || { echo "Bail out! useradd failed"; exit 1; }
+add_group "$G" || { echo "Bail out! groupadd failed"; exit 1; }
+add_user "$V" -m -d "$W/home/$V" -s /bin/sh -G "$G" || { echo "Bail out! useradd failed"; exit 1; }
+add_user "$C" -m -d "$W/home/$C" -s /bin/sh || { echo "Bail out! useradd failed"; exit 1; }
 new_env "vendor_group = $G"
 "$OTPCTL" --config "$CFG" vendor add "$V" --ip 192.0.2.10 >/dev/null 2>&1 ||
 	{ echo "Bail out! vendor add failed"; exit 1; }
@@ -128,27 +129,6 @@ install_crontab() {
 }
 
 doctor() { run_ctl --json doctor "$@"; }
-ids() {
-	python3 -c 'import json,sys
-try:
-    d=json.loads(sys.argv[1])
-except Exception:
-    print("unparsable"); sys.exit(0)
-for f in d["findings"]: print(f["id"])' "$OUT"
-}
-has_id() { ids | grep -x -- "$1" >/dev/null; }
-expect_finding() {
-	if has_id "$2"; then ok "$1"; else not_ok "$1" "no finding $2 in: $(ids | tr '\n' ' ')"; fi
-}
-expect_no_finding() {
-	if has_id "$2"; then not_ok "$1" "unexpected finding $2: $(field "$2" what)"; else ok "$1"; fi
-}
-# field ID KEY: what/fix/severity of finding ID.
-field() {
-	python3 -c 'import json,sys
-d=json.loads(sys.argv[1])
-print(next((f[sys.argv[3]] for f in d["findings"] if f["id"]==sys.argv[2]), ""))' "$OUT" "$1" "$2"
-}
 # apply ID: run the fix of finding ID as the admin would paste it.
 apply() {
 	local fix

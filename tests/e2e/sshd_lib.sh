@@ -3,9 +3,11 @@
 # namespaces: /etc/pam.d becomes a bind mount of the caller's own directory (the host's PAM
 # configuration is never touched) and the IPv6 test addresses live on the namespace's own lo.
 
-VENDOR=${VENDOR:-pvacme}
-OTHER=${OTHER:-pvbob}
-GROUP=${GROUP:-pvvendors}
+# The accounts: the suite's prefix (SSHD_TAG, set before sourcing) and this run's number.
+SSHD_TAG=${SSHD_TAG:-pv}
+VENDOR=${SSHD_TAG}acme$PV_RUN
+OTHER=${SSHD_TAG}bob$PV_RUN
+GROUP=${SSHD_TAG}vendors$PV_RUN
 PORT=2222
 PORT_PK=2223
 
@@ -13,7 +15,7 @@ PORT_PK=2223
 # accounts. Returns (exits with) SCRIPT's status. Inside, it returns at once.
 sshd_enter() {
 	[ "${PV_E2E_INSIDE:-}" = 1 ] && return 0
-	local tool
+	local tool homes
 	for tool in unshare /usr/sbin/sshd ssh ssh-keygen ip useradd; do
 		if ! command -v "$tool" >/dev/null 2>&1; then
 			echo "SKIP: $tool is not available"; echo "0 passed, 0 failed"; exit 0
@@ -22,21 +24,29 @@ sshd_enter() {
 	if ! unshare -m -n true 2>/dev/null; then
 		echo "SKIP: cannot create mount and network namespaces here"; echo "0 passed, 0 failed"; exit 0
 	fi
-	sshd_remove_users
-	trap sshd_remove_users EXIT
-	groupadd "$GROUP"
-	useradd -m -s /bin/sh -G "$GROUP" "$VENDOR"
-	useradd -m -s /bin/sh "$OTHER"
-	usermod -p '*' "$VENDOR" && usermod -p '*' "$OTHER"
+	trap 'remove_accounts; cleanup_dirs' EXIT
+	# The homes: under a temp dir of their own, root's and 0755, so that each account reaches
+	# its home (sshd reads authorized_keys as the user; StrictModes checks from the home down).
+	homes=$(mktemp -d /tmp/pvtest.XXXXXX) && T_DIRS+=("$homes") && chmod 0755 "$homes" &&
+		add_group "$GROUP" &&
+		add_user "$VENDOR" -m -d "$homes/$VENDOR" -s /bin/sh -G "$GROUP" &&
+		add_user "$OTHER" -m -d "$homes/$OTHER" -s /bin/sh &&
+		usermod -p '*' "$VENDOR" && usermod -p '*' "$OTHER" || {
+		echo "Bail out! cannot create the test accounts"
+		exit 1
+	}
 	PV_E2E_INSIDE=1 unshare -m -n --propagation private bash "$1"
 	exit $?
 }
 
-sshd_remove_users() {
-	userdel -r "$VENDOR" >/dev/null 2>&1
-	userdel -r "$OTHER" >/dev/null 2>&1
-	groupdel "$GROUP" >/dev/null 2>&1
-	return 0
+# ctl ARGS...: otpctl as setup, its output dropped; a failure is reported, so a step that did
+# not happen cannot pass for one that did.
+ctl() { "$OTPCTL" --config "$CFG" "$@" >/dev/null || not_ok "setup: otpctl $*" "exit $?"; }
+
+# issue_code: a fresh code for the vendor in $T/code, which the askpass helper types.
+issue_code() {
+	"$OTPCTL" --config "$CFG" --json issue "$VENDOR" |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])' >"$T/code"
 }
 
 # sshd_start: inside the namespaces, after new_env: loopback and test addresses, PAM stack

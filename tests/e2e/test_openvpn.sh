@@ -13,7 +13,7 @@
 set -u
 source "$(dirname "$0")/../lib.sh"
 
-VENDOR=pvvpnacme
+VENDOR=pvvpnacme$PV_RUN
 SERVICE=pvvpn
 PLUGIN=/usr/lib/x86_64-linux-gnu/openvpn/plugins/openvpn-plugin-auth-pam.so
 PV_PLUGIN=$PV_BUILD/bin/openvpn-plugin-pam-vendor.so
@@ -47,12 +47,12 @@ if [ "${PV_E2E_INSIDE:-}" != 1 ]; then
 	if ! unshare -m -n true 2>/dev/null; then
 		echo "SKIP: cannot create mount and network namespaces here"; echo "0 passed, 0 failed"; exit 0
 	fi
-	# The account is host-wide: create it here, remove it whatever happens.
-	cleanup_users() { userdel -r "$VENDOR" >/dev/null 2>&1; }
-	cleanup_users
-	trap cleanup_users EXIT
-	useradd -m -s /usr/sbin/nologin "$VENDOR"
-	usermod -p '*' "$VENDOR"
+	# The account is host-wide: create it here (its home in a temp dir), remove it whatever
+	# happens.
+	trap 'remove_accounts; cleanup_dirs' EXIT
+	HOMES=$(mktemp -d /tmp/pvtest.XXXXXX) && T_DIRS+=("$HOMES") &&
+		add_user "$VENDOR" -m -d "$HOMES/$VENDOR" -s /usr/sbin/nologin &&
+		usermod -p '*' "$VENDOR" || { echo "Bail out! cannot create the test account"; exit 1; }
 	PV_E2E_INSIDE=1 unshare -m -n --propagation private bash "$0"
 	exit $?
 fi
@@ -359,8 +359,10 @@ test_allowed_with_the_code() {
 	span=$(python3 -c "print(round($t1 - $t0))")
 	check "duration: session_close's duration_s ($dur s) is the tunnel's life on the server as the test saw it ($span s, ±1 s)" \
 		python3 -c "import sys; sys.exit(0 if abs(int('$dur' or -99) - $span) <= 1 else 1)"
-	# OpenVPN closes a killed client no sooner than 5 s later (its scheduled exit).
-	check "duration: at least 2 s connected + OpenVPN's 5 s before it closes the client ($dur s)" [ "${dur:-0}" -ge 7 -a "${dur:-0}" -le 15 ]
+	# OpenVPN closes a killed client no sooner than 5 s later (its scheduled exit). The upper
+	# bound only catches a runaway (the check above ties the value to what the test saw): on a
+	# loaded machine, with suites running side by side, the close comes late.
+	check "duration: at least 2 s connected + OpenVPN's 5 s before it closes the client ($dur s)" [ "${dur:-0}" -ge 7 -a "${dur:-0}" -le 45 ]
 	wait_outcome 2
 	expect_eq "duration: the client halted" exited "$OUTCOME"
 	expect_eq "duration: equal to the time between the session_open and session_close lines" "$dur" \

@@ -19,18 +19,11 @@ stop_all() {
 trap stop_all EXIT
 sshd_start
 
-issue_code() {
-	"$OTPCTL" --config "$CFG" --json issue "$VENDOR" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])' >"$T/code"
-}
-
 # last audit line of EVENT for the vendor: "result reason"
 last_event() {
 	grep "\"event\":\"$1\"" "$AUDIT" | tail -n 1 |
 		python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["result"], d["reason"])'
 }
-
-ctl() { "$OTPCTL" --config "$CFG" "$@" >/dev/null; }
 
 ctl vendor add "$VENDOR" --ip 127.0.0.5 --ip 2001:db8::5
 

@@ -13,7 +13,7 @@ if ! pg_available; then
 	exit 0
 fi
 # Accounts of its own, so that it never meets test_sshd.sh's (or the demo's) accounts.
-VENDOR=pvpgacme OTHER=pvpgbob GROUP=pvpgvendors
+SSHD_TAG=pvsp
 # Under the sanitizers, the module's first load of libpq inside sshd's forked [pam] child
 # hangs in a GnuTLS initialiser (glibc's _nl_state_lock, taken through ASan's dlopen); the
 # normal build does not, and the PostgreSQL backend runs under the sanitizers in-process in
@@ -38,17 +38,12 @@ stop_all() {
 trap stop_all EXIT
 pg_setup pamvendor || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 new_env "vendor_group = $GROUP" "store_backend = postgresql" "pg_conninfo = host=$PGD dbname=pamvendor"
-CFG_A=$CFG
+pg_gateway_b
 "$OTPCTL" --config "$CFG_A" db init >/dev/null || { echo "Bail out! otpctl db init failed"; exit 1; }
 sshd_start
 
-# Gateway B: its own configuration (same key and database, own audit log), its own PAM
+# Gateway B: its own configuration (pg_gateway_b: same key and database, own audit log), its own PAM
 # directory naming it, its own sshd, in new network, mount and UTS namespaces.
-CFG_B=$T/gwb.conf
-sed -e "s|^audit_log = .*|audit_log = $T/logb/audit.log|" -e "s|^session_dir = .*|session_dir = $T/sessb|" \
-	"$CFG_A" >"$CFG_B"
-chmod 0600 "$CFG_B"
-mkdir -m 0750 "$T/logb"
 mkdir "$T/pam.b"
 cp -a "$T/pam.d/." "$T/pam.b/"
 sed -i "s|config=$CFG_A|config=$CFG_B|" "$T/pam.b/sshd"
@@ -62,14 +57,12 @@ for _ in $(seq 50); do [ -s "$T/sshd-$PORT_B.pid" ] && break; sleep 0.1; done
 check "gateway B's sshd is up in its own namespaces" [ -s "$T/sshd-$PORT_B.pid" ]
 B_NS=(nsenter --target "$(cat "$T/sshd-$PORT_B.pid")" --net)
 
-ctl() { "$OTPCTL" --config "$CFG_A" "$@"; }
-issue_code() { ctl --json issue "$VENDOR" | python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])' >"$T/code"; }
 login_a() { LOGIN_WRAP=(); login 127.0.0.5 "$VENDOR"; }
 login_b() { LOGIN_WRAP=("${B_NS[@]}"); login 127.0.0.5 "$VENDOR" $PORT_B; LOGIN_WRAP=(); }
 
 test_code_and_window_shared_by_both_bastions() {
-	ctl vendor add "$VENDOR" --ip 127.0.0.5 >/dev/null
-	ctl enable "$VENDOR" --for 1h >/dev/null
+	ctl vendor add "$VENDOR" --ip 127.0.0.5
+	ctl enable "$VENDOR" --for 1h
 	issue_code
 	login_b
 	expect_eq "window opened and code issued on A: the vendor logs in through B" "logged-in-as-$VENDOR" "$OUT"

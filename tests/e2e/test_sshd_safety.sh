@@ -10,9 +10,7 @@
 set -u
 source "$(dirname "$0")/../lib.sh"
 
-VENDOR=pvsfacme
-OTHER=pvsfbob
-GROUP=pvsfvendors
+SSHD_TAG=pvsf
 source "$(dirname "$0")/sshd_lib.sh"
 sshd_enter "$0"
 
@@ -26,42 +24,11 @@ stop_all() {
 }
 trap stop_all EXIT
 
-# Syslog: a tmpfs over /dev with device nodes of its own (mknod; a fresh devpts instance for
-# sshd's ptys) and our own /dev/log datagram socket, read by a small listener into $T/syslog.
-# Nothing of the host's /dev is bound under $T: the cleanup's rm -rf must never reach it.
-capture_syslog() {
-	local d
-	mount -t tmpfs -o mode=0755,size=1m pvsfdev /dev || { echo "Bail out! cannot mount /dev"; exit 1; }
-	mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 && mknod -m 666 /dev/full c 1 7 &&
-		mknod -m 666 /dev/random c 1 8 && mknod -m 666 /dev/urandom c 1 9 &&
-		mknod -m 666 /dev/tty c 5 0 || { echo "Bail out! mknod failed"; exit 1; }
-	mkdir -p /dev/pts /dev/shm
-	mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts || {
-		echo "Bail out! cannot mount a devpts instance"; exit 1; }
-	ln -s pts/ptmx /dev/ptmx
-	ln -s /proc/self/fd /dev/fd
-	python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("/dev/log")
-f = open(sys.argv[1], "ab", buffering=0)
-open(sys.argv[1] + ".ready", "w").close()
-while True:
-    f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
-' "$T/syslog" &
-	SYSLOG_PID=$!
-	for d in $(seq 200); do [ -e "$T/syslog.ready" ] && break; sleep 0.01; done
-}
-capture_syslog
+# Syslog: a tmpfs over /dev with device nodes of its own and our own /dev/log socket, read by
+# a listener into $T/syslog (private_syslog in tests/lib.sh).
+private_syslog "$T/syslog" || { echo "Bail out! cannot mount a private /dev"; exit 1; }
 sshd_start
 
-# ctl ARGS...: otpctl as setup; a failure is reported, so a step that did not happen cannot
-# pass for one that did.
-ctl() { "$OTPCTL" --config "$CFG" "$@" >/dev/null || not_ok "setup: otpctl $*" "exit $?"; }
-issue_code() {
-	"$OTPCTL" --config "$CFG" --json issue "$VENDOR" |
-		python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])' >"$T/code"
-}
 # syslog_since N: syslog lines after line N.
 syslog_lines() { wc -l <"$T/syslog"; }
 syslog_since() { sleep 0.2; tail -n +"$(($1 + 1))" "$T/syslog"; }
@@ -71,10 +38,6 @@ use_module_group_arg() {
 		"$T/pam.d/sshd"
 }
 no_module_group_arg() { sed -i "s| vendor_group=$GROUP||" "$T/pam.d/sshd"; }
-set_conf() {
-	if grep -q "^$1 = " "$CFG"; then sed -i "s|^$1 = .*|$1 = $2|" "$CFG"; else echo "$1 = $2" >>"$CFG"; fi
-}
-drop_conf() { sed -i "/^$1 = /d" "$CFG"; }
 
 ctl vendor add "$VENDOR" --ip 127.0.0.5
 ctl enable "$VENDOR" --for 1h

@@ -21,125 +21,13 @@
 # PVT_CRASH_ITERATIONS=N changes the number of random kills (default 150).
 set -u
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 
-ALLOWED=203.0.113.5
-
-# ---------------------------------------------------------------------------------------------
-# Suite state and cleanup (mounts, background processes, temp dirs), even on failure.
-
-PVT_PIDS=()
-PVT_CTLPIDS=() # background otpctl runs (waited on separately)
-PVT_MOUNTS=()
-T_CRASH=0
-S=$(mktemp -d /tmp/pvtest.XXXXXX) # suite scratch: stderr of every run, outputs
-T_DIRS+=("$S")
-DRIVE_ERR=$S/drive.stderr # pamdrive's stderr (sanitizer reports)
-CTL_ERR=$S/ctl.stderr     # otpctl's stderr
-: >"$DRIVE_ERR"
-: >"$CTL_ERR"
-
-pvt_cleanup() {
-	local p m i
-	for p in "${PVT_PIDS[@]}" "${PVT_CTLPIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-	for p in "${PVT_PIDS[@]}" "${PVT_CTLPIDS[@]}"; do { wait "$p"; } 2>/dev/null; done
-	PVT_PIDS=()
-	PVT_CTLPIDS=()
-	# Innermost first; a busy mount is retried lazily rather than left behind.
-	for ((i = ${#PVT_MOUNTS[@]} - 1; i >= 0; i--)); do
-		m=${PVT_MOUNTS[$i]}
-		if mountpoint -q "$m"; then umount "$m" 2>/dev/null || umount -l "$m"; fi
-	done
-	PVT_MOUNTS=()
-}
-on_exit() {
-	pvt_cleanup
-	cleanup_dirs
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! test_faults.sh needs root (mount, tmpfs, root-owned files)"
-	exit 1
-fi
-for f in "$OTPCTL" "$PV_MODULE" "$PAMDRIVE"; do
-	[ -x "$f" ] || [ -f "$f" ] || { echo "Bail out! $f is missing: make && make $PAMDRIVE"; exit 1; }
-done
-
-IS_SAN=false
-if ldd "$PAMDRIVE" 2>/dev/null | grep -q libasan; then
-	IS_SAN=true
-	# libfaketime is LD_PRELOADed before the ASan runtime: let ASan accept that order.
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-fi
-HAVE_STRACE=false
-command -v strace >/dev/null 2>&1 && HAVE_STRACE=true
-
-skip() { echo "ok - $1 # SKIP $2"; }
+pam_suite_start "mount, tmpfs, root-owned files"
+NOTE_CRASH_EXCEPT=137 # our own SIGKILL (strace fault injection); anything else above 2 is a crash
 
 # ---------------------------------------------------------------------------------------------
-# Helpers (the same shapes as test_module.sh: drive, step, expect_step, expect_audit, ...).
-
-pvm() { echo "$PV_MODULE config=$CFG"; }
-
-# pam_service NAME: auth, account, session lines for pam_vendor.
-pam_service() {
-	local t
-	mkdir -p "$T/pam.d"
-	for t in auth account session; do
-		echo "$t required $(pvm)"
-	done >"$T/pam.d/$1"
-}
-
-set_conf() {
-	if grep -q "^$1 = " "$CFG"; then
-		sed -i "s|^$1 = .*|$1 = $2|" "$CFG"
-	else
-		echo "$1 = $2" >>"$CFG"
-	fi
-}
-
-# ctlrun ARGS...: run_ctl (OUT, ERR, RC), keeping stderr for the sanitizer check.
-ctlrun() {
-	run_ctl "$@"
-	[ -n "$ERR" ] && printf '%s\n' "$ERR" >>"$CTL_ERR"
-	return 0
-}
-
-# ctl DESCRIPTION ARGS...: otpctl that must succeed as setup.
-ctl() {
-	local what=$1
-	shift
-	ctlrun "$@"
-	[ "$RC" -eq 0 ] || not_ok "setup: $what" "otpctl $* -> rc $RC: $ERR"
-}
-
-otp_of() { printf '%s' "$1" | sed -n 's/.*"otp":"\([0-9]*\)".*/\1/p'; }
-
-# issue [VENDOR [ARGS...]]: a fresh code in CODE ("" and a failed check when refused).
-issue() {
-	local v=${1:-acme}
-	[ $# -gt 0 ] && shift
-	CODE=
-	ctlrun --json issue "$v" "$@"
-	if [ "$RC" -eq 0 ]; then
-		CODE=$(otp_of "$OUT")
-	else
-		not_ok "setup: issue $v $*" "rc $RC: $ERR"
-	fi
-}
-
-jget() {
-	python3 -c 'import json,sys
-d=json.loads(sys.argv[1]); v=eval(sys.argv[2])
-print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1" "$2" 2>/dev/null
-}
-
-# status_of EXPR [VENDOR]: a field of `otpctl --json status VENDOR` (v is the vendor object).
-status_of() {
-	ctlrun --json status "${2:-acme}"
-	jget "$OUT" "(lambda v: $1)(d['vendors'][0])"
-}
+# Helpers of this suite (the shared ones are in tests/pam/lib.sh).
 
 # outstanding [VENDOR]: outstanding codes, without python (used in loops).
 outstanding() {
@@ -147,72 +35,8 @@ outstanding() {
 		sed -n 's/.*"outstanding_codes":\([0-9]*\).*/\1/p'
 }
 
-audit_lines() { if [ -f "$AUDIT" ]; then wc -l <"$AUDIT"; else echo 0; fi; }
-
-# drive SERVICE ARGS...: pamdrive on $T/pam.d; DOUT, DRC, AUD_BEFORE. PRE prefixes the command.
-PRE=()
-drive() {
-	local svc=$1
-	shift
-	AUD_BEFORE=$(audit_lines)
-	DOUT=$("${PRE[@]}" "$PAMDRIVE" --confdir "$T/pam.d" --service "$svc" "$@" 2>>"$DRIVE_ERR")
-	DRC=$?
-	note_crash "$DRC" "$svc $*"
-}
-
-# drive_at FAKETIME-SPEC SERVICE ARGS...: drive under faketime (UTC).
-drive_at() {
-	local spec=$1
-	shift
-	PRE=(env TZ=UTC faketime -f "$spec")
-	drive "$@"
-	PRE=()
-}
-
 # login CODE [STEPS]: the usual vendor login on service pvtest.
 login() { drive pvtest --user acme --rhost "$ALLOWED" --code "$1" --steps "${2:-auth}"; }
-
-note_crash() {
-	# 137 is our own SIGKILL (strace fault injection); anything else above 2 is a crash.
-	if [ "$1" -gt 2 ] && [ "$1" -ne 137 ]; then
-		T_CRASH=$((T_CRASH + 1))
-		not_ok "pamdrive did not crash" "exit $1 for: ${2:0:200}"
-	fi
-}
-
-step() { printf '%s\n' "$DOUT" | sed -n "s/^$1=//p" | tail -n 1; }
-expect_step() { expect_eq "$1" "$3" "$(step "$2")"; }
-
-# audit_fields FIELD...: fields of the last audit line ("-" if absent).
-audit_fields() {
-	tail -n 1 "$AUDIT" 2>/dev/null | python3 -c 'import json,sys
-try:
-    d=json.loads(sys.stdin.read())
-except Exception as e:
-    print("unparsable"); sys.exit(0)
-print(" ".join("null" if d.get(k, "-") is None else str(d.get(k, "-")) for k in sys.argv[1:]))' "$@"
-}
-
-# expect_audit NAME "EVENT RESULT REASON": the run wrote a line and the last line says this.
-expect_audit() {
-	if [ "$(audit_lines)" -le "$AUD_BEFORE" ]; then
-		not_ok "$1" "no audit line written (wanted: $2)"
-		return
-	fi
-	expect_eq "$1" "$2" "$(audit_fields event result reason)"
-}
-
-# audit_count FROM EVENT RESULT REASON: lines after line FROM with these fields.
-audit_count() {
-	python3 -c 'import json,sys
-n=0
-for i, l in enumerate(open(sys.argv[1], encoding="utf-8", errors="replace")):
-    if i < int(sys.argv[2]): continue
-    try: d=json.loads(l)
-    except Exception: continue
-    if [d.get("event"), d.get("result"), d.get("reason")] == sys.argv[3:6]: n += 1
-print(n)' "$AUDIT" "$@"
-}
 
 # reasons FROM: "reason:count" of the auth lines after line FROM (diagnostics).
 reasons() {
@@ -243,25 +67,9 @@ verify_rc() {
 	echo "$RC"
 }
 
-# A wrong code of the right length that is certainly not $1.
-wrong_of() {
-	local c=$1
-	echo "$(((${c:0:1} + 1) % 10))${c:1}"
-}
-
-utc() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
-
 # store_temps / head_temps: stale temp files left by interrupted atomic writes.
 store_temps() { find "$STORE" -maxdepth 1 -name '.acme.rec.*.tmp' | wc -l; }
 head_temps() { find "$(dirname "$AUDIT")" -maxdepth 1 -name ".$(basename "$AUDIT").head.*.tmp" | wc -l; }
-
-# vendor_env [CONFIG-LINES...]: fresh env, vendor acme from $ALLOWED, 2 h window, service pvtest.
-vendor_env() {
-	new_env "$@"
-	ctl "vendor add" vendor add acme --ip "$ALLOWED"
-	ctl "enable" enable acme --for 2h
-	pam_service pvtest
-}
 
 # only_acme_listed: `vendor list` and `status` show exactly acme (temp files are not vendors).
 only_acme_listed() {
@@ -1150,14 +958,6 @@ test_audit_concurrency() {
 	expect_eq "T46: audit verify passes (no forked chain)" 0 "$(verify_rc)"
 }
 
-test_no_sanitizer_reports() {
-	expect_no_match "no sanitizer report from any pamdrive or otpctl run" \
-		'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined)' \
-		"$(cat "$DRIVE_ERR" "$CTL_ERR")"
-	expect_eq "no pamdrive run crashed" 0 "$T_CRASH"
-}
-
-SECONDS=0
 test_crash_random
 test_crash_points
 test_power_cut
@@ -1168,7 +968,5 @@ test_concurrency
 test_reader_races
 test_time
 test_audit_concurrency
-test_no_sanitizer_reports
-echo "# $(basename "$0"): ${SECONDS}s$($IS_SAN && echo ' (sanitizer build)')"
-pvt_cleanup
-finish
+expect_no_sanitizer_reports
+pam_suite_end

@@ -9,84 +9,21 @@
 # Sanitizer build: PV_BUILD=$PWD/build/san ASAN_OPTIONS=detect_leaks=1 bash tests/pam/test_module.sh
 set -u
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 SECDIR=/usr/lib/x86_64-linux-gnu/security
-ALLOWED=203.0.113.5
+pam_suite_start "useradd, mount, unshare, root-owned files"
 
 # ---------------------------------------------------------------------------------------------
-# Suite state and cleanup (users, groups, mounts, background processes), even on failure.
+# Helpers of this suite (the shared ones are in tests/pam/lib.sh).
 
-PVT_USERS=()
-PVT_GROUPS=()
-PVT_MOUNTS=()
-PVT_PIDS=()
-T_CRASH=0
-S=$(mktemp -d /tmp/pvtest.XXXXXX) # suite scratch: stderr of every pamdrive run, syslog captures
-T_DIRS+=("$S")
-DRIVE_ERR=$S/drive.stderr
-: >"$DRIVE_ERR"
-
-pvt_cleanup() {
-	local p u g m
-	for p in "${PVT_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PVT_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	PVT_PIDS=()
-	for m in "${PVT_MOUNTS[@]}"; do mountpoint -q "$m" && umount "$m"; done
-	PVT_MOUNTS=()
-	for u in "${PVT_USERS[@]}"; do id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null; done
-	PVT_USERS=()
-	for g in "${PVT_GROUPS[@]}"; do getent group "$g" >/dev/null && groupdel "$g" 2>/dev/null; done
-	PVT_GROUPS=()
-}
-on_exit() {
-	pvt_cleanup
-	cleanup_dirs
-}
-trap on_exit EXIT
-trap 'exit 130' INT TERM
-
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! test_module.sh needs root (useradd, mount, unshare, root-owned files)"
-	exit 1
-fi
-for f in "$OTPCTL" "$PV_MODULE" "$PAMDRIVE"; do
-	[ -x "$f" ] || [ -f "$f" ] || { echo "Bail out! $f is missing: make && make $PAMDRIVE"; exit 1; }
-done
-
-IS_SAN=false
-if ldd "$PAMDRIVE" 2>/dev/null | grep -q libasan; then
-	IS_SAN=true
-	# libfaketime is LD_PRELOADed before the ASan runtime: let ASan accept that order.
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
-fi
-
-skip() { echo "ok - $1 # SKIP $2"; }
-HAVE_STRACE=false
-command -v strace >/dev/null 2>&1 && HAVE_STRACE=true
-
-# ---------------------------------------------------------------------------------------------
-# Helpers: environment, PAM service files, otpctl, pamdrive, audit.
-
-# pvm [OPTIONS...]: the module path and its config option, for service lines.
-pvm() { echo "$PV_MODULE config=$CFG${*:+ $*}"; }
-
-# pam_service NAME [MODULE-OPTIONS...]: auth, account, session, password lines for pam_vendor.
-pam_service() {
-	local name=$1 t
-	shift
-	mkdir -p "$T/pam.d"
-	for t in auth account session password; do
-		echo "$t required $(pvm "$@")"
-	done >"$T/pam.d/$name"
-}
-
-# pam_stack NAME LINE...: a service file with exactly these lines.
 # failures_of VENDOR: the failure count otpctl reports.
 failures_of() {
 	"$OTPCTL" --config "$CFG" --json status "$1" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["vendors"][0]["failures"])'
 }
 
+# pam_stack NAME LINE...: a service file with exactly these lines.
 pam_stack() {
 	local name=$1
 	shift
@@ -107,42 +44,7 @@ ignore_probe() {
 	done >"$T/pam.d/$name"
 }
 
-# set_conf KEY VALUE: replace (or add) one line of the suite's config.
-set_conf() {
-	if grep -q "^$1 = " "$CFG"; then
-		sed -i "s|^$1 = .*|$1 = $2|" "$CFG"
-	else
-		echo "$1 = $2" >>"$CFG"
-	fi
-}
-
-# ctl DESCRIPTION ARGS...: otpctl that must succeed as setup; a failure is reported.
-ctl() {
-	local what=$1
-	shift
-	run_ctl "$@"
-	[ "$RC" -eq 0 ] || not_ok "setup: $what" "otpctl $* -> rc $RC: $ERR"
-}
-
-# jget JSON EXPR: a value from a JSON text (d is the decoded object).
-jget() {
-	python3 -c 'import json,sys
-d=json.loads(sys.argv[1]); v=eval(sys.argv[2])
-print("null" if v is None else (str(v).lower() if isinstance(v, bool) else v))' "$1" "$2" 2>/dev/null
-}
-
-# issue [ARGS...]: `otpctl --json issue acme ARGS`; the code in CODE.
-issue() {
-	CODE=
-	run_ctl --json issue acme "$@"
-	if [ "$RC" -eq 0 ]; then
-		CODE=$(jget "$OUT" 'd["otp"]')
-	else
-		not_ok "setup: issue acme $*" "rc $RC: $ERR"
-	fi
-}
-
-# issue_at FAKETIME-SPEC [ARGS...]: the same under faketime (UTC).
+# issue_at FAKETIME-SPEC [ARGS...]: `issue acme ARGS` under faketime (UTC).
 issue_at() {
 	local spec=$1 errf
 	shift
@@ -151,160 +53,25 @@ issue_at() {
 	OUT=$(TZ=UTC faketime -f "$spec" "$OTPCTL" --config "$CFG" --json issue acme "$@" 2>"$errf")
 	RC=$?
 	if [ "$RC" -eq 0 ]; then
-		CODE=$(jget "$OUT" 'd["otp"]')
+		CODE=$(otp_of "$OUT")
 	else
 		not_ok "setup: issue acme at $spec" "rc $RC: $(cat "$errf")"
 	fi
 }
 
-# status_of EXPR: a field of `otpctl --json status acme` (v is the vendor object).
-status_of() {
-	run_ctl --json status acme
-	jget "$OUT" "(lambda v: $1)(d['vendors'][0])"
-}
-
-audit_lines() { if [ -f "$AUDIT" ]; then wc -l <"$AUDIT"; else echo 0; fi; }
-
-# drive SERVICE ARGS...: pamdrive on $T/pam.d; DOUT = its output, DRC = its exit status,
-# AUD_BEFORE = audit lines before the run. PRE (array) prefixes the command (faketime).
-PRE=()
-drive() {
-	local svc=$1
-	shift
-	AUD_BEFORE=$(audit_lines)
-	DOUT=$("${PRE[@]}" "$PAMDRIVE" --confdir "$T/pam.d" --service "$svc" "$@" 2>>"$DRIVE_ERR")
-	DRC=$?
-	note_crash "$DRC" "$svc $*"
-}
-
-# drive_at FAKETIME-SPEC SERVICE ARGS...: drive under faketime (UTC).
-drive_at() {
-	local spec=$1
-	shift
-	PRE=(env TZ=UTC faketime -f "$spec")
-	drive "$@"
-	PRE=()
-}
-
-note_crash() {
-	if [ "$1" -gt 2 ]; then
-		T_CRASH=$((T_CRASH + 1))
-		not_ok "pamdrive did not crash" "exit $1 for: ${2:0:200}"
-	fi
-}
-
-# step NAME: the PAM code pamdrive printed for a step (last one if repeated).
-step() { printf '%s\n' "$DOUT" | sed -n "s/^$1=//p" | tail -n 1; }
-
-expect_step() { expect_eq "$1" "$3" "$(step "$2")"; }
-
-# expect_fail NAME STEP: a denial, never PAM_SUCCESS / PAM_IGNORE, and no crash.
-expect_fail() {
-	local v
-	v=$(step "$2")
-	case "$v" in
-	PAM_SUCCESS | PAM_IGNORE | "") not_ok "$1" "expected a denial, got [$v] (exit $DRC)" ;;
-	*) ok "$1" ;;
-	esac
-}
-
-# audit_fields FIELD...: fields of the last audit line, space separated ("-" if absent).
-audit_fields() { audit_fields_at 1 "$@"; }
-
-# audit_fields_at K FIELD...: the same for the K-th line from the end (1 = last).
-audit_fields_at() {
-	local k=$1
-	shift
-	tail -n "$k" "$AUDIT" 2>/dev/null | head -n 1 | python3 -c 'import json,sys
-try:
-    d=json.loads(sys.stdin.read())
-except Exception as e:
-    print("unparsable"); sys.exit(0)
-print(" ".join("null" if d.get(k, "-") is None else str(d.get(k, "-")) for k in sys.argv[1:]))' "$@"
-}
-
-# expect_audit NAME "EVENT RESULT REASON": the run wrote a line and the last line says this.
-expect_audit() {
-	local now
-	now=$(audit_lines)
-	if [ "$now" -le "$AUD_BEFORE" ]; then
-		not_ok "$1" "no audit line written (wanted: $2)"
-		return
-	fi
-	expect_eq "$1" "$2" "$(audit_fields event result reason)"
-}
-
-# expect_no_audit NAME: the run wrote nothing to the audit log.
-expect_no_audit() { expect_eq "$1" "$AUD_BEFORE" "$(audit_lines)"; }
-
-# audit_count FROM EVENT RESULT REASON: lines after line FROM with these fields.
-audit_count() {
-	python3 -c 'import json,sys
-n=0
-for i, l in enumerate(open(sys.argv[1], encoding="utf-8", errors="replace")):
-    if i < int(sys.argv[2]): continue
-    try: d=json.loads(l)
-    except Exception: continue
-    if [d.get("event"), d.get("result"), d.get("reason")] == sys.argv[3:6]: n += 1
-print(n)' "$AUDIT" "$@"
-}
-
-# vendor_env [CONFIG-LINES...]: fresh env, vendor acme allowed from $ALLOWED with a 2 h window,
-# service "pvtest" (pam_vendor on every stack).
-vendor_env() {
-	new_env "$@"
-	ctl "vendor add" vendor add acme --ip "$ALLOWED"
-	ctl "enable" enable acme --for 2h
-	pam_service pvtest
-}
-
-# A wrong code of the right length that is certainly not $CODE.
-wrong_of() {
-	local c=$1
-	local d=${c:0:1}
-	echo "$(((d + 1) % 10))${c:1}"
-}
-
-utc() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 at_epoch() { echo "@$(date -u -d "@$1" '+%Y-%m-%d %H:%M:%S')"; }
 
-# with_syslog LOGFILE CMD...: run CMD in a private mount namespace whose /dev/log is a datagram
-# socket read by a small listener that writes each message to LOGFILE. The host's /dev and
-# syslog are never touched (a tmpfs over /dev exists only inside the namespace).
-cat >"$S/ns.sh" <<'EOF'
-LOG=$1
-shift
-mount --make-rprivate / || exit 90
-mount -t tmpfs -o mode=0755,size=1m pvtdev /dev || exit 90
-mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/zero c 1 5 &&
-	mknod -m 666 /dev/urandom c 1 9 && mknod -m 666 /dev/random c 1 8 || exit 90
-ln -s /proc/self/fd /dev/fd
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("/dev/log")
-f = open(sys.argv[1], "ab", buffering=0)
-open(sys.argv[1] + ".ready", "w").close()
-while True:
-    d = s.recv(65536)
-    if b"PVT-SYSLOG-END" in d:
-        break
-    f.write(d.rstrip(b"\0\n") + b"\n")
-' "$LOG" &
-pid=$!
-for i in $(seq 200); do [ -e "$LOG.ready" ] && break; sleep 0.01; done
-"$@"
-rc=$?
-python3 -c 'import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"PVT-SYSLOG-END", "/dev/log")'
-wait $pid
-exit $rc
-EOF
+# with_syslog LOGFILE CMD...: run CMD in a private mount namespace whose /dev/log is read into
+# LOGFILE (private_syslog in tests/lib.sh); the host's /dev and syslog are never touched.
 with_syslog() {
 	local log=$1
 	shift
-	: >"$log"
-	rm -f "$log.ready"
-	unshare -m bash "$S/ns.sh" "$log" "$@"
+	unshare -m bash -c 'source "$0" && private_syslog "$1" || exit 90
+shift
+"$@"
+rc=$?
+syslog_stop
+exit $rc' "$PV_ROOT/tests/lib.sh" "$log" "$@"
 }
 
 # drive_syslog LOGFILE SERVICE ARGS...: drive with syslog captured in LOGFILE.
@@ -395,7 +162,7 @@ test_window_not_started() {
 	pam_service pvtest
 	run_ctl issue acme
 	expect_eq "issue refused when the code would expire before the window" 1 "$RC"
-	issue --ttl 2h
+	issue acme --ttl 2h
 	drive pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth
 	expect_step "window_not_started: auth denied" auth PAM_AUTH_ERR
 	expect_step "window_not_started: no prompt" prompts 0
@@ -507,7 +274,7 @@ test_otp_invalid() {
 # otp_expired: a 30 s code tried two minutes later.
 test_otp_expired() {
 	vendor_env
-	issue --ttl 30s
+	issue acme --ttl 30s
 	drive_at "+2m" pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth
 	expect_step "otp_expired: auth denied" auth PAM_AUTH_ERR
 	expect_step "otp_expired: prompted (window and address were fine)" prompts 1
@@ -779,11 +546,11 @@ test_not_vendor() {
 	set_conf unknown_user ignore
 
 	# Names unique to this run (pvt prefix), removed by the EXIT trap.
-	local grp=pvtg$$ prim=pvtp$$ supp=pvts$$ other=pvto$$ n
-	groupadd "$grp" && PVT_GROUPS+=("$grp")
-	useradd -M -N -g "$grp" -s /usr/sbin/nologin "$prim" && PVT_USERS+=("$prim")
-	useradd -M -N -G "$grp" -s /usr/sbin/nologin "$supp" && PVT_USERS+=("$supp")
-	useradd -M -N -s /usr/sbin/nologin "$other" && PVT_USERS+=("$other")
+	local grp=pvtg$PV_RUN prim=pvtp$PV_RUN supp=pvts$PV_RUN other=pvto$PV_RUN n
+	add_group "$grp"
+	add_user "$prim" -M -N -g "$grp" -s /usr/sbin/nologin
+	add_user "$supp" -M -N -G "$grp" -s /usr/sbin/nologin
+	add_user "$other" -M -N -s /usr/sbin/nologin
 	set_conf vendor_group "$grp"
 	for u in "$prim" "$supp"; do
 		drive then_permit --user "$u" --rhost "$ALLOWED" --code 12345678 --steps auth
@@ -1485,14 +1252,6 @@ test_exports() {
 		"$(nm -D --defined-only "$PV_MODULE" | awk '$2 ~ /^[TDBRVW]$/ {print $3}' | sort | tr '\n' ' ' | sed 's/ $//')"
 }
 
-test_no_sanitizer_reports() {
-	expect_no_match "no sanitizer report from any pamdrive run" \
-		'ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:|SUMMARY: (Address|Leak|Undefined)' \
-		"$(cat "$DRIVE_ERR")"
-	expect_eq "no pamdrive run crashed" 0 "$T_CRASH"
-}
-
-SECONDS=0
 test_allowed_login
 test_not_enabled
 test_window_not_started
@@ -1527,7 +1286,5 @@ test_session_setcred_chauthtok
 test_failed_reauth_clears_verification
 test_lock_rules
 test_exports
-test_no_sanitizer_reports
-echo "# $(basename "$0"): ${SECONDS}s"
-pvt_cleanup
-finish
+expect_no_sanitizer_reports
+pam_suite_end

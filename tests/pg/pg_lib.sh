@@ -45,5 +45,16 @@ pg_teardown() {
 	PGD=
 }
 
+# pg_gateway_b: a second gateway's configuration, CFG_B ($T/gwb.conf): the first's (CFG_A, the
+# suite's CFG) with an audit log ($T/logb) and a session directory of its own.
+pg_gateway_b() {
+	CFG_A=$CFG
+	CFG_B=$T/gwb.conf
+	sed -e "s|^audit_log = .*|audit_log = $T/logb/audit.log|" -e "s|^session_dir = .*|session_dir = $T/sessb|" \
+		"$CFG_A" >"$CFG_B"
+	chmod 0600 "$CFG_B"
+	mkdir -m 0750 "$T/logb"
+}
+
 # psql_q SQL: one query on database pamvendor, unaligned, tuples only.
 psql_q() { as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }

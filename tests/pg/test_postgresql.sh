@@ -20,32 +20,25 @@ if ! pg_available; then
 fi
 
 ALLOWED=203.0.113.5
-GRP=pvpgg$$
-V1=pvpga$$
-V2=pvpgb$$
+GRP=pvpgg$PV_RUN
+V1=pvpga$PV_RUN
+V2=pvpgb$PV_RUN
 cleanup() {
 	pg_teardown
-	userdel "$V1" 2>/dev/null
-	userdel "$V2" 2>/dev/null
-	groupdel "$GRP" 2>/dev/null
+	remove_accounts
 	cleanup_dirs
 }
 trap cleanup EXIT
 pg_setup pamvendor pamvendor2 || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 
-groupadd "$GRP"
-useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V1"
-useradd -M -N -G "$GRP" -s /usr/sbin/nologin "$V2"
+add_group "$GRP"
+add_user "$V1" -M -N -G "$GRP" -s /usr/sbin/nologin
+add_user "$V2" -M -N -G "$GRP" -s /usr/sbin/nologin
 
 # Gateway A: new_env's config, switched to the database; gateway B: the same with its own log.
 new_env "vendor_group = $GRP" "store_backend = postgresql" \
 	"pg_conninfo = host=$PGD dbname=pamvendor" "pg_timeout = 2s" "max_failures = 1000"
-CFG_A=$CFG
-CFG_B=$T/gwb.conf
-sed -e "s|^audit_log = .*|audit_log = $T/logb/audit.log|" -e "s|^session_dir = .*|session_dir = $T/sessb|" \
-	"$CFG_A" >"$CFG_B"
-chmod 0600 "$CFG_B"
-mkdir -m 0750 "$T/logb"
+pg_gateway_b
 mkdir -p "$T/pam.d"
 for g in a b; do
 	c=$CFG_A
@@ -297,8 +290,8 @@ test_migration_round_trip() {
 
 # With the database the module only asks about vendor_group members: a vendor must be one.
 test_vendor_outside_group_is_refused() {
-	local u=pvpgo$$ err
-	useradd -M -N -s /usr/sbin/nologin "$u"
+	local u=pvpgo$PV_RUN err
+	add_user "$u" -M -N -s /usr/sbin/nologin
 	err=$(ctl_a vendor add "$u" --ip "$ALLOWED" 2>&1 >/dev/null)
 	expect_eq "vendor add of an account outside vendor_group: refused" 1 $?
 	expect_match "the refusal names the group" "must be in vendor_group $GRP" "$err"

@@ -26,8 +26,6 @@
 set -u
 source "$(dirname "$0")/../lib.sh"
 
-skip() { echo "ok - $1 # SKIP $2"; }
-
 if [ "${PV_VARIANT:-normal}" = san ]; then
 	skip "Debian package" "the sanitizer run does not rebuild the package (the normal make check does)"
 	finish

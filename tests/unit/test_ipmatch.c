@@ -11,16 +11,7 @@
 #include <sys/socket.h>
 
 #include "ipmatch.h"
-
-static struct pv_cidr rule_ok(const char *text)
-{
-	struct pv_cidr c;
-	struct pv_err err = {{0}};
-
-	if (pv_cidr_parse(text, &c, &err) != PV_OK)
-		fail_msg("rule \"%s\" refused: %s", text, err.msg);
-	return c;
-}
+#include "testutil.h"
 
 static struct pv_cidr addr_ok(const char *text)
 {
@@ -61,7 +52,7 @@ static void assert_format(const struct pv_cidr *c, const char *want)
 
 static bool matches(const char *rule, const char *addr)
 {
-	struct pv_cidr r = rule_ok(rule);
+	struct pv_cidr r = tu_cidr(rule);
 	struct pv_cidr a = addr_ok(addr);
 
 	return pv_cidr_contains(&r, &a);
@@ -187,38 +178,38 @@ static void test_addr_parse_refuses_overlong_input(void **state)
 
 static void test_cidr_parse_accepts_ipv4_address_and_networks(void **state)
 {
-	struct pv_cidr c = rule_ok("203.0.113.7");
+	struct pv_cidr c = tu_cidr("203.0.113.7");
 
 	(void)state;
 	assert_int_equal(c.family, AF_INET);
 	assert_int_equal(c.prefix, 32);
-	c = rule_ok("10.0.0.0/8");
+	c = tu_cidr("10.0.0.0/8");
 	assert_int_equal(c.family, AF_INET);
 	assert_int_equal(c.prefix, 8);
-	c = rule_ok("192.168.1.0/24");
+	c = tu_cidr("192.168.1.0/24");
 	assert_int_equal(c.prefix, 24);
-	c = rule_ok("203.0.113.7/32");
+	c = tu_cidr("203.0.113.7/32");
 	assert_int_equal(c.prefix, 32);
 }
 
 static void test_cidr_parse_accepts_ipv6_networks(void **state)
 {
-	struct pv_cidr c = rule_ok("2001:db8::/48");
+	struct pv_cidr c = tu_cidr("2001:db8::/48");
 
 	(void)state;
 	assert_int_equal(c.family, AF_INET6);
 	assert_int_equal(c.prefix, 48);
-	c = rule_ok("2001:db8::1");
+	c = tu_cidr("2001:db8::1");
 	assert_int_equal(c.prefix, 128);
-	c = rule_ok("2001:db8::1/128");
+	c = tu_cidr("2001:db8::1/128");
 	assert_int_equal(c.prefix, 128);
-	c = rule_ok("::/0");
+	c = tu_cidr("::/0");
 	assert_int_equal(c.prefix, 0);
 }
 
 static void test_cidr_parse_accepts_slash_zero(void **state)
 {
-	struct pv_cidr c = rule_ok("0.0.0.0/0");
+	struct pv_cidr c = tu_cidr("0.0.0.0/0");
 
 	(void)state;
 	assert_int_equal(c.family, AF_INET);
@@ -227,7 +218,7 @@ static void test_cidr_parse_accepts_slash_zero(void **state)
 
 static void test_cidr_parse_keeps_narrow_prefixes(void **state)
 {
-	struct pv_cidr c = rule_ok("10.0.0.2/31");
+	struct pv_cidr c = tu_cidr("10.0.0.2/31");
 
 	(void)state;
 	assert_int_equal(c.prefix, 31);
@@ -235,7 +226,7 @@ static void test_cidr_parse_keeps_narrow_prefixes(void **state)
 	assert_true(matches("10.0.0.2/31", "10.0.0.2"));
 	assert_true(matches("10.0.0.2/31", "10.0.0.3"));
 	assert_false(matches("10.0.0.2/31", "10.0.0.4"));
-	c = rule_ok("2001:db8::2/127");
+	c = tu_cidr("2001:db8::2/127");
 	assert_int_equal(c.prefix, 127);
 	assert_true(matches("2001:db8::2/127", "2001:db8::3"));
 	assert_false(matches("2001:db8::2/127", "2001:db8::4"));
@@ -343,24 +334,24 @@ static void test_cidr_parse_error_never_echoes_control_bytes(void **state)
 
 static void test_cidr_parse_canonicalises_mapped_rule(void **state)
 {
-	struct pv_cidr c = rule_ok("::ffff:203.0.113.0/120");
+	struct pv_cidr c = tu_cidr("::ffff:203.0.113.0/120");
 	const uint8_t want[4] = {203, 0, 113, 0};
 
 	(void)state;
 	assert_int_equal(c.family, AF_INET);
 	assert_int_equal(c.prefix, 24);
 	assert_memory_equal(c.addr, want, 4);
-	c = rule_ok("::ffff:203.0.113.7");
+	c = tu_cidr("::ffff:203.0.113.7");
 	assert_int_equal(c.family, AF_INET);
 	assert_int_equal(c.prefix, 32);
-	c = rule_ok("::ffff:0.0.0.0/96");
+	c = tu_cidr("::ffff:0.0.0.0/96");
 	assert_int_equal(c.family, AF_INET);
 	assert_int_equal(c.prefix, 0);
 }
 
 static void test_cidr_parse_keeps_short_mapped_rule_ipv6(void **state)
 {
-	struct pv_cidr c = rule_ok("::/80");
+	struct pv_cidr c = tu_cidr("::/80");
 	struct pv_err err;
 
 	(void)state;
@@ -430,7 +421,7 @@ static void test_contains_ipv4_never_matches_ipv6_rule(void **state)
 
 static void test_contains_refuses_null_and_bad_family(void **state)
 {
-	struct pv_cidr r = rule_ok("0.0.0.0/0");
+	struct pv_cidr r = tu_cidr("0.0.0.0/0");
 	struct pv_cidr a = addr_ok("10.0.0.1");
 
 	(void)state;
@@ -443,12 +434,12 @@ static void test_contains_refuses_null_and_bad_family(void **state)
 
 static void test_within(void **state)
 {
-	struct pv_cidr outer = rule_ok("10.0.0.0/8");
-	struct pv_cidr inner = rule_ok("10.1.0.0/16");
-	struct pv_cidr other = rule_ok("11.0.0.0/16");
-	struct pv_cidr wider = rule_ok("0.0.0.0/0");
-	struct pv_cidr host = rule_ok("10.9.9.9");
-	struct pv_cidr v6 = rule_ok("::/0");
+	struct pv_cidr outer = tu_cidr("10.0.0.0/8");
+	struct pv_cidr inner = tu_cidr("10.1.0.0/16");
+	struct pv_cidr other = tu_cidr("11.0.0.0/16");
+	struct pv_cidr wider = tu_cidr("0.0.0.0/0");
+	struct pv_cidr host = tu_cidr("10.9.9.9");
+	struct pv_cidr v6 = tu_cidr("::/0");
 
 	(void)state;
 	assert_true(pv_cidr_within(&outer, &inner));
@@ -458,14 +449,14 @@ static void test_within(void **state)
 	assert_false(pv_cidr_within(&outer, &other));
 	assert_false(pv_cidr_within(&outer, &wider));
 	/* Same network bits, but the inner rule is wider than the outer one. */
-	inner = rule_ok("10.0.0.0/16");
+	inner = tu_cidr("10.0.0.0/16");
 	assert_false(pv_cidr_within(&inner, &outer));
 	assert_true(pv_cidr_within(&outer, &inner));
 	assert_true(pv_cidr_within(&wider, &outer));
 	assert_false(pv_cidr_within(&v6, &outer));
 	assert_false(pv_cidr_within(&outer, &v6));
-	outer = rule_ok("2001:db8::/32");
-	inner = rule_ok("2001:db8:1::/48");
+	outer = tu_cidr("2001:db8::/32");
+	inner = tu_cidr("2001:db8:1::/48");
 	assert_true(pv_cidr_within(&outer, &inner));
 	assert_false(pv_cidr_within(&inner, &outer));
 	assert_false(pv_cidr_within(NULL, &inner));
@@ -482,26 +473,26 @@ static void test_format_round_trips(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		struct pv_cidr c = rule_ok(texts[i]);
+		struct pv_cidr c = tu_cidr(texts[i]);
 		struct pv_cidr again;
 		char buf[PV_IP_TEXT_MAX];
 
 		pv_cidr_format(&c, buf, sizeof(buf));
 		assert_string_equal(buf, texts[i]);
-		again = rule_ok(buf);
+		again = tu_cidr(buf);
 		assert_memory_equal(&again, &c, sizeof(c));
 	}
 }
 
 static void test_format_canonical_text(void **state)
 {
-	struct pv_cidr c = rule_ok("203.0.113.7/32");
+	struct pv_cidr c = tu_cidr("203.0.113.7/32");
 
 	(void)state;
 	assert_format(&c, "203.0.113.7");
-	c = rule_ok("2001:DB8:0:0::1/128");
+	c = tu_cidr("2001:DB8:0:0::1/128");
 	assert_format(&c, "2001:db8::1");
-	c = rule_ok("::ffff:203.0.113.0/120");
+	c = tu_cidr("::ffff:203.0.113.0/120");
 	assert_format(&c, "203.0.113.0/24");
 	c = addr_ok("::ffff:203.0.113.7");
 	assert_format(&c, "203.0.113.7");
@@ -509,7 +500,7 @@ static void test_format_canonical_text(void **state)
 
 static void test_format_truncates_safely(void **state)
 {
-	struct pv_cidr c = rule_ok("203.0.113.0/24");
+	struct pv_cidr c = tu_cidr("203.0.113.0/24");
 	char buf[8];
 
 	(void)state;

@@ -23,16 +23,6 @@ struct fixture {
 	struct pv_record rec;
 };
 
-static struct pv_cidr cidr(const char *text)
-{
-	struct pv_cidr c;
-	struct pv_err err = {{0}};
-
-	if (pv_cidr_parse(text, &c, &err) != PV_OK)
-		fail_msg("rule %s refused: %s", text, err.msg);
-	return c;
-}
-
 /* Add an issued code for rec's vendor; returns its index. */
 static int add_code(struct pv_record *rec, const struct pv_keys *keys, const char *vendor,
                     const char *digits, int64_t issued, int64_t expires)
@@ -54,8 +44,8 @@ static int setup(void **state)
 	assert_non_null(f);
 	tu_random_keys(&f->keys);
 	pv_record_init(&f->rec, "acme", NOW - 86400);
-	f->rec.ips[f->rec.n_ips++] = cidr(RHOST);
-	f->rec.ips[f->rec.n_ips++] = cidr("2001:db8:7::/48");
+	f->rec.ips[f->rec.n_ips++] = tu_cidr(RHOST);
+	f->rec.ips[f->rec.n_ips++] = tu_cidr("2001:db8:7::/48");
 	f->rec.window_start = NOW - 3600;
 	f->rec.window_end = NOW + 3600;
 	add_code(&f->rec, &f->keys, "acme", CODE, NOW - 60, NOW + 840);
@@ -306,9 +296,9 @@ static void test_narrowed_window_addresses_override_the_vendor_list(void **state
 	struct fixture *f = *state;
 
 	f->rec.n_ips = 0;
-	f->rec.ips[f->rec.n_ips++] = cidr("203.0.113.0/24");
+	f->rec.ips[f->rec.n_ips++] = tu_cidr("203.0.113.0/24");
 	assert_reason(decide(f, PV_PHASE_PRECHECK, "203.0.113.6", NULL), PV_R_OK);
-	f->rec.window_ips[f->rec.n_window_ips++] = cidr("203.0.113.5");
+	f->rec.window_ips[f->rec.n_window_ips++] = tu_cidr("203.0.113.5");
 	assert_reason(decide(f, PV_PHASE_PRECHECK, "203.0.113.6", NULL), PV_R_IP_NOT_ALLOWED);
 	assert_reason(decide(f, PV_PHASE_ACCOUNT, "203.0.113.6", NULL), PV_R_IP_NOT_ALLOWED);
 	assert_reason(decide(f, PV_PHASE_CODE, "203.0.113.6", CODE), PV_R_IP_NOT_ALLOWED);

@@ -15,30 +15,20 @@
 
 #define NOW INT64_C(1800000000)
 
-static struct pv_cidr cidr(const char *text)
-{
-	struct pv_cidr c;
-	struct pv_err err = {{0}};
-
-	if (pv_cidr_parse(text, &c, &err) != PV_OK)
-		fail_msg("rule %s refused: %s", text, err.msg);
-	return c;
-}
-
 static void full_record(struct pv_record *rec)
 {
 	size_t i;
 
 	pv_record_init(rec, "acme-1.x_y", NOW - 86400);
 	snprintf(rec->note, sizeof(rec->note), "PACS vendor — Zoë's team, tel. +33 1 23 45 67 89");
-	rec->ips[rec->n_ips++] = cidr("203.0.113.7");
-	rec->ips[rec->n_ips++] = cidr("198.51.100.0/24");
-	rec->ips[rec->n_ips++] = cidr("2001:db8:7::/48");
-	rec->ips[rec->n_ips++] = cidr("2001:db8::1");
+	rec->ips[rec->n_ips++] = tu_cidr("203.0.113.7");
+	rec->ips[rec->n_ips++] = tu_cidr("198.51.100.0/24");
+	rec->ips[rec->n_ips++] = tu_cidr("2001:db8:7::/48");
+	rec->ips[rec->n_ips++] = tu_cidr("2001:db8::1");
 	rec->window_start = NOW - 60;
 	rec->window_end = NOW + 7200;
-	rec->window_ips[rec->n_window_ips++] = cidr("203.0.113.7");
-	rec->window_ips[rec->n_window_ips++] = cidr("2001:db8:7:1::/64");
+	rec->window_ips[rec->n_window_ips++] = tu_cidr("203.0.113.7");
+	rec->window_ips[rec->n_window_ips++] = tu_cidr("2001:db8:7:1::/64");
 	rec->hours.rule[rec->hours.n++] = (struct pv_schedule_rule){0x3e, 8 * 60, 12 * 60};
 	rec->hours.rule[rec->hours.n++] = (struct pv_schedule_rule){0x3e, 14 * 60, 24 * 60};
 	rec->failures = 3;
@@ -153,7 +143,7 @@ static void test_minimal_record_round_trips(void **state)
 	struct pv_record rec;
 
 	pv_record_init(&rec, "a", 1);
-	rec.ips[rec.n_ips++] = cidr("10.0.0.0/8");
+	rec.ips[rec.n_ips++] = tu_cidr("10.0.0.0/8");
 	round_trip(&rec);
 }
 
@@ -176,8 +166,8 @@ static void test_largest_record_round_trips(void **state)
 	for (i = 0; i < PV_MAX_IPS; i++) {
 		char text[64];
 		snprintf(text, sizeof(text), "2001:db8:%zx:ffff:ffff:ffff:ffff:ffff", i + 0x1000);
-		rec->ips[rec->n_ips++] = cidr(text);
-		rec->window_ips[rec->n_window_ips++] = cidr(text);
+		rec->ips[rec->n_ips++] = tu_cidr(text);
+		rec->window_ips[rec->n_window_ips++] = tu_cidr(text);
 	}
 	rec->n_codes = 0;
 	for (i = 0; i < PV_MAX_CODES; i++) {
@@ -250,7 +240,7 @@ static void test_last_login_without_rhost_still_decodes(void **state)
 	struct pv_record rec;
 
 	pv_record_init(&rec, "acme", NOW);
-	rec.ips[rec.n_ips++] = cidr("203.0.113.7");
+	rec.ips[rec.n_ips++] = tu_cidr("203.0.113.7");
 	rec.last_login = NOW; /* pv_apply(rec, d, NULL, now) on a success leaves rhost empty */
 	assert_encode_refuses_or_round_trips(&rec, "last_login with an empty rhost");
 }
@@ -586,12 +576,12 @@ static void test_allowed_ips_prefer_the_window_list(void **state)
 	size_t n = 99;
 
 	pv_record_init(&rec, "acme", NOW);
-	rec.ips[rec.n_ips++] = cidr("203.0.113.0/24");
-	rec.ips[rec.n_ips++] = cidr("198.51.100.1");
+	rec.ips[rec.n_ips++] = tu_cidr("203.0.113.0/24");
+	rec.ips[rec.n_ips++] = tu_cidr("198.51.100.1");
 	list = pv_record_allowed_ips(&rec, &n);
 	assert_ptr_equal(list, rec.ips);
 	assert_int_equal(n, 2);
-	rec.window_ips[rec.n_window_ips++] = cidr("203.0.113.5");
+	rec.window_ips[rec.n_window_ips++] = tu_cidr("203.0.113.5");
 	list = pv_record_allowed_ips(&rec, &n);
 	assert_ptr_equal(list, rec.window_ips);
 	assert_int_equal(n, 1);

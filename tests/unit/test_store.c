@@ -83,27 +83,17 @@ static const char *lock_path(const struct fixture *f, const char *vendor)
 	return in_store(f, name);
 }
 
-static struct pv_cidr cidr(const char *text)
-{
-	struct pv_cidr c;
-	struct pv_err err = {{0}};
-
-	if (pv_cidr_parse(text, &c, &err) != PV_OK)
-		fail_msg("rule %s refused: %s", text, err.msg);
-	return c;
-}
-
 static void full_record(struct pv_record *rec, const char *name)
 {
 	size_t i;
 
 	pv_record_init(rec, name, NOW - 86400);
 	snprintf(rec->note, sizeof(rec->note), "PACS maintenance — Zoë's team, 24/7");
-	rec->ips[rec->n_ips++] = cidr("203.0.113.7");
-	rec->ips[rec->n_ips++] = cidr("2001:db8:7::/48");
+	rec->ips[rec->n_ips++] = tu_cidr("203.0.113.7");
+	rec->ips[rec->n_ips++] = tu_cidr("2001:db8:7::/48");
 	rec->window_start = NOW - 60;
 	rec->window_end = NOW + 7200;
-	rec->window_ips[rec->n_window_ips++] = cidr("203.0.113.7");
+	rec->window_ips[rec->n_window_ips++] = tu_cidr("203.0.113.7");
 	rec->failures = 2;
 	for (i = 0; i < 2; i++) {
 		struct pv_code *c = &rec->codes[rec->n_codes++];
@@ -297,7 +287,7 @@ static void test_invalid_vendor_names_are_refused_not_notfound(void **state)
 			continue; /* does not fit in rec.name */
 		pv_record_init(&rec, "x", NOW);
 		snprintf(rec.name, sizeof(rec.name), "%s", bad[i]);
-		rec.ips[rec.n_ips++] = cidr("203.0.113.7");
+		rec.ips[rec.n_ips++] = tu_cidr("203.0.113.7");
 		assert_int_equal(pv_store_create(f->store, &f->keys, &rec, &err), PV_ERR);
 	}
 	assert_int_equal(c.calls, 0);

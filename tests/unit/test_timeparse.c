@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "testutil.h"
 #include "timeparse.h"
 
 #define DURATION_HELP " is not a duration (use e.g. 90s, 15m, 2h, 1d, 1h30m)"
@@ -18,15 +19,6 @@
 /* Fixed instants (seconds since the epoch), computed independently with date(1). */
 #define T_2026_11_25_1200Z INT64_C(1795608000)
 #define T_2026_11_25_1400Z INT64_C(1795615200)
-
-static int setup_paris(void **state)
-{
-	(void)state;
-	if (setenv("TZ", "Europe/Paris", 1) != 0)
-		return -1;
-	tzset();
-	return 0;
-}
 
 static int64_t duration_ok(const char *text)
 {
@@ -52,24 +44,12 @@ static const char *duration_refused(const char *text, struct pv_err *err)
 
 static time_t time_ok(const char *text, time_t now)
 {
-	struct pv_err err = {{0}};
-	time_t t = -1;
-
-	if (pv_parse_time(text, now, &t, &err) != PV_OK)
-		fail_msg("time \"%s\" refused: %s", text, err.msg);
-	return t;
+	return tu_time_ok(pv_parse_time, "time ", text, now);
 }
 
 static const char *time_refused(const char *text, time_t now, struct pv_err *err)
 {
-	time_t t = 12345;
-
-	memset(err, 0, sizeof(*err));
-	if (pv_parse_time(text, now, &t, err) != PV_ERR)
-		fail_msg("time \"%s\" accepted as %lld", text, (long long)t);
-	assert_int_equal(t, 12345);
-	assert_true(err->msg[0] != '\0');
-	return err->msg;
+	return tu_time_refused(pv_parse_time, "time ", text, now, err);
 }
 
 static void u64_refused(const char *text, uint64_t max)
@@ -503,7 +483,7 @@ static void test_format_local_follows_tz_change(void **state)
 	assert_int_equal(setenv("TZ", "UTC", 1), 0);
 	tzset();
 	pv_format_local(T_2026_11_25_1400Z, buf, sizeof(buf));
-	assert_int_equal(setup_paris(NULL), 0);
+	assert_int_equal(tu_setup_paris(NULL), 0);
 	assert_string_equal(buf, "2026-11-25 14:00:00 UTC");
 }
 
@@ -620,5 +600,5 @@ int main(void)
 	    cmocka_unit_test(test_format_duration_round_trips),
 	};
 
-	return cmocka_run_group_tests(tests, setup_paris, NULL);
+	return cmocka_run_group_tests(tests, tu_setup_paris, NULL);
 }

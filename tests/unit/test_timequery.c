@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "testutil.h"
 #include "timeparse.h"
 
 #define QUERY_HELP                                                                                 \
@@ -23,41 +24,14 @@
 #define P_2026_11_25_0000 INT64_C(1795561200)
 #define P_2026_11_25_1300 INT64_C(1795608000) /* 12:00Z: the ordinary `now` */
 
-static void use_zone(const char *tz)
-{
-	assert_int_equal(setenv("TZ", tz, 1), 0);
-	tzset();
-}
-
-static int setup_paris(void **state)
-{
-	(void)state;
-	if (setenv("TZ", "Europe/Paris", 1) != 0)
-		return -1;
-	tzset();
-	return 0;
-}
-
 static time_t query_ok(const char *text, time_t now)
 {
-	struct pv_err err = {{0}};
-	time_t t = -1;
-
-	if (pv_parse_query_time(text, now, &t, &err) != PV_OK)
-		fail_msg("\"%s\" refused: %s", text, err.msg);
-	return t;
+	return tu_time_ok(pv_parse_query_time, "", text, now);
 }
 
 static const char *query_refused(const char *text, time_t now, struct pv_err *err)
 {
-	time_t t = 12345;
-
-	memset(err, 0, sizeof(*err));
-	if (pv_parse_query_time(text, now, &t, err) != PV_ERR)
-		fail_msg("\"%s\" accepted as %lld", text, (long long)t);
-	assert_int_equal(t, 12345);
-	assert_true(err->msg[0] != '\0');
-	return err->msg;
+	return tu_time_refused(pv_parse_query_time, "", text, now, err);
 }
 
 static void test_today_and_yesterday_are_local_midnights(void **state)
@@ -126,10 +100,10 @@ static void test_skipped_time_is_refused_skipped_midnight_starts_the_day(void **
 	assert_non_null(strstr(err.msg, "\"2026-03-29 02:30\""));
 	query_refused("02:00", INT64_C(1774778400), &err);
 	/* Havana jumps from 00:00 to 01:00 CDT on 2023-03-12: that day starts at 01:00 (05:00Z). */
-	use_zone("America/Havana");
+	tu_use_zone("America/Havana");
 	assert_int_equal(query_ok("2023-03-12", INT64_C(1678636800)), INT64_C(1678597200));
 	assert_int_equal(query_ok("today", INT64_C(1678636800)), INT64_C(1678597200));
-	use_zone("Europe/Paris");
+	tu_use_zone("Europe/Paris");
 }
 
 static void test_durations_before_now(void **state)
@@ -256,5 +230,5 @@ int main(void)
 	    cmocka_unit_test(test_refuses_null),
 	};
 
-	return cmocka_run_group_tests(tests, setup_paris, NULL);
+	return cmocka_run_group_tests(tests, tu_setup_paris, NULL);
 }

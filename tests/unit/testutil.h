@@ -1,7 +1,8 @@
 /* testutil.h — helpers shared by the cmocka unit tests of the core: private temp dirs under
  * /tmp (root-owned 0700: the tests run as root, and the core's strict file checks accept
  * /tmp because it is root-owned and sticky), writing and reading files byte for byte,
- * creating and loading keys, and a config pointing everything into a temp dir.
+ * creating and loading keys, a config pointing everything into a temp dir, address rules and
+ * times that must parse (or must not), and the Europe/Paris zone the time tests use.
  * Everything here is `static inline`, so a test that uses only part of it still builds with
  * -Wall -Werror -Wmissing-prototypes. Include after <cmocka.h>. */
 #ifndef PV_TESTUTIL_H
@@ -25,7 +26,9 @@
 
 #include "config.h"
 #include "err.h"
+#include "ipmatch.h"
 #include "keys.h"
+#include "timeparse.h"
 
 /* Fails the test (at the caller's line) when `needle` is not part of `hay`. */
 #define assert_contains(hay, needle)                                                               \
@@ -265,6 +268,64 @@ static inline void tu_mkdir(const char *path, mode_t mode)
 		fail_msg("mkdir %s: %s", path, strerror(errno));
 	assert_int_equal(chmod(path, mode), 0);
 	assert_int_equal(chown(path, 0, 0), 0);
+}
+
+/* An address rule (or address) that must parse; fails the test naming it otherwise. */
+static inline struct pv_cidr tu_cidr(const char *text)
+{
+	struct pv_cidr c;
+	struct pv_err err = {{0}};
+
+	if (pv_cidr_parse(text, &c, &err) != PV_OK)
+		fail_msg("rule \"%s\" refused: %s", text, err.msg);
+	return c;
+}
+
+/* pv_parse_time and pv_parse_query_time: a text read relative to now. */
+typedef int (*tu_time_parser)(const char *text, time_t now, time_t *out, struct pv_err *err);
+
+/* The time `parse` reads from text; fails the test (naming `what` and text) when refused. */
+static inline time_t tu_time_ok(tu_time_parser parse, const char *what, const char *text,
+                                time_t now)
+{
+	struct pv_err err = {{0}};
+	time_t t = -1;
+
+	if (parse(text, now, &t, &err) != PV_OK)
+		fail_msg("%s\"%s\" refused: %s", what, text, err.msg);
+	return t;
+}
+
+/* The message `parse` refuses text with; fails the test when it is accepted, or when the
+ * refusal changed the output or said nothing. */
+static inline const char *tu_time_refused(tu_time_parser parse, const char *what, const char *text,
+                                          time_t now, struct pv_err *err)
+{
+	time_t t = 12345;
+
+	memset(err, 0, sizeof(*err));
+	if (parse(text, now, &t, err) != PV_ERR)
+		fail_msg("%s\"%s\" accepted as %lld", what, text, (long long)t);
+	assert_int_equal(t, 12345);
+	assert_true(err->msg[0] != '\0');
+	return err->msg;
+}
+
+/* The local time zone of a test (TZ), in effect at once. */
+static inline void tu_use_zone(const char *tz)
+{
+	assert_int_equal(setenv("TZ", tz, 1), 0);
+	tzset();
+}
+
+/* cmocka group setup: local time is Europe/Paris (CET/CEST), as the time tests expect. */
+static inline int tu_setup_paris(void **state)
+{
+	(void)state;
+	if (setenv("TZ", "Europe/Paris", 1) != 0)
+		return -1;
+	tzset();
+	return 0;
 }
 
 /* cmocka fixture: a private temp dir per test, removed afterwards. */
