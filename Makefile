@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # pam_vendor + otpctl — plain make. `make` builds, `make check` runs every test,
 # `make check SANITIZE=1` does both under AddressSanitizer + UndefinedBehaviorSanitizer.
 

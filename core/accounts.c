@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* accounts.c — NSS lookups with growing buffers (see accounts.h). The *_r functions only: no
  * static buffers, since the module may run in several threads of one process. */
 #include "accounts.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* accounts.h — the system's accounts and groups as pam_vendor needs them (NSS lookups with
  * buffers that grow until the entry fits, ERANGE never read as "absent"): used wherever the
  * module or otpctl asks who an account is or whether it belongs to a group. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit.h — the tamper-evident audit log: one JSON object per line, each carrying a sequence
  * number and a keyed MAC over (previous MAC, this line), a head file "<log>.head" beside the
  * log holding the last (seq, MAC), and a lock file "<log>.lock" (never unlinked) held from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_head.c — the head file "<log>.head" beside the audit log (audit_int.h): the last
  * line's seq and MAC and where the live file starts, under a MAC of its own.
  *

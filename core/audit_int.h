@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_int.h — what the audit log's writer, reader and verifier share; private to core/audit_*.c
  * (the interface is audit.h): the line's layout and MAC (audit_line.c), the head file's two
  * slots (audit_head.c), and the log's directory, first line and last line (audit_read.c). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_line.c — one audit line: its layout, its MAC, and reading it back (audit_int.h).
  * Line layout: {"time":..,"seq":N,"prev":"<hex mac of line N-1>",...fields...,"mac":"<hex>"}
  * where mac = BLAKE2b keyed with the audit subkey over every byte before ,"mac":". Because

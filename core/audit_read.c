@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_read.c — reading the audit log back (audit.h, audit_int.h): where its files are, its
  * first and last lines, and every line of it and its rotated files (plain or .gz), oldest
  * first. */

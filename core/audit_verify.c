@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_verify.c — checking the chained audit log (audit.h): every line's MAC and its link to
  * the one before, across the rotated files, then the end of the log against the head file. */
 #include "audit_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_write.c — appending one line to the chained audit log (audit.h): under the lock, find
  * where the chain stands (head file and log's end), write the line durably, then its head,
  * then its copy; any failure takes the line back, so the caller can deny ("no log, no login"). */

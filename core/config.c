@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* config.c — reading pam_vendor.conf strictly (see config.h). A bad line is an error that
  * names the file and line: a half-understood security configuration must not load. */
 #include "config.h"

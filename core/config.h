@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* config.h — pam_vendor.conf, read by both the module and otpctl.
  * "key = value" lines, '#' comments; unknown keys, duplicates and bad values are errors that
  * name the file and line. The file must pass the strict file checks (safefile.h). */

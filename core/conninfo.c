@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* conninfo.c — see conninfo.h. Only the keys that decide the link are looked at: host,
  * hostaddr, service and sslmode. A host is a unix socket when it is an absolute path (or
  * starts with '@', Linux's abstract namespace); no host at all means libpq's default socket. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* conninfo.h — what pam_vendor.conf's pg_conninfo says about the database link, read the way
  * libpq reads it (key=value words or a postgresql:// URI): whether it goes over TCP and which
  * sslmode it asks for. The configuration refuses a TCP link that does not verify the server

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* err.c — formatting of core error sentences. */
 #include "err.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* err.h — the error every core call fills in on failure: one sentence for a human.
  * Callers choose the audit reason; the sentence never contains a secret. */
 #ifndef PV_ERR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hostname.c — see hostname.h. */
 #include "hostname.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* hostname.h — this machine's name as every audit line and the shared audit table record it
  * (gethostname, as `hostname` prints it): logs from several gateways meet in one place. */
 #ifndef PV_HOSTNAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ipmatch.c — strict parsing of numeric IP addresses and CIDR allow-list rules, and matching
  * an rhost against them. Only inet_pton is used, so no resolver and no lenient legacy forms. */
 #include "ipmatch.h"

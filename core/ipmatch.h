@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ipmatch.h — strict numeric IP addresses and CIDR rules, and matching an rhost against them.
  * Only inet_pton is used: no resolver, no lenient forms (010.0.0.1, 10.1, 0x0a.0.0.1, scopes). */
 #ifndef PV_IPMATCH_H

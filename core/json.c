@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* json.c — JSON string escaping, the number grammar and a strict parser for flat audit objects
  * (see json.h). */
 #include "json.h"

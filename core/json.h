@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* json.h — the little JSON this project needs: writing escaped strings into a buffer, and
  * reading back (and writing again) the flat one-level objects of the audit log. */
 #ifndef PV_JSON_H

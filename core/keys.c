@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* keys.c — master key file handling and subkey derivation (crypto_kdf). */
 #include "keys.h"
 

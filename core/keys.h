@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* keys.h — the master key file and the subkeys derived from it. One subkey per purpose, so
  * that a record key can never verify an audit line or hash a code, and the reverse. */
 #ifndef PV_KEYS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* log.h — the one logging function: syslog through the PAM handle inside the module, stderr
  * from otpctl. Never pass a secret to it. */
 #ifndef PV_LOG_H

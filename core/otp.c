@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* otp.c — code generation, normalisation, hashing and TOTP checks (see otp.h). */
 #include "otp.h"
 

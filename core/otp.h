@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* otp.h — one-time codes (random digits kept only as keyed hashes) and TOTP (liboath).
  * What a person types is normalised here and nowhere else. */
 #ifndef PV_OTP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pgconn.c — pgconn.h: one PostgreSQL connection, libpq loaded at run time.
  *
  * libpq is loaded with dlopen when a store is opened with store_backend = postgresql, not

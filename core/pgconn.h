@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pgconn.h — one PostgreSQL connection for the PostgreSQL store (private to store_pg.c):
  * libpq loaded at run time, every statement through pv_pg_query, errors on one line. */
 #ifndef PV_PGCONN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* policy.c — the vendor access decision (see policy.h). Order of checks: rhost, window,
  * business hours, address, lockout, then the code; the first failing check is the reason. */
 #include "policy.h"

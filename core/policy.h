@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* policy.h — the access decision for a vendor: a pure function of (record, request, now).
  * It performs no I/O and reads no clock; the module and otpctl never re-implement any of it. */
 #ifndef PV_POLICY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* procfs.c — reading one process's facts from /proc (see procfs.h). The kernel writes these
  * files, but a process chooses its own name (shown escaped in status, raw in stat), so the
  * parsers never trust a line's position: keys are matched at the start of a line and stat's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* procfs.h — what otpctl reads from /proc about one process to end a vendor's processes and to
  * find its terminals: uids, parent and state (/proc/PID/status), the controlling terminal
  * (/proc/PID/stat) and pseudo-terminal paths (/proc/PID/fd/N). The parsers are pure. */

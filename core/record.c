@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* record.c — the plaintext record format (version 1): one "key value..." per line, strictly
  * parsed. The store seals it; this file never sees a key. */
 #include "record.h"

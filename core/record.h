@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* record.h — what the store keeps per vendor, and its versioned plaintext encoding (the
  * store seals the encoded bytes; see store.h). Fixed-size, so one sodium_memzero wipes it. */
 #ifndef PV_RECORD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.c — pairing the audit log's session_open and session_close lines into one row per
  * session (report.h). Opens wait in a hash table keyed by (host, session id) until their
  * close: memory is what is still open plus the rows kept, not the whole log. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* report.h — the sessions behind `otpctl report`: audit lines fed in the order of the log are
  * paired into one row per session (SSH login or OpenVPN tunnel), from its session_open, its
  * session_close, or both. Printing the rows is the caller's. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* safefile.c — checked, symlink-free, crash-safe file access for the store, key, config and
  * audit log (see safefile.h for the rules every path must pass). */
 #include "safefile.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* safefile.h — the only way the core touches the file system: every path is walked from "/"
  * one component at a time without following symlinks, every directory and file is checked
  * for owner and mode, and writes are temp file + fsync + rename + directory fsync. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* schedule.c — business hours: parse, format, check (see schedule.h). */
 #include "schedule.h"
 

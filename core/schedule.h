@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* schedule.h — a vendor's business hours: on which days of the week, between which local
  * times, access is allowed at all (on top of the window). Text form, as admins type it:
  *   "Mon-Fri 08:00-19:00"   "Mon-Fri 08:00-12:00,14:00-18:00; Sat 09:00-12:00"

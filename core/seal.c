@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* seal.c — sealing and unsealing vendor records with libsodium (see seal.h). */
 #include "seal.h"
 

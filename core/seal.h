@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* seal.h — authenticated encryption of one vendor record, shared by every store backend.
  * Layout: "PVSEAL01" | 24-byte nonce | XChaCha20-Poly1305 ciphertext of the encoded record.
  * Associated data: the layout magic and the vendor name, so a record moved to another vendor's

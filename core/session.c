@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* session.c — records of live vendor sessions (see session.h). Text format, one key per line:
  *   pam_vendor-session 2 / id HEX / user NAME / service NAME / kind ssh|vpn /
  *   rhost ADDR|- / tunnel ADDR:PORT|- / pid N / pid_start N / opened EPOCH / warned EPOCH /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* session.h — live vendor sessions, one file per session in session_dir, written by the
  * module at session open (sshd's monitor: SIGTERM to it ends the session cleanly, BRIEF §6)
  * and removed at session close. `otpctl expire` reads them to end the sessions of vendors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store.c — store.h: the dispatch to the configured backend's table of operations
  * (store_file.c, store_pg.c; store_backend.h) and what every backend shares: the name check,
  * sealing, and the one locked read-modify-write (pv_store_update). */

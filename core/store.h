@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store.h — the vendor store: every operation the module and otpctl need, behind one small
  * interface (open, load, locked read-modify-write, create, remove, list), whichever backend
  * store_backend names: the file store (store_file.c: one sealed file "<name>.rec" per vendor

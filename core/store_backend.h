@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store_backend.h — what a store backend gives store.c: a table of operations on sealed
  * bytes (private to core/store*.c; the module and otpctl use store.h only).
  * store.c checks names, seals and unseals, and runs the one locked read-modify-write

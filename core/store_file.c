@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store_file.c — the file backend of store.h (store_backend.h's operations): one sealed file
  * "<name>.rec" per vendor in store_dir, replaced atomically, and a lock file "<name>.lock"
  * beside it that is never unlinked. Every file access goes through safefile.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store_pg.c — the PostgreSQL backend of store.h (store_backend.h's operations) and the
  * schema installer (store_pg.h). One row per vendor holds its sealed record; a
  * read-modify-write is one transaction holding the row (SELECT ... FOR UPDATE), so a code

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* store_pg.h — the schema of the PostgreSQL store, for `otpctl db init|upgrade`. The backend
  * itself (store_pg.c) is reached through store.h only, when store_backend = postgresql.
  * The database holds sealed records (the same bytes as the file store's .rec files), a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* timeparse.c — strict parsing of admin-typed numbers, durations and times, and the formats
  * we print them in. Thread-safe: no static buffers, only the *_r time functions. */
 #ifndef _GNU_SOURCE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* timeparse.h — durations ("90s", "1h30m") and times (RFC 3339, "HH:MM" today local) as
  * typed by admins, and the formats we print them in. All thread-safe (no static buffers). */
 #ifndef PV_TIMEPARSE_H

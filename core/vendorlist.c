@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vendorlist.c — the local list of registered vendor names (see vendorlist.h): read, checked
  * line by line, and replaced atomically through safefile.c under a lock of its own. */
 #include "vendorlist.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vendorlist.h — the local list of registered vendor names, a root-owned file in store_dir:
  * how the module knows a registered vendor without asking the database (store_backend =
  * postgresql), so that a vendor removed from vendor_group is still denied and non-vendors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vendorname.c — validation of vendor (account) names; see vendorname.h. */
 #include "vendorname.h"
 

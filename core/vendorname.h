@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vendorname.h — the one check a user name passes before it may become part of a path. */
 #ifndef PV_VENDORNAME_H
 #define PV_VENDORNAME_H

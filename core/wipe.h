@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* wipe.h — type-checked ways to wipe secrets (after Linux-PAM's pam_inline.h): the size is
  * taken from the type, so a pointer can never be wiped as if it were the array it points to.
  * sodium_memzero is never optimised away. */

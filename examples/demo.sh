@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # demo.sh — `make demo`: the whole story on this machine, in a throw-away directory and a
 # private sshd (own mount and network namespaces; the host's PAM and SSH configuration are
 # not touched). Creates two temporary accounts (pvacmeN and pvbobN, N this run's number, their

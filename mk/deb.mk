@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # deb.mk — `make deb`: the Debian package libpam-vendor (debian/), built with
 # `dpkg-buildpackage -us -uc -b` and checked with lintian. Included by the Makefile.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
 # deps.sh — make sure the Debian 12 packages a target needs are installed.
 # Usage: mk/deps.sh build|test|demo|fuzz|lint|bench|deb
 # As root: installs what is missing with apt-get. Otherwise: prints the exact command, fails.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* helper.c — the plugin's root helper: forked when OpenVPN opens the plugin (still root), it
  * stays root after OpenVPN drops to `user nobody` and does everything that touches
  * pam_vendor's files: the window and address check when a tunnel comes up, the session record

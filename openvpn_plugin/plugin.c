@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* plugin.c — pam_vendor's OpenVPN plugin (plugin API v3): a vendor's tunnel is a session. At
  * CLIENT_CONNECT_V2 the window and address are checked again and the tunnel is recorded and
  * audited (session_open); at CLIENT_DISCONNECT its session_close carries duration and bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vpn_proto.h — what the plugin inside OpenVPN and its root helper process say to each other:
  * one fixed-size request and one fixed-size reply over a SOCK_SEQPACKET socketpair, so a
  * message is never split or merged, and nothing but these two shapes ever crosses. */

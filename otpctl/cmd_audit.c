@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_audit.c — `otpctl audit` and `audit verify`: read the audit log (and its rotated files)
  * back to list what happened and check that nobody edited it; and what `report` shares with
  * them (cmd_audit.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_audit.h — what `otpctl audit` (cmd_audit.c) and `otpctl report` (cmd_report.c) share:
  * the --vendor/--since/--until/--all-hosts options, reading the lines, and safe table cells. */
 #ifndef OTPCTL_CMD_AUDIT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_db.c — the PostgreSQL store: `otpctl db init` and `db upgrade` (the schema, once for
  * all gateways) and `otpctl store migrate --to postgresql|file` (copy every vendor from the
  * configured backend to the other, verify the copy, leave the source untouched). */

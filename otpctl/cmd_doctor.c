@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_doctor.c — `otpctl doctor`: options, then the checks (doctor.c and doctor_*.c). */
 #include <getopt.h>
 #include <stdlib.h>

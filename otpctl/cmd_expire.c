@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_expire.c — `otpctl expire`, and the ending part of `disable NAME --kill` and `vendor
  * remove`: decide which vendors may no longer be connected (window closed or not open yet,
  * disabled, removed, outside their business hours) and end everything of each one in one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_init.c — `otpctl init`: the master key, the store directory and the first audit line. */
 #include <errno.h>
 #include <limits.h>

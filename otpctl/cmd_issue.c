@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_issue.c — `otpctl issue`: a single-use code for an open or upcoming window, printed
  * once for the admin to read aloud, stored only as a keyed hash. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_report.c — `otpctl report`: who connected, from where, when and for how long, one row per
  * SSH session or VPN tunnel. The pairing of the audit log's lines is the core's (report.h);
  * this prints the rows, as a table or --json. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_status.c — `otpctl status [NAME]`: what an admin checks while the vendor is on the
  * phone: window and time left, addresses, outstanding codes, failures, lockout, last login. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_totp.c — `otpctl totp enroll`: create (or rotate) a vendor's TOTP secret and show it
  * once, as an otpauth:// URI and a QR code (terminal, optionally SVG) for the structure's app. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_vendor.c — `otpctl vendor add|list|show|remove|set`: who the vendors are and where
  * they may connect from. */
 #include <errno.h>

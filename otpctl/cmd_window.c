@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_window.c — `otpctl enable|disable|unlock`: opening, replacing, extending and closing a
  * vendor's maintenance window, and clearing a lockout. Each change is audited under the lock. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* ctl.c — helpers shared by every otpctl command: messages, opening config/key/store,
  * the audit lines otpctl writes, --ip parsing and JSON output. */
 #include "otpctl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* deferred.c — can an account have work run later, outside its vendor's windows? The rules of
  * Debian 12's crontab(1) (cron 3.0pl1) and at(1) (at 3.2.5) for their allow/deny files, the
  * crontab and at jobs already queued for it, and systemd's linger file. Only reads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* deferred.h — what lets a local account have work run outside its vendor's windows: leave to
  * use crontab(1) and at(1) as Debian 12's cron and at grant it, a crontab or an at job that
  * already exists, and systemd's linger. Shared by `otpctl vendor add` (warnings) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor.c — `otpctl doctor`'s runner and output: runs the check tables in order, collects
  * findings, passed and skipped checks, and prints them (human text or one JSON object). */
 #include "doctor.h"

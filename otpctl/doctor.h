@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor.h — private to `otpctl doctor`: the context every check reads, how a check reports,
  * and the check tables. A check is one static function in the file of its area plus one row
  * in that file's table; the runner (doctor.c) runs the tables in a fixed order, so a check may

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_accounts.c — the vendor account checks of `otpctl doctor`: every vendor of the store
  * has a system account, a local one (a line of /etc/passwd, not only known through NSS from
  * AD/LDAP/SSSD), and with vendor_group set, the group exists and each vendor is a member (a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_audit.c — the audit log checks of `otpctl doctor`: the MAC chain is intact (the core's
  * pv_audit_verify, across rotated files and against the head), and the log can be written:
  * its file system is not read-only, has room, and the log and head are not immutable. "No log,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_files.c — the file checks of `otpctl doctor`: configuration, key, store directory
  * (and each vendor record), audit log. Each goes through the core's own functions (safefile,
  * config, keys, store), so the doctor never disagrees with the module; the core's messages

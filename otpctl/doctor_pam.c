@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_pam.c — the PAM checks of `otpctl doctor`: the service file (default sshd) can be
  * read with its includes, and in each stack the service calls (its row of the table below)
  * pam_vendor.so is present, no earlier line can skip it (a `sufficient` or `done` that ends

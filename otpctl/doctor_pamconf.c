@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_pamconf.c — read a PAM service file the way Linux-PAM 1.5 (Debian 12) does, so that
  * the doctor judges the stack libpam will really run:
  *  - a line is "[-]type control module [args]"; blank lines and lines whose first non-blank

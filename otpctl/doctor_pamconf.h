@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_pamconf.h — a PAM service's stacks as Linux-PAM builds them (for otpctl doctor):
  * one flat list of entries per type after `@include`, `include` and `substack` expansion,
  * each entry with the action Linux-PAM takes for every return value. Only reads files. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_schedule.c — can a vendor have work run outside its windows (otpctl doctor)? For
  * each vendor: crontab(1) or at(1) would take its jobs, a crontab or at job exists, linger is
  * on (deferred.c), and the cron and atd PAM services lack a pam_access.so line refusing it. */

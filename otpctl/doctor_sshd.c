@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_sshd.c — the sshd checks of `otpctl doctor`, on sshd's effective settings as
  * `sshd -T` prints them (every Include and default applied): UsePAM yes, keyboard-interactive
  * on, UseDNS no, and for each vendor (`sshd -T -C user=NAME,...`, so Match blocks apply)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_sshdconf.c — read sshd's configuration the way OpenSSH 9 (servconf.c) does, so that
  * a doctor finding can name the file and line that sets the value `sshd -T` shows:
  *  - "Keyword value..." or "Keyword=value"; keywords in any case; blank lines and lines

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_sshdconf.h — where a setting of sshd's configuration comes from (for otpctl doctor):
  * the setting lines of sshd_config and the files it includes, in the order sshd reads them,
  * each with its file, line and whether a Match block governs it. Only reads files. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_system.c — the host checks of `otpctl doctor`: the clock is synchronised (windows,
  * code expiry and audit times depend on it), the syslog socket has a listener, and rsyslog
  * (when installed) has a rule that receives the authpriv facility, where pam_vendor sends its

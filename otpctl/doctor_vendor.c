@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* doctor_vendor.c — what a vendor account may do and what it leaves behind (otpctl doctor):
  * no privileges on the system (uid 0, administration groups, sudoers rules), key-based
  * login with a locked password and a sound authorized_keys, TTY auditing of vendor sessions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* endproc.c — ending every process that runs under a vendor's uid (detached, nohup, tmux, a
  * user systemd instance, anything), for `otpctl expire`, `disable --kill` and `vendor remove`.
  * Never by name, never a reused PID: /proc is walked, each process is pinned with a pidfd

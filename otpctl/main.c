@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* main.c — otpctl's entry point: global options, the command table (usage and help of every
  * command live here, next to each other, so --help and the man page stay in step), dispatch. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* otpctl.h — what every otpctl command shares: the invocation context, opening config, key
  * and store, the admin audit event, error and usage messages, and JSON output helpers. */
 #ifndef OTPCTL_H

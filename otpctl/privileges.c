@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* privileges.c — does a vendor account hold privileges on this system? uid 0, membership of
  * a group that grants administration (sudo, adm, wheel, root, disk, docker, lxd), or any
  * sudoers rule (as `sudo -l -U NAME` resolves them, groups and includes too). A vendor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* run.c — run a system tool (sudo -l, sshd -T, ...) and capture what it prints: argv only,
  * never a shell; a fixed, minimal environment (C locale, system PATH); stdin and stderr on
  * /dev/null unless asked; no file descriptor of ours inherited; killed after a timeout. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* view.c — how otpctl shows a vendor record: window state, addresses, codes, failures. Only
  * non-secret fields are ever printed (no code hash, no TOTP secret). */
 #include <inttypes.h>

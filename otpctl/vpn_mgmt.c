@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vpn_mgmt.c — ending a vendor's live OpenVPN tunnels through the server's management
  * interface (the unix socket named by openvpn_management): `status 3` finds the vendor's
  * clients, `client-kill CID HALT,...` makes each exit (a plain client-kill only restarts it),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vtty.c — a short notice on the terminals of a vendor's SSH session (otpctl expire: the
  * warning that the window ends soon, and the last message as the session is ended). The
  * terminals are the /dev/pts/N that the vendor's processes descending from the session's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* module.h — private to pam_vendor/: what one pam_sm_* call works with (struct call), and
  * the pieces the phase files share with the dispatcher (pam_vendor.c). The phase files hold
  * the vendor step of each phase: phase_auth.c (the code: auth and account), phase_session.c

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_vendor.c — the PAM entry points and the one path through them (run_phase): options,
  * user and items, who the user is to us (classify), the phase's vendor step (phase_auth.c,
  * phase_session.c), one cleanup. Every decision is policy.c's; every vendor path that meets

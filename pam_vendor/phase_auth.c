@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* phase_auth.c — the vendor steps of auth and account: window, address and lockout before
  * any prompt, the code from the conversation (or PAM_AUTHTOK), its check under the vendor's
  * lock, and the binding of a verified code to this PAM handle for the account phase

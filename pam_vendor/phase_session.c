@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* phase_session.c — the vendor steps of open_session and close_session: the session record
  * otpctl expire uses to end the session (sshd's monitor PID and its start time), and the
  * session_open / session_close audit lines with the duration. sshd opens and closes the

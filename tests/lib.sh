@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # lib.sh — shared helpers for the shell test suites (sourced). Each suite prints one line per
 # check ("ok - NAME" / "not ok - NAME: why") and ends with "N passed, M failed".
 # Environment from the Makefile: PV_BUILD (build dir), OTPCTL, PV_MODULE, PAMDRIVE.

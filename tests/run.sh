@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh — run every test suite of `make check`: the cmocka unit tests and the shell suites
 # (otpctl, the PAM module through real libpam, PostgreSQL, the package, end to end), PV_JOBS
 # of them at a time (default: the number of CPUs plus one, since the end-to-end suites mostly

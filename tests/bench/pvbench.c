@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pvbench.c — the `make bench` harness (not part of `make check`).
  *
  * Runs complete PAM transactions in-process through the real libpam, with a private service

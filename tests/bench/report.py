@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
 """report.py — turn one tests/bench/run.sh run into docs/performance.md.
 
 Inputs: the RESULT lines (results.tsv), key=value facts, the per-login system call counts

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh — `make bench`: pam_vendor against its floor and its peers, on the real disk and on a
 # tmpfs; scale in vendors and audit size; concurrency; otpctl. Writes docs/performance.md.
 # Not part of `make check`. Root only: the store, key and audit log must be root-owned in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # syscalls.awk — per-login system call counts from `strace -f -o FILE` of a pvbench run with
 # --strace-markers: counts the calls made between PVBENCH_LOGIN_BEGIN and PVBENCH_LOGIN_END
 # (per process), divided by the number of logins. Output: "name calls_per_login", sorted.

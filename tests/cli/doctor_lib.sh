@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # doctor_lib.sh — reading `otpctl --json doctor`'s output in OUT (sourced after tests/lib.sh by
 # test_doctor.sh and test_schedule.sh): the finding ids, one finding's fields, and checks that
 # a finding is or is not there.

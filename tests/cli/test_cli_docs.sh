@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_cli_docs.sh — what users read stays true: every command in `otpctl --help` has its own
 # --help with an example and is in the man page otpctl(8); every man page (docs/*.[1-8])
 # renders without a warning, has a NAME section lexgrog reads, and no option glued to its

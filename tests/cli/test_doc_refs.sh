@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # shellcheck disable=SC2016 # backticks inside single quotes are Markdown code spans, not expansions
 # test_doc_refs.sh — the docs name tests as proof, and every named test exists and runs, so the
 # docs cannot drift from the suite:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_doctor.sh — otpctl doctor against good and broken deployments built in a temp dir:
 # sshd settings (a real `sshd -T -f FILE` on configurations written here), PAM stacks (a
 # private PAM directory: the stack of examples/pam.d/sshd and common-* files written here,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_examples.sh — the shipped examples work as the docs say: the sample configuration
 # loads, logrotate's example rotates the audit log without breaking the chain (the chain
 # continues into the new file; audit, report and verify read the rotated and compressed

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_expire.sh — nothing of a vendor outlives its window (issue 15): `otpctl expire`,
 # `disable --kill` and `vendor remove` end every process of the vendor's uid (a detached setsid
 # process, a nohup one, one that ignores SIGTERM, a session on a real pty, a user systemd

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_otpctl.sh — otpctl's commands as an admin uses them (BRIEF §4): init, vendor
 # add/list/show/set/remove, enable, disable, issue, status, unlock; exit status 0/1/2, the
 # important words of stdout/stderr, --json objects and what is on disk. A corrupt record, a

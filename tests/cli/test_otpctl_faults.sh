@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_otpctl_faults.sh — a command that cannot save changes nothing and says so, and the
 # audit log never claims a change the store does not hold (the store on a full file system).
 set -u

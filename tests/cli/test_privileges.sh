@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_privileges.sh — a vendor account must have no privileges on the system (CERT Santé
 # sheet): `otpctl vendor add` refuses an account with uid 0, in an administration group
 # (primary or supplementary), or with any sudoers rule, naming it and the fix, and changes

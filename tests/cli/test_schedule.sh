@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_schedule.sh — vendors cannot have work run outside their windows (issue 15): with the
 # shipped configuration (the vendor in /etc/cron.deny and /etc/at.deny, examples/pam.d/cron,
 # examples/pam.d/atd, examples/security/access-vendors.conf) the real crontab(1) and at(1)

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_totp_audit.sh — otpctl totp enroll (URI, terminal and SVG QR codes decoded back with
 # zbarimg), audit, audit verify and report, for real as root against a private configuration.
 # Sessions come from the real module through libpam (pamdrive), a rotation from pam_exec.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # sshd_lib.sh — a private OpenSSH sshd for the end-to-end test and the demo (sourced after
 # tests/lib.sh). sshd_enter re-executes the caller inside private mount and network
 # namespaces: /etc/pam.d becomes a bind mount of the caller's own directory (the host's PAM

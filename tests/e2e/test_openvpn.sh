@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_openvpn.sh — end to end through a real OpenVPN 2.6 server (its auth-pam plugin) and real
 # OpenVPN clients. The vendor connects with its one-time code as the VPN password from an
 # allowed address; every refusal is checked on the client's outcome (AUTH_FAILED) and in the

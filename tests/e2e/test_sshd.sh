@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_sshd.sh — end to end through a real OpenSSH sshd and ssh client: the vendor logs in with
 # key + one-time code from an allowed address, and every refusal the brief names is checked
 # on the client's outcome and in the audit log. Runs in private mount and network namespaces:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_sshd_pg.sh — two bastions, one state, end to end: two real sshd, each in a network,
 # mount and UTS namespace of its own (gateway A: this test's namespaces; gateway B: a child
 # with its own /etc/pam.d naming B's configuration and its own host name), sharing one real

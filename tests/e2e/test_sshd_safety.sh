@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_sshd_safety.sh — through a real sshd: (1) a mistake in pam_vendor's own files (a
 # world-writable configuration, an unusable key, a store replaced by a symlink) denies vendors
 # but never locks out everyone else, with the module's vendor_group= argument or the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* vpndrive.c — drives pam_vendor's OpenVPN plugin through the entry points OpenVPN calls
  * (open_v3, client constructor, CLIENT_CONNECT_V2, CLIENT_DISCONNECT, destructor, close), as
  * many times as asked, to show in seconds what thousands of real tunnels would take hours to:

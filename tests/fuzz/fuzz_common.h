@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_common.h — helpers shared by the libFuzzer harnesses in tests/fuzz/.
  * A broken invariant prints what broke and aborts: libFuzzer then saves the input as a crash
  * artifact exactly as it does for a sanitizer report. */

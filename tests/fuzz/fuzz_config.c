@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_config.c — pv_config_parse (core/config.h) on arbitrary bytes.
  * The input is passed as (pointer, length) with no terminating NUL, exactly as
  * pv_config_load passes the file it read: any read past the end is an ASan report.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_ipmatch.c — pv_addr_parse and pv_cidr_parse (core/ipmatch.h), and the matching
  * functions on what they return.
  * Input: "TEXT" or "RULE\nADDR". Each piece is fed to both parsers as a C string.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_json.c — pv_json_parse_flat (core/json.h), the parser of audit log lines (otpctl audit
  * reads every line of a log an attacker may have edited). The input is passed as (pointer,
  * length) without a terminating NUL, as the audit reader passes a line.

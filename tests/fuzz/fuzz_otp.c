@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_otp.c — pv_otp_normalise (core/otp.h): what a person types at the code prompt (a PAM
  * conversation answer: a C string, possibly long, possibly binary).
  * The output buffer is a heap block of exactly PV_OTP_MAX_LEN + 1 bytes, so a write past it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_pam_auth.c — the PAM module itself (pam_vendor/ and the core) driven through
  * pam_sm_authenticate, pam_sm_acct_mgmt, pam_sm_open_session, pam_sm_close_session,
  * pam_sm_setcred and pam_sm_chauthtok, one PAM transaction per input (pam_auth_input.c says

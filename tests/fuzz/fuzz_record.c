@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_record.c — pv_record_decode (core/record.h), the decoder of a record's plaintext, fed
  * directly (as after pv_record_unseal's decryption) with expected name "acme". The input is
  * passed as (pointer, length) without a terminating NUL, as unseal passes it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_seal.c — pv_record_unseal (core/seal.h) with a fixed test key (fz_test_record_key)
  * and vendor name "acme". Every input is used twice:
  *  1. as sealed bytes, as read from a store file an attacker may have replaced. Must never

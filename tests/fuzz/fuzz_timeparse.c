@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* fuzz_timeparse.c — pv_parse_duration, pv_parse_time, pv_parse_query_time and pv_parse_u64
  * (core/timeparse.h), all four on every input (as a C string).
  * The process runs in TZ=Europe/Berlin (when the zone is installed) so that "HH:MM" meets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* make_seeds.c — writes the generated seed files of tests/fuzz/corpus/ with the real core
  * code, so they stay valid when the formats change: encoded records (record, seal), records
  * sealed with the harness's fixed test key (seal) and real audit lines written by

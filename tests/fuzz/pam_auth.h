@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_auth.h — what the parts of the fuzz_pam_auth harness share: the parsed fuzz input
  * (pam_auth_input.c), the fake PAM handle and the fault plan the -Wl,--wrap replacements serve
  * (pam_auth_wrap.c), the scratch tree the module reads (pam_auth_world.c), and the transaction

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_auth_check.c — what fuzz_pam_auth knows without asking the module (who is a vendor, may
  * this vendor get in now, would this token log it in), and the invariants it checks after each
  * call and at the end of a transaction; a broken one aborts (FZ_CHECK), so libFuzzer keeps the

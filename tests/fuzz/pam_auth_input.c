@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_auth_input.c — the fuzz input of fuzz_pam_auth: one PAM transaction and the state it
  * meets, as text lines "key value" (readable seeds and regression files). A key that is not
  * known, or a value that does not parse, is ignored; every key has a default, so the empty

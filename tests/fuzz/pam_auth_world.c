@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_auth_world.c — the scratch tree fuzz_pam_auth's module reads and writes with its real
  * system calls: a root-owned 0700 directory on tmpfs (/dev/shm, else /tmp), made once per
  * process and emptied and filled again from each input (configuration, master key, one sealed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pam_auth_wrap.c — the -Wl,--wrap replacements fuzz_pam_auth is linked with (the list is in
  * tests/fuzz/run.sh). The module's libpam calls are served from the fuzz input's handle with
  * no libpam state; NSS group and passwd lookups come from the input (the group "pvfuzz");

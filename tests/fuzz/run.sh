@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # run.sh — build and run the libFuzzer harnesses of tests/fuzz/ (see docs/fuzzing.md).
 #
 #   tests/fuzz/run.sh [fuzz]   build, then fuzz every harness for FUZZ_SECONDS (default 60)

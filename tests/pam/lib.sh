@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # lib.sh — what the PAM module suites share (test_module.sh, test_faults.sh; sourced after
 # tests/lib.sh): the suite's scratch dir and its cleanup, PAM service files in a private
 # confdir, otpctl as set-up, pamdrive runs and the PAM codes they print, the audit lines they

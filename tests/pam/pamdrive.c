@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* pamdrive.c — a small PAM application for the module tests: runs the real libpam with a
  * private configuration directory (pam_start_confdir), the way sshd and OpenVPN call a
  * module, and prints each step's PAM return code. The host's /etc/pam.d is never used.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_faults.sh — faults and crashes around pam_vendor.so and otpctl, through the real libpam
 # (tests/pam/pamdrive.c, private PAM confdir) and the real otpctl, asserted on PAM return codes,
 # audit lines, otpctl exit codes and the files on disk. Security catalogue rows:

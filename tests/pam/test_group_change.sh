@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_group_change.sh — who is a vendor when the groups change (issue 17): a registered
 # vendor removed from vendor_group is denied in auth and account (config_error, audited) with
 # the file store, and doctor calls it an error; an oversized group and an oversized passwd

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_module.sh — pam_vendor.so driven through the real libpam (tests/pam/pamdrive.c with a
 # private PAM confdir, pam_start_confdir): every decision asserted on the PAM return codes
 # pamdrive prints, on the audit line the module wrote and, where it matters, on disk (store

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-3-Clause
 # pg_lib.sh — a private PostgreSQL for the tests (sourced after tests/lib.sh): initdb and
 # pg_ctl as the postgres user in a temp dir, listening only on a Unix socket there, stopped
 # by PID. pg_setup creates the role root (peer authentication) and the databases named.

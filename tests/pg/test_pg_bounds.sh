@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_pg_bounds.sh — a database that stops answering denies a vendor within pg_timeout: the
 # postmaster stopped (SIGSTOP: its socket still accepts) and a link that goes silent once the
 # session is up (a small proxy that stops forwarding), then recovery without a code accepted

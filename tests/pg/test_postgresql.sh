@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_postgresql.sh — several gateways, one state: the PostgreSQL store backend against a
 # real PostgreSQL started here (initdb + pg_ctl as the postgres user, in a temp dir, listening
 # only on a Unix socket there; stopped by PID). Two gateways = two configurations (same key,

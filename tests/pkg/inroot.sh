@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # inroot.sh — the package's life on a system, run by tests/pkg/test_package.sh as root INSIDE
 # its isolated root (an overlay over / in a private mount namespace: nothing here reaches the
 # host). /pvtest holds pkg.deb, paths_named.py and out/, where each step leaves NAME.log

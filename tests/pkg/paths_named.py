@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
 """paths_named.py — every absolute path that the installed package's docs (or otpctl doctor's
 fixes) name must exist on the system they are installed on. Run inside the test's isolated
 root after `dpkg -i` and `otpctl init` (tests/pkg/inroot.sh).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
 # test_package.sh — the Debian package (debian/) and `make install DESTDIR=...`:
 # `dpkg-buildpackage -us -uc -b` succeeds; the .deb holds the module in /lib/<multiarch>/security
 # (where bookworm's PAM packages put theirs), otpctl, the man pages otpctl(8), pam_vendor(8) and

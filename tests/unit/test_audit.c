@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_audit.c — unit tests for core/audit_*.c: the chained audit log. Lines are valid JSON
  * with the contract's fields whatever a client sent; pv_audit_verify catches edits,
  * deletions, swaps, insertions, a cut tail, a foreign key, a missing or stale head; a torn

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_config.c — unit tests for core/config.c: defaults, every key, every kind of bad line
  * (the error must name the origin and the line), and the file checks of pv_config_load. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_ipmatch.c — unit tests for core/ipmatch.c: which addresses and CIDR rules are accepted,
  * which are refused, and how rhosts match rules (IPv4, IPv6, IPv4-mapped IPv6). */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_json.c — unit tests for core/json.c: string escaping (every line stays valid JSON,
  * whatever bytes a client sent), the strict parser of flat audit objects, the number grammar,
  * UTF-8 sequence lengths, and writing a parsed object back. */

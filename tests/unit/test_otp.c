@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_otp.c — unit tests for core/otp.c: code generation, normalisation of what a person
  * types, keyed hashing, TOTP matching against liboath's own generator, and the otpauth URI. */
 #include <stdarg.h>

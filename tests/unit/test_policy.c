@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_policy.c — unit tests for core/policy.c: every reason pv_decide can give, the order
  * of the checks, window and address rules, failure counting and lockout, single use of
  * one-time codes and TOTP steps, and what pv_apply records. */

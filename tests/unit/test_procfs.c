@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_procfs.c — what otpctl reads from /proc to end a vendor's processes and find its
  * terminals (core/procfs.c): the four uids, parent and state from /proc/PID/status, the
  * controlling pts from /proc/PID/stat, and "/dev/pts/N" paths. A process names itself, so a

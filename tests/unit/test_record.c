@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_record.c — unit tests for core/record.c: the versioned plaintext encoding of a vendor
  * record round-trips every field, decoding is strict (anything unexpected is refused), and
  * pruning drops only codes that can no longer matter. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_report.c — unit tests for core/report.c, the pairing behind `otpctl report`: an open and
  * its close make one row, an open never closed is a row with no end, a close without open a row
  * with no start; host and session id together pair lines; VPN rows keep their byte counts;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_safefile.c — unit tests for core/safefile.c: the directory walk (no symlinks, root
  * owned, not writable by others unless sticky), checked file opens, atomic durable writes,
  * bounded reads and bounded lock waits. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_schedule.c — unit tests for core/schedule.c: business hours as admins type them,
  * their canonical form, and the check by local weekday and minute (boundaries included). */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_session.c — the live-session records (core/session.c): what the module writes at
  * session open and otpctl expire reads. A record round-trips field for field (SSH and VPN),
  * a damaged or older-layout record is an error naming the file, and nothing is ever

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_store.c — unit tests for core/store.c with its file backend (core/store_file.c),
  * core/seal.c and core/keys.c, through real files in a private temp store: round trips, every
  * refusal of a damaged, moved, foreign or non-regular record, the directory and key file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_timeparse.c — unit tests for core/timeparse.c: strict numbers, durations, RFC 3339 and
  * "HH:MM" times (in Europe/Paris, across DST changes) and the printed formats. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_timequery.c — unit tests for pv_parse_query_time (core/timeparse.c), the --since and
  * --until of audit and report: day names, "ago" durations and local dates in Europe/Paris
  * across both DST changes and month ends, and the refusals. Instants computed with date(1). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* test_vendorlist.c — the local vendor list (core/vendorlist.c): written and read back, a bad
  * line and a file with group/other bits refused with an error naming the file. */
 #include <setjmp.h>

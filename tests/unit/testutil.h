@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* testutil.h — helpers shared by the cmocka unit tests of the core: private temp dirs under
  * /tmp (root-owned 0700: the tests run as root, and the core's strict file checks accept
  * /tmp because it is root-owned and sticky), writing and reading files byte for byte,
