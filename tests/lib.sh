@@ -153,6 +153,19 @@ syslog_stop() {
 	SYSLOG_PID=
 }
 
+# with_syslog LOGFILE CMD...: run CMD in a private mount namespace whose /dev/log is read into
+# LOGFILE (private_syslog above); the host's /dev and syslog are never touched.
+with_syslog() {
+	local log=$1
+	shift
+	unshare -m bash -c 'source "$0" && private_syslog "$1" || exit 90
+shift
+"$@"
+rc=$?
+syslog_stop
+exit $rc' "$PV_ROOT/tests/lib.sh" "$log" "$@"
+}
+
 # add_group NAME / add_user NAME USERADD-OPTIONS...: a local group or account that
 # remove_accounts removes (the suite's EXIT trap calls it). NAME is the suite's prefix and
 # PV_RUN: one of the same name can only be left by an interrupted run of the same suite, and

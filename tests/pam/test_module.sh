@@ -62,19 +62,6 @@ issue_at() {
 
 at_epoch() { echo "@$(date -u -d "@$1" '+%Y-%m-%d %H:%M:%S')"; }
 
-# with_syslog LOGFILE CMD...: run CMD in a private mount namespace whose /dev/log is read into
-# LOGFILE (private_syslog in tests/lib.sh); the host's /dev and syslog are never touched.
-with_syslog() {
-	local log=$1
-	shift
-	unshare -m bash -c 'source "$0" && private_syslog "$1" || exit 90
-shift
-"$@"
-rc=$?
-syslog_stop
-exit $rc' "$PV_ROOT/tests/lib.sh" "$log" "$@"
-}
-
 # drive_syslog LOGFILE SERVICE ARGS...: drive with syslog captured in LOGFILE.
 drive_syslog() {
 	local log=$1 svc=$2

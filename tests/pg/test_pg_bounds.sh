@@ -55,44 +55,11 @@ for t in auth account; do echo "$t required $PV_MODULE config=$CFG"; done >"$T/p
 for t in auth account; do echo "$t required $PV_MODULE config=$CFG_P"; done >"$T/pam.d/pvpbproxy"
 
 code_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])'; }
-# with_syslog CMD...: CMD in a private mount namespace whose /dev/log is a datagram socket read
-# into $T/syslog (emptied first); the host's /dev and syslog are never touched. (The same
-# mechanism as test_module.sh's with_syslog, reduced to what this suite needs.)
-cat >"$T/ns.sh" <<'EOF'
-LOG=$1
-shift
-mount --make-rprivate / && mount -t tmpfs -o mode=0755,size=1m pvpbdev /dev || exit 90
-mknod -m 666 /dev/null c 1 3 && mknod -m 666 /dev/urandom c 1 9 && mknod -m 666 /dev/random c 1 8 || exit 90
-python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("/dev/log")
-f = open(sys.argv[1], "ab", buffering=0)
-open(sys.argv[1] + ".ready", "w").close()
-while True:
-    d = s.recv(65536)
-    if b"PVPB-SYSLOG-END" in d:
-        break
-    f.write(d.rstrip(b"\0\n") + b"\n")
-' "$LOG" &
-pid=$!
-for i in $(seq 200); do [ -e "$LOG.ready" ] && break; sleep 0.01; done
-"$@"
-rc=$?
-python3 -c 'import socket; s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.sendto(b"PVPB-SYSLOG-END", "/dev/log")'
-wait $pid
-exit $rc
-EOF
-with_syslog() {
-	: >"$T/syslog"
-	rm -f "$T/syslog.ready"
-	unshare -m bash "$T/ns.sh" "$T/syslog" "$@"
-}
 # login SERVICE USER CODE: one auth step, syslog captured in $T/syslog; prints pamdrive's
 # output and elapsed_ms (measured around pamdrive alone).
 login() {
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	with_syslog bash -c 't0=$(date +%s%N); "$@"; t1=$(date +%s%N); echo "elapsed_ms=$(((t1 - t0) / 1000000))"' \
+	with_syslog "$T/syslog" bash -c 't0=$(date +%s%N); "$@"; t1=$(date +%s%N); echo "elapsed_ms=$(((t1 - t0) / 1000000))"' \
 		login "$PAMDRIVE" --confdir "$T/pam.d" --service "$1" --user "$2" --rhost "$ALLOWED" \
 		--code "$3" --steps auth 2>>"$T/drive.err"
 }
