@@ -13,6 +13,9 @@
 
 #include "timeparse.h"
 
+/* The letters Linux prints for a task's state (fs/proc/array.c; W, K and x of older kernels).
+ * "t (tracing stop)" is lower case: a vendor's process stopped by a tracer is still running. */
+#define KERNEL_STATES   "RSDTtXZPIWKx"
 #define STATUS_READ_MAX 4096 /* State, PPid and Uid come before the long Groups line */
 
 /* The value of "Key:\t..." when line is that key's line, else NULL. */
@@ -58,7 +61,7 @@ static bool status_line(char *line, struct pv_proc_status *st, unsigned *seen)
 	size_t i;
 
 	if ((value = key_value(line, "State")) != NULL) {
-		if ((*seen & 1) || value[0] < 'A' || value[0] > 'Z')
+		if ((*seen & 1) || value[0] == '\0' || strchr(KERNEL_STATES, value[0]) == NULL)
 			return false;
 		st->state = value[0];
 		*seen |= 1;

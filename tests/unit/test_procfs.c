@@ -66,6 +66,12 @@ static void test_a_zombie_runs_nothing(void **state)
 	                                      &st),
 	                 PV_OK);
 	assert_false(pv_proc_runs_as(&st, 1001));
+	/* Stopped by a tracer (gdb, strace, LeakSanitizer at exit): lower case, still alive. */
+	assert_int_equal(pv_proc_parse_status("State:\tt (tracing stop)\nPPid:\t1\n"
+	                                      "Uid:\t1001\t1001\t1001\t1001\n",
+	                                      &st),
+	                 PV_OK);
+	assert_true(pv_proc_runs_as(&st, 1001));
 	assert_int_equal(pv_proc_parse_status("State:\tX (dead)\nPPid:\t1\n"
 	                                      "Uid:\t1001\t1001\t1001\t1001\n",
 	                                      &st),
