@@ -128,6 +128,16 @@ test_store_replaced_by_symlink() {
 	expect_eq "store repaired: the vendor logs in again" "logged-in-as-$VENDOR" "$OUT"
 }
 
+# pt USER OPS...: pamtester on the pvsafety service from 127.0.0.5, with the sanitizer
+# runtime preloaded as for sshd (a sanitized module in a plain program); exit status in PT_RC
+# (pamtester: 0 success, 1 a PAM failure; anything else is a crash).
+pt() {
+	local user=$1
+	shift
+	env "${SSHD_ENV[@]}" pamtester -I rhost=127.0.0.5 pvsafety "$user" "$@" </dev/null >"$T/pt.out" 2>&1
+	PT_RC=$?
+}
+
 # The same through pamtester (a real PAM application on the real libpam, the service file
 # under the namespace's /etc/pam.d).
 test_pamtester() {
@@ -142,19 +152,18 @@ test_pamtester() {
 		echo "account  required  pam_permit.so"
 	} >"$T/pam.d/pvsafety"
 	chmod 0666 "$CFG"
-	PAM_RHOST=127.0.0.5
-	pamtester -I rhost=127.0.0.5 pvsafety "$OTHER" authenticate acct_mgmt </dev/null >"$T/pt.out" 2>&1
-	expect_eq "pamtester, config 0666: a non-vendor passes auth and account" 0 $?
-	pamtester -I rhost=127.0.0.5 pvsafety "$VENDOR" authenticate </dev/null >"$T/pt.out" 2>&1
-	check "pamtester, config 0666: a vendor fails auth" [ $? -ne 0 ]
-	pamtester -I rhost=127.0.0.5 pvsafety "$VENDOR" acct_mgmt </dev/null >"$T/pt.out" 2>&1
-	check "pamtester, config 0666: a vendor fails account" [ $? -ne 0 ]
+	pt "$OTHER" authenticate acct_mgmt
+	expect_eq "pamtester, config 0666: a non-vendor passes auth and account" 0 "$PT_RC"
+	pt "$VENDOR" authenticate
+	expect_eq "pamtester, config 0666: a vendor fails auth (a refusal, not a crash)" 1 "$PT_RC"
+	pt "$VENDOR" acct_mgmt
+	expect_eq "pamtester, config 0666: a vendor fails account" 1 "$PT_RC"
 	chmod 0644 "$CFG"
 	mv "$STORE" "$T/store.real" && ln -s "$T/store.real" "$STORE"
-	pamtester -I rhost=127.0.0.5 pvsafety "$OTHER" authenticate acct_mgmt </dev/null >"$T/pt.out" 2>&1
-	expect_eq "pamtester, store a symlink: a non-vendor passes" 0 $?
-	pamtester -I rhost=127.0.0.5 pvsafety "$VENDOR" authenticate </dev/null >"$T/pt.out" 2>&1
-	check "pamtester, store a symlink: a vendor fails" [ $? -ne 0 ]
+	pt "$OTHER" authenticate acct_mgmt
+	expect_eq "pamtester, store a symlink: a non-vendor passes" 0 "$PT_RC"
+	pt "$VENDOR" authenticate
+	expect_eq "pamtester, store a symlink: a vendor fails" 1 "$PT_RC"
 	rm "$STORE" && mv "$T/store.real" "$STORE"
 }
 
