@@ -367,7 +367,10 @@ test_allowed_with_the_code() {
 	# loaded machine, with suites running side by side, the close comes late.
 	check "duration: at least 2 s connected + OpenVPN's 5 s before it closes the client ($dur s)" [ "${dur:-0}" -ge 7 -a "${dur:-0}" -le 45 ]
 	wait_outcome 2
-	expect_eq "duration: the client halted" exited "$OUTCOME"
+	# The client exits on the HALT; on a heavily loaded machine it may retry first and be
+	# refused. Either way it is gone and not connected again.
+	check "duration: the client halted, not connected again ($OUTCOME)" \
+		[ "$OUTCOME" = exited -o "$OUTCOME" = refused ]
 	expect_eq "duration: equal to the time between the session_open and session_close lines" "$dur" \
 		"$(python3 -c 'import sys,json,datetime as d
 t=lambda l: d.datetime.strptime(json.loads(l)["time"], "%Y-%m-%dT%H:%M:%SZ")
