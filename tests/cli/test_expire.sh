@@ -418,7 +418,9 @@ EOF
 	check "user systemd instance: the unit's process ended" none_running "${p_unit:-0}"
 	expect_eq "user systemd instance: nothing of the vendor's uid is left" "" "$(ps -o pid= -u "$V")"
 	expect_match "user systemd instance: the manager got SIGTERM" "SIGTERM: ([0-9 ]* )?$p_sd[ ;)]" "$out"
-	expect_match "user systemd instance: the unit's process got SIGTERM" "SIGTERM: ([0-9 ]* )?${p_unit:-none}[ ;)]" "$out"
+	# The unit's process is not asserted in the SIGTERM list: the manager, ended first, may stop
+	# its units before the walk reaches them (a race the checks above cover by outcome: the
+	# unit's process ended, nothing of the uid is left).
 }
 
 test_open_window_leaves_everything_running
