@@ -498,23 +498,21 @@ print(s)
 EOF
 SESSIONS=$(python3 "$HELP/gen.py" 1000000 "$AUDIT")
 chmod 600 "$AUDIT"
-LIMIT=2.0
+# Speed is measured by `make bench` (report_ms over the same 1M-line log), never asserted here;
+# memory is a bound the streaming design must keep whatever the machine's load.
 MEMLIMIT=256
-if [ "${PV_VARIANT:-normal}" = san ]; then # ASan + UBSan: several times slower and bigger
-	LIMIT=20.0
+if [ "${PV_VARIANT:-normal}" = san ]; then # ASan + UBSan: several times bigger
 	MEMLIMIT=2048
 fi
 cat >"$HELP/measure.py" <<'EOF'
-import resource, subprocess, sys, time
-t = time.monotonic()
+import resource, subprocess, sys
 with open(sys.argv[1], "w") as out:
     rc = subprocess.run(sys.argv[2:], stdout=out).returncode
-print("%d %.2f %d" % (rc, time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))
+print("%d %d" % (rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))
 EOF
-read -r PRC SECS MB < <(python3 "$HELP/measure.py" "$T/big.txt" "$OTPCTL" --config "$CFG" report)
+read -r PRC MB < <(python3 "$HELP/measure.py" "$T/big.txt" "$OTPCTL" --config "$CFG" report)
 expect_eq "1M lines: report exit 0" 0 "$PRC"
 expect_eq "1M lines: one row per session" "$SESSIONS" "$(($(lines_of "$T/big.txt") - 1))"
-check "1M lines: report in ${SECS}s (limit ${LIMIT}s)" python3 -c "import sys; sys.exit(not $SECS < $LIMIT)"
 check "1M lines: report peak memory ${MB} MiB (limit $MEMLIMIT)" [ "$MB" -lt "$MEMLIMIT" ]
 rm -f "$AUDIT" "$T/big.txt"
 
