@@ -191,12 +191,12 @@ timeout:
 	return PV_ERR;
 }
 
-/* Every database call after the connection goes through here. */
-PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
-                      ExecStatusType expect, const char *what, struct pv_err *err)
+/* One statement, answered before deadline or the connection is dropped. */
+static PGresult *query_until(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
+                             ExecStatusType expect, const char *what, int64_t deadline,
+                             struct pv_err *err)
 {
 	static const struct pv_pg_args none = {0, NULL, NULL, NULL, 0};
-	int64_t deadline = now_ms() + pg->timeout_s * 1000;
 	PGresult *res = NULL;
 
 	if (args == NULL)
@@ -219,6 +219,13 @@ PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args
 	result_error(pg, res, what, err);
 	pg->pq.clear(res);
 	return NULL;
+}
+
+/* Every database call after the connection goes through here. */
+PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
+                      ExecStatusType expect, const char *what, struct pv_err *err)
+{
+	return query_until(pg, sql, args, expect, what, now_ms() + pg->timeout_s * 1000, err);
 }
 
 int pv_pg_run(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
@@ -300,12 +307,37 @@ static int connect_poll(struct pv_pg *pg, int64_t deadline, struct pv_err *err)
 	}
 }
 
+/* The client bounds every wait (connect_poll, pv_pg_query); the server bounds statements,
+ * lock waits and a transaction left idle (a client cut off while holding a row lock), so a
+ * connection we dropped, or lost, does not hold a vendor's row for long. Commits are durable
+ * before COMMIT answers (synchronous_commit = on, whatever the server's or the database's
+ * default). Set by a statement, not by the startup packet's `options`, which a pooler such
+ * as PgBouncer refuses; part of the connection set-up, under its deadline. */
+static int set_session(struct pv_pg *pg, int64_t deadline, struct pv_err *err)
+{
+	char ms[24];
+	const char *values[] = {ms};
+	const struct pv_pg_args args = {1, values, NULL, NULL, 0};
+	PGresult *res;
+
+	snprintf(ms, sizeof(ms), "%" PRId64, pg->timeout_s * 1000);
+	res = query_until(pg,
+	                  "SELECT set_config('statement_timeout', $1, false), "
+	                  "set_config('lock_timeout', $1, false), "
+	                  "set_config('idle_in_transaction_session_timeout', $1, false), "
+	                  "set_config('synchronous_commit', 'on', false)",
+	                  &args, PGRES_TUPLES_OK, "cannot connect", deadline, err);
+	if (res == NULL)
+		return PV_ERR;
+	pg->pq.clear(res);
+	return PV_OK;
+}
+
 int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err)
 {
-	char options[128];
 	char tcp_timeout[24];
-	const char *keys[] = {"dbname", "options", "tcp_user_timeout", "application_name", NULL};
-	const char *values[5];
+	const char *keys[] = {"dbname", "tcp_user_timeout", "application_name", NULL};
+	const char *values[4];
 	struct pv_pg *pg;
 	int64_t deadline = now_ms() + cfg->pg_timeout * 1000;
 
@@ -316,25 +348,15 @@ int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err
 		return PV_ERR;
 	}
 	pg->timeout_s = cfg->pg_timeout;
-	/* The client bounds every wait (connect_poll, pv_pg_query); the server bounds statements,
-	 * lock waits and a transaction left idle (a client cut off while holding a row lock), so
-	 * a connection we dropped, or lost, does not hold a vendor's row for long.
-	 * Commits are durable before COMMIT answers (synchronous_commit = on, whatever the
-	 * server's or the database's default). */
-	snprintf(options, sizeof(options),
-	         "-c statement_timeout=%" PRId64 " -c lock_timeout=%" PRId64
-	         " -c idle_in_transaction_session_timeout=%" PRId64 " -c synchronous_commit=on",
-	         cfg->pg_timeout * 1000, cfg->pg_timeout * 1000, cfg->pg_timeout * 1000);
 	snprintf(tcp_timeout, sizeof(tcp_timeout), "%" PRId64, cfg->pg_timeout * 1000);
 	if (load_libpq(&pg->pq, err) != PV_OK) {
 		free(pg);
 		return PV_ERR;
 	}
 	values[0] = cfg->pg_conninfo;
-	values[1] = options;
-	values[2] = tcp_timeout;
-	values[3] = "pam_vendor";
-	values[4] = NULL;
+	values[1] = tcp_timeout;
+	values[2] = "pam_vendor";
+	values[3] = NULL;
 	pg->conn = pg->pq.connectStartParams(keys, values, 1);
 	if (pg->conn == NULL || pg->pq.status(pg->conn) == CONNECTION_BAD) {
 		pg_error(err, "cannot connect",
@@ -348,6 +370,8 @@ int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err
 		pg_error(err, "cannot connect", pg->pq.errorMessage(pg->conn));
 		goto fail;
 	}
+	if (set_session(pg, deadline, err) != PV_OK)
+		goto fail;
 	*out = pg;
 	return PV_OK;
 fail:

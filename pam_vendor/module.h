@@ -54,6 +54,12 @@ int mod_audit(struct call *c, const char *result, enum pv_reason reason, const c
 /* Deny with reason: audit (or syslog when that is impossible) and return `code`. */
 int mod_deny(struct call *c, enum pv_reason reason, const char *detail, int code);
 
+/* The store for this call (c->store): the one a successful auth kept on this handle for
+ * account when it fits the configuration, else a new one (kept_store.c). */
+int mod_store_open(struct call *c, struct pv_err *err);
+/* Close c->store, or with keep leave a database store on the handle for the next phase. */
+void mod_store_release(struct call *c, bool keep);
+
 /* The vendor steps (run_phase calls one after classifying the user as a vendor). */
 int mod_auth_vendor(struct call *c);
 int mod_account_vendor(struct call *c);

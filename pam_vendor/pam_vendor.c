@@ -48,6 +48,7 @@ struct phase {
 	int deny_code;
 	bool (*guard)(struct call *c); /* false: deny at once (already logged) */
 	int (*vendor_step)(struct call *c);
+	bool keeps_store; /* on success, its database connection serves the next phase */
 };
 
 static void parse_options(int argc, const char **argv, struct options *opt)
@@ -257,7 +258,7 @@ static enum who classify(struct call *c)
 		if (!ask_store)
 			return who;
 	}
-	if (pv_store_open(&c->cfg, &c->store, &err) != PV_OK ||
+	if (mod_store_open(c, &err) != PV_OK ||
 	    pv_store_exists(c->store, c->user, &exists, &err) != PV_OK)
 		return classify_untrusted(c, PV_R_STORE_ERROR, err.msg);
 	if (!exists)
@@ -324,11 +325,11 @@ static int begin(struct call *c, pam_handle_t *pamh, const char *event, int argc
 	return PV_OK;
 }
 
-static void end(struct call *c)
+/* keep: a successful auth leaves its database connection to account (kept_store.c). */
+static void end(struct call *c, bool keep)
 {
 	pv_keys_wipe(&c->keys);
-	pv_store_close(c->store);
-	c->store = NULL;
+	mod_store_release(c, keep);
 }
 
 /* Every pam_sm_* but setcred: options, user, classify, the phase's vendor step, one cleanup.
@@ -359,7 +360,7 @@ static int run_phase(const struct phase *ph, pam_handle_t *pamh, int argc, const
 	}
 	rc = ph->vendor_step(&c);
 out:
-	end(&c);
+	end(&c, ph->keeps_store && rc == PAM_SUCCESS);
 	return rc;
 }
 
@@ -370,14 +371,14 @@ static int chauthtok_vendor(struct call *c)
 	return PAM_AUTHTOK_ERR;
 }
 
-static const struct phase AUTH = {"auth", PAM_AUTH_ERR, NULL, mod_auth_vendor};
+static const struct phase AUTH = {"auth", PAM_AUTH_ERR, NULL, mod_auth_vendor, true};
 static const struct phase ACCOUNT = {"account", PAM_PERM_DENIED, mod_account_guard,
-                                     mod_account_vendor};
+                                     mod_account_vendor, false};
 static const struct phase SESSION_OPEN = {"session_open", PAM_SESSION_ERR, NULL,
-                                          mod_open_session_vendor};
+                                          mod_open_session_vendor, false};
 static const struct phase SESSION_CLOSE = {"session_close", PAM_SESSION_ERR, NULL,
-                                           mod_close_session_vendor};
-static const struct phase CHAUTHTOK = {"chauthtok", PAM_AUTHTOK_ERR, NULL, chauthtok_vendor};
+                                           mod_close_session_vendor, false};
+static const struct phase CHAUTHTOK = {"chauthtok", PAM_AUTHTOK_ERR, NULL, chauthtok_vendor, false};
 
 PV_EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {

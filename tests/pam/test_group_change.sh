@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # test_group_change.sh — who is a vendor when the groups change (issue 17): a registered
 # vendor removed from vendor_group is denied in auth and account (config_error, audited) with
-# the file store, and doctor calls it an error; an oversized group and an oversized passwd
-# entry get the same answer from the module, `otpctl vendor add` and doctor.
+# the file store and with PostgreSQL (there also while the database is stalled, when a user
+# who is no vendor must not wait for it), and doctor calls it an error; an oversized group
+# and an oversized passwd entry get the same answer from the module, `otpctl vendor add` and
+# doctor. With PostgreSQL, auth and account of one login share one connection.
 set -u
 cd "$(dirname "$0")/../.."
 source tests/lib.sh
@@ -15,9 +17,15 @@ ALLOWED=203.0.113.5
 GRP=pvgcg$$
 V1=pvgca$$
 V2=pvgcb$$
+NV=pvgcn$$
+PGD=
+PGPID=
 cleanup() {
+	[ -n "$PGPID" ] && kill -CONT "$PGPID" 2>/dev/null
+	[ -n "$PGD" ] && pg_teardown
 	userdel "$V1" 2>/dev/null
 	userdel "$V2" 2>/dev/null
+	userdel "$NV" 2>/dev/null
 	groupdel "$GRP" 2>/dev/null
 	cleanup_dirs
 }
@@ -140,8 +148,96 @@ test_oversized_passwd_entry() {
 	expect_no_match "oversized passwd entry: vendor add does not warn" "not in vendor_group|cannot look up" "$out"
 }
 
+# --- The same with PostgreSQL. Who is registered comes from the local vendor list, so a
+# vendor outside the group and a user who is no vendor are decided without the database.
+PG_TIMEOUT=5
+# pam_vendor's connections so far, from the server's log (log_connections).
+pg_connections() { grep -c "connection authorized: .*application_name=pam_vendor" "$PGD/server.log"; }
+# timed_login USER CODE: login, then elapsed_ms= of the pamdrive run.
+timed_login() {
+	local t0 t1
+	t0=$(date +%s%N)
+	login "$1" "$2"
+	t1=$(date +%s%N)
+	echo "elapsed_ms=$(((t1 - t0) / 1000000))"
+}
+
+pg_env() {
+	local v
+	pg_setup pamvendor || return 1
+	echo "log_connections = on" >>"$PGD/data/postgresql.conf"
+	as_pg "$PGBIN/pg_ctl" -D "$PGD/data" reload >/dev/null || return 1
+	new_env "vendor_group = $GRP" "store_backend = postgresql" \
+		"pg_conninfo = host=$PGD dbname=pamvendor" "pg_timeout = ${PG_TIMEOUT}s"
+	mkdir -p "$T/pam.d"
+	printf '%s\n' "auth required $PV_MODULE config=$CFG" "auth required pam_permit.so" \
+		"account required $PV_MODULE config=$CFG" "account required pam_permit.so" >"$T/pam.d/gc"
+	"$OTPCTL" --config "$CFG" db init >/dev/null || return 1
+	for v in "$V1" "$V2"; do
+		"$OTPCTL" --config "$CFG" vendor add "$v" --ip "$ALLOWED" >/dev/null 2>&1 &&
+			"$OTPCTL" --config "$CFG" enable "$v" --for 1h >/dev/null 2>&1 || return 1
+	done
+	useradd -M -N -s /usr/sbin/nologin "$NV"
+}
+
+test_pg_member_one_connection() {
+	local out n0
+	n0=$(pg_connections)
+	out=$(login "$V1" "$(code_for "$V1")")
+	expect_eq "PostgreSQL, member: auth allowed" PAM_SUCCESS "$(step "$out" auth)"
+	expect_eq "PostgreSQL, member: account allowed" PAM_SUCCESS "$(step "$out" account)"
+	# otpctl issue connected before n0 was read; the login's auth and account share one.
+	expect_eq "PostgreSQL: auth and account of one login use one connection" 1 \
+		"$(($(pg_connections) - n0 - 1))"
+}
+
+test_pg_removed_from_group() {
+	local out ms code
+	gpasswd -d "$V1" "$GRP" >/dev/null
+	out=$(login "$V1" "$(code_for "$V1")")
+	expect_eq "PostgreSQL, removed from vendor_group: auth denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	expect_eq "PostgreSQL, removed from vendor_group: account denied" PAM_PERM_DENIED \
+		"$(step "$out" account)"
+	expect_eq "PostgreSQL, removed from vendor_group: audit reason" config_error "$(audit_last reason)"
+	expect_match "PostgreSQL, removed from vendor_group: audit detail names the group" \
+		"vendor_group $GRP" "$(audit_last detail)"
+	expect_eq "PostgreSQL, removed from vendor_group: doctor reports an error" error \
+		"$(doctor_sev "$V1")"
+
+	# The database stalled (SIGSTOP: its socket still accepts, nothing answers).
+	code=$(code_for "$V1")
+	kill -STOP "$PGPID"
+	out=$(timed_login "$V1" "$code")
+	ms=$(step "$out" elapsed_ms)
+	expect_eq "database stalled, removed vendor: auth denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	expect_eq "database stalled, removed vendor: account denied" PAM_PERM_DENIED "$(step "$out" account)"
+	expect_eq "database stalled, removed vendor: audited config_error" config_error "$(audit_last reason)"
+	out=$(timed_login "$NV" 000000)
+	expect_eq "database stalled, no vendor: left to the stack in auth" PAM_SUCCESS "$(step "$out" auth)"
+	expect_eq "database stalled, no vendor: left to the stack in account" PAM_SUCCESS \
+		"$(step "$out" account)"
+	ms=$(step "$out" elapsed_ms)
+	# A wait on the database would last pg_timeout (5 s) per phase.
+	check "database stalled, no vendor: did not wait for the database ($ms ms)" \
+		[ "$ms" -lt $((PG_TIMEOUT * 1000 - 1000)) ]
+	kill -CONT "$PGPID"
+	gpasswd -a "$V1" "$GRP" >/dev/null
+	out=$(login "$V1" "$(code_for "$V1")")
+	expect_eq "back in vendor_group, database back: the vendor logs in" "PAM_SUCCESS PAM_SUCCESS" \
+		"$(step "$out" auth) $(step "$out" account)"
+}
+
 test_member_logs_in
 test_removed_from_group
 test_oversized_group
 test_oversized_passwd_entry
+source tests/pg/pg_lib.sh
+if ! pg_available; then
+	skip "vendor_group with PostgreSQL" "the postgresql package is not installed"
+elif ! pg_env; then
+	not_ok "PostgreSQL set-up for the group tests"
+else
+	test_pg_member_one_connection
+	test_pg_removed_from_group
+fi
 finish

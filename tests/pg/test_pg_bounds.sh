@@ -162,7 +162,8 @@ test_postmaster_stopped() {
 	kill -CONT "$PGPID"
 }
 
-# (b) The session is up, then the link goes silent: at the first statement (the schema
+# (b) The session is up, then the link goes silent: at the session set-up (set_config), at the
+# first statement (the schema
 # check), and in the middle of the read-modify-write (the UPDATE after SELECT ... FOR UPDATE,
 # the row lock held). Without a client-side deadline both hang the login for good.
 idle_in_tx() {
@@ -170,7 +171,7 @@ idle_in_tx() {
 }
 test_silent_after_handshake() {
 	local out ms needle _
-	for needle in "pam_vendor_schema" "UPDATE pam_vendor_vendors"; do
+	for needle in "set_config" "pam_vendor_schema" "UPDATE pam_vendor_vendors"; do
 		start_proxy "$needle"
 		out=$(login pvpbproxy "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
 		ms=$(step "$out" elapsed_ms)
