@@ -17,7 +17,7 @@ dpkg-dev debhelper fakeroot lintian systemd sudo postgresql"
 demo="$build openssh-server openssh-client iproute2 util-linux procps"
 fuzz="$build clang libclang-rt-14-dev"
 lint="$build cppcheck clang-tidy clang-format"
-bench="$build libpam-oath oathtool libpam-google-authenticator strace python3 postgresql"
+bench="$build libpam-oath oathtool libpam-google-authenticator strace python3 postgresql pgbouncer"
 # `make deb` and tests/pkg/test_package.sh (debian/control's Build-Depends are the build set).
 deb="$build dpkg-dev debhelper fakeroot lintian"
 

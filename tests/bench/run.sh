@@ -77,7 +77,7 @@ private_dev_log() {
 }
 
 # --- packages: the project's build set, the two peers, strace for the syscall counts ---
-want="libpam-oath oathtool libpam-google-authenticator strace postgresql"
+want="libpam-oath oathtool libpam-google-authenticator strace postgresql pgbouncer"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -110,6 +110,7 @@ PG_USERS=()
 PG_GROUP=
 cleanup() {
 	local rc=$?
+	stop_pgbouncer 2>/dev/null || true
 	pg_teardown 2>/dev/null || true
 	for u in "${PG_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
 	[ -n "$PG_GROUP" ] && { groupdel "$PG_GROUP" 2>/dev/null || true; }
@@ -357,10 +358,77 @@ syscalls() {
 # --- the PostgreSQL backend (several gateways, one state), on the real disk ---
 # A private PostgreSQL (tests/pg/pg_lib.sh) with its data on the real disk and
 # synchronous_commit = on; 4 vendors (system accounts in a vendor group: the database backend
-# requires vendor_group); per login and logins/s with 1, 2 and 4 clients on distinct vendors.
+# requires vendor_group); per login and logins/s with 1, 2 and 4 clients on distinct vendors,
+# first connecting to the server directly, then through Debian's PgBouncer (pool_mode =
+# session) on a local socket, as docs/multi-gateway.md sets it up.
 source tests/pg/pg_lib.sh
+PGB_PID=
+# pg_login_runs LABEL CONF: the 1, 2 and 4 client runs of one set-up.
+pg_login_runs() {
+	local label=$1 conf=$2 c
+	for c in 1 2 4; do
+		say "PostgreSQL ($label): $N_DISK logins, $c client(s)"
+		"$PVBENCH" login --module vendor --confdir "$REAL/pg/pam.d/$label" --service pvbench \
+			--config "$conf" --logins "$N_DISK" --clients "$c" --warmup $((2 * c)) \
+			--max-failures 0 --disk real --label "$label" --raw "$OUT/real.$label$c.raw" >/dev/null \
+			2>>"$OUT/failures.log" || { cat "$OUT/failures.log" >&2; exit 1; }
+		"$PVBENCH" stats --module vendor --label "$label" --disk real --clients "$c" \
+			"$OUT/real.$label$c.raw" >>"$RESULTS"
+	done
+}
+# pg_stack LABEL CONF: the service file for one set-up.
+pg_stack() {
+	mkdir -p "$REAL/pg/pam.d/$1"
+	cat >"$REAL/pg/pam.d/$1/pvbench" <<-EOF
+		auth     required $MODULE config=$2
+		account  required $MODULE config=$2
+		session  required $MODULE config=$2
+	EOF
+}
+# PgBouncer as the postgres user, listening on a socket in DIR only (a directory postgres can
+# reach: the vendor environment's is root's alone). Clients are
+# authenticated by peer (the module runs as root); PgBouncer logs in to the server as the
+# role root through a pg_ident map of the private cluster (postgres -> root).
+start_pgbouncer() {
+	local d=$1
+	mkdir -m 0755 "$d"
+	chown postgres "$d"
+	printf '%s\n' 'local pamvendor root peer' >"$d/hba"
+	printf '%s\n' '"root" ""' >"$d/users"
+	cat >"$d/pgbouncer.ini" <<-EOF
+		[databases]
+		pamvendor = host=$PGD dbname=pamvendor user=root
+		[pgbouncer]
+		listen_addr =
+		unix_socket_dir = $d
+		listen_port = 6432
+		auth_type = hba
+		auth_hba_file = $d/hba
+		auth_file = $d/users
+		pool_mode = session
+		max_client_conn = 100
+		default_pool_size = 8
+		pidfile = $d/pgbouncer.pid
+		logfile = $d/pgbouncer.log
+	EOF
+	chown postgres "$d/hba" "$d/users" "$d/pgbouncer.ini"
+	echo "pgbouncer postgres root" >>"$PGD/data/pg_ident.conf"
+	echo "pgbouncer root root" >>"$PGD/data/pg_ident.conf"
+	sed -i 's/^local\( *all *all *\)peer$/local\1peer map=pgbouncer/' "$PGD/data/pg_hba.conf"
+	as_pg "$PGBIN/pg_ctl" -D "$PGD/data" reload >/dev/null
+	runuser -u postgres -- /usr/sbin/pgbouncer -d "$d/pgbouncer.ini" ||
+		{ echo "run.sh: cannot start PgBouncer" >&2; exit 1; }
+	for _ in $(seq 50); do [ -s "$d/pgbouncer.pid" ] && break; sleep 0.1; done
+	PGB_PID=$(cat "$d/pgbouncer.pid")
+	fact pgbouncer_version "$(/usr/sbin/pgbouncer --version | head -n 1)"
+}
+stop_pgbouncer() {
+	[ -n "$PGB_PID" ] || return 0
+	kill "$PGB_PID" 2>/dev/null || true
+	PGB_PID=
+}
 pg_bench() {
-	local e=$REAL/pg n=$N_DISK c i
+	local e=$REAL/pg i
 	if ! pg_available; then
 		say "PostgreSQL: not installed, section skipped"
 		fact pg_skipped "the postgresql package is not installed"
@@ -371,7 +439,7 @@ pg_bench() {
 	PG_GROUP=pvbenchg
 	groupadd "$PG_GROUP"
 	for i in 0 1 2 3; do useradd -M -N -G "$PG_GROUP" -s /usr/sbin/nologin "v00000$i" && PG_USERS+=("v00000$i"); done
-	mkdir -m 0700 "$e" "$e/log" "$e/pam.d"
+	mkdir -m 0700 "$e" "$e/log"
 	cat >"$e/pam_vendor.conf" <<-EOF
 		store_dir = $e/store
 		key_file = $e/master.key
@@ -386,20 +454,16 @@ pg_bench() {
 	"$OTPCTL" --config "$e/pam_vendor.conf" init >/dev/null
 	"$OTPCTL" --config "$e/pam_vendor.conf" db init >/dev/null
 	"$PVBENCH" genstore --config "$e/pam_vendor.conf" --vendors 4 2>>"$OUT/gen.log"
-	cat >"$e/pam.d/pvbench" <<-EOF
-		auth     required $MODULE config=$e/pam_vendor.conf
-		account  required $MODULE config=$e/pam_vendor.conf
-		session  required $MODULE config=$e/pam_vendor.conf
-	EOF
-	for c in 1 2 4; do
-		say "PostgreSQL: $n logins, $c client(s)"
-		"$PVBENCH" login --module vendor --confdir "$e/pam.d" --service pvbench \
-			--config "$e/pam_vendor.conf" --logins "$n" --clients "$c" --warmup $((2 * c)) \
-			--max-failures 0 --disk real --label pg --raw "$OUT/real.pg$c.raw" >/dev/null \
-			2>>"$OUT/failures.log" || { cat "$OUT/failures.log" >&2; exit 1; }
-		"$PVBENCH" stats --module vendor --label pg --disk real --clients "$c" \
-			"$OUT/real.pg$c.raw" >>"$RESULTS"
-	done
+	pg_stack pg "$e/pam_vendor.conf"
+	pg_login_runs pg "$e/pam_vendor.conf"
+
+	start_pgbouncer "$REAL/pgb"
+	sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$REAL/pgb port=6432 dbname=pamvendor|" \
+		"$e/pam_vendor.conf" >"$e/pgbouncer.conf"
+	chmod 0600 "$e/pgbouncer.conf"
+	pg_stack pgbouncer "$e/pgbouncer.conf"
+	pg_login_runs pgbouncer "$e/pgbouncer.conf"
+	stop_pgbouncer
 	pg_teardown
 }
 
