@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* record.c — the plaintext record format (version 2: version 1 had no serial): one "key value..." per line, strictly
- * parsed. The store seals it; this file never sees a key. */
+/* record.c — the plaintext record format (version 2: version 1 had no serial): one "key value..."
+ * per line, strictly parsed. The store seals it; this file never sees a key. */
 #include "record.h"
 
 #include <inttypes.h>
@@ -411,10 +411,11 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name, st
 			    pv_parse_u64(ln->field[1], 1000, &version) != PV_OK)
 				goto bad;
 			if (version == 1) {
-				pv_err_set(err,
-				           "the record of %s has format version 1, which has no serial "
-				           "against rollback; re-create the vendor with this build",
-				           expected_name);
+				pv_err_set(
+				    err,
+				    "the record of %s has format version 1, which has no serial "
+				    "against rollback; re-create the vendor with this build",
+				    expected_name);
 				goto out;
 			}
 			if (version != PV_RECORD_VERSION) {

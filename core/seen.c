@@ -74,8 +74,7 @@ static int open_seen_dir(const char *store_dir, struct pv_err *err)
 }
 
 /* The remembered serial: PV_OK, PV_NOTFOUND (no file) or PV_ERR. */
-static int read_serial(int dirfd, const struct seen_names *sn, uint64_t *serial,
-                       struct pv_err *err)
+static int read_serial(int dirfd, const struct seen_names *sn, uint64_t *serial, struct pv_err *err)
 {
 	unsigned char *data = NULL;
 	size_t len = 0;
@@ -95,14 +94,15 @@ static int read_serial(int dirfd, const struct seen_names *sn, uint64_t *serial,
 			rc = PV_ERR;
 	}
 	if (rc != PV_OK)
-		pv_err_set(err, "%s does not hold a record serial; refusing the vendor until it is "
-		                "fixed or removed", sn->shown);
+		pv_err_set(err,
+		           "%s does not hold a record serial; refusing the vendor until it is "
+		           "fixed or removed",
+		           sn->shown);
 	free(data);
 	return rc;
 }
 
-static int write_serial(int dirfd, const struct seen_names *sn, uint64_t serial,
-                        struct pv_err *err)
+static int write_serial(int dirfd, const struct seen_names *sn, uint64_t serial, struct pv_err *err)
 {
 	char text[SERIAL_TEXT];
 	int n;

@@ -77,8 +77,8 @@ int pv_store_exists(struct pv_store *store, const char *name, bool *exists, stru
 
 /* Open a sealed record and check its serial against this gateway's memory (seen.h). */
 static int open_checked(struct pv_store *store, const struct pv_keys *keys, const char *name,
-                        const unsigned char *sealed, size_t len, struct pv_record *rec,
-                        bool *older, struct pv_err *err)
+                        const unsigned char *sealed, size_t len, struct pv_record *rec, bool *older,
+                        struct pv_err *err)
 {
 	*older = false;
 	if (pv_record_unseal(keys, name, sealed, len, rec, err) != PV_OK)
@@ -155,8 +155,8 @@ static int save_next(struct pv_store *store, const struct pv_keys *keys, struct 
 	rec->serial++;
 	if (store_sealed(store, keys, rec, false, err) != PV_OK)
 		return PV_ERR;
-	return pv_seen_accept(store->store_dir, rec->name, rec->serial, store->lock_timeout,
-	                      &older, err);
+	return pv_seen_accept(store->store_dir, rec->name, rec->serial, store->lock_timeout, &older,
+	                      err);
 }
 
 /* The locked middle of an update: open what lock read, let fn change it, save if asked. Under

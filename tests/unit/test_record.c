@@ -360,11 +360,11 @@ static void test_serial_is_required_once_and_in_range(void **state)
 	assert_refused("pam_vendor-record 2\nname acme\ncreated 1700000000\n" BASE_IP BASE_TAIL);
 	assert_refused("pam_vendor-record 2\nname acme\nserial 0\n" BASE_IP BASE_TAIL);
 	assert_refused("pam_vendor-record 2\nname acme\nserial -1\n" BASE_IP BASE_TAIL);
-	assert_refused("pam_vendor-record 2\nname acme\nserial 9223372036854775808\n" BASE_IP
-	               BASE_TAIL);
+	assert_refused(
+	    "pam_vendor-record 2\nname acme\nserial 9223372036854775808\n" BASE_IP BASE_TAIL);
 	assert_refused(BASE_HEAD "serial 8\n" BASE_IP BASE_TAIL);
-	assert_decodes("pam_vendor-record 2\nname acme\nserial 9223372036854775807\n" BASE_IP
-	               BASE_TAIL);
+	assert_decodes(
+	    "pam_vendor-record 2\nname acme\nserial 9223372036854775807\n" BASE_IP BASE_TAIL);
 }
 
 /* A new record's serial is its creation time in microseconds (record.h says why). */
@@ -509,7 +509,8 @@ static void test_bad_numbers_and_addresses_are_refused(void **state)
 	assert_refused(BASE_HEAD BASE_IP "hours 62 480\nend\n");
 	assert_refused("pam_vendor-record 2\nname acme\nserial 7\ncreated -5\n" BASE_IP BASE_TAIL);
 	assert_refused(
-	    "pam_vendor-record 2\nname acme\nserial 7\ncreated 99999999999999999999\n" BASE_IP BASE_TAIL);
+	    "pam_vendor-record 2\nname acme\nserial 7\ncreated 99999999999999999999\n" BASE_IP
+	        BASE_TAIL);
 }
 
 static void test_double_or_trailing_spaces_are_refused(void **state)
