@@ -33,6 +33,7 @@ struct seen_names {
 static int name_files(const char *store_dir, const char *name, struct seen_names *sn,
                       struct pv_err *err)
 {
+	memset(sn, 0, sizeof(*sn));
 	if (snprintf(sn->file, sizeof(sn->file), "%s.serial", name) >= (int)sizeof(sn->file) ||
 	    snprintf(sn->lock, sizeof(sn->lock), "%s.lock", name) >= (int)sizeof(sn->lock)) {
 		pv_err_set(err, "invalid vendor name");

@@ -140,13 +140,25 @@ static int store_sealed(struct pv_store *store, const struct pv_keys *keys,
 	return rc;
 }
 
+/* Remember the serial of a record just stored. One already above it is no rollback: the
+ * database backend releases the row at COMMIT, so a later save on this gateway may have been
+ * stored and remembered in between. */
+static int remember_saved(struct pv_store *store, const char *name, uint64_t serial,
+                          struct pv_err *err)
+{
+	bool older = false;
+
+	if (pv_seen_accept(store->store_dir, name, serial, store->lock_timeout, &older, err) ==
+	    PV_OK)
+		return PV_OK;
+	return older ? PV_OK : PV_ERR;
+}
+
 /* Save rec as the next version: its serial one higher, remembered here once it is stored
  * (before the caller acts on the change), so the record just replaced is refused from now on. */
 static int save_next(struct pv_store *store, const struct pv_keys *keys, struct pv_record *rec,
                      struct pv_err *err)
 {
-	bool older = false;
-
 	if (rec->serial >= PV_SERIAL_MAX) {
 		pv_err_set(err, "the record of %s cannot be saved: its serial is at the maximum",
 		           rec->name);
@@ -155,8 +167,7 @@ static int save_next(struct pv_store *store, const struct pv_keys *keys, struct 
 	rec->serial++;
 	if (store_sealed(store, keys, rec, false, err) != PV_OK)
 		return PV_ERR;
-	return pv_seen_accept(store->store_dir, rec->name, rec->serial, store->lock_timeout, &older,
-	                      err);
+	return remember_saved(store, rec->name, rec->serial, err);
 }
 
 /* The locked middle of an update: open what lock read, let fn change it, save if asked. Under
@@ -211,7 +222,6 @@ static int create_above_seen(struct pv_store *store, const struct pv_keys *keys,
                              struct pv_record *copy, struct pv_err *err)
 {
 	uint64_t known = 0;
-	bool older = false;
 	int rc;
 
 	rc = pv_seen_get(store->store_dir, copy->name, &known, err);
@@ -222,8 +232,7 @@ static int create_above_seen(struct pv_store *store, const struct pv_keys *keys,
 	rc = store_sealed(store, keys, copy, true, err);
 	if (rc != PV_OK)
 		return rc; /* PV_EXISTS too */
-	return pv_seen_accept(store->store_dir, copy->name, copy->serial, store->lock_timeout,
-	                      &older, err);
+	return remember_saved(store, copy->name, copy->serial, err);
 }
 
 int pv_store_create(struct pv_store *store, const struct pv_keys *keys, const struct pv_record *rec,
