@@ -115,10 +115,10 @@ static int write_serial(int dirfd, const struct seen_names *sn, uint64_t serial,
 	           : PV_ERR;
 }
 
-static int refuse_older(const char *name, uint64_t serial, uint64_t known, bool *older,
+static int refuse_older(const char *name, uint64_t serial, uint64_t known, uint64_t *above,
                         struct pv_err *err)
 {
-	*older = true;
+	*above = known;
 	pv_err_set(err,
 	           "the record of %s has serial %" PRIu64 ", below serial %" PRIu64
 	           " already seen on this gateway: an older copy was put back; refusing it",
@@ -129,7 +129,7 @@ static int refuse_older(const char *name, uint64_t serial, uint64_t known, bool 
 /* Raise the remembered serial to `serial` under the vendor's lock, re-reading it there: a
  * concurrent login may have raised it further meanwhile. */
 static int raise_locked(int dirfd, const char *name, const struct seen_names *sn, uint64_t serial,
-                        int lock_timeout, bool *older, struct pv_err *err)
+                        int lock_timeout, uint64_t *above, struct pv_err *err)
 {
 	uint64_t known = 0;
 	int lockfd;
@@ -140,7 +140,7 @@ static int raise_locked(int dirfd, const char *name, const struct seen_names *sn
 		return PV_ERR;
 	rc = read_serial(dirfd, sn, &known, err);
 	if (rc == PV_OK && serial < known)
-		rc = refuse_older(name, serial, known, older, err);
+		rc = refuse_older(name, serial, known, above, err);
 	else if (rc == PV_OK && serial == known)
 		rc = PV_OK;
 	else if (rc == PV_OK || rc == PV_NOTFOUND)
@@ -150,14 +150,14 @@ static int raise_locked(int dirfd, const char *name, const struct seen_names *sn
 }
 
 int pv_seen_accept(const char *store_dir, const char *name, uint64_t serial, int lock_timeout,
-                   bool *older, struct pv_err *err)
+                   uint64_t *above, struct pv_err *err)
 {
 	struct seen_names sn;
 	uint64_t known = 0;
 	int dirfd;
 	int rc;
 
-	*older = false;
+	*above = 0;
 	if (name_files(store_dir, name, &sn, err) != PV_OK)
 		return PV_ERR;
 	dirfd = open_seen_dir(store_dir, err);
@@ -167,9 +167,9 @@ int pv_seen_accept(const char *store_dir, const char *name, uint64_t serial, int
 	if (rc == PV_OK && serial == known)
 		rc = PV_OK; /* the usual case: nothing to write */
 	else if (rc == PV_OK && serial < known)
-		rc = refuse_older(name, serial, known, older, err);
+		rc = refuse_older(name, serial, known, above, err);
 	else if (rc == PV_OK || rc == PV_NOTFOUND)
-		rc = raise_locked(dirfd, name, &sn, serial, lock_timeout, older, err);
+		rc = raise_locked(dirfd, name, &sn, serial, lock_timeout, above, err);
 	close(dirfd);
 	return rc;
 }

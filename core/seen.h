@@ -24,10 +24,11 @@ int pv_seen_get(const char *store_dir, const char *name, uint64_t *serial, struc
 
 /* A record of name with this serial was read: PV_OK when it is not below the remembered one,
  * after raising the remembered one durably when it is above (or recording it at first sight).
- * PV_ERR otherwise; *older is then set when the reason is an older record (err names the
- * vendor and both serials), so the caller may read again once (a save racing the read). */
+ * PV_ERR otherwise; when the reason is an older record, err names the vendor and both serials
+ * and *above is the remembered serial (else 0), so that a caller who read without the lock can
+ * tell a save racing its read (a new read reaches *above) from a record put back. */
 int pv_seen_accept(const char *store_dir, const char *name, uint64_t serial, int lock_timeout,
-                   bool *older, struct pv_err *err);
+                   uint64_t *above, struct pv_err *err);
 
 /* Forget name's serial (`otpctl vendor remove`); PV_OK when there was none. */
 int pv_seen_forget(const char *store_dir, const char *name, struct pv_err *err);

@@ -16,6 +16,9 @@
 #include "seen.h"
 #include "store_backend.h"
 
+/* Reads of one unlocked load while the record keeps moving on (see pv_store_load). */
+#define PV_STORE_MAX_READS 50
+
 struct pv_store {
 	const struct pv_store_ops *ops;
 	void *state;              /* the backend's, opaque here */
@@ -75,15 +78,18 @@ int pv_store_exists(struct pv_store *store, const char *name, bool *exists, stru
 	return store->ops->exists(store->state, name, exists, err);
 }
 
-/* Open a sealed record and check its serial against this gateway's memory (seen.h). */
+/* Open a sealed record and check its serial against this gateway's memory (seen.h). *got is
+ * the serial read (0 when the record did not open), *above as pv_seen_accept sets it. */
 static int open_checked(struct pv_store *store, const struct pv_keys *keys, const char *name,
-                        const unsigned char *sealed, size_t len, struct pv_record *rec, bool *older,
-                        struct pv_err *err)
+                        const unsigned char *sealed, size_t len, struct pv_record *rec,
+                        uint64_t *got, uint64_t *above, struct pv_err *err)
 {
-	*older = false;
+	*got = 0;
+	*above = 0;
 	if (pv_record_unseal(keys, name, sealed, len, rec, err) != PV_OK)
 		return PV_ERR;
-	if (pv_seen_accept(store->store_dir, name, rec->serial, store->lock_timeout, older, err) ==
+	*got = rec->serial;
+	if (pv_seen_accept(store->store_dir, name, rec->serial, store->lock_timeout, above, err) ==
 	    PV_OK)
 		return PV_OK;
 	pv_record_wipe(rec);
@@ -91,16 +97,17 @@ static int open_checked(struct pv_store *store, const struct pv_keys *keys, cons
 }
 
 static int load_once(struct pv_store *store, const struct pv_keys *keys, const char *name,
-                     struct pv_record *rec, bool *older, struct pv_err *err)
+                     struct pv_record *rec, uint64_t *got, uint64_t *above, struct pv_err *err)
 {
 	unsigned char *sealed = NULL;
 	size_t len = 0;
 	int rc;
 
-	*older = false;
+	*got = 0;
+	*above = 0;
 	rc = store->ops->load(store->state, name, &sealed, &len, err);
 	if (rc == PV_OK)
-		rc = open_checked(store, keys, name, sealed, len, rec, older, err);
+		rc = open_checked(store, keys, name, sealed, len, rec, got, above, err);
 	free(sealed);
 	return rc;
 }
@@ -108,17 +115,27 @@ static int load_once(struct pv_store *store, const struct pv_keys *keys, const c
 int pv_store_load(struct pv_store *store, const struct pv_keys *keys, const char *name,
                   struct pv_record *rec, struct pv_err *err)
 {
-	bool older = false;
+	uint64_t got = 0;
+	uint64_t above = 0;
+	int reads = 1;
 	int rc;
 
 	if (check_name(name, err) != PV_OK)
 		return PV_ERR;
-	rc = load_once(store, keys, name, rec, &older, err);
-	/* Without the lock, a save on this gateway can land between our read and the check,
-	 * and a save raises the remembered serial only once it is stored: a second read then
-	 * sees at least that serial, unless an older record really was put back. */
-	if (rc == PV_ERR && older)
-		rc = load_once(store, keys, name, rec, &older, err);
+	rc = load_once(store, keys, name, rec, &got, &above, err);
+	/* Without the lock, saves on this gateway can land between our read and the check. A
+	 * save raises the remembered serial only once it is stored, so a read made after we saw
+	 * serial `above` remembered returns at least `above`, unless an older record was put
+	 * back. Read again while the record moves on (a bounded number of times: a record saved
+	 * faster than we can read it is denied, not waited for). */
+	while (rc == PV_ERR && above != 0 && reads < PV_STORE_MAX_READS) {
+		uint64_t floor = above;
+
+		rc = load_once(store, keys, name, rec, &got, &above, err);
+		reads++;
+		if (rc == PV_ERR && above != 0 && got < floor)
+			break; /* read after `floor` was remembered, and below it: put back */
+	}
 	return rc;
 }
 
@@ -146,12 +163,12 @@ static int store_sealed(struct pv_store *store, const struct pv_keys *keys,
 static int remember_saved(struct pv_store *store, const char *name, uint64_t serial,
                           struct pv_err *err)
 {
-	bool older = false;
+	uint64_t above = 0;
 
-	if (pv_seen_accept(store->store_dir, name, serial, store->lock_timeout, &older, err) ==
+	if (pv_seen_accept(store->store_dir, name, serial, store->lock_timeout, &above, err) ==
 	    PV_OK)
 		return PV_OK;
-	return older ? PV_OK : PV_ERR;
+	return above != 0 ? PV_OK : PV_ERR;
 }
 
 /* Save rec as the next version: its serial one higher, remembered here once it is stored
@@ -176,9 +193,10 @@ static int modify_locked(struct pv_store *store, const struct pv_keys *keys, con
                          const unsigned char *sealed, size_t len, struct pv_record *rec,
                          pv_modify_fn fn, void *ctx, struct pv_err *err)
 {
-	bool older = false;
+	uint64_t got = 0;
+	uint64_t above = 0;
 
-	if (open_checked(store, keys, name, sealed, len, rec, &older, err) != PV_OK)
+	if (open_checked(store, keys, name, sealed, len, rec, &got, &above, err) != PV_OK)
 		return PV_ERR;
 	switch (fn(rec, ctx, err)) {
 	case PV_MODIFY_SAVE:

@@ -3,7 +3,8 @@
  * core/seen.c) through the file backend in a private temp store: every save raises the serial
  * and this gateway's memory of it, an older record put back is refused by load and update
  * naming both serials, an unsafe or garbled memory fails closed, a missing one is first sight,
- * a missing serials directory fails closed, and create starts above a remembered serial. */
+ * a missing serials directory fails closed, create starts above a remembered serial, and loads
+ * racing saves on the same gateway are never taken for a rollback. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <cmocka.h>
 
 #include <inttypes.h>
+#include <sys/wait.h>
 
 #include "store.h"
 #include "testutil.h"
@@ -258,6 +260,59 @@ static void test_create_starts_above_a_remembered_serial(void **state)
 	assert_int_equal(loaded_serial(f, "carol"), 7000);
 }
 
+/* Child: n updates (kind 'u') or n unlocked loads (kind 'l') through its own store handle.
+ * Exit 0 when every one succeeded. */
+static void child_run(const struct pv_config *cfg, const struct pv_keys *keys, char kind, int n)
+{
+	struct pv_record *rec = malloc(sizeof(*rec));
+	struct pv_store *s = NULL;
+	struct pv_err err = {{0}};
+	int i;
+
+	if (rec == NULL || pv_store_open(cfg, &s, &err) != PV_OK)
+		_exit(2);
+	for (i = 0; i < n; i++) {
+		int rc = kind == 'u' ? pv_store_update(s, keys, "acme", fail_count, NULL, &err)
+		                     : pv_store_load(s, keys, "acme", rec, &err);
+		if (rc != PV_OK) {
+			fprintf(stderr, "child %c %d: %s\n", kind, i, err.msg);
+			_exit(3);
+		}
+	}
+	pv_store_close(s);
+	free(rec);
+	_exit(0);
+}
+
+/* Unlocked loads read the record and then the remembered serial; saves in between raise the
+ * latter: a load must read again, not report a rollback. */
+static void test_loads_racing_saves_are_not_a_rollback(void **state)
+{
+	struct fixture *f = *state;
+	enum { CHILDREN = 4, PER_CHILD = 300 };
+	struct pv_config cfg = f->cfg;
+	pid_t pids[CHILDREN];
+	int status[CHILDREN] = {0};
+	int i;
+
+	cfg.lock_timeout = 60; /* about races, not timeouts */
+	create_vendor(f, "acme", 1000);
+	for (i = 0; i < CHILDREN; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0)
+			child_run(&cfg, &f->keys, i % 2 == 0 ? 'u' : 'l', PER_CHILD);
+	}
+	for (i = 0; i < CHILDREN; i++)
+		assert_int_equal(waitpid(pids[i], &status[i], 0), pids[i]);
+	for (i = 0; i < CHILDREN; i++) {
+		assert_true(WIFEXITED(status[i]));
+		assert_int_equal(WEXITSTATUS(status[i]), 0);
+	}
+	assert_int_equal(loaded_serial(f, "acme"), 1000 + CHILDREN / 2 * PER_CHILD);
+	assert_int_equal(remembered(f, "acme"), 1000 + CHILDREN / 2 * PER_CHILD);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -270,6 +325,7 @@ int main(void)
 	    T(test_unsafe_or_garbled_memory_fails_closed),
 	    T(test_missing_serials_directory_fails_closed),
 	    T(test_create_starts_above_a_remembered_serial),
+	    T(test_loads_racing_saves_are_not_a_rollback),
 	};
 
 	if (sodium_init() < 0)
