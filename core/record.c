@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* record.c — the plaintext record format (version 1): one "key value..." per line, strictly
- * parsed. The store seals it; this file never sees a key. */
+/* record.c — the plaintext record format (version 2: version 1 had no serial): one "key value..."
+ * per line, strictly parsed. The store seals it; this file never sees a key. */
 #include "record.h"
 
 #include <inttypes.h>
@@ -25,6 +25,7 @@ void pv_record_init(struct pv_record *rec, const char *name, int64_t now)
 	sodium_memzero(rec, sizeof(*rec));
 	snprintf(rec->name, sizeof(rec->name), "%s", name);
 	rec->created = now;
+	rec->serial = now > 0 && now <= TIME_MAX ? (uint64_t)now * PV_SERIAL_PER_SECOND : 1;
 }
 
 void pv_record_wipe(struct pv_record *rec)
@@ -121,7 +122,8 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 	size_t i;
 
 	/* decode refuses a vendor without addresses: never write one it could not read back. */
-	if (rec->n_ips == 0 || rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
+	if (rec->n_ips == 0 || rec->serial == 0 || rec->serial > PV_SERIAL_MAX ||
+	    rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
 	    rec->n_codes > PV_MAX_CODES || rec->hours.n > PV_SCHEDULE_MAX_RULES ||
 	    !times_in_range(rec)) {
 		pv_err_set(err, "refusing to save the record of %s: %s", rec->name,
@@ -134,8 +136,8 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		pv_err_set(err, "out of memory encoding the record of %s", rec->name);
 		return PV_ERR;
 	}
-	tb_printf(&tb, "%s %d\nname %s\ncreated %" PRId64 "\n", MAGIC, PV_RECORD_VERSION, rec->name,
-	          rec->created);
+	tb_printf(&tb, "%s %d\nname %s\nserial %" PRIu64 "\ncreated %" PRId64 "\n", MAGIC,
+	          PV_RECORD_VERSION, rec->name, rec->serial, rec->created);
 	if (rec->note[0] != '\0') {
 		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)rec->note,
 		               strlen(rec->note));
@@ -295,7 +297,8 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		S_FAIL = 16,
 		S_LOCK = 32,
 		S_TOTP = 64,
-		S_LOGIN = 128
+		S_LOGIN = 128,
+		S_SERIAL = 256
 	};
 	unsigned bit = 0;
 	uint64_t v;
@@ -305,6 +308,11 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		if (!pv_vendor_name_valid(ln->field[1]))
 			return PV_ERR;
 		snprintf(rec->name, sizeof(rec->name), "%s", ln->field[1]);
+	} else if (strcmp(key, "serial") == 0 && n == 2) {
+		bit = S_SERIAL;
+		if (pv_parse_u64(ln->field[1], PV_SERIAL_MAX, &rec->serial) != PV_OK ||
+		    rec->serial == 0)
+			return PV_ERR;
 	} else if (strcmp(key, "created") == 0 && n == 2) {
 		bit = S_CREATED;
 		if (parse_time_field(ln->field[1], &rec->created) != PV_OK)
@@ -402,6 +410,14 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name, st
 			if (ln->n != 2 || strcmp(ln->field[0], MAGIC) != 0 ||
 			    pv_parse_u64(ln->field[1], 1000, &version) != PV_OK)
 				goto bad;
+			if (version == 1) {
+				pv_err_set(
+				    err,
+				    "the record of %s has format version 1, which has no serial "
+				    "against rollback; re-create the vendor with this build",
+				    expected_name);
+				goto out;
+			}
 			if (version != PV_RECORD_VERSION) {
 				pv_err_set(err,
 				           "the record of %s has format version %" PRIu64
@@ -418,7 +434,7 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name, st
 		if (apply_line(rec, ln, &seen) != PV_OK)
 			goto bad;
 	}
-	if (!ended || !(seen & 1) || rec->n_ips == 0)
+	if (!ended || !(seen & 1) || rec->serial == 0 || rec->n_ips == 0)
 		goto bad;
 	if (strcmp(rec->name, expected_name) != 0) {
 		pv_err_set(err, "the record for %s names another vendor", expected_name);

@@ -13,13 +13,18 @@
 #include "schedule.h"
 #include "vendorname.h"
 
-#define PV_RECORD_VERSION    1
+#define PV_RECORD_VERSION    2
 #define PV_MAX_IPS           32
 #define PV_MAX_CODES         32
 #define PV_NOTE_MAX          200
 #define PV_CODE_HASH_BYTES   32
 #define PV_TOTP_SECRET_BYTES 20
 #define PV_RECORD_TEXT_MAX   16384 /* encoded record size bound */
+#define PV_SERIAL_MAX        INT64_MAX
+/* A new record's serial is its creation time in microseconds: above any serial an earlier
+ * vendor of the same name could have reached (one per save), so a re-added vendor is never
+ * taken for an older row on a gateway that remembers the earlier one (store.h). */
+#define PV_SERIAL_PER_SECOND 1000000
 
 /* An issued one-time code: only its keyed hash is kept. */
 struct pv_code {
@@ -31,6 +36,10 @@ struct pv_code {
 
 struct pv_record {
 	char name[PV_NAME_MAX + 1];
+	/* Raised by one on every save (store.c). Sealed with the rest, so whoever can write the
+	 * store but lacks the key cannot change it; each gateway refuses a record whose serial is
+	 * below the highest it has seen (seen.h). 1..PV_SERIAL_MAX. */
+	uint64_t serial;
 	char note[PV_NOTE_MAX + 1];
 	int64_t created;
 	size_t n_ips;
@@ -58,7 +67,7 @@ struct pv_record {
 	char last_login_rhost[PV_IP_TEXT_MAX];
 };
 
-/* Fresh record for a new vendor (everything zero, name copied). */
+/* Fresh record for a new vendor (everything zero, name copied, serial from `now`). */
 void pv_record_init(struct pv_record *rec, const char *name, int64_t now);
 
 /* Encode to text (malloc'd; the caller wipes and frees it). */

@@ -4,7 +4,12 @@
  * store_backend names: the file store (store_file.c: one sealed file "<name>.rec" per vendor
  * in store_dir, 0700 root, and a lock file "<name>.lock" beside it that is never unlinked) or
  * PostgreSQL (store_pg.c). Records are sealed with XChaCha20-Poly1305 under the record subkey,
- * the vendor name bound as associated data (seal.h), the same bytes in both backends. */
+ * the vendor name bound as associated data (seal.h), the same bytes in both backends.
+ * Against a rolled-back record (an older copy put back by whoever can write the store but has
+ * no key): every save raises the record's sealed serial, and every read, locked or not, is
+ * refused (PV_ERR, err naming the vendor and both serials) when its serial is below the
+ * highest this gateway has seen for that vendor (seen.h); a higher one is remembered durably
+ * before the call returns. */
 #ifndef PV_STORE_H
 #define PV_STORE_H
 
@@ -24,7 +29,8 @@ struct pv_store;
 int pv_store_open(const struct pv_config *cfg, struct pv_store **out, struct pv_err *err);
 void pv_store_close(struct pv_store *store);
 
-/* Create store_dir (0700) if missing; used by `otpctl init`. */
+/* Create store_dir (0700) and its serials directory (seen.h) if missing; used by `otpctl init`
+ * and `store migrate --to file`. */
 int pv_store_create_dir(const struct pv_config *cfg, struct pv_err *err);
 
 /* Does a record exist for name? Cheap: no key, no lock, no decryption. name must be valid. */
@@ -51,11 +57,13 @@ typedef enum pv_modify_result (*pv_modify_fn)(struct pv_record *rec, void *ctx, 
 int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const char *name,
                     pv_modify_fn fn, void *ctx, struct pv_err *err);
 
-/* Add a new record under the vendor's lock. PV_EXISTS if one is there. */
+/* Add a new record under the vendor's lock. PV_EXISTS if one is there. A serial below the one
+ * this gateway remembers for the name is raised above it (an equal one is kept). */
 int pv_store_create(struct pv_store *store, const struct pv_keys *keys, const struct pv_record *rec,
                     struct pv_err *err);
 
-/* Remove a record under the vendor's lock (the lock file stays). PV_NOTFOUND if absent. */
+/* Remove a record under the vendor's lock (the lock file stays), then forget its remembered
+ * serial. PV_NOTFOUND if absent. */
 int pv_store_remove(struct pv_store *store, const char *name, struct pv_err *err);
 
 /* Names of all vendors, sorted. *names is malloc'd (n entries of PV_NAME_MAX+1 bytes). */

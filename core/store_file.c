@@ -13,6 +13,7 @@
 
 #include "safefile.h"
 #include "seal.h"
+#include "seen.h"
 #include "store_backend.h"
 
 struct file_store {
@@ -56,7 +57,8 @@ int pv_store_create_dir(const struct pv_config *cfg, struct pv_err *err)
 		pv_err_errno(err, errno, "cannot create store directory %s", cfg->store_dir);
 		goto out;
 	}
-	if (pv_fsync_dir(parent, cfg->store_dir, err) != PV_OK)
+	if (pv_fsync_dir(parent, cfg->store_dir, err) != PV_OK ||
+	    pv_seen_create_dir(cfg->store_dir, err) != PV_OK)
 		goto out;
 	rc = PV_OK;
 out:

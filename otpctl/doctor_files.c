@@ -16,6 +16,7 @@
 
 #include "conninfo.h"
 #include "safefile.h"
+#include "seen.h"
 
 /* Why the core refused a path, as the last part of a finding id: "missing" (the path or a
  * directory on the way does not exist), "parent" (a directory on the way is unsafe),
@@ -169,9 +170,12 @@ static void first_address(struct doctor *d, struct dr_vendor *v)
 	}
 	if (pv_store_load(d->ctl->store, &d->ctl->keys, v->name, rec, &err) != PV_OK) {
 		snprintf(id, sizeof(id), "files.record.%s", v->name);
-		dr_core_finding(d, DR_ERROR, id, err.msg,
-		                "restore the record from a backup, or re-create the vendor (otpctl "
-		                "vendor remove, then vendor add)");
+		dr_core_finding(
+		    d, DR_ERROR, id, err.msg,
+		    "when the message names a file under serials/, fix that file; for an "
+		    "older record put back, restore the newer one; else restore the record "
+		    "from a backup, or re-create the vendor (otpctl vendor remove, then "
+		    "vendor add)");
 	} else if (rec->n_ips > 0) {
 		char text[PV_IP_TEXT_MAX];
 		char *slash;
@@ -184,6 +188,27 @@ static void first_address(struct doctor *d, struct dr_vendor *v)
 	}
 	pv_record_wipe(rec);
 	free(rec);
+}
+
+/* store_dir/serials, this gateway's memory against rolled-back records (core/seen.h): without
+ * it every vendor is denied. */
+static void check_serials_dir(struct doctor *d)
+{
+	char path[PATH_MAX];
+	char fix[PATH_MAX + 160];
+	struct pv_err err;
+	int fd;
+
+	snprintf(path, sizeof(path), "%.*s/%s", PATH_MAX - 16, d->ctl->cfg.store_dir, PV_SEEN_DIR);
+	fd = pv_open_dir(path, true, &err);
+	if (fd >= 0) {
+		(void)close(fd);
+		return;
+	}
+	snprintf(fix, sizeof(fix),
+	         "install -d -m 0700 %s (this accepts every vendor's current record as first seen)",
+	         path);
+	report_file(d, "serials", path, true, true, err.msg, fix);
 }
 
 static void check_store(struct doctor *d)
@@ -215,6 +240,7 @@ static void check_store(struct doctor *d)
 		report_file(d, "store", d->ctl->cfg.store_dir, true, true, err.msg, fix);
 		return;
 	}
+	check_serials_dir(d);
 	if (pv_store_list(d->ctl->store, &names, &n, &err) != PV_OK) {
 		dr_core_finding(d, DR_ERROR, "files.store.unreadable", err.msg,
 		                "fix what the message names");

@@ -82,7 +82,10 @@ test_init_creates_key_store_and_log() {
 	expect_eq "init: key is a root file of mode 0600" "600 root" "$(stat -c '%a %U' "$D/etc/master.key")"
 	expect_match "init: key is 64 hex digits" '^[0-9a-f]{64}$' "$(cat "$D/etc/master.key")"
 	expect_eq "init: store directory is mode 0700" "700 directory" "$(stat -c '%a %F' "$D/store")"
-	expect_eq "init: store starts empty" "" "$(ls -A "$D/store")"
+	expect_eq "init: store starts with no record, only the directory of remembered serials" \
+		"serials" "$(ls -A "$D/store")"
+	expect_eq "init: the serials directory is mode 0700, empty" "700 directory " \
+		"$(stat -c '%a %F' "$D/store/serials") $(ls -A "$D/store/serials")"
 	check "init: audit log created" test -s "$D/log/audit.log"
 	expect_eq "init: the audit log has exactly one line" 1 "$(wc -l <"$D/log/audit.log" | tr -d ' ')"
 	expect_eq "init: first audit line is the admin action init, by root" "admin otpctl allow ok init root" \

@@ -334,7 +334,8 @@ do_seeds() {
 	local bin=$OUT/make_seeds
 	mkdir -p "$OUT"
 	# shellcheck disable=SC2086
-	"$CLANG" -g -O1 -std=c11 -D_GNU_SOURCE -Icore -Wall -Wextra -Werror -fsanitize=address,undefined \
+	"$CLANG" -g -O1 -std=c11 -D_GNU_SOURCE -Icore -Wall -Wextra -Werror -Wno-unused-parameter \
+		-fsanitize=address,undefined \
 		-fno-sanitize-recover=all $PKG_CFLAGS "$SRC/make_seeds.c" core/*.c $PKG_LIBS -o "$bin"
 	rm -f "$SRC"/corpus/*/gen-*
 	"$bin" "$SRC/corpus" "$PWD/$OUT/seedgen"

@@ -439,7 +439,10 @@ test_injected_errors() {
 	fault_login "fsync:error=EIO:when=1" no store "T23 EIO on the record's fsync"
 	fault_login "renameat:error=ENOSPC:when=1" no store "T22 ENOSPC on the record's rename"
 	fault_login "fsync:error=EIO:when=2" any store "T23 EIO on the store directory fsync (after rename)"
-	fault_login "write:error=ENOSPC:when=2" yes audit "T47 ENOSPC on the audit line"
+	# The second write is the record's serial remembered after the save (core/seen.c): the
+	# use is saved, the login denied; the third is the audit line.
+	fault_login "write:error=ENOSPC:when=2" yes store "T22 ENOSPC remembering the record's serial"
+	fault_login "write:error=ENOSPC:when=3" yes audit "T47 ENOSPC on the audit line"
 	fault_login "fdatasync:error=EIO:when=1" yes audit "T47 EIO on the audit line's fdatasync"
 	fault_login "pwrite64:error=ENOSPC:when=1" yes audit "T47 ENOSPC writing the audit head slot"
 	# The slot is already written (readers see it) when its fdatasync fails: the old slot is

@@ -60,6 +60,7 @@ static void assert_records_equal(const struct pv_record *a, const struct pv_reco
 	size_t i;
 
 	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->serial, b->serial);
 	assert_string_equal(a->note, b->note);
 	assert_int_equal(a->created, b->created);
 	assert_int_equal(a->n_ips, b->n_ips);
@@ -256,7 +257,7 @@ static void test_record_without_addresses_is_refused_by_encode_too(void **state)
 
 /* --- strict decoding --- */
 
-#define BASE_HEAD "pam_vendor-record 1\nname acme\ncreated 1700000000\n"
+#define BASE_HEAD "pam_vendor-record 2\nname acme\nserial 7\ncreated 1700000000\n"
 #define BASE_IP   "ip 203.0.113.7\n"
 #define BASE_TAIL "failures 0\nlocked 0\nend\n"
 #define HASH64    "0000000000000000000000000000000000000000000000000000000000000000"
@@ -333,11 +334,55 @@ static void test_unknown_version_is_refused_saying_version(void **state)
 {
 	struct pv_err err;
 
-	assert_int_equal(decode("pam_vendor-record 2\nname acme\n" BASE_IP "end\n", &err), PV_ERR);
+	assert_int_equal(decode("pam_vendor-record 3\nname acme\nserial 7\n" BASE_IP "end\n", &err),
+	                 PV_ERR);
 	assert_contains(err.msg, "version");
-	assert_contains(err.msg, "2");
+	assert_contains(err.msg, "3");
 	assert_int_equal(decode("pam_vendor-record 0\nname acme\n" BASE_IP "end\n", &err), PV_ERR);
 	assert_contains(err.msg, "version");
+}
+
+/* Version 1 had no serial: refused with a sentence that says so, never read as serial 0. */
+static void test_version_1_is_refused_saying_why(void **state)
+{
+	struct pv_err err;
+
+	assert_int_equal(
+	    decode("pam_vendor-record 1\nname acme\ncreated 1700000000\n" BASE_IP BASE_TAIL, &err),
+	    PV_ERR);
+	assert_contains(err.msg, "acme");
+	assert_contains(err.msg, "version 1");
+	assert_contains(err.msg, "serial");
+}
+
+static void test_serial_is_required_once_and_in_range(void **state)
+{
+	assert_refused("pam_vendor-record 2\nname acme\ncreated 1700000000\n" BASE_IP BASE_TAIL);
+	assert_refused("pam_vendor-record 2\nname acme\nserial 0\n" BASE_IP BASE_TAIL);
+	assert_refused("pam_vendor-record 2\nname acme\nserial -1\n" BASE_IP BASE_TAIL);
+	assert_refused(
+	    "pam_vendor-record 2\nname acme\nserial 9223372036854775808\n" BASE_IP BASE_TAIL);
+	assert_refused(BASE_HEAD "serial 8\n" BASE_IP BASE_TAIL);
+	assert_decodes(
+	    "pam_vendor-record 2\nname acme\nserial 9223372036854775807\n" BASE_IP BASE_TAIL);
+}
+
+/* A new record's serial is its creation time in microseconds (record.h says why). */
+static void test_init_serial_comes_from_the_creation_time(void **state)
+{
+	struct pv_record *rec = malloc(sizeof(*rec));
+	struct pv_err err;
+	char *text = NULL;
+	size_t len = 0;
+
+	assert_non_null(rec);
+	pv_record_init(rec, "acme", NOW);
+	assert_int_equal(rec->serial, (uint64_t)NOW * PV_SERIAL_PER_SECOND);
+	rec->serial = 0; /* never written */
+	rec->ips[rec->n_ips++] = tu_cidr("203.0.113.7");
+	assert_int_equal(pv_record_encode(rec, &text, &len, &err), PV_ERR);
+	assert_null(text);
+	free(rec);
 }
 
 static void test_unknown_key_is_refused(void **state)
@@ -425,9 +470,9 @@ static void test_record_of_another_vendor_is_refused(void **state)
 
 static void test_missing_or_invalid_name_is_refused(void **state)
 {
-	assert_refused("pam_vendor-record 1\ncreated 1\n" BASE_IP BASE_TAIL);
-	assert_refused("pam_vendor-record 1\nname ../acme\n" BASE_IP BASE_TAIL);
-	assert_refused("pam_vendor-record 1\nname Acme\n" BASE_IP BASE_TAIL);
+	assert_refused("pam_vendor-record 2\nserial 7\ncreated 1\n" BASE_IP BASE_TAIL);
+	assert_refused("pam_vendor-record 2\nname ../acme\nserial 7\n" BASE_IP BASE_TAIL);
+	assert_refused("pam_vendor-record 2\nname Acme\nserial 7\n" BASE_IP BASE_TAIL);
 }
 
 static void test_bad_hex_is_refused(void **state)
@@ -462,9 +507,10 @@ static void test_bad_numbers_and_addresses_are_refused(void **state)
 	assert_refused(BASE_HEAD BASE_IP "hours 62 480 480\nend\n");   /* empty */
 	assert_refused(BASE_HEAD BASE_IP "hours 62 480 1441\nend\n");  /* after midnight */
 	assert_refused(BASE_HEAD BASE_IP "hours 62 480\nend\n");
-	assert_refused("pam_vendor-record 1\nname acme\ncreated -5\n" BASE_IP BASE_TAIL);
+	assert_refused("pam_vendor-record 2\nname acme\nserial 7\ncreated -5\n" BASE_IP BASE_TAIL);
 	assert_refused(
-	    "pam_vendor-record 1\nname acme\ncreated 99999999999999999999\n" BASE_IP BASE_TAIL);
+	    "pam_vendor-record 2\nname acme\nserial 7\ncreated 99999999999999999999\n" BASE_IP
+	        BASE_TAIL);
 }
 
 static void test_double_or_trailing_spaces_are_refused(void **state)
@@ -611,6 +657,9 @@ int main(void)
 	    cmocka_unit_test(test_base_text_decodes),
 	    cmocka_unit_test(test_wrong_magic_is_refused),
 	    cmocka_unit_test(test_unknown_version_is_refused_saying_version),
+	    cmocka_unit_test(test_version_1_is_refused_saying_why),
+	    cmocka_unit_test(test_serial_is_required_once_and_in_range),
+	    cmocka_unit_test(test_init_serial_comes_from_the_creation_time),
 	    cmocka_unit_test(test_unknown_key_is_refused),
 	    cmocka_unit_test(test_duplicated_single_keys_are_refused),
 	    cmocka_unit_test(test_too_many_addresses_or_codes_are_refused),

@@ -741,8 +741,21 @@ static void test_updates_leave_no_temp_files(void **state)
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
 		entries++;
-		if (strcmp(de->d_name, "acme.rec") != 0 && strcmp(de->d_name, "acme.lock") != 0)
+		if (strcmp(de->d_name, "acme.rec") != 0 && strcmp(de->d_name, "acme.lock") != 0 &&
+		    strcmp(de->d_name, "serials") != 0)
 			fail_msg("unexpected file %s", de->d_name);
+	}
+	closedir(d);
+	assert_int_equal(entries, 3);
+	d = opendir(in_store(f, "serials"));
+	assert_non_null(d);
+	entries = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		entries++;
+		if (strcmp(de->d_name, "acme.serial") != 0 && strcmp(de->d_name, "acme.lock") != 0)
+			fail_msg("unexpected file serials/%s", de->d_name);
 	}
 	closedir(d);
 	assert_int_equal(entries, 2);
