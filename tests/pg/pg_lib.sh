@@ -57,5 +57,7 @@ pg_gateway_b() {
 	mkdir -m 0750 "$T/logb"
 }
 
-# psql_q SQL: one query on database pamvendor, unaligned, tuples only.
+# psql_q SQL: one query on database pamvendor, unaligned, tuples only (as postgres);
+# psql_root SQL: the same as root, the role the gateways use (owner of what they create).
 psql_q() { as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
+psql_root() { "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }

@@ -69,7 +69,6 @@ last_audit_of() {
 	grep "\"user\":\"$1\"" "$AUDIT" | tail -n 1 |
 		python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["event"], d["result"], d["reason"])'
 }
-psql_root() { "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
 
 # A Unix-socket proxy in front of the server that forwards both ways until the client sends
 # a message containing NEEDLE; from then on that connection forwards nothing either way and

@@ -64,11 +64,11 @@ step() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | tail -n 1; }
 test_schema() {
 	ctl_a db init >/dev/null
 	expect_eq "db init creates the schema" 0 $?
-	expect_eq "schema version 1 recorded" 1 "$(psql_q 'SELECT version FROM pam_vendor_schema')"
+	expect_eq "schema version 2 recorded" 2 "$(psql_q 'SELECT version FROM pam_vendor_schema')"
 	ERR=$(ctl_a db init 2>&1 >/dev/null)
 	expect_eq "db init again is refused" 1 $?
 	expect_match "db init again says the schema is there" "already there" "$ERR"
-	expect_match "db upgrade: nothing to do" "already at version 1" "$(ctl_a db upgrade)"
+	expect_match "db upgrade: nothing to do" "already at version 2" "$(ctl_a db upgrade)"
 }
 
 test_window_and_code_across_gateways() {
@@ -236,12 +236,12 @@ test_audit_insert_failure_denies() {
 test_schema_mismatch_is_refused() {
 	local c out
 	c=$(ctl_a --json issue "$V1" | code_of)
-	psql_q "UPDATE pam_vendor_schema SET version = 2" >/dev/null
+	psql_q "UPDATE pam_vendor_schema SET version = 99" >/dev/null
 	out=$(login a "$V1" "$c")
 	expect_eq "unknown schema version: the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
 	run_ctl status
-	expect_match "unknown schema version: otpctl says so" "schema version 2 is not the one" "$ERR"
-	psql_q "UPDATE pam_vendor_schema SET version = 1" >/dev/null
+	expect_match "unknown schema version: otpctl says so" "schema version 99 is not the one" "$ERR"
+	psql_q "UPDATE pam_vendor_schema SET version = 2" >/dev/null
 	out=$(login a "$V1" "$c")
 	expect_eq "schema back: the code works" PAM_SUCCESS "$(step "$out" auth)"
 }
