@@ -24,6 +24,8 @@ GRP=pvpag$PV_RUN
 V1=pvpaa$PV_RUN
 V2=pvpab$PV_RUN
 cleanup() {
+	[ -n "$PGPID" ] && kill -CONT "$PGPID" 2>/dev/null
+	pg_proxy_stop
 	pg_teardown
 	remove_accounts
 	cleanup_dirs
@@ -41,12 +43,16 @@ new_env "vendor_group = $GRP" "store_backend = postgresql" \
 	"pg_conninfo = host=$PGD dbname=pamvendor" "pg_timeout = 2s" "max_failures = 1000"
 mkdir -p "$T/pam.d"
 for t in auth account; do echo "$t required $PV_MODULE config=$CFG"; done >"$T/pam.d/pvpa"
+# The same gateway reaching the database through the stalling proxy (pg_lib.sh), with a
+# longer pg_timeout: a login held up there must not hold up the others.
+STALL_TIMEOUT=5
+mkdir -m 0755 "$T/proxy"
+CFG_P=$T/proxied.conf
+sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$T/proxy dbname=pamvendor|" \
+	-e "s|^pg_timeout = .*|pg_timeout = ${STALL_TIMEOUT}s|" "$CFG" >"$CFG_P"
+chmod 0600 "$CFG_P"
+for t in auth account; do echo "$t required $PV_MODULE config=$CFG_P"; done >"$T/pam.d/pvpaproxy"
 
-code_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])'; }
-login() {
-	"$PAMDRIVE" --confdir "$T/pam.d" --service pvpa --user "$1" --rhost "$ALLOWED" \
-		--code "$2" --steps auth,account 2>>"$T/drive.err"
-}
 HOST=
 verify_all() { run_ctl audit verify --all-hosts; }
 
@@ -72,8 +78,8 @@ test_head_follows_every_line() {
 	"$OTPCTL" --config "$CFG" enable "$V2" --for 1h >/dev/null
 	for v in "$V1" "$V2" "$V1"; do
 		c=$("$OTPCTL" --config "$CFG" --json issue "$v" | code_of)
-		out=$(login "$v" "$c")
-		expect_eq "a login of $v" PAM_SUCCESS "$(printf '%s\n' "$out" | sed -n 's/^auth=//p')"
+		out=$(timed_login pvpa "$v" "$c" auth,account)
+		expect_eq "a login of $v" "PAM_SUCCESS PAM_SUCCESS" "$(step "$out" auth) $(step "$out" account)"
 	done
 	expect_eq "the head is the local log's last line (seq and MAC)" \
 		"$(tail -n 1 "$AUDIT" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["seq"], d["mac"])')" \
@@ -167,7 +173,11 @@ test_server_side_filters() {
 # keep NULL time and user and still show in filtered listings.
 test_upgrade_from_version_1() {
 	local cfg1=$T/v1.conf out
-	sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$PGD dbname=pamvendor1|" "$CFG" >"$cfg1"
+	# A gateway of its own (a copy of this one's log), so that this one's chain stays whole.
+	mkdir -m 0750 "$T/log1"
+	cp -p "$AUDIT" "$AUDIT.head" "$T/log1/"
+	sed -e "s|^pg_conninfo = .*|pg_conninfo = host=$PGD dbname=pamvendor1|" \
+		-e "s|^audit_log = .*|audit_log = $T/log1/audit.log|" "$CFG" >"$cfg1"
 	chmod 0600 "$cfg1"
 	# The schema of version 1, as its db init created it (the database's owner, root).
 	"$PGBIN/psql" -h "$PGD" -At -q -d pamvendor1 \
@@ -189,8 +199,9 @@ EOF
 	out=$("$OTPCTL" --config "$cfg1" db upgrade)
 	expect_eq "db upgrade from version 1" 0 $?
 	expect_match "says so" "from version 1 to 2" "$out"
-	expect_eq "the upgrade set each host's head to its last row" \
-		"$(tail -n 1 "$AUDIT" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(1, d["seq"], d["mac"])')" \
+	# The head the upgrade set (the last row copied), then moved by db upgrade's own line.
+	expect_eq "after the upgrade, the host's head is its last line, its first line seq 1" \
+		"$(tail -n 1 "$T/log1/audit.log" | python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(1, d["seq"], d["mac"])')" \
 		"$(as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor1 -c "SELECT first_seq || ' ' || seq || ' ' || mac FROM pam_vendor_audit_head WHERE host = '$HOST'")"
 	"$OTPCTL" --config "$cfg1" audit verify --all-hosts >/dev/null 2>"$T/v1.err"
 	expect_eq "after the upgrade (and its own line), verify --all-hosts exits 0" 0 $?
@@ -200,9 +211,87 @@ EOF
 		"$(echo "$out" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')"
 }
 
+# last_two_of USER: "event result reason" of USER's last two lines in the local log.
+last_two_of() {
+	grep "\"user\":\"$1\"" "$AUDIT" | tail -n 2 |
+		python3 -c 'import json,sys; print("|".join("%s %s %s" % (d["event"], d["result"], d["reason"]) for d in map(json.loads, sys.stdin)))'
+}
+
+# The postmaster stopped (its socket still accepts): two vendors' logins and otpctl status at
+# once, each ends within its own bound (pg_timeout 2 s + fail_delay 0 + 1 s).
+test_stopped_server_bounds_each_caller() {
+	local c1 c2 t0 ms out1 out2 rc
+	c1=$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)
+	c2=$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)
+	kill -STOP "$PGPID"
+	timed_login pvpa "$V1" "$c1" >"$T/stop1.out" &
+	timed_login pvpa "$V2" "$c2" >"$T/stop2.out" &
+	t0=$(date +%s%N)
+	"$OTPCTL" --config "$CFG" status >/dev/null 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	wait
+	kill -CONT "$PGPID"
+	out1=$(cat "$T/stop1.out")
+	out2=$(cat "$T/stop2.out")
+	expect_eq "postmaster stopped: both vendors denied" "PAM_AUTH_ERR PAM_AUTH_ERR" \
+		"$(step "$out1" auth) $(step "$out2" auth)"
+	check "postmaster stopped: each login within pg_timeout + 1 s ($(step "$out1" elapsed_ms), $(step "$out2" elapsed_ms) ms)" \
+		[ "$(step "$out1" elapsed_ms)" -lt 3000 ] && [ "$(step "$out2" elapsed_ms)" -lt 3000 ]
+	expect_eq "postmaster stopped: otpctl status fails" 1 "$rc"
+	check "postmaster stopped: otpctl status within pg_timeout + 1 s ($ms ms)" [ "$ms" -lt 3000 ]
+}
+
+# The copy of a line to the table stalls (the link goes silent at its INSERT) on one login:
+# that login is denied within its pg_timeout, the local log shows its allow and the reversal,
+# and meanwhile a second vendor's login and an otpctl command that writes the audit log run
+# at once (the copy waits outside the local audit lock).
+test_stalled_copy_blocks_nobody() {
+	local c1 c2 n0 pid out ms t0 rc running _
+	c1=$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)
+	c2=$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)
+	pg_proxy_start "$T/proxy" "INSERT INTO pam_vendor_audit"
+	n0=$(grep -c "\"user\":\"$V1\"" "$AUDIT")
+	timed_login pvpaproxy "$V1" "$c1" >"$T/stalled.out" &
+	pid=$!
+	# The allow line is in the local log before its copy is sent: the copy is then stalled.
+	for _ in $(seq 100); do
+		[ "$(grep -c "\"user\":\"$V1\"" "$AUDIT")" -gt "$n0" ] && break
+		sleep 0.05
+	done
+	out=$(timed_login pvpa "$V2" "$c2")
+	ms=$(step "$out" elapsed_ms)
+	running=$(kill -0 "$pid" 2>/dev/null && echo yes || echo no)
+	expect_eq "copy stalled on one login: a second vendor logs in meanwhile" PAM_SUCCESS "$(step "$out" auth)"
+	check "at once ($ms ms), while the first login is still held up ($running)" \
+		[ "$ms" -lt 2500 ] && [ "$running" = yes ]
+	t0=$(date +%s%N)
+	"$OTPCTL" --config "$CFG" enable "$V2" --for 2h --extend >/dev/null 2>&1
+	rc=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	expect_eq "copy stalled: otpctl enable (an audited command) succeeds meanwhile" 0 "$rc"
+	check "at once ($ms ms)" [ "$ms" -lt 2500 ]
+	wait "$pid"
+	out=$(cat "$T/stalled.out")
+	ms=$(step "$out" elapsed_ms)
+	expect_eq "the login whose copy stalled is denied" PAM_AUTH_ERR "$(step "$out" auth)"
+	check "within its pg_timeout ($STALL_TIMEOUT s) + 1 s ($ms ms)" [ "$ms" -lt $(((STALL_TIMEOUT + 1) * 1000)) ]
+	expect_match "syslog says why" "cannot write the audit log: PostgreSQL: cannot insert the audit line: no answer within $STALL_TIMEOUT s" \
+		"$(cat "$T/syslog")"
+	expect_eq "its local lines: the allow, then its reversal" "auth allow ok|auth deny store_error" "$(last_two_of "$V1")"
+	"$OTPCTL" --config "$CFG" audit verify >/dev/null 2>&1
+	expect_eq "the local chain is intact" 0 $?
+	pg_proxy_stop
+	run_ctl audit verify --all-hosts
+	expect_match "the table shows the line that was not copied as a gap" \
+		"seq $(grep "\"user\":\"$V1\"" "$AUDIT" | tail -n 2 | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])') missing \(inside the chain\): removed from the table, or never copied" "$ERR"
+}
+
 test_init_line_is_in_the_table
 test_head_follows_every_line
 test_missing_rows_are_named
 test_server_side_filters
 test_upgrade_from_version_1
+test_stopped_server_bounds_each_caller
+test_stalled_copy_blocks_nobody
 finish
