@@ -49,9 +49,10 @@ void pv_audit_event_init(struct pv_audit_event *ev);
 struct pv_json_object;
 bool pv_audit_event_time(const struct pv_json_object *obj, int64_t now, int64_t *t);
 
-/* Called under the audit lock once a line and its head are durable, with the line (no
- * newline) and its seq; a failure (PV_ERR, err set) takes the line back and fails the append.
- * Copies each line to the PostgreSQL audit table (store.h: pv_store_audit_mirror). */
+/* Called once a line and its head are durable and the audit lock is released, with the line
+ * (no newline) and its seq; a failure (PV_ERR, err set) fails the append, the line staying in
+ * the local log (audit_write.c). Copies each line to the PostgreSQL audit table (store.h:
+ * pv_store_audit_mirror). */
 typedef int (*pv_audit_mirror_fn)(void *ctx, uint64_t seq, const char *line, struct pv_err *err);
 
 /* Where a line goes and how. */
@@ -64,9 +65,11 @@ struct pv_audit_sink {
 	void *mirror_ctx;
 };
 
-/* Append one event durably (write + fdatasync + head update), then the line goes through
- * sink->mirror (when set) and to syslog. Any failure is returned and the line taken back
- * (audit_write.c says when it cannot be): the caller must then deny. */
+/* Append one event durably (write + fdatasync + head update) under the audit lock, then the line
+ * goes to syslog and, the lock released, through sink->mirror (when set). A local failure is
+ * returned and the line taken back (audit_write.c says when it cannot be); a failed copy is
+ * returned with the line kept, followed by a line recording that an "allow" is reversed
+ * (result deny, reason store_error). Either way the caller must then deny. */
 int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
                     struct pv_err *err);
 

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* audit_write.c — appending one line to the chained audit log (audit.h): under the lock, find
- * where the chain stands (head file and log's end), write the line durably, then its head,
- * then its copy; any failure takes the line back, so the caller can deny ("no log, no login"). */
+ * where the chain stands (head file and log's end), write the line durably, then its head (a
+ * failure takes the line back, so the caller can deny: "no log, no login"); then, the lock
+ * released, its copy to the database, whose failure is recorded by a line of its own. */
 #include "audit_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -169,22 +172,10 @@ static int write_head(struct append *a, struct pv_err *err)
 	return PV_ERR;
 }
 
-/* The copy (the database's audit table) under the lock, once line and head are durable. */
-static int mirror_line(struct append *a, struct pv_err *err)
-{
-	const struct pv_audit_sink *sink = a->sink;
-
-	if (sink->mirror == NULL ||
-	    sink->mirror(sink->mirror_ctx, a->head.seq, a->line.data, err) == PV_OK)
-		return PV_OK;
-	/* The copy failed: this line must not count anywhere (the caller denies). */
-	if (pv_audit_head_restore(&a->hf, &a->files) == PV_OK)
-		take_back(a);
-	return PV_ERR;
-}
-
-int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
-                    struct pv_err *err)
+/* Append ev to the local log under the lock (released on return): the line, durable with its
+ * head, is left in `line` without its newline and its seq in *seq. */
+static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                        int64_t now, struct pv_buf *line, uint64_t *seq, struct pv_err *err)
 {
 	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1};
 	int rc = PV_ERR;
@@ -200,9 +191,9 @@ int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_even
 	if (write_line(&a, err) != PV_OK || write_head(&a, err) != PV_OK)
 		goto out;
 	a.line.data[a.line.len - 1] = '\0'; /* the copies carry the line without its newline */
-	if (mirror_line(&a, err) != PV_OK)
-		goto out;
-	pv_log_audit_line(sink->pamh, a.line.data);
+	*seq = a.head.seq;
+	*line = a.line; /* the caller frees it */
+	pv_buf_init(&a.line, 0);
 	rc = PV_OK;
 out:
 	pv_audit_head_close(&a.hf);
@@ -212,5 +203,57 @@ out:
 		close(a.lockfd);
 	pv_audit_files_close(&a.files);
 	pv_buf_free(&a.line);
+	return rc;
+}
+
+/* The copy of an "allow" line failed: the line stays in the local log (others may follow it
+ * already), so a line of its own says the caller denies after all ("no log, no login" both
+ * ways: the log never shows a decision that did not stand). Local only, like the line. */
+static void record_reversal(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                            int64_t now, uint64_t seq, const struct pv_err *why)
+{
+	struct pv_audit_sink local = *sink;
+	struct pv_audit_event rev = *ev;
+	struct pv_buf line;
+	struct pv_err err;
+	char detail[sizeof(why->msg) + 128];
+	uint64_t rev_seq = 0;
+
+	local.mirror = NULL;
+	rev.result = "deny";
+	rev.reason = "store_error";
+	snprintf(detail, sizeof(detail),
+	         "seq %" PRIu64
+	         " was not copied to the audit table (%s): that decision is reversed",
+	         seq, why->msg);
+	rev.detail = detail;
+	if (append_local(&local, &rev, now, &line, &rev_seq, &err) != PV_OK) {
+		pv_log(sink->pamh, LOG_ERR,
+		       "cannot record the reversal of audit line seq %" PRIu64 ": %s", seq,
+		       err.msg);
+		return;
+	}
+	pv_log_audit_line(sink->pamh, line.data);
+	pv_buf_free(&line);
+}
+
+int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
+                    struct pv_err *err)
+{
+	struct pv_buf line;
+	uint64_t seq = 0;
+	int rc = PV_OK;
+
+	if (append_local(sink, ev, now, &line, &seq, err) != PV_OK)
+		return PV_ERR;
+	pv_log_audit_line(sink->pamh, line.data);
+	/* The copy waits for the database (bounded by pg_timeout), never under the audit lock:
+	 * a stalled server must not hold up every other login and otpctl on this gateway. */
+	if (sink->mirror != NULL && sink->mirror(sink->mirror_ctx, seq, line.data, err) != PV_OK) {
+		if (ev->result != NULL && strcmp(ev->result, "allow") == 0)
+			record_reversal(sink, ev, now, seq, err);
+		rc = PV_ERR;
+	}
+	pv_buf_free(&line);
 	return rc;
 }

@@ -302,12 +302,29 @@ int pv_store_audit_mirror(void *vstore, uint64_t seq, const char *line, struct p
 	return store->ops->audit_mirror(store->state, seq, line, err);
 }
 
-int pv_store_audit_foreach(struct pv_store *store, pv_store_audit_fn fn, void *ctx,
-                           struct pv_err *err)
+int pv_store_audit_foreach(struct pv_store *store, const struct pv_store_audit_query *q,
+                           pv_store_audit_fn fn, void *ctx, struct pv_err *err)
 {
 	if (store == NULL) {
 		pv_err_set(err, "no store is open to read a shared audit table from");
 		return PV_ERR;
 	}
-	return store->ops->audit_foreach(store->state, fn, ctx, err);
+	return store->ops->audit_foreach(store->state, q, fn, ctx, err);
+}
+
+int pv_store_audit_heads(struct pv_store *store, pv_store_audit_head_fn fn, void *ctx,
+                         struct pv_err *err)
+{
+	if (store == NULL) {
+		pv_err_set(err, "no store is open to read a shared audit table from");
+		return PV_ERR;
+	}
+	return store->ops->audit_heads(store->state, fn, ctx, err);
+}
+
+int pv_store_audit_copy_log(struct pv_store *store, const char *audit_log, unsigned long *copied,
+                            struct pv_err *err)
+{
+	*copied = 0;
+	return store->ops->audit_copy_log(store->state, audit_log, copied, err);
 }

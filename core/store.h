@@ -74,12 +74,48 @@ int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_
  * has none and returns PV_OK). A pv_audit_mirror_fn: ctx is the store. */
 int pv_store_audit_mirror(void *store, uint64_t seq, const char *line, struct pv_err *err);
 
-/* Every line of the backend's audit table, by host then seq (PostgreSQL backend only;
- * PV_ERR for the file backend). fn returns non-zero to stop. */
+#define PV_STORE_AUDIT_HOST_MAX 255 /* a host name in the audit table, as pv_hostname gives it */
+
+/* Which lines of the audit table pv_store_audit_foreach reads. The server keeps only rows of
+ * that host, whose user is that user and whose time (the line's) lies in [since, until]; rows
+ * copied before the table had those columns have no time or user and are always passed: the
+ * caller filters the lines again. */
+struct pv_store_audit_query {
+	const char *host; /* NULL: every host */
+	const char *user; /* NULL: every user */
+	int64_t since;    /* INT64_MIN: no lower bound */
+	int64_t until;    /* INT64_MAX: no upper bound */
+};
+
+/* The lines of the backend's audit table that q asks for, by host then seq, read in batches
+ * (memory stays bounded whatever the table's size). PostgreSQL backend only; PV_ERR for the
+ * file backend. fn returns non-zero to stop. */
 typedef int (*pv_store_audit_fn)(const char *host, uint64_t seq, const char *line, size_t len,
                                  void *ctx);
-int pv_store_audit_foreach(struct pv_store *store, pv_store_audit_fn fn, void *ctx,
-                           struct pv_err *err);
+int pv_store_audit_foreach(struct pv_store *store, const struct pv_store_audit_query *q,
+                           pv_store_audit_fn fn, void *ctx, struct pv_err *err);
+
+/* One host's head in the audit table, written in the same transaction as each of its lines:
+ * the seq of its first line copied, and seq and MAC (hex) of its last. A host with lines but
+ * no head is passed with have_head false. */
+struct pv_store_audit_head {
+	const char *host;
+	bool have_head;
+	uint64_t first_seq;
+	uint64_t seq;
+	const char *mac;
+};
+typedef int (*pv_store_audit_head_fn)(const struct pv_store_audit_head *head, void *ctx);
+/* Every host's head, by host name (PostgreSQL backend only). fn returns non-zero to stop. */
+int pv_store_audit_heads(struct pv_store *store, pv_store_audit_head_fn fn, void *ctx,
+                         struct pv_err *err);
+
+/* When this host has no head in the audit table yet (its lines were written before the
+ * database was set up: `otpctl init` before `db init`), copy its local log (audit_log and its
+ * rotated files) there, leaving rows already there as they are. *copied: lines copied (0 when
+ * the host had a head). PostgreSQL backend only. */
+int pv_store_audit_copy_log(struct pv_store *store, const char *audit_log, unsigned long *copied,
+                            struct pv_err *err);
 
 /* Which backend this store uses. */
 bool pv_store_is_database(const struct pv_store *store);

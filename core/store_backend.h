@@ -50,9 +50,13 @@ struct pv_store_ops {
 	int (*remove)(void *state, const char *name, struct pv_err *err);
 	/* As pv_store_list: every vendor name, sorted with strcmp; *names malloc'd. */
 	int (*list)(void *state, char (**names)[PV_NAME_MAX + 1], size_t *n, struct pv_err *err);
-	/* As pv_store_audit_mirror and pv_store_audit_foreach. */
+	/* As pv_store_audit_mirror, _foreach, _heads and _copy_log. */
 	int (*audit_mirror)(void *state, uint64_t seq, const char *line, struct pv_err *err);
-	int (*audit_foreach)(void *state, pv_store_audit_fn fn, void *ctx, struct pv_err *err);
+	int (*audit_foreach)(void *state, const struct pv_store_audit_query *q,
+	                     pv_store_audit_fn fn, void *ctx, struct pv_err *err);
+	int (*audit_heads)(void *state, pv_store_audit_head_fn fn, void *ctx, struct pv_err *err);
+	int (*audit_copy_log)(void *state, const char *audit_log, unsigned long *copied,
+	                      struct pv_err *err);
 };
 
 extern const struct pv_store_ops pv_store_file_ops; /* store_file.c */

@@ -291,7 +291,21 @@ static int file_audit_mirror(void *state, uint64_t seq, const char *line, struct
 	return PV_OK;
 }
 
-static int file_audit_foreach(void *state, pv_store_audit_fn fn, void *ctx, struct pv_err *err)
+static int file_audit_foreach(void *state, const struct pv_store_audit_query *q,
+                              pv_store_audit_fn fn, void *ctx, struct pv_err *err)
+{
+	pv_err_set(err, "the file store has no shared audit table (store_backend = file)");
+	return PV_ERR;
+}
+
+static int file_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct pv_err *err)
+{
+	pv_err_set(err, "the file store has no shared audit table (store_backend = file)");
+	return PV_ERR;
+}
+
+static int file_audit_copy_log(void *state, const char *audit_log, unsigned long *copied,
+                               struct pv_err *err)
 {
 	pv_err_set(err, "the file store has no shared audit table (store_backend = file)");
 	return PV_ERR;
@@ -311,4 +325,6 @@ const struct pv_store_ops pv_store_file_ops = {
     .list = file_list,
     .audit_mirror = file_audit_mirror,
     .audit_foreach = file_audit_foreach,
+    .audit_heads = file_audit_heads,
+    .audit_copy_log = file_audit_copy_log,
 };

@@ -4,18 +4,18 @@
  * read-modify-write is one transaction holding the row (SELECT ... FOR UPDATE), so a code
  * consumed on one gateway is refused on every other. One connection per store_open
  * (pgconn.c): nothing outlives the PAM call that opened it. Every statement takes its
- * parameters apart from the SQL (no SQL built from input). */
+ * parameters apart from the SQL (no SQL built from input). The audit table and its per-host
+ * heads are in store_pg_audit.c. */
 #include "store_pg.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostname.h"
 #include "pgconn.h"
 #include "seal.h"
 #include "store_backend.h"
+#include "store_pg_audit.h"
 #include "timeparse.h"
 
 static const char *const schema_v1[] = {
@@ -305,12 +305,36 @@ out:
 	return rc;
 }
 
+/* One schema step's statements, in order. */
+static int run_steps(struct pv_pg *pg, const char *const *steps, struct pv_err *err)
+{
+	int i;
+
+	for (i = 0; steps[i] != NULL; i++)
+		if (pv_pg_run(pg, steps[i], NULL, PGRES_COMMAND_OK, "cannot create the schema",
+		              err) != PV_OK)
+			return PV_ERR;
+	return PV_OK;
+}
+
+/* The version the steps brought the schema to (version 1 inserted its row itself). */
+static int record_version(struct pv_pg *pg, int before, struct pv_err *err)
+{
+	char text[16];
+	const char *values[1] = {text};
+	const struct pv_pg_args args = {1, values, NULL, NULL, 0};
+
+	if (before == PV_PG_SCHEMA_VERSION)
+		return PV_OK;
+	snprintf(text, sizeof(text), "%d", PV_PG_SCHEMA_VERSION);
+	return pv_pg_run(pg, "UPDATE pam_vendor_schema SET version = $1::integer", &args,
+	                 PGRES_COMMAND_OK, "cannot record the schema version", err);
+}
+
 /* What db init and db upgrade do once they hold the schema lock: check the version found
  * against what was asked, and create what is missing. */
 static int install_steps(struct pv_pg *pg, bool upgrade, int *version, struct pv_err *err)
 {
-	int i;
-
 	if (schema_version(pg, version, err) != PV_OK)
 		return PV_ERR;
 	if (!upgrade && *version != 0) {
@@ -329,13 +353,13 @@ static int install_steps(struct pv_pg *pg, bool upgrade, int *version, struct pv
 		           *version, PV_PG_SCHEMA_VERSION);
 		return PV_ERR;
 	}
-	if (*version == 0)
-		for (i = 0; schema_v1[i] != NULL; i++)
-			if (pv_pg_run(pg, schema_v1[i], NULL, PGRES_COMMAND_OK,
-			              "cannot create the schema", err) != PV_OK)
-				return PV_ERR;
+	if (*version < 1 && run_steps(pg, schema_v1, err) != PV_OK)
+		return PV_ERR;
+	/* Version 2: the audit table's per-host head and filter columns (store_pg_audit.c). */
+	if (*version < 2 && run_steps(pg, pv_pg_schema_audit_head, err) != PV_OK)
+		return PV_ERR;
 	/* Later versions add their steps here, from *version up to PV_PG_SCHEMA_VERSION. */
-	return PV_OK;
+	return record_version(pg, *version, err);
 }
 
 int pv_pg_schema_install(const struct pv_config *cfg, bool upgrade, int *version,
@@ -362,55 +386,6 @@ int pv_pg_schema_install(const struct pv_config *cfg, bool upgrade, int *version
 	return rc;
 }
 
-static int pg_audit_mirror(void *state, uint64_t seq, const char *line, struct pv_err *err)
-{
-	struct pv_pg *pg = state;
-	char host[256];
-	char seqtext[24];
-	const char *values[3] = {host, seqtext, line};
-	const struct pv_pg_args args = {3, values, NULL, NULL, 0};
-
-	/* The database stopped answering during this call and the connection was dropped: the
-	 * caller is denying (store_error). Its line stays in the local log only, as when the
-	 * database could not be reached at all (the module then has no store to copy to); the
-	 * table shows the gap in this host's seq. */
-	if (pv_pg_dropped(pg))
-		return PV_OK;
-	pv_hostname(host, sizeof(host));
-	snprintf(seqtext, sizeof(seqtext), "%" PRIu64, seq);
-	return pv_pg_run(pg, "INSERT INTO pam_vendor_audit (host, seq, line) VALUES ($1, $2, $3)",
-	                 &args, PGRES_COMMAND_OK, "cannot insert the audit line", err);
-}
-
-static int pg_audit_foreach(void *state, pv_store_audit_fn fn, void *ctx, struct pv_err *err)
-{
-	struct pv_pg *pg = state;
-	PGresult *res;
-	int rows;
-	int i;
-	int rc = PV_ERR;
-
-	res = pv_pg_query(pg, "SELECT host, seq, line FROM pam_vendor_audit ORDER BY host, seq",
-	                  NULL, PGRES_TUPLES_OK, "cannot read the audit table", err);
-	if (res == NULL)
-		return PV_ERR;
-	rows = pg->pq.ntuples(res);
-	for (i = 0; i < rows; i++) {
-		uint64_t seq = 0;
-		if (pv_parse_u64(pg->pq.getvalue(res, i, 1), UINT64_MAX, &seq) != PV_OK) {
-			pv_err_set(err, "PostgreSQL: pam_vendor_audit holds an invalid seq");
-			goto out;
-		}
-		if (fn(pg->pq.getvalue(res, i, 0), seq, pg->pq.getvalue(res, i, 2),
-		       (size_t)pg->pq.getlength(res, i, 2), ctx) != 0)
-			break;
-	}
-	rc = PV_OK;
-out:
-	pg->pq.clear(res);
-	return rc;
-}
-
 const struct pv_store_ops pv_store_pg_ops = {
     .is_database = true,
     .open = pg_open,
@@ -423,6 +398,8 @@ const struct pv_store_ops pv_store_pg_ops = {
     .create = pg_create,
     .remove = pg_remove,
     .list = pg_list,
-    .audit_mirror = pg_audit_mirror,
-    .audit_foreach = pg_audit_foreach,
+    .audit_mirror = pv_pg_audit_mirror,
+    .audit_foreach = pv_pg_audit_foreach,
+    .audit_heads = pv_pg_audit_heads,
+    .audit_copy_log = pv_pg_audit_copy_log,
 };

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "err.h"
 
-#define PV_PG_SCHEMA_VERSION 1
+#define PV_PG_SCHEMA_VERSION 2
 
 /* otpctl db init / db upgrade: create the tables (init: refused with PV_EXISTS when they
  * exist), or bring an older schema to PV_PG_SCHEMA_VERSION. *version: the schema version

@@ -99,6 +99,9 @@ int audit_read_lines(struct otpctl *ctl, const struct audit_filter *f, pv_audit_
                      void *ctx, struct pv_err *err)
 {
 	struct table_reader tr = {fn, ctx, ""};
+	/* The server keeps only the rows that can match; the callers filter again (rows copied
+	 * before the table had time and user columns are passed whatever they hold). */
+	const struct pv_store_audit_query q = {NULL, f->vendor, f->since, f->until};
 
 	if (!f->all_hosts)
 		return pv_audit_foreach(ctl->cfg.audit_log, fn, ctx, err);
@@ -111,7 +114,7 @@ int audit_read_lines(struct otpctl *ctl, const struct audit_filter *f, pv_audit_
 	}
 	if (pv_store_open(&ctl->cfg, &ctl->store, err) != PV_OK)
 		return PV_ERR;
-	return pv_store_audit_foreach(ctl->store, table_line, &tr, err);
+	return pv_store_audit_foreach(ctl->store, &q, table_line, &tr, err);
 }
 
 static bool vendor_matches(const struct audit_filter *f, const char *user)
@@ -337,83 +340,6 @@ static void verify_json(const struct pv_audit_verify_result *res)
 	pv_buf_free(&b);
 }
 
-/* --all-hosts: every gateway's chain as copied to the database's audit table. */
-struct host_check {
-	struct otpctl *ctl;
-	char host[256];
-	struct pv_audit_chain chain;
-	struct pv_audit_verify_result res;
-	bool started;
-	unsigned hosts;
-	unsigned broken;
-};
-
-static void host_done(struct host_check *hc)
-{
-	if (!hc->started)
-		return;
-	hc->hosts++;
-	if (!hc->res.intact && hc->res.problem[0] != '\0') {
-		hc->broken++;
-		ctl_error("host %s: NOT intact: %s", hc->host, hc->res.problem);
-	} else if (!hc->ctl->json) {
-		printf("host %s: intact, %lu lines (seq %llu to %llu)\n", hc->host, hc->res.lines,
-		       (unsigned long long)hc->res.first_seq, (unsigned long long)hc->res.last_seq);
-	}
-	hc->started = false;
-}
-
-static int host_line(const char *host, uint64_t seq, const char *line, size_t len, void *ctx)
-{
-	struct host_check *hc = ctx;
-	char where[300];
-
-	if (!hc->started || strcmp(host, hc->host) != 0) {
-		host_done(hc);
-		snprintf(hc->host, sizeof(hc->host), "%s", host);
-		pv_audit_chain_init(&hc->chain, &hc->ctl->keys, &hc->res);
-		hc->started = true;
-	}
-	if (hc->res.problem[0] != '\0')
-		return 0; /* this host is already broken: skip to the next */
-	snprintf(where, sizeof(where), "the audit table (host %.200s)", host);
-	if (pv_audit_chain_line(&hc->chain, line, len, where, (unsigned long)seq) == 0)
-		hc->res.intact = true;
-	else
-		hc->res.intact = false;
-	return 0;
-}
-
-static int verify_all_hosts(struct otpctl *ctl)
-{
-	struct host_check *hc;
-	struct pv_err err;
-	int rc = EXIT_FAIL;
-
-	if (ctl_open(ctl) != EXIT_OK)
-		return EXIT_FAIL;
-	hc = calloc(1, sizeof(*hc));
-	if (hc == NULL) {
-		ctl_error("out of memory");
-		return EXIT_FAIL;
-	}
-	hc->ctl = ctl;
-	if (pv_store_audit_foreach(ctl->store, host_line, hc, &err) != PV_OK) {
-		ctl_error("%s", err.msg);
-		goto out;
-	}
-	host_done(hc);
-	if (ctl->json)
-		printf("{\"hosts\":%u,\"broken\":%u,\"intact\":%s}\n", hc->hosts, hc->broken,
-		       hc->broken == 0 ? "true" : "false");
-	else if (hc->hosts == 0)
-		printf("the audit table is empty\n");
-	rc = hc->broken == 0 ? EXIT_OK : EXIT_FAIL;
-out:
-	free(hc);
-	return rc;
-}
-
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("audit verify");
@@ -421,7 +347,7 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 	struct pv_err err;
 
 	if (argc == 2 && strcmp(argv[1], "--all-hosts") == 0)
-		return verify_all_hosts(ctl);
+		return audit_verify_all_hosts(ctl);
 	if (argc > 1)
 		return ctl_usage_error(cmd,
 		                       argv[1][0] == '-' ? "unknown option %.64s"

@@ -17,9 +17,9 @@
 
 struct audit_filter {
 	const char *vendor; /* NULL: everyone */
-	int64_t since;
-	int64_t until;  /* AUDIT_NO_LIMIT: up to now and beyond (clock skew between bastions) */
-	bool all_hosts; /* read every gateway's lines from the database's audit table */
+	int64_t since;      /* INT64_MIN: no lower bound */
+	int64_t until;      /* AUDIT_NO_LIMIT: up to now and beyond (clock skew between bastions) */
+	bool all_hosts;     /* read every gateway's lines from the database's audit table */
 };
 
 /* [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts], no positional argument; without
@@ -31,6 +31,10 @@ int audit_parse_filter(const struct command *cmd, struct otpctl *ctl, int argc, 
  * with --all-hosts every gateway's lines from the database. */
 int audit_read_lines(struct otpctl *ctl, const struct audit_filter *f, pv_audit_line_fn fn,
                      void *ctx, struct pv_err *err);
+
+/* `audit verify --all-hosts` (audit_hosts.c): each host's chain in the database's audit table,
+ * from the first line its head records to the last; exit 0 when every host is intact. */
+int audit_verify_all_hosts(struct otpctl *ctl);
 
 /* "since TIME" or "between TIME and TIME", in local time. */
 void audit_describe_window(const struct audit_filter *f, char *buf, size_t len);

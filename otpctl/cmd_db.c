@@ -21,6 +21,23 @@ static int need_database(const struct otpctl *ctl)
 	return EXIT_OK;
 }
 
+/* This gateway's lines written before the table could take them (`otpctl init` runs before
+ * `db init`): copied now, so the table's chain of this host starts at its first line. */
+static int copy_local_log(struct otpctl *ctl)
+{
+	struct pv_err err;
+	unsigned long copied = 0;
+
+	if (pv_store_audit_copy_log(ctl->store, ctl->cfg.audit_log, &copied, &err) != PV_OK) {
+		ctl_error("cannot copy this gateway's audit log to the audit table: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (copied > 0 && !ctl->json)
+		printf("Copied %lu line%s of this gateway's audit log to the audit table.\n",
+		       copied, copied == 1 ? "" : "s");
+	return EXIT_OK;
+}
+
 static int schema_command(struct otpctl *ctl, int argc, bool upgrade)
 {
 	const struct command *cmd = ctl_find_command(upgrade ? "db upgrade" : "db init");
@@ -41,8 +58,9 @@ static int schema_command(struct otpctl *ctl, int argc, bool upgrade)
 	}
 	snprintf(detail, sizeof(detail), "schema version %d (was %d)", PV_PG_SCHEMA_VERSION,
 	         before);
-	if (ctl_open_store(ctl) != EXIT_OK || ctl_audit(ctl, upgrade ? "db_upgrade" : "db_init",
-	                                                NULL, "allow", "ok", detail) != EXIT_OK)
+	if (ctl_open_store(ctl) != EXIT_OK || copy_local_log(ctl) != EXIT_OK ||
+	    ctl_audit(ctl, upgrade ? "db_upgrade" : "db_init", NULL, "allow", "ok", detail) !=
+	        EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json)
 		printf("{\"schema_version\":%d,\"previous_version\":%d}\n", PV_PG_SCHEMA_VERSION,

@@ -129,6 +129,7 @@ int cmd_report(struct otpctl *ctl, int argc, char **argv)
 	struct pv_report_query query;
 	struct pv_report *report = NULL;
 	struct audit_filter f;
+	struct audit_filter wide;
 	struct pv_err err;
 	int status;
 
@@ -148,7 +149,12 @@ int cmd_report(struct otpctl *ctl, int argc, char **argv)
 		ctl_error("out of memory");
 		goto out;
 	}
-	if (audit_read_lines(ctl, &f, report_line, report, &err) != PV_OK) {
+	/* A session overlapping the window may have opened before it or closed after it: the
+	 * lines are read without a time bound, the report keeps what overlaps. */
+	wide = f;
+	wide.since = INT64_MIN;
+	wide.until = AUDIT_NO_LIMIT;
+	if (audit_read_lines(ctl, &wide, report_line, report, &err) != PV_OK) {
 		ctl_error("%s", err.msg);
 		goto out;
 	}

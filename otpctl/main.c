@@ -107,11 +107,13 @@ static const struct command commands[] = {
     {"audit verify", cmd_audit_verify, "audit verify [--all-hosts]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
-     "postgresql): check every gateway's chain as copied to the database's audit table.\n\n"
+     "postgresql): check every gateway's chain as copied to the database's audit table,\n"
+     "against each host's head there: a missing first, middle or last line is named.\n\n"
      "Example:\n  otpctl audit verify"},
     {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts]",
      "Show decisions and admin actions (default: the last six months). --all-hosts\n"
-     "(store_backend = postgresql): every gateway's, from the database's audit table.\n"
+     "(store_backend = postgresql): every gateway's, from the database's audit table\n"
+     "(filtered by the server).\n"
      "TIME for --since and --until, in local time: today or yesterday (from midnight),\n"
      "2h ago, -2h or 2h (that long before now; any DURATION), 2026-11-25 (midnight),\n"
      "'2026-11-25 14:00', HH:MM (today) or RFC 3339 (2026-11-25T14:00:00Z).\n\n"

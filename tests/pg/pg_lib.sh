@@ -8,6 +8,7 @@
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PGD=
 PGPID=
+PROXYPID=
 
 pg_available() { [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] && id postgres >/dev/null 2>&1; }
 as_pg() { runuser -u postgres -- "$@"; }
@@ -57,5 +58,84 @@ pg_gateway_b() {
 	mkdir -m 0750 "$T/logb"
 }
 
-# psql_q SQL: one query on database pamvendor, unaligned, tuples only.
+# code_of: the code in `otpctl --json issue`'s output (stdin); step TEXT NAME: the value of
+# NAME=... in pamdrive's output TEXT (its last one).
+code_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])'; }
+step() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | tail -n 1; }
+
+# timed_login SERVICE USER CODE [STEPS]: pamdrive with the PAM services of $T/pam.d, from
+# $ALLOWED (default: the auth step), syslog captured in $T/syslog; prints pamdrive's output
+# and elapsed_ms (measured around pamdrive alone).
+timed_login() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	with_syslog "$T/syslog" bash -c 't0=$(date +%s%N); "$@"; t1=$(date +%s%N); echo "elapsed_ms=$(((t1 - t0) / 1000000))"' \
+		login "$PAMDRIVE" --confdir "$T/pam.d" --service "$1" --user "$2" --rhost "$ALLOWED" \
+		--code "$3" --steps "${4:-auth}" 2>>"$T/drive.err"
+}
+
+# psql_q SQL: one query on database pamvendor, unaligned, tuples only (as postgres);
+# psql_root SQL: the same as root, the role the gateways use (owner of what they create).
 psql_q() { as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
+psql_root() { "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
+
+# pg_proxy_start DIR NEEDLE: a Unix-socket proxy in front of the server (its socket in DIR, a
+# directory to name as host= in pg_conninfo) that forwards both ways until the client sends a
+# message containing NEEDLE; from then on that connection forwards nothing either way and
+# keeps the server's side open (a link that went silent, not one that was closed). Replaces
+# a proxy already running; sets PROXYPID. pg_proxy_stop ends it.
+pg_proxy_start() {
+	local _
+	pg_proxy_stop
+	cat >"$PGD/stallproxy.py" <<'EOF'
+import os, socket, sys, threading
+listen_dir, target, needle = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+kept = []
+
+def pump(src, dst, state, from_client):
+    while True:
+        try:
+            data = src.recv(65536)
+        except OSError:
+            return
+        if not data:
+            break
+        if from_client:
+            state["tail"] = (state["tail"] + data)[-8192:]
+            if needle in state["tail"]:
+                state["held"] = True
+        if state["held"]:
+            continue
+        try:
+            dst.sendall(data)
+        except OSError:
+            return
+    if not state["held"]:
+        try:
+            dst.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(os.path.join(listen_dir, ".s.PGSQL.5432"))
+srv.listen(16)
+open(os.path.join(listen_dir, "ready"), "w").close()
+while True:
+    client, _ = srv.accept()
+    server = socket.socket(socket.AF_UNIX)
+    server.connect(target)
+    state = {"tail": b"", "held": False}
+    kept.append((client, server))
+    for a, b, c in ((client, server, True), (server, client, False)):
+        threading.Thread(target=pump, args=(a, b, state, c), daemon=True).start()
+EOF
+	rm -f "$1/.s.PGSQL.5432" "$1/ready"
+	python3 "$PGD/stallproxy.py" "$1" "$PGD/.s.PGSQL.5432" "$2" 2>>"$PGD/proxy.err" &
+	PROXYPID=$!
+	for _ in $(seq 50); do [ -e "$1/ready" ] && break; sleep 0.1; done
+}
+pg_proxy_stop() {
+	[ -n "$PROXYPID" ] || return 0
+	kill "$PROXYPID" 2>/dev/null
+	wait "$PROXYPID" 2>/dev/null
+	PROXYPID=
+}

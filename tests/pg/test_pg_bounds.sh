@@ -23,13 +23,12 @@ ALLOWED=203.0.113.5
 GRP=pvpbg$$
 V1=pvpba$$
 V2=pvpbb$$
-PROXYPID=
 PG_TIMEOUT=2
 # The bound a denial must meet: pg_timeout + fail_delay (0 here) + 1 s.
 BOUND_MS=$(((PG_TIMEOUT + 0 + 1) * 1000))
 cleanup() {
 	[ -n "$PGPID" ] && kill -CONT "$PGPID" 2>/dev/null
-	[ -n "$PROXYPID" ] && kill "$PROXYPID" 2>/dev/null
+	pg_proxy_stop
 	pg_teardown
 	userdel "$V1" 2>/dev/null
 	userdel "$V2" 2>/dev/null
@@ -54,76 +53,10 @@ mkdir -p "$T/pam.d"
 for t in auth account; do echo "$t required $PV_MODULE config=$CFG"; done >"$T/pam.d/pvpb"
 for t in auth account; do echo "$t required $PV_MODULE config=$CFG_P"; done >"$T/pam.d/pvpbproxy"
 
-code_of() { python3 -c 'import json,sys; print(json.load(sys.stdin)["otp"])'; }
-# login SERVICE USER CODE: one auth step, syslog captured in $T/syslog; prints pamdrive's
-# output and elapsed_ms (measured around pamdrive alone).
-login() {
-	# shellcheck disable=SC2016 # expanded by the inner bash
-	with_syslog "$T/syslog" bash -c 't0=$(date +%s%N); "$@"; t1=$(date +%s%N); echo "elapsed_ms=$(((t1 - t0) / 1000000))"' \
-		login "$PAMDRIVE" --confdir "$T/pam.d" --service "$1" --user "$2" --rhost "$ALLOWED" \
-		--code "$3" --steps auth 2>>"$T/drive.err"
-}
-step() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | tail -n 1; }
 # last_audit_of USER: "event result reason" of USER's last line in the local audit log.
 last_audit_of() {
 	grep "\"user\":\"$1\"" "$AUDIT" | tail -n 1 |
 		python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["event"], d["result"], d["reason"])'
-}
-psql_root() { "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
-
-# A Unix-socket proxy in front of the server that forwards both ways until the client sends
-# a message containing NEEDLE; from then on that connection forwards nothing either way and
-# keeps the server's side open (a link that went silent, not one that was closed).
-cat >"$T/stallproxy.py" <<'EOF'
-import os, socket, sys, threading
-listen_dir, target, needle = sys.argv[1], sys.argv[2], sys.argv[3].encode()
-kept = []
-
-def pump(src, dst, state, from_client):
-    while True:
-        try:
-            data = src.recv(65536)
-        except OSError:
-            return
-        if not data:
-            break
-        if from_client:
-            state["tail"] = (state["tail"] + data)[-8192:]
-            if needle in state["tail"]:
-                state["held"] = True
-        if state["held"]:
-            continue
-        try:
-            dst.sendall(data)
-        except OSError:
-            return
-    if not state["held"]:
-        try:
-            dst.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-srv = socket.socket(socket.AF_UNIX)
-srv.bind(os.path.join(listen_dir, ".s.PGSQL.5432"))
-srv.listen(16)
-open(os.path.join(listen_dir, "ready"), "w").close()
-while True:
-    client, _ = srv.accept()
-    server = socket.socket(socket.AF_UNIX)
-    server.connect(target)
-    state = {"tail": b"", "held": False}
-    kept.append((client, server))
-    for a, b, c in ((client, server, True), (server, client, False)):
-        threading.Thread(target=pump, args=(a, b, state, c), daemon=True).start()
-EOF
-# start_proxy NEEDLE: (re)start the proxy, stalling each connection at NEEDLE.
-start_proxy() {
-	local _
-	[ -n "$PROXYPID" ] && kill "$PROXYPID" 2>/dev/null && wait "$PROXYPID" 2>/dev/null
-	rm -f "$T/proxy/.s.PGSQL.5432" "$T/proxy/ready"
-	python3 "$T/stallproxy.py" "$T/proxy" "$PGD/.s.PGSQL.5432" "$1" 2>>"$T/proxy.err" &
-	PROXYPID=$!
-	for _ in $(seq 50); do [ -e "$T/proxy/ready" ] && break; sleep 0.1; done
 }
 
 test_setup() {
@@ -142,11 +75,11 @@ PENDING=
 test_postmaster_stopped() {
 	local out ms
 	USED=$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)
-	out=$(login pvpb "$V1" "$USED")
+	out=$(timed_login pvpb "$V1" "$USED")
 	expect_eq "before the stall: a code logs in" PAM_SUCCESS "$(step "$out" auth)"
 	PENDING=$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)
 	kill -STOP "$PGPID"
-	out=$(login pvpb "$V1" "$PENDING")
+	out=$(timed_login pvpb "$V1" "$PENDING")
 	ms=$(step "$out" elapsed_ms)
 	expect_eq "postmaster stopped: the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
 	check "postmaster stopped: denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
@@ -172,8 +105,8 @@ idle_in_tx() {
 test_silent_after_handshake() {
 	local out ms needle _
 	for needle in "set_config" "pam_vendor_schema" "UPDATE pam_vendor_vendors"; do
-		start_proxy "$needle"
-		out=$(login pvpbproxy "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
+		pg_proxy_start "$T/proxy" "$needle"
+		out=$(timed_login pvpbproxy "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
 		ms=$(step "$out" elapsed_ms)
 		expect_eq "silent at '$needle': the vendor is denied" PAM_AUTH_ERR "$(step "$out" auth)"
 		check "silent at '$needle': denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
@@ -192,23 +125,21 @@ test_silent_after_handshake() {
 		sleep 0.1
 	done
 	expect_eq "the server ends the cut-off session left idle in its transaction" 0 "$(idle_in_tx)"
-	out=$(login pvpb "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
+	out=$(timed_login pvpb "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
 	expect_eq "direct link: the same vendor logs in (the lost session's row lock released)" \
 		PAM_SUCCESS "$(step "$out" auth)"
-	kill "$PROXYPID" 2>/dev/null
-	wait "$PROXYPID" 2>/dev/null
-	PROXYPID=
+	pg_proxy_stop
 }
 
 # (c) After SIGCONT: logins work again; no code is accepted twice.
 test_recovery() {
 	local out
-	out=$(login pvpb "$V1" "$PENDING")
+	out=$(timed_login pvpb "$V1" "$PENDING")
 	expect_eq "server back: the code denied during the stall logs in" PAM_SUCCESS "$(step "$out" auth)"
-	out=$(login pvpb "$V1" "$PENDING")
+	out=$(timed_login pvpb "$V1" "$PENDING")
 	expect_eq "server back: that code is not accepted twice" PAM_AUTH_ERR "$(step "$out" auth)"
 	expect_eq "audited as otp_reused" "auth deny otp_reused" "$(last_audit_of "$V1")"
-	out=$(login pvpb "$V1" "$USED")
+	out=$(timed_login pvpb "$V1" "$USED")
 	expect_eq "server back: the code used before the stall is still refused" PAM_AUTH_ERR \
 		"$(step "$out" auth)"
 	"$OTPCTL" --config "$CFG" audit verify >/dev/null 2>&1
@@ -225,7 +156,7 @@ test_synchronous_commit() {
 	psql_root "CREATE TABLE pvpb_seen (setting text)" >/dev/null
 	psql_root "CREATE FUNCTION pvpb_record() RETURNS trigger LANGUAGE plpgsql AS \$\$ BEGIN INSERT INTO pvpb_seen VALUES (current_setting('synchronous_commit')); RETURN NEW; END \$\$" >/dev/null
 	psql_root "CREATE TRIGGER pvpb_seen BEFORE UPDATE ON pam_vendor_vendors FOR EACH ROW EXECUTE FUNCTION pvpb_record()" >/dev/null
-	out=$(login pvpb "$V1" "$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)")
+	out=$(timed_login pvpb "$V1" "$("$OTPCTL" --config "$CFG" --json issue "$V1" | code_of)")
 	expect_eq "a login with the database's default off" PAM_SUCCESS "$(step "$out" auth)"
 	expect_eq "the module's session wrote its row with synchronous_commit on" on \
 		"$(psql_root 'SELECT DISTINCT setting FROM pvpb_seen')"
