@@ -90,12 +90,15 @@ void pv_audit_files_close(struct pv_audit_files *files);
 struct pv_audit_tail {
 	struct pv_audit_pos pos; /* seq and mac; live_start 0 */
 	bool found;              /* a last complete line that parses */
+	bool authentic;          /* ...and its MAC holds (only when read with the keys) */
+	unsigned char prev[PV_AUDIT_MAC_BYTES]; /* the MAC it names as its predecessor's */
 	bool torn;
 };
 
-/* Read the end of the open log fd. repair (the writer, under the lock): cut a torn fragment. */
-int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_tail *tail,
-                       struct pv_err *err);
+/* Read the end of the open log fd. repair (the writer, under the lock): cut a torn fragment.
+ * keys non-NULL: check the last line's MAC (tail->authentic). */
+int pv_audit_read_tail(int fd, const char *shown, bool repair, const struct pv_keys *keys,
+                       struct pv_audit_tail *tail, struct pv_err *err);
 
 /* Sequence number of the open log's first line (0 when it has none that parses). */
 uint64_t pv_audit_first_seq(int fd);
@@ -106,16 +109,18 @@ uint64_t pv_audit_first_seq(int fd);
 #define PV_AUDIT_HEAD_FILE_SIZE (2 * PV_AUDIT_HEAD_SLOT)
 
 struct pv_audit_head_file {
-	int fd;         /* open O_RDWR for the writer, -1 when closed or absent */
-	bool found;     /* a valid slot exists: head holds the newest */
-	bool two_slots; /* the in-place layout */
-	bool damaged;   /* two-slot layout with a slot that is not valid */
-	size_t raw_len; /* the file as read, to put it back after a failed update */
+	int fd;             /* open O_RDWR for the writer, -1 when closed or absent */
+	bool found;         /* a valid slot exists: head holds the newest */
+	bool damaged;       /* a slot is not valid */
+	bool damaged_older; /* ...and it is the one before the valid slot, not after it */
+	size_t raw_len;     /* the file as read, to put it back after a failed update */
 	unsigned char raw[PV_AUDIT_HEAD_FILE_SIZE];
 	struct pv_audit_pos head;
 };
 
-/* Read the head file (absent: hf->found false). The writer keeps it open (writable). */
+/* Read the head file (absent: hf->found false). The writer keeps it open (writable). A file
+ * that is not exactly two slots, or without any valid slot, is an error; one damaged slot is
+ * reported in hf->damaged for the caller to judge with pv_audit_head_torn_ok. */
 int pv_audit_head_read(const struct pv_audit_files *files, const struct pv_keys *keys,
                        bool writable, struct pv_audit_head_file *hf, struct pv_err *err);
 
@@ -125,6 +130,16 @@ int pv_audit_head_read(const struct pv_audit_files *files, const struct pv_keys 
 int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_files *files,
                         const struct pv_keys *keys, const struct pv_audit_pos *head,
                         const struct pv_audit_pos *before, struct pv_err *err);
+
+/* A damaged slot is acceptable only as a crash leaves it: the torn slot is the one after the
+ * valid `head`, and the log ends with the authentic line head->seq + 1 linking to head's MAC
+ * (tail read with the keys). True also when nothing is damaged. */
+bool pv_audit_head_torn_ok(const struct pv_audit_pos *head, bool damaged, bool damaged_older,
+                           const struct pv_audit_tail *tail);
+
+/* The one-sentence problem for a damaged slot that pv_audit_head_torn_ok refused. */
+void pv_audit_head_damage_problem(const char *shown, const struct pv_audit_pos *head, char *out,
+                                  size_t size);
 
 /* Put back the head file as it was read, after a failed update. */
 int pv_audit_head_restore(struct pv_audit_head_file *hf, const struct pv_audit_files *files);

@@ -64,8 +64,8 @@ uint64_t pv_audit_first_seq(int fd)
 
 /* The last line in buf (want bytes of the file from offset from, NUL-terminated), after the
  * torn fragment check: cut one (repair) or report it. */
-static int tail_of(int fd, const char *shown, bool repair, char *buf, size_t want, off_t from,
-                   struct pv_audit_tail *tail, struct pv_err *err)
+static int tail_of(int fd, const char *shown, bool repair, const struct pv_keys *keys, char *buf,
+                   size_t want, off_t from, struct pv_audit_tail *tail, struct pv_err *err)
 {
 	struct pv_audit_parsed pl;
 	char *last_nl = memrchr(buf, '\n', want);
@@ -92,16 +92,24 @@ static int tail_of(int fd, const char *shown, bool repair, char *buf, size_t wan
 		pv_err_set(err, "the last line of %s is too long", shown);
 		return PV_ERR;
 	}
-	if (pv_audit_parse_line(start, (size_t)(last_nl - start), NULL, &pl) == PV_AUDIT_LINE_OK) {
+	switch (pv_audit_parse_line(start, (size_t)(last_nl - start), keys, &pl)) {
+	case PV_AUDIT_LINE_OK:
+		tail->authentic = keys != NULL;
+		/* fall through */
+	case PV_AUDIT_LINE_BAD_MAC:
 		tail->pos.seq = pl.seq;
 		memcpy(tail->pos.mac, pl.mac, PV_AUDIT_MAC_BYTES);
+		memcpy(tail->prev, pl.prev, PV_AUDIT_MAC_BYTES);
 		tail->found = true;
+		break;
+	case PV_AUDIT_LINE_MALFORMED:
+		break;
 	}
 	return PV_OK;
 }
 
-int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_tail *tail,
-                       struct pv_err *err)
+int pv_audit_read_tail(int fd, const char *shown, bool repair, const struct pv_keys *keys,
+                       struct pv_audit_tail *tail, struct pv_err *err)
 {
 	char *buf = NULL;
 	struct stat st;
@@ -130,7 +138,7 @@ int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_t
 		goto out;
 	}
 	buf[want] = '\0';
-	rc = tail_of(fd, shown, repair, buf, want, from, tail, err);
+	rc = tail_of(fd, shown, repair, keys, buf, want, from, tail, err);
 out:
 	free(buf);
 	return rc;

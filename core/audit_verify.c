@@ -133,6 +133,7 @@ struct snapshot {
 	struct pv_audit_pos head;
 	bool have_head;
 	bool head_damaged;
+	bool head_damaged_older;
 	bool head_bad; /* err holds why */
 	struct pv_audit_tail tail;
 	char head_shown[PATH_MAX + 8];
@@ -162,12 +163,13 @@ static int locked_snapshot(const char *audit_log, const struct pv_keys *keys, st
 		snap->head = hf.head;
 		snap->have_head = hf.found;
 		snap->head_damaged = hf.damaged;
+		snap->head_damaged_older = hf.damaged_older;
 	}
 	fd = pv_open_file_at(files.dirfd, files.base, O_RDONLY, PV_FILE_PUBLIC, audit_log, &missing,
 	                     err);
 	if (fd < 0 && !missing)
 		goto out;
-	if (fd >= 0 && pv_audit_read_tail(fd, audit_log, false, &snap->tail, err) != PV_OK)
+	if (fd >= 0 && pv_audit_read_tail(fd, audit_log, false, keys, &snap->tail, err) != PV_OK)
 		goto out;
 	rc = PV_OK;
 out:
@@ -240,11 +242,9 @@ static void check_head(const char *audit_log, const struct pv_audit_chain *v,
 		         "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
 		         ": lines were removed from the end",
 		         last->seq, shown, head->seq);
-	} else if (head->seq == last->seq && snap->head_damaged) {
-		snprintf(res->problem, sizeof(res->problem),
-		         "%.300s has a damaged slot and the log ends at the older slot's line (seq "
-		         "%" PRIu64 "): the last line may have been removed",
-		         shown, last->seq);
+	} else if (!pv_audit_head_torn_ok(head, snap->head_damaged, snap->head_damaged_older,
+	                                  &snap->tail)) {
+		pv_audit_head_damage_problem(shown, head, res->problem, sizeof(res->problem));
 	} else if (head->seq == last->seq && sodium_memcmp(head->mac, last->mac, MAC_BYTES) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "the last line (seq %" PRIu64

@@ -82,13 +82,15 @@ static int refuse_tampered(const struct append *a, const struct pv_audit_tail *t
 		           a->files.head_shown, a->files.log);
 		return PV_ERR;
 	}
-	/* A damaged slot while the log ends at the other slot's line: no crash leaves that (a
-	 * line is durable before its head slot is written), removing the last line does. */
-	if (a->hf.damaged && tail->found && tail->pos.seq == a->hf.head.seq) {
-		pv_err_set(err,
-		           "audit head %s has a damaged slot and the log ends at the older one: "
-		           "the last line may have been removed; run otpctl audit verify",
-		           a->files.head_shown);
+	/* A damaged slot is accepted only in the state a crash leaves (audit_head.c); any other
+	 * (the log cut back to the other slot's line, a copied slot) is refused until the admin
+	 * has looked. */
+	if (!pv_audit_head_torn_ok(&a->hf.head, a->hf.damaged, a->hf.damaged_older, tail)) {
+		char problem[512];
+
+		pv_audit_head_damage_problem(a->files.head_shown, &a->hf.head, problem,
+		                             sizeof(problem));
+		pv_err_set(err, "%s; run otpctl audit verify", problem);
 		return PV_ERR;
 	}
 	return PV_OK;
@@ -102,7 +104,7 @@ static int find_position(struct append *a, struct pv_err *err)
 	struct stat st;
 
 	if (pv_audit_head_read(&a->files, a->sink->keys, true, &a->hf, err) != PV_OK ||
-	    pv_audit_read_tail(a->fd, a->files.log, true, &tail, err) != PV_OK)
+	    pv_audit_read_tail(a->fd, a->files.log, true, a->sink->keys, &tail, err) != PV_OK)
 		return PV_ERR;
 	if (fstat(a->fd, &st) != 0) {
 		pv_err_errno(err, errno, "cannot stat %s", a->files.log);

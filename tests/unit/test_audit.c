@@ -570,9 +570,15 @@ static void test_forged_head_naming_an_earlier_line_is_caught(void **state)
 	write_lines(f->log, ls.line, 3); /* cut lines 4 and 5 */
 	mac = strstr(ls.line[2], "\"mac\":\"");
 	assert_non_null(mac);
+	memset(text, 0, sizeof(text));
 	snprintf(text, sizeof(text), "pam_vendor-audit-head 1 3 %.64s 1 %064d\n", mac + 7, 0);
 	free_lines(&ls);
-	tu_write_text(f->head, text, 0600);
+	/* Two slots (seq 3 in slot 1, slot 0 empty), so that only the MAC can give it away. */
+	{
+		unsigned char file[1024] = {0};
+		memcpy(file + 512, text, 512);
+		tu_write_file(f->head, file, sizeof(file), 0600);
+	}
 	assert_broken(f, ".head fails its MAC", NULL);
 }
 
@@ -696,27 +702,116 @@ static void test_slot_copied_to_the_other_place_is_not_valid(void **state)
 	assert_broken(f, ".head is malformed", NULL);
 }
 
-/* A head written as one line (the layout before the slots) is read, and the next append
- * rewrites it in the two-slot layout. */
-static void test_one_line_head_is_read_and_upgraded(void **state)
+/* The append after a refused head state: it fails naming the head, and the log is untouched. */
+static void assert_head_append_refused(const struct fixture *f, const char *piece)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+	unsigned char *before;
+	size_t len;
+
+	before = tu_read_file(f->log, &len);
+	assert_non_null(before);
+	event_for(&ev, "late");
+	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW + 100, &err), PV_ERR);
+	assert_contains(err.msg, ".head");
+	assert_contains(err.msg, piece);
+	tu_assert_file_bytes(f->log, before, len);
+	free(before);
+}
+
+/* Remove the log's last line (of `n`). */
+static void cut_last_line(const struct fixture *f)
+{
+	struct lines ls;
+
+	read_lines(f->log, &ls);
+	write_lines(f->log, ls.line, ls.n - 1);
+	free_lines(&ls);
+}
+
+/* The downgrade attack: the seq N-1 slot alone (a valid, authenticated head line) written as
+ * the head, and the log's last line cut. No one-line layout is read: verify fails and the
+ * next append is refused, so the cut seq is never reused. */
+static void test_downgrade_to_one_slot_with_a_cut_line_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char buf[2 * HEAD_SLOT];
-	unsigned char *data;
-	size_t len = 0;
 	char *nl;
 
-	append_users(f, 1, 4); /* seq 3 in slot 1 */
+	append_users(f, 1, 6); /* seq 4 in slot 0, seq 5 in slot 1 */
 	read_head_file(f, buf);
-	nl = memchr(buf + HEAD_SLOT, '\n', HEAD_SLOT);
+	nl = memchr(buf, '\n', HEAD_SLOT);
 	assert_non_null(nl);
-	tu_write_file(f->head, buf + HEAD_SLOT, (size_t)(nl - (char *)buf) - HEAD_SLOT + 1, 0600);
-	assert_intact(f, 3);
-	append_users(f, 4, 5);
-	data = tu_read_file(f->head, &len);
-	assert_int_equal(len, 2 * HEAD_SLOT);
-	free(data);
-	assert_intact(f, 4);
+	tu_write_file(f->head, buf, (size_t)(nl - (char *)buf) + 1, 0600);
+	cut_last_line(f);
+	assert_broken(f, ".head is", "not the two-slot layout");
+	assert_head_append_refused(f, "not the two-slot layout");
+}
+
+/* Any size but two slots is refused, even when both slots in it are valid. */
+static void test_head_of_another_size_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT + 1];
+
+	append_users(f, 1, 4);
+	read_head_file(f, buf);
+	buf[2 * HEAD_SLOT] = 0;
+	tu_write_file(f->head, buf, sizeof(buf), 0600);
+	assert_broken(f, "1025 bytes", "not the two-slot layout");
+	assert_head_append_refused(f, "1025 bytes");
+	tu_write_file(f->head, buf, 0, 0600);
+	assert_broken(f, "0 bytes", NULL);
+	assert_head_append_refused(f, "0 bytes");
+}
+
+/* A slot copied to the other position (seq 4 over seq 5's place) with the last line cut: the
+ * copy has the wrong parity (damaged), the log ends at the valid slot's line, which no crash
+ * leaves. */
+static void test_slot_copied_over_the_newer_one_with_a_cut_line_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT];
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	read_head_file(f, buf);
+	memcpy(buf + HEAD_SLOT, buf, HEAD_SLOT);
+	tu_write_file(f->head, buf, sizeof(buf), 0600);
+	cut_last_line(f);
+	assert_broken(f, "damaged slot", "removed");
+	assert_head_append_refused(f, "damaged slot");
+}
+
+/* A damaged slot is accepted only as the slot after the valid one, torn while its line (one
+ * after the valid slot's) is on disk: the older slot damaged while the log ends at the newer
+ * one's line is no crash state. */
+static void test_damaged_older_slot_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	smash_slot(f, 0, 0x5a);
+	assert_broken(f, "damaged slot", NULL);
+	assert_head_append_refused(f, "damaged slot");
+}
+
+/* A torn slot while the log runs two lines past the valid one: not a crash state either. */
+static void test_damaged_slot_with_the_log_two_lines_ahead_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *head;
+	size_t len;
+
+	append_users(f, 1, 4); /* seq 3 in slot 1, seq 2 in slot 0 */
+	head = tu_read_file(f->head, &len);
+	assert_non_null(head);
+	append_users(f, 4, 6); /* seq 5 */
+	tu_write_file(f->head, head, len, 0600);
+	free(head);
+	smash_slot(f, 0, 0x5a); /* valid: seq 3; log ends at 5 */
+	assert_broken(f, "damaged slot", NULL);
+	assert_head_append_refused(f, "damaged slot");
 }
 
 /* A log with lines and no head is never re-anchored silently by the next writer. */
@@ -1251,7 +1346,11 @@ int main(void)
 	    T(test_damaged_slot_hiding_a_removed_line_is_caught),
 	    T(test_head_with_both_slots_damaged_is_refused),
 	    T(test_slot_copied_to_the_other_place_is_not_valid),
-	    T(test_one_line_head_is_read_and_upgraded),
+	    T(test_downgrade_to_one_slot_with_a_cut_line_is_refused),
+	    T(test_head_of_another_size_is_refused),
+	    T(test_slot_copied_over_the_newer_one_with_a_cut_line_is_refused),
+	    T(test_damaged_older_slot_is_refused),
+	    T(test_damaged_slot_with_the_log_two_lines_ahead_is_refused),
 	    T(test_append_refuses_a_log_without_head),
 	    T(test_crash_after_rotation_before_head_update_recovers),
 	    T(test_torn_last_line_is_reported_and_cut_by_the_next_append),
