@@ -97,8 +97,10 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 struct pv_audit_chain {
 	const struct pv_keys *keys;
 	struct pv_audit_verify_result *res;
-	const char *live_log;    /* internal */
-	uint64_t live_first_seq; /* internal */
+	const char *live_log;     /* internal */
+	uint64_t live_first_seq;  /* internal */
+	uint64_t live_bytes;      /* internal: bytes of the live file's lines checked */
+	unsigned long live_lines; /* internal: and their number */
 	bool have_prev;
 	uint64_t prev_seq;
 	char prev_mac_hex[65];

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "audit.h"
 #include "err.h"
@@ -99,6 +100,15 @@ struct pv_audit_tail {
  * keys non-NULL: check the last line's MAC (tail->authentic). */
 int pv_audit_read_tail(int fd, const char *shown, bool repair, const struct pv_keys *keys,
                        struct pv_audit_tail *tail, struct pv_err *err);
+
+/* pv_audit_foreach, and *live: the live log file it read (st_ino 0 when there was none). */
+struct stat;
+int pv_audit_foreach_live(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct stat *live,
+                          struct pv_err *err);
+
+/* The complete lines of the open plain file fd from byte `from` on, numbered after lineno. */
+int pv_audit_foreach_from(int fd, off_t from, const char *shown, unsigned long lineno,
+                          pv_audit_line_fn fn, void *ctx, struct pv_err *err);
 
 /* Sequence number of the open log's first line (0 when it has none that parses). */
 uint64_t pv_audit_first_seq(int fd);

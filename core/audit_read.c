@@ -264,8 +264,10 @@ static int feed_chunk(struct line_reader *r, const char *chunk, int got, struct 
 	return PV_OK;
 }
 
-/* Read one file (plain or gzip: zlib reads both) line by line. */
-static int foreach_in_file(int dirfd, const char *name, struct line_reader *r, struct pv_err *err)
+/* Read one file (plain or gzip: zlib reads both) line by line; *st (when non-NULL) is the
+ * file read. */
+static int foreach_in_file(int dirfd, const char *name, struct line_reader *r, struct stat *st,
+                           struct pv_err *err)
 {
 	char chunk[65536];
 	gzFile gz = NULL;
@@ -276,6 +278,11 @@ static int foreach_in_file(int dirfd, const char *name, struct line_reader *r, s
 	fd = pv_open_file_at(dirfd, name, O_RDONLY, PV_FILE_PUBLIC, r->shown, &missing, err);
 	if (fd < 0)
 		return missing ? PV_NOTFOUND : PV_ERR;
+	if (st != NULL && fstat(fd, st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", r->shown);
+		close(fd);
+		return PV_ERR;
+	}
 	gz = gzdopen(fd, "rb");
 	if (gz == NULL) {
 		close(fd);
@@ -310,6 +317,12 @@ out:
 
 int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct pv_err *err)
 {
+	return pv_audit_foreach_live(audit_log, fn, ctx, NULL, err);
+}
+
+int pv_audit_foreach_live(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct stat *live,
+                          struct pv_err *err)
+{
 	char base[NAME_MAX + 1];
 	char shown[PATH_MAX + NAME_MAX + 2];
 	struct line_reader r = {.fn = fn, .ctx = ctx, .shown = shown};
@@ -329,15 +342,47 @@ int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, stru
 		snprintf(dir, sizeof(dir), "%s", audit_log);
 		*strrchr(dir, '/') = '\0';
 		snprintf(shown, sizeof(shown), "%s/%s", dir, rot[i].name);
-		if (foreach_in_file(dirfd, rot[i].name, &r, err) == PV_ERR)
+		if (foreach_in_file(dirfd, rot[i].name, &r, NULL, err) == PV_ERR)
 			goto out;
 	}
 	r.shown = audit_log;
-	if (!r.stopped && foreach_in_file(dirfd, base, &r, err) == PV_ERR)
+	if (live != NULL)
+		memset(live, 0, sizeof(*live));
+	if (!r.stopped && foreach_in_file(dirfd, base, &r, live, err) == PV_ERR)
 		goto out;
 	rc = PV_OK;
 out:
 	free(rot);
 	close(dirfd);
+	return rc;
+}
+
+int pv_audit_foreach_from(int fd, off_t from, const char *shown, unsigned long lineno,
+                          pv_audit_line_fn fn, void *ctx, struct pv_err *err)
+{
+	struct line_reader r = {.fn = fn, .ctx = ctx, .shown = shown, .lineno = lineno};
+	char chunk[65536];
+	int rc = PV_ERR;
+
+	r.line = malloc(PV_AUDIT_LINE_MAX + 1);
+	if (r.line == NULL) {
+		pv_err_set(err, "out of memory");
+		return PV_ERR;
+	}
+	while (!r.stopped) {
+		ssize_t got = pread(fd, chunk, sizeof(chunk), from);
+		if (got < 0) {
+			pv_err_errno(err, errno, "cannot read %s", shown);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		from += got;
+		if (feed_chunk(&r, chunk, (int)got, err) != PV_OK)
+			goto out;
+	}
+	rc = PV_OK;
+out:
+	free(r.line);
 	return rc;
 }

@@ -10,13 +10,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
 #include "audit.h"
+#include "audit_int.h"
 #include "hostname.h"
 #include "json.h"
+#include "safefile.h"
 #include "timeparse.h"
 #include "testutil.h"
 
@@ -1168,6 +1171,117 @@ static void child_appends(const struct fixture *f, int id, int n)
 	_exit(0);
 }
 
+/* --- one verification is one snapshot --- */
+
+/* What verify must never take on trust: a line whose MAC fails (one byte of it changed after
+ * it was MACed), appended under the audit lock with a valid head naming it, as a writer
+ * holding the key could leave it. In a child: exits non-zero on any failure. */
+static void child_appends_line_with_bad_mac(const struct fixture *f)
+{
+	struct pv_audit_files files;
+	struct pv_audit_head_file hf = {.fd = -1};
+	struct pv_audit_pos next;
+	struct pv_audit_event ev;
+	struct pv_buf line;
+	struct pv_err err;
+	char *user;
+	int lockfd;
+	int fd;
+
+	pv_buf_init(&line, PV_AUDIT_LINE_MAX);
+	event_for(&ev, "genuine");
+	if (pv_audit_files_open(f->log, &files, &err) != PV_OK ||
+	    (lockfd = pv_lock_file_at(files.dirfd, files.lock_name, 5, files.lock_shown, &err)) <
+	        0 ||
+	    pv_audit_head_read(&files, &f->keys, true, &hf, &err) != PV_OK ||
+	    pv_audit_format_line(&f->keys, &ev, NOW, &hf.head, &next, &line) != PV_OK ||
+	    (user = strstr(line.data, "genuine")) == NULL)
+		_exit(4);
+	user[0] = 'G';
+	fd = open(f->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len || fdatasync(fd) != 0 ||
+	    pv_audit_head_write(&hf, &files, &f->keys, &next, &hf.head, &err) != PV_OK)
+		_exit(5);
+	close(fd);
+	close(lockfd);
+}
+
+/* Verify runs again and again while the child `pid` appends; returns how many ran. Each run
+ * reporting intact must have checked no line from bad_seq on (0: every run must be intact);
+ * each other run must name the bad line's MAC. */
+static int verify_while_child_appends(const struct fixture *f, pid_t pid, uint64_t bad_seq)
+{
+	int runs = 0;
+	int status = 0;
+	pid_t done;
+
+	do {
+		struct pv_audit_verify_result res = verify(f, &f->keys);
+		char want[64];
+
+		done = waitpid(pid, &status, WNOHANG);
+		runs++;
+		if (res.intact) {
+			if (bad_seq != 0 && res.last_seq >= bad_seq)
+				fail_msg("run %d: intact up to seq %" PRIu64
+				         ", past the bad seq %" PRIu64,
+				         runs, res.last_seq, bad_seq);
+			continue;
+		}
+		if (bad_seq == 0)
+			fail_msg("run %d on a healthy log: %s", runs, res.problem);
+		snprintf(want, sizeof(want), "(seq %" PRIu64 ") fails its MAC", bad_seq);
+		assert_contains(res.problem, want);
+	} while (done == 0);
+	assert_int_equal(done, pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return runs;
+}
+
+/* A healthy log under a racing writer: no verification run reports a problem. */
+static void test_verify_racing_a_writer_never_fails_on_a_healthy_log(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+
+	append_users(f, 1, 200); /* a pass long enough for lines to arrive during it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_appends(f, 0, 1500);
+	assert_true(verify_while_child_appends(f, pid, 0) >= 1);
+	assert_intact(f, 199 + 1500);
+}
+
+/* A line with a bad MAC appended (with a valid head naming it) while verification runs: no
+ * run reports intact a log that includes it, whether the line arrived during the MAC pass or
+ * between the pass and the locked look at the head; every run after it fails naming it. */
+static void test_verify_racing_a_writer_never_passes_an_unchecked_line(void **state)
+{
+	enum { BEFORE = 200, RACING = 1000, BAD_AT = 900 };
+	struct fixture *f = *state;
+	const uint64_t bad_seq = BEFORE + BAD_AT; /* BEFORE - 1 lines, then the child's */
+	pid_t pid;
+
+	append_users(f, 1, BEFORE);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int i;
+		for (i = 0; i < RACING; i++) {
+			if (i == BAD_AT) {
+				child_appends_line_with_bad_mac(f);
+				continue;
+			}
+			append_users(f, 1000 + i, 1001 + i);
+		}
+		_exit(0);
+	}
+	(void)verify_while_child_appends(f, pid, bad_seq);
+	assert_broken(f, "fails its MAC", NULL);
+}
+
 static void test_concurrent_writers_never_fork_the_chain(void **state)
 {
 	enum { WRITERS = 4, EACH = 50 };
@@ -1366,6 +1480,8 @@ int main(void)
 	    T(test_log_with_loose_mode_fifo_or_directory_is_refused),
 	    T(test_relative_log_path_is_refused),
 	    T(test_concurrent_writers_never_fork_the_chain),
+	    T(test_verify_racing_a_writer_never_fails_on_a_healthy_log),
+	    T(test_verify_racing_a_writer_never_passes_an_unchecked_line),
 	    T(test_mirror_gets_each_line_and_its_seq),
 	    T(test_failed_mirror_takes_the_line_back),
 	    T(test_chain_of_lines_given_in_order_is_checked_like_the_file),
