@@ -236,8 +236,12 @@ int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_fil
 	    sodium_memcmp(hf->head.mac, before->mac, MAC_BYTES) == 0) {
 		format_slot(keys, head, file);
 		n = pwrite(hf->fd, file, HEAD_SLOT, at);
-		if (n == HEAD_SLOT && fdatasync(hf->fd) == 0)
+		if (n == HEAD_SLOT && fdatasync(hf->fd) == 0) {
+			memcpy(hf->written, hf->raw, HEAD_FILE_SIZE);
+			memcpy(hf->written + at, file, HEAD_SLOT);
+			hf->head = *head;
 			return PV_OK;
+		}
 		pv_err_errno(err, n < 0 || n == HEAD_SLOT ? errno : ENOSPC, "cannot update %s",
 		             files->head_shown);
 		return PV_UNSYNCED;
@@ -248,7 +252,19 @@ int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_fil
 	                          files->head_shown, err);
 	if (rc == PV_OK || rc == PV_UNSYNCED)
 		pv_audit_head_close(hf); /* the open file is no longer the head */
+	if (rc == PV_OK) {
+		memcpy(hf->written, file, HEAD_FILE_SIZE);
+		hf->head = *head;
+	}
 	return rc;
+}
+
+void pv_audit_head_settle(struct pv_audit_head_file *hf)
+{
+	memcpy(hf->raw, hf->written, HEAD_FILE_SIZE);
+	hf->raw_len = HEAD_FILE_SIZE;
+	hf->found = true;
+	hf->damaged = false;
 }
 
 int pv_audit_head_restore(struct pv_audit_head_file *hf, const struct pv_audit_files *files)

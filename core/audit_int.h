@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "audit.h"
+#include "audit_seal.h"
 #include "err.h"
 #include "json.h"
 #include "keys.h"
@@ -79,8 +80,10 @@ struct pv_audit_files {
 	char base[NAME_MAX + 1];
 	char head_name[NAME_MAX + 8];
 	char lock_name[NAME_MAX + 8];
+	char seal_name[NAME_MAX + 8];
 	char head_shown[PATH_MAX + 8];
 	char lock_shown[PATH_MAX + 8];
+	char seal_shown[PATH_MAX + 8];
 };
 
 int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, struct pv_err *err);
@@ -125,6 +128,7 @@ struct pv_audit_head_file {
 	bool damaged_older; /* ...and it is the one before the valid slot, not after it */
 	size_t raw_len;     /* the file as read, to put it back after a failed update */
 	unsigned char raw[PV_AUDIT_HEAD_FILE_SIZE];
+	unsigned char written[PV_AUDIT_HEAD_FILE_SIZE]; /* the file after the last write */
 	struct pv_audit_pos head;
 };
 
@@ -151,9 +155,66 @@ bool pv_audit_head_torn_ok(const struct pv_audit_pos *head, bool damaged, bool d
 void pv_audit_head_damage_problem(const char *shown, const struct pv_audit_pos *head, char *out,
                                   size_t size);
 
-/* Put back the head file as it was read, after a failed update. */
+/* The line whose head was written last is done: a failed update of the next line (a seal,
+ * then the event, in one call) puts back this state, not the one read. */
+void pv_audit_head_settle(struct pv_audit_head_file *hf);
+
+/* Put back the head file as it was read (or settled), after a failed update. */
 int pv_audit_head_restore(struct pv_audit_head_file *hf, const struct pv_audit_files *files);
 
 void pv_audit_head_close(struct pv_audit_head_file *hf);
+
+/* --- audit_seal.c: the sealing state "<log>.seal" and the check of seal lines --- */
+
+/* The sealing state, open for the writer under the audit lock. */
+struct pv_audit_seal_state {
+	int fd;
+	int64_t epoch_len;
+	int64_t t0;
+	uint64_t epoch;                  /* the epoch whose key this is */
+	unsigned char key[PV_KEY_BYTES]; /* k_epoch; earlier keys are gone */
+	char id[PV_AUDIT_SEAL_ID_HEX + 1];
+};
+
+/* Open and read the state (PV_NOTFOUND: sealing is not set up). */
+int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit_seal_state *st,
+                             struct pv_err *err);
+void pv_audit_seal_state_close(struct pv_audit_seal_state *st);
+
+/* The epoch `now` lies in (0 before t0). */
+uint64_t pv_audit_seal_epoch_at(int64_t t0, int64_t epoch_len, int64_t now);
+
+/* The seal event for epochs st->epoch..through, after the line whose MAC is prev; seal_hex
+ * holds the seal the event points to. */
+void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
+                         const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                         char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev);
+
+/* Evolve the key to epoch `to` and overwrite the state in place, durably: the old key is gone
+ * from the file and from memory. */
+int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
+                               struct pv_err *err);
+
+/* The check of seal lines with the verification key, line by line in chain order. */
+struct pv_audit_seal_check {
+	const struct pv_audit_seal_key *vkey;
+	char id[PV_AUDIT_SEAL_ID_HEX + 1];
+	unsigned char key[PV_KEY_BYTES]; /* k_key_epoch, derived from k0 */
+	uint64_t key_epoch;
+	uint64_t last_epoch; /* of the last seal */
+	struct pv_audit_seal_result *out;
+};
+
+void pv_audit_seal_check_reset(struct pv_audit_seal_check *c);
+
+/* One line (its chain link already checked): non-zero at a problem (in res->problem). */
+int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, size_t len,
+                             const char *file, unsigned long lineno,
+                             struct pv_audit_verify_result *res);
+
+/* pv_audit_verify with the seal check (NULL: none). */
+int pv_audit_verify_with(const char *audit_log, const struct pv_keys *keys,
+                         struct pv_audit_seal_check *seal, struct pv_audit_verify_result *res,
+                         struct pv_err *err);
 
 #endif

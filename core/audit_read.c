@@ -34,6 +34,8 @@ int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, str
 	snprintf(files->lock_name, sizeof(files->lock_name), "%s.lock", files->base);
 	snprintf(files->head_shown, sizeof(files->head_shown), "%s.head", audit_log);
 	snprintf(files->lock_shown, sizeof(files->lock_shown), "%s.lock", audit_log);
+	snprintf(files->seal_name, sizeof(files->seal_name), "%s.seal", files->base);
+	snprintf(files->seal_shown, sizeof(files->seal_shown), "%s.seal", audit_log);
 	return PV_OK;
 }
 

@@ -102,6 +102,9 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 		return 1;
 	if (!link_ok(v, &fl, file, lineno))
 		return 1;
+	if (v->seal != NULL &&
+	    pv_audit_seal_check_line(v->seal, line, len, file, lineno, v->res) != 0)
+		return 1;
 	if (strcmp(file, v->live_log) == 0) {
 		if (v->live_first_seq == 0)
 			v->live_first_seq = fl.seq;
@@ -300,6 +303,13 @@ static void check_head(const char *audit_log, const struct pv_audit_chain *v,
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
                     struct pv_audit_verify_result *res, struct pv_err *err)
 {
+	return pv_audit_verify_with(audit_log, keys, NULL, res, err);
+}
+
+int pv_audit_verify_with(const char *audit_log, const struct pv_keys *keys,
+                         struct pv_audit_seal_check *seal, struct pv_audit_verify_result *res,
+                         struct pv_err *err)
+{
 	struct pv_audit_chain v;
 	struct snapshot snap;
 	struct pv_audit_pos last = {0};
@@ -309,6 +319,9 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 	for (attempt = 1;; attempt++) {
 		pv_audit_chain_init(&v, keys, res);
 		v.live_log = audit_log;
+		v.seal = seal;
+		if (seal != NULL)
+			pv_audit_seal_check_reset(seal);
 		if (pv_audit_foreach_live(audit_log, verify_line, &v, &live, err) != PV_OK)
 			return PV_ERR;
 		if (res->problem[0] != '\0')

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit_seal.h"
 #include "log.h"
 #include "safefile.h"
 
@@ -185,26 +186,68 @@ static int mirror_line(struct append *a, struct pv_err *err)
 	return PV_ERR;
 }
 
-int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
-                    struct pv_err *err)
+/* One line after a->before: the line, its head, its copy, syslog. Once done, a->before and
+ * a->size move past it: a later failure of the same call no longer takes it back. */
+static int append_line(struct append *a, const struct pv_audit_event *ev, int64_t now,
+                       struct pv_err *err)
+{
+	pv_buf_free(&a->line);
+	pv_buf_init(&a->line, PV_AUDIT_LINE_MAX);
+	if (pv_audit_format_line(a->sink->keys, ev, now, &a->before, &a->head, &a->line) != PV_OK) {
+		pv_err_set(err, "audit line too long");
+		return PV_ERR;
+	}
+	if (write_line(a, err) != PV_OK || write_head(a, err) != PV_OK)
+		return PV_ERR;
+	a->line.data[a->line.len - 1] = '\0'; /* the copies carry the line without its newline */
+	if (mirror_line(a, err) != PV_OK)
+		return PV_ERR;
+	pv_log_audit_line(a->sink->pamh, a->line.data);
+	pv_audit_head_settle(&a->hf);
+	a->size += (off_t)a->line.len;
+	a->before = a->head;
+	return PV_OK;
+}
+
+/* Before the next line, seal the epochs that have ended since the sealing state's epoch
+ * (audit_seal.c): the seal line first, then the key evolves. No state: sealing is not set up. */
+static int seal_if_due(struct append *a, int64_t now, struct pv_err *err)
+{
+	char seal_hex[PV_AUDIT_MAC_HEX + 1];
+	struct pv_audit_seal_state st;
+	struct pv_audit_event ev;
+	uint64_t now_epoch;
+	int r = pv_audit_seal_state_open(&a->files, &st, err);
+
+	if (r == PV_NOTFOUND)
+		return PV_OK;
+	if (r != PV_OK)
+		return PV_ERR;
+	now_epoch = pv_audit_seal_epoch_at(st.t0, st.epoch_len, now);
+	if (now_epoch > st.epoch) {
+		pv_audit_seal_event(&st, now_epoch - 1, a->before.mac, seal_hex, &ev);
+		if (append_line(a, &ev, now, err) != PV_OK ||
+		    pv_audit_seal_state_evolve(&st, now_epoch, a->files.seal_shown, err) != PV_OK)
+			r = PV_ERR;
+	}
+	pv_audit_seal_state_close(&st);
+	return r;
+}
+
+/* One call: under the lock, the position, the seal when due, then the event's line (none for
+ * pv_audit_seal_due). */
+static int append_event(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                        int64_t now, struct pv_err *err)
 {
 	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1};
 	int rc = PV_ERR;
 
 	a.files.dirfd = -1;
 	pv_buf_init(&a.line, PV_AUDIT_LINE_MAX);
-	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK)
+	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK ||
+	    seal_if_due(&a, now, err) != PV_OK ||
+	    (ev != NULL && append_line(&a, ev, now, err) != PV_OK))
 		goto out;
-	if (pv_audit_format_line(sink->keys, ev, now, &a.before, &a.head, &a.line) != PV_OK) {
-		pv_err_set(err, "audit line too long");
-		goto out;
-	}
-	if (write_line(&a, err) != PV_OK || write_head(&a, err) != PV_OK)
-		goto out;
-	a.line.data[a.line.len - 1] = '\0'; /* the copies carry the line without its newline */
-	if (mirror_line(&a, err) != PV_OK)
-		goto out;
-	pv_log_audit_line(sink->pamh, a.line.data);
 	rc = PV_OK;
 out:
 	pv_audit_head_close(&a.hf);
@@ -215,4 +258,15 @@ out:
 	pv_audit_files_close(&a.files);
 	pv_buf_free(&a.line);
 	return rc;
+}
+
+int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
+                    struct pv_err *err)
+{
+	return append_event(sink, ev, now, err);
+}
+
+int pv_audit_seal_due(const struct pv_audit_sink *sink, int64_t now, struct pv_err *err)
+{
+	return append_event(sink, NULL, now, err);
 }
