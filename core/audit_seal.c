@@ -3,7 +3,8 @@
  * evolution of the epoch key, the seal of a run of epochs, and its check with the
  * verification key.
  *
- * Epoch e covers [t0 + e*L, t0 + (e+1)*L). k_{e+1} = BLAKE2b(k_e) under a domain of its own:
+ * Epoch e covers [t0 + e*L, t0 + (e+1)*L). k_{e+1} = BLAKE2b(k_e) under a domain of its own,
+ * and k_0 = the same step of the verification key, which is printed once and never stored:
  * whoever holds k_e can derive every later key, no earlier one. When the writer finds that
  * the epoch has turned since the state's epoch e (at the next append, or at `otpctl expire`
  * every minute), it appends one seal line for the epochs e..f that have ended (f = the epoch
@@ -269,6 +270,7 @@ int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, c
 		pv_err_set(err, "internal error: no room for the verification key");
 		goto out;
 	}
+	evolve_once(st.key); /* k_0 = H(verification key): the machine never holds the latter */
 	format_state(&st, raw);
 	rc = pv_write_file_atomic(files.dirfd, files.seal_name, raw, sizeof(raw), files.seal_shown,
 	                          err);
@@ -280,6 +282,22 @@ out:
 	sodium_memzero(raw, sizeof(raw));
 	sodium_memzero(k0_hex, sizeof(k0_hex));
 	sodium_memzero(&st, sizeof(st));
+	pv_audit_files_close(&files);
+	return rc;
+}
+
+int pv_audit_seal_discard(const char *audit_log, struct pv_err *err)
+{
+	struct pv_audit_files files;
+	int rc = PV_ERR;
+
+	if (pv_audit_files_open(audit_log, &files, err) != PV_OK)
+		goto out;
+	if (unlinkat(files.dirfd, files.seal_name, 0) != 0)
+		pv_err_errno(err, errno, "cannot remove %s", files.seal_shown);
+	else
+		rc = pv_fsync_dir(files.dirfd, files.seal_shown, err);
+out:
 	pv_audit_files_close(&files);
 	return rc;
 }
@@ -320,6 +338,7 @@ out:
 void pv_audit_seal_check_reset(struct pv_audit_seal_check *c)
 {
 	memcpy(c->key, c->vkey->k0, PV_KEY_BYTES);
+	evolve_once(c->key); /* k_0, as pv_audit_seal_setup derives it */
 	c->key_epoch = 0;
 	c->last_epoch = 0;
 	seal_id(c->vkey->k0, c->id);

@@ -35,6 +35,9 @@ struct pv_audit_seal_key {
 int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, char *key_text,
                         size_t key_text_size, struct pv_err *err);
 
+/* Remove the sealing state just set up (its key could not be printed or audited). */
+int pv_audit_seal_discard(const char *audit_log, struct pv_err *err);
+
 /* Read a verification key given as text. PV_ERR: one sentence on what is wrong with it. */
 int pv_audit_seal_key_parse(const char *text, struct pv_audit_seal_key *key, struct pv_err *err);
 

@@ -104,11 +104,20 @@ static const struct command commands[] = {
      "uses the terminal's own colours and suits light text on a dark background: add\n"
      "--invert for dark text on a light background.\n\n"
      "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
-    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts]",
+    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts | --verify-key KEY]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
-     "postgresql): check every gateway's chain as copied to the database's audit table.\n\n"
+     "postgresql): check every gateway's chain as copied to the database's audit table.\n"
+     "--verify-key KEY (or - to read it from standard input): also check every seal with\n"
+     "the verification key printed by audit setup-sealing, and that the log is sealed up to\n"
+     "one epoch before now; says until when it is sealed.\n\n"
      "Example:\n  otpctl audit verify"},
+    {"audit setup-sealing", cmd_audit_setup_sealing, "audit setup-sealing [--invert]",
+     "Start forward-secure sealing of the audit log (otpctl init does it for a new\n"
+     "installation): a sealing key that evolves every audit_seal_epoch and forgets the old\n"
+     "one. Prints the verification key once, as text and QR code (--invert: for dark text on\n"
+     "a light background): keep it off this machine. Refused when sealing is set up.\n\n"
+     "Example:\n  otpctl audit setup-sealing"},
     {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts]",
      "Show decisions and admin actions (default: the last six months). --all-hosts\n"
      "(store_backend = postgresql): every gateway's, from the database's audit table.\n"

@@ -435,24 +435,31 @@ static void test_damaged_state_refuses_the_append(void **state)
 	assert_contains(err.msg, ".seal is damaged");
 }
 
-/* The state holds only the current epoch's key: the first key is gone from it. */
+/* The state holds only the current epoch's key: neither the verification key nor, once the
+ * epoch has turned, the key before. */
 static void test_state_forgets_the_earlier_key(void **state)
 {
 	struct fixture *f = *state;
 	char k0_hex[2 * PV_KEY_BYTES + 1];
+	unsigned char epoch0[64];
 	unsigned char *st;
 	size_t len;
 
 	sodium_bin2hex(k0_hex, sizeof(k0_hex), f->vkey.k0, sizeof(f->vkey.k0));
 	st = tu_read_file(f->state, &len);
 	assert_non_null(st);
-	assert_non_null(strstr((char *)st, k0_hex)); /* epoch 0: k0 itself */
+	assert_null(strstr((char *)st, k0_hex)); /* never the verification key itself */
+	free(st);
+	st = tu_read_file(f->state, &len);
+	assert_non_null(st);
+	memcpy(epoch0, st + 40, 64); /* the key's hex after the magic and the numbers */
 	free(st);
 	seal_at(f, T0 + EPOCH + 1);
 	st = tu_read_file(f->state, &len);
 	assert_non_null(st);
 	assert_int_equal(len, 256);
 	assert_null(strstr((char *)st, k0_hex));
+	assert_null(memmem(st, len, epoch0, sizeof(epoch0)));
 	assert_non_null(strstr((char *)st, " 60 1800000000 1 "));
 	free(st);
 }
