@@ -16,8 +16,10 @@
 
 static const struct command commands[] = {
     {"init", cmd_init, "init",
-     "Create the master key (mode 0600), the store directory (0700) and the audit log.\n"
-     "Refuses to overwrite an existing key.\n\nExample:\n  otpctl init"},
+     "Create the master key (mode 0600), the store directory (0700) and the audit log, and\n"
+     "start sealing the audit log: its verification key is printed once, as text and QR\n"
+     "code (see audit setup-sealing). Refuses to overwrite an existing key.\n\n"
+     "Example:\n  otpctl init"},
     {"vendor add", cmd_vendor_add,
      "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT] [--hours SCHEDULE]",
      "Register a vendor account and the addresses it may connect from (IPv4/IPv6 addresses or\n"
