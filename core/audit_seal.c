@@ -164,7 +164,6 @@ int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit
 	unsigned char raw[STATE_SIZE];
 	bool missing = false;
 	struct stat sb;
-	ssize_t got;
 
 	memset(st, 0, sizeof(*st));
 	st->fd = pv_open_file_at(files->dirfd, files->seal_name, O_RDWR, PV_FILE_PRIVATE,
@@ -172,8 +171,7 @@ int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit
 	if (st->fd < 0)
 		return missing ? PV_NOTFOUND : PV_ERR;
 	if (fstat(st->fd, &sb) != 0 || sb.st_size != STATE_SIZE ||
-	    (got = pread(st->fd, raw, STATE_SIZE, 0)) != STATE_SIZE ||
-	    parse_state(raw, st) != PV_OK) {
+	    pread(st->fd, raw, STATE_SIZE, 0) != STATE_SIZE || parse_state(raw, st) != PV_OK) {
 		pv_err_set(err,
 		           "audit sealing state %s is damaged; vendors are denied until it is set "
 		           "up again (otpctl audit setup-sealing, see the admin guide)",
