@@ -23,7 +23,7 @@ int ctl_print_seal_key_text(const struct otpctl *ctl, const char *key_text, bool
 	return EXIT_OK;
 }
 
-int ctl_seal_setup(struct otpctl *ctl, char *key_text)
+int ctl_seal_setup(struct otpctl *ctl, const char *action, char *key_text)
 {
 	char detail[128];
 	char start[PV_TIME_TEXT_MAX];
@@ -35,10 +35,10 @@ int ctl_seal_setup(struct otpctl *ctl, char *key_text)
 		return EXIT_FAIL;
 	}
 	pv_format_utc((time_t)ctl->now, start, sizeof(start));
-	snprintf(detail, sizeof(detail), "epochs of %lld s from %s",
+	snprintf(detail, sizeof(detail), "audit sealing: epochs of %lld s from %s",
 	         (long long)ctl->cfg.audit_seal_epoch, start);
 	/* Never a sealing state whose key was not printed, nor one the log does not record. */
-	if (ctl_audit(ctl, "audit_sealing_setup", NULL, "allow", "ok", detail) != EXIT_OK) {
+	if (ctl_audit(ctl, action, NULL, "allow", "ok", detail) != EXIT_OK) {
 		if (pv_audit_seal_discard(ctl->cfg.audit_log, &err) != PV_OK)
 			ctl_error("%s", err.msg);
 		sodium_memzero(key_text, PV_AUDIT_SEAL_KEY_TEXT_MAX);
@@ -83,7 +83,7 @@ int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv)
 	/* The database's audit table gets the setup line too, as any other. */
 	if (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && ctl_open_store(ctl) != EXIT_OK)
 		return EXIT_FAIL;
-	if (ctl_seal_setup(ctl, key_text) != EXIT_OK)
+	if (ctl_seal_setup(ctl, "audit_sealing_setup", key_text) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = ctl->json ? print_setup_json(ctl, key_text)
 	               : ctl_print_seal_key_text(ctl, key_text, invert);

@@ -105,8 +105,8 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 	    (ctl->cfg.store_backend == PV_STORE_FILE && ctl_open_store(ctl) != EXIT_OK) ||
 	    (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && init_vendor_list(ctl) != EXIT_OK))
 		return EXIT_FAIL;
-	if (ctl_audit(ctl, "init", NULL, "allow", "ok", NULL) != EXIT_OK ||
-	    ctl_seal_setup(ctl, key_text) != EXIT_OK)
+	/* The first line: init, saying that sealing starts. */
+	if (ctl_seal_setup(ctl, "init", key_text) != EXIT_OK)
 		return EXIT_FAIL;
 	r = print_created(ctl, key_text);
 	sodium_memzero(key_text, sizeof(key_text));

@@ -59,6 +59,8 @@ test_init_prints_the_verification_key() {
 	k0=$(printf '%s' "$OUT" | grep -o 'pvseal1-[0-9a-f]*' | head -n 1 | cut -c9-)
 	expect_eq "the state does not hold the printed key" 0 "$(grep -ca "$k0" "$d/log/audit.log.seal")"
 	expect_eq "the key is not in the audit log" 0 "$(grep -c "$k0" "$d/log/audit.log")"
+	expect_eq "init's one audit line says that sealing starts" "1 init audit sealing: epochs of 900 s" \
+		"$(wc -l <"$d/log/audit.log") $(tail -n 1 "$d/log/audit.log" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["action"], d["detail"][:30])')"
 }
 
 # --- an existing installation: audit setup-sealing --------------------------------------------
@@ -70,7 +72,9 @@ test_setup_sealing_on_an_existing_install() {
 	expect_eq "setup-sealing: exit 0" 0 "$RC"
 	KEY=$(jget "$OUT" 'd["verify_key"]')
 	expect_match "setup-sealing --json gives the key" '^pvseal1-[0-9a-f]{64}-[0-9]+-900$' "$KEY"
-	expect_eq "the setup is audited, without the key" "audit_sealing_setup" "$(audit_last action)"
+	expect_eq "the setup is audited, without the key" \
+		"audit_sealing_setup audit sealing: epochs of 900 s" \
+		"$(audit_last action) $(audit_last detail | cut -d' ' -f1-6)"
 	local before
 	before=$(sha256sum "$AUDIT.seal")
 	run_ctl audit setup-sealing
