@@ -16,6 +16,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 trap cleanup_dirs EXIT
 
+# libfaketime is LD_PRELOADed before an ASan runtime (make SANITIZE=1): let ASan accept it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
 # at OFFSET otpctl ARGS...: otpctl with the suite's config, the clock OFFSET ahead (+16m).
 at() {
 	local offset=$1
