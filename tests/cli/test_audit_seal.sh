@@ -128,6 +128,63 @@ test_older_log_and_head_put_back() {
 	expect_match "...naming the stop of the seals" 'sealed only up to .*epoch 0' "$ERR"
 }
 
+# --- root later: the MAC key and the sealing state of epoch 2 ----------------------------------
+
+# write_rechain FILE: rechain.py KEYFILE LOG LINENO FROM TO does what root can do with the MAC
+# key: replace FROM by TO in line LINENO, then re-make every line's prev and MAC after it and
+# the head's two slots, so that the local verify passes again. The audit subkey is derived as
+# keys.c does (crypto_kdf: BLAKE2b keyed with the master key, salt = subkey id 3, personal =
+# "pamvendr").
+write_rechain() {
+	cat >"$1" <<'EOF'
+import hashlib, re, sys
+keyfile, log, lineno, old, new = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+master = bytes.fromhex(open(keyfile).read().strip())
+sub = hashlib.blake2b(b'', digest_size=32, key=master, salt=(3).to_bytes(8, 'little') + bytes(8),
+                      person=b'pamvendr' + bytes(8)).digest()
+lines = open(log).read().splitlines()
+prev, macs = '0' * 64, []
+for i, line in enumerate(lines, 1):
+    body = line[:line.rindex(',"mac":"')]
+    if i == lineno:
+        assert old in body, 'nothing to replace'
+        body = body.replace(old, new, 1)
+    body = re.sub(r'"prev":"[0-9a-f]{64}"', '"prev":"%s"' % prev, body, count=1)
+    prev = hashlib.blake2b(body.encode(), digest_size=32, key=sub).hexdigest()
+    macs.append(prev)
+    lines[i - 1] = '%s,"mac":"%s"}' % (body, prev)
+open(log, 'w').write('\n'.join(lines) + '\n')
+slots = [b'', b'']
+for seq in (len(macs) - 1, len(macs)):
+    text = 'pam_vendor-audit-head 1 %d %s 1' % (seq, macs[seq - 1])
+    mac = hashlib.blake2b(b'pam_vendor audit head\n' + text.encode(), digest_size=32, key=sub).hexdigest()
+    slots[seq % 2] = ('%s %s\n' % (text, mac)).encode().ljust(512, b'\0')
+open(log + '.head', 'wb').write(slots[0] + slots[1])
+EOF
+}
+
+test_root_later_cannot_rewrite_a_sealed_epoch() {
+	new_env
+	write_rechain "$T/rechain.py"
+	rm -f "$AUDIT.seal"
+	run_ctl --json audit setup-sealing
+	KEY=$(jget "$OUT" 'd["verify_key"]')
+	at +20m vendor add pvsealv --ip 192.0.2.1 # epoch 1 (the seal of epoch 0 first)
+	expect_eq "an admin line in epoch 1: exit 0" 0 "$RC"
+	local victim
+	victim=$(grep -n '"action":"vendor_add"' "$AUDIT" | cut -d: -f1)
+	at +31m expire # epoch 2: epoch 1 sealed, the state now holds k_2
+	expect_eq "the state root finds holds epoch 2's key, no earlier one" 2 \
+		"$(head -c 80 "$AUDIT.seal" | cut -d' ' -f5)"
+	python3 "$T/rechain.py" "$T/etc/master.key" "$AUDIT" "$victim" 192.0.2.1 198.51.100.9
+	run_ctl audit verify
+	expect_eq "root re-made the chain and the head: the local verify passes" 0 "$RC"
+	verify_at +32m
+	expect_eq "...the verify with the key does not: exit 1" 1 "$RC"
+	expect_match "...naming epoch 1, whose seal no longer matches" \
+		'the seal of epoch 1 .*does not match' "$ERR"
+}
+
 # --- rotation: seals continue across .1 and .gz files ------------------------------------------
 
 test_seals_continue_across_rotation() {
@@ -166,6 +223,7 @@ test_init_prints_the_verification_key
 test_setup_sealing_on_an_existing_install
 test_idle_epochs_are_sealed_by_expire
 test_older_log_and_head_put_back
+test_root_later_cannot_rewrite_a_sealed_epoch
 test_seals_continue_across_rotation
 test_epoch_length_config
 finish
