@@ -799,6 +799,26 @@ static void test_damaged_older_slot_is_refused(void **state)
 	assert_head_append_refused(f, "damaged slot");
 }
 
+/* A torn slot is accepted only with the authentic next line: one whose MAC fails (forged
+ * without the key) does not make the damaged head acceptable to the writer. */
+static void test_torn_slot_with_a_forged_next_line_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *u;
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	smash_slot(f, 1, 0x5a);
+	read_lines(f->log, &ls);
+	u = strstr(ls.line[4], "\"user\":\"u5\"");
+	assert_non_null(u);
+	u[9] = '6';
+	write_lines(f->log, ls.line, ls.n);
+	free_lines(&ls);
+	assert_broken(f, "line 5", "fails its MAC");
+	assert_head_append_refused(f, "damaged slot");
+}
+
 /* A torn slot while the log runs two lines past the valid one: not a crash state either. */
 static void test_damaged_slot_with_the_log_two_lines_ahead_is_refused(void **state)
 {
@@ -1464,6 +1484,7 @@ int main(void)
 	    T(test_head_of_another_size_is_refused),
 	    T(test_slot_copied_over_the_newer_one_with_a_cut_line_is_refused),
 	    T(test_damaged_older_slot_is_refused),
+	    T(test_torn_slot_with_a_forged_next_line_is_refused),
 	    T(test_damaged_slot_with_the_log_two_lines_ahead_is_refused),
 	    T(test_append_refuses_a_log_without_head),
 	    T(test_crash_after_rotation_before_head_update_recovers),
