@@ -5,7 +5,7 @@
  * reading the head through writing the line. Rotated files (<log>.1, <log>.2.gz, ...) are
  * read oldest first by pv_audit_foreach and pv_audit_verify. The line's layout and MAC are in
  * audit_line.c, the head file in audit_head.c, appending in audit_write.c, reading in
- * audit_read.c, checking in audit_verify.c. */
+ * audit_read.c, checking in audit_verify.c, forward-secure sealing in audit_seal.c. */
 #ifndef PV_AUDIT_H
 #define PV_AUDIT_H
 
@@ -71,7 +71,8 @@ struct pv_audit_sink {
 
 /* Append one event durably (write + fdatasync + head update), then the line goes through
  * sink->mirror (when set) and to syslog. Any failure is returned and the line taken back
- * (audit_write.c says when it cannot be): the caller must then deny. */
+ * (audit_write.c says when it cannot be): the caller must then deny. When sealing is set up
+ * ("<log>.seal", audit_seal.h) and an epoch has ended, a seal line goes first, the same way. */
 int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
                     struct pv_err *err);
 
