@@ -5,7 +5,7 @@
  * reading the head through writing the line. Rotated files (<log>.1, <log>.2.gz, ...) are
  * read oldest first by pv_audit_foreach and pv_audit_verify. The line's layout and MAC are in
  * audit_line.c, the head file in audit_head.c, appending in audit_write.c, reading in
- * audit_read.c, checking in audit_verify.c. */
+ * audit_read.c, checking in audit_verify.c, forward-secure sealing in audit_seal.c. */
 #ifndef PV_AUDIT_H
 #define PV_AUDIT_H
 
@@ -19,9 +19,10 @@
 #define PV_AUDIT_LINE_MAX 8192
 
 /* Fields of one event. NULL strings are written as null (mandatory fields) or left out
- * (optional ones); duration_s, bytes_in and bytes_out < 0 and pid <= 0 are left out. */
+ * (optional ones); duration_s, bytes_in, bytes_out, seal_epoch and seal_through < 0 and
+ * pid <= 0 are left out. */
 struct pv_audit_event {
-	const char *event;   /* auth, account, session_open, session_close, admin */
+	const char *event;   /* auth, account, session_open, session_close, admin, seal */
 	const char *service; /* PAM service, or "otpctl" */
 	const char *user;    /* the vendor (or the PAM user) */
 	const char *rhost;
@@ -38,6 +39,10 @@ struct pv_audit_event {
 	const char *auth_info; /* sshd's SSH_AUTH_INFO_0 at session open */
 	int64_t bytes_in;      /* VPN session_close: bytes OpenVPN received from the client */
 	int64_t bytes_out;     /* VPN session_close: bytes OpenVPN sent to the client */
+	int64_t seal_epoch;    /* seal events (audit_seal.h): the first epoch sealed, < 0: none */
+	int64_t seal_through;  /* ...the last one */
+	const char *seal_id;   /* ...which sealing key (a hash of its first epoch key) */
+	const char *seal;      /* ...the seal: MAC under the epoch key of the chain before it */
 };
 
 /* An event with every optional field absent. */
@@ -65,11 +70,13 @@ struct pv_audit_sink {
 	void *mirror_ctx;
 };
 
-/* Append one event durably (write + fdatasync + head update) under the audit lock, then the line
- * goes to syslog and, the lock released, through sink->mirror (when set). A local failure is
- * returned and the line taken back (audit_write.c says when it cannot be); a failed copy is
- * returned with the line kept, followed by a line recording that an "allow" is reversed
- * (result deny, reason store_error). Either way the caller must then deny. */
+/* Append one event durably (write + fdatasync + head update) under the audit lock; when
+ * sealing is set up ("<log>.seal", audit_seal.h) and an epoch has ended, a seal line goes
+ * first, the same way. The lines then go to syslog and, the lock released, through
+ * sink->mirror (when set). A local failure is returned and the line taken back (audit_write.c
+ * says when it cannot be); a failed copy is returned with the line kept, followed by a line
+ * recording that an "allow" is reversed (result deny, reason store_error). Either way the
+ * caller must then deny. */
 int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
                     struct pv_err *err);
 
@@ -97,11 +104,15 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 /* Check one chain's lines given in order (e.g. one host's lines from the database's audit
  * table): each line's MAC, seq + 1 and prev links, as pv_audit_verify does for the files.
  * pv_audit_chain_line returns non-zero at the first problem (in res->problem). */
+struct pv_audit_seal_check;
 struct pv_audit_chain {
 	const struct pv_keys *keys;
 	struct pv_audit_verify_result *res;
-	const char *live_log;    /* internal */
-	uint64_t live_first_seq; /* internal */
+	const char *live_log;             /* internal */
+	uint64_t live_first_seq;          /* internal */
+	uint64_t live_bytes;              /* internal: bytes of the live file's lines checked */
+	unsigned long live_lines;         /* internal: and their number */
+	struct pv_audit_seal_check *seal; /* internal: seals checked too (audit_seal.h) */
 	bool have_prev;
 	uint64_t prev_seq;
 	char prev_mac_hex[65];

@@ -6,10 +6,16 @@
  * "pam_vendor-audit-head 1 SEQ MAC LIVE_START HEADMAC\n" padded with NUL bytes; the head for
  * seq N lives in slot N % 2, so the slot written for a new line is never the one holding the
  * head before it. The writer updates one slot in place (pwrite + fdatasync: no temp file,
- * rename or directory sync per line). A slot torn by a crash fails its MAC and the other slot,
- * one line older, is used: the state of a crash between the line and its head. Any damaged
- * slot is healed by rewriting the whole file (temp + rename) at the next append. A file with
- * one line only (the layout before the slots) is read as one slot and rewritten likewise. */
+ * rename or directory sync per line).
+ *
+ * No other layout is read (nothing was released with the one-line head): a file of any other
+ * size is an error. A damaged slot is an error too, with one exception, the only state a crash
+ * leaves: the slot being written for seq N was torn, so the other slot names N-1 and the log
+ * ends with the complete, authentic line N that links to it (pv_audit_head_torn_ok). That
+ * exception cannot hide a cut: cutting line N leaves the log ending at N-1 (refused), and
+ * showing only the N-1 slot needs either a file of another size or a copied slot (wrong
+ * parity: damaged) with the log still ending at N. The writer heals it by rewriting the whole
+ * file (temp + rename). */
 #include "audit_int.h"
 
 #include <errno.h>
@@ -100,9 +106,11 @@ static int read_raw(struct pv_audit_head_file *hf, const char *shown, struct pv_
 		pv_err_errno(err, errno, "cannot stat %s", shown);
 		return PV_ERR;
 	}
-	if (st.st_size > HEAD_FILE_SIZE) {
-		pv_err_set(err, "audit head %s is malformed (%jd bytes)", shown,
-		           (intmax_t)st.st_size);
+	if (st.st_size != HEAD_FILE_SIZE) {
+		pv_err_set(err,
+		           "audit head %s is %jd bytes, not the two-slot layout of %d: it was "
+		           "replaced or cut",
+		           shown, (intmax_t)st.st_size, HEAD_FILE_SIZE);
 		return PV_ERR;
 	}
 	got = pread(hf->fd, hf->raw, (size_t)st.st_size, 0);
@@ -121,17 +129,11 @@ static void parse_slots(struct pv_audit_head_file *hf, const struct pv_keys *key
 	struct pv_audit_pos slot_head[2];
 	int i;
 
-	hf->two_slots = hf->raw_len == HEAD_FILE_SIZE;
-	if (hf->two_slots) {
-		for (i = 0; i < 2; i++) {
-			status[i] =
-			    parse_slot(hf->raw + i * HEAD_SLOT, HEAD_SLOT, keys, &slot_head[i]);
-			/* A slot holds only heads of its own parity: a copied slot is not valid. */
-			if (status[i] == SLOT_OK && slot_head[i].seq % 2 != (uint64_t)i)
-				status[i] = SLOT_MALFORMED;
-		}
-	} else {
-		status[0] = parse_slot(hf->raw, hf->raw_len, keys, &slot_head[0]);
+	for (i = 0; i < 2; i++) {
+		status[i] = parse_slot(hf->raw + i * HEAD_SLOT, HEAD_SLOT, keys, &slot_head[i]);
+		/* A slot holds only heads of its own parity: a copied slot is not valid. */
+		if (status[i] == SLOT_OK && slot_head[i].seq % 2 != (uint64_t)i)
+			status[i] = SLOT_MALFORMED;
 	}
 	for (i = 0; i < 2; i++) {
 		if (status[i] != SLOT_OK)
@@ -140,7 +142,30 @@ static void parse_slots(struct pv_audit_head_file *hf, const struct pv_keys *key
 			hf->head = slot_head[i];
 		hf->found = true;
 	}
-	hf->damaged = hf->two_slots && (status[0] != SLOT_OK || status[1] != SLOT_OK);
+	hf->damaged = status[0] != SLOT_OK || status[1] != SLOT_OK;
+	/* Only the slot after the valid one can be torn by a crash (see the top of the file). */
+	if (hf->damaged && hf->found && status[(hf->head.seq + 1) % 2] == SLOT_OK)
+		hf->damaged_older = true;
+}
+
+bool pv_audit_head_torn_ok(const struct pv_audit_pos *head, bool damaged, bool damaged_older,
+                           const struct pv_audit_tail *tail)
+{
+	if (!damaged)
+		return true;
+	return !damaged_older && tail->found && tail->authentic && tail->pos.seq == head->seq + 1 &&
+	       sodium_memcmp(tail->prev, head->mac, MAC_BYTES) == 0;
+}
+
+void pv_audit_head_damage_problem(const char *shown, const struct pv_audit_pos *head, char *out,
+                                  size_t size)
+{
+	snprintf(out, size,
+	         "audit head %.300s has a damaged slot and the log does not end with the line "
+	         "after the other slot's seq %" PRIu64
+	         " (the only state a crash leaves): the head was altered or the log's last line "
+	         "removed",
+	         shown, head->seq);
 }
 
 int pv_audit_head_read(const struct pv_audit_files *files, const struct pv_keys *keys,
@@ -196,9 +221,8 @@ static void format_slot(const struct pv_keys *keys, const struct pv_audit_pos *h
 	snprintf(text + n, HEAD_SLOT - (size_t)n, " %s\n", mac_hex);
 }
 
-/* In place when the file is sound and already names `before`; otherwise (no file, the old
- * layout, a damaged slot, or a head the log had moved past) the whole file is replaced with
- * both slots. */
+/* In place when the file is sound and already names `before`; otherwise (no file, a torn
+ * slot, or a head the log had moved past) the whole file is replaced with both slots. */
 int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_files *files,
                         const struct pv_keys *keys, const struct pv_audit_pos *head,
                         const struct pv_audit_pos *before, struct pv_err *err)
@@ -208,12 +232,16 @@ int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_fil
 	ssize_t n;
 	int rc;
 
-	if (hf->fd >= 0 && hf->two_slots && !hf->damaged && hf->head.seq == before->seq &&
+	if (hf->fd >= 0 && !hf->damaged && hf->head.seq == before->seq &&
 	    sodium_memcmp(hf->head.mac, before->mac, MAC_BYTES) == 0) {
 		format_slot(keys, head, file);
 		n = pwrite(hf->fd, file, HEAD_SLOT, at);
-		if (n == HEAD_SLOT && fdatasync(hf->fd) == 0)
+		if (n == HEAD_SLOT && fdatasync(hf->fd) == 0) {
+			memcpy(hf->written, hf->raw, HEAD_FILE_SIZE);
+			memcpy(hf->written + at, file, HEAD_SLOT);
+			hf->head = *head;
 			return PV_OK;
+		}
 		pv_err_errno(err, n < 0 || n == HEAD_SLOT ? errno : ENOSPC, "cannot update %s",
 		             files->head_shown);
 		return PV_UNSYNCED;
@@ -224,14 +252,26 @@ int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_fil
 	                          files->head_shown, err);
 	if (rc == PV_OK || rc == PV_UNSYNCED)
 		pv_audit_head_close(hf); /* the open file is no longer the head */
+	if (rc == PV_OK) {
+		memcpy(hf->written, file, HEAD_FILE_SIZE);
+		hf->head = *head;
+	}
 	return rc;
+}
+
+void pv_audit_head_settle(struct pv_audit_head_file *hf)
+{
+	memcpy(hf->raw, hf->written, HEAD_FILE_SIZE);
+	hf->raw_len = HEAD_FILE_SIZE;
+	hf->found = true;
+	hf->damaged = false;
 }
 
 int pv_audit_head_restore(struct pv_audit_head_file *hf, const struct pv_audit_files *files)
 {
 	struct pv_err ignored;
 
-	if (hf->fd >= 0 && hf->two_slots)
+	if (hf->fd >= 0 && hf->raw_len == HEAD_FILE_SIZE)
 		return pwrite(hf->fd, hf->raw, HEAD_FILE_SIZE, 0) == HEAD_FILE_SIZE &&
 		               fdatasync(hf->fd) == 0
 		           ? PV_OK

@@ -9,8 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "audit.h"
+#include "audit_seal.h"
 #include "err.h"
 #include "json.h"
 #include "keys.h"
@@ -78,8 +80,10 @@ struct pv_audit_files {
 	char base[NAME_MAX + 1];
 	char head_name[NAME_MAX + 8];
 	char lock_name[NAME_MAX + 8];
+	char seal_name[NAME_MAX + 8];
 	char head_shown[PATH_MAX + 8];
 	char lock_shown[PATH_MAX + 8];
+	char seal_shown[PATH_MAX + 8];
 };
 
 int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, struct pv_err *err);
@@ -90,12 +94,24 @@ void pv_audit_files_close(struct pv_audit_files *files);
 struct pv_audit_tail {
 	struct pv_audit_pos pos; /* seq and mac; live_start 0 */
 	bool found;              /* a last complete line that parses */
+	bool authentic;          /* ...and its MAC holds (only when read with the keys) */
+	unsigned char prev[PV_AUDIT_MAC_BYTES]; /* the MAC it names as its predecessor's */
 	bool torn;
 };
 
-/* Read the end of the open log fd. repair (the writer, under the lock): cut a torn fragment. */
-int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_tail *tail,
-                       struct pv_err *err);
+/* Read the end of the open log fd. repair (the writer, under the lock): cut a torn fragment.
+ * keys non-NULL: check the last line's MAC (tail->authentic). */
+int pv_audit_read_tail(int fd, const char *shown, bool repair, const struct pv_keys *keys,
+                       struct pv_audit_tail *tail, struct pv_err *err);
+
+/* pv_audit_foreach, and *live: the live log file it read (st_ino 0 when there was none). */
+struct stat;
+int pv_audit_foreach_live(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct stat *live,
+                          struct pv_err *err);
+
+/* The complete lines of the open plain file fd from byte `from` on, numbered after lineno. */
+int pv_audit_foreach_from(int fd, off_t from, const char *shown, unsigned long lineno,
+                          pv_audit_line_fn fn, void *ctx, struct pv_err *err);
 
 /* Sequence number of the open log's first line (0 when it has none that parses). */
 uint64_t pv_audit_first_seq(int fd);
@@ -106,16 +122,19 @@ uint64_t pv_audit_first_seq(int fd);
 #define PV_AUDIT_HEAD_FILE_SIZE (2 * PV_AUDIT_HEAD_SLOT)
 
 struct pv_audit_head_file {
-	int fd;         /* open O_RDWR for the writer, -1 when closed or absent */
-	bool found;     /* a valid slot exists: head holds the newest */
-	bool two_slots; /* the in-place layout */
-	bool damaged;   /* two-slot layout with a slot that is not valid */
-	size_t raw_len; /* the file as read, to put it back after a failed update */
+	int fd;             /* open O_RDWR for the writer, -1 when closed or absent */
+	bool found;         /* a valid slot exists: head holds the newest */
+	bool damaged;       /* a slot is not valid */
+	bool damaged_older; /* ...and it is the one before the valid slot, not after it */
+	size_t raw_len;     /* the file as read, to put it back after a failed update */
 	unsigned char raw[PV_AUDIT_HEAD_FILE_SIZE];
+	unsigned char written[PV_AUDIT_HEAD_FILE_SIZE]; /* the file after the last write */
 	struct pv_audit_pos head;
 };
 
-/* Read the head file (absent: hf->found false). The writer keeps it open (writable). */
+/* Read the head file (absent: hf->found false). The writer keeps it open (writable). A file
+ * that is not exactly two slots, or without any valid slot, is an error; one damaged slot is
+ * reported in hf->damaged for the caller to judge with pv_audit_head_torn_ok. */
 int pv_audit_head_read(const struct pv_audit_files *files, const struct pv_keys *keys,
                        bool writable, struct pv_audit_head_file *hf, struct pv_err *err);
 
@@ -126,9 +145,76 @@ int pv_audit_head_write(struct pv_audit_head_file *hf, const struct pv_audit_fil
                         const struct pv_keys *keys, const struct pv_audit_pos *head,
                         const struct pv_audit_pos *before, struct pv_err *err);
 
-/* Put back the head file as it was read, after a failed update. */
+/* A damaged slot is acceptable only as a crash leaves it: the torn slot is the one after the
+ * valid `head`, and the log ends with the authentic line head->seq + 1 linking to head's MAC
+ * (tail read with the keys). True also when nothing is damaged. */
+bool pv_audit_head_torn_ok(const struct pv_audit_pos *head, bool damaged, bool damaged_older,
+                           const struct pv_audit_tail *tail);
+
+/* The one-sentence problem for a damaged slot that pv_audit_head_torn_ok refused. */
+void pv_audit_head_damage_problem(const char *shown, const struct pv_audit_pos *head, char *out,
+                                  size_t size);
+
+/* The line whose head was written last is done: a failed update of the next line (a seal,
+ * then the event, in one call) puts back this state, not the one read. */
+void pv_audit_head_settle(struct pv_audit_head_file *hf);
+
+/* Put back the head file as it was read (or settled), after a failed update. */
 int pv_audit_head_restore(struct pv_audit_head_file *hf, const struct pv_audit_files *files);
 
 void pv_audit_head_close(struct pv_audit_head_file *hf);
+
+/* --- audit_seal.c: the sealing state "<log>.seal" and the check of seal lines --- */
+
+/* The sealing state, open for the writer under the audit lock. */
+struct pv_audit_seal_state {
+	int fd;
+	int64_t epoch_len;
+	int64_t t0;
+	uint64_t epoch;                  /* the epoch whose key this is */
+	unsigned char key[PV_KEY_BYTES]; /* k_epoch; earlier keys are gone */
+	char id[PV_AUDIT_SEAL_ID_HEX + 1];
+};
+
+/* Open and read the state (PV_NOTFOUND: sealing is not set up). */
+int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit_seal_state *st,
+                             struct pv_err *err);
+void pv_audit_seal_state_close(struct pv_audit_seal_state *st);
+
+/* The epoch `now` lies in (0 before t0). */
+uint64_t pv_audit_seal_epoch_at(int64_t t0, int64_t epoch_len, int64_t now);
+
+/* The seal event for epochs st->epoch..through, after the line whose MAC is prev; seal_hex
+ * holds the seal the event points to. */
+void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
+                         const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                         char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev);
+
+/* Evolve the key to epoch `to` and overwrite the state in place, durably: the old key is gone
+ * from the file and from memory. */
+int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
+                               struct pv_err *err);
+
+/* The check of seal lines with the verification key, line by line in chain order. */
+struct pv_audit_seal_check {
+	const struct pv_audit_seal_key *vkey;
+	char id[PV_AUDIT_SEAL_ID_HEX + 1];
+	unsigned char key[PV_KEY_BYTES]; /* k_key_epoch, derived from k0 */
+	uint64_t key_epoch;
+	uint64_t last_epoch; /* of the last seal */
+	struct pv_audit_seal_result *out;
+};
+
+void pv_audit_seal_check_reset(struct pv_audit_seal_check *c);
+
+/* One line (its chain link already checked): non-zero at a problem (in res->problem). */
+int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, size_t len,
+                             const char *file, unsigned long lineno,
+                             struct pv_audit_verify_result *res);
+
+/* pv_audit_verify with the seal check (NULL: none). */
+int pv_audit_verify_with(const char *audit_log, const struct pv_keys *keys,
+                         struct pv_audit_seal_check *seal, struct pv_audit_verify_result *res,
+                         struct pv_err *err);
 
 #endif

@@ -21,6 +21,8 @@ void pv_audit_event_init(struct pv_audit_event *ev)
 	ev->duration_s = -1;
 	ev->bytes_in = -1;
 	ev->bytes_out = -1;
+	ev->seal_epoch = -1;
+	ev->seal_through = -1;
 }
 
 bool pv_audit_event_time(const struct pv_json_object *obj, int64_t now, int64_t *t)
@@ -127,6 +129,14 @@ static void optional_fields(struct pv_buf *b, bool *first, const struct pv_audit
 		pv_json_key_int(b, first, "bytes_in", ev->bytes_in);
 	if (ev->bytes_out >= 0)
 		pv_json_key_int(b, first, "bytes_out", ev->bytes_out);
+	if (ev->seal_epoch >= 0)
+		pv_json_key_int(b, first, "seal_epoch", ev->seal_epoch);
+	if (ev->seal_through >= 0)
+		pv_json_key_int(b, first, "seal_through", ev->seal_through);
+	if (ev->seal_id != NULL)
+		pv_json_key_string(b, first, "seal_id", ev->seal_id);
+	if (ev->seal != NULL)
+		pv_json_key_string(b, first, "seal", ev->seal);
 }
 
 /* Everything the MAC covers: the chain fields, then the event's fields (mandatory ones as

@@ -34,6 +34,8 @@ int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, str
 	snprintf(files->lock_name, sizeof(files->lock_name), "%s.lock", files->base);
 	snprintf(files->head_shown, sizeof(files->head_shown), "%s.head", audit_log);
 	snprintf(files->lock_shown, sizeof(files->lock_shown), "%s.lock", audit_log);
+	snprintf(files->seal_name, sizeof(files->seal_name), "%s.seal", files->base);
+	snprintf(files->seal_shown, sizeof(files->seal_shown), "%s.seal", audit_log);
 	return PV_OK;
 }
 
@@ -64,8 +66,8 @@ uint64_t pv_audit_first_seq(int fd)
 
 /* The last line in buf (want bytes of the file from offset from, NUL-terminated), after the
  * torn fragment check: cut one (repair) or report it. */
-static int tail_of(int fd, const char *shown, bool repair, char *buf, size_t want, off_t from,
-                   struct pv_audit_tail *tail, struct pv_err *err)
+static int tail_of(int fd, const char *shown, bool repair, const struct pv_keys *keys, char *buf,
+                   size_t want, off_t from, struct pv_audit_tail *tail, struct pv_err *err)
 {
 	struct pv_audit_parsed pl;
 	char *last_nl = memrchr(buf, '\n', want);
@@ -92,16 +94,24 @@ static int tail_of(int fd, const char *shown, bool repair, char *buf, size_t wan
 		pv_err_set(err, "the last line of %s is too long", shown);
 		return PV_ERR;
 	}
-	if (pv_audit_parse_line(start, (size_t)(last_nl - start), NULL, &pl) == PV_AUDIT_LINE_OK) {
+	switch (pv_audit_parse_line(start, (size_t)(last_nl - start), keys, &pl)) {
+	case PV_AUDIT_LINE_OK:
+		tail->authentic = keys != NULL;
+		/* fall through */
+	case PV_AUDIT_LINE_BAD_MAC:
 		tail->pos.seq = pl.seq;
 		memcpy(tail->pos.mac, pl.mac, PV_AUDIT_MAC_BYTES);
+		memcpy(tail->prev, pl.prev, PV_AUDIT_MAC_BYTES);
 		tail->found = true;
+		break;
+	case PV_AUDIT_LINE_MALFORMED:
+		break;
 	}
 	return PV_OK;
 }
 
-int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_tail *tail,
-                       struct pv_err *err)
+int pv_audit_read_tail(int fd, const char *shown, bool repair, const struct pv_keys *keys,
+                       struct pv_audit_tail *tail, struct pv_err *err)
 {
 	char *buf = NULL;
 	struct stat st;
@@ -130,7 +140,7 @@ int pv_audit_read_tail(int fd, const char *shown, bool repair, struct pv_audit_t
 		goto out;
 	}
 	buf[want] = '\0';
-	rc = tail_of(fd, shown, repair, buf, want, from, tail, err);
+	rc = tail_of(fd, shown, repair, keys, buf, want, from, tail, err);
 out:
 	free(buf);
 	return rc;
@@ -256,8 +266,10 @@ static int feed_chunk(struct line_reader *r, const char *chunk, int got, struct 
 	return PV_OK;
 }
 
-/* Read one file (plain or gzip: zlib reads both) line by line. */
-static int foreach_in_file(int dirfd, const char *name, struct line_reader *r, struct pv_err *err)
+/* Read one file (plain or gzip: zlib reads both) line by line; *st (when non-NULL) is the
+ * file read. */
+static int foreach_in_file(int dirfd, const char *name, struct line_reader *r, struct stat *st,
+                           struct pv_err *err)
 {
 	char chunk[65536];
 	gzFile gz = NULL;
@@ -268,6 +280,11 @@ static int foreach_in_file(int dirfd, const char *name, struct line_reader *r, s
 	fd = pv_open_file_at(dirfd, name, O_RDONLY, PV_FILE_PUBLIC, r->shown, &missing, err);
 	if (fd < 0)
 		return missing ? PV_NOTFOUND : PV_ERR;
+	if (st != NULL && fstat(fd, st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", r->shown);
+		close(fd);
+		return PV_ERR;
+	}
 	gz = gzdopen(fd, "rb");
 	if (gz == NULL) {
 		close(fd);
@@ -302,6 +319,12 @@ out:
 
 int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct pv_err *err)
 {
+	return pv_audit_foreach_live(audit_log, fn, ctx, NULL, err);
+}
+
+int pv_audit_foreach_live(const char *audit_log, pv_audit_line_fn fn, void *ctx, struct stat *live,
+                          struct pv_err *err)
+{
 	char base[NAME_MAX + 1];
 	char shown[PATH_MAX + NAME_MAX + 2];
 	struct line_reader r = {.fn = fn, .ctx = ctx, .shown = shown};
@@ -321,15 +344,47 @@ int pv_audit_foreach(const char *audit_log, pv_audit_line_fn fn, void *ctx, stru
 		snprintf(dir, sizeof(dir), "%s", audit_log);
 		*strrchr(dir, '/') = '\0';
 		snprintf(shown, sizeof(shown), "%s/%s", dir, rot[i].name);
-		if (foreach_in_file(dirfd, rot[i].name, &r, err) == PV_ERR)
+		if (foreach_in_file(dirfd, rot[i].name, &r, NULL, err) == PV_ERR)
 			goto out;
 	}
 	r.shown = audit_log;
-	if (!r.stopped && foreach_in_file(dirfd, base, &r, err) == PV_ERR)
+	if (live != NULL)
+		memset(live, 0, sizeof(*live));
+	if (!r.stopped && foreach_in_file(dirfd, base, &r, live, err) == PV_ERR)
 		goto out;
 	rc = PV_OK;
 out:
 	free(rot);
 	close(dirfd);
+	return rc;
+}
+
+int pv_audit_foreach_from(int fd, off_t from, const char *shown, unsigned long lineno,
+                          pv_audit_line_fn fn, void *ctx, struct pv_err *err)
+{
+	struct line_reader r = {.fn = fn, .ctx = ctx, .shown = shown, .lineno = lineno};
+	char chunk[65536];
+	int rc = PV_ERR;
+
+	r.line = malloc(PV_AUDIT_LINE_MAX + 1);
+	if (r.line == NULL) {
+		pv_err_set(err, "out of memory");
+		return PV_ERR;
+	}
+	while (!r.stopped) {
+		ssize_t got = pread(fd, chunk, sizeof(chunk), from);
+		if (got < 0) {
+			pv_err_errno(err, errno, "cannot read %s", shown);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		from += got;
+		if (feed_chunk(&r, chunk, (int)got, err) != PV_OK)
+			goto out;
+	}
+	rc = PV_OK;
+out:
+	free(r.line);
 	return rc;
 }

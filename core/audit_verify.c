@@ -3,7 +3,9 @@
  * the one before, across the rotated files, then the end of the log against the head file. */
 #include "audit_int.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -100,8 +102,15 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 		return 1;
 	if (!link_ok(v, &fl, file, lineno))
 		return 1;
-	if (v->live_first_seq == 0 && strcmp(file, v->live_log) == 0)
-		v->live_first_seq = fl.seq;
+	if (v->seal != NULL &&
+	    pv_audit_seal_check_line(v->seal, line, len, file, lineno, v->res) != 0)
+		return 1;
+	if (strcmp(file, v->live_log) == 0) {
+		if (v->live_first_seq == 0)
+			v->live_first_seq = fl.seq;
+		v->live_bytes += len + 1;
+		v->live_lines++;
+	}
 	v->have_prev = true;
 	v->prev_seq = fl.seq;
 	memcpy(v->prev_mac_hex, fl.mac_hex, MAC_HEX);
@@ -126,20 +135,59 @@ int pv_audit_chain_line(struct pv_audit_chain *chain, const char *line, size_t l
 	return verify_line(line, len, where, lineno, chain);
 }
 
-/* Under the audit lock (bounded wait), read the head and the live log's current last line:
- * lines a writer appends while a long verification runs are then not mistaken for tampering,
- * and a line being written is never seen half done. */
+/* Under the audit lock (bounded wait): the head, and the live log's lines appended since the
+ * pass read it, checked like every other line. The end compared with the head is then an end
+ * whose every line had its MAC checked (one verification is one snapshot), while writers are
+ * held only for the few lines appended during the pass, never for the whole log. */
 struct snapshot {
 	struct pv_audit_pos head;
 	bool have_head;
 	bool head_damaged;
-	bool head_bad; /* err holds why */
+	bool head_damaged_older;
+	bool head_bad; /* head_problem says why */
+	char head_problem[sizeof(((struct pv_err *)0)->msg)];
+	bool rotated; /* the live file is not the one the pass read: verify again */
 	struct pv_audit_tail tail;
 	char head_shown[PATH_MAX + 8];
 };
 
-static int locked_snapshot(const char *audit_log, const struct pv_keys *keys, struct snapshot *snap,
-                           struct pv_err *err)
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* The live log's lines after those the pass checked; fd is the log now, under the lock. */
+static int check_rest_of_live_log(int fd, const char *audit_log, const struct stat *live,
+                                  struct pv_audit_chain *v, struct snapshot *snap,
+                                  struct pv_err *err)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", audit_log);
+		return PV_ERR;
+	}
+	if (live->st_ino == 0 || !same_file(&st, live)) {
+		snap->rotated = true;
+		return PV_OK;
+	}
+	if ((uint64_t)st.st_size < v->live_bytes) {
+		snprintf(v->res->problem, sizeof(v->res->problem),
+		         "%.300s is now shorter than the %" PRIu64
+		         " bytes read a moment ago: lines were removed from the end",
+		         audit_log, v->live_bytes);
+		return PV_OK;
+	}
+	if (pv_audit_foreach_from(fd, (off_t)v->live_bytes, audit_log, v->live_lines, verify_line,
+	                          v, err) != PV_OK)
+		return PV_ERR;
+	if (v->res->problem[0] != '\0')
+		return PV_OK;
+	return pv_audit_read_tail(fd, audit_log, false, v->keys, &snap->tail, err);
+}
+
+static int locked_snapshot(const char *audit_log, const struct stat *live, struct pv_audit_chain *v,
+                           struct snapshot *snap, struct pv_err *err)
 {
 	struct pv_audit_files files;
 	struct pv_audit_head_file hf;
@@ -156,18 +204,22 @@ static int locked_snapshot(const char *audit_log, const struct pv_keys *keys, st
 	                         files.lock_shown, err);
 	if (lockfd < 0)
 		goto out;
-	if (pv_audit_head_read(&files, keys, false, &hf, err) != PV_OK) {
+	if (pv_audit_head_read(&files, v->keys, false, &hf, err) != PV_OK) {
 		snap->head_bad = true;
+		snprintf(snap->head_problem, sizeof(snap->head_problem), "%s", err->msg);
 	} else {
 		snap->head = hf.head;
 		snap->have_head = hf.found;
 		snap->head_damaged = hf.damaged;
+		snap->head_damaged_older = hf.damaged_older;
 	}
 	fd = pv_open_file_at(files.dirfd, files.base, O_RDONLY, PV_FILE_PUBLIC, audit_log, &missing,
 	                     err);
 	if (fd < 0 && !missing)
 		goto out;
-	if (fd >= 0 && pv_audit_read_tail(fd, audit_log, false, &snap->tail, err) != PV_OK)
+	if (fd < 0)
+		snap->rotated = live->st_ino != 0;
+	else if (check_rest_of_live_log(fd, audit_log, live, v, snap, err) != PV_OK)
 		goto out;
 	rc = PV_OK;
 out:
@@ -179,12 +231,9 @@ out:
 	return rc;
 }
 
-/* The log's end as the snapshot sees it, against the end read a moment ago: a torn line, a
- * bad head, or lines gone are problems (true, in res->problem); lines appended since then are
- * authenticated lines of their own and move *last to the log's current end. */
+/* A torn last line or a bad head: true, with the problem in res->problem. */
 static bool end_problem(const char *audit_log, const struct snapshot *snap,
-                        const struct pv_err *err, struct pv_audit_verify_result *res,
-                        struct pv_audit_pos *last)
+                        struct pv_audit_verify_result *res)
 {
 	const struct pv_audit_tail *tail = &snap->tail;
 
@@ -197,19 +246,8 @@ static bool end_problem(const char *audit_log, const struct snapshot *snap,
 	}
 	if (snap->head_bad) {
 		/* A damaged or forged head is a verification result, not a failure to verify. */
-		snprintf(res->problem, sizeof(res->problem), "%s", err->msg);
+		snprintf(res->problem, sizeof(res->problem), "%s", snap->head_problem);
 		return true;
-	}
-	if (tail->found && tail->pos.seq < res->last_seq) {
-		snprintf(res->problem, sizeof(res->problem),
-		         "%.300s now ends at seq %" PRIu64 ", before seq %" PRIu64
-		         " read a moment ago: lines were removed from the end",
-		         audit_log, tail->pos.seq, res->last_seq);
-		return true;
-	}
-	if (tail->found && tail->pos.seq > res->last_seq) {
-		last->seq = tail->pos.seq;
-		memcpy(last->mac, tail->pos.mac, MAC_BYTES);
 	}
 	return false;
 }
@@ -240,11 +278,9 @@ static void check_head(const char *audit_log, const struct pv_audit_chain *v,
 		         "the log ends at seq %" PRIu64 " but %.300s records seq %" PRIu64
 		         ": lines were removed from the end",
 		         last->seq, shown, head->seq);
-	} else if (head->seq == last->seq && snap->head_damaged) {
-		snprintf(res->problem, sizeof(res->problem),
-		         "%.300s has a damaged slot and the log ends at the older slot's line (seq "
-		         "%" PRIu64 "): the last line may have been removed",
-		         shown, last->seq);
+	} else if (!pv_audit_head_torn_ok(head, snap->head_damaged, snap->head_damaged_older,
+	                                  &snap->tail)) {
+		pv_audit_head_damage_problem(shown, head, res->problem, sizeof(res->problem));
 	} else if (head->seq == last->seq && sodium_memcmp(head->mac, last->mac, MAC_BYTES) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "the last line (seq %" PRIu64
@@ -262,17 +298,47 @@ static void check_head(const char *audit_log, const struct pv_audit_chain *v,
 	}
 }
 
+#define VERIFY_ATTEMPTS 3 /* logrotate renaming the log during a pass: read it again */
+
 int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
                     struct pv_audit_verify_result *res, struct pv_err *err)
+{
+	return pv_audit_verify_with(audit_log, keys, NULL, res, err);
+}
+
+int pv_audit_verify_with(const char *audit_log, const struct pv_keys *keys,
+                         struct pv_audit_seal_check *seal, struct pv_audit_verify_result *res,
+                         struct pv_err *err)
 {
 	struct pv_audit_chain v;
 	struct snapshot snap;
 	struct pv_audit_pos last = {0};
+	struct stat live;
+	int attempt;
 
-	pv_audit_chain_init(&v, keys, res);
-	v.live_log = audit_log;
-	if (pv_audit_foreach(audit_log, verify_line, &v, err) != PV_OK)
-		return PV_ERR;
+	for (attempt = 1;; attempt++) {
+		pv_audit_chain_init(&v, keys, res);
+		v.live_log = audit_log;
+		v.seal = seal;
+		if (seal != NULL)
+			pv_audit_seal_check_reset(seal);
+		if (pv_audit_foreach_live(audit_log, verify_line, &v, &live, err) != PV_OK)
+			return PV_ERR;
+		if (res->problem[0] != '\0')
+			return PV_OK;
+		if (locked_snapshot(audit_log, &live, &v, &snap, err) != PV_OK)
+			return PV_ERR;
+		if (!snap.rotated)
+			break;
+		if (attempt == VERIFY_ATTEMPTS) {
+			pv_err_set(
+			    err,
+			    "%s was replaced (rotated) %d times while it was verified; run the "
+			    "verification again",
+			    audit_log, VERIFY_ATTEMPTS);
+			return PV_ERR;
+		}
+	}
 	if (res->problem[0] != '\0')
 		return PV_OK;
 	last.seq = res->last_seq;
@@ -280,9 +346,7 @@ int pv_audit_verify(const char *audit_log, const struct pv_keys *keys,
 		pv_err_set(err, "internal error: the last MAC read is not hex");
 		return PV_ERR;
 	}
-	if (locked_snapshot(audit_log, keys, &snap, err) != PV_OK)
-		return PV_ERR;
-	if (!end_problem(audit_log, &snap, err, res, &last))
+	if (!end_problem(audit_log, &snap, res))
 		check_head(audit_log, &v, &snap, &last);
 	return PV_OK;
 }

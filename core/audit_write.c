@@ -14,8 +14,17 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "audit_seal.h"
 #include "log.h"
 #include "safefile.h"
+
+/* A line written under the lock, to be sent to syslog and copied once it is released. One
+ * call writes at most a seal line and its event's line. */
+#define PV_AUDIT_WRITTEN_MAX 2
+struct pv_written {
+	uint64_t seq;
+	struct pv_buf line;
+};
 
 /* One append under way: what it holds open and where in the chain the line goes. */
 struct append {
@@ -28,6 +37,8 @@ struct append {
 	struct pv_audit_pos before; /* the position the line follows */
 	struct pv_audit_pos head;   /* the line's own position */
 	struct pv_buf line;
+	struct pv_written *done; /* the lines written so far, kept for their copies */
+	int n_done;
 };
 
 /* Open the live log for appending (created 0600 when absent), through the checked path. */
@@ -85,13 +96,15 @@ static int refuse_tampered(const struct append *a, const struct pv_audit_tail *t
 		           a->files.head_shown, a->files.log);
 		return PV_ERR;
 	}
-	/* A damaged slot while the log ends at the other slot's line: no crash leaves that (a
-	 * line is durable before its head slot is written), removing the last line does. */
-	if (a->hf.damaged && tail->found && tail->pos.seq == a->hf.head.seq) {
-		pv_err_set(err,
-		           "audit head %s has a damaged slot and the log ends at the older one: "
-		           "the last line may have been removed; run otpctl audit verify",
-		           a->files.head_shown);
+	/* A damaged slot is accepted only in the state a crash leaves (audit_head.c); any other
+	 * (the log cut back to the other slot's line, a copied slot) is refused until the admin
+	 * has looked. */
+	if (!pv_audit_head_torn_ok(&a->hf.head, a->hf.damaged, a->hf.damaged_older, tail)) {
+		char problem[512];
+
+		pv_audit_head_damage_problem(a->files.head_shown, &a->hf.head, problem,
+		                             sizeof(problem));
+		pv_err_set(err, "%s; run otpctl audit verify", problem);
 		return PV_ERR;
 	}
 	return PV_OK;
@@ -105,7 +118,7 @@ static int find_position(struct append *a, struct pv_err *err)
 	struct stat st;
 
 	if (pv_audit_head_read(&a->files, a->sink->keys, true, &a->hf, err) != PV_OK ||
-	    pv_audit_read_tail(a->fd, a->files.log, true, &tail, err) != PV_OK)
+	    pv_audit_read_tail(a->fd, a->files.log, true, a->sink->keys, &tail, err) != PV_OK)
 		return PV_ERR;
 	if (fstat(a->fd, &st) != 0) {
 		pv_err_errno(err, errno, "cannot stat %s", a->files.log);
@@ -172,30 +185,81 @@ static int write_head(struct append *a, struct pv_err *err)
 	return PV_ERR;
 }
 
-/* Append ev to the local log under the lock (released on return): the line, durable with its
- * head, is left in `line` without its newline and its seq in *seq. */
-static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
-                        int64_t now, struct pv_buf *line, uint64_t *seq, struct pv_err *err)
+/* One line after a->before: the line and its head, durable. Once done, the line is kept in
+ * a->done (copied to the database and syslog after the lock is released), and a->before and
+ * a->size move past it: a later failure of the same call no longer takes it back. */
+static int append_line(struct append *a, const struct pv_audit_event *ev, int64_t now,
+                       struct pv_err *err)
 {
-	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1};
+	struct pv_written *w;
+
+	if (a->n_done >= PV_AUDIT_WRITTEN_MAX) {
+		pv_err_set(err, "too many audit lines in one call");
+		return PV_ERR;
+	}
+	w = &a->done[a->n_done];
+	pv_buf_free(&a->line);
+	pv_buf_init(&a->line, PV_AUDIT_LINE_MAX);
+	if (pv_audit_format_line(a->sink->keys, ev, now, &a->before, &a->head, &a->line) != PV_OK) {
+		pv_err_set(err, "audit line too long");
+		return PV_ERR;
+	}
+	if (write_line(a, err) != PV_OK || write_head(a, err) != PV_OK)
+		return PV_ERR;
+	a->line.data[a->line.len - 1] = '\0'; /* the copies carry the line without its newline */
+	pv_audit_head_settle(&a->hf);
+	a->size += (off_t)a->line.len;
+	a->before = a->head;
+	w->seq = a->head.seq;
+	w->line = a->line; /* pv_audit_append frees it */
+	pv_buf_init(&a->line, PV_AUDIT_LINE_MAX);
+	a->n_done++;
+	return PV_OK;
+}
+
+/* Before the next line, seal the epochs that have ended since the sealing state's epoch
+ * (audit_seal.c): the seal line first, then the key evolves. No state: sealing is not set up. */
+static int seal_if_due(struct append *a, int64_t now, struct pv_err *err)
+{
+	char seal_hex[PV_AUDIT_MAC_HEX + 1];
+	struct pv_audit_seal_state st;
+	struct pv_audit_event ev;
+	uint64_t now_epoch;
+	int r = pv_audit_seal_state_open(&a->files, &st, err);
+
+	if (r == PV_NOTFOUND)
+		return PV_OK;
+	if (r != PV_OK)
+		return PV_ERR;
+	now_epoch = pv_audit_seal_epoch_at(st.t0, st.epoch_len, now);
+	if (now_epoch > st.epoch) {
+		pv_audit_seal_event(&st, now_epoch - 1, a->before.mac, seal_hex, &ev);
+		if (append_line(a, &ev, now, err) != PV_OK ||
+		    pv_audit_seal_state_evolve(&st, now_epoch, a->files.seal_shown, err) != PV_OK)
+			r = PV_ERR;
+	}
+	pv_audit_seal_state_close(&st);
+	return r;
+}
+
+/* Under the lock (released on return): the position, the seal when due, then the event's
+ * line (none for pv_audit_seal_due). The lines written are left in done[0..*n_done). */
+static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                        int64_t now, struct pv_written done[PV_AUDIT_WRITTEN_MAX], int *n_done,
+                        struct pv_err *err)
+{
+	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1, .done = done};
 	int rc = PV_ERR;
 
 	a.files.dirfd = -1;
 	pv_buf_init(&a.line, PV_AUDIT_LINE_MAX);
-	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK)
+	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK ||
+	    seal_if_due(&a, now, err) != PV_OK ||
+	    (ev != NULL && append_line(&a, ev, now, err) != PV_OK))
 		goto out;
-	if (pv_audit_format_line(sink->keys, ev, now, &a.before, &a.head, &a.line) != PV_OK) {
-		pv_err_set(err, "audit line too long");
-		goto out;
-	}
-	if (write_line(&a, err) != PV_OK || write_head(&a, err) != PV_OK)
-		goto out;
-	a.line.data[a.line.len - 1] = '\0'; /* the copies carry the line without its newline */
-	*seq = a.head.seq;
-	*line = a.line; /* the caller frees it */
-	pv_buf_init(&a.line, 0);
 	rc = PV_OK;
 out:
+	*n_done = a.n_done;
 	pv_audit_head_close(&a.hf);
 	if (a.fd >= 0)
 		close(a.fd);
@@ -214,10 +278,10 @@ static void record_reversal(const struct pv_audit_sink *sink, const struct pv_au
 {
 	struct pv_audit_sink local = *sink;
 	struct pv_audit_event rev = *ev;
-	struct pv_buf line;
+	struct pv_written done[PV_AUDIT_WRITTEN_MAX];
 	struct pv_err err;
 	char detail[sizeof(why->msg) + 128];
-	uint64_t rev_seq = 0;
+	int i, n = 0;
 
 	local.mirror = NULL;
 	rev.result = "deny";
@@ -227,33 +291,65 @@ static void record_reversal(const struct pv_audit_sink *sink, const struct pv_au
 	         " was not copied to the audit table (%s): that decision is reversed",
 	         seq, why->msg);
 	rev.detail = detail;
-	if (append_local(&local, &rev, now, &line, &rev_seq, &err) != PV_OK) {
+	if (append_local(&local, &rev, now, done, &n, &err) != PV_OK)
 		pv_log(sink->pamh, LOG_ERR,
 		       "cannot record the reversal of audit line seq %" PRIu64 ": %s", seq,
 		       err.msg);
-		return;
+	for (i = 0; i < n; i++) {
+		pv_log_audit_line(sink->pamh, done[i].line.data);
+		pv_buf_free(&done[i].line);
 	}
-	pv_log_audit_line(sink->pamh, line.data);
-	pv_buf_free(&line);
+}
+
+/* The lines this call wrote, the lock released: to syslog, then copied in order (each copy
+ * waits for the database, bounded by pg_timeout, never under the audit lock: a stalled server
+ * must not hold up every other login and otpctl on this gateway). A failed copy of the
+ * event's own "allow" line is reversed by a local line; any failed copy is returned. */
+static int publish(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
+                   struct pv_written *done, int n, struct pv_err *err)
+{
+	int rc = PV_OK;
+	int i;
+
+	for (i = 0; i < n; i++)
+		pv_log_audit_line(sink->pamh, done[i].line.data);
+	for (i = 0; i < n && sink->mirror != NULL; i++) {
+		if (sink->mirror(sink->mirror_ctx, done[i].seq, done[i].line.data, err) == PV_OK)
+			continue;
+		rc = PV_ERR;
+		if (ev != NULL && ev->result != NULL && strcmp(ev->result, "allow") == 0)
+			record_reversal(sink, ev, now, done[n - 1].seq, err);
+		break;
+	}
+	for (i = 0; i < n; i++)
+		pv_buf_free(&done[i].line);
+	return rc;
+}
+
+/* One call: the local lines under the lock, then their copies. */
+static int append_event(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                        int64_t now, struct pv_err *err)
+{
+	struct pv_written done[PV_AUDIT_WRITTEN_MAX];
+	int n = 0;
+	int rc = append_local(sink, ev, now, done, &n, err);
+
+	if (rc != PV_OK) {
+		/* A seal line may be durable before the event failed: it still goes out. */
+		struct pv_err ignored;
+		(void)publish(sink, NULL, now, done, n, &ignored);
+		return PV_ERR;
+	}
+	return publish(sink, ev, now, done, n, err);
 }
 
 int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
                     struct pv_err *err)
 {
-	struct pv_buf line;
-	uint64_t seq = 0;
-	int rc = PV_OK;
+	return append_event(sink, ev, now, err);
+}
 
-	if (append_local(sink, ev, now, &line, &seq, err) != PV_OK)
-		return PV_ERR;
-	pv_log_audit_line(sink->pamh, line.data);
-	/* The copy waits for the database (bounded by pg_timeout), never under the audit lock:
-	 * a stalled server must not hold up every other login and otpctl on this gateway. */
-	if (sink->mirror != NULL && sink->mirror(sink->mirror_ctx, seq, line.data, err) != PV_OK) {
-		if (ev->result != NULL && strcmp(ev->result, "allow") == 0)
-			record_reversal(sink, ev, now, seq, err);
-		rc = PV_ERR;
-	}
-	pv_buf_free(&line);
-	return rc;
+int pv_audit_seal_due(const struct pv_audit_sink *sink, int64_t now, struct pv_err *err)
+{
+	return append_event(sink, NULL, now, err);
 }

@@ -34,6 +34,7 @@ void pv_config_defaults(struct pv_config *cfg)
 	cfg->store_backend = PV_STORE_FILE;
 	cfg->pg_timeout = 2;
 	cfg->warn_before = 5 * 60;
+	cfg->audit_seal_epoch = 15 * 60;
 }
 
 /* A libpq connection string must not carry the password: pam_vendor.conf is readable by
@@ -228,6 +229,10 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 		return set_duration(w, key, value, 1, 60, false, &cfg->pg_timeout);
 	if (strcmp(key, "warn_before") == 0)
 		return set_duration(w, key, value, 10, 2 * 3600, true, &cfg->warn_before);
+	/* 10 s: the shortest epoch a test can wait for; a day: the longest stretch a cut at the
+	 * end can hide. The value is fixed in the verification key at setup. */
+	if (strcmp(key, "audit_seal_epoch") == 0)
+		return set_duration(w, key, value, 10, 86400, false, &cfg->audit_seal_epoch);
 	if (strcmp(key, "openvpn_management") == 0)
 		return set_path(w, key, value, cfg->openvpn_management,
 		                sizeof(cfg->openvpn_management));
@@ -258,7 +263,7 @@ static const char *const known_keys[] = {
     "otp_ttl",      "max_failures",  "max_window",         "unknown_user",
     "vendor_group", "fail_delay",    "lock_timeout",       "totp_issuer",
     "session_dir",  "store_backend", "pg_conninfo",        "pg_allow_unverified_tls",
-    "pg_timeout",   "warn_before",   "openvpn_management",
+    "pg_timeout",   "warn_before",   "openvpn_management", "audit_seal_epoch",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 

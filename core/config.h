@@ -34,7 +34,8 @@ struct pv_config {
 	char pg_conninfo[1024];       /* libpq connection string; never a password */
 	bool pg_allow_unverified_tls; /* accept a TCP pg_conninfo without sslmode=verify-full */
 	int64_t pg_timeout;           /* seconds for connecting and for each statement, 1..60 */
-	int64_t warn_before; /* seconds before a window ends to warn live sessions; 0: never */
+	int64_t warn_before;      /* seconds before a window ends to warn live sessions; 0: never */
+	int64_t audit_seal_epoch; /* seconds an audit sealing epoch lasts (audit_seal.h) */
 	char openvpn_management[PATH_MAX]; /* OpenVPN's management unix socket; "": none */
 };
 

@@ -348,6 +348,8 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 
 	if (argc == 2 && strcmp(argv[1], "--all-hosts") == 0)
 		return audit_verify_all_hosts(ctl);
+	if (argc == 3 && strcmp(argv[1], "--verify-key") == 0)
+		return ctl_audit_verify_sealed(ctl, argv[2]);
 	if (argc > 1)
 		return ctl_usage_error(cmd,
 		                       argv[1][0] == '-' ? "unknown option %.64s"

@@ -500,7 +500,12 @@ int cmd_expire(struct otpctl *ctl, int argc, char **argv)
 		return ctl_usage_error(cmd, "expire takes no argument");
 	if (ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;
-	rc = expire_names(ctl, &names, &n);
+	/* Every minute: the audit epochs that ended while no one logged in are sealed too. A
+	 * failure is reported, and the sessions are still ended. */
+	if (ctl_audit_seal_due(ctl) != EXIT_OK)
+		rc = EXIT_FAIL;
+	if (expire_names(ctl, &names, &n) != EXIT_OK)
+		rc = EXIT_FAIL;
 	if (names == NULL)
 		return EXIT_FAIL;
 	memset(&total, 0, sizeof(total));

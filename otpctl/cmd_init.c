@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* cmd_init.c — `otpctl init`: the master key, the store directory and the first audit line. */
+/* cmd_init.c — `otpctl init`: the master key, the store directory, the first audit line and the
+ * audit log's sealing (its verification key printed once). */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "audit_seal.h"
 #include "otpctl.h"
 #include "safefile.h"
 #include "vendorlist.h"
@@ -72,9 +74,12 @@ static int init_vendor_list(struct otpctl *ctl)
 	return ctl_vendor_list_refresh(ctl, NULL, 0);
 }
 
+static int print_created(struct otpctl *ctl, const char *key_text);
+
 int cmd_init(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("init");
+	char key_text[PV_AUDIT_SEAL_KEY_TEXT_MAX];
 	struct pv_err err;
 	int r;
 
@@ -100,8 +105,19 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 	    (ctl->cfg.store_backend == PV_STORE_FILE && ctl_open_store(ctl) != EXIT_OK) ||
 	    (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && init_vendor_list(ctl) != EXIT_OK))
 		return EXIT_FAIL;
-	if (ctl_audit(ctl, "init", NULL, "allow", "ok", NULL) != EXIT_OK)
+	/* The first line: init, saying that sealing starts. */
+	if (ctl_seal_setup(ctl, "init", key_text) != EXIT_OK)
 		return EXIT_FAIL;
+	r = print_created(ctl, key_text);
+	sodium_memzero(key_text, sizeof(key_text));
+	return r;
+}
+
+/* What init made, and the audit log's verification key (printed once, never stored). */
+static int print_created(struct otpctl *ctl, const char *key_text)
+{
+	int r;
+
 	if (ctl->json) {
 		struct pv_buf b;
 		bool first = true;
@@ -110,6 +126,7 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		pv_json_key_string(&b, &first, "key_file", ctl->cfg.key_file);
 		pv_json_key_string(&b, &first, "store_dir", ctl->cfg.store_dir);
 		pv_json_key_string(&b, &first, "audit_log", ctl->cfg.audit_log);
+		pv_json_key_string(&b, &first, "verify_key", key_text);
 		pv_buf_puts(&b, "}");
 		r = ctl_print_json(&b);
 		pv_buf_free(&b);
@@ -119,12 +136,12 @@ int cmd_init(struct otpctl *ctl, int argc, char **argv)
 		printf(
 		    "Created key %s (mode 0600) and audit log %s.\n"
 		    "Copy this key to every other gateway (it seals the records in the database),\n"
-		    "and create the database schema once: otpctl db init\n",
+		    "and create the database schema once: otpctl db init\n\n",
 		    ctl->cfg.key_file, ctl->cfg.audit_log);
-		return EXIT_OK;
+		return ctl_print_seal_key_text(ctl, key_text, false);
 	}
 	printf("Created key %s (mode 0600), store %s (mode 0700), audit log %s.\n"
-	       "Keep a copy of the key somewhere safe: without it the store cannot be read.\n",
+	       "Keep a copy of the key somewhere safe: without it the store cannot be read.\n\n",
 	       ctl->cfg.key_file, ctl->cfg.store_dir, ctl->cfg.audit_log);
-	return EXIT_OK;
+	return ctl_print_seal_key_text(ctl, key_text, false);
 }

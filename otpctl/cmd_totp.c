@@ -145,6 +145,20 @@ static bool want_colour(void)
 	return term != NULL && term[0] != '\0' && strcmp(term, "dumb") != 0;
 }
 
+int ctl_print_qr(const char *text, bool invert)
+{
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+
+	if (qr == NULL) {
+		ctl_error("cannot make a QR code: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	print_qr_text(stdout, qr, want_colour(), invert);
+	sodium_memzero(qr->data, (size_t)qr->width * (size_t)qr->width); /* it may show a key */
+	QRcode_free(qr);
+	return EXIT_OK;
+}
+
 /* SVG on a white background, one path of horizontal runs of dark modules; 8 px a module. */
 static void build_svg(struct pv_buf *b, const QRcode *qr)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* ctl.c — helpers shared by every otpctl command: messages, opening config/key/store,
  * the audit lines otpctl writes, --ip parsing and JSON output. */
+#include "audit_seal.h"
 #include "otpctl.h"
 
 #include <errno.h>
@@ -146,11 +147,23 @@ static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t n
 		ctl_error("no key loaded: cannot write the audit log");
 		return EXIT_FAIL;
 	}
+	/* No event: only the seal of the epochs that have ended (otpctl expire). */
+	if (ev == NULL) {
+		if (pv_audit_seal_due(&sink, now, &err) == PV_OK)
+			return EXIT_OK;
+		ctl_error("%s; %s", err.msg, undone);
+		return EXIT_FAIL;
+	}
 	if (pv_audit_append(&sink, ev, now, &err) != PV_OK) {
 		ctl_error("%s; %s", err.msg, undone);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+int ctl_audit_seal_due(struct otpctl *ctl)
+{
+	return append(ctl, NULL, (int64_t)time(NULL), "the ended epochs are not sealed yet");
 }
 
 int ctl_audit(struct otpctl *ctl, const char *action, const char *vendor, const char *result,

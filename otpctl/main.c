@@ -16,8 +16,10 @@
 
 static const struct command commands[] = {
     {"init", cmd_init, "init",
-     "Create the master key (mode 0600), the store directory (0700) and the audit log.\n"
-     "Refuses to overwrite an existing key.\n\nExample:\n  otpctl init"},
+     "Create the master key (mode 0600), the store directory (0700) and the audit log, and\n"
+     "start sealing the audit log: its verification key is printed once, as text and QR\n"
+     "code (see audit setup-sealing). Refuses to overwrite an existing key.\n\n"
+     "Example:\n  otpctl init"},
     {"vendor add", cmd_vendor_add,
      "vendor add NAME --ip CIDR [--ip CIDR]... [--note TEXT] [--hours SCHEDULE]",
      "Register a vendor account and the addresses it may connect from (IPv4/IPv6 addresses or\n"
@@ -104,12 +106,21 @@ static const struct command commands[] = {
      "uses the terminal's own colours and suits light text on a dark background: add\n"
      "--invert for dark text on a light background.\n\n"
      "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
-    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts]",
+    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts | --verify-key KEY]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
      "postgresql): check every gateway's chain as copied to the database's audit table,\n"
-     "against each host's head there: a missing first, middle or last line is named.\n\n"
+     "against each host's head there: a missing first, middle or last line is named.\n"
+     "--verify-key KEY (or - to read it from standard input): also check every seal with\n"
+     "the verification key printed by audit setup-sealing, and that the log is sealed up to\n"
+     "one epoch before now; says until when it is sealed.\n\n"
      "Example:\n  otpctl audit verify"},
+    {"audit setup-sealing", cmd_audit_setup_sealing, "audit setup-sealing [--invert]",
+     "Start forward-secure sealing of the audit log (otpctl init does it for a new\n"
+     "installation): a sealing key that evolves every audit_seal_epoch and forgets the old\n"
+     "one. Prints the verification key once, as text and QR code (--invert: for dark text on\n"
+     "a light background): keep it off this machine. Refused when sealing is set up.\n\n"
+     "Example:\n  otpctl audit setup-sealing"},
     {"audit", cmd_audit, "audit [--vendor NAME] [--since TIME] [--until TIME] [--all-hosts]",
      "Show decisions and admin actions (default: the last six months). --all-hosts\n"
      "(store_backend = postgresql): every gateway's, from the database's audit table\n"

@@ -155,6 +155,18 @@ int cmd_status(struct otpctl *ctl, int argc, char **argv);
 int cmd_totp_enroll(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
+int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv);
+
+/* Audit sealing (cmd_audit_seal.c): set it up (the state, then the audit line of `action`
+ * saying so; key_text gets the verification key, PV_AUDIT_SEAL_KEY_TEXT_MAX bytes), print
+ * that key as text and QR code, check the log with it (KEY or "-" for standard input). */
+int ctl_seal_setup(struct otpctl *ctl, const char *action, char *key_text);
+int ctl_print_seal_key_text(const struct otpctl *ctl, const char *key_text, bool invert);
+int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg);
+/* Seal the audit epochs that have ended (otpctl expire). Prints the error. */
+int ctl_audit_seal_due(struct otpctl *ctl);
+/* text as a terminal QR code on stdout, as `totp enroll` draws it (cmd_totp.c). */
+int ctl_print_qr(const char *text, bool invert);
 int cmd_report(struct otpctl *ctl, int argc, char **argv);
 int cmd_expire(struct otpctl *ctl, int argc, char **argv);
 

@@ -153,14 +153,6 @@ test_oversized_passwd_entry() {
 PG_TIMEOUT=5
 # pam_vendor's connections so far, from the server's log (log_connections).
 pg_connections() { grep -c "connection authorized: .*application_name=pam_vendor" "$PGD/server.log"; }
-# timed_login USER CODE: login, then elapsed_ms= of the pamdrive run.
-timed_login() {
-	local t0 t1
-	t0=$(date +%s%N)
-	login "$1" "$2"
-	t1=$(date +%s%N)
-	echo "elapsed_ms=$(((t1 - t0) / 1000000))"
-}
 
 pg_env() {
 	local v
@@ -207,12 +199,12 @@ test_pg_removed_from_group() {
 	# The database stalled (SIGSTOP: its socket still accepts, nothing answers).
 	code=$(code_for "$V1")
 	kill -STOP "$PGPID"
-	out=$(timed_login "$V1" "$code")
+	out=$(timed_login gc "$V1" "$code" auth,account)
 	ms=$(step "$out" elapsed_ms)
 	expect_eq "database stalled, removed vendor: auth denied" PAM_AUTH_ERR "$(step "$out" auth)"
 	expect_eq "database stalled, removed vendor: account denied" PAM_PERM_DENIED "$(step "$out" account)"
 	expect_eq "database stalled, removed vendor: audited config_error" config_error "$(audit_last reason)"
-	out=$(timed_login "$NV" 000000)
+	out=$(timed_login gc "$NV" 000000 auth,account)
 	expect_eq "database stalled, no vendor: left to the stack in auth" PAM_SUCCESS "$(step "$out" auth)"
 	expect_eq "database stalled, no vendor: left to the stack in account" PAM_SUCCESS \
 		"$(step "$out" account)"

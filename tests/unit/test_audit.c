@@ -10,13 +10,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
 #include "audit.h"
+#include "audit_int.h"
 #include "hostname.h"
 #include "json.h"
+#include "safefile.h"
 #include "timeparse.h"
 #include "testutil.h"
 
@@ -570,9 +573,15 @@ static void test_forged_head_naming_an_earlier_line_is_caught(void **state)
 	write_lines(f->log, ls.line, 3); /* cut lines 4 and 5 */
 	mac = strstr(ls.line[2], "\"mac\":\"");
 	assert_non_null(mac);
+	memset(text, 0, sizeof(text));
 	snprintf(text, sizeof(text), "pam_vendor-audit-head 1 3 %.64s 1 %064d\n", mac + 7, 0);
 	free_lines(&ls);
-	tu_write_text(f->head, text, 0600);
+	/* Two slots (seq 3 in slot 1, slot 0 empty), so that only the MAC can give it away. */
+	{
+		unsigned char file[1024] = {0};
+		memcpy(file + 512, text, 512);
+		tu_write_file(f->head, file, sizeof(file), 0600);
+	}
 	assert_broken(f, ".head fails its MAC", NULL);
 }
 
@@ -696,27 +705,136 @@ static void test_slot_copied_to_the_other_place_is_not_valid(void **state)
 	assert_broken(f, ".head is malformed", NULL);
 }
 
-/* A head written as one line (the layout before the slots) is read, and the next append
- * rewrites it in the two-slot layout. */
-static void test_one_line_head_is_read_and_upgraded(void **state)
+/* The append after a refused head state: it fails naming the head, and the log is untouched. */
+static void assert_head_append_refused(const struct fixture *f, const char *piece)
+{
+	struct pv_audit_event ev;
+	struct pv_err err;
+	unsigned char *before;
+	size_t len;
+
+	before = tu_read_file(f->log, &len);
+	assert_non_null(before);
+	event_for(&ev, "late");
+	assert_int_equal(append_ev(f->log, &f->keys, &ev, NOW + 100, &err), PV_ERR);
+	assert_contains(err.msg, ".head");
+	assert_contains(err.msg, piece);
+	tu_assert_file_bytes(f->log, before, len);
+	free(before);
+}
+
+/* Remove the log's last line (of `n`). */
+static void cut_last_line(const struct fixture *f)
+{
+	struct lines ls;
+
+	read_lines(f->log, &ls);
+	write_lines(f->log, ls.line, ls.n - 1);
+	free_lines(&ls);
+}
+
+/* The downgrade attack: the seq N-1 slot alone (a valid, authenticated head line) written as
+ * the head, and the log's last line cut. No one-line layout is read: verify fails and the
+ * next append is refused, so the cut seq is never reused. */
+static void test_downgrade_to_one_slot_with_a_cut_line_is_refused(void **state)
 {
 	struct fixture *f = *state;
 	unsigned char buf[2 * HEAD_SLOT];
-	unsigned char *data;
-	size_t len = 0;
 	char *nl;
 
-	append_users(f, 1, 4); /* seq 3 in slot 1 */
+	append_users(f, 1, 6); /* seq 4 in slot 0, seq 5 in slot 1 */
 	read_head_file(f, buf);
-	nl = memchr(buf + HEAD_SLOT, '\n', HEAD_SLOT);
+	nl = memchr(buf, '\n', HEAD_SLOT);
 	assert_non_null(nl);
-	tu_write_file(f->head, buf + HEAD_SLOT, (size_t)(nl - (char *)buf) - HEAD_SLOT + 1, 0600);
-	assert_intact(f, 3);
-	append_users(f, 4, 5);
-	data = tu_read_file(f->head, &len);
-	assert_int_equal(len, 2 * HEAD_SLOT);
-	free(data);
-	assert_intact(f, 4);
+	tu_write_file(f->head, buf, (size_t)(nl - (char *)buf) + 1, 0600);
+	cut_last_line(f);
+	assert_broken(f, ".head is", "not the two-slot layout");
+	assert_head_append_refused(f, "not the two-slot layout");
+}
+
+/* Any size but two slots is refused, even when both slots in it are valid. */
+static void test_head_of_another_size_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT + 1];
+
+	append_users(f, 1, 4);
+	read_head_file(f, buf);
+	buf[2 * HEAD_SLOT] = 0;
+	tu_write_file(f->head, buf, sizeof(buf), 0600);
+	assert_broken(f, "1025 bytes", "not the two-slot layout");
+	assert_head_append_refused(f, "1025 bytes");
+	tu_write_file(f->head, buf, 0, 0600);
+	assert_broken(f, "0 bytes", NULL);
+	assert_head_append_refused(f, "0 bytes");
+}
+
+/* A slot copied to the other position (seq 4 over seq 5's place) with the last line cut: the
+ * copy has the wrong parity (damaged), the log ends at the valid slot's line, which no crash
+ * leaves. */
+static void test_slot_copied_over_the_newer_one_with_a_cut_line_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char buf[2 * HEAD_SLOT];
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	read_head_file(f, buf);
+	memcpy(buf + HEAD_SLOT, buf, HEAD_SLOT);
+	tu_write_file(f->head, buf, sizeof(buf), 0600);
+	cut_last_line(f);
+	assert_broken(f, "damaged slot", "removed");
+	assert_head_append_refused(f, "damaged slot");
+}
+
+/* A damaged slot is accepted only as the slot after the valid one, torn while its line (one
+ * after the valid slot's) is on disk: the older slot damaged while the log ends at the newer
+ * one's line is no crash state. */
+static void test_damaged_older_slot_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	smash_slot(f, 0, 0x5a);
+	assert_broken(f, "damaged slot", NULL);
+	assert_head_append_refused(f, "damaged slot");
+}
+
+/* A torn slot is accepted only with the authentic next line: one whose MAC fails (forged
+ * without the key) does not make the damaged head acceptable to the writer. */
+static void test_torn_slot_with_a_forged_next_line_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lines ls;
+	char *u;
+
+	append_users(f, 1, 6); /* slot 0: seq 4, slot 1: seq 5 */
+	smash_slot(f, 1, 0x5a);
+	read_lines(f->log, &ls);
+	u = strstr(ls.line[4], "\"user\":\"u5\"");
+	assert_non_null(u);
+	u[9] = '6';
+	write_lines(f->log, ls.line, ls.n);
+	free_lines(&ls);
+	assert_broken(f, "line 5", "fails its MAC");
+	assert_head_append_refused(f, "damaged slot");
+}
+
+/* A torn slot while the log runs two lines past the valid one: not a crash state either. */
+static void test_damaged_slot_with_the_log_two_lines_ahead_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	unsigned char *head;
+	size_t len;
+
+	append_users(f, 1, 4); /* seq 3 in slot 1, seq 2 in slot 0 */
+	head = tu_read_file(f->head, &len);
+	assert_non_null(head);
+	append_users(f, 4, 6); /* seq 5 */
+	tu_write_file(f->head, head, len, 0600);
+	free(head);
+	smash_slot(f, 0, 0x5a); /* valid: seq 3; log ends at 5 */
+	assert_broken(f, "damaged slot", NULL);
+	assert_head_append_refused(f, "damaged slot");
 }
 
 /* A log with lines and no head is never re-anchored silently by the next writer. */
@@ -1073,6 +1191,117 @@ static void child_appends(const struct fixture *f, int id, int n)
 	_exit(0);
 }
 
+/* --- one verification is one snapshot --- */
+
+/* What verify must never take on trust: a line whose MAC fails (one byte of it changed after
+ * it was MACed), appended under the audit lock with a valid head naming it, as a writer
+ * holding the key could leave it. In a child: exits non-zero on any failure. */
+static void child_appends_line_with_bad_mac(const struct fixture *f)
+{
+	struct pv_audit_files files;
+	struct pv_audit_head_file hf = {.fd = -1};
+	struct pv_audit_pos next;
+	struct pv_audit_event ev;
+	struct pv_buf line;
+	struct pv_err err;
+	char *user;
+	int lockfd;
+	int fd;
+
+	pv_buf_init(&line, PV_AUDIT_LINE_MAX);
+	event_for(&ev, "genuine");
+	if (pv_audit_files_open(f->log, &files, &err) != PV_OK ||
+	    (lockfd = pv_lock_file_at(files.dirfd, files.lock_name, 5, files.lock_shown, &err)) <
+	        0 ||
+	    pv_audit_head_read(&files, &f->keys, true, &hf, &err) != PV_OK ||
+	    pv_audit_format_line(&f->keys, &ev, NOW, &hf.head, &next, &line) != PV_OK ||
+	    (user = strstr(line.data, "genuine")) == NULL)
+		_exit(4);
+	user[0] = 'G';
+	fd = open(f->log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 || write(fd, line.data, line.len) != (ssize_t)line.len || fdatasync(fd) != 0 ||
+	    pv_audit_head_write(&hf, &files, &f->keys, &next, &hf.head, &err) != PV_OK)
+		_exit(5);
+	close(fd);
+	close(lockfd);
+}
+
+/* Verify runs again and again while the child `pid` appends; returns how many ran. Each run
+ * reporting intact must have checked no line from bad_seq on (0: every run must be intact);
+ * each other run must name the bad line's MAC. */
+static int verify_while_child_appends(const struct fixture *f, pid_t pid, uint64_t bad_seq)
+{
+	int runs = 0;
+	int status = 0;
+	pid_t done;
+
+	do {
+		struct pv_audit_verify_result res = verify(f, &f->keys);
+		char want[64];
+
+		done = waitpid(pid, &status, WNOHANG);
+		runs++;
+		if (res.intact) {
+			if (bad_seq != 0 && res.last_seq >= bad_seq)
+				fail_msg("run %d: intact up to seq %" PRIu64
+				         ", past the bad seq %" PRIu64,
+				         runs, res.last_seq, bad_seq);
+			continue;
+		}
+		if (bad_seq == 0)
+			fail_msg("run %d on a healthy log: %s", runs, res.problem);
+		snprintf(want, sizeof(want), "(seq %" PRIu64 ") fails its MAC", bad_seq);
+		assert_contains(res.problem, want);
+	} while (done == 0);
+	assert_int_equal(done, pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	return runs;
+}
+
+/* A healthy log under a racing writer: no verification run reports a problem. */
+static void test_verify_racing_a_writer_never_fails_on_a_healthy_log(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pid;
+
+	append_users(f, 1, 200); /* a pass long enough for lines to arrive during it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		child_appends(f, 0, 1500);
+	assert_true(verify_while_child_appends(f, pid, 0) >= 1);
+	assert_intact(f, 199 + 1500);
+}
+
+/* A line with a bad MAC appended (with a valid head naming it) while verification runs: no
+ * run reports intact a log that includes it, whether the line arrived during the MAC pass or
+ * between the pass and the locked look at the head; every run after it fails naming it. */
+static void test_verify_racing_a_writer_never_passes_an_unchecked_line(void **state)
+{
+	enum { BEFORE = 200, RACING = 1000, BAD_AT = 900 };
+	struct fixture *f = *state;
+	const uint64_t bad_seq = BEFORE + BAD_AT; /* BEFORE - 1 lines, then the child's */
+	pid_t pid;
+
+	append_users(f, 1, BEFORE);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int i;
+		for (i = 0; i < RACING; i++) {
+			if (i == BAD_AT) {
+				child_appends_line_with_bad_mac(f);
+				continue;
+			}
+			append_users(f, 1000 + i, 1001 + i);
+		}
+		_exit(0);
+	}
+	(void)verify_while_child_appends(f, pid, bad_seq);
+	assert_broken(f, "fails its MAC", NULL);
+}
+
 static void test_concurrent_writers_never_fork_the_chain(void **state)
 {
 	enum { WRITERS = 4, EACH = 50 };
@@ -1260,7 +1489,12 @@ int main(void)
 	    T(test_damaged_slot_hiding_a_removed_line_is_caught),
 	    T(test_head_with_both_slots_damaged_is_refused),
 	    T(test_slot_copied_to_the_other_place_is_not_valid),
-	    T(test_one_line_head_is_read_and_upgraded),
+	    T(test_downgrade_to_one_slot_with_a_cut_line_is_refused),
+	    T(test_head_of_another_size_is_refused),
+	    T(test_slot_copied_over_the_newer_one_with_a_cut_line_is_refused),
+	    T(test_damaged_older_slot_is_refused),
+	    T(test_torn_slot_with_a_forged_next_line_is_refused),
+	    T(test_damaged_slot_with_the_log_two_lines_ahead_is_refused),
 	    T(test_append_refuses_a_log_without_head),
 	    T(test_crash_after_rotation_before_head_update_recovers),
 	    T(test_torn_last_line_is_reported_and_cut_by_the_next_append),
@@ -1276,6 +1510,8 @@ int main(void)
 	    T(test_log_with_loose_mode_fifo_or_directory_is_refused),
 	    T(test_relative_log_path_is_refused),
 	    T(test_concurrent_writers_never_fork_the_chain),
+	    T(test_verify_racing_a_writer_never_fails_on_a_healthy_log),
+	    T(test_verify_racing_a_writer_never_passes_an_unchecked_line),
 	    T(test_mirror_gets_each_line_and_its_seq),
 	    T(test_failed_mirror_keeps_the_line_and_reverses_an_allow),
 	    T(test_chain_of_lines_given_in_order_is_checked_like_the_file),

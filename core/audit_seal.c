@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* audit_seal.c — forward-secure sealing (audit_seal.h): the sealing state file, the one-way
+ * evolution of the epoch key, the seal of a run of epochs, and its check with the
+ * verification key.
+ *
+ * Epoch e covers [t0 + e*L, t0 + (e+1)*L). k_{e+1} = BLAKE2b(k_e) under a domain of its own,
+ * and k_0 = the same step of the verification key, which is printed once and never stored:
+ * whoever holds k_e can derive every later key, no earlier one. When the writer finds that
+ * the epoch has turned since the state's epoch e (at the next append, or at `otpctl expire`
+ * every minute), it appends one seal line for the epochs e..f that have ended (f = the epoch
+ * before now's), its seal = BLAKE2b keyed with k_e over (the key's id, e, f, the chain MAC of
+ * the line before it), and only then evolves the state to k_{f+1}, overwriting k_e in place.
+ * The chain MAC covers every earlier line, so that seal fixes all of them. A crash between the
+ * seal line and the evolution leaves the state at e: the next seal starts at e again, which
+ * the check accepts (only k_e can make it). The state is one fixed-size record rewritten in
+ * place (pwrite + fdatasync: no temp file that would leave the old key in a freed block). */
+#include "audit_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "safefile.h"
+#include "timeparse.h"
+
+#define STATE_MAGIC   "pam_vendor-audit-seal 1"
+#define STATE_SIZE    256
+#define CHECK_BYTES   16
+#define KEY_TEXT_HEAD "pvseal1-"
+#define MAX_EVOLVE    UINT64_C(100000000) /* 31 years of 10 s epochs: a clock gone wild */
+
+static const char evolve_domain[] = "pam_vendor audit seal evolve\n";
+static const char seal_domain[] = "pam_vendor audit seal\n";
+static const char id_domain[] = "pam_vendor audit seal id\n";
+
+/* k_{e+1} from k_e, in place, through a buffer wiped after use. */
+static void evolve_once(unsigned char key[PV_KEY_BYTES])
+{
+	unsigned char next[PV_KEY_BYTES];
+
+	crypto_generichash(next, sizeof(next), (const unsigned char *)evolve_domain,
+	                   sizeof(evolve_domain) - 1, key, PV_KEY_BYTES);
+	memcpy(key, next, PV_KEY_BYTES);
+	sodium_memzero(next, sizeof(next));
+}
+
+/* Which sealing key: a hash of k0, public (nothing about any key can be learnt from it). */
+static void seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_ID_HEX + 1])
+{
+	unsigned char h[PV_AUDIT_SEAL_ID_HEX / 2];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)id_domain, sizeof(id_domain) - 1);
+	crypto_generichash_update(&st, k0, PV_KEY_BYTES);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sodium_bin2hex(id, PV_AUDIT_SEAL_ID_HEX + 1, h, sizeof(h));
+}
+
+static void seal_mac(const unsigned char key[PV_KEY_BYTES], const char *id, uint64_t first,
+                     uint64_t through, const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                     unsigned char out[PV_AUDIT_MAC_BYTES])
+{
+	crypto_generichash_state st;
+	char text[64];
+	int n = snprintf(text, sizeof(text), "%s %" PRIu64 " %" PRIu64 " ", id, first, through);
+
+	crypto_generichash_init(&st, key, PV_KEY_BYTES, PV_AUDIT_MAC_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)seal_domain, sizeof(seal_domain) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)text, (size_t)n);
+	crypto_generichash_update(&st, prev, PV_AUDIT_MAC_BYTES);
+	crypto_generichash_final(&st, out, PV_AUDIT_MAC_BYTES);
+	sodium_memzero(&st, sizeof(st));
+}
+
+uint64_t pv_audit_seal_epoch_at(int64_t t0, int64_t epoch_len, int64_t now)
+{
+	return now <= t0 || epoch_len <= 0 ? 0 : (uint64_t)((now - t0) / epoch_len);
+}
+
+/* --- the state file --- */
+
+/* "MAGIC L t0 e KEYHEX ID CHECK\n", NUL-padded; CHECK (an unkeyed hash of the text before
+ * it) tells a torn record from a sound one. */
+static void format_state(const struct pv_audit_seal_state *st, unsigned char out[STATE_SIZE])
+{
+	unsigned char check[CHECK_BYTES];
+	char key_hex[2 * PV_KEY_BYTES + 1];
+	char check_hex[2 * CHECK_BYTES + 1];
+	char *text = (char *)out;
+	int n;
+
+	memset(out, 0, STATE_SIZE);
+	sodium_bin2hex(key_hex, sizeof(key_hex), st->key, PV_KEY_BYTES);
+	n = snprintf(text, STATE_SIZE, "%s %" PRId64 " %" PRId64 " %" PRIu64 " %s %s", STATE_MAGIC,
+	             st->epoch_len, st->t0, st->epoch, key_hex, st->id);
+	sodium_memzero(key_hex, sizeof(key_hex));
+	crypto_generichash(check, sizeof(check), out, (size_t)n, NULL, 0);
+	sodium_bin2hex(check_hex, sizeof(check_hex), check, sizeof(check));
+	snprintf(text + n, STATE_SIZE - (size_t)n, " %s\n", check_hex);
+}
+
+static int parse_state(const unsigned char raw[STATE_SIZE], struct pv_audit_seal_state *st)
+{
+	unsigned char check[CHECK_BYTES];
+	char text[STATE_SIZE + 1];
+	char key_hex[2 * PV_KEY_BYTES + 1];
+	char check_hex[2 * CHECK_BYTES + 1];
+	char want_hex[2 * CHECK_BYTES + 1];
+	char len_text[24], t0_text[24], epoch_text[24];
+	const char *nl = memchr(raw, '\n', STATE_SIZE);
+	const char *last_space;
+	uint64_t len = 0, t0 = 0;
+	size_t bin_len = 0;
+	int rc = PV_ERR;
+
+	if (nl == NULL)
+		return PV_ERR;
+	memcpy(text, raw, (size_t)(nl - (const char *)raw));
+	text[nl - (const char *)raw] = '\0';
+	last_space = strrchr(text, ' ');
+	if (last_space == NULL || strncmp(text, STATE_MAGIC " ", strlen(STATE_MAGIC) + 1) != 0 ||
+	    sscanf(text + strlen(STATE_MAGIC) + 1,
+	           "%23[0-9] %23[0-9] %23[0-9] %64[0-9a-f] %16[0-9a-f] %32[0-9a-f]", len_text,
+	           t0_text, epoch_text, key_hex, st->id, check_hex) != 6)
+		goto out;
+	crypto_generichash(check, sizeof(check), (const unsigned char *)text,
+	                   (size_t)(last_space - text), NULL, 0);
+	sodium_bin2hex(want_hex, sizeof(want_hex), check, sizeof(check));
+	if (strcmp(want_hex, check_hex) != 0 || strlen(st->id) != PV_AUDIT_SEAL_ID_HEX ||
+	    pv_parse_u64(len_text, PV_AUDIT_SEAL_EPOCH_MAX, &len) != PV_OK ||
+	    len < PV_AUDIT_SEAL_EPOCH_MIN || pv_parse_u64(t0_text, INT64_MAX, &t0) != PV_OK ||
+	    pv_parse_u64(epoch_text, PV_AUDIT_SEQ_MAX, &st->epoch) != PV_OK ||
+	    sodium_hex2bin(st->key, PV_KEY_BYTES, key_hex, strlen(key_hex), NULL, &bin_len, NULL) !=
+	        0 ||
+	    bin_len != PV_KEY_BYTES)
+		goto out;
+	st->epoch_len = (int64_t)len;
+	st->t0 = (int64_t)t0;
+	rc = PV_OK;
+out:
+	sodium_memzero(text, sizeof(text));
+	sodium_memzero(key_hex, sizeof(key_hex));
+	return rc;
+}
+
+void pv_audit_seal_state_close(struct pv_audit_seal_state *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	sodium_memzero(st, sizeof(*st));
+	st->fd = -1;
+}
+
+int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit_seal_state *st,
+                             struct pv_err *err)
+{
+	unsigned char raw[STATE_SIZE];
+	bool missing = false;
+	struct stat sb;
+
+	memset(st, 0, sizeof(*st));
+	st->fd = pv_open_file_at(files->dirfd, files->seal_name, O_RDWR, PV_FILE_PRIVATE,
+	                         files->seal_shown, &missing, err);
+	if (st->fd < 0)
+		return missing ? PV_NOTFOUND : PV_ERR;
+	if (fstat(st->fd, &sb) != 0 || sb.st_size != STATE_SIZE ||
+	    pread(st->fd, raw, STATE_SIZE, 0) != STATE_SIZE || parse_state(raw, st) != PV_OK) {
+		pv_err_set(err,
+		           "audit sealing state %s is damaged; vendors are denied until it is set "
+		           "up again (otpctl audit setup-sealing, see the admin guide)",
+		           files->seal_shown);
+		sodium_memzero(raw, sizeof(raw));
+		pv_audit_seal_state_close(st);
+		return PV_ERR;
+	}
+	sodium_memzero(raw, sizeof(raw));
+	return PV_OK;
+}
+
+int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
+                               struct pv_err *err)
+{
+	unsigned char raw[STATE_SIZE];
+	int rc = PV_ERR;
+
+	if (to < st->epoch || to - st->epoch > MAX_EVOLVE) {
+		pv_err_set(err,
+		           "cannot move the sealing key of %s from epoch %" PRIu64 " to %" PRIu64
+		           " (the clock is far off)",
+		           shown, st->epoch, to);
+		return PV_ERR;
+	}
+	while (st->epoch < to) {
+		evolve_once(st->key);
+		st->epoch++;
+	}
+	format_state(st, raw);
+	if (pwrite(st->fd, raw, STATE_SIZE, 0) != STATE_SIZE || fdatasync(st->fd) != 0)
+		pv_err_errno(err, errno, "cannot update %s", shown);
+	else
+		rc = PV_OK;
+	sodium_memzero(raw, sizeof(raw));
+	return rc;
+}
+
+void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
+                         const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                         char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev)
+{
+	unsigned char mac[PV_AUDIT_MAC_BYTES];
+
+	seal_mac(st->key, st->id, st->epoch, through, prev, mac);
+	sodium_bin2hex(seal_hex, PV_AUDIT_MAC_HEX + 1, mac, sizeof(mac));
+	pv_audit_event_init(ev);
+	ev->event = "seal";
+	ev->service = "pam_vendor";
+	ev->result = "allow";
+	ev->reason = "ok";
+	ev->seal_epoch = (int64_t)st->epoch;
+	ev->seal_through = (int64_t)through;
+	ev->seal_id = st->id;
+	ev->seal = seal_hex;
+}
+
+int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, char *key_text,
+                        size_t key_text_size, struct pv_err *err)
+{
+	struct pv_audit_seal_state st = {.fd = -1, .epoch_len = epoch_len, .t0 = now};
+	struct pv_audit_files files;
+	unsigned char raw[STATE_SIZE];
+	char k0_hex[2 * PV_KEY_BYTES + 1];
+	bool missing = false;
+	int fd;
+	int rc = PV_ERR;
+
+	if (epoch_len < PV_AUDIT_SEAL_EPOCH_MIN || epoch_len > PV_AUDIT_SEAL_EPOCH_MAX) {
+		pv_err_set(err, "the sealing epoch must be %d to %d seconds",
+		           PV_AUDIT_SEAL_EPOCH_MIN, PV_AUDIT_SEAL_EPOCH_MAX);
+		return PV_ERR;
+	}
+	if (pv_audit_files_open(audit_log, &files, err) != PV_OK)
+		goto out;
+	fd = pv_open_file_at(files.dirfd, files.seal_name, O_RDONLY, PV_FILE_PRIVATE,
+	                     files.seal_shown, &missing, err);
+	if (fd >= 0 || !missing) {
+		if (fd >= 0) {
+			close(fd);
+			pv_err_set(err,
+			           "audit sealing is already set up (%s); its verification key was "
+			           "printed then and is not kept on this machine",
+			           files.seal_shown);
+			rc = PV_EXISTS;
+		}
+		goto out;
+	}
+	randombytes_buf(st.key, sizeof(st.key));
+	seal_id(st.key, st.id);
+	sodium_bin2hex(k0_hex, sizeof(k0_hex), st.key, sizeof(st.key));
+	if ((size_t)snprintf(key_text, key_text_size, KEY_TEXT_HEAD "%s-%" PRId64 "-%" PRId64,
+	                     k0_hex, now, epoch_len) >= key_text_size) {
+		pv_err_set(err, "internal error: no room for the verification key");
+		goto out;
+	}
+	evolve_once(st.key); /* k_0 = H(verification key): the machine never holds the latter */
+	format_state(&st, raw);
+	rc = pv_write_file_atomic(files.dirfd, files.seal_name, raw, sizeof(raw), files.seal_shown,
+	                          err);
+	if (rc == PV_UNSYNCED)
+		rc = PV_ERR; /* the key would be printed for a state that may not survive */
+out:
+	if (rc != PV_OK && key_text_size > 0)
+		sodium_memzero(key_text, key_text_size);
+	sodium_memzero(raw, sizeof(raw));
+	sodium_memzero(k0_hex, sizeof(k0_hex));
+	sodium_memzero(&st, sizeof(st));
+	pv_audit_files_close(&files);
+	return rc;
+}
+
+int pv_audit_seal_discard(const char *audit_log, struct pv_err *err)
+{
+	struct pv_audit_files files;
+	int rc = PV_ERR;
+
+	if (pv_audit_files_open(audit_log, &files, err) != PV_OK)
+		goto out;
+	if (unlinkat(files.dirfd, files.seal_name, 0) != 0)
+		pv_err_errno(err, errno, "cannot remove %s", files.seal_shown);
+	else
+		rc = pv_fsync_dir(files.dirfd, files.seal_shown, err);
+out:
+	pv_audit_files_close(&files);
+	return rc;
+}
+
+int pv_audit_seal_key_parse(const char *text, struct pv_audit_seal_key *key, struct pv_err *err)
+{
+	char hex[2 * PV_KEY_BYTES + 1];
+	char t0_text[24], len_text[24];
+	uint64_t t0 = 0, len = 0;
+	size_t bin_len = 0;
+	char tail = 0;
+	int rc = PV_ERR;
+
+	memset(key, 0, sizeof(*key));
+	if (strncmp(text, KEY_TEXT_HEAD, strlen(KEY_TEXT_HEAD)) != 0 ||
+	    sscanf(text + strlen(KEY_TEXT_HEAD), "%64[0-9a-fA-F]-%23[0-9]-%23[0-9]%c", hex, t0_text,
+	           len_text, &tail) != 3 ||
+	    strlen(hex) != 2 * PV_KEY_BYTES ||
+	    sodium_hex2bin(key->k0, PV_KEY_BYTES, hex, strlen(hex), NULL, &bin_len, NULL) != 0 ||
+	    bin_len != PV_KEY_BYTES || pv_parse_u64(t0_text, INT64_MAX, &t0) != PV_OK ||
+	    pv_parse_u64(len_text, PV_AUDIT_SEAL_EPOCH_MAX, &len) != PV_OK ||
+	    len < PV_AUDIT_SEAL_EPOCH_MIN) {
+		pv_err_set(err, "the verification key is not of the form "
+		                "pvseal1-<64 hex digits>-<start time>-<epoch seconds>");
+		sodium_memzero(key, sizeof(*key));
+		goto out;
+	}
+	key->t0 = (int64_t)t0;
+	key->epoch_len = (int64_t)len;
+	rc = PV_OK;
+out:
+	sodium_memzero(hex, sizeof(hex));
+	return rc;
+}
+
+/* --- the check with the verification key --- */
+
+void pv_audit_seal_check_reset(struct pv_audit_seal_check *c)
+{
+	memcpy(c->key, c->vkey->k0, PV_KEY_BYTES);
+	evolve_once(c->key); /* k_0, as pv_audit_seal_setup derives it */
+	c->key_epoch = 0;
+	c->last_epoch = 0;
+	seal_id(c->vkey->k0, c->id);
+	memset(c->out, 0, sizeof(*c->out));
+}
+
+/* The seal fields of a line of ours (false: an ordinary line, or another key's seal). */
+static bool seal_fields(const struct pv_json_object *obj, const char *id, uint64_t *first,
+                        uint64_t *through, const char **seal, const char **prev)
+{
+	const char *event = pv_json_get(obj, "event");
+	const char *line_id = pv_json_get(obj, "seal_id");
+	const char *e = pv_json_get(obj, "seal_epoch");
+	const char *t = pv_json_get(obj, "seal_through");
+
+	if (event == NULL || strcmp(event, "seal") != 0 || line_id == NULL ||
+	    strcmp(line_id, id) != 0)
+		return false;
+	*seal = pv_json_get(obj, "seal");
+	*prev = pv_json_get(obj, "prev");
+	*first = UINT64_MAX;
+	*through = 0;
+	if (e != NULL)
+		(void)pv_parse_u64(e, PV_AUDIT_SEQ_MAX, first);
+	if (t != NULL)
+		(void)pv_parse_u64(t, PV_AUDIT_SEQ_MAX, through);
+	return true;
+}
+
+/* Check one seal of ours: its place in the run of epochs, then its MAC under k_first. */
+static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t through,
+                      const char *seal, const char *prev, const char *where,
+                      struct pv_audit_verify_result *res)
+{
+	struct pv_audit_seal_result *out = c->out;
+	unsigned char want[PV_AUDIT_MAC_BYTES];
+	unsigned char got[PV_AUDIT_MAC_BYTES];
+	unsigned char prev_mac[PV_AUDIT_MAC_BYTES];
+	/* The first seal of a chain read from seq 1 seals epoch 0; a crash before the key
+	 * evolved makes the next seal start at the same epoch again. */
+	bool placed = out->sealed ? first == out->sealed_through + 1 || first == c->last_epoch
+	                          : first == 0 || res->first_seq != 1;
+
+	if (first > through || first == UINT64_MAX || !placed || first < c->key_epoch ||
+	    first - c->key_epoch > MAX_EVOLVE) {
+		snprintf(
+		    res->problem, sizeof(res->problem),
+		    "%s is a seal of epochs %" PRIu64 "..%" PRIu64 " but the seals before it end "
+		    "at epoch %" PRIu64 ": a sealed stretch of the log was removed or replaced",
+		    where, first, through, out->sealed ? out->sealed_through : 0);
+		return 1;
+	}
+	while (c->key_epoch < first) {
+		evolve_once(c->key);
+		c->key_epoch++;
+	}
+	if (seal == NULL || prev == NULL || pv_audit_hex_to_mac(seal, got) != PV_OK ||
+	    pv_audit_hex_to_mac(prev, prev_mac) != PV_OK)
+		memset(got, 0, sizeof(got));
+	else
+		seal_mac(c->key, c->id, first, through, prev_mac, want);
+	if (seal == NULL || prev == NULL || sodium_memcmp(want, got, sizeof(got)) != 0) {
+		snprintf(res->problem, sizeof(res->problem),
+		         "%s: the seal of epoch %" PRIu64 " (to %" PRIu64
+		         ") does not match: a line "
+		         "of epoch %" PRIu64 " or before was altered, removed or inserted, or the "
+		         "seal was forged",
+		         where, first, through, first);
+		return 1;
+	}
+	c->last_epoch = first;
+	out->seals++;
+	out->sealed = true;
+	if (through > out->sealed_through || out->seals == 1)
+		out->sealed_through = through;
+	out->open_lines = 0;
+	return 0;
+}
+
+int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, size_t len,
+                             const char *file, unsigned long lineno,
+                             struct pv_audit_verify_result *res)
+{
+	static const char mark[] = "\"event\":\"seal\"";
+	struct pv_json_object obj;
+	const char *seal = NULL;
+	const char *prev = NULL;
+	uint64_t first = 0, through = 0;
+	char where[400];
+	int rc = 0;
+
+	/* A string value cannot hold the unescaped mark: only a seal line's own field matches. */
+	if (memmem(line, len, mark, sizeof(mark) - 1) == NULL) {
+		c->out->open_lines++;
+		return 0;
+	}
+	if (pv_json_parse_flat(line, len, &obj) != 0) {
+		snprintf(res->problem, sizeof(res->problem),
+		         "%.300s line %lu is not a pam_vendor audit line", file, lineno);
+		return 1;
+	}
+	if (!seal_fields(&obj, c->id, &first, &through, &seal, &prev)) {
+		c->out->open_lines++;
+	} else {
+		snprintf(where, sizeof(where), "%.300s line %lu", file, lineno);
+		rc = check_seal(c, first, through, seal, prev, where, res);
+	}
+	pv_json_object_free(&obj);
+	return rc;
+}
+
+/* After the last line: the seals must reach the epoch before now's (and the tolerance). */
+static void check_recent(const struct pv_audit_seal_check *c, int64_t now,
+                         struct pv_audit_verify_result *res)
+{
+	struct pv_audit_seal_result *out = c->out;
+	const struct pv_audit_seal_key *k = c->vkey;
+	char until[PV_TIME_TEXT_MAX];
+	char now_text[PV_TIME_TEXT_MAX];
+
+	out->sealed_until =
+	    out->sealed ? k->t0 + ((int64_t)out->sealed_through + 1) * k->epoch_len : k->t0;
+	if (now - out->sealed_until < k->epoch_len + PV_AUDIT_SEAL_TOLERANCE)
+		return;
+	pv_format_utc((time_t)out->sealed_until, until, sizeof(until));
+	pv_format_utc((time_t)now, now_text, sizeof(now_text));
+	res->intact = false;
+	snprintf(res->problem, sizeof(res->problem),
+	         "the log is sealed only up to %s (epoch %" PRIu64 "), more than one epoch before "
+	         "now (%s): lines were cut from its end, an older copy was put back, or sealing "
+	         "stopped (is the expire timer running?)",
+	         until, out->sealed ? out->sealed_through : 0, now_text);
+}
+
+int pv_audit_verify_sealed(const char *audit_log, const struct pv_keys *keys,
+                           const struct pv_audit_seal_key *key, int64_t now,
+                           struct pv_audit_verify_result *res,
+                           struct pv_audit_seal_result *seal_res, struct pv_err *err)
+{
+	struct pv_audit_seal_check c = {.vkey = key, .out = seal_res};
+	int rc;
+
+	pv_audit_seal_check_reset(&c);
+	rc = pv_audit_verify_with(audit_log, keys, &c, res, err);
+	if (rc == PV_OK && res->intact)
+		check_recent(&c, now, res);
+	sodium_memzero(c.key, sizeof(c.key));
+	return rc;
+}

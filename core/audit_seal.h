@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* audit_seal.h — forward-secure sealing of the audit log: a sealing key that evolves one way
+ * every epoch and forgets its past, seal lines in the chain, and their check with the
+ * verification key kept off the machine (audit_seal.c; the writer's side is in audit_write.c).
+ * Whoever is root at time t holds the MAC key and the epoch key of t: they can rewrite lines
+ * of the current epoch and later, never a line sealed in an earlier epoch. */
+#ifndef PV_AUDIT_SEAL_H
+#define PV_AUDIT_SEAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "audit.h"
+#include "err.h"
+#include "keys.h"
+
+#define PV_AUDIT_SEAL_EPOCH_DEFAULT 900 /* s: 15 minutes */
+#define PV_AUDIT_SEAL_EPOCH_MIN     10  /* s: short real epochs in tests; see the .conf man page */
+#define PV_AUDIT_SEAL_EPOCH_MAX     86400 /* s: a day */
+#define PV_AUDIT_SEAL_TOLERANCE     180   /* s: the expire timer's minute, late by two runs */
+#define PV_AUDIT_SEAL_KEY_TEXT_MAX  128   /* the verification key as text, with its NUL */
+#define PV_AUDIT_SEAL_ID_HEX        16
+
+/* The verification key: the first epoch key, when epoch 0 began and how long an epoch is. */
+struct pv_audit_seal_key {
+	unsigned char k0[PV_KEY_BYTES];
+	int64_t t0;
+	int64_t epoch_len;
+};
+
+/* Create the sealing state "<log>.seal" (root, 0600) for epochs of epoch_len seconds from
+ * `now`, and write the verification key as text ("pvseal1-<hex k0>-<t0>-<epoch_len>") into
+ * key_text: it is never stored on the machine. PV_EXISTS when sealing is already set up. */
+int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, char *key_text,
+                        size_t key_text_size, struct pv_err *err);
+
+/* Remove the sealing state just set up (its key could not be printed or audited). */
+int pv_audit_seal_discard(const char *audit_log, struct pv_err *err);
+
+/* Read a verification key given as text. PV_ERR: one sentence on what is wrong with it. */
+int pv_audit_seal_key_parse(const char *text, struct pv_audit_seal_key *key, struct pv_err *err);
+
+/* Seal the epochs that have ended (a seal line, then the key evolves), under the audit lock,
+ * when sealing is set up and an epoch has turned since the last seal; nothing otherwise.
+ * `otpctl expire` calls it every minute, so idle epochs are sealed too. */
+int pv_audit_seal_due(const struct pv_audit_sink *sink, int64_t now, struct pv_err *err);
+
+/* What the seals say (pv_audit_verify_sealed). */
+struct pv_audit_seal_result {
+	unsigned long seals;      /* seal lines checked */
+	bool sealed;              /* at least one seal */
+	uint64_t sealed_through;  /* the last sealed epoch */
+	int64_t sealed_until;     /* when it ended: every line before its seal is sealed */
+	unsigned long open_lines; /* lines after the last seal (the epoch still open) */
+};
+
+/* pv_audit_verify, and with the verification key every seal line (each epoch's key derived
+ * from k0): the seals follow each other epoch after epoch from epoch 0, each matches the chain
+ * before it, and the last one is recent (`now` minus one epoch and the tolerance). A problem
+ * names the file, the line and the epoch, in res->problem. */
+int pv_audit_verify_sealed(const char *audit_log, const struct pv_keys *keys,
+                           const struct pv_audit_seal_key *key, int64_t now,
+                           struct pv_audit_verify_result *res,
+                           struct pv_audit_seal_result *seal_res, struct pv_err *err);
+
+#endif

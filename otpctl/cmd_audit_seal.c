@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* cmd_audit_seal.c — forward-secure sealing of the audit log from otpctl (audit_seal.h):
+ * `otpctl audit setup-sealing` (and `otpctl init`) prints the verification key once, as text
+ * and QR code; `otpctl audit verify --verify-key KEY` checks the seals with it. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit_seal.h"
+#include "otpctl.h"
+#include "timeparse.h"
+
+int ctl_print_seal_key_text(const struct otpctl *ctl, const char *key_text, bool invert)
+{
+	printf("Audit sealing verification key (epochs of %lld s):\n%s\n\n",
+	       (long long)ctl->cfg.audit_seal_epoch, key_text);
+	if (ctl_print_qr(key_text, invert) != EXIT_OK)
+		return EXIT_FAIL;
+	printf("\nKeep this key OFF this machine (paper, a password safe): it is shown once and "
+	       "not stored here.\nWith it, anyone can check the audit log (otpctl audit verify "
+	       "--verify-key -) and forge its seals:\nkeep it secret too.\n");
+	return EXIT_OK;
+}
+
+int ctl_seal_setup(struct otpctl *ctl, const char *action, char *key_text)
+{
+	char detail[128];
+	char start[PV_TIME_TEXT_MAX];
+	struct pv_err err;
+
+	if (pv_audit_seal_setup(ctl->cfg.audit_log, ctl->cfg.audit_seal_epoch, ctl->now, key_text,
+	                        PV_AUDIT_SEAL_KEY_TEXT_MAX, &err) != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	pv_format_utc((time_t)ctl->now, start, sizeof(start));
+	snprintf(detail, sizeof(detail), "audit sealing: epochs of %lld s from %s",
+	         (long long)ctl->cfg.audit_seal_epoch, start);
+	/* Never a sealing state whose key was not printed, nor one the log does not record. */
+	if (ctl_audit(ctl, action, NULL, "allow", "ok", detail) != EXIT_OK) {
+		if (pv_audit_seal_discard(ctl->cfg.audit_log, &err) != PV_OK)
+			ctl_error("%s", err.msg);
+		sodium_memzero(key_text, PV_AUDIT_SEAL_KEY_TEXT_MAX);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int print_setup_json(struct otpctl *ctl, const char *key_text)
+{
+	struct pv_buf b;
+	bool first = true;
+	int rc;
+
+	pv_buf_init(&b, 4096);
+	pv_buf_puts(&b, "{");
+	pv_json_key_string(&b, &first, "audit_log", ctl->cfg.audit_log);
+	pv_json_key_int(&b, &first, "seal_epoch_s", ctl->cfg.audit_seal_epoch);
+	pv_json_key_string(&b, &first, "verify_key", key_text);
+	pv_buf_puts(&b, "}");
+	rc = ctl_print_json(&b);
+	pv_buf_free(&b);
+	return rc;
+}
+
+int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("audit setup-sealing");
+	char key_text[PV_AUDIT_SEAL_KEY_TEXT_MAX];
+	bool invert = false;
+	int rc;
+
+	if (argc == 2 && strcmp(argv[1], "--invert") == 0)
+		invert = true;
+	else if (argc > 1)
+		return ctl_usage_error(cmd,
+		                       argv[1][0] == '-' ? "unknown option %.64s"
+		                                         : "unexpected argument \"%.64s\"",
+		                       argv[1]);
+	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	/* The database's audit table gets the setup line too, as any other. */
+	if (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && ctl_open_store(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (ctl_seal_setup(ctl, "audit_sealing_setup", key_text) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = ctl->json ? print_setup_json(ctl, key_text)
+	               : ctl_print_seal_key_text(ctl, key_text, invert);
+	sodium_memzero(key_text, sizeof(key_text));
+	return rc;
+}
+
+/* KEY, or "-": one line on standard input (a key in argv is visible to local users). */
+static int read_key(const char *arg, struct pv_audit_seal_key *key)
+{
+	char line[PV_AUDIT_SEAL_KEY_TEXT_MAX + 2];
+	struct pv_err err;
+	int rc;
+
+	if (strcmp(arg, "-") != 0) {
+		rc = pv_audit_seal_key_parse(arg, key, &err);
+	} else {
+		if (fgets(line, sizeof(line), stdin) == NULL) {
+			ctl_error("no verification key on standard input");
+			return EXIT_FAIL;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		rc = pv_audit_seal_key_parse(line, key, &err);
+		sodium_memzero(line, sizeof(line));
+	}
+	if (rc != PV_OK) {
+		ctl_error("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static void sealed_json(const struct pv_audit_verify_result *res,
+                        const struct pv_audit_seal_result *sr)
+{
+	char until[PV_TIME_TEXT_MAX];
+	struct pv_buf b;
+	bool first = true;
+
+	pv_format_utc((time_t)sr->sealed_until, until, sizeof(until));
+	pv_buf_init(&b, 4096);
+	pv_buf_puts(&b, "{");
+	pv_json_key_bool(&b, &first, "intact", res->intact);
+	pv_json_key_int(&b, &first, "lines", (int64_t)res->lines);
+	pv_json_key_int(&b, &first, "first_seq", (int64_t)res->first_seq);
+	pv_json_key_int(&b, &first, "last_seq", (int64_t)res->last_seq);
+	pv_json_key_int(&b, &first, "seals", (int64_t)sr->seals);
+	if (sr->sealed)
+		pv_json_key_int(&b, &first, "sealed_through_epoch", (int64_t)sr->sealed_through);
+	pv_json_key_string(&b, &first, "sealed_until", until);
+	pv_json_key_int(&b, &first, "open_lines", (int64_t)sr->open_lines);
+	pv_json_key_string(&b, &first, "problem", res->problem[0] ? res->problem : NULL);
+	pv_json_key_string(&b, &first, "note", res->note[0] ? res->note : NULL);
+	pv_buf_puts(&b, "}");
+	(void)ctl_print_json(&b);
+	pv_buf_free(&b);
+}
+
+int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg)
+{
+	struct pv_audit_verify_result res;
+	struct pv_audit_seal_result sr;
+	struct pv_audit_seal_key key;
+	char until[PV_TIME_TEXT_MAX];
+	struct pv_err err;
+	int rc;
+
+	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK ||
+	    read_key(key_arg, &key) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = pv_audit_verify_sealed(ctl->cfg.audit_log, &ctl->keys, &key, (int64_t)time(NULL), &res,
+	                            &sr, &err);
+	sodium_memzero(&key, sizeof(key));
+	if (rc != PV_OK) {
+		ctl_error("cannot verify the audit log: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (ctl->json)
+		sealed_json(&res, &sr);
+	if (!res.intact) {
+		ctl_error("audit log NOT intact: %s", res.problem);
+		return EXIT_FAIL;
+	}
+	if (!ctl->json && !sr.sealed) {
+		printf("audit log intact: %lu lines (seq %llu to %llu), not sealed yet (the first "
+		       "epoch is still open)\n",
+		       res.lines, (unsigned long long)res.first_seq,
+		       (unsigned long long)res.last_seq);
+	} else if (!ctl->json) {
+		pv_format_utc((time_t)sr.sealed_until, until, sizeof(until));
+		printf("audit log intact and sealed: %lu lines (seq %llu to %llu), sealed up to %s "
+		       "(epoch %llu, %lu seals); %lu lines since, in the epoch still open\n",
+		       res.lines, (unsigned long long)res.first_seq,
+		       (unsigned long long)res.last_seq, until,
+		       (unsigned long long)sr.sealed_through, sr.seals, sr.open_lines);
+	}
+	if (!ctl->json) {
+		if (res.note[0] != '\0')
+			printf("note: %s\n", res.note);
+	}
+	return EXIT_OK;
+}
