@@ -16,6 +16,7 @@
 #include "err.h"
 #include "json.h"
 #include "keys.h"
+#include "timeparse.h"
 
 #define PV_AUDIT_MAC_BYTES 32
 #define PV_AUDIT_MAC_HEX   (2 * PV_AUDIT_MAC_BYTES)
@@ -202,6 +203,9 @@ struct pv_audit_seal_check {
 	unsigned char key[PV_KEY_BYTES]; /* k_key_epoch, derived from k0 */
 	uint64_t key_epoch;
 	uint64_t last_epoch; /* of the last seal */
+	/* The oldest "time" among the lines since the last seal (RFC 3339 UTC, which sorts as
+	 * text; empty: none): a seal must not cover a line older than its first epoch. */
+	char oldest[PV_TIME_TEXT_MAX];
 	struct pv_audit_seal_result *out;
 };
 

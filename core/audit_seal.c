@@ -339,6 +339,7 @@ void pv_audit_seal_check_reset(struct pv_audit_seal_check *c)
 	evolve_once(c->key); /* k_0, as pv_audit_seal_setup derives it */
 	c->key_epoch = 0;
 	c->last_epoch = 0;
+	c->oldest[0] = '\0';
 	seal_id(c->vkey->k0, c->id);
 	memset(c->out, 0, sizeof(*c->out));
 }
@@ -366,6 +367,47 @@ static bool seal_fields(const struct pv_json_object *obj, const char *id, uint64
 	return true;
 }
 
+/* Remember the line's time when it is the oldest since the last seal. Lines the chain check
+ * passed were laid out by pv_audit_format_line: {"time":"<RFC 3339 UTC>",... */
+static void note_line_time(struct pv_audit_seal_check *c, const char *line, size_t len)
+{
+	static const char key[] = "{\"time\":\"";
+	const char *start = line + sizeof(key) - 1;
+	char when[PV_TIME_TEXT_MAX];
+	const char *q;
+	size_t n;
+
+	if (len < sizeof(key) - 1 || memcmp(line, key, sizeof(key) - 1) != 0)
+		return;
+	q = memchr(start, '"', len - (sizeof(key) - 1));
+	if (q == NULL || (n = (size_t)(q - start)) == 0 || n >= sizeof(when))
+		return;
+	memcpy(when, start, n);
+	when[n] = '\0';
+	if (c->oldest[0] == '\0' || strcmp(when, c->oldest) < 0)
+		memcpy(c->oldest, when, n + 1);
+}
+
+/* Does the seal of epochs first.. cover a line written before epoch `first` began (less the
+ * clock tolerance)? Every line is sealed by the first seal written after it, and that seal
+ * starts at the line's own epoch; a later one can only cover it when the seals between were
+ * removed (with the chain rebuilt by someone holding the MAC key), which matters most when
+ * seq 1 has been rotated away and the first seal read may name any epoch. Epoch 0's seal
+ * also covers the lines written before sealing was set up; only k_0 makes it. */
+static bool covers_older_line(const struct pv_audit_seal_check *c, uint64_t first)
+{
+	const struct pv_audit_seal_key *k = c->vkey;
+	char bound[PV_TIME_TEXT_MAX];
+	int64_t start;
+
+	if (first == 0 || c->oldest[0] == '\0' ||
+	    first > (uint64_t)((INT64_MAX - k->t0) / k->epoch_len))
+		return false;
+	start = k->t0 + (int64_t)first * k->epoch_len - PV_AUDIT_SEAL_TOLERANCE;
+	pv_format_utc((time_t)start, bound, sizeof(bound));
+	return strcmp(c->oldest, bound) < 0;
+}
+
 /* Check one seal of ours: its place in the run of epochs, then its MAC under k_first. */
 static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t through,
                       const char *seal, const char *prev, const char *where,
@@ -389,6 +431,13 @@ static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t th
 		    where, first, through, out->sealed ? out->sealed_through : 0);
 		return 1;
 	}
+	if (covers_older_line(c, first)) {
+		snprintf(res->problem, sizeof(res->problem),
+		         "%s is a seal from epoch %" PRIu64 " but covers a line written at %s, "
+		         "before that epoch: earlier lines were re-chained and their seals removed",
+		         where, first, c->oldest);
+		return 1;
+	}
 	while (c->key_epoch < first) {
 		evolve_once(c->key);
 		c->key_epoch++;
@@ -408,6 +457,7 @@ static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t th
 		return 1;
 	}
 	c->last_epoch = first;
+	c->oldest[0] = '\0';
 	out->seals++;
 	out->sealed = true;
 	if (through > out->sealed_through || out->seals == 1)
@@ -431,6 +481,7 @@ int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, si
 	/* A string value cannot hold the unescaped mark: only a seal line's own field matches. */
 	if (memmem(line, len, mark, sizeof(mark) - 1) == NULL) {
 		c->out->open_lines++;
+		note_line_time(c, line, len);
 		return 0;
 	}
 	if (pv_json_parse_flat(line, len, &obj) != 0) {
@@ -440,6 +491,7 @@ int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, si
 	}
 	if (!seal_fields(&obj, c->id, &first, &through, &seal, &prev)) {
 		c->out->open_lines++;
+		note_line_time(c, line, len);
 	} else {
 		snprintf(where, sizeof(where), "%.300s line %lu", file, lineno);
 		rc = check_seal(c, first, through, seal, prev, where, res);
@@ -456,7 +508,22 @@ static void check_recent(const struct pv_audit_seal_check *c, int64_t now,
 	const struct pv_audit_seal_key *k = c->vkey;
 	char until[PV_TIME_TEXT_MAX];
 	char now_text[PV_TIME_TEXT_MAX];
+	int64_t late = now + PV_AUDIT_SEAL_TOLERANCE;
 
+	/* A seal can only be written once its epochs have ended: one that reaches now's epoch
+	 * or later (the tolerance given to this clock) was made with a clock far ahead, or
+	 * forged with a later key. */
+	if (out->sealed &&
+	    (late < k->t0 ||
+	     out->sealed_through >= pv_audit_seal_epoch_at(k->t0, k->epoch_len, late))) {
+		res->intact = false;
+		snprintf(res->problem, sizeof(res->problem),
+		         "the seals reach epoch %" PRIu64
+		         ", which has not ended yet: they were made "
+		         "with a clock ahead of this one, or forged",
+		         out->sealed_through);
+		return;
+	}
 	out->sealed_until =
 	    out->sealed ? k->t0 + ((int64_t)out->sealed_through + 1) * k->epoch_len : k->t0;
 	if (now - out->sealed_until < k->epoch_len + PV_AUDIT_SEAL_TOLERANCE)

@@ -97,12 +97,17 @@ int pv_pg_audit_mirror(void *state, uint64_t seq, const char *line, struct pv_er
 {
 	struct pv_pg *pg = state;
 
-	/* The database stopped answering during this call and the connection was dropped: the
-	 * caller is denying (store_error). Its line stays in the local log only, as when the
-	 * database could not be reached at all (the module then has no store to copy to); the
-	 * table shows the gap in this host's seq. */
-	if (pv_pg_dropped(pg))
-		return PV_OK;
+	/* The database stopped answering earlier in this call and the connection was dropped:
+	 * the line stays in the local log only (the table shows the gap in this host's seq). A
+	 * failure, so that an "allow" can never go uncopied without its reversal; a caller that
+	 * is denying already denies either way. */
+	if (pv_pg_dropped(pg)) {
+		pv_err_set(err,
+		           "PostgreSQL: audit line seq %" PRIu64
+		           " not copied: the connection was dropped after a timeout",
+		           seq);
+		return PV_ERR;
+	}
 	return insert_line(pg, seq, line, strlen(line), true, err);
 }
 

@@ -15,7 +15,7 @@
 
 #define DATA_KEPT_STORE "pam_vendor_kept_store"
 
-/* What kept the store: the connection's settings, as a hash (pg_conninfo may hold a
+/* What kept the store: the settings it was opened with, as a hash (pg_conninfo may hold a
  * password, and in sshd's [pam] child nothing kept is ever wiped: it exits without pam_end). */
 struct kept {
 	struct pv_store *store;
@@ -26,11 +26,16 @@ static void settings_hash(const struct pv_config *cfg, unsigned char out[crypto_
 {
 	crypto_generichash_state st;
 	int64_t timeout = cfg->pg_timeout;
+	int64_t lock_timeout = cfg->lock_timeout;
 
 	crypto_generichash_init(&st, NULL, 0, crypto_generichash_BYTES);
 	crypto_generichash_update(&st, (const unsigned char *)cfg->pg_conninfo,
 	                          strlen(cfg->pg_conninfo) + 1);
 	crypto_generichash_update(&st, (const unsigned char *)&timeout, sizeof(timeout));
+	/* store.c keeps these from the opening call too (the serials' directory, its lock). */
+	crypto_generichash_update(&st, (const unsigned char *)cfg->store_dir,
+	                          strlen(cfg->store_dir) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)&lock_timeout, sizeof(lock_timeout));
 	crypto_generichash_final(&st, out, crypto_generichash_BYTES);
 }
 

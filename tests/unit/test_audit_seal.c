@@ -151,6 +151,22 @@ static size_t seal_lines(const struct fixture *f, size_t at[], size_t max)
 
 /* --- the attacker holding the MAC key: re-chain the log after an edit --- */
 
+/* The chain of the file starts at its first line's seq, after its prev. */
+static void start_at_first_line(const char *body, const char *prev_at,
+                                unsigned char prev[PV_AUDIT_MAC_BYTES], struct pv_audit_pos *pos,
+                                uint64_t *first_seq)
+{
+	const char *seq_at = strstr(body, "\"seq\":");
+
+	assert_non_null(seq_at);
+	*first_seq = strtoull(seq_at + 6, NULL, 10);
+	assert_true(*first_seq >= 1);
+	pos->seq = *first_seq - 1;
+	assert_int_equal(sodium_hex2bin(prev, PV_AUDIT_MAC_BYTES, prev_at + 8, PV_AUDIT_MAC_HEX,
+	                                NULL, NULL, NULL),
+	                 0);
+}
+
 /* Rewrite every line's prev and MAC with the audit key after `edit` changed line `which`
  * (1-based; its first "from" becomes "to"), then the head: the local chain verifies again. */
 static void edit_and_rechain(const struct fixture *f, size_t which, const char *from,
@@ -164,6 +180,7 @@ static void edit_and_rechain(const struct fixture *f, size_t which, const char *
 	struct pv_buf out;
 	struct pv_err err;
 	size_t len = 0, lineno = 1;
+	uint64_t first_seq = 1;
 	unsigned char *data = tu_read_file(f->log, &len);
 	char *p;
 
@@ -192,6 +209,8 @@ static void edit_and_rechain(const struct fixture *f, size_t which, const char *
 		}
 		prev_at = strstr(body, "\"prev\":\"");
 		assert_non_null(prev_at);
+		if (lineno == 1) /* a live file after rotation starts past seq 1: keep its link */
+			start_at_first_line(body, prev_at, prev, &pos, &first_seq);
 		sodium_bin2hex(prev_hex, sizeof(prev_hex), prev, sizeof(prev));
 		memcpy(prev_at + 8, prev_hex, PV_AUDIT_MAC_HEX);
 		memcpy(before.mac, prev, sizeof(prev));
@@ -207,8 +226,8 @@ static void edit_and_rechain(const struct fixture *f, size_t which, const char *
 	tu_write_file(f->log, out.data, out.len, 0600);
 	pv_buf_free(&out);
 	memcpy(pos.mac, prev, sizeof(prev));
-	pos.live_start = 1;
-	before.live_start = 1;
+	pos.live_start = first_seq;
+	before.live_start = first_seq;
 	assert_int_equal(pv_audit_files_open(f->log, &files, &err), PV_OK);
 	assert_int_equal(unlink(f->head), 0);
 	assert_int_equal(pv_audit_head_write(&hf, &files, &f->keys, &pos, &before, &err), PV_OK);
@@ -494,6 +513,36 @@ static void test_seals_continue_across_rotated_files(void **state)
 	assert_sealed_intact(f, T0 + 3 * EPOCH + 2, 2);
 }
 
+/* Once seq 1 has been rotated away, the first seal read may name any epoch. A root attacker
+ * of epoch 10 (MAC key and k_10) edits a line of epoch 2, strips the seals after it and lets
+ * the writer seal epoch 10 with k_10: that seal would cover lines older than its epoch. */
+static void test_seal_covering_older_lines_is_caught_after_rotation(void **state)
+{
+	struct fixture *f = *state;
+	char rotated[PATH_MAX + 8];
+	size_t at[8];
+
+	append_at(f, "a", T0 + 1);
+	append_at(f, "b", T0 + EPOCH + 1); /* seal 0..0, b */
+	snprintf(rotated, sizeof(rotated), "%s.1", f->log);
+	assert_int_equal(rename(f->log, rotated), 0);
+	append_at(f, "c", T0 + 2 * EPOCH + 1);  /* live: seal 1..1, c */
+	append_at(f, "d", T0 + 10 * EPOCH + 1); /* seal 2..9, d */
+	assert_int_equal(unlink(rotated), 0);   /* logrotate dropped the oldest file */
+	assert_sealed_intact(f, T0 + 10 * EPOCH + 2, 9);
+
+	assert_int_equal(seal_lines(f, at, 8), 2);
+	assert_int_equal(at[0], 1);
+	assert_int_equal(at[1], 3);
+	edit_and_rechain(f, 2, "\"user\":\"c\"", "\"user\":\"x\"");
+	edit_and_rechain(f, 1, "\"seal_id\"", "\"seal_jd\"");
+	edit_and_rechain(f, 3, "\"seal_id\"", "\"seal_jd\"");
+	seal_at(f, T0 + 11 * EPOCH + 1); /* seal 10..10 with k_10, from the state */
+	assert_locally_intact(f);
+	assert_sealed_broken(f, T0 + 11 * EPOCH + 2, "is a seal from epoch 10 but covers a line",
+	                     "before that epoch");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -512,6 +561,7 @@ int main(void)
 	    T(test_damaged_state_refuses_the_append),
 	    T(test_state_forgets_the_earlier_key),
 	    T(test_seals_continue_across_rotated_files),
+	    T(test_seal_covering_older_lines_is_caught_after_rotation),
 	};
 
 	assert_true(sodium_init() >= 0);
