@@ -798,7 +798,7 @@ test_reader_races() {
 	vendor_env
 	issue
 	# The module's pre-prompt read of acme.rec, held just after its open.
-	if stall_start acme.rec delay_exit=1000000 "$S/race.out" "$PAMDRIVE" --confdir "$T/pam.d" \
+	if stall_start acme.rec delay_exit=3000000 "$S/race.out" "$PAMDRIVE" --confdir "$T/pam.d" \
 		--service pvtest --user acme --rhost "$ALLOWED" --code "$CODE" --steps auth,account; then
 		AUD_BEFORE=$(audit_lines)
 		ctlrun unlock acme
@@ -816,7 +816,7 @@ test_reader_races() {
 		not_ok "T14 race: could not hold the login at its record open"
 	fi
 	# otpctl status, held just after opening acme.rec.
-	if stall_start acme.rec delay_exit=1000000 "$S/race.out" "$OTPCTL" --config "$CFG" status acme; then
+	if stall_start acme.rec delay_exit=3000000 "$S/race.out" "$OTPCTL" --config "$CFG" status acme; then
 		ctlrun unlock acme
 		stall_end
 		cat "$S/race.out.err" >>"$CTL_ERR"
@@ -838,7 +838,7 @@ test_reader_races() {
 		not_ok "T46 race: could not hold audit verify at its head open"
 	fi
 	# ...and held just after opening the head, while a line is appended (head replaced).
-	if stall_start audit.log.head delay_exit=1000000 "$S/race.out" "$OTPCTL" --config "$CFG" audit verify; then
+	if stall_start audit.log.head delay_exit=3000000 "$S/race.out" "$OTPCTL" --config "$CFG" audit verify; then
 		ctlrun unlock acme
 		stall_end
 		cat "$S/race.out.err" >>"$CTL_ERR"
