@@ -103,10 +103,12 @@ insert_before() {
 }
 
 # syslog: a datagram socket with a listener, and an rsyslog configuration that takes authpriv.
+# The listener lives until the suite's cleanup kills it (the suite takes over 5 minutes under
+# the sanitizer build).
 SOCK=$T/log.sock
 python3 -c 'import socket,sys,time
 s=socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
-time.sleep(300)' "$SOCK" &
+time.sleep(7200)' "$SOCK" &
 LISTENER_PID=$!
 for _ in $(seq 50); do [ -S "$SOCK" ] && break; sleep 0.1; done
 RSYS=$T/rsyslog
