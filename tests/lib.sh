@@ -3,6 +3,8 @@
 # check ("ok - NAME" / "not ok - NAME: why") and ends with "N passed, M failed".
 # Environment from the Makefile: PV_BUILD (build dir), OTPCTL, PV_MODULE, PAMDRIVE.
 
+# Debian's tools first, as tests/run.sh does (for a suite run on its own).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PV_ROOT=${PV_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 PV_BUILD=${PV_BUILD:-$PV_ROOT/build/normal}
 OTPCTL=${OTPCTL:-$PV_BUILD/bin/otpctl}

@@ -11,6 +11,10 @@
 # Prints a total at the end.
 set -u
 cd "$(dirname "$0")/.."
+# The suites use the tools mk/deps.sh installs from Debian, not what a login's PATH puts first:
+# a pyenv shim in front of /usr/bin costs half a second of CPU per python3 call, and the
+# suites make hundreds of them.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 B=${PV_BUILD:-build/normal}
 case "$B" in /*) export PV_BUILD=$B ;; *) export PV_BUILD=$PWD/$B ;; esac
 export OTPCTL=$PV_BUILD/bin/otpctl PV_MODULE=$PV_BUILD/bin/pam_vendor.so
