@@ -204,8 +204,8 @@ static int end_session_fd(struct otpctl *ctl, const struct pv_session *s, const 
 	return EXIT_OK;
 }
 
-static int end_session(struct otpctl *ctl, const struct pv_session *s, const char *why,
-                       unsigned *ended)
+int ctl_end_session(struct otpctl *ctl, const struct pv_session *s, const char *why,
+                    unsigned *ended)
 {
 	int pidfd = pidfd_open((pid_t)s->pid, 0);
 	int rc = end_session_fd(ctl, s, why, pidfd, ended);
@@ -268,7 +268,7 @@ static int end_ssh_sessions(struct otpctl *ctl, const char *name, const char *wh
 	if (tell_sessions(name, list, n, text) > 0)
 		sleep(LAST_WORD_PAUSE);
 	for (i = 0; i < n; i++)
-		if (end_session(ctl, &list[i], why, ended) != EXIT_OK)
+		if (ctl_end_session(ctl, &list[i], why, ended) != EXIT_OK)
 			rc = EXIT_FAIL;
 	free(list);
 	return rc;

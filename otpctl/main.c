@@ -75,6 +75,16 @@ static const struct command commands[] = {
      "Sessions whose window ends within warn_before are warned on their terminal once.\n"
      "Idempotent; run it every minute (the pam-vendor-expire.timer unit).\n\nExample:\n  "
      "otpctl expire"},
+    {"sessions", cmd_sessions, "sessions",
+     "Who is connected now: each live vendor SSH session and OpenVPN tunnel recorded in\n"
+     "session_dir, with its address, since when, until when the vendor's window lets it\n"
+     "stay, its id and the process (sshd) or tunnel that carries it. A record whose process\n"
+     "is gone is shown as STALE.\n\nExample:\n  otpctl sessions"},
+    {"sessions kill", cmd_sessions_kill, "sessions kill ID",
+     "End one live session, as otpctl expire does (session_terminated audited; SIGTERM to\n"
+     "sshd's monitor, SIGKILL after 5 s; a tunnel through openvpn_management). ID as\n"
+     "otpctl sessions shows it.\n\nExample:\n  otpctl sessions kill "
+     "3f0c9a1e5b7d4c2a8e6f1b3d5c7a9e0f"},
     {"doctor", cmd_doctor,
      "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE] [--skip ID]...",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"

@@ -110,6 +110,8 @@ void ctl_format_ips(const struct pv_cidr *ips, size_t n, char *buf, size_t len);
 /* Is now (local time) inside the vendor's business hours? True when it has none. */
 bool ctl_inside_hours(const struct pv_record *rec, int64_t now);
 /* `"key":["203.0.113.7","2001:db8:7::/48"]` */
+/* `"key":"2026-12-06T10:00:00Z"`, or null for t <= 0. */
+void ctl_json_time(struct pv_buf *b, bool *first, const char *key, int64_t t);
 void ctl_json_ips(struct pv_buf *b, bool *first, const char *key, const struct pv_cidr *ips,
                   size_t n);
 /* Codes issued, not used, not expired. */
@@ -237,6 +239,17 @@ void ctl_print_logind_note(const struct otpctl *ctl, const struct ctl_vendor_end
  * vpn); an unset or unreachable socket is then an error. Counts them in *ended. Returns
  * EXIT_OK or EXIT_FAIL. */
 int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why, unsigned *ended);
+/* The same for the one tunnel of session record s (otpctl sessions kill). A record whose
+ * tunnel is gone is dropped without an error. */
+int ctl_vpn_end_tunnel(struct otpctl *ctl, const struct pv_session *s, const char *why,
+                       unsigned *ended);
+/* cmd_expire.c: end one recorded SSH session because `why` (audited session_terminated,
+ * SIGTERM to sshd's monitor through a pidfd, SIGKILL after 5 s); a record whose process is
+ * gone is only dropped. Counts it in *ended. */
+int ctl_end_session(struct otpctl *ctl, const struct pv_session *s, const char *why,
+                    unsigned *ended);
+int cmd_sessions(struct otpctl *ctl, int argc, char **argv);
+int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_init(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_upgrade(struct otpctl *ctl, int argc, char **argv);

@@ -54,7 +54,7 @@ size_t ctl_outstanding_codes(const struct pv_record *rec, int64_t now)
 	return count;
 }
 
-static void json_time(struct pv_buf *b, bool *first, const char *key, int64_t t)
+void ctl_json_time(struct pv_buf *b, bool *first, const char *key, int64_t t)
 {
 	char text[PV_TIME_TEXT_MAX];
 
@@ -107,8 +107,8 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	pv_json_key_string(b, &first, "note", rec->note[0] ? rec->note : NULL);
 	ctl_json_ips(b, &first, "ips", rec->ips, rec->n_ips);
 	pv_json_key_string(b, &first, "window", ctl_window_name(state));
-	json_time(b, &first, "window_start", rec->window_end > 0 ? rec->window_start : 0);
-	json_time(b, &first, "window_end", rec->window_end);
+	ctl_json_time(b, &first, "window_start", rec->window_end > 0 ? rec->window_start : 0);
+	ctl_json_time(b, &first, "window_end", rec->window_end);
 	if (state == PV_WINDOW_OPEN)
 		pv_json_key_int(b, &first, "seconds_left", rec->window_end - now);
 	else if (state == PV_WINDOW_UPCOMING)
@@ -121,7 +121,7 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	pv_json_key_int(b, &first, "failures", rec->failures);
 	pv_json_key_bool(b, &first, "locked", rec->locked);
 	pv_json_key_bool(b, &first, "totp", rec->totp_enrolled);
-	json_time(b, &first, "last_login", rec->last_login);
+	ctl_json_time(b, &first, "last_login", rec->last_login);
 	pv_json_key_string(b, &first, "last_login_rhost",
 	                   rec->last_login > 0 ? rec->last_login_rhost : NULL);
 	pv_buf_puts(b, "}");

@@ -381,9 +381,11 @@ static int server_pid(struct mgmt *m, long *pid)
 	return PV_OK;
 }
 
-/* Kill every listed tunnel of the vendor on that server, then wait for them to go. */
+/* Kill every listed tunnel of the vendor on that server (only the one at only_addr when it is
+ * not NULL), then wait for them to go. */
 static int end_listed(struct otpctl *ctl, struct mgmt *m, const char *vendor, const char *why,
-                      const struct pv_session *recs, size_t n_recs, long pid, unsigned *ended)
+                      const struct pv_session *recs, size_t n_recs, long pid, const char *only_addr,
+                      unsigned *ended)
 {
 	struct vpn_row *rows = calloc(2 * MAX_ROWS, sizeof(*rows));
 	struct vpn_row *killed;
@@ -402,6 +404,8 @@ static int end_listed(struct otpctl *ctl, struct mgmt *m, const char *vendor, co
 		goto out;
 	rc = EXIT_OK;
 	for (i = 0; i < n; i++) {
+		if (only_addr != NULL && strcmp(rows[i].addr, only_addr) != 0)
+			continue;
 		row_session(&rows[i], vendor, recs, n_recs, &s);
 		if (kill_row(ctl, m, &rows[i], &s, pid, why) != EXIT_OK) {
 			rc = EXIT_FAIL;
@@ -423,7 +427,9 @@ out:
 	return rc;
 }
 
-int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why, unsigned *ended)
+/* End the vendor's tunnels, or only the one of session only_id when it is not NULL. */
+static int end_tunnels(struct otpctl *ctl, const char *vendor, const char *only_id, const char *why,
+                       unsigned *ended)
 {
 	struct pv_session *recs = NULL;
 	struct mgmt m = {.fd = -1};
@@ -435,6 +441,13 @@ int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why,
 
 	if (live_records(ctl, vendor, &recs, &n) != EXIT_OK)
 		return EXIT_FAIL;
+	for (i = 0; only_id != NULL && i < n; i++)
+		if (strcmp(recs[i].id, only_id) == 0) {
+			recs[0] = recs[i];
+			break;
+		}
+	if (only_id != NULL)
+		n = i < n ? 1 : 0;
 	if (n == 0) {
 		free(recs);
 		return EXIT_OK;
@@ -460,11 +473,25 @@ int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why,
 		rc = EXIT_FAIL;
 	}
 	/* Leftover records are closed only once the listed tunnels are known to be gone. */
-	if (end_listed(ctl, &m, vendor, why, recs, mine, pid, ended) != EXIT_OK ||
+	if (only_id != NULL && mine == 0)
+		goto out; /* served by another server: said above */
+	if (end_listed(ctl, &m, vendor, why, recs, mine, pid, only_id ? recs[0].tunnel : NULL,
+	               ended) != EXIT_OK ||
 	    close_leftovers(ctl, recs, mine) != EXIT_OK)
 		rc = EXIT_FAIL;
 out:
 	mgmt_close(&m);
 	free(recs);
 	return rc;
+}
+
+int ctl_vpn_end_tunnels(struct otpctl *ctl, const char *vendor, const char *why, unsigned *ended)
+{
+	return end_tunnels(ctl, vendor, NULL, why, ended);
+}
+
+int ctl_vpn_end_tunnel(struct otpctl *ctl, const struct pv_session *s, const char *why,
+                       unsigned *ended)
+{
+	return end_tunnels(ctl, s->user, s->id, why, ended);
 }

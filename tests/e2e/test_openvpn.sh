@@ -569,6 +569,41 @@ fake_ssh_session() {
 	echo "$pid"
 }
 
+# otpctl sessions lists the live tunnel (and the vendor's SSH session), and `sessions kill ID`
+# ends that tunnel alone, audited: the vendor's other session keeps running.
+test_sessions_kill_ends_one_tunnel() {
+	local sid spid
+	ctl enable "$VENDOR" --for 1h
+	wait_records 0
+	new_code
+	connect 127.0.0.5
+	expect_eq "sessions: client connected" connected "$OUTCOME"
+	sid=$(last_field session_open session)
+	spid=$(fake_ssh_session)
+	run_ctl sessions
+	expect_match "sessions: the tunnel, its address and server" \
+		"id $sid, tunnel 127\.0\.0\.5:$CPORT \(OpenVPN pid $SERVER_PID\)$" "$OUT"
+	expect_match "sessions: the vendor's SSH session too" \
+		"id 0123456789abcdef0123456789abcdef, pid $spid \(sshd\)$" "$OUT"
+	run_ctl sessions kill "$sid"
+	expect_eq "sessions kill: exit 0" 0 "$RC"
+	expect_match "sessions kill: says which tunnel it ended" \
+		"Ended VPN tunnel of $VENDOR from 127\.0\.0\.5:$CPORT \(OpenVPN client [0-9]+\): ended by the admin" "$OUT"
+	expect_eq "sessions kill: the tunnel is no longer listed by OpenVPN" "" "$(vendor_cid)"
+	wait_outcome 2
+	expect_halted "sessions kill: the client exits"
+	expect_match "sessions kill: audited with how" \
+		"ended by the admin \(otpctl sessions kill\); client-kill [0-9]+ HALT on OpenVPN pid $SERVER_PID" \
+		"$(last_field admin detail)"
+	check "sessions kill: the vendor's SSH session still runs" kill -0 "$spid"
+	check "sessions kill: ... and its record is kept" \
+		[ -e "$SESSIONS/0123456789abcdef0123456789abcdef.session" ]
+	kill "$spid" 2>/dev/null
+	rm -f "$SESSIONS/0123456789abcdef0123456789abcdef.session"
+	ctl disable "$VENDOR"
+	wait_records 0
+}
+
 # Without a usable management socket a recorded tunnel cannot be ended: a clear error, exit 1,
 # and everything else of the vendor is still ended.
 test_expire_without_management_socket() {
@@ -740,6 +775,7 @@ test_two_renegotiations_keep_the_session
 test_token_reconnect_after_window_closed_refused
 test_window_closes_between_auth_and_connect
 test_disable_kill_ends_the_tunnel
+test_sessions_kill_ends_one_tunnel
 test_expire_without_management_socket
 test_name_value_form
 test_ipv6_and_dual_stack
