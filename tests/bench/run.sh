@@ -497,9 +497,9 @@ if has "$PARTS" syscalls; then
 	say "system calls per login (strace -f)"
 	syscalls
 fi
-fact parts "$(echo $PARTS)"
+fact parts "$(xargs <<<"$PARTS")"
 fact scenarios "$SCENARIOS"
-fact disks "$(echo $DISKS)"
+fact disks "$(xargs <<<"$DISKS")"
 # Every denial the module wrote during the run, by phase and reason (there should be none).
 for disk in tmpfs real; do
 	base=$TMPFS
