@@ -71,6 +71,19 @@ def fmt_ms(v):
     return f"{v:.3f}" if v < 10 else f"{v:.2f}" if v < 100 else f"{v:.1f}"
 
 
+def old_section(path, title):
+    """The section `title` of the report at path (up to the next "## "), or None."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return None
+    i = text.find(title + "\n")
+    if i < 0:
+        return None
+    j = text.find("\n## ", i + len(title))
+    return text[i:] if j < 0 else text[i:j + 1]
+
+
 def cell_(v):
     return "-" if v is None else f"{v:.2f}"
 
@@ -508,12 +521,20 @@ def main():
     def pg_of(label):
         return {r["clients"]: r for r in rows if r["label"] == label and r["disk"] == "real"}
     pg_rows, pgb_rows = pg_of("pg"), pg_of("pgbouncer")
-    w("## PostgreSQL backend (several gateways, one state)")
-    w("")
-    if not pg_rows:
+    title = "## PostgreSQL backend (several gateways, one state)"
+    kept = old_section(a.out, title) if "pg" not in F.get("parts", "pg").split() else None
+    if not pg_rows and kept:
+        # A partial run without the PostgreSQL part keeps that section as it was.
+        w(kept.rstrip("\n"))
+        w("")
+    elif not pg_rows:
+        w(title)
+        w("")
         w(f"Not measured in this run: {F.get('pg_skipped', 'no result')}.")
         w("")
     else:
+        w(title)
+        w("")
         w(f"{F.get('pg_version', 'PostgreSQL')}, started by the harness with its data on the real "
           "disk, `synchronous_commit = on` (a login is allowed once its transaction is durable), "
           "over a Unix socket on the same machine; 4 vendors, clients on distinct vendors. "
