@@ -139,7 +139,8 @@ def main():
         w("")
         w(f"**Partial run** (`PV_BENCH_PARTS={F.get('parts')}`, `PV_BENCH_DISKS="
           f"{F.get('disks')}`, `PV_BENCH_SCENARIOS={F.get('scenarios')}`): what it left out "
-          "shows as `-`.")
+          "shows as `-`" + ("; the PostgreSQL section is kept from the previous report."
+                             if "pg" not in F.get("parts", "").split() else "."))
     w("")
 
     # --- the targets of issue 20, first ---
@@ -660,7 +661,10 @@ def main():
     w("### Before and after issue 20")
     w("")
     w("\"Before\" is the full run this file held when issue 20 was filed (commit 9be4ce3, "
-      "2026-11-25, quiet machine); \"after\" is this run. The branch point of the work "
+      f"2026-11-25, quiet machine); \"after\" is this run (load average "
+      f"{F.get('load_start', '?')} at its start: see Machine; on a busy machine compare the "
+      "ratios and the counts, which the load moves far less than the milliseconds). The "
+      "branch point of the work "
       "(4b7bb44, with the rollback serials added since 9be4ce3) made 751 system calls and 12 "
       "syncs per login in the same strace count.")
     w("")
@@ -677,11 +681,11 @@ def main():
         w(f"| system calls per login | 592 | {v.get('TOTAL', 0):.0f} |")
         w(f"| `openat` + `newfstatat` per login | 140 + 167 | {v.get('openat', 0):.0f} + "
           f"{v.get('newfstatat', 0):.0f} |")
-    for mode, before in (("distinct", "4.055, 68.70"), ("one", "4.476, 40.65")):
+    for mode, before in (("distinct", "4.055, 68.70 (16.9)"), ("one", "4.476, 40.65 (9.1)")):
         c = conc("real", "pam_vendor", 4, mode)
         if c:
-            w(f"| real disk, 4 clients ({mode}): median, p99 ms | {before} | "
-              f"{fmt_ms(c['median'])}, {fmt_ms(c['p99'])} |")
+            w(f"| real disk, 4 clients ({mode}): median, p99 ms (p99 / median) | {before} | "
+              f"{fmt_ms(c['median'])}, {fmt_ms(c['p99'])} ({c['p99'] / c['median']:.1f}) |")
     w("")
     w("What changed:")
     w("")
