@@ -237,8 +237,8 @@ static int walk_from_held(const struct pv_dir_held *anc, const char *path, bool 
 	memcpy(walked, anc->path, len + 1);
 	*st = anc->st;
 	fd = walk_from(anc->fd, false, walked, len, path + len, path, private_dir, st, true, err);
-	if (fd ==
-	    anc->fd) { /* path is the held one with trailing slashes: a descriptor of its own */
+	/* path was the held one with trailing slashes: the caller gets a descriptor of its own */
+	if (fd == anc->fd) {
 		fd = fcntl(anc->fd, F_DUPFD_CLOEXEC, 0);
 		if (fd < 0)
 			pv_err_errno(err, errno, "cannot duplicate the descriptor of %s", path);
