@@ -68,6 +68,7 @@ struct pv_audit_sink {
 	void *pamh;                 /* the syslog copy goes through it (log.h); NULL: syslog(3) */
 	pv_audit_mirror_fn mirror;  /* NULL: no copy */
 	void *mirror_ctx;
+	struct pv_dirs *dirs; /* the call's held directories (safefile.h); NULL: none */
 };
 
 /* Append one event durably (write + fdatasync + head update) under the audit lock; when

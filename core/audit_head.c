@@ -96,16 +96,13 @@ void pv_audit_head_close(struct pv_audit_head_file *hf)
 	hf->fd = -1;
 }
 
-/* Read the file into hf->raw: at most both slots. */
-static int read_raw(struct pv_audit_head_file *hf, const char *shown, struct pv_err *err)
+/* Read the file into hf->raw: at most both slots. st: its stat, taken when it was opened. */
+static int read_raw(struct pv_audit_head_file *hf, const struct stat *st_open, const char *shown,
+                    struct pv_err *err)
 {
-	struct stat st;
+	struct stat st = *st_open;
 	ssize_t got;
 
-	if (fstat(hf->fd, &st) != 0) {
-		pv_err_errno(err, errno, "cannot stat %s", shown);
-		return PV_ERR;
-	}
 	if (st.st_size != HEAD_FILE_SIZE) {
 		pv_err_set(err,
 		           "audit head %s is %jd bytes, not the two-slot layout of %d: it was "
@@ -174,13 +171,14 @@ int pv_audit_head_read(const struct pv_audit_files *files, const struct pv_keys 
 	enum slot_status status[2] = {SLOT_MALFORMED, SLOT_MALFORMED};
 	const char *shown = files->head_shown;
 	bool missing = false;
+	struct stat st;
 
 	memset(hf, 0, sizeof(*hf));
-	hf->fd = pv_open_file_at(files->dirfd, files->head_name, writable ? O_RDWR : O_RDONLY,
-	                         PV_FILE_PRIVATE, shown, &missing, err);
+	hf->fd = pv_open_file_stat_at(files->dirfd, files->head_name, writable ? O_RDWR : O_RDONLY,
+	                              PV_FILE_PRIVATE, shown, &missing, &st, err);
 	if (hf->fd < 0)
 		return missing ? PV_OK : PV_ERR;
-	if (read_raw(hf, shown, err) != PV_OK)
+	if (read_raw(hf, &st, shown, err) != PV_OK)
 		goto fail;
 	parse_slots(hf, keys, status);
 	if (!hf->found) {

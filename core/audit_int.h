@@ -78,6 +78,7 @@ bool pv_audit_fast_check(const char *line, size_t len, const struct pv_keys *key
 struct pv_audit_files {
 	const char *log; /* the path as configured */
 	int dirfd;       /* -1 when not open */
+	bool dirfd_held; /* dirfd belongs to the call's held directories (safefile.h) */
 	char base[NAME_MAX + 1];
 	char head_name[NAME_MAX + 8];
 	char lock_name[NAME_MAX + 8];
@@ -88,6 +89,9 @@ struct pv_audit_files {
 };
 
 int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, struct pv_err *err);
+/* The same through the call's held directories (safefile.h; NULL: none). */
+int pv_audit_files_open_in(struct pv_dirs *dirs, const char *audit_log,
+                           struct pv_audit_files *files, struct pv_err *err);
 void pv_audit_files_close(struct pv_audit_files *files);
 
 /* The end of the log: the last complete line's position, and whether a torn final fragment

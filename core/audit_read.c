@@ -21,9 +21,19 @@
 
 int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, struct pv_err *err)
 {
+	return pv_audit_files_open_in(NULL, audit_log, files, err);
+}
+
+int pv_audit_files_open_in(struct pv_dirs *dirs, const char *audit_log,
+                           struct pv_audit_files *files, struct pv_err *err)
+{
+	bool owned = true;
+
 	memset(files, 0, sizeof(*files));
 	files->log = audit_log;
-	files->dirfd = pv_open_parent(audit_log, false, files->base, sizeof(files->base), err);
+	files->dirfd = pv_dirs_get_parent(dirs, audit_log, false, files->base, sizeof(files->base),
+	                                  &owned, err);
+	files->dirfd_held = !owned;
 	if (files->dirfd < 0)
 		return PV_ERR;
 	if (strlen(files->base) > NAME_MAX - 5) {
@@ -41,8 +51,7 @@ int pv_audit_files_open(const char *audit_log, struct pv_audit_files *files, str
 
 void pv_audit_files_close(struct pv_audit_files *files)
 {
-	if (files->dirfd >= 0)
-		close(files->dirfd);
+	pv_dirs_put(files->dirfd, !files->dirfd_held);
 	files->dirfd = -1;
 }
 

@@ -73,7 +73,7 @@ static int lock_and_open(struct append *a, struct pv_err *err)
 {
 	const struct pv_audit_files *files = &a->files;
 
-	if (pv_audit_files_open(a->sink->log, &a->files, err) != PV_OK)
+	if (pv_audit_files_open_in(a->sink->dirs, a->sink->log, &a->files, err) != PV_OK)
 		return PV_ERR;
 	a->lockfd = pv_lock_file_at(files->dirfd, files->lock_name, a->sink->lock_timeout,
 	                            files->lock_shown, err);

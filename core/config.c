@@ -385,18 +385,25 @@ int pv_config_parse(const char *text, size_t len, const char *origin, struct pv_
 
 int pv_config_load(const char *path, struct pv_config *cfg, struct pv_err *err)
 {
+	return pv_config_load_in(NULL, path, cfg, err);
+}
+
+int pv_config_load_in(struct pv_dirs *dirs, const char *path, struct pv_config *cfg,
+                      struct pv_err *err)
+{
 	char base[NAME_MAX + 1];
 	unsigned char *text = NULL;
 	size_t len = 0;
+	bool owned;
 	int dirfd;
 	int rc;
 
 	pv_config_defaults(cfg);
-	dirfd = pv_open_parent(path, false, base, sizeof(base), err);
+	dirfd = pv_dirs_get_parent(dirs, path, false, base, sizeof(base), &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	rc = pv_read_file_at(dirfd, base, PV_FILE_PUBLIC, CONFIG_MAX_BYTES, path, &text, &len, err);
-	close(dirfd);
+	pv_dirs_put(dirfd, owned);
 	if (rc == PV_NOTFOUND) {
 		pv_err_set(err, "configuration file %.300s does not exist", path);
 		return PV_ERR;
@@ -405,5 +412,6 @@ int pv_config_load(const char *path, struct pv_config *cfg, struct pv_err *err)
 		return PV_ERR;
 	rc = pv_config_parse((const char *)text, len, path, cfg, err);
 	free(text);
+	cfg->dirs = dirs;
 	return rc;
 }

@@ -37,6 +37,9 @@ struct pv_config {
 	int64_t warn_before;      /* seconds before a window ends to warn live sessions; 0: never */
 	int64_t audit_seal_epoch; /* seconds an audit sealing epoch lasts (audit_seal.h) */
 	char openvpn_management[PATH_MAX]; /* OpenVPN's management unix socket; "": none */
+	/* Not from the file: the directories the loading call holds open (safefile.h), which
+	 * the store, the serials and the audit log are opened through; NULL: none held. */
+	struct pv_dirs *dirs;
 };
 
 void pv_config_defaults(struct pv_config *cfg);
@@ -44,6 +47,11 @@ void pv_config_defaults(struct pv_config *cfg);
 /* Load defaults, then the file at path (checked: root-owned, not group/world-writable,
  * regular, no symlink in the path). Returns PV_OK or PV_ERR with err naming file and line. */
 int pv_config_load(const char *path, struct pv_config *cfg, struct pv_err *err);
+
+/* The same through the call's held directories (safefile.h), which cfg->dirs then names. */
+struct pv_dirs;
+int pv_config_load_in(struct pv_dirs *dirs, const char *path, struct pv_config *cfg,
+                      struct pv_err *err);
 
 /* Parse config text already read (the file checks are the caller's). `origin` names the
  * source in messages. Exposed for unit tests and fuzzing. */

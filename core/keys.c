@@ -50,10 +50,17 @@ static int parse_key_text(const unsigned char *text, size_t len, unsigned char *
 
 int pv_keys_load(const char *path, struct pv_keys *keys, struct pv_err *err)
 {
+	return pv_keys_load_in(NULL, path, keys, err);
+}
+
+int pv_keys_load_in(struct pv_dirs *dirs, const char *path, struct pv_keys *keys,
+                    struct pv_err *err)
+{
 	unsigned char master[PV_KEY_BYTES];
 	unsigned char *text = NULL;
 	char base[NAME_MAX + 1];
 	size_t len = 0;
+	bool owned = true;
 	int dirfd = -1;
 	int rc = PV_ERR;
 	int r;
@@ -61,7 +68,7 @@ int pv_keys_load(const char *path, struct pv_keys *keys, struct pv_err *err)
 	pv_keys_wipe(keys);
 	if (pv_crypto_init(err) != PV_OK)
 		return PV_ERR;
-	dirfd = pv_open_parent(path, false, base, sizeof(base), err);
+	dirfd = pv_dirs_get_parent(dirs, path, false, base, sizeof(base), &owned, err);
 	if (dirfd < 0)
 		goto out;
 	r = pv_read_file_at(dirfd, base, PV_FILE_PRIVATE, 256, path, &text, &len, err);
@@ -89,8 +96,7 @@ out:
 		sodium_memzero(text, len);
 		free(text);
 	}
-	if (dirfd >= 0)
-		close(dirfd);
+	pv_dirs_put(dirfd, owned);
 	if (rc != PV_OK)
 		pv_keys_wipe(keys);
 	return rc;

@@ -23,6 +23,11 @@ int pv_crypto_init(struct pv_err *err);
  * into keys and wipe the master key. On error keys is zeroed. */
 int pv_keys_load(const char *path, struct pv_keys *keys, struct pv_err *err);
 
+/* The same through the call's held directories (safefile.h; NULL: none). */
+struct pv_dirs;
+int pv_keys_load_in(struct pv_dirs *dirs, const char *path, struct pv_keys *keys,
+                    struct pv_err *err);
+
 /* Create a new random key file with mode 0600. PV_EXISTS if a file (or anything) is there. */
 int pv_keys_create(const char *path, struct pv_err *err);
 

@@ -3,7 +3,8 @@
  * audit log (see safefile.h for the rules every path must pass). */
 #include "safefile.h"
 
-#include <dirent.h>
+#include "lockwait.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -58,45 +59,32 @@ static int check_dir(const struct stat *st, const char *shown, bool private_dir,
 	return PV_OK;
 }
 
-int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
+/* Walk the rest of `path` (from p) down from the directory fd, which is `walked` (already
+ * checked when *st holds its stat, have_st). Each component: opened without following
+ * symlinks, then checked; the last one as private_dir says. Consumes fd when `owned` (else
+ * leaves it open: a held directory); returns the final directory's fd with its stat in *st,
+ * or -1. */
+static int walk_from(int fd, bool owned, char *walked, size_t walked_len, const char *p,
+                     const char *path, bool private_dir, struct stat *st, bool have_st,
+                     struct pv_err *err)
 {
-	char walked[PATH_MAX];
-	const char *p = path;
-	size_t walked_len = 0;
-	struct stat st;
-	int fd = -1;
 	int next;
 
-	if (path == NULL || path[0] != '/') {
-		pv_err_set(err, "path \"%.200s\" is not absolute", path ? path : "");
-		return -1;
-	}
-	if (strlen(path) >= sizeof(walked)) {
-		pv_err_set(err, "path \"%.200s...\" is too long", path);
-		return -1;
-	}
-	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		pv_err_errno(err, errno, "cannot open /");
-		return -1;
-	}
-	walked[0] = '/';
-	walked[1] = '\0';
-	walked_len = 1;
 	for (;;) {
 		char comp[NAME_MAX + 1];
 		size_t n;
 		bool last;
 
-		if (fstat(fd, &st) != 0) {
+		if (!have_st && fstat(fd, st) != 0) {
 			pv_err_errno(err, errno, "cannot stat %s", walked);
 			goto fail;
 		}
+		have_st = false;
 		while (*p == '/')
 			p++;
 		n = strcspn(p, "/");
 		last = (p[n] == '\0' || p[n + strspn(p + n, "/")] == '\0');
-		if (check_dir(&st, walked, private_dir && n == 0, err) != PV_OK)
+		if (check_dir(st, walked, private_dir && n == 0, err) != PV_OK)
 			goto fail;
 		if (n == 0)
 			break;
@@ -130,7 +118,9 @@ int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
 			}
 			goto fail;
 		}
-		close(fd);
+		if (owned)
+			close(fd);
+		owned = true;
 		fd = next;
 		if (walked_len > 1)
 			walked[walked_len++] = '/';
@@ -138,28 +128,188 @@ int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
 		walked_len += n;
 		p += n;
 		if (last) {
-			if (fstat(fd, &st) != 0) {
+			if (fstat(fd, st) != 0) {
 				pv_err_errno(err, errno, "cannot stat %s", walked);
 				goto fail;
 			}
-			if (check_dir(&st, walked, private_dir, err) != PV_OK)
+			if (check_dir(st, walked, private_dir, err) != PV_OK)
 				goto fail;
 			break;
 		}
 	}
 	return fd;
 fail:
-	close_keep_errno(fd);
+	if (owned)
+		close_keep_errno(fd);
 	return -1;
 }
 
-int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_len,
-                   struct pv_err *err)
+static int check_path(const char *path, struct pv_err *err)
+{
+	if (path == NULL || path[0] != '/') {
+		pv_err_set(err, "path \"%.200s\" is not absolute", path ? path : "");
+		return PV_ERR;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		pv_err_set(err, "path \"%.200s...\" is too long", path);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+/* The walk from "/"; the final directory's stat in *st. */
+static int open_dir_stat(const char *path, bool private_dir, struct stat *st, struct pv_err *err)
+{
+	char walked[PATH_MAX];
+	int fd;
+
+	if (check_path(path, err) != PV_OK)
+		return -1;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		pv_err_errno(err, errno, "cannot open /");
+		return -1;
+	}
+	walked[0] = '/';
+	walked[1] = '\0';
+	return walk_from(fd, true, walked, 1, path, path, private_dir, st, false, err);
+}
+
+int pv_open_dir(const char *path, bool private_dir, struct pv_err *err)
+{
+	struct stat st;
+
+	return open_dir_stat(path, private_dir, &st, err);
+}
+
+void pv_dirs_init(struct pv_dirs *dirs)
+{
+	memset(dirs, 0, sizeof(*dirs));
+}
+
+void pv_dirs_close(struct pv_dirs *dirs)
+{
+	size_t i;
+
+	for (i = 0; i < dirs->n; i++) {
+		close(dirs->held[i].fd);
+		free(dirs->held[i].path);
+	}
+	dirs->n = 0;
+}
+
+/* The held directory that is `path` itself (*exact) or its deepest held ancestor; NULL. */
+static const struct pv_dir_held *held_for(const struct pv_dirs *dirs, const char *path, bool *exact)
+{
+	const struct pv_dir_held *best = NULL;
+	size_t best_len = 0;
+	size_t i;
+
+	*exact = false;
+	for (i = 0; i < dirs->n; i++) {
+		const char *h = dirs->held[i].path;
+		size_t len = strlen(h);
+
+		if (strcmp(h, path) == 0) {
+			*exact = true;
+			return &dirs->held[i];
+		}
+		if (len > best_len && len > 1 && strncmp(h, path, len) == 0 && path[len] == '/') {
+			best = &dirs->held[i];
+			best_len = len;
+		}
+	}
+	return best;
+}
+
+/* Walk from the deepest held ancestor of path (or "/"); the result is checked exactly as
+ * pv_open_dir checks it. */
+static int walk_from_held(const struct pv_dir_held *anc, const char *path, bool private_dir,
+                          struct stat *st, struct pv_err *err)
+{
+	char walked[PATH_MAX];
+	size_t len;
+	int fd;
+
+	if (anc == NULL)
+		return open_dir_stat(path, private_dir, st, err);
+	len = strlen(anc->path);
+	memcpy(walked, anc->path, len + 1);
+	*st = anc->st;
+	fd = walk_from(anc->fd, false, walked, len, path + len, path, private_dir, st, true, err);
+	/* path was the held one with trailing slashes: the caller gets a descriptor of its own */
+	if (fd == anc->fd) {
+		fd = fcntl(anc->fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			pv_err_errno(err, errno, "cannot duplicate the descriptor of %s", path);
+	}
+	return fd;
+}
+
+int pv_dirs_get(struct pv_dirs *dirs, const char *path, bool private_dir, bool *owned,
+                struct pv_err *err)
+{
+	const struct pv_dir_held *h;
+	struct pv_dir_held *slot;
+	struct stat st;
+	bool exact;
+	int fd;
+
+	*owned = true;
+	if (dirs == NULL)
+		return pv_open_dir(path, private_dir, err);
+	if (check_path(path, err) != PV_OK)
+		return -1;
+	h = held_for(dirs, path, &exact);
+	if (exact) {
+		/* Checked when it was opened; a private use re-applies the stricter rule. */
+		if (check_dir(&h->st, h->path, private_dir, err) != PV_OK)
+			return -1;
+		*owned = false;
+		return h->fd;
+	}
+	fd = walk_from_held(h, path, private_dir, &st, err);
+	if (fd < 0 || dirs->n == PV_DIRS_MAX)
+		return fd; /* the set is full: this one is the caller's */
+	slot = &dirs->held[dirs->n];
+	slot->path = strdup(path);
+	if (slot->path == NULL)
+		return fd;
+	slot->fd = fd;
+	slot->st = st;
+	dirs->n++;
+	*owned = false;
+	return fd;
+}
+
+void pv_dirs_put(int fd, bool owned)
+{
+	if (owned && fd >= 0)
+		close(fd);
+}
+
+int pv_dirs_open(struct pv_dirs *dirs, const char *path, bool private_dir, struct pv_err *err)
+{
+	bool owned;
+	int fd = pv_dirs_get(dirs, path, private_dir, &owned, err);
+	int own;
+
+	if (fd < 0 || owned)
+		return fd;
+	own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		pv_err_errno(err, errno, "cannot duplicate a directory descriptor");
+	return own;
+}
+
+int pv_dirs_get_parent(struct pv_dirs *dirs, const char *path, bool private_dir, char *base,
+                       size_t base_len, bool *owned, struct pv_err *err)
 {
 	char dir[PATH_MAX];
 	const char *slash;
 	size_t dlen;
 
+	*owned = true;
 	if (path == NULL || path[0] != '/' || strlen(path) >= sizeof(dir)) {
 		pv_err_set(err, "path \"%.200s\" is not an absolute path", path ? path : "");
 		return -1;
@@ -175,7 +325,15 @@ int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_l
 	memcpy(dir, path, dlen);
 	dir[dlen] = '\0';
 	memcpy(base, slash + 1, strlen(slash + 1) + 1);
-	return pv_open_dir(dir, private_dir, err);
+	return pv_dirs_get(dirs, dir, private_dir, owned, err);
+}
+
+int pv_open_parent(const char *path, bool private_dir, char *base, size_t base_len,
+                   struct pv_err *err)
+{
+	bool owned;
+
+	return pv_dirs_get_parent(NULL, path, private_dir, base, base_len, &owned, err);
 }
 
 static int check_file(const struct stat *st, enum pv_file_policy policy, const char *display,
@@ -212,10 +370,10 @@ static int check_file(const struct stat *st, enum pv_file_policy policy, const c
 	return PV_OK;
 }
 
-int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
-                    const char *display, bool *missing, struct pv_err *err)
+/* pv_open_file_at, with the checked file's stat in *st. */
+static int open_file_stat(int dirfd, const char *name, int flags, enum pv_file_policy policy,
+                          const char *display, bool *missing, struct stat *st, struct pv_err *err)
 {
-	struct stat st;
 	int fd;
 
 	if (missing != NULL)
@@ -234,11 +392,11 @@ int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy 
 		errno = e;
 		return -1;
 	}
-	if (fstat(fd, &st) != 0) {
+	if (fstat(fd, st) != 0) {
 		pv_err_errno(err, errno, "cannot stat %s", display);
 		goto fail;
 	}
-	if (check_file(&st, policy, display, err) != PV_OK)
+	if (check_file(st, policy, display, err) != PV_OK)
 		goto fail;
 	return fd;
 fail:
@@ -246,64 +404,18 @@ fail:
 	return -1;
 }
 
-int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, size_t max_len,
-                    const char *display, unsigned char **data, size_t *len, struct pv_err *err)
+int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
+                    const char *display, bool *missing, struct pv_err *err)
 {
-	unsigned char *buf = NULL;
 	struct stat st;
-	size_t used = 0;
-	bool missing = false;
-	int rc = PV_ERR;
-	int fd;
 
-	*data = NULL;
-	*len = 0;
-	fd = pv_open_file_at(dirfd, name, O_RDONLY, policy, display, &missing, err);
-	if (fd < 0)
-		return missing ? PV_NOTFOUND : PV_ERR;
-	if (fstat(fd, &st) != 0) {
-		pv_err_errno(err, errno, "cannot stat %s", display);
-		goto out;
-	}
-	if ((uintmax_t)st.st_size > max_len) {
-		pv_err_set(err, "%s is too large (%jd bytes, at most %zu expected)", display,
-		           (intmax_t)st.st_size, max_len);
-		goto out;
-	}
-	buf = malloc(max_len + 1);
-	if (buf == NULL) {
-		pv_err_set(err, "out of memory reading %s", display);
-		goto out;
-	}
-	for (;;) {
-		ssize_t got = read(fd, buf + used, max_len + 1 - used);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			pv_err_errno(err, errno, "cannot read %s", display);
-			goto out;
-		}
-		if (got == 0)
-			break;
-		used += (size_t)got;
-		if (used > max_len) {
-			pv_err_set(err, "%s grew beyond %zu bytes while being read", display,
-			           max_len);
-			goto out;
-		}
-	}
-	buf[used] = '\0';
-	*data = buf;
-	*len = used;
-	buf = NULL;
-	rc = PV_OK;
-out:
-	if (buf != NULL) {
-		explicit_bzero(buf, max_len + 1);
-		free(buf);
-	}
-	close(fd);
-	return rc;
+	return open_file_stat(dirfd, name, flags, policy, display, missing, &st, err);
+}
+
+int pv_open_file_stat_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
+                         const char *display, bool *missing, struct stat *st, struct pv_err *err)
+{
+	return open_file_stat(dirfd, name, flags, policy, display, missing, st, err);
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -409,13 +521,6 @@ int pv_write_file_volatile(int dirfd, const char *name, const void *data, size_t
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,
                     struct pv_err *err)
 {
-	/* Poll with a growing pause: a lock held for a sync (well under a millisecond) is
-	 * usually free again after the first short pause; a long wait settles at 10 ms. The
-	 * wait is counted in pauses, not read from a clock that faketime or a step could move. */
-	const long pause_min_us = 50;
-	const long pause_max_us = 10 * 1000;
-	long pause_us = pause_min_us;
-	int64_t waited_us = 0;
 	struct stat st;
 	int fd;
 
@@ -434,121 +539,12 @@ int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *disp
 	}
 	if (check_file(&st, PV_FILE_PRIVATE, display, err) != PV_OK)
 		goto fail;
-	/* Bounded wait: a lock held forever by someone else must end in a denial, not a hang. */
-	for (;;) {
-		struct timespec pause;
-
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return fd;
-		if (errno != EWOULDBLOCK && errno != EINTR) {
-			pv_err_errno(err, errno, "cannot lock %s", display);
-			goto fail;
-		}
-		if (waited_us >= (int64_t)timeout_s * 1000000) {
-			pv_err_set(err, "timed out after %d s waiting for the lock on %s",
-			           timeout_s, display);
-			goto fail;
-		}
-		pause.tv_sec = 0;
-		pause.tv_nsec = pause_us * 1000;
-		nanosleep(&pause, NULL);
-		waited_us += pause_us;
-		pause_us = pause_us * 2 > pause_max_us ? pause_max_us : pause_us * 2;
-	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd; /* the usual case: free, no wait set up */
+	if (pv_lock_wait(fd, timeout_s, display, err) != PV_OK)
+		goto fail;
+	return fd;
 fail:
 	close_keep_errno(fd);
 	return -1;
-}
-
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void pv_dir_list_free(char **names, size_t n)
-{
-	size_t i;
-
-	if (names == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* Append a copy of name to the growing list. */
-static int list_add(char ***list, size_t *count, size_t *cap, const char *name, size_t max,
-                    const char *display, struct pv_err *err)
-{
-	char *copy;
-
-	if (*count >= max) {
-		pv_err_set(err, "%s holds more than %zu entries", display, max);
-		return PV_ERR;
-	}
-	if (*count == *cap) {
-		size_t new_cap = *cap ? *cap * 2 : 16;
-		char **grown = realloc(*list, new_cap * sizeof(**list));
-		if (grown == NULL) {
-			pv_err_set(err, "out of memory listing %s", display);
-			return PV_ERR;
-		}
-		*list = grown;
-		*cap = new_cap;
-	}
-	copy = strdup(name);
-	if (copy == NULL) {
-		pv_err_set(err, "out of memory listing %s", display);
-		return PV_ERR;
-	}
-	(*list)[(*count)++] = copy;
-	return PV_OK;
-}
-
-int pv_dir_list(int dirfd, const char *display, bool (*keep)(const char *name, void *ctx),
-                void *ctx, size_t max, char ***names, size_t *n, struct pv_err *err)
-{
-	char **list = NULL;
-	size_t count = 0;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir = NULL;
-	int fd;
-	int rc = PV_ERR;
-
-	*names = NULL;
-	*n = 0;
-	/* A fresh descriptor: closedir closes it, and the caller's dirfd keeps its position. */
-	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (dir = fdopendir(fd)) == NULL) {
-		pv_err_errno(err, errno, "cannot list %s", display);
-		if (fd >= 0)
-			close(fd);
-		return PV_ERR;
-	}
-	for (;;) {
-		errno = 0;
-		de = readdir(dir);
-		if (de == NULL)
-			break;
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-		    !keep(de->d_name, ctx))
-			continue;
-		if (list_add(&list, &count, &cap, de->d_name, max, display, err) != PV_OK)
-			goto out;
-	}
-	if (errno != 0) {
-		pv_err_errno(err, errno, "cannot list %s", display);
-		goto out;
-	}
-	if (count > 1)
-		qsort(list, count, sizeof(*list), compare_names);
-	*names = list;
-	*n = count;
-	list = NULL;
-	rc = PV_OK;
-out:
-	pv_dir_list_free(list, count);
-	closedir(dir);
-	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -29,6 +30,10 @@ int pv_open_dir(const char *path, bool private_dir, struct pv_err *err);
  * errno-like ENOENT is reported as PV_NOTFOUND through *missing when missing != NULL. */
 int pv_open_file_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
                     const char *display, bool *missing, struct pv_err *err);
+
+/* The same, with the stat the checks were made on in *st (no second fstat). */
+int pv_open_file_stat_at(int dirfd, const char *name, int flags, enum pv_file_policy policy,
+                         const char *display, bool *missing, struct stat *st, struct pv_err *err);
 
 /* Read a whole checked file of at most max_len bytes into a malloc'd buffer (NUL-terminated,
  * not counted in *len). Returns PV_OK, PV_NOTFOUND (file absent) or PV_ERR. */
@@ -64,6 +69,42 @@ void pv_dir_list_free(char **names, size_t n);
 
 /* fsync a directory fd. */
 int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
+
+/* The directories one call (one PAM call, one otpctl command) has opened and checked, held
+ * open so that each is walked and checked once per call, and files are opened relative to it.
+ * Lives in the caller (never global: a module runs thousands of calls in one process); an
+ * entry is only ever the result of a full check (every component from "/", no symlinks,
+ * owners and modes as pv_open_dir says), made at its first use in this call. */
+#define PV_DIRS_MAX 8
+struct pv_dir_held {
+	char *path;     /* as the caller named it */
+	int fd;         /* held until pv_dirs_close */
+	struct stat st; /* its stat when checked: a private use re-checks the mode on it */
+};
+struct pv_dirs {
+	size_t n;
+	struct pv_dir_held held[PV_DIRS_MAX];
+};
+void pv_dirs_init(struct pv_dirs *dirs);
+void pv_dirs_close(struct pv_dirs *dirs);
+
+/* pv_open_dir through the call's held directories: the same checks, but a directory already
+ * held is not walked again and a new one is walked from its deepest held ancestor (and then
+ * held). Returns the descriptor or -1. *owned false: it is the held one, which the caller
+ * must not close (pv_dirs_close does); true: the caller's (dirs NULL: exactly pv_open_dir).
+ * Give it back with pv_dirs_put(fd, owned). */
+int pv_dirs_get(struct pv_dirs *dirs, const char *path, bool private_dir, bool *owned,
+                struct pv_err *err);
+void pv_dirs_put(int fd, bool owned);
+
+/* The same, always with a descriptor of the caller's own (a duplicate of a held one): for
+ * a descriptor that must outlive the call or is closed by code that does not know. */
+int pv_dirs_open(struct pv_dirs *dirs, const char *path, bool private_dir, struct pv_err *err);
+
+/* pv_open_parent through the call's held directories (dirs NULL: pv_open_parent); the
+ * directory given back as pv_dirs_get says. */
+int pv_dirs_get_parent(struct pv_dirs *dirs, const char *path, bool private_dir, char *base,
+                       size_t base_len, bool *owned, struct pv_err *err);
 
 /* Split an absolute path into its directory (opened with pv_open_dir) and its final
  * component (copied to base). */

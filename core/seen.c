@@ -47,7 +47,8 @@ static int name_files(const char *store_dir, const char *name, struct seen_names
 
 /* Open store_dir/serials (checked as the store is). Its absence gets a sentence of its own:
  * it means someone removed it, and the fix accepts every vendor's current record again. */
-static int open_seen_dir(const char *store_dir, struct pv_err *err)
+static int open_seen_dir(struct pv_dirs *dirs, const char *store_dir, bool *owned,
+                         struct pv_err *err)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -58,10 +59,10 @@ static int open_seen_dir(const char *store_dir, struct pv_err *err)
 		pv_err_set(err, "store_dir %.200s is too long", store_dir);
 		return -1;
 	}
-	fd = pv_open_dir(path, true, err);
+	fd = pv_dirs_get(dirs, path, true, owned, err);
 	if (fd >= 0)
 		return fd;
-	store_fd = pv_open_dir(store_dir, true, err);
+	store_fd = pv_dirs_open(dirs, store_dir, true, err);
 	if (store_fd < 0)
 		return -1;
 	if (fstatat(store_fd, PV_SEEN_DIR, &st, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT)
@@ -149,18 +150,19 @@ static int raise_locked(int dirfd, const char *name, const struct seen_names *sn
 	return rc;
 }
 
-int pv_seen_accept(const char *store_dir, const char *name, uint64_t serial, int lock_timeout,
-                   uint64_t *above, struct pv_err *err)
+int pv_seen_accept(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t serial,
+                   int lock_timeout, uint64_t *above, struct pv_err *err)
 {
 	struct seen_names sn;
 	uint64_t known = 0;
+	bool owned;
 	int dirfd;
 	int rc;
 
 	*above = 0;
 	if (name_files(store_dir, name, &sn, err) != PV_OK)
 		return PV_ERR;
-	dirfd = open_seen_dir(store_dir, err);
+	dirfd = open_seen_dir(dirs, store_dir, &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	rc = read_serial(dirfd, &sn, &known, err);
@@ -170,36 +172,40 @@ int pv_seen_accept(const char *store_dir, const char *name, uint64_t serial, int
 		rc = refuse_older(name, serial, known, above, err);
 	else if (rc == PV_OK || rc == PV_NOTFOUND)
 		rc = raise_locked(dirfd, name, &sn, serial, lock_timeout, above, err);
-	close(dirfd);
+	pv_dirs_put(dirfd, owned);
 	return rc;
 }
 
-int pv_seen_get(const char *store_dir, const char *name, uint64_t *serial, struct pv_err *err)
+int pv_seen_get(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t *serial,
+                struct pv_err *err)
 {
 	struct seen_names sn;
+	bool owned;
 	int dirfd;
 	int rc;
 
 	*serial = 0;
 	if (name_files(store_dir, name, &sn, err) != PV_OK)
 		return PV_ERR;
-	dirfd = open_seen_dir(store_dir, err);
+	dirfd = open_seen_dir(dirs, store_dir, &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	rc = read_serial(dirfd, &sn, serial, err);
-	close(dirfd);
+	pv_dirs_put(dirfd, owned);
 	return rc;
 }
 
-int pv_seen_forget(const char *store_dir, const char *name, struct pv_err *err)
+int pv_seen_forget(struct pv_dirs *dirs, const char *store_dir, const char *name,
+                   struct pv_err *err)
 {
 	struct seen_names sn;
+	bool owned;
 	int dirfd;
 	int rc = PV_ERR;
 
 	if (name_files(store_dir, name, &sn, err) != PV_OK)
 		return PV_ERR;
-	dirfd = open_seen_dir(store_dir, err);
+	dirfd = open_seen_dir(dirs, store_dir, &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	if (unlinkat(dirfd, sn.file, 0) != 0 && errno != ENOENT) {
@@ -208,7 +214,7 @@ int pv_seen_forget(const char *store_dir, const char *name, struct pv_err *err)
 	}
 	rc = pv_fsync_dir(dirfd, sn.shown, err);
 out:
-	close(dirfd);
+	pv_dirs_put(dirfd, owned);
 	return rc;
 }
 

@@ -15,22 +15,27 @@
 
 #define PV_SEEN_DIR "serials"
 
+/* dirs: the call's held directories (safefile.h), or NULL. */
+struct pv_dirs;
+
 /* Create store_dir/serials (0700) if missing. */
 int pv_seen_create_dir(const char *store_dir, struct pv_err *err);
 
 /* The serial remembered for name: PV_OK, PV_NOTFOUND (never seen here), or PV_ERR (the
  * directory is missing or unsafe, the file is unsafe or not a serial). */
-int pv_seen_get(const char *store_dir, const char *name, uint64_t *serial, struct pv_err *err);
+int pv_seen_get(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t *serial,
+                struct pv_err *err);
 
 /* A record of name with this serial was read: PV_OK when it is not below the remembered one,
  * after raising the remembered one durably when it is above (or recording it at first sight).
  * PV_ERR otherwise; when the reason is an older record, err names the vendor and both serials
  * and *above is the remembered serial (else 0), so that a caller who read without the lock can
  * tell a save racing its read (a new read reaches *above) from a record put back. */
-int pv_seen_accept(const char *store_dir, const char *name, uint64_t serial, int lock_timeout,
-                   uint64_t *above, struct pv_err *err);
+int pv_seen_accept(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t serial,
+                   int lock_timeout, uint64_t *above, struct pv_err *err);
 
 /* Forget name's serial (`otpctl vendor remove`); PV_OK when there was none. */
-int pv_seen_forget(const char *store_dir, const char *name, struct pv_err *err);
+int pv_seen_forget(struct pv_dirs *dirs, const char *store_dir, const char *name,
+                   struct pv_err *err);
 
 #endif

@@ -24,6 +24,7 @@ struct pv_store {
 	void *state;              /* the backend's, opaque here */
 	char store_dir[PATH_MAX]; /* where this gateway remembers serials (seen.h) */
 	int lock_timeout;
+	struct pv_dirs *dirs; /* the call's held directories (safefile.h); NULL: none */
 };
 
 /* Before any backend sees a name: no path or query is ever built from an invalid one. */
@@ -49,12 +50,18 @@ int pv_store_open(const struct pv_config *cfg, struct pv_store **out, struct pv_
 	    cfg->store_backend == PV_STORE_POSTGRESQL ? &pv_store_pg_ops : &pv_store_file_ops;
 	snprintf(store->store_dir, sizeof(store->store_dir), "%s", cfg->store_dir);
 	store->lock_timeout = (int)cfg->lock_timeout;
+	store->dirs = cfg->dirs;
 	if (store->ops->open(cfg, &store->state, err) != PV_OK) {
 		free(store);
 		return PV_ERR;
 	}
 	*out = store;
 	return PV_OK;
+}
+
+void pv_store_use_dirs(struct pv_store *store, struct pv_dirs *dirs)
+{
+	store->dirs = dirs;
 }
 
 void pv_store_close(struct pv_store *store)
@@ -89,8 +96,8 @@ static int open_checked(struct pv_store *store, const struct pv_keys *keys, cons
 	if (pv_record_unseal(keys, name, sealed, len, rec, err) != PV_OK)
 		return PV_ERR;
 	*got = rec->serial;
-	if (pv_seen_accept(store->store_dir, name, rec->serial, store->lock_timeout, above, err) ==
-	    PV_OK)
+	if (pv_seen_accept(store->dirs, store->store_dir, name, rec->serial, store->lock_timeout,
+	                   above, err) == PV_OK)
 		return PV_OK;
 	pv_record_wipe(rec);
 	return PV_ERR;
@@ -165,8 +172,8 @@ static int remember_saved(struct pv_store *store, const char *name, uint64_t ser
 {
 	uint64_t above = 0;
 
-	if (pv_seen_accept(store->store_dir, name, serial, store->lock_timeout, &above, err) ==
-	    PV_OK)
+	if (pv_seen_accept(store->dirs, store->store_dir, name, serial, store->lock_timeout, &above,
+	                   err) == PV_OK)
 		return PV_OK;
 	return above != 0 ? PV_OK : PV_ERR;
 }
@@ -242,7 +249,7 @@ static int create_above_seen(struct pv_store *store, const struct pv_keys *keys,
 	uint64_t known = 0;
 	int rc;
 
-	rc = pv_seen_get(store->store_dir, copy->name, &known, err);
+	rc = pv_seen_get(store->dirs, store->store_dir, copy->name, &known, err);
 	if (rc == PV_ERR)
 		return PV_ERR;
 	if (rc == PV_OK && copy->serial < known)
@@ -281,7 +288,7 @@ int pv_store_remove(struct pv_store *store, const char *name, struct pv_err *err
 		return PV_ERR;
 	rc = store->ops->remove(store->state, name, err);
 	if (rc == PV_OK)
-		rc = pv_seen_forget(store->store_dir, name, err);
+		rc = pv_seen_forget(store->dirs, store->store_dir, name, err);
 	return rc;
 }
 

@@ -27,6 +27,10 @@ struct pv_store;
 
 /* Open store_dir (checked: root-owned, mode 0700, no symlink on the way). */
 int pv_store_open(const struct pv_config *cfg, struct pv_store **out, struct pv_err *err);
+/* The held directories (safefile.h) the store's serial checks go through from now on; a
+ * store that outlives its call (kept for the next PAM call) is given NULL first. */
+struct pv_dirs;
+void pv_store_use_dirs(struct pv_store *store, struct pv_dirs *dirs);
 void pv_store_close(struct pv_store *store);
 
 /* Create store_dir (0700) and its serials directory (seen.h) if missing; used by `otpctl init`

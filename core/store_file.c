@@ -79,7 +79,7 @@ static int file_open(const struct pv_config *cfg, void **state, struct pv_err *e
 	fs->lockfd = -1;
 	fs->lock_timeout = (int)cfg->lock_timeout;
 	snprintf(fs->dir, sizeof(fs->dir), "%s", cfg->store_dir);
-	fs->dirfd = pv_open_dir(cfg->store_dir, true, err);
+	fs->dirfd = pv_dirs_open(cfg->dirs, cfg->store_dir, true, err);
 	if (fs->dirfd < 0) {
 		free(fs);
 		return PV_ERR;

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "keys.h"
 #include "policy.h"
+#include "safefile.h"
 #include "store.h"
 
 struct options {
@@ -36,6 +37,7 @@ struct call {
 	struct pv_keys keys;
 	bool have_keys;
 	struct pv_store *store;
+	struct pv_dirs dirs; /* directories this call checked once and holds (safefile.h) */
 	const char *event;
 	const char *user;
 	const char *service;

@@ -106,6 +106,7 @@ int mod_audit(struct call *c, const char *result, enum pv_reason reason, const c
 	    .pamh = c->pamh,
 	    .mirror = c->store != NULL ? pv_store_audit_mirror : NULL,
 	    .mirror_ctx = c->store,
+	    .dirs = &c->dirs,
 	};
 	struct pv_audit_event ev;
 	struct pv_err err;
@@ -241,7 +242,7 @@ static enum who classify(struct call *c)
 	bool grouped;
 	int r;
 
-	if (pv_config_load(c->opt.config, &c->cfg, &err) != PV_OK)
+	if (pv_config_load_in(&c->dirs, c->opt.config, &c->cfg, &err) != PV_OK)
 		return classify_untrusted(c, PV_R_CONFIG_ERROR, err.msg);
 	c->have_config = true;
 	if (pv_crypto_init(&err) != PV_OK)
@@ -258,14 +259,16 @@ static enum who classify(struct call *c)
 		if (!ask_store)
 			return who;
 	}
-	if (mod_store_open(c, &err) != PV_OK ||
-	    pv_store_exists(c->store, c->user, &exists, &err) != PV_OK)
+	if (mod_store_open(c, &err) != PV_OK)
+		return classify_untrusted(c, PV_R_STORE_ERROR, err.msg);
+	pv_store_use_dirs(c->store, &c->dirs); /* a kept store too: cleared again in end() */
+	if (pv_store_exists(c->store, c->user, &exists, &err) != PV_OK)
 		return classify_untrusted(c, PV_R_STORE_ERROR, err.msg);
 	if (!exists)
 		return classify_unregistered(c, member);
 	if (grouped && !member)
 		return WHO_OUTSIDE; /* never left to the stack because its groups changed */
-	if (pv_keys_load(c->cfg.key_file, &c->keys, &err) != PV_OK) {
+	if (pv_keys_load_in(&c->dirs, c->cfg.key_file, &c->keys, &err) != PV_OK) {
 		/* Without the key no chained audit line can be written: syslog carries it. */
 		pv_log(c->pamh, LOG_ERR, "%s deny user=%s reason=store_error: %s", c->event,
 		       mod_shown_user(c), err.msg);
@@ -293,7 +296,7 @@ static int answer_non_vendor(struct call *c, enum who who, int deny_code)
 		return PAM_IGNORE;
 	}
 	/* Audit a denial if the key is usable; the denial stands either way. */
-	if (pv_keys_load(c->cfg.key_file, &c->keys, &err) == PV_OK)
+	if (pv_keys_load_in(&c->dirs, c->cfg.key_file, &c->keys, &err) == PV_OK)
 		c->have_keys = true;
 	if (who == WHO_OUTSIDE) {
 		char detail[160];
@@ -310,6 +313,7 @@ static int answer_non_vendor(struct call *c, enum who who, int deny_code)
 static int begin(struct call *c, pam_handle_t *pamh, const char *event, int argc, const char **argv)
 {
 	memset(c, 0, sizeof(*c));
+	pv_dirs_init(&c->dirs);
 	c->pamh = pamh;
 	c->event = event;
 	parse_options(argc, argv, &c->opt);
@@ -329,7 +333,10 @@ static int begin(struct call *c, pam_handle_t *pamh, const char *event, int argc
 static void end(struct call *c, bool keep)
 {
 	pv_keys_wipe(&c->keys);
+	if (c->store != NULL) /* a kept store must not point into this call */
+		pv_store_use_dirs(c->store, NULL);
 	mod_store_release(c, keep);
+	pv_dirs_close(&c->dirs);
 }
 
 /* Every pam_sm_* but setcred: options, user, classify, the phase's vendor step, one cleanup.

@@ -12,7 +12,8 @@
  *
  * pvbench genstore --config CFG --vendors N
  * pvbench genaudit --config CFG --lines N
- * pvbench login    --module vendor|oath|gauth|permit|floor --logins N [--clients C] [--same]
+ * pvbench login    --module vendor|oath|gauth|permit|floor|contract --logins N [--clients C]
+ * [--same]
  *                  [--warmup W] [--label L] [--disk D] [--strace-markers] [--raw FILE]
  *                  [--max-failures N]
  *                  vendor: --confdir D --service S --config CFG
@@ -20,6 +21,9 @@
  *                  gauth:  --confdir D --service S --gauth-dir D
  *                  permit: --confdir D --service S   (pam_permit only: libpam's own cost)
  *                  floor:  --dir D [--record-bytes B]
+ *                  contract: --confdir D --service S (pam_permit) --dir D [--record-bytes B]
+ *                          (the contract floor: a bare PAM transaction plus the durable writes
+ *                          the contract needs for one login; docs/performance.md)
  * pvbench syslogd  [--dir SOCKET]   (discarding syslog receiver; default /dev/log)
  * pvbench stats    --module M --label L --disk D [--clients C] [--same] RAWFILE...
  *                  (merges the --raw files of interleaved runs of one scenario)
@@ -68,7 +72,7 @@
 #define HOTP_DIGITS   6
 #define HOTP_SECRET_N 20
 
-enum module { MOD_VENDOR, MOD_OATH, MOD_GAUTH, MOD_PERMIT, MOD_FLOOR };
+enum module { MOD_VENDOR, MOD_OATH, MOD_GAUTH, MOD_PERMIT, MOD_FLOOR, MOD_CONTRACT };
 
 struct opts {
 	enum module module;
@@ -139,6 +143,8 @@ static const char *module_name(enum module m)
 		return "google_authenticator";
 	case MOD_PERMIT:
 		return "pam_permit";
+	case MOD_CONTRACT:
+		return "contract_floor";
 	default:
 		return "floor";
 	}
@@ -212,8 +218,16 @@ static void note_failure(const char *user, const char *step, int rc)
 		         user, step, rc, pam_strerror(NULL, rc));
 }
 
+static bool contract_step(int client, const char *event);
+
+/* After one PAM step: the contract floor's durable writes for it (nothing for the others). */
+static bool after_step(int client, const char *event)
+{
+	return opt.module != MOD_CONTRACT || contract_step(client, event);
+}
+
 /* One complete transaction; true when every step returned PAM_SUCCESS. */
-static bool pam_login(const char *user, const char *code)
+static bool pam_login(const char *user, const char *code, int client)
 {
 	struct conv_state st = {code, 0};
 	struct pam_conv conv = {conversation, &st};
@@ -231,19 +245,27 @@ static bool pam_login(const char *user, const char *code)
 		note_failure(user, "pam_authenticate", rc);
 		goto fail;
 	}
+	if (!after_step(client, "auth"))
+		goto fail;
 	if ((rc = pam_acct_mgmt(pamh, 0)) != PAM_SUCCESS) {
 		note_failure(user, "pam_acct_mgmt", rc);
 		goto fail;
 	}
+	if (!after_step(client, "account"))
+		goto fail;
 	if ((rc = pam_open_session(pamh, 0)) != PAM_SUCCESS) {
 		note_failure(user, "pam_open_session", rc);
 		goto fail;
 	}
+	if (!after_step(client, "session_open"))
+		goto fail;
 	if ((rc = pam_close_session(pamh, 0)) != PAM_SUCCESS) {
 		note_failure(user, "pam_close_session", rc);
 		goto fail;
 	}
-	if (st.prompts != (opt.module == MOD_PERMIT ? 0 : 1)) {
+	if (!after_step(client, "session_close"))
+		goto fail;
+	if (st.prompts != (opt.module == MOD_PERMIT || opt.module == MOD_CONTRACT ? 0 : 1)) {
 		note_failure(user, "conversation (unexpected number of prompts)", PAM_CONV_ERR);
 		goto fail;
 	}
@@ -254,16 +276,17 @@ fail:
 	return false;
 }
 
-/* --- the floor: the durable writes a single-use login cannot avoid, nothing else --- */
+/* --- the floors: durable writes only, no crypto, no PAM logic --- */
 
-static bool floor_login(int client)
+/* The record commit the contract's own words describe (BRIEF §3): temp file + fsync + rename +
+ * directory fsync. 2 syncs. */
+static bool floor_record_commit(int dirfd, int client)
 {
-	char name[64], tmp[96], line[400];
+	char name[64], tmp[96];
 	unsigned char rnd[8];
 	unsigned char *rec = malloc(opt.record_bytes);
-	int dirfd = -1, fd = -1;
+	int fd = -1;
 	bool ok = false;
-	size_t n;
 
 	if (rec == NULL)
 		return false;
@@ -272,13 +295,6 @@ static bool floor_login(int client)
 	snprintf(name, sizeof(name), "rec.%d", client);
 	snprintf(tmp, sizeof(tmp), ".%s.%02x%02x%02x%02x%02x%02x%02x%02x.tmp", name, rnd[0], rnd[1],
 	         rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	/* ~ the size of one audit line */
-	n = (size_t)snprintf(line, sizeof(line),
-	                     "{\"seq\":%ld,\"user\":\"v%06d\",\"pad\":\"%0300d\"}\n",
-	                     (long)getpid(), client, 0);
-	dirfd = open(opt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		goto out;
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || write(fd, rec, opt.record_bytes) != (ssize_t)opt.record_bytes ||
 	    fsync(fd) != 0 || close(fd) != 0)
@@ -286,19 +302,68 @@ static bool floor_login(int client)
 	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) != 0 || fsync(dirfd) != 0)
 		goto out;
-	fd = openat(dirfd, "audit.log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	            0600);
-	if (fd < 0 || write(fd, line, n) != (ssize_t)n || fdatasync(fd) != 0)
-		goto out;
 	ok = true;
 out:
-	if (!ok)
-		note_failure(name, strerror(errno), -1);
 	if (fd >= 0)
 		close(fd);
+	free(rec);
+	return ok;
+}
+
+/* One audit line (~330 bytes, the size of pam_vendor's) appended with one write, then
+ * fdatasync: on disk before the caller goes on. 1 sync. */
+static bool floor_line(int dirfd, int client, const char *event)
+{
+	char line[400];
+	size_t n;
+	int fd;
+	bool ok;
+
+	n = (size_t)snprintf(
+	    line, sizeof(line),
+	    "{\"seq\":%ld,\"event\":\"%s\",\"user\":\"v%06d\",\"pad\":\"%0280d\"}\n",
+	    (long)getpid(), event, client, 0);
+	fd = openat(dirfd, "audit.log", O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	            0600);
+	if (fd < 0)
+		return false;
+	ok = write(fd, line, n) == (ssize_t)n && fdatasync(fd) == 0;
+	if (close(fd) != 0)
+		ok = false;
+	return ok;
+}
+
+/* The floor of BRIEF §7: one record commit and one durable audit line, nothing else. */
+static bool floor_login(int client)
+{
+	int dirfd = open(opt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok =
+	    dirfd >= 0 && floor_record_commit(dirfd, client) && floor_line(dirfd, client, "auth");
+
+	if (!ok)
+		note_failure("floor", strerror(errno), -1);
 	if (dirfd >= 0)
 		close(dirfd);
-	free(rec);
+	return ok;
+}
+
+/* The contract floor's durable writes after one PAM step of a pam_permit transaction (see
+ * docs/performance.md, "The contract floor", for why each is durable before the answer):
+ * auth: the consumed code (record commit) and the auth line; account, session_open,
+ * session_close: their line. Each PAM call opens the directory itself, as a module would. */
+static bool contract_step(int client, const char *event)
+{
+	int dirfd = open(opt.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok = dirfd >= 0;
+
+	if (ok && strcmp(event, "auth") == 0)
+		ok = floor_record_commit(dirfd, client);
+	if (ok)
+		ok = floor_line(dirfd, client, event);
+	if (!ok)
+		note_failure("contract floor", strerror(errno), -1);
+	if (dirfd >= 0)
+		close(dirfd);
 	return ok;
 }
 
@@ -323,7 +388,7 @@ static void client_loop(int idx, int start_fd, int done_fd)
 			if (opt.module == MOD_FLOOR)
 				ok = floor_login(sh->user[idx]);
 			else
-				ok = pam_login(user, sh->codes[idx][i]);
+				ok = pam_login(user, sh->codes[idx][i], sh->user[idx]);
 			t1 = now_s();
 			marker("PVBENCH_LOGIN_END");
 			(void)ok;
@@ -686,6 +751,7 @@ static int cmd_login(void)
 	case MOD_PERMIT: /* libpam's own cost: a stack of pam_permit, no code */
 		break;
 	case MOD_FLOOR:
+	case MOD_CONTRACT: /* a pam_permit transaction plus the contract's durable writes */
 		if (opt.dir == NULL)
 			die("%s", "--dir is required");
 		break;
@@ -897,6 +963,8 @@ int main(int argc, char **argv)
 				opt.module = MOD_FLOOR;
 			else if (strcmp(m, "permit") == 0)
 				opt.module = MOD_PERMIT;
+			else if (strcmp(m, "contract") == 0)
+				opt.module = MOD_CONTRACT;
 			else
 				die("unknown module %s", m);
 		} else if (strcmp(a, "--confdir") == 0)

@@ -16,6 +16,12 @@
 #   PV_BENCH_DOC           the report                                (docs/performance.md)
 #   PV_BENCH_WAIT_IDLE     wait up to this many seconds for an idle machine first (0)
 #   PV_BENCH_KEEP=1        keep the work directory (tmpfs still unmounted)
+# To iterate on a part (the report then says what was left out; write it elsewhere with
+# PV_BENCH_DOC), e.g. PV_BENCH_PARTS=syscalls, or PV_BENCH_PARTS=logins
+# PV_BENCH_SCENARIOS="contract v10 oath permit" PV_BENCH_DISKS=tmpfs:
+#   PV_BENCH_PARTS         logins pg otpctl syscalls                 (all four)
+#   PV_BENCH_SCENARIOS     login scenarios (see SCENARIOS below)     (all)
+#   PV_BENCH_DISKS         tmpfs real                                (both)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,6 +34,15 @@ BIG_AUDIT=${PV_BENCH_AUDIT_LINES:-1000000}
 ISSUES=${PV_BENCH_ISSUES:-30}
 DISK_DIR=${PV_BENCH_DISK_DIR:-/var/tmp}
 DOC=${PV_BENCH_DOC:-docs/performance.md}
+PARTS=" ${PV_BENCH_PARTS:-logins pg otpctl syscalls} "
+DISKS=" ${PV_BENCH_DISKS:-tmpfs real} "
+# Scenarios. Singles (1 client): floor, contract (the contract floor: a pam_permit transaction
+# plus the durable writes the contract needs; docs/performance.md 5a), v10 (pam_vendor, 10
+# vendors), oath, gauth, permit (pam_permit in every phase: what the PAM transaction itself
+# costs), v1k, vbig (the big store), abig (the big log). Concurrency: c2d/c4d (pam_vendor, 2/4
+# clients on distinct vendors), c2o/c4o (on one vendor), f2d/f4d/f2o/f4o (the floor alike);
+# with 1 client "distinct" and "one" are the same run: v10 and floor.
+SCENARIOS=${PV_BENCH_SCENARIOS:-floor contract v10 oath gauth permit v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o}
 B=${PV_BUILD:-build/normal}
 OTPCTL=$ROOT/$B/bin/otpctl
 MODULE=$ROOT/$B/bin/pam_vendor.so
@@ -202,7 +217,7 @@ new_env() {
 # pam_permit for account and session so that the transaction is the same; and the floor dir.
 new_peers() {
 	local p=$1
-	mkdir -m 0700 "$p" "$p/ga" "$p/pam.d" "$p/floor"
+	mkdir -m 0700 "$p" "$p/ga" "$p/pam.d" "$p/floor" "$p/contract"
 	cat >"$p/pam.d/oath" <<-EOF
 		auth     required pam_oath.so usersfile=$p/users.oath window=1
 		account  required pam_permit.so
@@ -220,6 +235,11 @@ new_peers() {
 	EOF
 }
 
+# has "LIST" WORD: WORD is in the space-separated LIST.
+has() { case " $1 " in *" $2 "*) return 0 ;; esac; return 1; }
+# A partial run builds the large store and log only when a part it runs reads them.
+has "$SCENARIOS" vbig || BIG_VENDORS=10
+has "$SCENARIOS" abig || has "$PARTS" otpctl || BIG_AUDIT=10
 say "tmpfs: environments (10, 1000, $BIG_VENDORS vendors; a $BIG_AUDIT-line audit log)"
 new_env "$TMPFS/abig" 10
 # The big log takes longest: generate it while the other environments are built and copied.
@@ -252,12 +272,6 @@ new_peers "$REAL/peers"
 sync
 sleep 2
 
-# Scenarios. Singles (1 client): floor, v10 (pam_vendor, 10 vendors), oath, gauth, permit
-# (pam_permit in every phase: what the PAM transaction itself costs), v1k, vbig (the big
-# store), abig (the big log). Concurrency: c2d/c4d (pam_vendor, 2/4 clients on
-# distinct vendors), c2o/c4o (on one vendor), f2d/f4d/f2o/f4o (the floor alike); with 1 client
-# "distinct" and "one" are the same run: v10 and floor.
-SCENARIOS="floor v10 oath gauth permit v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o"
 scenario_args() {
 	local base=$1 sc=$2
 	local vendor="--module vendor --confdir $base/v10/pam.d --service pvbench --config $base/v10/pam_vendor.conf"
@@ -267,6 +281,8 @@ scenario_args() {
 	oath) echo --module oath --confdir "$base/peers/pam.d" --service oath --oath-file "$base/peers/users.oath" ;;
 	gauth) echo --module gauth --confdir "$base/peers/pam.d" --service gauth --gauth-dir "$base/peers/ga" ;;
 	permit) echo --module permit --confdir "$base/peers/pam.d" --service permit ;;
+	contract) echo --module contract --confdir "$base/peers/pam.d" --service permit \
+		--dir "$base/peers/contract" --record-bytes "$REC_BYTES" ;;
 	c?d) echo "$vendor --clients ${sc:1:1}" ;;
 	c?o) echo "$vendor --clients ${sc:1:1} --same" ;;
 	f?d) echo "$floor --clients ${sc:1:1}" ;;
@@ -279,7 +295,7 @@ scenario_args() {
 # counted and reported: parallel logins of one vendor are exactly where a race would show.
 run_one() {
 	local disk=$1 base=$2 sc=$3 n=$4 extra=(--warmup 3)
-	case $sc in c* | f?[do]) extra=(--warmup $((2 * ${sc:1:1})) --max-failures $((n / 50))) ;; esac
+	case $sc in c?[do] | f?[do]) extra=(--warmup $((2 * ${sc:1:1})) --max-failures $((n / 50))) ;; esac
 	# shellcheck disable=SC2046
 	"$PVBENCH" login --logins "$n" "${extra[@]}" --disk "$disk" --label "$sc" \
 		--raw "$OUT/$disk.$sc.raw" $(scenario_args "$base" "$sc") >/dev/null 2>>"$OUT/failures.log" ||
@@ -289,7 +305,7 @@ merge() {
 	local disk=$1 sc=$2 module=vendor label=$2 clients=1 mode=()
 	case $sc in
 	floor | f?[do]) module=floor ;;
-	oath | gauth | permit) module=$sc ;;
+	oath | gauth | permit | contract) module=$sc ;;
 	esac
 	case $sc in
 	c?[do] | f?[do])
@@ -344,7 +360,7 @@ otpctl_bench() {
 # untimed code issuing: one store update per round of 32 logins).
 syscalls() {
 	local sc
-	for sc in v10 oath gauth floor; do
+	for sc in v10 oath gauth floor contract; do
 		# shellcheck disable=SC2046
 		strace -f -o "$OUT/strace.$sc" "$PVBENCH" login --strace-markers --logins 20 --warmup 2 \
 			--disk strace --label strace $(scenario_args "$TMPFS" "$sc") >/dev/null
@@ -467,14 +483,23 @@ pg_bench() {
 	pg_teardown
 }
 
-logins tmpfs "$TMPFS" "$N_TMPFS"
-logins real "$REAL" "$N_DISK"
-pg_bench
-say "otpctl: issue x$ISSUES, audit verify / report / audit --vendor over $BIG_AUDIT lines"
-otpctl_bench tmpfs "$TMPFS"
-otpctl_bench real "$REAL"
-say "system calls per login (strace -f)"
-syscalls
+if has "$PARTS" logins; then
+	has "$DISKS" tmpfs && logins tmpfs "$TMPFS" "$N_TMPFS"
+	has "$DISKS" real && logins real "$REAL" "$N_DISK"
+fi
+has "$PARTS" pg && pg_bench
+if has "$PARTS" otpctl; then
+	say "otpctl: issue x$ISSUES, audit verify / report / audit --vendor over $BIG_AUDIT lines"
+	has "$DISKS" tmpfs && otpctl_bench tmpfs "$TMPFS"
+	has "$DISKS" real && otpctl_bench real "$REAL"
+fi
+if has "$PARTS" syscalls; then
+	say "system calls per login (strace -f)"
+	syscalls
+fi
+fact parts "$(xargs <<<"$PARTS")"
+fact scenarios "$SCENARIOS"
+fact disks "$(xargs <<<"$DISKS")"
 # Every denial the module wrote during the run, by phase and reason (there should be none).
 for disk in tmpfs real; do
 	base=$TMPFS

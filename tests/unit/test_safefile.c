@@ -9,7 +9,9 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/file.h>
+#include <sys/wait.h>
 
 #include "safefile.h"
 #include "testutil.h"
@@ -455,6 +457,67 @@ static void test_lock_wait_is_bounded(void **state)
 	close(dirfd);
 }
 
+/* A child takes x.lock, tells the parent, keeps it ~300 ms, then releases it: by closing it
+ * (how every holder of ours releases), or by LOCK_UN with the file kept open 3 s longer (no
+ * close to wake a waiter: the retry after each bounded wait must still see it). */
+static pid_t lock_holder(int dirfd, bool unlock_only)
+{
+	int ready[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct pv_err err = {{0}};
+		int fd = pv_lock_file_at(dirfd, "x.lock", 1, "x.lock", &err);
+		struct timespec hold = {0, 300 * 1000 * 1000};
+		if (fd < 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		nanosleep(&hold, NULL);
+		if (unlock_only) {
+			struct timespec more = {3, 0};
+			if (flock(fd, LOCK_UN) != 0)
+				_exit(1);
+			nanosleep(&more, NULL);
+		}
+		close(fd);
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+static void test_lock_waiter_gets_a_released_lock(void **state)
+{
+	struct tu_dir *f = *state;
+	struct pv_err err = {{0}};
+	int dirfd = pv_open_dir(f->dir, true, &err);
+	int round;
+
+	assert_true(dirfd >= 0);
+	for (round = 0; round < 2; round++) {
+		pid_t pid = lock_holder(dirfd, round == 1);
+		int status = 0;
+		int fd;
+
+		tu_hang_guard(15);
+		fd = pv_lock_file_at(dirfd, "x.lock", 10, "x.lock", &err);
+		tu_hang_guard_end();
+		if (fd < 0)
+			fail_msg("round %d: %s", round, err.msg);
+		if (round == 1) /* got it while the holder still had the file open */
+			assert_int_equal(waitpid(pid, &status, WNOHANG), 0);
+		close(fd);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	close(dirfd);
+}
+
 static void test_lock_file_that_is_a_symlink_or_readable_is_refused(void **state)
 {
 	struct tu_dir *f = *state;
@@ -544,6 +607,78 @@ static void test_dir_list_filters_sorts_and_bounds(void **state)
 	close(fd);
 }
 
+/* --- pv_dirs: directories held for one call --- */
+
+static int dirs_open(struct pv_dirs *d, const char *path, bool private_dir, struct pv_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return pv_dirs_open(d, path, private_dir, err);
+}
+
+static void test_held_dirs_keep_every_check(void **state)
+{
+	struct tu_dir *f = *state;
+	char *open_dir_ = sub(f, "pub");
+	char *real = sub(f, "real");
+	char inner[PATH_MAX], through_link[PATH_MAX], unsafe[PATH_MAX];
+	struct pv_dirs d;
+	struct pv_err err;
+	int fd;
+
+	tu_mkdir(open_dir_, 0755);
+	tu_mkdir(real, 0700);
+	tu_path(inner, sizeof(inner), open_dir_, "inner");
+	tu_mkdir(inner, 0700);
+	tu_path(unsafe, sizeof(unsafe), open_dir_, "unsafe");
+	tu_mkdir(unsafe, 0700);
+	assert_int_equal(chmod(unsafe, 0777), 0);
+	assert_int_equal(symlink(real, sub(f, "pub/link")), 0);
+	tu_path(through_link, sizeof(through_link), open_dir_, "link");
+	pv_dirs_init(&d);
+	fd = dirs_open(&d, open_dir_, false, &err); /* held from now on */
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(d.n, 1);
+	/* Held, but a private use still applies the stricter rule to it. */
+	assert_int_equal(dirs_open(&d, open_dir_, true, &err), -1);
+	assert_contains(err.msg, "accessible by group or others");
+	/* Walked on from the held directory: each component is still checked. */
+	assert_int_equal(dirs_open(&d, through_link, false, &err), -1);
+	assert_contains(err.msg, "symbolic link");
+	assert_int_equal(dirs_open(&d, unsafe, false, &err), -1);
+	assert_contains(err.msg, "writable by group or others");
+	assert_int_equal(d.n, 1); /* nothing refused is held */
+	fd = dirs_open(&d, inner, true, &err);
+	if (fd < 0)
+		fail_msg("%s refused: %s", inner, err.msg);
+	close(fd);
+	assert_int_equal(d.n, 2);
+	/* A second use of a held directory is the same directory, and the caller's own fd. */
+	fd = dirs_open(&d, inner, true, &err);
+	assert_true(fd >= 0 && fd != d.held[1].fd);
+	{
+		struct stat a, b;
+		assert_int_equal(fstat(fd, &a), 0);
+		assert_int_equal(stat(inner, &b), 0);
+		assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	}
+	close(fd);
+	/* The held one named with a trailing slash: still a descriptor of the caller's own. */
+	{
+		char slash[PATH_MAX + 2];
+		snprintf(slash, sizeof(slash), "%s/", inner);
+		fd = dirs_open(&d, slash, true, &err);
+		assert_true(fd >= 0 && fd != d.held[1].fd);
+		close(fd);
+		assert_true(fcntl(d.held[1].fd, F_GETFD) >= 0); /* the held one is still open */
+	}
+	pv_dirs_close(&d);
+	assert_int_equal(d.n, 0);
+	/* No held set: exactly pv_open_dir. */
+	assert_int_equal(dirs_open(NULL, through_link, false, &err), -1);
+	assert_contains(err.msg, "symbolic link");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -567,9 +702,11 @@ int main(void)
 	    T(test_failed_atomic_write_keeps_old_state_and_no_temp_file),
 	    T(test_lock_creates_a_private_file_and_is_exclusive),
 	    T(test_lock_wait_is_bounded),
+	    T(test_lock_waiter_gets_a_released_lock),
 	    T(test_lock_file_that_is_a_symlink_or_readable_is_refused),
 	    T(test_open_parent_splits_the_path),
 	    T(test_dir_list_filters_sorts_and_bounds),
+	    T(test_held_dirs_keep_every_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
