@@ -74,6 +74,51 @@ def fmt_n(n):
     return f"{int(n):,}"
 
 
+def pg_section(w, rows, F, conc):
+    """Section 6b: the PostgreSQL logins, direct and through PgBouncer, against this run's file
+    store (conc: its row at a number of clients)."""
+    def pg_of(label):
+        return {r["clients"]: r for r in rows if r["label"] == label and r["disk"] == "real"}
+    pg_rows, pgb_rows = pg_of("pg"), pg_of("pgbouncer")
+    w("## PostgreSQL backend (several gateways, one state)")
+    w("")
+    if not pg_rows:
+        w(f"Not measured in this run: {F.get('pg_skipped', 'no result')}.")
+        w("")
+    else:
+        w(f"{F.get('pg_version', 'PostgreSQL')}, started by the harness with its data on the real "
+          "disk, `synchronous_commit = on` (a login is allowed once its transaction is durable), "
+          "over a Unix socket on the same machine; 4 vendors, clients on distinct vendors. "
+          "Auth and account of a login share one connection (as in sshd's keyboard-interactive "
+          "child and OpenVPN's helper); each session call opens its own. Each login's record "
+          "change is one transaction holding the vendor's row, and each of its four audit lines "
+          "is also inserted into the database's audit table with its host's head (one statement "
+          "each). `direct`: the module connects to the server; `PgBouncer`: to "
+          f"{F.get('pgbouncer_version', 'PgBouncer')} on a local socket (`pool_mode = session`, "
+          "peer authentication; docs/multi-gateway.md), which keeps the server connections open. "
+          "The file store's numbers are this run's, on the same disk.")
+        w("")
+        w("| clients | path | median ms | p90 ms | p99 ms | logins/s | × file store median | "
+          "file store median ms |")
+        w("|---:|---|---:|---:|---:|---:|---:|---:|")
+        for c in sorted(pg_rows):
+            fr_ = conc("real", "pam_vendor", c, "distinct")
+            for name, rs in (("direct", pg_rows), ("PgBouncer", pgb_rows)):
+                r = rs.get(c)
+                if r is None:
+                    continue
+                ratio = f"{r['median'] / fr_['median']:.1f}" if fr_ else "-"
+                w(f"| {c} | {name} | {fmt_ms(r['median'])} | {fmt_ms(r['p90'])} | "
+                  f"{fmt_ms(r['p99'])} | {r['rate']:.0f} | {ratio} | "
+                  f"{fmt_ms(fr_['median']) if fr_ else '-'} |")
+        w("")
+        w("Target (issue 17): at 1 client, a login costs at most 3× the file store's. Where the "
+          "time goes: directly, each new connection starts a server process (three per login); "
+          "through PgBouncer the server connections stay open, and what is left is the commits "
+          "(the record change and four audit copies, each durable) and the round trips.")
+        w("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--results", required=True)
@@ -82,6 +127,8 @@ def main():
     ap.add_argument("--disk-dir", required=True)
     ap.add_argument("--tmpfs", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--pg-only", action="store_true",
+                    help="only the PostgreSQL section (run.sh PV_BENCH_ONLY=pg), to --out")
     a = ap.parse_args()
     rows = load_results(a.results)
     F = load_facts(a.facts)
@@ -106,6 +153,17 @@ def main():
 
     L = []
     w = L.append
+    if a.pg_only:
+        pg_section(w, rows, F, conc)
+        w(f"Load average at the start and the end: {F.get('load_start', '?')}, "
+          f"{F.get('load_end', '?')}.")
+        text = "\n".join(L) + "\n"
+        if a.out == "-":
+            print(text, end="")
+        else:
+            with open(a.out, "w") as f:
+                f.write(text)
+        return
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     commit = sh("git rev-parse --short HEAD") or "?"
     dirty = " (with uncommitted changes)" if sh(
@@ -384,46 +442,7 @@ def main():
     w("")
 
     # --- section 6b: the PostgreSQL backend, direct and through PgBouncer ---
-    def pg_of(label):
-        return {r["clients"]: r for r in rows if r["label"] == label and r["disk"] == "real"}
-    pg_rows, pgb_rows = pg_of("pg"), pg_of("pgbouncer")
-    w("## PostgreSQL backend (several gateways, one state)")
-    w("")
-    if not pg_rows:
-        w(f"Not measured in this run: {F.get('pg_skipped', 'no result')}.")
-        w("")
-    else:
-        w(f"{F.get('pg_version', 'PostgreSQL')}, started by the harness with its data on the real "
-          "disk, `synchronous_commit = on` (a login is allowed once its transaction is durable), "
-          "over a Unix socket on the same machine; 4 vendors, clients on distinct vendors. "
-          "Auth and account of a login share one connection (as in sshd's keyboard-interactive "
-          "child and OpenVPN's helper); each session call opens its own. Each login's record "
-          "change is one transaction holding the vendor's row, and each of its four audit lines "
-          "is also inserted into the database's audit table with its host's head (one statement "
-          "each). `direct`: the module connects to the server; `PgBouncer`: to "
-          f"{F.get('pgbouncer_version', 'PgBouncer')} on a local socket (`pool_mode = session`, "
-          "peer authentication; docs/multi-gateway.md), which keeps the server connections open. "
-          "The file store's numbers are this run's, on the same disk.")
-        w("")
-        w("| clients | path | median ms | p90 ms | p99 ms | logins/s | × file store median | "
-          "file store median ms |")
-        w("|---:|---|---:|---:|---:|---:|---:|---:|")
-        for c in sorted(pg_rows):
-            fr_ = conc("real", "pam_vendor", c, "distinct")
-            for name, rs in (("direct", pg_rows), ("PgBouncer", pgb_rows)):
-                r = rs.get(c)
-                if r is None:
-                    continue
-                ratio = f"{r['median'] / fr_['median']:.1f}" if fr_ else "-"
-                w(f"| {c} | {name} | {fmt_ms(r['median'])} | {fmt_ms(r['p90'])} | "
-                  f"{fmt_ms(r['p99'])} | {r['rate']:.0f} | {ratio} | "
-                  f"{fmt_ms(fr_['median']) if fr_ else '-'} |")
-        w("")
-        w("Target (issue 17): at 1 client, a login costs at most 3× the file store's. Where the "
-          "time goes: directly, each new connection starts a server process (three per login); "
-          "through PgBouncer the server connections stay open, and what is left is the commits "
-          "(the record change and four audit copies, each durable) and the round trips.")
-        w("")
+    pg_section(w, rows, F, conc)
 
     # --- section 7: analysis ---
     v, o, g, fl = sc["v10"], sc["oath"], sc["gauth"], sc["floor"]

@@ -16,6 +16,9 @@
 #   PV_BENCH_DOC           the report                                (docs/performance.md)
 #   PV_BENCH_WAIT_IDLE     wait up to this many seconds for an idle machine first (0)
 #   PV_BENCH_KEEP=1        keep the work directory (tmpfs still unmounted)
+#   PV_BENCH_ONLY=pg       only the PostgreSQL part and the file store it is compared with
+#                          (real disk, 1/2/4 clients, same run); its section is printed, the
+#                          report is not rewritten
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -25,6 +28,11 @@ N_TMPFS=${PV_BENCH_LOGINS_TMPFS:-3000}
 CHUNKS=${PV_BENCH_CHUNKS:-8}
 BIG_VENDORS=${PV_BENCH_VENDORS:-100000}
 BIG_AUDIT=${PV_BENCH_AUDIT_LINES:-1000000}
+ONLY=${PV_BENCH_ONLY:-}
+if [ "$ONLY" = pg ]; then # the big environments are not used: keep their set-up short
+	BIG_VENDORS=${PV_BENCH_VENDORS:-10}
+	BIG_AUDIT=${PV_BENCH_AUDIT_LINES:-10}
+fi
 ISSUES=${PV_BENCH_ISSUES:-30}
 DISK_DIR=${PV_BENCH_DISK_DIR:-/var/tmp}
 DOC=${PV_BENCH_DOC:-docs/performance.md}
@@ -466,6 +474,23 @@ pg_bench() {
 	stop_pgbouncer
 	pg_teardown
 }
+
+# PV_BENCH_ONLY=pg: the file store on the real disk at 1, 2 and 4 clients (distinct vendors),
+# then the PostgreSQL part; its section of the report goes to stdout.
+pg_only() {
+	SCENARIOS="v10 c2d c4d"
+	logins real "$REAL" "$N_DISK"
+	pg_bench
+	fact logins_disk "$N_DISK"
+	fact load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+	python3 tests/bench/report.py --results "$RESULTS" --facts "$FACTS" --syscalls "$OUT" \
+		--disk-dir "$DISK_DIR" --tmpfs "$TMPFS" --out - --pg-only
+	say "done in $(($(date +%s) - T_START)) s"
+}
+if [ "$ONLY" = pg ]; then
+	pg_only
+	exit 0
+fi
 
 logins tmpfs "$TMPFS" "$N_TMPFS"
 logins real "$REAL" "$N_DISK"
