@@ -58,7 +58,8 @@ static int load_libpq(struct pq_api *pq, struct pv_err *err)
 		void *fn = dlsym(lib, syms[i].name);
 		if (fn == NULL) {
 			/* Pipeline mode came with libpq 14. */
-			pv_err_set(err, "PostgreSQL: libpq.so.5 has no %s (libpq 14 or later needed)",
+			pv_err_set(err,
+			           "PostgreSQL: libpq.so.5 has no %s (libpq 14 or later needed)",
 			           syms[i].name);
 			return PV_ERR;
 		}
@@ -243,9 +244,8 @@ static enum read_end read_pipeline(struct pv_pg *pg, struct pv_pg_stmt *list, in
 
 /* The pipeline to send: [BEGIN] [settings] stmts [COMMIT]. The settings open every
  * transaction (after BEGIN, or first in an implicit one); none inside one already open. */
-static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_stmt *stmts,
-                          int n, const struct pv_pg_args *settings, struct pv_pg_stmt *list,
-                          int *first)
+static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_stmt *stmts, int n,
+                          const struct pv_pg_args *settings, struct pv_pg_stmt *list, int *first)
 {
 	int m = 0;
 	int i;
@@ -267,8 +267,8 @@ static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_s
 
 /* Queue list[0..m) and the sync, then send them. PV_ERR: libpq refused to queue (err set), or
  * the deadline passed while sending (*timeout). */
-static int send_pipeline(struct pv_pg *pg, const struct pv_pg_stmt *list, int m,
-                         int64_t deadline, const char *what, bool *timeout, struct pv_err *err)
+static int send_pipeline(struct pv_pg *pg, const struct pv_pg_stmt *list, int m, int64_t deadline,
+                         const char *what, bool *timeout, struct pv_err *err)
 {
 	static const struct pv_pg_args none = {0, NULL, NULL, NULL, 0};
 	int i;
@@ -313,8 +313,8 @@ static int check_results(struct pv_pg *pg, unsigned flags, const struct pv_pg_st
 	return PV_OK;
 }
 
-int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n,
-                const char *what, struct pv_err *err)
+int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n, const char *what,
+                struct pv_err *err)
 {
 	struct pv_pg_stmt list[PIPELINE_MAX];
 	char ms[24];

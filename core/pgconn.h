@@ -96,8 +96,8 @@ void pv_pg_close(struct pv_pg *pg);
  * transaction, committed at its end: it all happens or none of it. PV_OK when every
  * statement's result has its expected status (the kept ones in stmts[i].res); else PV_ERR
  * with err "PostgreSQL: <what>: <why>" for the first that did not, and no result kept. */
-int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n,
-                const char *what, struct pv_err *err);
+int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n, const char *what,
+                struct pv_err *err);
 
 /* One statement alone, its parameters apart (args NULL: none). The result when its status is
  * `expect` (the caller clears it with pg->pq.clear), else NULL with err set to

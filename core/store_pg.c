@@ -213,8 +213,8 @@ static int pg_lock(void *state, const char *name, unsigned char **sealed, size_t
 	 * read-modify-write of this vendor; a row deleted while we waited is no row
 	 * (PV_NOTFOUND). */
 	return read_sealed(state, PV_PG_BEGIN,
-	                   "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE", "lock",
-	                   name, sealed, len, err);
+	                   "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
+	                   "lock", name, sealed, len, err);
 }
 
 /* Store the sealed bytes as a new row (insert: a transaction of its own) or the next version
