@@ -336,7 +336,10 @@ int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int 
 	for (i = 0; i < n; i++)
 		stmts[i].res = NULL;
 	if (pg->conn == NULL) {
-		pv_err_set(err, "PostgreSQL: %s: the connection was dropped after a timeout", what);
+		pv_err_set(
+		    err,
+		    "PostgreSQL: %s: the connection was dropped (no answer in time, or it broke)",
+		    what);
 		return PV_ERR;
 	}
 	snprintf(ms, sizeof(ms), "%" PRId64, pg->timeout_s * 1000);

@@ -86,7 +86,8 @@ struct pv_pg_stmt {
  * connection, so a pooler may hand the server connection to another client between
  * transactions). */
 int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err);
-/* Was the connection dropped after a wait ran out (every later statement fails at once)? */
+/* Was the connection dropped, after a wait ran out or when it broke in the middle of a batch
+ * (every later statement fails at once)? */
 bool pv_pg_dropped(const struct pv_pg *pg);
 void pv_pg_close(struct pv_pg *pg);
 
