@@ -43,6 +43,8 @@ static int load_libpq(struct pq_api *pq, struct pv_err *err)
 	    {"PQgetlength", offsetof(struct pq_api, getlength)},
 	    {"PQcmdTuples", offsetof(struct pq_api, cmdTuples)},
 	    {"PQclear", offsetof(struct pq_api, clear)},
+	    {"PQenterPipelineMode", offsetof(struct pq_api, enterPipelineMode)},
+	    {"PQpipelineSync", offsetof(struct pq_api, pipelineSync)},
 	};
 	void *lib = dlopen("libpq.so.5", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	size_t i;
@@ -55,7 +57,10 @@ static int load_libpq(struct pq_api *pq, struct pv_err *err)
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
 		void *fn = dlsym(lib, syms[i].name);
 		if (fn == NULL) {
-			pv_err_set(err, "PostgreSQL: libpq.so.5 has no %s", syms[i].name);
+			/* Pipeline mode came with libpq 14. */
+			pv_err_set(err,
+			           "PostgreSQL: libpq.so.5 has no %s (libpq 14 or later needed)",
+			           syms[i].name);
 			return PV_ERR;
 		}
 		/* POSIX: a function pointer has the representation of a data pointer. */
@@ -84,6 +89,7 @@ static void result_error(struct pv_pg *pg, PGresult *res, const char *what, stru
 	const char *state = res ? pg->pq.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? pg->pq.resultErrorMessage(res) : pg->pq.errorMessage(pg->conn);
 
+	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state ? state : "");
 	if (msg == NULL || msg[0] == '\0')
 		msg = pg->pq.errorMessage(pg->conn);
 	/* 25006: read-only transaction (a standby); 57014: statement timeout. */
@@ -146,125 +152,265 @@ static void drop_connection(struct pv_pg *pg, const char *what, struct pv_err *e
 	pg->in_tx = false;
 }
 
-/* Send the statement queued by PQsendQueryParams (the connection is non-blocking). */
+/* The connection broke, or answered out of turn, in the middle of a pipeline: libpq's reason,
+ * and the connection is dropped (a COMMIT sent may have taken effect, as above). */
+static void lose_connection(struct pv_pg *pg, const char *what, struct pv_err *err)
+{
+	pg_error(err, what, pg->pq.errorMessage(pg->conn));
+	pg->pq.finish(pg->conn);
+	pg->conn = NULL;
+	pg->in_tx = false;
+}
+
+/* Send what is queued (the connection is non-blocking). */
 static int send_all(struct pv_pg *pg, int64_t deadline)
 {
-	/* PQflush: 0 all sent, -1 failed (the result then says why), 1 more to send. */
+	/* PQflush: 0 all sent, -1 failed (the results then say why), 1 more to send. */
 	while (pg->pq.flush(pg->conn) == 1) {
 		/* libpq's advice: wait for either, and read what came in so the server can go on.
 		 */
 		if (wait_socket(pg, POLLOUT | POLLIN, deadline) != PV_OK)
 			return PV_ERR;
 		if (pg->pq.consumeInput(pg->conn) == 0)
-			return PV_OK; /* the failure shows in the result */
+			return PV_OK; /* the failure shows in the results */
 	}
 	return PV_OK;
 }
 
-/* Read every result of the statement; keep the first error, else the last result. PV_ERR
- * only when the deadline passed (a broken connection gives a NULL or failed result). */
-static int read_results(struct pv_pg *pg, int64_t deadline, PGresult **out)
+/* How reading a pipeline's results ended. */
+enum read_end { READ_SYNC, READ_TIMEOUT, READ_BROKEN };
+
+/* Keep res as list[i]'s result: its first error, else its last result. */
+static void keep_result(struct pv_pg *pg, struct pv_pg_stmt *st, PGresult *res)
 {
-	*out = NULL;
+	if (st->res != NULL && pg->pq.resultStatus(st->res) == PGRES_FATAL_ERROR) {
+		pg->pq.clear(res);
+		return;
+	}
+	pg->pq.clear(st->res);
+	st->res = res;
+}
+
+/* Read the results of list[0..n) up to the pipeline's sync. libpq ends each statement's
+ * results with a NULL, the pipeline with a PGRES_PIPELINE_SYNC result. A connection that
+ * breaks, or answers out of turn, ends the reading (READ_BROKEN). */
+static enum read_end read_pipeline(struct pv_pg *pg, struct pv_pg_stmt *list, int n,
+                                   int64_t deadline)
+{
+	int i = 0;
+
 	for (;;) {
 		PGresult *res;
 
 		while (pg->pq.isBusy(pg->conn)) {
 			if (wait_socket(pg, POLLIN, deadline) != PV_OK)
-				goto timeout;
+				return READ_TIMEOUT;
 			if (pg->pq.consumeInput(pg->conn) == 0)
-				break; /* PQgetResult now reports the broken connection */
+				return READ_BROKEN;
 		}
 		res = pg->pq.getResult(pg->conn);
-		if (res == NULL)
-			return PV_OK;
-		if (*out != NULL && pg->pq.resultStatus(*out) == PGRES_FATAL_ERROR) {
-			pg->pq.clear(res);
+		if (res == NULL) {
+			if (++i > n)
+				return READ_BROKEN; /* no sync is coming */
 			continue;
 		}
-		pg->pq.clear(*out);
-		*out = res;
+		if (pg->pq.resultStatus(res) == PGRES_PIPELINE_SYNC) {
+			pg->pq.clear(res);
+			return i == n ? READ_SYNC : READ_BROKEN;
+		}
+		if (i >= n) {
+			pg->pq.clear(res);
+			return READ_BROKEN;
+		}
+		keep_result(pg, &list[i], res);
 	}
-timeout:
-	pg->pq.clear(*out);
-	*out = NULL;
+}
+
+/* What the server bounds in every transaction, set for that transaction only (is_local):
+ * statements, lock waits and a transaction left idle (a client cut off while holding a row
+ * lock), each by pg_timeout, so that a connection we dropped, or lost, does not hold a
+ * vendor's row for long; and commits durable before COMMIT answers (synchronous_commit = on,
+ * whatever the server's or the database's default). Set inside the transaction rather than
+ * once per connection: nothing is left on a pooled server connection, and it costs no round
+ * trip of its own. */
+#define SETTINGS_SQL                                                                               \
+	"SELECT set_config('statement_timeout', $1, true), "                                       \
+	"set_config('lock_timeout', $1, true), "                                                   \
+	"set_config('idle_in_transaction_session_timeout', $1, true), "                            \
+	"set_config('synchronous_commit', 'on', true)"
+
+/* At most this many statements in one pipeline: BEGIN, the settings, the caller's, COMMIT. */
+#define PIPELINE_MAX (PV_PG_BATCH_MAX + 3)
+
+/* The pipeline to send: [BEGIN] [settings] stmts [COMMIT]. The settings open every
+ * transaction (after BEGIN, or first in an implicit one); none inside one already open. */
+static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_stmt *stmts, int n,
+                          const struct pv_pg_args *settings, struct pv_pg_stmt *list, int *first)
+{
+	int m = 0;
+	int i;
+
+	if (flags & PV_PG_BEGIN)
+		list[m++] = (struct pv_pg_stmt){.sql = "BEGIN", .expect = PGRES_COMMAND_OK};
+	if (!pg->in_tx || (flags & PV_PG_BEGIN))
+		list[m++] = (struct pv_pg_stmt){
+		    .sql = SETTINGS_SQL, .args = settings, .expect = PGRES_TUPLES_OK};
+	*first = m;
+	for (i = 0; i < n; i++) {
+		list[m] = stmts[i];
+		list[m++].res = NULL;
+	}
+	if (flags & PV_PG_COMMIT)
+		list[m++] = (struct pv_pg_stmt){.sql = "COMMIT", .expect = PGRES_COMMAND_OK};
+	return m;
+}
+
+/* Queue list[0..m) and the sync, then send them. PV_ERR: libpq refused to queue (err set), or
+ * the deadline passed while sending (*timeout). */
+static int send_pipeline(struct pv_pg *pg, const struct pv_pg_stmt *list, int m, int64_t deadline,
+                         const char *what, bool *timeout, struct pv_err *err)
+{
+	static const struct pv_pg_args none = {0, NULL, NULL, NULL, 0};
+	int i;
+
+	*timeout = false;
+	for (i = 0; i < m; i++) {
+		const struct pv_pg_args *a = list[i].args ? list[i].args : &none;
+		if (pg->pq.sendQueryParams(pg->conn, list[i].sql, a->n, NULL, a->values, a->lengths,
+		                           a->formats, a->binary_result) == 0)
+			goto refused;
+	}
+	if (pg->pq.pipelineSync(pg->conn) == 0)
+		goto refused;
+	if (send_all(pg, deadline) != PV_OK) {
+		*timeout = true;
+		return PV_ERR;
+	}
+	return PV_OK;
+refused:
+	pg_error(err, what, pg->pq.errorMessage(pg->conn));
 	return PV_ERR;
 }
 
-/* One statement, answered before deadline or the connection is dropped. */
-static PGresult *query_until(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
-                             ExecStatusType expect, const char *what, int64_t deadline,
-                             struct pv_err *err)
+/* After the sync: the first statement whose result is not what it expected sets err (PV_ERR);
+ * the transaction state follows BEGIN's and COMMIT's results. */
+static int check_results(struct pv_pg *pg, unsigned flags, const struct pv_pg_stmt *list, int m,
+                         const char *what, struct pv_err *err)
 {
-	static const struct pv_pg_args none = {0, NULL, NULL, NULL, 0};
-	PGresult *res = NULL;
+	int i;
 
-	if (args == NULL)
-		args = &none;
-	if (pg->conn == NULL) {
-		pv_err_set(err, "PostgreSQL: %s: the connection was dropped after a timeout", what);
-		return NULL;
+	if ((flags & PV_PG_BEGIN) && list[0].res != NULL &&
+	    pg->pq.resultStatus(list[0].res) == PGRES_COMMAND_OK)
+		pg->in_tx = true; /* open, or failed: either way a ROLLBACK ends it */
+	for (i = 0; i < m; i++) {
+		if (list[i].res == NULL || pg->pq.resultStatus(list[i].res) != list[i].expect) {
+			result_error(pg, list[i].res, what, err);
+			return PV_ERR;
+		}
 	}
-	if (pg->pq.sendQueryParams(pg->conn, sql, args->n, NULL, args->values, args->lengths,
-	                           args->formats, args->binary_result) == 0) {
-		pg_error(err, what, pg->pq.errorMessage(pg->conn));
-		return NULL;
-	}
-	if (send_all(pg, deadline) != PV_OK || read_results(pg, deadline, &res) != PV_OK) {
-		drop_connection(pg, what, err);
-		return NULL;
-	}
-	if (res != NULL && pg->pq.resultStatus(res) == expect)
-		return res;
-	result_error(pg, res, what, err);
-	pg->pq.clear(res);
-	return NULL;
+	if (flags & PV_PG_COMMIT)
+		pg->in_tx = false;
+	return PV_OK;
 }
 
-/* Every database call after the connection goes through here. */
+int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n, const char *what,
+                struct pv_err *err)
+{
+	struct pv_pg_stmt list[PIPELINE_MAX];
+	char ms[24];
+	const char *values[] = {ms};
+	const struct pv_pg_args settings = {1, values, NULL, NULL, 0};
+	int64_t deadline = now_ms() + pg->timeout_s * 1000;
+	enum read_end end;
+	bool timeout = false;
+	int first = 0;
+	int m;
+	int i;
+	int rc = PV_ERR;
+
+	pg->sqlstate[0] = '\0';
+	if (n < 0 || n > PV_PG_BATCH_MAX) {
+		pv_err_set(err, "PostgreSQL: %s: too many statements in one batch", what);
+		return PV_ERR;
+	}
+	for (i = 0; i < n; i++)
+		stmts[i].res = NULL;
+	if (pg->conn == NULL) {
+		pv_err_set(
+		    err,
+		    "PostgreSQL: %s: the connection was dropped (no answer in time, or it broke)",
+		    what);
+		return PV_ERR;
+	}
+	snprintf(ms, sizeof(ms), "%" PRId64, pg->timeout_s * 1000);
+	m = build_pipeline(pg, flags, stmts, n, &settings, list, &first);
+	if (send_pipeline(pg, list, m, deadline, what, &timeout, err) != PV_OK) {
+		if (timeout)
+			drop_connection(pg, what, err);
+		goto out;
+	}
+	end = read_pipeline(pg, list, m, deadline);
+	if (end == READ_TIMEOUT) {
+		drop_connection(pg, what, err);
+		goto out;
+	}
+	if (end == READ_BROKEN) {
+		lose_connection(pg, what, err);
+		goto out;
+	}
+	rc = check_results(pg, flags, list, m, what, err);
+out:
+	/* The caller's statements are list[first..first + n): their results go back when kept. */
+	for (i = 0; i < m; i++) {
+		bool caller = i >= first && i < first + n;
+		if (rc == PV_OK && caller && stmts[i - first].keep) {
+			stmts[i - first].res = list[i].res;
+			continue;
+		}
+		pg->pq.clear(list[i].res);
+	}
+	return rc;
+}
+
+/* One statement, the only one of its pipeline. */
 PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
                       ExecStatusType expect, const char *what, struct pv_err *err)
 {
-	return query_until(pg, sql, args, expect, what, now_ms() + pg->timeout_s * 1000, err);
+	struct pv_pg_stmt st = {.sql = sql, .args = args, .expect = expect, .keep = true};
+
+	if (pv_pg_batch(pg, 0, &st, 1, what, err) != PV_OK)
+		return NULL;
+	return st.res;
 }
 
 int pv_pg_run(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,
               ExecStatusType expect, const char *what, struct pv_err *err)
 {
-	PGresult *res = pv_pg_query(pg, sql, args, expect, what, err);
+	struct pv_pg_stmt st = {.sql = sql, .args = args, .expect = expect};
 
-	if (res == NULL)
-		return PV_ERR;
-	pg->pq.clear(res);
-	return PV_OK;
+	return pv_pg_batch(pg, 0, &st, 1, what, err);
 }
 
 /* Nothing to report: the connection is closed next, or the transaction is gone either way. */
 void pv_pg_rollback(struct pv_pg *pg)
 {
 	struct pv_err ignored;
+	struct pv_pg_stmt st = {.sql = "ROLLBACK", .expect = PGRES_COMMAND_OK};
 
 	if (!pg->in_tx)
 		return;
-	(void)pv_pg_run(pg, "ROLLBACK", NULL, PGRES_COMMAND_OK, "cannot roll back", &ignored);
+	(void)pv_pg_batch(pg, 0, &st, 1, "cannot roll back", &ignored);
 	pg->in_tx = false;
 }
 
 int pv_pg_begin(struct pv_pg *pg, struct pv_err *err)
 {
-	if (pv_pg_run(pg, "BEGIN", NULL, PGRES_COMMAND_OK, "cannot start a transaction", err) !=
-	    PV_OK)
-		return PV_ERR;
-	pg->in_tx = true;
-	return PV_OK;
+	return pv_pg_batch(pg, PV_PG_BEGIN, NULL, 0, "cannot start a transaction", err);
 }
 
 int pv_pg_commit(struct pv_pg *pg, const char *what, struct pv_err *err)
 {
-	if (pv_pg_run(pg, "COMMIT", NULL, PGRES_COMMAND_OK, what, err) != PV_OK)
-		return PV_ERR;
-	pg->in_tx = false;
-	return PV_OK;
+	return pv_pg_batch(pg, PV_PG_COMMIT, NULL, 0, what, err);
 }
 
 bool pv_pg_dropped(const struct pv_pg *pg)
@@ -307,32 +453,6 @@ static int connect_poll(struct pv_pg *pg, int64_t deadline, struct pv_err *err)
 	}
 }
 
-/* The client bounds every wait (connect_poll, pv_pg_query); the server bounds statements,
- * lock waits and a transaction left idle (a client cut off while holding a row lock), so a
- * connection we dropped, or lost, does not hold a vendor's row for long. Commits are durable
- * before COMMIT answers (synchronous_commit = on, whatever the server's or the database's
- * default). Set by a statement, not by the startup packet's `options`, which a pooler such
- * as PgBouncer refuses; part of the connection set-up, under its deadline. */
-static int set_session(struct pv_pg *pg, int64_t deadline, struct pv_err *err)
-{
-	char ms[24];
-	const char *values[] = {ms};
-	const struct pv_pg_args args = {1, values, NULL, NULL, 0};
-	PGresult *res;
-
-	snprintf(ms, sizeof(ms), "%" PRId64, pg->timeout_s * 1000);
-	res = query_until(pg,
-	                  "SELECT set_config('statement_timeout', $1, false), "
-	                  "set_config('lock_timeout', $1, false), "
-	                  "set_config('idle_in_transaction_session_timeout', $1, false), "
-	                  "set_config('synchronous_commit', 'on', false)",
-	                  &args, PGRES_TUPLES_OK, "cannot connect", deadline, err);
-	if (res == NULL)
-		return PV_ERR;
-	pg->pq.clear(res);
-	return PV_OK;
-}
-
 int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err)
 {
 	char tcp_timeout[24];
@@ -370,8 +490,12 @@ int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err
 		pg_error(err, "cannot connect", pg->pq.errorMessage(pg->conn));
 		goto fail;
 	}
-	if (set_session(pg, deadline, err) != PV_OK)
+	/* Every statement goes out in a pipeline (pv_pg_batch): a transaction's statements, its
+	 * settings and its COMMIT travel together, one round trip. */
+	if (pg->pq.enterPipelineMode(pg->conn) != 1) {
+		pg_error(err, "cannot connect", pg->pq.errorMessage(pg->conn));
 		goto fail;
+	}
 	*out = pg;
 	return PV_OK;
 fail:

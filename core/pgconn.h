@@ -37,13 +37,16 @@ struct pq_api {
 	int (*getlength)(const PGresult *res, int row, int column);
 	char *(*cmdTuples)(PGresult *res);
 	void (*clear)(PGresult *res);
+	int (*enterPipelineMode)(PGconn *conn);
+	int (*pipelineSync)(PGconn *conn);
 };
 
 struct pv_pg {
 	struct pq_api pq;  /* results are read with these (pq.ntuples, pq.getvalue, ...) */
 	PGconn *conn;      /* NULL once dropped after a wait ran out */
 	int64_t timeout_s; /* pg_timeout: the bound on each wait for the server */
-	bool in_tx;        /* a transaction is open (pv_pg_begin, until commit or rollback) */
+	bool in_tx;        /* a transaction is open (BEGIN, until COMMIT or ROLLBACK) */
+	char sqlstate[6];  /* the SQLSTATE of the last statement that failed ("" if none) */
 };
 
 /* A statement's parameters (text unless formats says binary) and its result format. */
@@ -55,19 +58,49 @@ struct pv_pg_args {
 	int binary_result;
 };
 
+/* A statement of a batch: its parameters (args NULL: none), the result status it must have,
+ * and whether its result goes back to the caller (res, cleared by the caller with
+ * pg->pq.clear). */
+struct pv_pg_stmt {
+	const char *sql;
+	const struct pv_pg_args *args;
+	ExecStatusType expect;
+	bool keep;
+	PGresult *res;
+};
+
+/* The most statements a caller puts in one batch. */
+#define PV_PG_BATCH_MAX 4
+
+/* Batch flags: open a transaction before the statements; commit it after them. */
+#define PV_PG_BEGIN  1u
+#define PV_PG_COMMIT 2u
+
 /* Connect with pg_conninfo. Every wait for the server is bounded here, on the client, by
- * pg_timeout: the whole connection set-up (TCP, TLS, authentication, session start) is one
- * wait, each statement (sending it, then reading its answer) another. A wait that runs out
- * drops the connection; later calls on it fail at once. Errors name the stage
- * ("PostgreSQL: cannot connect: ...", "PostgreSQL: cannot lock vendor acme: no answer within
- * 2 s ..."). The session runs with synchronous_commit = on and the same pg_timeout as
- * statement_timeout, lock_timeout and idle_in_transaction_session_timeout on the server. */
+ * pg_timeout: the whole connection set-up (TCP, TLS, authentication) is one wait, each batch
+ * (sending it, then reading its answers) another. A wait that runs out drops the connection;
+ * later calls on it fail at once. Errors name the stage ("PostgreSQL: cannot connect: ...",
+ * "PostgreSQL: cannot lock vendor acme: no answer within 2 s ..."). Every transaction runs
+ * with synchronous_commit = on and the same pg_timeout as statement_timeout, lock_timeout and
+ * idle_in_transaction_session_timeout on the server, set inside it (nothing is set on the
+ * connection, so a pooler may hand the server connection to another client between
+ * transactions). */
 int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err);
-/* Was the connection dropped after a wait ran out (every later statement fails at once)? */
+/* Was the connection dropped, after a wait ran out or when it broke in the middle of a batch
+ * (every later statement fails at once)? */
 bool pv_pg_dropped(const struct pv_pg *pg);
 void pv_pg_close(struct pv_pg *pg);
 
-/* Run sql with its parameters apart (args NULL: none). The result when its status is
+/* Send stmts[0..n) (n <= PV_PG_BATCH_MAX) in one round trip, a libpq pipeline: with
+ * PV_PG_BEGIN after a BEGIN, with PV_PG_COMMIT followed by COMMIT; the transaction's server
+ * settings go first in every transaction. Outside BEGIN ... COMMIT the batch is one implicit
+ * transaction, committed at its end: it all happens or none of it. PV_OK when every
+ * statement's result has its expected status (the kept ones in stmts[i].res); else PV_ERR
+ * with err "PostgreSQL: <what>: <why>" for the first that did not, and no result kept. */
+int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n, const char *what,
+                struct pv_err *err);
+
+/* One statement alone, its parameters apart (args NULL: none). The result when its status is
  * `expect` (the caller clears it with pg->pq.clear), else NULL with err set to
  * "PostgreSQL: <what>: <why>". */
 PGresult *pv_pg_query(struct pv_pg *pg, const char *sql, const struct pv_pg_args *args,

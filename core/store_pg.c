@@ -76,6 +76,36 @@ out:
 	return rc;
 }
 
+/* The schema version for a store about to be used, in one statement: an undefined table
+ * (SQLSTATE 42P01) is no schema (0). Not for the installer: inside its transaction an error
+ * would end the transaction (schema_version asks first). */
+static int schema_version_quick(struct pv_pg *pg, int *version, struct pv_err *err)
+{
+	PGresult *res;
+	uint64_t v = 0;
+	int rc = PV_ERR;
+
+	*version = 0;
+	res = pv_pg_query(pg, "SELECT version FROM pam_vendor_schema", NULL, PGRES_TUPLES_OK,
+	                  "cannot read the schema version", err);
+	if (res == NULL)
+		return strcmp(pg->sqlstate, "42P01") == 0 ? PV_OK : PV_ERR;
+	if (pg->pq.ntuples(res) != 1) {
+		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds %d rows, expected one",
+		           pg->pq.ntuples(res));
+		goto out;
+	}
+	if (pv_parse_u64(pg->pq.getvalue(res, 0, 0), INT32_MAX, &v) != PV_OK || v == 0) {
+		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds an invalid version");
+		goto out;
+	}
+	*version = (int)v;
+	rc = PV_OK;
+out:
+	pg->pq.clear(res);
+	return rc;
+}
+
 static int pg_open(const struct pv_config *cfg, void **state, struct pv_err *err)
 {
 	struct pv_pg *pg;
@@ -84,7 +114,7 @@ static int pg_open(const struct pv_config *cfg, void **state, struct pv_err *err
 	*state = NULL;
 	if (pv_pg_connect(cfg, &pg, err) != PV_OK)
 		return PV_ERR;
-	if (schema_version(pg, &version, err) != PV_OK)
+	if (schema_version_quick(pg, &version, err) != PV_OK)
 		goto fail;
 	if (version != PV_PG_SCHEMA_VERSION) {
 		if (version == 0)
@@ -130,22 +160,23 @@ static int pg_exists(void *state, const char *name, bool *exists, struct pv_err 
 	return PV_OK;
 }
 
-/* The sealed column of the row `sql` selects for name ($1), copied out. PV_NOTFOUND: no row.
- * `verb` names the stage in errors ("cannot <verb> vendor NAME"). */
-static int read_sealed(struct pv_pg *pg, const char *sql, const char *verb, const char *name,
-                       unsigned char **sealed, size_t *len, struct pv_err *err)
+/* The sealed column of the row `sql` selects for name ($1), copied out (flags: pv_pg_batch's).
+ * PV_NOTFOUND: no row. `verb` names the stage in errors ("cannot <verb> vendor NAME"). */
+static int read_sealed(struct pv_pg *pg, unsigned flags, const char *sql, const char *verb,
+                       const char *name, unsigned char **sealed, size_t *len, struct pv_err *err)
 {
 	const char *values[1] = {name};
 	const struct pv_pg_args args = {1, values, NULL, NULL, 1};
+	struct pv_pg_stmt st = {.sql = sql, .args = &args, .expect = PGRES_TUPLES_OK, .keep = true};
 	char what[PV_NAME_MAX + 32];
 	PGresult *res;
 	int size;
 	int rc = PV_ERR;
 
 	snprintf(what, sizeof(what), "cannot %s vendor %s", verb, name);
-	res = pv_pg_query(pg, sql, &args, PGRES_TUPLES_OK, what, err);
-	if (res == NULL)
+	if (pv_pg_batch(pg, flags, &st, 1, what, err) != PV_OK)
 		return PV_ERR;
+	res = st.res;
 	if (pg->pq.ntuples(res) == 0) {
 		rc = PV_NOTFOUND;
 		goto out;
@@ -171,25 +202,23 @@ out:
 static int pg_load(void *state, const char *name, unsigned char **sealed, size_t *len,
                    struct pv_err *err)
 {
-	return read_sealed(state, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1", "read",
-	                   name, sealed, len, err);
+	return read_sealed(state, 0, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1",
+	                   "read", name, sealed, len, err);
 }
 
 static int pg_lock(void *state, const char *name, unsigned char **sealed, size_t *len,
                    struct pv_err *err)
 {
-	struct pv_pg *pg = state;
-
-	if (pv_pg_begin(pg, err) != PV_OK)
-		return PV_ERR;
-	/* The row lock serialises every gateway's read-modify-write of this vendor; a row
-	 * deleted while we waited is no row (PV_NOTFOUND). */
-	return read_sealed(pg, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
+	/* BEGIN and the row lock in one round trip. The row lock serialises every gateway's
+	 * read-modify-write of this vendor; a row deleted while we waited is no row
+	 * (PV_NOTFOUND). */
+	return read_sealed(state, PV_PG_BEGIN,
+	                   "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
 	                   "lock", name, sealed, len, err);
 }
 
-/* Store the sealed bytes as a new row (insert) or the next version of the row (inside the
- * caller's transaction, if any). */
+/* Store the sealed bytes as a new row (insert: a transaction of its own) or the next version
+ * of the row, committing the transaction pg_lock opened in the same round trip. */
 static int write_row(struct pv_pg *pg, const char *name, const unsigned char *sealed, size_t len,
                      bool insert, struct pv_err *err)
 {
@@ -197,18 +226,22 @@ static int write_row(struct pv_pg *pg, const char *name, const unsigned char *se
 	const int lengths[2] = {0, (int)len};
 	const int formats[2] = {0, 1};
 	const struct pv_pg_args args = {2, values, lengths, formats, 0};
+	struct pv_pg_stmt st = {
+	    .sql = insert ? "INSERT INTO pam_vendor_vendors (name, version, sealed) "
+	                    "VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING"
+	                  : "UPDATE pam_vendor_vendors SET sealed = $2, version = version + 1,"
+	                    " updated_at = now() WHERE name = $1",
+	    .args = &args,
+	    .expect = PGRES_COMMAND_OK,
+	    .keep = true};
+	char what[PV_NAME_MAX + 32];
 	PGresult *res;
 	int rc = PV_ERR;
 
-	res =
-	    pv_pg_query(pg,
-	                insert ? "INSERT INTO pam_vendor_vendors (name, version, sealed) "
-	                         "VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING"
-	                       : "UPDATE pam_vendor_vendors SET sealed = $2, version = version + 1,"
-	                         " updated_at = now() WHERE name = $1",
-	                &args, PGRES_COMMAND_OK, "cannot save a vendor", err);
-	if (res == NULL)
+	snprintf(what, sizeof(what), "cannot save vendor %s", name);
+	if (pv_pg_batch(pg, insert ? 0 : PV_PG_COMMIT, &st, 1, what, err) != PV_OK)
 		return PV_ERR;
+	res = st.res;
 	if (strcmp(pg->pq.cmdTuples(res), "1") != 0) {
 		rc = insert ? PV_EXISTS : PV_NOTFOUND;
 		if (insert)
@@ -226,11 +259,8 @@ out:
 static int pg_save(void *state, const char *name, const unsigned char *sealed, size_t len,
                    struct pv_err *err)
 {
-	struct pv_pg *pg = state;
-
-	if (write_row(pg, name, sealed, len, false, err) != PV_OK)
-		return PV_ERR;
-	return pv_pg_commit(pg, "cannot commit", err);
+	/* The UPDATE and its COMMIT in one round trip: durable when it returns PV_OK. */
+	return write_row(state, name, sealed, len, false, err) == PV_OK ? PV_OK : PV_ERR;
 }
 
 static void pg_unlock(void *state)

@@ -97,15 +97,16 @@ int pv_pg_audit_mirror(void *state, uint64_t seq, const char *line, struct pv_er
 {
 	struct pv_pg *pg = state;
 
-	/* The database stopped answering earlier in this call and the connection was dropped:
-	 * the line stays in the local log only (the table shows the gap in this host's seq). A
-	 * failure, so that an "allow" can never go uncopied without its reversal; a caller that
-	 * is denying already denies either way. */
+	/* The database stopped answering (or the link broke) earlier in this call and the
+	 * connection was dropped: the line stays in the local log only (the table shows the gap
+	 * in this host's seq). A failure, so that an "allow" can never go uncopied without its
+	 * reversal; a caller that is denying already denies either way. */
 	if (pv_pg_dropped(pg)) {
-		pv_err_set(err,
-		           "PostgreSQL: audit line seq %" PRIu64
-		           " not copied: the connection was dropped after a timeout",
-		           seq);
+		pv_err_set(
+		    err,
+		    "PostgreSQL: audit line seq %" PRIu64
+		    " not copied: the connection was dropped (no answer in time, or it broke)",
+		    seq);
 		return PV_ERR;
 	}
 	return insert_line(pg, seq, line, strlen(line), true, err);

@@ -78,17 +78,19 @@ timed_login() {
 psql_q() { as_pg "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
 psql_root() { "$PGBIN/psql" -h "$PGD" -At -q -d pamvendor -c "$1"; }
 
-# pg_proxy_start DIR NEEDLE: a Unix-socket proxy in front of the server (its socket in DIR, a
-# directory to name as host= in pg_conninfo) that forwards both ways until the client sends a
-# message containing NEEDLE; from then on that connection forwards nothing either way and
-# keeps the server's side open (a link that went silent, not one that was closed). Replaces
-# a proxy already running; sets PROXYPID. pg_proxy_stop ends it.
+# pg_proxy_start DIR NEEDLE [after]: a Unix-socket proxy in front of the server (its socket in
+# DIR, a directory to name as host= in pg_conninfo) that forwards both ways until the client
+# sends a message containing NEEDLE; from then on that connection forwards nothing either way
+# and keeps the server's side open (a link that went silent, not one that was closed). With
+# `after`, the client's write holding NEEDLE still reaches the server (which runs it) and only
+# the answers are lost. Replaces a proxy already running; sets PROXYPID. pg_proxy_stop ends it.
 pg_proxy_start() {
 	local _
 	pg_proxy_stop
 	cat >"$PGD/stallproxy.py" <<'EOF'
 import os, socket, sys, threading
 listen_dir, target, needle = sys.argv[1], sys.argv[2], sys.argv[3].encode()
+after = sys.argv[4] == "after"
 kept = []
 
 def pump(src, dst, state, from_client):
@@ -99,10 +101,15 @@ def pump(src, dst, state, from_client):
             return
         if not data:
             break
-        if from_client:
+        if from_client and not state["held"]:
             state["tail"] = (state["tail"] + data)[-8192:]
             if needle in state["tail"]:
                 state["held"] = True
+                if after:
+                    try:
+                        dst.sendall(data)
+                    except OSError:
+                        return
         if state["held"]:
             continue
         try:
@@ -129,7 +136,7 @@ while True:
         threading.Thread(target=pump, args=(a, b, state, c), daemon=True).start()
 EOF
 	rm -f "$1/.s.PGSQL.5432" "$1/ready"
-	python3 "$PGD/stallproxy.py" "$1" "$PGD/.s.PGSQL.5432" "$2" 2>>"$PGD/proxy.err" &
+	python3 "$PGD/stallproxy.py" "$1" "$PGD/.s.PGSQL.5432" "$2" "${3:-}" 2>>"$PGD/proxy.err" &
 	PROXYPID=$!
 	for _ in $(seq 50); do [ -e "$1/ready" ] && break; sleep 0.1; done
 }

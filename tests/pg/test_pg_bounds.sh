@@ -3,7 +3,8 @@
 # test_pg_bounds.sh — a database that stops answering denies a vendor within pg_timeout: the
 # postmaster stopped (SIGSTOP: its socket still accepts) and a link that goes silent once the
 # session is up (a small proxy that stops forwarding), then recovery without a code accepted
-# twice, and the session's synchronous_commit. Real PostgreSQL from pg_lib.sh; asserted on
+# twice (also when the answers of a pipeline are lost after the server ran it), and the
+# transaction's synchronous_commit. Real PostgreSQL from pg_lib.sh; asserted on
 # PAM return codes, elapsed time (a generous bound), audit lines and the database's tables.
 set -u
 source "$(dirname "$0")/../lib.sh"
@@ -95,10 +96,10 @@ test_postmaster_stopped() {
 	kill -CONT "$PGPID"
 }
 
-# (b) The session is up, then the link goes silent: at the session set-up (set_config), at the
-# first statement (the schema
-# check), and in the middle of the read-modify-write (the UPDATE after SELECT ... FOR UPDATE,
-# the row lock held). Without a client-side deadline both hang the login for good.
+# (b) The session is up, then the link goes silent: at the first statement (the schema check,
+# after the transaction's settings: set_config), and in the middle of the read-modify-write
+# (the UPDATE after SELECT ... FOR UPDATE, the row lock held). Without a client-side deadline
+# both hang the login for good.
 idle_in_tx() {
 	psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pam_vendor' AND state LIKE 'idle in transaction%'"
 }
@@ -128,6 +129,52 @@ test_silent_after_handshake() {
 	out=$(timed_login pvpb "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
 	expect_eq "direct link: the same vendor logs in (the lost session's row lock released)" \
 		PAM_SUCCESS "$(step "$out" auth)"
+	pg_proxy_stop
+}
+
+# (b2) The link goes silent in the middle of a pipeline, after the server got it: first the
+# lock (BEGIN, the transaction's settings, SELECT ... FOR UPDATE run; their answers lost), then
+# the save (the UPDATE and its COMMIT run; the answer lost). Denied within the bound both
+# times; the server ends the first session, left idle holding the row (the timeout set inside
+# that transaction), and that code still works; the code whose COMMIT went through is used
+# up: not accepted a second time.
+row_version() { psql_q "SELECT version FROM pam_vendor_vendors WHERE name = '$V2'"; }
+test_silent_mid_pipeline() {
+	local out ms code before _
+	pg_proxy_start "$T/proxy" "FOR UPDATE" after
+	code=$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)
+	out=$(timed_login pvpbproxy "$V2" "$code")
+	ms=$(step "$out" elapsed_ms)
+	expect_eq "answers lost after the row lock: the vendor is denied" PAM_AUTH_ERR \
+		"$(step "$out" auth)"
+	check "answers lost after the row lock: denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
+		[ "$ms" -lt "$BOUND_MS" ]
+	expect_match "answers lost after the row lock: syslog names the stage" \
+		"deny user=$V2 reason=store_error: PostgreSQL: cannot lock vendor $V2: no answer within $PG_TIMEOUT s" \
+		"$(cat "$T/syslog")"
+	for _ in $(seq 50); do
+		[ "$(idle_in_tx)" = 0 ] && break
+		sleep 0.1
+	done
+	expect_eq "the server ends the session left holding the row" 0 "$(idle_in_tx)"
+	out=$(timed_login pvpb "$V2" "$code")
+	expect_eq "the code of that login was not used: it logs in" PAM_SUCCESS "$(step "$out" auth)"
+
+	pg_proxy_start "$T/proxy" "UPDATE pam_vendor_vendors SET" after
+	code=$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)
+	before=$(row_version)
+	out=$(timed_login pvpbproxy "$V2" "$code")
+	ms=$(step "$out" elapsed_ms)
+	expect_eq "answers lost after the UPDATE and COMMIT: the vendor is denied" PAM_AUTH_ERR \
+		"$(step "$out" auth)"
+	check "answers lost after the UPDATE and COMMIT: denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
+		[ "$ms" -lt "$BOUND_MS" ]
+	expect_eq "the server committed that save (the row's version moved on by one)" \
+		$((before + 1)) "$(row_version)"
+	out=$(timed_login pvpb "$V2" "$code")
+	expect_eq "the code consumed by that save is not accepted a second time" PAM_AUTH_ERR \
+		"$(step "$out" auth)"
+	expect_eq "audited as otp_reused" "auth deny otp_reused" "$(last_audit_of "$V2")"
 	pg_proxy_stop
 }
 
@@ -167,6 +214,7 @@ test_synchronous_commit() {
 test_setup
 test_postmaster_stopped
 test_silent_after_handshake
+test_silent_mid_pipeline
 test_recovery
 test_synchronous_commit
 finish

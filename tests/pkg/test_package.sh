@@ -6,7 +6,7 @@
 # pam_vendor.conf(5), the bash completion, the expire timer and service in /lib/systemd/system,
 # the examples, the guides (admin, OpenVPN, doctor) and the configuration as a conffile, and
 # nothing in /etc/pam.d or /var; the maintainer scripts are valid sh; postinst creates
-# /var/lib/pam_vendor (0700) and /var/log/pam_vendor (0750); prerm refuses `remove` while
+# /var/lib/pam_vendor (0700, with serials/ 0700) and /var/log/pam_vendor (0750); prerm refuses `remove` while
 # /etc/pam.d names the module, never an upgrade; postrm keeps the state on `remove` and
 # deletes it on `purge`; lintian reports no error and no warning; `make install DESTDIR=...`
 # (default directories) installs the same files as the package; `make deb` works.
@@ -168,6 +168,7 @@ else
 	maint postinst configure
 	expect_eq "postinst configure exits 0" 0 $?
 	expect_eq "postinst creates /var/lib/pam_vendor root:root 0700" "700 root:root" "$(stat_of "$R/var/lib/pam_vendor")"
+	expect_eq "postinst creates the store's serials/ root:root 0700" "700 root:root" "$(stat_of "$R/var/lib/pam_vendor/serials")"
 	expect_eq "postinst creates /var/log/pam_vendor root:root 0750" "750 root:root" "$(stat_of "$R/var/log/pam_vendor")"
 	check "postinst does not create the master key (otpctl init does)" test ! -e "$R/etc/pam_vendor/master.key"
 
@@ -181,6 +182,10 @@ else
 	expect_eq "postinst again (upgrade) exits 0" 0 $?
 	expect_eq "postinst again keeps the store's mode" "700 root:root" "$(stat_of "$R/var/lib/pam_vendor")"
 	check "postinst again keeps the store's files" test -f "$R/var/lib/pam_vendor/acme"
+	rmdir "$R/var/lib/pam_vendor/serials"
+	maint postinst configure
+	check "postinst does not recreate serials/ removed from an existing store (the admin decides)" \
+		test ! -e "$R/var/lib/pam_vendor/serials"
 
 	maint postrm remove
 	expect_eq "postrm remove exits 0" 0 $?
