@@ -196,19 +196,6 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
 int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
                                struct pv_err *err);
 
-/* The check of seal lines with the verification key, line by line in chain order. */
-struct pv_audit_seal_check {
-	const struct pv_audit_seal_key *vkey;
-	char id[PV_AUDIT_SEAL_ID_HEX + 1];
-	unsigned char key[PV_KEY_BYTES]; /* k_key_epoch, derived from k0 */
-	uint64_t key_epoch;
-	uint64_t last_epoch; /* of the last seal */
-	/* The oldest "time" among the lines since the last seal (RFC 3339 UTC, which sorts as
-	 * text; empty: none): a seal must not cover a line older than its first epoch. */
-	char oldest[PV_TIME_TEXT_MAX];
-	struct pv_audit_seal_result *out;
-};
-
 void pv_audit_seal_check_reset(struct pv_audit_seal_check *c);
 
 /* One line (its chain link already checked): non-zero at a problem (in res->problem). */

@@ -538,18 +538,40 @@ static void check_recent(const struct pv_audit_seal_check *c, int64_t now,
 	         until, out->sealed ? out->sealed_through : 0, now_text);
 }
 
+void pv_audit_seal_check_start(struct pv_audit_seal_check *c, const struct pv_audit_seal_key *key,
+                               struct pv_audit_seal_result *out)
+{
+	memset(c, 0, sizeof(*c));
+	c->vkey = key;
+	c->out = out;
+	pv_audit_seal_check_reset(c);
+}
+
+void pv_audit_seal_check_wipe(struct pv_audit_seal_check *c)
+{
+	sodium_memzero(c->key, sizeof(c->key));
+}
+
+void pv_audit_seal_check_end(struct pv_audit_seal_check *c, int64_t now,
+                             struct pv_audit_verify_result *res)
+{
+	if (res->intact)
+		check_recent(c, now, res);
+	pv_audit_seal_check_wipe(c);
+}
+
 int pv_audit_verify_sealed(const char *audit_log, const struct pv_keys *keys,
                            const struct pv_audit_seal_key *key, int64_t now,
                            struct pv_audit_verify_result *res,
                            struct pv_audit_seal_result *seal_res, struct pv_err *err)
 {
-	struct pv_audit_seal_check c = {.vkey = key, .out = seal_res};
+	struct pv_audit_seal_check c;
 	int rc;
 
-	pv_audit_seal_check_reset(&c);
+	pv_audit_seal_check_start(&c, key, seal_res);
 	rc = pv_audit_verify_with(audit_log, keys, &c, res, err);
-	if (rc == PV_OK && res->intact)
-		check_recent(&c, now, res);
-	sodium_memzero(c.key, sizeof(c.key));
+	if (rc == PV_OK)
+		pv_audit_seal_check_end(&c, now, res);
+	pv_audit_seal_check_wipe(&c);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "audit.h"
 #include "err.h"
 #include "keys.h"
+#include "timeparse.h"
 
 #define PV_AUDIT_SEAL_EPOCH_DEFAULT 900 /* s: 15 minutes */
 #define PV_AUDIT_SEAL_EPOCH_MIN     10  /* s: short real epochs in tests; see the .conf man page */
@@ -59,6 +60,34 @@ struct pv_audit_seal_result {
  * from k0): the seals follow each other epoch after epoch from epoch 0, each matches the chain
  * before it, and the last one is recent (`now` minus one epoch and the tolerance). A problem
  * names the file, the line and the epoch, in res->problem. */
+/* The check of seal lines with the verification key, line by line in chain order, over the
+ * lines of either source: the local log (pv_audit_verify_sealed) or one host's lines of the
+ * database's audit table (pv_audit_chain with its seal set, then pv_audit_seal_check_end). */
+struct pv_audit_seal_check {
+	const struct pv_audit_seal_key *vkey;
+	char id[PV_AUDIT_SEAL_ID_HEX + 1];
+	unsigned char key[PV_KEY_BYTES]; /* k_key_epoch, derived from k0 */
+	uint64_t key_epoch;
+	uint64_t last_epoch; /* of the last seal */
+	/* The oldest "time" among the lines since the last seal (RFC 3339 UTC, which sorts as
+	 * text; empty: none): a seal must not cover a line older than its first epoch. */
+	char oldest[PV_TIME_TEXT_MAX];
+	struct pv_audit_seal_result *out;
+};
+
+/* Start a check with the verification key; its findings go to *out. */
+void pv_audit_seal_check_start(struct pv_audit_seal_check *c, const struct pv_audit_seal_key *key,
+                               struct pv_audit_seal_result *out);
+
+/* After the chain's last line, when it is intact: the staleness rule (the seals reach `now`
+ * minus one epoch and the tolerance, unless sealing was stopped on purpose). A problem sets
+ * res->intact false and res->problem. The derived key is wiped. */
+void pv_audit_seal_check_end(struct pv_audit_seal_check *c, int64_t now,
+                             struct pv_audit_verify_result *res);
+
+/* Wipe the derived key of a check that stopped early. */
+void pv_audit_seal_check_wipe(struct pv_audit_seal_check *c);
+
 int pv_audit_verify_sealed(const char *audit_log, const struct pv_keys *keys,
                            const struct pv_audit_seal_key *key, int64_t now,
                            struct pv_audit_verify_result *res,

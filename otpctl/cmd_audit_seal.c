@@ -92,7 +92,7 @@ int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv)
 }
 
 /* KEY, or "-": one line on standard input (a key in argv is visible to local users). */
-static int read_key(const char *arg, struct pv_audit_seal_key *key)
+int ctl_read_seal_key(const char *arg, struct pv_audit_seal_key *key)
 {
 	char line[PV_AUDIT_SEAL_KEY_TEXT_MAX + 2];
 	struct pv_err err;
@@ -142,17 +142,32 @@ static void sealed_json(const struct pv_audit_verify_result *res,
 	pv_buf_free(&b);
 }
 
+void ctl_describe_seals(const struct pv_audit_seal_result *sr, char *out, size_t size)
+{
+	char until[PV_TIME_TEXT_MAX];
+
+	if (!sr->sealed) {
+		snprintf(out, size, "not sealed yet (the first epoch is still open)");
+		return;
+	}
+	pv_format_utc((time_t)sr->sealed_until, until, sizeof(until));
+	snprintf(out, size,
+	         "sealed up to %s (epoch %llu, %lu seals); %lu lines since, in the epoch still "
+	         "open",
+	         until, (unsigned long long)sr->sealed_through, sr->seals, sr->open_lines);
+}
+
 int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg)
 {
 	struct pv_audit_verify_result res;
 	struct pv_audit_seal_result sr;
 	struct pv_audit_seal_key key;
-	char until[PV_TIME_TEXT_MAX];
+	char seals[256];
 	struct pv_err err;
 	int rc;
 
 	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK ||
-	    read_key(key_arg, &key) != EXIT_OK)
+	    ctl_read_seal_key(key_arg, &key) != EXIT_OK)
 		return EXIT_FAIL;
 	rc = pv_audit_verify_sealed(ctl->cfg.audit_log, &ctl->keys, &key, (int64_t)time(NULL), &res,
 	                            &sr, &err);
@@ -167,18 +182,11 @@ int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg)
 		ctl_error("audit log NOT intact: %s", res.problem);
 		return EXIT_FAIL;
 	}
-	if (!ctl->json && !sr.sealed) {
-		printf("audit log intact: %lu lines (seq %llu to %llu), not sealed yet (the first "
-		       "epoch is still open)\n",
-		       res.lines, (unsigned long long)res.first_seq,
-		       (unsigned long long)res.last_seq);
-	} else if (!ctl->json) {
-		pv_format_utc((time_t)sr.sealed_until, until, sizeof(until));
-		printf("audit log intact and sealed: %lu lines (seq %llu to %llu), sealed up to %s "
-		       "(epoch %llu, %lu seals); %lu lines since, in the epoch still open\n",
-		       res.lines, (unsigned long long)res.first_seq,
-		       (unsigned long long)res.last_seq, until,
-		       (unsigned long long)sr.sealed_through, sr.seals, sr.open_lines);
+	if (!ctl->json) {
+		ctl_describe_seals(&sr, seals, sizeof(seals));
+		printf("audit log intact%s: %lu lines (seq %llu to %llu), %s\n",
+		       sr.sealed ? " and sealed" : "", res.lines, (unsigned long long)res.first_seq,
+		       (unsigned long long)res.last_seq, seals);
 	}
 	if (!ctl->json) {
 		if (res.note[0] != '\0')

@@ -106,7 +106,9 @@ static const struct command commands[] = {
      "uses the terminal's own colours and suits light text on a dark background: add\n"
      "--invert for dark text on a light background.\n\n"
      "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
-    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts | --verify-key KEY]",
+    {"audit verify", cmd_audit_verify,
+     "audit verify [--verify-key KEY | --all-hosts [--verify-key HOST=KEY]... [--unsealed-ok "
+     "HOST]...]",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
      "postgresql): check every gateway's chain as copied to the database's audit table,\n"

@@ -163,6 +163,12 @@ int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv);
 int ctl_seal_setup(struct otpctl *ctl, const char *action, char *key_text);
 int ctl_print_seal_key_text(const struct otpctl *ctl, const char *key_text, bool invert);
 int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg);
+/* A verification key given as KEY or "-" (one line on standard input). Prints the error. */
+struct pv_audit_seal_key;
+int ctl_read_seal_key(const char *arg, struct pv_audit_seal_key *key);
+/* "sealed up to T (epoch E, N seals); ..." for a check with the key that passed. */
+struct pv_audit_seal_result;
+void ctl_describe_seals(const struct pv_audit_seal_result *sr, char *out, size_t size);
 /* Seal the audit epochs that have ended (otpctl expire). Prints the error. */
 int ctl_audit_seal_due(struct otpctl *ctl);
 /* text as a terminal QR code on stdout, as `totp enroll` draws it (cmd_totp.c). */
