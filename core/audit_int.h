@@ -191,6 +191,21 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
                          const unsigned char prev[PV_AUDIT_MAC_BYTES],
                          char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev);
 
+/* Can the key evolve from its epoch to `to` (not back, not beyond the bound that tells a
+ * clock gone wild)? Checked before anything is written. */
+int pv_audit_seal_state_reachable(const struct pv_audit_seal_state *st, uint64_t to,
+                                  const char *shown, struct pv_err *err);
+
+/* The stop of sealing: ev (an otpctl event) becomes the "seal_stop" line of the key's epoch,
+ * sealed under that epoch's key after the line whose MAC is prev. */
+void pv_audit_seal_stop_event(const struct pv_audit_seal_state *st,
+                              const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                              char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev);
+
+/* Overwrite the state in place (durably), close it and remove the file. */
+int pv_audit_seal_state_remove(struct pv_audit_seal_state *st, const struct pv_audit_files *files,
+                               struct pv_err *err);
+
 /* Evolve the key to epoch `to` and overwrite the state in place, durably: the old key is gone
  * from the file and from memory. */
 int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,

@@ -38,6 +38,8 @@
 static const char evolve_domain[] = "pam_vendor audit seal evolve\n";
 static const char seal_domain[] = "pam_vendor audit seal\n";
 static const char id_domain[] = "pam_vendor audit seal id\n";
+/* A stop is sealed under a domain of its own: a seal line edited into a stop does not check. */
+static const char stop_domain[] = "pam_vendor audit seal stop\n";
 
 /* k_{e+1} from k_e, in place, through a buffer wiped after use. */
 static void evolve_once(unsigned char key[PV_KEY_BYTES])
@@ -63,16 +65,17 @@ static void seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_
 	sodium_bin2hex(id, PV_AUDIT_SEAL_ID_HEX + 1, h, sizeof(h));
 }
 
-static void seal_mac(const unsigned char key[PV_KEY_BYTES], const char *id, uint64_t first,
-                     uint64_t through, const unsigned char prev[PV_AUDIT_MAC_BYTES],
+static void seal_mac(const unsigned char key[PV_KEY_BYTES], bool stop, const char *id,
+                     uint64_t first, uint64_t through, const unsigned char prev[PV_AUDIT_MAC_BYTES],
                      unsigned char out[PV_AUDIT_MAC_BYTES])
 {
+	const char *domain = stop ? stop_domain : seal_domain;
 	crypto_generichash_state st;
 	char text[64];
 	int n = snprintf(text, sizeof(text), "%s %" PRIu64 " %" PRIu64 " ", id, first, through);
 
 	crypto_generichash_init(&st, key, PV_KEY_BYTES, PV_AUDIT_MAC_BYTES);
-	crypto_generichash_update(&st, (const unsigned char *)seal_domain, sizeof(seal_domain) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain));
 	crypto_generichash_update(&st, (const unsigned char *)text, (size_t)n);
 	crypto_generichash_update(&st, prev, PV_AUDIT_MAC_BYTES);
 	crypto_generichash_final(&st, out, PV_AUDIT_MAC_BYTES);
@@ -184,19 +187,26 @@ int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit
 	return PV_OK;
 }
 
+int pv_audit_seal_state_reachable(const struct pv_audit_seal_state *st, uint64_t to,
+                                  const char *shown, struct pv_err *err)
+{
+	if (to >= st->epoch && to - st->epoch <= MAX_EVOLVE)
+		return PV_OK;
+	pv_err_set(err,
+	           "cannot move the sealing key of %s from epoch %" PRIu64 " to %" PRIu64
+	           " (the clock is far off)",
+	           shown, st->epoch, to);
+	return PV_ERR;
+}
+
 int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
                                struct pv_err *err)
 {
 	unsigned char raw[STATE_SIZE];
 	int rc = PV_ERR;
 
-	if (to < st->epoch || to - st->epoch > MAX_EVOLVE) {
-		pv_err_set(err,
-		           "cannot move the sealing key of %s from epoch %" PRIu64 " to %" PRIu64
-		           " (the clock is far off)",
-		           shown, st->epoch, to);
+	if (pv_audit_seal_state_reachable(st, to, shown, err) != PV_OK)
 		return PV_ERR;
-	}
 	while (st->epoch < to) {
 		evolve_once(st->key);
 		st->epoch++;
@@ -216,7 +226,7 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
 {
 	unsigned char mac[PV_AUDIT_MAC_BYTES];
 
-	seal_mac(st->key, st->id, st->epoch, through, prev, mac);
+	seal_mac(st->key, false, st->id, st->epoch, through, prev, mac);
 	sodium_bin2hex(seal_hex, PV_AUDIT_MAC_HEX + 1, mac, sizeof(mac));
 	pv_audit_event_init(ev);
 	ev->event = "seal";
@@ -227,6 +237,39 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
 	ev->seal_through = (int64_t)through;
 	ev->seal_id = st->id;
 	ev->seal = seal_hex;
+}
+
+void pv_audit_seal_stop_event(const struct pv_audit_seal_state *st,
+                              const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                              char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev)
+{
+	unsigned char mac[PV_AUDIT_MAC_BYTES];
+
+	seal_mac(st->key, true, st->id, st->epoch, st->epoch, prev, mac);
+	sodium_bin2hex(seal_hex, PV_AUDIT_MAC_HEX + 1, mac, sizeof(mac));
+	ev->event = "seal_stop";
+	ev->seal_epoch = (int64_t)st->epoch;
+	ev->seal_through = (int64_t)st->epoch;
+	ev->seal_id = st->id;
+	ev->seal = seal_hex;
+}
+
+int pv_audit_seal_state_remove(struct pv_audit_seal_state *st, const struct pv_audit_files *files,
+                               struct pv_err *err)
+{
+	unsigned char zero[STATE_SIZE] = {0};
+
+	/* In place, as the evolution overwrites it: no copy of the key left in a freed block. */
+	if (pwrite(st->fd, zero, STATE_SIZE, 0) != STATE_SIZE || fdatasync(st->fd) != 0) {
+		pv_err_errno(err, errno, "cannot wipe %s", files->seal_shown);
+		return PV_ERR;
+	}
+	pv_audit_seal_state_close(st);
+	if (unlinkat(files->dirfd, files->seal_name, 0) != 0) {
+		pv_err_errno(err, errno, "cannot remove %s", files->seal_shown);
+		return PV_ERR;
+	}
+	return pv_fsync_dir(files->dirfd, files->seal_shown, err);
 }
 
 int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, char *key_text,
@@ -353,8 +396,8 @@ static bool seal_fields(const struct pv_json_object *obj, const char *id, uint64
 	const char *e = pv_json_get(obj, "seal_epoch");
 	const char *t = pv_json_get(obj, "seal_through");
 
-	if (event == NULL || strcmp(event, "seal") != 0 || line_id == NULL ||
-	    strcmp(line_id, id) != 0)
+	if (event == NULL || (strcmp(event, "seal") != 0 && strcmp(event, "seal_stop") != 0) ||
+	    line_id == NULL || strcmp(line_id, id) != 0)
 		return false;
 	*seal = pv_json_get(obj, "seal");
 	*prev = pv_json_get(obj, "prev");
@@ -408,8 +451,20 @@ static bool covers_older_line(const struct pv_audit_seal_check *c, uint64_t firs
 	return strcmp(c->oldest, bound) < 0;
 }
 
-/* Check one seal of ours: its place in the run of epochs, then its MAC under k_first. */
-static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t through,
+/* A seal or stop of this key after its stop: the log goes on under a key that was wiped. */
+static int after_stop(const struct pv_audit_seal_check *c, const char *where,
+                      struct pv_audit_verify_result *res)
+{
+	snprintf(res->problem, sizeof(res->problem),
+	         "%s is a seal of a key whose sealing was stopped before it (in epoch %" PRIu64
+	         "): the stop line was forged or moved",
+	         where, c->out->stopped_epoch);
+	return 1;
+}
+
+/* Check one seal of ours (or its stop, sealed the same way under a domain of its own, for
+ * the epoch still open): its place in the run of epochs, then its MAC under k_first. */
+static int check_seal(struct pv_audit_seal_check *c, bool stop, uint64_t first, uint64_t through,
                       const char *seal, const char *prev, const char *where,
                       struct pv_audit_verify_result *res)
 {
@@ -422,8 +477,10 @@ static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t th
 	bool placed = out->sealed ? first == out->sealed_through + 1 || first == c->last_epoch
 	                          : first == 0 || res->first_seq != 1;
 
+	if (out->stopped)
+		return after_stop(c, where, res);
 	if (first > through || first == UINT64_MAX || !placed || first < c->key_epoch ||
-	    first - c->key_epoch > MAX_EVOLVE) {
+	    first - c->key_epoch > MAX_EVOLVE || (stop && through != first)) {
 		snprintf(
 		    res->problem, sizeof(res->problem),
 		    "%s is a seal of epochs %" PRIu64 "..%" PRIu64 " but the seals before it end "
@@ -446,7 +503,7 @@ static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t th
 	    pv_audit_hex_to_mac(prev, prev_mac) != PV_OK)
 		memset(got, 0, sizeof(got));
 	else
-		seal_mac(c->key, c->id, first, through, prev_mac, want);
+		seal_mac(c->key, stop, c->id, first, through, prev_mac, want);
 	if (seal == NULL || prev == NULL || sodium_memcmp(want, got, sizeof(got)) != 0) {
 		snprintf(res->problem, sizeof(res->problem),
 		         "%s: the seal of epoch %" PRIu64 " (to %" PRIu64
@@ -458,6 +515,12 @@ static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t th
 	}
 	c->last_epoch = first;
 	c->oldest[0] = '\0';
+	out->open_lines = 0;
+	if (stop) {
+		out->stopped = true;
+		out->stopped_epoch = first;
+		return 0;
+	}
 	out->seals++;
 	out->sealed = true;
 	if (through > out->sealed_through || out->seals == 1)
@@ -470,7 +533,7 @@ int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, si
                              const char *file, unsigned long lineno,
                              struct pv_audit_verify_result *res)
 {
-	static const char mark[] = "\"event\":\"seal\"";
+	static const char mark[] = "\"event\":\"seal";
 	struct pv_json_object obj;
 	const char *seal = NULL;
 	const char *prev = NULL;
@@ -493,8 +556,14 @@ int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, si
 		c->out->open_lines++;
 		note_line_time(c, line, len);
 	} else {
+		const char *time = pv_json_get(&obj, "time");
+		bool stop = strcmp(pv_json_get(&obj, "event"), "seal_stop") == 0;
+
 		snprintf(where, sizeof(where), "%.300s line %lu", file, lineno);
-		rc = check_seal(c, first, through, seal, prev, where, res);
+		rc = check_seal(c, stop, first, through, seal, prev, where, res);
+		if (rc == 0 && stop)
+			snprintf(c->out->stopped_at, sizeof(c->out->stopped_at), "%s",
+			         time != NULL ? time : "?");
 	}
 	pv_json_object_free(&obj);
 	return rc;
@@ -526,7 +595,9 @@ static void check_recent(const struct pv_audit_seal_check *c, int64_t now,
 	}
 	out->sealed_until =
 	    out->sealed ? k->t0 + ((int64_t)out->sealed_through + 1) * k->epoch_len : k->t0;
-	if (now - out->sealed_until < k->epoch_len + PV_AUDIT_SEAL_TOLERANCE)
+	/* Stopped on purpose (a sealed stop line, otpctl audit stop-sealing): nothing more to
+	 * seal; the lines after it are reported as not sealed. */
+	if (out->stopped || now - out->sealed_until < k->epoch_len + PV_AUDIT_SEAL_TOLERANCE)
 		return;
 	pv_format_utc((time_t)out->sealed_until, until, sizeof(until));
 	pv_format_utc((time_t)now, now_text, sizeof(now_text));

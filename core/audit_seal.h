@@ -47,13 +47,25 @@ int pv_audit_seal_key_parse(const char *text, struct pv_audit_seal_key *key, str
  * `otpctl expire` calls it every minute, so idle epochs are sealed too. */
 int pv_audit_seal_due(const struct pv_audit_sink *sink, int64_t now, struct pv_err *err);
 
+/* Stop sealing on purpose (otpctl audit stop-sealing), under the audit lock: the ended
+ * epochs sealed as usual, then ev (an otpctl event) written as the "seal_stop" line, sealed
+ * with the current epoch's key, then that key wiped in place and the state removed. The
+ * verify with the key then reports the stop and does not ask for later seals; a new run
+ * (pv_audit_seal_setup) has a verification key of its own. */
+int pv_audit_seal_stop(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                       int64_t now, struct pv_err *err);
+
 /* What the seals say (pv_audit_verify_sealed). */
 struct pv_audit_seal_result {
 	unsigned long seals;      /* seal lines checked */
 	bool sealed;              /* at least one seal */
 	uint64_t sealed_through;  /* the last sealed epoch */
 	int64_t sealed_until;     /* when it ended: every line before its seal is sealed */
-	unsigned long open_lines; /* lines after the last seal (the epoch still open) */
+	unsigned long open_lines; /* lines after the last seal (the epoch still open), or
+	                           * after the stop: not sealed by this key */
+	bool stopped;             /* a sealed stop line (otpctl audit stop-sealing) ends the run */
+	uint64_t stopped_epoch;
+	char stopped_at[PV_TIME_TEXT_MAX]; /* the stop line's time (RFC 3339 UTC) */
 };
 
 /* pv_audit_verify, and with the verification key every seal line (each epoch's key derived
