@@ -177,6 +177,19 @@ struct pv_audit_seal_state {
 	char id[PV_AUDIT_SEAL_ID_HEX + 1];
 };
 
+#define PV_AUDIT_SEAL_MAX_EVOLVE                                                                   \
+	UINT64_C(100000000) /* 31 years of 10 s epochs: a clock gone wild */
+
+/* The one-way step k_{e+1} = BLAKE2b(k_e) under its own domain, in place. */
+void pv_audit_seal_evolve_once(unsigned char key[PV_KEY_BYTES]);
+/* Which sealing key: a hash of k0, public (nothing about any key can be learnt from it). */
+void pv_audit_seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_ID_HEX + 1]);
+/* The seal (stop: of a stop line) of epochs first..through after the line whose MAC is prev. */
+void pv_audit_seal_mac(const unsigned char key[PV_KEY_BYTES], bool stop, const char *id,
+                       uint64_t first, uint64_t through,
+                       const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                       unsigned char out[PV_AUDIT_MAC_BYTES]);
+
 /* Open and read the state (PV_NOTFOUND: sealing is not set up). */
 int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit_seal_state *st,
                              struct pv_err *err);

@@ -272,11 +272,12 @@ static int stop_sealing(struct append *a, const struct pv_audit_event *ev, int64
 }
 
 /* Under the lock (released on return): the position, the seal when due, then the event's
- * line (none for pv_audit_seal_due; the stop line for pv_audit_seal_stop). The lines written
- * are left in done[0..*n_done). */
+ * line (none for pv_audit_seal_due), or the stop line made of `stop` (pv_audit_seal_stop; ev
+ * NULL). The lines written are left in done[0..*n_done). */
 static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
-                        bool stop, int64_t now, struct pv_written done[PV_AUDIT_WRITTEN_MAX],
-                        int *n_done, struct pv_err *err)
+                        const struct pv_audit_event *stop, int64_t now,
+                        struct pv_written done[PV_AUDIT_WRITTEN_MAX], int *n_done,
+                        struct pv_err *err)
 {
 	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1, .done = done};
 	int rc = PV_ERR;
@@ -285,8 +286,8 @@ static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_
 	pv_buf_init(&a.line, PV_AUDIT_LINE_MAX);
 	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK ||
 	    seal_if_due(&a, now, err) != PV_OK ||
-	    (stop && stop_sealing(&a, ev, now, err) != PV_OK) ||
-	    (ev != NULL && !stop && append_line(&a, ev, now, err) != PV_OK))
+	    (stop != NULL && stop_sealing(&a, stop, now, err) != PV_OK) ||
+	    (ev != NULL && append_line(&a, ev, now, err) != PV_OK))
 		goto out;
 	rc = PV_OK;
 out:
@@ -322,7 +323,7 @@ static void record_reversal(const struct pv_audit_sink *sink, const struct pv_au
 	         " was not copied to the audit table (%s): that decision is reversed",
 	         seq, why->msg);
 	rev.detail = detail;
-	if (append_local(&local, &rev, false, now, done, &n, &err) != PV_OK)
+	if (append_local(&local, &rev, NULL, now, done, &n, &err) != PV_OK)
 		pv_log(sink->pamh, LOG_ERR,
 		       "cannot record the reversal of audit line seq %" PRIu64 ": %s", seq,
 		       err.msg);
@@ -359,7 +360,7 @@ static int publish(const struct pv_audit_sink *sink, const struct pv_audit_event
 
 /* One call: the local lines under the lock, then their copies. */
 static int append_event(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
-                        bool stop, int64_t now, struct pv_err *err)
+                        const struct pv_audit_event *stop, int64_t now, struct pv_err *err)
 {
 	struct pv_written done[PV_AUDIT_WRITTEN_MAX];
 	int n = 0;
@@ -377,16 +378,16 @@ static int append_event(const struct pv_audit_sink *sink, const struct pv_audit_
 int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
                     struct pv_err *err)
 {
-	return append_event(sink, ev, false, now, err);
+	return append_event(sink, ev, NULL, now, err);
 }
 
 int pv_audit_seal_due(const struct pv_audit_sink *sink, int64_t now, struct pv_err *err)
 {
-	return append_event(sink, NULL, false, now, err);
+	return append_event(sink, NULL, NULL, now, err);
 }
 
 int pv_audit_seal_stop(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
                        int64_t now, struct pv_err *err)
 {
-	return append_event(sink, ev, true, now, err);
+	return append_event(sink, NULL, ev, now, err);
 }
