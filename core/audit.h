@@ -109,11 +109,13 @@ struct pv_audit_seal_check;
 struct pv_audit_chain {
 	const struct pv_keys *keys;
 	struct pv_audit_verify_result *res;
-	const char *live_log;             /* internal */
-	uint64_t live_first_seq;          /* internal */
-	uint64_t live_bytes;              /* internal: bytes of the live file's lines checked */
-	unsigned long live_lines;         /* internal: and their number */
-	struct pv_audit_seal_check *seal; /* internal: seals checked too (audit_seal.h) */
+	const char *live_log;     /* internal */
+	uint64_t live_first_seq;  /* internal */
+	uint64_t live_bytes;      /* internal: bytes of the live file's lines checked */
+	unsigned long live_lines; /* internal: and their number */
+	/* NULL, or set after pv_audit_chain_init: each line's seal checked too, by the same
+	 * code as the local log's (audit_seal.h: pv_audit_seal_check_start, _end). */
+	struct pv_audit_seal_check *seal;
 	bool have_prev;
 	uint64_t prev_seq;
 	char prev_mac_hex[65];

@@ -181,6 +181,19 @@ struct pv_audit_seal_state {
 	char id[PV_AUDIT_SEAL_ID_HEX + 1];
 };
 
+#define PV_AUDIT_SEAL_MAX_EVOLVE                                                                   \
+	UINT64_C(100000000) /* 31 years of 10 s epochs: a clock gone wild */
+
+/* The one-way step k_{e+1} = BLAKE2b(k_e) under its own domain, in place. */
+void pv_audit_seal_evolve_once(unsigned char key[PV_KEY_BYTES]);
+/* Which sealing key: a hash of k0, public (nothing about any key can be learnt from it). */
+void pv_audit_seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_ID_HEX + 1]);
+/* The seal (stop: of a stop line) of epochs first..through after the line whose MAC is prev. */
+void pv_audit_seal_mac(const unsigned char key[PV_KEY_BYTES], bool stop, const char *id,
+                       uint64_t first, uint64_t through,
+                       const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                       unsigned char out[PV_AUDIT_MAC_BYTES]);
+
 /* Open and read the state (PV_NOTFOUND: sealing is not set up). */
 int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit_seal_state *st,
                              struct pv_err *err);
@@ -195,23 +208,25 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
                          const unsigned char prev[PV_AUDIT_MAC_BYTES],
                          char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev);
 
+/* Can the key evolve from its epoch to `to` (not back, not beyond the bound that tells a
+ * clock gone wild)? Checked before anything is written. */
+int pv_audit_seal_state_reachable(const struct pv_audit_seal_state *st, uint64_t to,
+                                  const char *shown, struct pv_err *err);
+
+/* The stop of sealing: ev (an otpctl event) becomes the "seal_stop" line of the key's epoch,
+ * sealed under that epoch's key after the line whose MAC is prev. */
+void pv_audit_seal_stop_event(const struct pv_audit_seal_state *st,
+                              const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                              char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev);
+
+/* Overwrite the state in place (durably), close it and remove the file. */
+int pv_audit_seal_state_remove(struct pv_audit_seal_state *st, const struct pv_audit_files *files,
+                               struct pv_err *err);
+
 /* Evolve the key to epoch `to` and overwrite the state in place, durably: the old key is gone
  * from the file and from memory. */
 int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
                                struct pv_err *err);
-
-/* The check of seal lines with the verification key, line by line in chain order. */
-struct pv_audit_seal_check {
-	const struct pv_audit_seal_key *vkey;
-	char id[PV_AUDIT_SEAL_ID_HEX + 1];
-	unsigned char key[PV_KEY_BYTES]; /* k_key_epoch, derived from k0 */
-	uint64_t key_epoch;
-	uint64_t last_epoch; /* of the last seal */
-	/* The oldest "time" among the lines since the last seal (RFC 3339 UTC, which sorts as
-	 * text; empty: none): a seal must not cover a line older than its first epoch. */
-	char oldest[PV_TIME_TEXT_MAX];
-	struct pv_audit_seal_result *out;
-};
 
 void pv_audit_seal_check_reset(struct pv_audit_seal_check *c);
 

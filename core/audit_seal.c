@@ -13,7 +13,8 @@
  * The chain MAC covers every earlier line, so that seal fixes all of them. A crash between the
  * seal line and the evolution leaves the state at e: the next seal starts at e again, which
  * the check accepts (only k_e can make it). The state is one fixed-size record rewritten in
- * place (pwrite + fdatasync: no temp file that would leave the old key in a freed block). */
+ * place (pwrite + fdatasync: no temp file that would leave the old key in a freed block).
+ * The check with the verification key is in audit_seal_check.c. */
 #include "audit_int.h"
 
 #include <errno.h>
@@ -33,14 +34,15 @@
 #define STATE_SIZE    256
 #define CHECK_BYTES   16
 #define KEY_TEXT_HEAD "pvseal1-"
-#define MAX_EVOLVE    UINT64_C(100000000) /* 31 years of 10 s epochs: a clock gone wild */
 
 static const char evolve_domain[] = "pam_vendor audit seal evolve\n";
 static const char seal_domain[] = "pam_vendor audit seal\n";
 static const char id_domain[] = "pam_vendor audit seal id\n";
+/* A stop is sealed under a domain of its own: a seal line edited into a stop does not check. */
+static const char stop_domain[] = "pam_vendor audit seal stop\n";
 
 /* k_{e+1} from k_e, in place, through a buffer wiped after use. */
-static void evolve_once(unsigned char key[PV_KEY_BYTES])
+void pv_audit_seal_evolve_once(unsigned char key[PV_KEY_BYTES])
 {
 	unsigned char next[PV_KEY_BYTES];
 
@@ -51,7 +53,7 @@ static void evolve_once(unsigned char key[PV_KEY_BYTES])
 }
 
 /* Which sealing key: a hash of k0, public (nothing about any key can be learnt from it). */
-static void seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_ID_HEX + 1])
+void pv_audit_seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_ID_HEX + 1])
 {
 	unsigned char h[PV_AUDIT_SEAL_ID_HEX / 2];
 	crypto_generichash_state st;
@@ -63,16 +65,18 @@ static void seal_id(const unsigned char k0[PV_KEY_BYTES], char id[PV_AUDIT_SEAL_
 	sodium_bin2hex(id, PV_AUDIT_SEAL_ID_HEX + 1, h, sizeof(h));
 }
 
-static void seal_mac(const unsigned char key[PV_KEY_BYTES], const char *id, uint64_t first,
-                     uint64_t through, const unsigned char prev[PV_AUDIT_MAC_BYTES],
-                     unsigned char out[PV_AUDIT_MAC_BYTES])
+void pv_audit_seal_mac(const unsigned char key[PV_KEY_BYTES], bool stop, const char *id,
+                       uint64_t first, uint64_t through,
+                       const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                       unsigned char out[PV_AUDIT_MAC_BYTES])
 {
+	const char *domain = stop ? stop_domain : seal_domain;
 	crypto_generichash_state st;
 	char text[64];
 	int n = snprintf(text, sizeof(text), "%s %" PRIu64 " %" PRIu64 " ", id, first, through);
 
 	crypto_generichash_init(&st, key, PV_KEY_BYTES, PV_AUDIT_MAC_BYTES);
-	crypto_generichash_update(&st, (const unsigned char *)seal_domain, sizeof(seal_domain) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)domain, strlen(domain));
 	crypto_generichash_update(&st, (const unsigned char *)text, (size_t)n);
 	crypto_generichash_update(&st, prev, PV_AUDIT_MAC_BYTES);
 	crypto_generichash_final(&st, out, PV_AUDIT_MAC_BYTES);
@@ -184,21 +188,28 @@ int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit
 	return PV_OK;
 }
 
+int pv_audit_seal_state_reachable(const struct pv_audit_seal_state *st, uint64_t to,
+                                  const char *shown, struct pv_err *err)
+{
+	if (to >= st->epoch && to - st->epoch <= PV_AUDIT_SEAL_MAX_EVOLVE)
+		return PV_OK;
+	pv_err_set(err,
+	           "cannot move the sealing key of %s from epoch %" PRIu64 " to %" PRIu64
+	           " (the clock is far off)",
+	           shown, st->epoch, to);
+	return PV_ERR;
+}
+
 int pv_audit_seal_state_evolve(struct pv_audit_seal_state *st, uint64_t to, const char *shown,
                                struct pv_err *err)
 {
 	unsigned char raw[STATE_SIZE];
 	int rc = PV_ERR;
 
-	if (to < st->epoch || to - st->epoch > MAX_EVOLVE) {
-		pv_err_set(err,
-		           "cannot move the sealing key of %s from epoch %" PRIu64 " to %" PRIu64
-		           " (the clock is far off)",
-		           shown, st->epoch, to);
+	if (pv_audit_seal_state_reachable(st, to, shown, err) != PV_OK)
 		return PV_ERR;
-	}
 	while (st->epoch < to) {
-		evolve_once(st->key);
+		pv_audit_seal_evolve_once(st->key);
 		st->epoch++;
 	}
 	format_state(st, raw);
@@ -216,7 +227,7 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
 {
 	unsigned char mac[PV_AUDIT_MAC_BYTES];
 
-	seal_mac(st->key, st->id, st->epoch, through, prev, mac);
+	pv_audit_seal_mac(st->key, false, st->id, st->epoch, through, prev, mac);
 	sodium_bin2hex(seal_hex, PV_AUDIT_MAC_HEX + 1, mac, sizeof(mac));
 	pv_audit_event_init(ev);
 	ev->event = "seal";
@@ -227,6 +238,39 @@ void pv_audit_seal_event(const struct pv_audit_seal_state *st, uint64_t through,
 	ev->seal_through = (int64_t)through;
 	ev->seal_id = st->id;
 	ev->seal = seal_hex;
+}
+
+void pv_audit_seal_stop_event(const struct pv_audit_seal_state *st,
+                              const unsigned char prev[PV_AUDIT_MAC_BYTES],
+                              char seal_hex[PV_AUDIT_MAC_HEX + 1], struct pv_audit_event *ev)
+{
+	unsigned char mac[PV_AUDIT_MAC_BYTES];
+
+	pv_audit_seal_mac(st->key, true, st->id, st->epoch, st->epoch, prev, mac);
+	sodium_bin2hex(seal_hex, PV_AUDIT_MAC_HEX + 1, mac, sizeof(mac));
+	ev->event = "seal_stop";
+	ev->seal_epoch = (int64_t)st->epoch;
+	ev->seal_through = (int64_t)st->epoch;
+	ev->seal_id = st->id;
+	ev->seal = seal_hex;
+}
+
+int pv_audit_seal_state_remove(struct pv_audit_seal_state *st, const struct pv_audit_files *files,
+                               struct pv_err *err)
+{
+	unsigned char zero[STATE_SIZE] = {0};
+
+	/* In place, as the evolution overwrites it: no copy of the key left in a freed block. */
+	if (pwrite(st->fd, zero, STATE_SIZE, 0) != STATE_SIZE || fdatasync(st->fd) != 0) {
+		pv_err_errno(err, errno, "cannot wipe %s", files->seal_shown);
+		return PV_ERR;
+	}
+	pv_audit_seal_state_close(st);
+	if (unlinkat(files->dirfd, files->seal_name, 0) != 0) {
+		pv_err_errno(err, errno, "cannot remove %s", files->seal_shown);
+		return PV_ERR;
+	}
+	return pv_fsync_dir(files->dirfd, files->seal_shown, err);
 }
 
 int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, char *key_text,
@@ -261,14 +305,15 @@ int pv_audit_seal_setup(const char *audit_log, int64_t epoch_len, int64_t now, c
 		goto out;
 	}
 	randombytes_buf(st.key, sizeof(st.key));
-	seal_id(st.key, st.id);
+	pv_audit_seal_id(st.key, st.id);
 	sodium_bin2hex(k0_hex, sizeof(k0_hex), st.key, sizeof(st.key));
 	if ((size_t)snprintf(key_text, key_text_size, KEY_TEXT_HEAD "%s-%" PRId64 "-%" PRId64,
 	                     k0_hex, now, epoch_len) >= key_text_size) {
 		pv_err_set(err, "internal error: no room for the verification key");
 		goto out;
 	}
-	evolve_once(st.key); /* k_0 = H(verification key): the machine never holds the latter */
+	pv_audit_seal_evolve_once(
+	    st.key); /* k_0 = H(verification key): the machine never holds the latter */
 	format_state(&st, raw);
 	rc = pv_write_file_atomic(files.dirfd, files.seal_name, raw, sizeof(raw), files.seal_shown,
 	                          err);
@@ -328,228 +373,5 @@ int pv_audit_seal_key_parse(const char *text, struct pv_audit_seal_key *key, str
 	rc = PV_OK;
 out:
 	sodium_memzero(hex, sizeof(hex));
-	return rc;
-}
-
-/* --- the check with the verification key --- */
-
-void pv_audit_seal_check_reset(struct pv_audit_seal_check *c)
-{
-	memcpy(c->key, c->vkey->k0, PV_KEY_BYTES);
-	evolve_once(c->key); /* k_0, as pv_audit_seal_setup derives it */
-	c->key_epoch = 0;
-	c->last_epoch = 0;
-	c->oldest[0] = '\0';
-	seal_id(c->vkey->k0, c->id);
-	memset(c->out, 0, sizeof(*c->out));
-}
-
-/* The seal fields of a line of ours (false: an ordinary line, or another key's seal). */
-static bool seal_fields(const struct pv_json_object *obj, const char *id, uint64_t *first,
-                        uint64_t *through, const char **seal, const char **prev)
-{
-	const char *event = pv_json_get(obj, "event");
-	const char *line_id = pv_json_get(obj, "seal_id");
-	const char *e = pv_json_get(obj, "seal_epoch");
-	const char *t = pv_json_get(obj, "seal_through");
-
-	if (event == NULL || strcmp(event, "seal") != 0 || line_id == NULL ||
-	    strcmp(line_id, id) != 0)
-		return false;
-	*seal = pv_json_get(obj, "seal");
-	*prev = pv_json_get(obj, "prev");
-	*first = UINT64_MAX;
-	*through = 0;
-	if (e != NULL)
-		(void)pv_parse_u64(e, PV_AUDIT_SEQ_MAX, first);
-	if (t != NULL)
-		(void)pv_parse_u64(t, PV_AUDIT_SEQ_MAX, through);
-	return true;
-}
-
-/* Remember the line's time when it is the oldest since the last seal. Lines the chain check
- * passed were laid out by pv_audit_format_line: {"time":"<RFC 3339 UTC>",... */
-static void note_line_time(struct pv_audit_seal_check *c, const char *line, size_t len)
-{
-	static const char key[] = "{\"time\":\"";
-	const char *start = line + sizeof(key) - 1;
-	char when[PV_TIME_TEXT_MAX];
-	const char *q;
-	size_t n;
-
-	if (len < sizeof(key) - 1 || memcmp(line, key, sizeof(key) - 1) != 0)
-		return;
-	q = memchr(start, '"', len - (sizeof(key) - 1));
-	if (q == NULL || (n = (size_t)(q - start)) == 0 || n >= sizeof(when))
-		return;
-	memcpy(when, start, n);
-	when[n] = '\0';
-	if (c->oldest[0] == '\0' || strcmp(when, c->oldest) < 0)
-		memcpy(c->oldest, when, n + 1);
-}
-
-/* Does the seal of epochs first.. cover a line written before epoch `first` began (less the
- * clock tolerance)? Every line is sealed by the first seal written after it, and that seal
- * starts at the line's own epoch; a later one can only cover it when the seals between were
- * removed (with the chain rebuilt by someone holding the MAC key), which matters most when
- * seq 1 has been rotated away and the first seal read may name any epoch. Epoch 0's seal
- * also covers the lines written before sealing was set up; only k_0 makes it. */
-static bool covers_older_line(const struct pv_audit_seal_check *c, uint64_t first)
-{
-	const struct pv_audit_seal_key *k = c->vkey;
-	char bound[PV_TIME_TEXT_MAX];
-	int64_t start;
-
-	if (first == 0 || c->oldest[0] == '\0' ||
-	    first > (uint64_t)((INT64_MAX - k->t0) / k->epoch_len))
-		return false;
-	start = k->t0 + (int64_t)first * k->epoch_len - PV_AUDIT_SEAL_TOLERANCE;
-	pv_format_utc((time_t)start, bound, sizeof(bound));
-	return strcmp(c->oldest, bound) < 0;
-}
-
-/* Check one seal of ours: its place in the run of epochs, then its MAC under k_first. */
-static int check_seal(struct pv_audit_seal_check *c, uint64_t first, uint64_t through,
-                      const char *seal, const char *prev, const char *where,
-                      struct pv_audit_verify_result *res)
-{
-	struct pv_audit_seal_result *out = c->out;
-	unsigned char want[PV_AUDIT_MAC_BYTES];
-	unsigned char got[PV_AUDIT_MAC_BYTES];
-	unsigned char prev_mac[PV_AUDIT_MAC_BYTES];
-	/* The first seal of a chain read from seq 1 seals epoch 0; a crash before the key
-	 * evolved makes the next seal start at the same epoch again. */
-	bool placed = out->sealed ? first == out->sealed_through + 1 || first == c->last_epoch
-	                          : first == 0 || res->first_seq != 1;
-
-	if (first > through || first == UINT64_MAX || !placed || first < c->key_epoch ||
-	    first - c->key_epoch > MAX_EVOLVE) {
-		snprintf(
-		    res->problem, sizeof(res->problem),
-		    "%s is a seal of epochs %" PRIu64 "..%" PRIu64 " but the seals before it end "
-		    "at epoch %" PRIu64 ": a sealed stretch of the log was removed or replaced",
-		    where, first, through, out->sealed ? out->sealed_through : 0);
-		return 1;
-	}
-	if (covers_older_line(c, first)) {
-		snprintf(res->problem, sizeof(res->problem),
-		         "%s is a seal from epoch %" PRIu64 " but covers a line written at %s, "
-		         "before that epoch: earlier lines were re-chained and their seals removed",
-		         where, first, c->oldest);
-		return 1;
-	}
-	while (c->key_epoch < first) {
-		evolve_once(c->key);
-		c->key_epoch++;
-	}
-	if (seal == NULL || prev == NULL || pv_audit_hex_to_mac(seal, got) != PV_OK ||
-	    pv_audit_hex_to_mac(prev, prev_mac) != PV_OK)
-		memset(got, 0, sizeof(got));
-	else
-		seal_mac(c->key, c->id, first, through, prev_mac, want);
-	if (seal == NULL || prev == NULL || sodium_memcmp(want, got, sizeof(got)) != 0) {
-		snprintf(res->problem, sizeof(res->problem),
-		         "%s: the seal of epoch %" PRIu64 " (to %" PRIu64
-		         ") does not match: a line "
-		         "of epoch %" PRIu64 " or before was altered, removed or inserted, or the "
-		         "seal was forged",
-		         where, first, through, first);
-		return 1;
-	}
-	c->last_epoch = first;
-	c->oldest[0] = '\0';
-	out->seals++;
-	out->sealed = true;
-	if (through > out->sealed_through || out->seals == 1)
-		out->sealed_through = through;
-	out->open_lines = 0;
-	return 0;
-}
-
-int pv_audit_seal_check_line(struct pv_audit_seal_check *c, const char *line, size_t len,
-                             const char *file, unsigned long lineno,
-                             struct pv_audit_verify_result *res)
-{
-	static const char mark[] = "\"event\":\"seal\"";
-	struct pv_json_object obj;
-	const char *seal = NULL;
-	const char *prev = NULL;
-	uint64_t first = 0, through = 0;
-	char where[400];
-	int rc = 0;
-
-	/* A string value cannot hold the unescaped mark: only a seal line's own field matches. */
-	if (memmem(line, len, mark, sizeof(mark) - 1) == NULL) {
-		c->out->open_lines++;
-		note_line_time(c, line, len);
-		return 0;
-	}
-	if (pv_json_parse_flat(line, len, &obj) != 0) {
-		snprintf(res->problem, sizeof(res->problem),
-		         "%.300s line %lu is not a pam_vendor audit line", file, lineno);
-		return 1;
-	}
-	if (!seal_fields(&obj, c->id, &first, &through, &seal, &prev)) {
-		c->out->open_lines++;
-		note_line_time(c, line, len);
-	} else {
-		snprintf(where, sizeof(where), "%.300s line %lu", file, lineno);
-		rc = check_seal(c, first, through, seal, prev, where, res);
-	}
-	pv_json_object_free(&obj);
-	return rc;
-}
-
-/* After the last line: the seals must reach the epoch before now's (and the tolerance). */
-static void check_recent(const struct pv_audit_seal_check *c, int64_t now,
-                         struct pv_audit_verify_result *res)
-{
-	struct pv_audit_seal_result *out = c->out;
-	const struct pv_audit_seal_key *k = c->vkey;
-	char until[PV_TIME_TEXT_MAX];
-	char now_text[PV_TIME_TEXT_MAX];
-	int64_t late = now + PV_AUDIT_SEAL_TOLERANCE;
-
-	/* A seal can only be written once its epochs have ended: one that reaches now's epoch
-	 * or later (the tolerance given to this clock) was made with a clock far ahead, or
-	 * forged with a later key. */
-	if (out->sealed &&
-	    (late < k->t0 ||
-	     out->sealed_through >= pv_audit_seal_epoch_at(k->t0, k->epoch_len, late))) {
-		res->intact = false;
-		snprintf(res->problem, sizeof(res->problem),
-		         "the seals reach epoch %" PRIu64
-		         ", which has not ended yet: they were made "
-		         "with a clock ahead of this one, or forged",
-		         out->sealed_through);
-		return;
-	}
-	out->sealed_until =
-	    out->sealed ? k->t0 + ((int64_t)out->sealed_through + 1) * k->epoch_len : k->t0;
-	if (now - out->sealed_until < k->epoch_len + PV_AUDIT_SEAL_TOLERANCE)
-		return;
-	pv_format_utc((time_t)out->sealed_until, until, sizeof(until));
-	pv_format_utc((time_t)now, now_text, sizeof(now_text));
-	res->intact = false;
-	snprintf(res->problem, sizeof(res->problem),
-	         "the log is sealed only up to %s (epoch %" PRIu64 "), more than one epoch before "
-	         "now (%s): lines were cut from its end, an older copy was put back, or sealing "
-	         "stopped (is the expire timer running?)",
-	         until, out->sealed ? out->sealed_through : 0, now_text);
-}
-
-int pv_audit_verify_sealed(const char *audit_log, const struct pv_keys *keys,
-                           const struct pv_audit_seal_key *key, int64_t now,
-                           struct pv_audit_verify_result *res,
-                           struct pv_audit_seal_result *seal_res, struct pv_err *err)
-{
-	struct pv_audit_seal_check c = {.vkey = key, .out = seal_res};
-	int rc;
-
-	pv_audit_seal_check_reset(&c);
-	rc = pv_audit_verify_with(audit_log, keys, &c, res, err);
-	if (rc == PV_OK && res->intact)
-		check_recent(&c, now, res);
-	sodium_memzero(c.key, sizeof(c.key));
 	return rc;
 }

@@ -232,7 +232,11 @@ static int seal_if_due(struct append *a, int64_t now, struct pv_err *err)
 	if (r != PV_OK)
 		return PV_ERR;
 	now_epoch = pv_audit_seal_epoch_at(st.t0, st.epoch_len, now);
-	if (now_epoch > st.epoch) {
+	/* The bound first: a clock far ahead must not add a seal line at each attempt. */
+	if (now_epoch > st.epoch &&
+	    pv_audit_seal_state_reachable(&st, now_epoch, a->files.seal_shown, err) != PV_OK)
+		r = PV_ERR;
+	else if (now_epoch > st.epoch) {
 		pv_audit_seal_event(&st, now_epoch - 1, a->before.mac, seal_hex, &ev);
 		if (append_line(a, &ev, now, err) != PV_OK ||
 		    pv_audit_seal_state_evolve(&st, now_epoch, a->files.seal_shown, err) != PV_OK)
@@ -242,10 +246,37 @@ static int seal_if_due(struct append *a, int64_t now, struct pv_err *err)
 	return r;
 }
 
+/* The stop of sealing (after the ended epochs were sealed): ev as the sealed "seal_stop"
+ * line of the current epoch, then the state wiped in place and removed, under the same lock:
+ * no later line can be sealed with the key. */
+static int stop_sealing(struct append *a, const struct pv_audit_event *ev, int64_t now,
+                        struct pv_err *err)
+{
+	char seal_hex[PV_AUDIT_MAC_HEX + 1];
+	struct pv_audit_seal_state st;
+	struct pv_audit_event stop = *ev;
+	int r = pv_audit_seal_state_open(&a->files, &st, err);
+
+	if (r == PV_NOTFOUND) {
+		pv_err_set(err, "audit sealing is not set up (no %s)", a->files.seal_shown);
+		return PV_ERR;
+	}
+	if (r != PV_OK)
+		return PV_ERR;
+	pv_audit_seal_stop_event(&st, a->before.mac, seal_hex, &stop);
+	r = append_line(a, &stop, now, err);
+	if (r == PV_OK)
+		r = pv_audit_seal_state_remove(&st, &a->files, err);
+	pv_audit_seal_state_close(&st);
+	return r;
+}
+
 /* Under the lock (released on return): the position, the seal when due, then the event's
- * line (none for pv_audit_seal_due). The lines written are left in done[0..*n_done). */
+ * line (none for pv_audit_seal_due), or the stop line made of `stop` (pv_audit_seal_stop; ev
+ * NULL). The lines written are left in done[0..*n_done). */
 static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
-                        int64_t now, struct pv_written done[PV_AUDIT_WRITTEN_MAX], int *n_done,
+                        const struct pv_audit_event *stop, int64_t now,
+                        struct pv_written done[PV_AUDIT_WRITTEN_MAX], int *n_done,
                         struct pv_err *err)
 {
 	struct append a = {.sink = sink, .hf.fd = -1, .lockfd = -1, .fd = -1, .done = done};
@@ -255,6 +286,7 @@ static int append_local(const struct pv_audit_sink *sink, const struct pv_audit_
 	pv_buf_init(&a.line, PV_AUDIT_LINE_MAX);
 	if (lock_and_open(&a, err) != PV_OK || find_position(&a, err) != PV_OK ||
 	    seal_if_due(&a, now, err) != PV_OK ||
+	    (stop != NULL && stop_sealing(&a, stop, now, err) != PV_OK) ||
 	    (ev != NULL && append_line(&a, ev, now, err) != PV_OK))
 		goto out;
 	rc = PV_OK;
@@ -291,7 +323,7 @@ static void record_reversal(const struct pv_audit_sink *sink, const struct pv_au
 	         " was not copied to the audit table (%s): that decision is reversed",
 	         seq, why->msg);
 	rev.detail = detail;
-	if (append_local(&local, &rev, now, done, &n, &err) != PV_OK)
+	if (append_local(&local, &rev, NULL, now, done, &n, &err) != PV_OK)
 		pv_log(sink->pamh, LOG_ERR,
 		       "cannot record the reversal of audit line seq %" PRIu64 ": %s", seq,
 		       err.msg);
@@ -328,11 +360,11 @@ static int publish(const struct pv_audit_sink *sink, const struct pv_audit_event
 
 /* One call: the local lines under the lock, then their copies. */
 static int append_event(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
-                        int64_t now, struct pv_err *err)
+                        const struct pv_audit_event *stop, int64_t now, struct pv_err *err)
 {
 	struct pv_written done[PV_AUDIT_WRITTEN_MAX];
 	int n = 0;
-	int rc = append_local(sink, ev, now, done, &n, err);
+	int rc = append_local(sink, ev, stop, now, done, &n, err);
 
 	if (rc != PV_OK) {
 		/* A seal line may be durable before the event failed: it still goes out. */
@@ -346,10 +378,16 @@ static int append_event(const struct pv_audit_sink *sink, const struct pv_audit_
 int pv_audit_append(const struct pv_audit_sink *sink, const struct pv_audit_event *ev, int64_t now,
                     struct pv_err *err)
 {
-	return append_event(sink, ev, now, err);
+	return append_event(sink, ev, NULL, now, err);
 }
 
 int pv_audit_seal_due(const struct pv_audit_sink *sink, int64_t now, struct pv_err *err)
 {
-	return append_event(sink, NULL, now, err);
+	return append_event(sink, NULL, NULL, now, err);
+}
+
+int pv_audit_seal_stop(const struct pv_audit_sink *sink, const struct pv_audit_event *ev,
+                       int64_t now, struct pv_err *err)
+{
+	return append_event(sink, NULL, ev, now, err);
 }

@@ -110,7 +110,8 @@ struct pv_store_audit_head {
 	const char *mac;
 };
 typedef int (*pv_store_audit_head_fn)(const struct pv_store_audit_head *head, void *ctx);
-/* Every host's head, by host name (PostgreSQL backend only). fn returns non-zero to stop. */
+/* Every host's head, by host name (PostgreSQL backend only). fn returns non-zero to stop.
+ * The heads and the lines fn reads with pv_store_audit_foreach are one read-only snapshot. */
 int pv_store_audit_heads(struct pv_store *store, pv_store_audit_head_fn fn, void *ctx,
                          struct pv_err *err);
 

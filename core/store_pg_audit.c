@@ -318,6 +318,18 @@ int pv_pg_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct 
 	int i;
 	int rc = PV_ERR;
 
+	/* One snapshot for the heads and every host's lines that fn reads (pv_pg_audit_foreach
+	 * on this connection): the copy of a line to the table runs after the gateway's local
+	 * lock, so seq 11 may commit before seq 10, and reads outside one snapshot would see a
+	 * head and lines of different moments. Read only: nothing to commit. */
+	if (pv_pg_begin(pg, err) != PV_OK)
+		return PV_ERR;
+	if (pv_pg_run(pg, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL,
+	              PGRES_COMMAND_OK, "cannot start a snapshot of the audit table",
+	              err) != PV_OK) {
+		pv_pg_rollback(pg);
+		return PV_ERR;
+	}
 	/* Every host with a head or with lines: lines whose head is gone are a problem too. */
 	res = pv_pg_query(pg,
 	                  "SELECT coalesce(h.host, a.host), h.first_seq, h.seq, h.mac"
@@ -325,8 +337,10 @@ int pv_pg_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct 
 	                  " FULL JOIN (SELECT DISTINCT host FROM pam_vendor_audit) a"
 	                  " ON a.host = h.host ORDER BY 1",
 	                  NULL, PGRES_TUPLES_OK, "cannot read the audit heads", err);
-	if (res == NULL)
+	if (res == NULL) {
+		pv_pg_rollback(pg);
 		return PV_ERR;
+	}
 	rows = pg->pq.ntuples(res);
 	for (i = 0; i < rows; i++) {
 		if (head_row(pg, res, i, &h, err) != PV_OK)
@@ -337,5 +351,6 @@ int pv_pg_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct 
 	rc = PV_OK;
 out:
 	pg->pq.clear(res);
+	pv_pg_rollback(pg);
 	return rc;
 }

@@ -346,10 +346,13 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 	struct pv_audit_verify_result res;
 	struct pv_err err;
 
-	if (argc == 2 && strcmp(argv[1], "--all-hosts") == 0)
-		return audit_verify_all_hosts(ctl);
-	if (argc == 3 && strcmp(argv[1], "--verify-key") == 0)
-		return ctl_audit_verify_sealed(ctl, argv[2]);
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--all-hosts") == 0)
+			return audit_verify_all_hosts(ctl, cmd, argc, argv);
+	if (argc >= 3 && strcmp(argv[1], "--verify-key") == 0)
+		return ctl_audit_verify_sealed(ctl, cmd, argc, argv);
 	if (argc > 1)
 		return ctl_usage_error(cmd,
 		                       argv[1][0] == '-' ? "unknown option %.64s"

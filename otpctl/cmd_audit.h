@@ -32,9 +32,11 @@ int audit_parse_filter(const struct command *cmd, struct otpctl *ctl, int argc, 
 int audit_read_lines(struct otpctl *ctl, const struct audit_filter *f, pv_audit_line_fn fn,
                      void *ctx, struct pv_err *err);
 
-/* `audit verify --all-hosts` (audit_hosts.c): each host's chain in the database's audit table,
- * from the first line its head records to the last; exit 0 when every host is intact. */
-int audit_verify_all_hosts(struct otpctl *ctl);
+/* `audit verify --all-hosts [--verify-key HOST=KEY]... [--unsealed-ok HOST]...`
+ * (audit_hosts.c): each host's chain in the database's audit table, from the first line its
+ * head records to the last, and with keys given each host's seals; exit 0 when every host is
+ * intact (and, with keys, sealed or let go by --unsealed-ok). */
+int audit_verify_all_hosts(struct otpctl *ctl, const struct command *cmd, int argc, char **argv);
 
 /* "since TIME" or "between TIME and TIME", in local time. */
 void audit_describe_window(const struct audit_filter *f, char *buf, size_t len);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* cmd_audit_seal.c — forward-secure sealing of the audit log from otpctl (audit_seal.h):
  * `otpctl audit setup-sealing` (and `otpctl init`) prints the verification key once, as text
- * and QR code; `otpctl audit verify --verify-key KEY` checks the seals with it. */
+ * and QR code; `otpctl audit verify --verify-key KEY` checks the seals with it; `otpctl audit
+ * stop-sealing` ends a run on purpose. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -91,8 +92,33 @@ int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+int cmd_audit_stop_sealing(struct otpctl *ctl, int argc, char **argv)
+{
+	const struct command *cmd = ctl_find_command("audit stop-sealing");
+
+	if (argc > 1)
+		return ctl_usage_error(cmd,
+		                       argv[1][0] == '-' ? "unknown option %.64s"
+		                                         : "unexpected argument \"%.64s\"",
+		                       argv[1]);
+	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	/* The database's audit table gets the stop line too, as any other. */
+	if (ctl->cfg.store_backend == PV_STORE_POSTGRESQL && ctl_open_store(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (ctl_audit_seal_stop(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	if (!ctl->json)
+		printf(
+		    "Audit sealing stopped: the sealing key is wiped. audit setup-sealing starts "
+		    "a new run, with a new verification key.\n");
+	else
+		printf("{\"stopped\":true}\n");
+	return EXIT_OK;
+}
+
 /* KEY, or "-": one line on standard input (a key in argv is visible to local users). */
-static int read_key(const char *arg, struct pv_audit_seal_key *key)
+int ctl_read_seal_key(const char *arg, struct pv_audit_seal_key *key)
 {
 	char line[PV_AUDIT_SEAL_KEY_TEXT_MAX + 2];
 	struct pv_err err;
@@ -135,6 +161,7 @@ static void sealed_json(const struct pv_audit_verify_result *res,
 		pv_json_key_int(&b, &first, "sealed_through_epoch", (int64_t)sr->sealed_through);
 	pv_json_key_string(&b, &first, "sealed_until", until);
 	pv_json_key_int(&b, &first, "open_lines", (int64_t)sr->open_lines);
+	pv_json_key_string(&b, &first, "sealing_stopped_at", sr->stopped ? sr->stopped_at : NULL);
 	pv_json_key_string(&b, &first, "problem", res->problem[0] ? res->problem : NULL);
 	pv_json_key_string(&b, &first, "note", res->note[0] ? res->note : NULL);
 	pv_buf_puts(&b, "}");
@@ -142,47 +169,89 @@ static void sealed_json(const struct pv_audit_verify_result *res,
 	pv_buf_free(&b);
 }
 
-int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg)
+void ctl_describe_seals(const struct pv_audit_seal_result *sr, char *out, size_t size)
+{
+	char until[PV_TIME_TEXT_MAX];
+
+	if (sr->stopped) {
+		snprintf(out, size,
+		         "sealing stopped on purpose at %s (epoch %llu, after %lu seals); %lu "
+		         "lines after the stop not sealed",
+		         sr->stopped_at, (unsigned long long)sr->stopped_epoch, sr->seals,
+		         sr->open_lines);
+		return;
+	}
+	if (!sr->sealed) {
+		snprintf(out, size, "not sealed yet (the first epoch is still open)");
+		return;
+	}
+	pv_format_utc((time_t)sr->sealed_until, until, sizeof(until));
+	snprintf(out, size,
+	         "sealed up to %s (epoch %llu, %lu seals); %lu lines since, in the epoch still "
+	         "open",
+	         until, (unsigned long long)sr->sealed_through, sr->seals, sr->open_lines);
+}
+
+/* One key over the whole log. */
+static int verify_with_key(struct otpctl *ctl, const struct pv_audit_seal_key *key,
+                           const char *which)
 {
 	struct pv_audit_verify_result res;
 	struct pv_audit_seal_result sr;
-	struct pv_audit_seal_key key;
-	char until[PV_TIME_TEXT_MAX];
+	char seals[256];
 	struct pv_err err;
-	int rc;
 
-	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK ||
-	    read_key(key_arg, &key) != EXIT_OK)
-		return EXIT_FAIL;
-	rc = pv_audit_verify_sealed(ctl->cfg.audit_log, &ctl->keys, &key, (int64_t)time(NULL), &res,
-	                            &sr, &err);
-	sodium_memzero(&key, sizeof(key));
-	if (rc != PV_OK) {
+	if (pv_audit_verify_sealed(ctl->cfg.audit_log, &ctl->keys, key, (int64_t)time(NULL), &res,
+	                           &sr, &err) != PV_OK) {
 		ctl_error("cannot verify the audit log: %s", err.msg);
 		return EXIT_FAIL;
 	}
 	if (ctl->json)
 		sealed_json(&res, &sr);
 	if (!res.intact) {
-		ctl_error("audit log NOT intact: %s", res.problem);
+		ctl_error("audit log NOT intact%s: %s", which, res.problem);
 		return EXIT_FAIL;
 	}
-	if (!ctl->json && !sr.sealed) {
-		printf("audit log intact: %lu lines (seq %llu to %llu), not sealed yet (the first "
-		       "epoch is still open)\n",
-		       res.lines, (unsigned long long)res.first_seq,
-		       (unsigned long long)res.last_seq);
-	} else if (!ctl->json) {
-		pv_format_utc((time_t)sr.sealed_until, until, sizeof(until));
-		printf("audit log intact and sealed: %lu lines (seq %llu to %llu), sealed up to %s "
-		       "(epoch %llu, %lu seals); %lu lines since, in the epoch still open\n",
-		       res.lines, (unsigned long long)res.first_seq,
-		       (unsigned long long)res.last_seq, until,
-		       (unsigned long long)sr.sealed_through, sr.seals, sr.open_lines);
-	}
 	if (!ctl->json) {
+		ctl_describe_seals(&sr, seals, sizeof(seals));
+		printf("audit log intact%s%s: %lu lines (seq %llu to %llu), %s\n",
+		       sr.sealed && !sr.stopped ? " and sealed" : "", which, res.lines,
+		       (unsigned long long)res.first_seq, (unsigned long long)res.last_seq, seals);
 		if (res.note[0] != '\0')
 			printf("note: %s\n", res.note);
 	}
 	return EXIT_OK;
+}
+
+int ctl_audit_verify_sealed(struct otpctl *ctl, const struct command *cmd, int argc, char **argv)
+{
+	struct pv_audit_seal_key key;
+	char which[64] = "";
+	bool stdin_used = false;
+	int i, n = (argc - 1) / 2;
+	int rc = EXIT_OK;
+
+	for (i = 1; i < argc; i += 2) {
+		if (strcmp(argv[i], "--verify-key") != 0 || i + 1 == argc)
+			return ctl_usage_error(cmd, "%s",
+			                       strcmp(argv[i], "--verify-key") == 0
+			                           ? "--verify-key needs a value"
+			                           : "only --verify-key KEY may repeat");
+		if (strcmp(argv[i + 1], "-") == 0 && stdin_used)
+			return ctl_usage_error(cmd, "only one key can be read from standard input");
+		stdin_used = stdin_used || strcmp(argv[i + 1], "-") == 0;
+	}
+	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
+		return EXIT_FAIL;
+	/* Each sealing run (setup-sealing to stop-sealing) has its own key: each checked in
+	 * turn over the whole log; lines of other runs count as not sealed by that key. */
+	for (i = 2; i < argc; i += 2) {
+		if (n > 1)
+			snprintf(which, sizeof(which), " (key %d of %d)", i / 2, n);
+		if (ctl_read_seal_key(argv[i], &key) != EXIT_OK ||
+		    verify_with_key(ctl, &key, which) != EXIT_OK)
+			rc = EXIT_FAIL;
+		sodium_memzero(&key, sizeof(key));
+	}
+	return rc;
 }

@@ -161,6 +161,31 @@ static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t n
 	return EXIT_OK;
 }
 
+int ctl_audit_seal_stop(struct otpctl *ctl)
+{
+	const struct pv_audit_sink sink = {
+	    .log = ctl->cfg.audit_log,
+	    .keys = &ctl->keys,
+	    .lock_timeout = (int)ctl->cfg.lock_timeout,
+	    .mirror = ctl->store != NULL ? pv_store_audit_mirror : NULL,
+	    .mirror_ctx = ctl->store,
+	};
+	struct pv_audit_event ev;
+	struct pv_err err;
+
+	pv_audit_event_init(&ev);
+	ev.service = "otpctl";
+	ev.result = "allow";
+	ev.reason = "ok";
+	ev.action = "audit_sealing_stop";
+	ev.admin = ctl->admin;
+	if (pv_audit_seal_stop(&sink, &ev, ctl->now, &err) != PV_OK) {
+		ctl_error("%s; sealing was not stopped", err.msg);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
 int ctl_audit_seal_due(struct otpctl *ctl)
 {
 	return append(ctl, NULL, (int64_t)time(NULL), "the ended epochs are not sealed yet");

@@ -116,15 +116,27 @@ static const struct command commands[] = {
      "uses the terminal's own colours and suits light text on a dark background: add\n"
      "--invert for dark text on a light background.\n\n"
      "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
-    {"audit verify", cmd_audit_verify, "audit verify [--all-hosts | --verify-key KEY]",
+    {"audit verify", cmd_audit_verify,
+     "audit verify [--verify-key KEY]... | --all-hosts [--verify-key HOST=KEY]... "
+     "[--unsealed-ok HOST]...",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
      "postgresql): check every gateway's chain as copied to the database's audit table,\n"
      "against each host's head there: a missing first, middle or last line is named.\n"
-     "--verify-key KEY (or - to read it from standard input): also check every seal with\n"
-     "the verification key printed by audit setup-sealing, and that the log is sealed up to\n"
-     "one epoch before now; says until when it is sealed.\n\n"
-     "Example:\n  otpctl audit verify"},
+     "--verify-key KEY (or - to read it from standard input, once): also check every seal\n"
+     "with the verification key printed by audit setup-sealing, and that the log is sealed\n"
+     "up to one epoch before now unless sealing was stopped on purpose; says until when it\n"
+     "is sealed. Repeat it for each sealing run (a key per audit setup-sealing): each key\n"
+     "is checked in turn. With --all-hosts, HOST=KEY checks HOST's seals in the table;\n"
+     "once a key is given, a host without one fails unless named by --unsealed-ok.\n\n"
+     "Example:\n  otpctl audit verify --verify-key -"},
+    {"audit stop-sealing", cmd_audit_stop_sealing, "audit stop-sealing",
+     "Stop forward-secure sealing on purpose (before a move or a reinstallation): seals\n"
+     "the ended epochs, writes a sealed seal_stop line, then wipes the sealing key and\n"
+     "removes its state. audit verify --verify-key then reports the stop instead of a\n"
+     "log that stopped being sealed; lines after it are counted as not sealed. audit\n"
+     "setup-sealing starts a new run, with a new verification key.\n\n"
+     "Example:\n  otpctl audit stop-sealing"},
     {"audit setup-sealing", cmd_audit_setup_sealing, "audit setup-sealing [--invert]",
      "Start forward-secure sealing of the audit log (otpctl init does it for a new\n"
      "installation): a sealing key that evolves every audit_seal_epoch and forgets the old\n"

@@ -158,13 +158,22 @@ int cmd_totp_enroll(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv);
 int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv);
+int cmd_audit_stop_sealing(struct otpctl *ctl, int argc, char **argv);
 
 /* Audit sealing (cmd_audit_seal.c): set it up (the state, then the audit line of `action`
  * saying so; key_text gets the verification key, PV_AUDIT_SEAL_KEY_TEXT_MAX bytes), print
  * that key as text and QR code, check the log with it (KEY or "-" for standard input). */
 int ctl_seal_setup(struct otpctl *ctl, const char *action, char *key_text);
 int ctl_print_seal_key_text(const struct otpctl *ctl, const char *key_text, bool invert);
-int ctl_audit_verify_sealed(struct otpctl *ctl, const char *key_arg);
+int ctl_audit_verify_sealed(struct otpctl *ctl, const struct command *cmd, int argc, char **argv);
+/* Stop sealing: the sealed, audited seal_stop line, then the key wiped (ctl.c). */
+int ctl_audit_seal_stop(struct otpctl *ctl);
+/* A verification key given as KEY or "-" (one line on standard input). Prints the error. */
+struct pv_audit_seal_key;
+int ctl_read_seal_key(const char *arg, struct pv_audit_seal_key *key);
+/* "sealed up to T (epoch E, N seals); ..." for a check with the key that passed. */
+struct pv_audit_seal_result;
+void ctl_describe_seals(const struct pv_audit_seal_result *sr, char *out, size_t size);
 /* Seal the audit epochs that have ended (otpctl expire). Prints the error. */
 int ctl_audit_seal_due(struct otpctl *ctl);
 /* text as a terminal QR code on stdout, as `totp enroll` draws it (cmd_totp.c). */

@@ -15,6 +15,7 @@ SCEN = {
     "floor": "floor (temp+fsync+rename+dir fsync, append+fdatasync)",
     "contract": "contract floor (pam_permit transaction + record commit + 4 durable lines)",
     "v10": "pam_vendor, 10 vendors, fresh audit log",
+    "v10u": "pam_vendor, 10 vendors, fresh audit log, sealing stopped",
     "oath": "pam_oath (HOTP usersfile, window 1)",
     "gauth": "pam_google_authenticator (HOTP)",
     "permit": "pam_permit in every phase (the PAM transaction alone)",
@@ -152,6 +153,25 @@ def pg_section(w, rows, F, conc, kept):
           "starts a server process; through PgBouncer the server connections stay open, and "
           "what is left is the round trips and the commits.")
         w("")
+
+
+def seal_cost(w, single):
+    """Sealing's cost per login: v10 (sealing on, as otpctl init sets it up) against v10u
+    (the same after otpctl audit stop-sealing), in the same run."""
+    w("### Sealing's cost per login (1 client, the same run)")
+    w("")
+    w("| disk | median ms, sealing on | median ms, sealing stopped | difference ms | on / off |")
+    w("|---|---:|---:|---:|---:|")
+    for disk in ("real", "tmpfs"):
+        on, off = single(disk, "v10"), single(disk, "v10u")
+        if on is None or off is None:
+            continue
+        w(f"| {disk} | {fmt_ms(on['median'])} | {fmt_ms(off['median'])} | "
+          f"{on['median'] - off['median']:+.3f} | {on['median'] / off['median']:.2f} |")
+    w("")
+    w("A seal line is written once per epoch (15 minutes by default), not per login: what a "
+      "login pays is opening and reading the sealing state under the audit lock.")
+    w("")
 
 
 def main():
@@ -356,6 +376,7 @@ def main():
                   "1. One login: pam_vendor, its floor and its peers (1 client)")
     table_singles(["v10", "v1k", "vbig", "abig"],
                   "2. Scale: vendors in the store, lines in the audit log (1 client)")
+    seal_cost(w, single)
 
     # --- section 3 ---
     w("## 3. Concurrency (parallel client processes, each its own PAM transactions)")

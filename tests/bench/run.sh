@@ -39,10 +39,10 @@ DISKS=" ${PV_BENCH_DISKS:-tmpfs real} "
 # Scenarios. Singles (1 client): floor, contract (the contract floor: a pam_permit transaction
 # plus the durable writes the contract needs; docs/performance.md 5a), v10 (pam_vendor, 10
 # vendors), oath, gauth, permit (pam_permit in every phase: what the PAM transaction itself
-# costs), v1k, vbig (the big store), abig (the big log). Concurrency: c2d/c4d (pam_vendor, 2/4
+# costs), v1k, vbig (the big store), abig (the big log), v10u (v10 with sealing stopped). Concurrency: c2d/c4d (pam_vendor, 2/4
 # clients on distinct vendors), c2o/c4o (on one vendor), f2d/f4d/f2o/f4o (the floor alike);
 # with 1 client "distinct" and "one" are the same run: v10 and floor.
-SCENARIOS=${PV_BENCH_SCENARIOS:-floor contract v10 oath gauth permit v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o}
+SCENARIOS=${PV_BENCH_SCENARIOS:-floor contract v10 v10u oath gauth permit v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o}
 B=${PV_BUILD:-build/normal}
 OTPCTL=$ROOT/$B/bin/otpctl
 MODULE=$ROOT/$B/bin/pam_vendor.so
@@ -247,6 +247,10 @@ t0=$(date +%s.%N)
 "$PVBENCH" genaudit --config "$TMPFS/abig/pam_vendor.conf" --lines "$BIG_AUDIT" 2>>"$OUT/gen.log" &
 GENAUDIT=$!
 new_env "$TMPFS/v10" 10
+# The same with sealing stopped (otpctl init sets it up): sealing's cost per login is the
+# difference of the two medians.
+new_env "$TMPFS/v10u" 10
+"$OTPCTL" --config "$TMPFS/v10u/pam_vendor.conf" audit stop-sealing >/dev/null
 new_env "$TMPFS/v1k" 1000
 new_env "$TMPFS/vbig" "$BIG_VENDORS"
 new_env "$TMPFS/issue" 10
@@ -262,7 +266,7 @@ clone() {
 	cp -a "$TMPFS/$1" "$REAL/$1"
 	sed -i "s#$TMPFS/$1#$REAL/$1#g" "$REAL/$1/pam_vendor.conf" "$REAL/$1/pam.d/pvbench"
 }
-for e in v10 v1k vbig issue; do clone $e; done
+for e in v10 v10u v1k vbig issue; do clone $e; done
 wait $GENAUDIT
 GENAUDIT=
 fact genaudit_s "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')"

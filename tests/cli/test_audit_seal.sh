@@ -219,6 +219,45 @@ test_epoch_length_config() {
 	expect_eq "a 10 s epoch: setup-sealing exit 0" "0 10" "$RC $(jget "$OUT" 'd["seal_epoch_s"]')"
 }
 
+# --- a stop on purpose, then a new run -------------------------------------------------------
+
+test_stop_sealing_then_a_new_run() {
+	local key1
+	new_env
+	rm -f "$AUDIT.seal"
+	run_ctl --json audit setup-sealing
+	KEY=$(jget "$OUT" 'd["verify_key"]')
+	key1=$KEY
+	at +16m expire
+	at +20m audit stop-sealing
+	expect_eq "stop-sealing: exit 0" 0 "$RC"
+	check "the sealing state is gone" [ ! -e "$AUDIT.seal" ]
+	expect_eq "its line is the sealed seal_stop of epoch 1, audited" "seal_stop audit_sealing_stop 1" \
+		"$(audit_last event) $(audit_last action) $(audit_last seal_epoch)"
+	at +25m vendor add pvsealw --ip 192.0.2.1 # a line after the stop
+	verify_at +3h
+	expect_eq "hours later, verify with the key: exit 0 (no staleness after a stop)" 0 "$RC"
+	expect_match "...reports the stop and the line after it" \
+		'sealing stopped on purpose at .* \(epoch 1, after 1 seals\); 1 lines after the stop not sealed' "$OUT"
+	at +3h audit stop-sealing
+	expect_eq "a second stop (nothing set up): exit 1" 1 "$RC"
+	expect_match "...saying so" 'audit sealing is not set up' "$ERR"
+	at +3h --json audit setup-sealing
+	expect_eq "setup-sealing after a stop: a new run (exit 0)" 0 "$RC"
+	KEY=$(jget "$OUT" 'd["verify_key"]')
+	check "...with a new verification key" [ "$KEY" != "$key1" ]
+	at +196m expire
+	expect_eq "expire in run 2: exit 0 ($ERR)" 0 "$RC"
+	OUT=$(printf '%s\n' "$KEY" | faketime -f +197m "$OTPCTL" --config "$CFG" audit verify \
+		--verify-key "$key1" --verify-key - 2>"$T/v.err")
+	RC=$?
+	expect_eq "both runs' keys (--verify-key twice): exit 0 ($(cat "$T/v.err"))" 0 "$RC"
+	expect_match "...run 1 stopped" 'intact \(key 1 of 2\).*sealing stopped on purpose' "$OUT"
+	expect_match "...run 2 sealed" 'intact and sealed \(key 2 of 2\).*\(epoch 0, 1 seals\)' "$OUT"
+	run_ctl audit verify --verify-key - --verify-key -
+	expect_eq "two keys from standard input: usage error (exit 2)" 2 "$RC"
+}
+
 test_init_prints_the_verification_key
 test_setup_sealing_on_an_existing_install
 test_idle_epochs_are_sealed_by_expire
@@ -226,4 +265,5 @@ test_older_log_and_head_put_back
 test_root_later_cannot_rewrite_a_sealed_epoch
 test_seals_continue_across_rotation
 test_epoch_length_config
+test_stop_sealing_then_a_new_run
 finish

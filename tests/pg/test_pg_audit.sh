@@ -145,6 +145,41 @@ test_missing_rows_are_named() {
 	expect_eq "head back: intact" 0 "$RC"
 }
 
+# Gateways writing while verify runs: each login's copy to the table commits after the local
+# lock, so a later seq may commit first. Every verify run is one snapshot (a gap there is read
+# again in a new one): the healthy table is intact in every run, and a row really deleted in
+# the middle is still named while the writers go on.
+test_verify_while_gateways_write() {
+	local runs=0 fails=0 mid v n0 wrote
+	n0=$(grep -c '"reason":"otp_invalid"' "$AUDIT")
+	: >"$T/writers.go"
+	for v in "$V1" "$V2"; do
+		# shellcheck disable=SC2016 # expanded by the inner bash
+		with_syslog "$T/writers.$v.log" bash -c 'while [ -e "$1" ]; do
+			"$2" --confdir "$3" --service pvpa --user "$4" --rhost "$5" --code 000000 --steps auth >/dev/null 2>&1
+		done' writer "$T/writers.go" "$PAMDRIVE" "$T/pam.d" "$v" "$ALLOWED" &
+	done
+	# At least 12 runs, and on until the writers have written 40 lines (bounded: 90 s).
+	while [ $runs -lt 12 ] || { [ $(($(grep -c '"reason":"otp_invalid"' "$AUDIT") - n0)) -lt 40 ] && [ $runs -lt 1000 ] && [ $SECONDS -lt $((${VSTART:=$SECONDS} + 90)) ]; }; do
+		verify_all
+		runs=$((runs + 1))
+		[ "$RC" = 0 ] || { fails=$((fails + 1)); echo "# run $runs: $ERR"; }
+	done
+	wrote=$(($(grep -c '"reason":"otp_invalid"' "$AUDIT") - n0))
+	check "the writers wrote meanwhile ($wrote wrong codes during $runs runs)" [ "$wrote" -ge 40 ]
+	expect_eq "logins running: all $runs verify --all-hosts runs exit 0" 0 "$fails"
+	mid=$(($(psql_q "SELECT seq FROM pam_vendor_audit_head WHERE host = '$HOST'") / 2))
+	take_row "$mid"
+	verify_all
+	expect_eq "logins running, a middle row deleted: verify --all-hosts fails" 1 "$RC"
+	expect_match "and names the host and the seq" "host $HOST: NOT intact: .*seq $mid missing \(inside the chain\)" "$ERR"
+	rm -f "$T/writers.go"
+	wait
+	put_rows_back
+	verify_all
+	expect_eq "writers stopped, row put back: intact" 0 "$RC"
+}
+
 # The server filters: a query that reads the table's rows shows only the vendor's and the
 # window's; rows from before the filter columns existed (NULL) still show when they match.
 test_server_side_filters() {
@@ -290,6 +325,7 @@ test_stalled_copy_blocks_nobody() {
 test_init_line_is_in_the_table
 test_head_follows_every_line
 test_missing_rows_are_named
+test_verify_while_gateways_write
 test_server_side_filters
 test_upgrade_from_version_1
 test_stopped_server_bounds_each_caller

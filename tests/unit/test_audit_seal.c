@@ -543,6 +543,116 @@ static void test_seal_covering_older_lines_is_caught_after_rotation(void **state
 	                     "before that epoch");
 }
 
+/* A clock far ahead: the key cannot evolve that far, so nothing is written, however often
+ * it is tried (the bound is checked before the seal line). */
+static void test_clock_far_ahead_does_not_grow_the_log(void **state)
+{
+	struct fixture *f = *state;
+	const struct pv_audit_sink sink = {.log = f->log, .keys = &f->keys, .lock_timeout = 5};
+	const int64_t far = T0 + (INT64_C(100000000) + 2) * EPOCH;
+	struct pv_err err;
+	size_t before, len;
+	unsigned char *data;
+	int i;
+
+	append_at(f, "a", T0 + 1);
+	data = tu_read_file(f->log, &before);
+	free(data);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(pv_audit_seal_due(&sink, far, &err), PV_ERR);
+		assert_contains(err.msg, "the clock is far off");
+	}
+	data = tu_read_file(f->log, &len);
+	free(data);
+	assert_int_equal(len, before);
+	assert_locally_intact(f);
+}
+
+static void stop_at(const struct fixture *f, int64_t now)
+{
+	const struct pv_audit_sink sink = {.log = f->log, .keys = &f->keys, .lock_timeout = 5};
+	struct pv_audit_event ev;
+	struct pv_err err;
+
+	pv_audit_event_init(&ev);
+	ev.service = "otpctl";
+	ev.result = "allow";
+	ev.reason = "ok";
+	ev.action = "audit_sealing_stop";
+	if (pv_audit_seal_stop(&sink, &ev, now, &err) != PV_OK)
+		fail_msg("stop at %" PRId64 ": %s", now, err.msg);
+}
+
+/* A stop on purpose: the ended epoch sealed, the sealed stop line, the state gone; verify
+ * reports the stop, counts the lines after it as not sealed and never calls it stale. */
+static void test_stop_is_reported_and_never_stale(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_seal_result sr;
+	struct pv_audit_verify_result res;
+	struct stat sb;
+
+	append_at(f, "a", T0 + 1);
+	stop_at(f, T0 + EPOCH + 5); /* seal 0..0, then the stop in epoch 1 */
+	assert_int_equal(stat(f->state, &sb), -1);
+	append_at(f, "b", T0 + 3 * EPOCH); /* no sealing any more */
+	append_at(f, "c", T0 + 4 * EPOCH);
+	res = verify_sealed(f, T0 + 1000 * EPOCH, &sr);
+	if (!res.intact)
+		fail_msg("not intact: %s", res.problem);
+	assert_true(sr.stopped);
+	assert_int_equal(sr.stopped_epoch, 1);
+	assert_int_equal(sr.seals, 1);
+	assert_int_equal(sr.open_lines, 2);
+	assert_string_equal(sr.stopped_at, "2027-01-15T08:01:05Z");
+}
+
+/* A seal line turned into a stop (and the chain re-made with the MAC key, the lines after it
+ * cut) does not check: the stop is sealed under a domain of its own. */
+static void test_seal_edited_into_a_stop_is_caught(void **state)
+{
+	struct fixture *f = *state;
+	size_t at[8];
+
+	append_at(f, "a", T0 + 1);
+	append_at(f, "b", T0 + EPOCH + 1); /* seal 0..0, b */
+	assert_int_equal(seal_lines(f, at, 8), 1);
+	edit_and_rechain(f, at[0], "\"event\":\"seal\"", "\"event\":\"seal_stop\"");
+	assert_locally_intact(f);
+	assert_sealed_broken(f, T0 + 1000 * EPOCH, "does not match", NULL);
+}
+
+/* Several runs: after a stop, setup-sealing starts a run with a key of its own; each key
+ * checks its run, the other run's seals count as lines it does not seal. */
+static void test_a_new_run_after_a_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct pv_audit_seal_key first = f->vkey;
+	char text[PV_AUDIT_SEAL_KEY_TEXT_MAX];
+	struct pv_audit_seal_result sr;
+	struct pv_audit_verify_result res;
+	struct pv_err err;
+
+	append_at(f, "a", T0 + 1);
+	stop_at(f, T0 + EPOCH + 5);
+	append_at(f, "b", T0 + 2 * EPOCH);
+	if (pv_audit_seal_setup(f->log, EPOCH, T0 + 3 * EPOCH, text, sizeof(text), &err) != PV_OK)
+		fail_msg("second setup: %s", err.msg);
+	assert_int_equal(pv_audit_seal_key_parse(text, &f->vkey, &err), PV_OK);
+	append_at(f, "c", T0 + 4 * EPOCH + 1); /* run 2: seal 0..0, c */
+	res = verify_sealed(f, T0 + 4 * EPOCH + 2, &sr);
+	if (!res.intact)
+		fail_msg("run 2: %s", res.problem);
+	assert_true(sr.sealed && !sr.stopped);
+	assert_int_equal(sr.sealed_through, 0);
+	f->vkey = first;
+	res = verify_sealed(f, T0 + 4 * EPOCH + 2, &sr);
+	if (!res.intact)
+		fail_msg("run 1: %s", res.problem);
+	assert_true(sr.stopped);
+	assert_int_equal(sr.open_lines, 3); /* b, run 2's seal, c */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -562,6 +672,10 @@ int main(void)
 	    T(test_state_forgets_the_earlier_key),
 	    T(test_seals_continue_across_rotated_files),
 	    T(test_seal_covering_older_lines_is_caught_after_rotation),
+	    T(test_clock_far_ahead_does_not_grow_the_log),
+	    T(test_stop_is_reported_and_never_stale),
+	    T(test_seal_edited_into_a_stop_is_caught),
+	    T(test_a_new_run_after_a_stop),
 	};
 
 	assert_true(sodium_init() >= 0);
