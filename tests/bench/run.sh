@@ -39,9 +39,10 @@ DISKS=" ${PV_BENCH_DISKS:-tmpfs real} "
 # Scenarios. Singles (1 client): floor, contract (the contract floor: a pam_permit transaction
 # plus the durable writes the contract needs; docs/performance.md 5a), v10 (pam_vendor, 10
 # vendors), oath, gauth, permit (pam_permit in every phase: what the PAM transaction itself
-# costs), v1k, vbig (the big store), abig (the big log), v10u (v10 with sealing stopped). Concurrency: c2d/c4d (pam_vendor, 2/4
-# clients on distinct vendors), c2o/c4o (on one vendor), f2d/f4d/f2o/f4o (the floor alike);
-# with 1 client "distinct" and "one" are the same run: v10 and floor.
+# costs), v1k, vbig (the big store), abig (the big log), v10u (v10 with sealing stopped).
+# Concurrency: c2d/c4d (pam_vendor, 2/4 clients on distinct vendors), c2o/c4o (on one vendor),
+# f2d/f4d/f2o/f4o (the floor alike); with 1 client "distinct" and "one" are the same run: v10
+# and floor.
 SCENARIOS=${PV_BENCH_SCENARIOS:-floor contract v10 v10u oath gauth permit v1k vbig abig c2d c2o c4d c4o f2d f2o f4d f4o}
 B=${PV_BUILD:-build/normal}
 OTPCTL=$ROOT/$B/bin/otpctl
