@@ -250,8 +250,14 @@ static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_s
 	int m = 0;
 	int i;
 
+	/* The isolation level is set by BEGIN itself: it must come before any query, and the
+	 * settings below are one. */
 	if (flags & PV_PG_BEGIN)
-		list[m++] = (struct pv_pg_stmt){.sql = "BEGIN", .expect = PGRES_COMMAND_OK};
+		list[m++] = (struct pv_pg_stmt){
+		    .sql = (flags & PV_PG_SNAPSHOT)
+		               ? "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+		               : "BEGIN",
+		    .expect = PGRES_COMMAND_OK};
 	if (!pg->in_tx || (flags & PV_PG_BEGIN))
 		list[m++] = (struct pv_pg_stmt){
 		    .sql = SETTINGS_SQL, .args = settings, .expect = PGRES_TUPLES_OK};

@@ -72,9 +72,12 @@ struct pv_pg_stmt {
 /* The most statements a caller puts in one batch. */
 #define PV_PG_BATCH_MAX 4
 
-/* Batch flags: open a transaction before the statements; commit it after them. */
-#define PV_PG_BEGIN  1u
-#define PV_PG_COMMIT 2u
+/* Batch flags: open a transaction before the statements; commit it after them; with
+ * PV_PG_BEGIN, make it one read-only snapshot (REPEATABLE READ: every statement sees the
+ * database as the first one did). */
+#define PV_PG_BEGIN    1u
+#define PV_PG_COMMIT   2u
+#define PV_PG_SNAPSHOT 4u
 
 /* Connect with pg_conninfo. Every wait for the server is bounded here, on the client, by
  * pg_timeout: the whole connection set-up (TCP, TLS, authentication) is one wait, each batch

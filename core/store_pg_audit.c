@@ -322,14 +322,9 @@ int pv_pg_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct 
 	 * on this connection): the copy of a line to the table runs after the gateway's local
 	 * lock, so seq 11 may commit before seq 10, and reads outside one snapshot would see a
 	 * head and lines of different moments. Read only: nothing to commit. */
-	if (pv_pg_begin(pg, err) != PV_OK)
+	if (pv_pg_batch(pg, PV_PG_BEGIN | PV_PG_SNAPSHOT, NULL, 0,
+	                "cannot start a snapshot of the audit table", err) != PV_OK)
 		return PV_ERR;
-	if (pv_pg_run(pg, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", NULL,
-	              PGRES_COMMAND_OK, "cannot start a snapshot of the audit table",
-	              err) != PV_OK) {
-		pv_pg_rollback(pg);
-		return PV_ERR;
-	}
 	/* Every host with a head or with lines: lines whose head is gone are a problem too. */
 	res = pv_pg_query(pg,
 	                  "SELECT coalesce(h.host, a.host), h.first_seq, h.seq, h.mac"
