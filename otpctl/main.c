@@ -85,6 +85,11 @@ static const struct command commands[] = {
      "sshd's monitor, SIGKILL after 5 s; a tunnel through openvpn_management). ID as\n"
      "otpctl sessions shows it.\n\nExample:\n  otpctl sessions kill "
      "3f0c9a1e5b7d4c2a8e6f1b3d5c7a9e0f"},
+    {"watch", cmd_watch, "watch [--vendor NAME]",
+     "Follow the audit log live: one line per decision and session event, the reason in\n"
+     "words (--json: one JSON object a line, with a \"summary\"). Every line is checked as\n"
+     "audit verify does, across rotation; a line that breaks the chain ends the watch with\n"
+     "exit 1, naming it. Runs until interrupted.\n\nExample:\n  otpctl watch --vendor acme"},
     {"doctor", cmd_doctor,
      "doctor [--service NAME] [--pam-dir DIR] [--sshd-config FILE] [--skip ID]...",
      "Check the deployment: sshd settings, the PAM stack, files and modes, the audit log,\n"

@@ -258,6 +258,7 @@ int ctl_vpn_end_tunnel(struct otpctl *ctl, const struct pv_session *s, const cha
 int ctl_end_session(struct otpctl *ctl, const struct pv_session *s, const char *why,
                     unsigned *ended);
 int cmd_sessions(struct otpctl *ctl, int argc, char **argv);
+int cmd_watch(struct otpctl *ctl, int argc, char **argv);
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_init(struct otpctl *ctl, int argc, char **argv);

@@ -76,7 +76,8 @@ test_rsyslog_example_is_valid() {
 	check "rsyslogd -N1 refuses a broken configuration (the check can fail)" [ $? -ne 0 ]
 }
 
-# examples/systemd: the service runs `otpctl expire` and the timer fires every minute.
+# examples/systemd: the service runs `otpctl expire` and the timer fires every minute; the
+# watch example (tests/pam/test_watch.sh runs its script) is a valid unit.
 test_systemd_units_are_valid() {
 	local dir next
 	if ! command -v systemd-analyze >/dev/null; then
@@ -98,6 +99,10 @@ test_systemd_units_are_valid() {
 		tr '\n' ' ')
 	expect_eq "the timer fires every minute, on the minute" "60 0" \
 		"$(echo "$next" | awk '{print $2 - $1, $1 % 60}')"
+	sed -e "s|/usr/local/sbin/pam-vendor-notify|$PV_ROOT/examples/systemd/pam-vendor-notify|" \
+		"$PV_ROOT/examples/systemd/pam-vendor-watch.service" >"$dir/pam-vendor-watch.service"
+	expect_eq "systemd-analyze verify accepts the watch example (pam-vendor-notify)" "" \
+		"$(cd "$dir" && systemd-analyze verify --man=no ./pam-vendor-watch.service 2>&1)"
 	sed -i 's|^ExecStart=.*|ExecStart=relative-path|' "$dir/pam-vendor-expire.service"
 	check "systemd-analyze refuses a broken unit (the check can fail)" \
 		[ -n "$(cd "$dir" && systemd-analyze verify --man=no ./pam-vendor-expire.service 2>&1)" ]
