@@ -83,7 +83,10 @@ static void summary(const struct pv_json_object *obj, char *out, size_t len)
 	const char *detail = pv_json_get(obj, "detail");
 	const char *rhost = pv_json_get(obj, "rhost");
 	const char *admin = pv_json_get(obj, "admin");
+	const char *duration = pv_json_get(obj, "duration_s");
 	char text[1024];
+	char dur[32];
+	uint64_t secs;
 	size_t n;
 
 	n = (size_t)snprintf(text, sizeof(text), "%s%s%s: %s %s", or_dash(pv_json_get(obj, "user")),
@@ -98,6 +101,11 @@ static void summary(const struct pv_json_object *obj, char *out, size_t len)
 	if (reason != NULL && strcmp(reason, "ok") != 0 && n < sizeof(text))
 		n += (size_t)snprintf(text + n, sizeof(text) - n, ", %s (%s)",
 		                      words != NULL ? words : reason, reason);
+	if (duration != NULL && pv_parse_u64(duration, INT64_MAX, &secs) == PV_OK &&
+	    n < sizeof(text)) {
+		pv_format_duration((int64_t)secs, dur, sizeof(dur));
+		n += (size_t)snprintf(text + n, sizeof(text) - n, " after %s", dur);
+	}
 	if (detail != NULL && n < sizeof(text))
 		snprintf(text + n, sizeof(text) - n, "; %s", detail);
 	audit_cell(text, out, len);

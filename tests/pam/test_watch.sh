@@ -82,7 +82,7 @@ test_a_login_shows_in_words_and_json() {
 	check "text: the allowed auth shows" \
 		shows_within 5 "$S/text" "  acme from $ALLOWED: auth allowed$"
 	check "text: the session's close shows with its duration" \
-		shows_within 5 "$S/text" "  acme from $ALLOWED: session_close allowed"
+		shows_within 5 "$S/text" "  acme from $ALLOWED: session_close allowed after [0-9]+s$"
 	login "$code"
 	check "text: the reused code shows as a denial, the reason in words" \
 		shows_within 5 "$S/text" "acme from $ALLOWED: auth DENIED, the code was already used \(otp_reused\)$"
