@@ -301,10 +301,7 @@ static int parse_options(const struct command *cmd, int argc, char **argv, struc
 		if (strcmp(argv[i], "--all-hosts") == 0)
 			continue;
 		if (!key && strcmp(argv[i], "--unsealed-ok") != 0)
-			return ctl_usage_error(cmd,
-			                       argv[i][0] == '-' ? "unknown option %.64s"
-			                                         : "unexpected argument \"%.64s\"",
-			                       argv[i]);
+			return ctl_usage_arg(cmd, argv[i]);
 		if (i + 1 == argc)
 			return ctl_usage_error(cmd, "%s needs a value", argv[i]);
 		rc = add_host(cmd, o, argv[++i], key, &stdin_used);

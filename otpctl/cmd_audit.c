@@ -354,10 +354,7 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "--verify-key") == 0)
 		return ctl_audit_verify_sealed(ctl, cmd, argc, argv);
 	if (argc > 1)
-		return ctl_usage_error(cmd,
-		                       argv[1][0] == '-' ? "unknown option %.64s"
-		                                         : "unexpected argument \"%.64s\"",
-		                       argv[1]);
+		return ctl_usage_arg(cmd, argv[1]);
 	/* Configuration and key only: the log must stay checkable when the store is damaged. */
 	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
 		return EXIT_FAIL;

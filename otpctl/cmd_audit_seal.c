@@ -75,10 +75,7 @@ int cmd_audit_setup_sealing(struct otpctl *ctl, int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--invert") == 0)
 		invert = true;
 	else if (argc > 1)
-		return ctl_usage_error(cmd,
-		                       argv[1][0] == '-' ? "unknown option %.64s"
-		                                         : "unexpected argument \"%.64s\"",
-		                       argv[1]);
+		return ctl_usage_arg(cmd, argv[1]);
 	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
 		return EXIT_FAIL;
 	/* The database's audit table gets the setup line too, as any other. */
@@ -97,10 +94,7 @@ int cmd_audit_stop_sealing(struct otpctl *ctl, int argc, char **argv)
 	const struct command *cmd = ctl_find_command("audit stop-sealing");
 
 	if (argc > 1)
-		return ctl_usage_error(cmd,
-		                       argv[1][0] == '-' ? "unknown option %.64s"
-		                                         : "unexpected argument \"%.64s\"",
-		                       argv[1]);
+		return ctl_usage_arg(cmd, argv[1]);
 	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
 		return EXIT_FAIL;
 	/* The database's audit table gets the stop line too, as any other. */

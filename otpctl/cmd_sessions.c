@@ -133,7 +133,7 @@ int cmd_sessions(struct otpctl *ctl, int argc, char **argv)
 	int rc = EXIT_OK;
 
 	if (argc > 1)
-		return ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[1]);
+		return ctl_usage_arg(cmd, argv[1]);
 	if (ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;
 	if (pv_session_list(ctl->cfg.session_dir, &list, &n, &err) != PV_OK) {

@@ -290,7 +290,7 @@ int cmd_watch(struct otpctl *ctl, int argc, char **argv)
 			if (!ctl_check_name(w->vendor))
 				goto out;
 		} else {
-			rc = ctl_usage_error(cmd, "unexpected argument \"%s\"", argv[i]);
+			rc = ctl_usage_arg(cmd, argv[i]);
 			goto out;
 		}
 	}

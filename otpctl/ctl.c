@@ -54,6 +54,12 @@ int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int ctl_usage_arg(const struct command *cmd, const char *arg)
+{
+	return ctl_usage_error(
+	    cmd, arg[0] == '-' ? "unknown option %.64s" : "unexpected argument \"%.64s\"", arg);
+}
+
 bool ctl_wants_help(const struct command *cmd, int argc, char **argv)
 {
 	int i;

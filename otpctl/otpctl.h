@@ -45,6 +45,9 @@ void ctl_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print the error and the command's usage line; returns EXIT_USAGE. */
 int ctl_usage_error(const struct command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The usage error for an argument a command does not take: "unknown option --x" or
+ * "unexpected argument \"x\"". Returns EXIT_USAGE. */
+int ctl_usage_arg(const struct command *cmd, const char *arg);
 /* The command table entry for argv[0] of a command (for usage messages). */
 const struct command *ctl_find_command(const char *name);
 

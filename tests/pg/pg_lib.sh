@@ -11,6 +11,20 @@ PGPID=
 PROXYPID=
 
 pg_available() { [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] && id postgres >/dev/null 2>&1; }
+
+# pg_suite_begin WHAT: how every PostgreSQL suite opens: it needs root (else it bails out), and
+# on a machine without PostgreSQL it is skipped with one line naming WHAT.
+pg_suite_begin() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "Bail out! $(basename "$0") needs root"
+		exit 1
+	fi
+	if ! pg_available; then
+		echo "ok - $1 # SKIP the postgresql package is not installed"
+		finish
+		exit 0
+	fi
+}
 as_pg() { runuser -u postgres -- "$@"; }
 
 pg_start() {

@@ -8,16 +8,8 @@
 set -u
 source "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! test_pg_audit.sh needs root"
-	exit 1
-fi
 source "$(dirname "$0")/pg_lib.sh"
-if ! pg_available; then
-	echo "ok - PostgreSQL audit table # SKIP the postgresql package is not installed"
-	finish
-	exit 0
-fi
+pg_suite_begin "PostgreSQL audit table"
 
 ALLOWED=203.0.113.5
 GRP=pvpag$PV_RUN

@@ -9,16 +9,8 @@
 set -u
 source "$(dirname "$0")/../lib.sh"
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! test_pg_bounds.sh needs root"
-	exit 1
-fi
 source "$(dirname "$0")/pg_lib.sh"
-if ! pg_available; then
-	echo "ok - PostgreSQL waits bounded # SKIP the postgresql package is not installed"
-	finish
-	exit 0
-fi
+pg_suite_begin "PostgreSQL waits bounded"
 
 ALLOWED=203.0.113.5
 GRP=pvpbg$$

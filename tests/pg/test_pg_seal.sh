@@ -10,16 +10,8 @@ set -u
 source "$(dirname "$0")/../lib.sh"
 export TZ=UTC
 
-if [ "$(id -u)" != 0 ]; then
-	echo "Bail out! test_pg_seal.sh needs root"
-	exit 1
-fi
 source "$(dirname "$0")/pg_lib.sh"
-if ! pg_available; then
-	echo "ok - PostgreSQL audit seals # SKIP the postgresql package is not installed"
-	finish
-	exit 0
-fi
+pg_suite_begin "PostgreSQL audit seals"
 # libfaketime is LD_PRELOADed before an ASan runtime (make SANITIZE=1): let ASan accept it.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 

@@ -21,46 +21,10 @@
 #include "json.h"
 #include "safefile.h"
 #include "timeparse.h"
-#include "testutil.h"
+#include "audit_fixture.h"
 
 #define NOW       INT64_C(1800000000) /* 2027-01-15T08:00:00Z */
 #define MAX_LINES 256
-
-struct fixture {
-	char *dir;
-	char logdir[PATH_MAX];
-	char log[PATH_MAX];
-	char head[PATH_MAX + 8];
-	struct pv_keys keys;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char key[PATH_MAX];
-
-	assert_non_null(f);
-	f->dir = tu_mkdtemp();
-	tu_path(f->logdir, sizeof(f->logdir), f->dir, "log");
-	tu_mkdir(f->logdir, 0750);
-	tu_path(f->log, sizeof(f->log), f->logdir, "audit.log");
-	snprintf(f->head, sizeof(f->head), "%s.head", f->log);
-	tu_path(key, sizeof(key), f->dir, "master.key");
-	tu_make_key(key, &f->keys);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pv_keys_wipe(&f->keys);
-	tu_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
 
 static const char *in_logdir(const struct fixture *f, const char *name)
 {

@@ -17,53 +17,24 @@
 #include "audit.h"
 #include "audit_int.h"
 #include "audit_seal.h"
-#include "testutil.h"
+#include "audit_fixture.h"
 
 #define T0    INT64_C(1800000000) /* 2027-01-15T08:00:00Z */
 #define EPOCH INT64_C(60)
 
-struct fixture {
-	char *dir;
-	char logdir[PATH_MAX];
-	char log[PATH_MAX];
-	char head[PATH_MAX + 8];
-	char state[PATH_MAX + 8];
-	struct pv_keys keys;
-	struct pv_audit_seal_key vkey;
-};
-
-static int setup(void **state)
+/* The audit fixture, then sealing set up from T0 with EPOCH-second epochs (f->vkey). */
+static int seal_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char key[PATH_MAX];
 	char text[PV_AUDIT_SEAL_KEY_TEXT_MAX];
+	struct fixture *f;
 	struct pv_err err;
 
-	assert_non_null(f);
-	f->dir = tu_mkdtemp();
-	tu_path(f->logdir, sizeof(f->logdir), f->dir, "log");
-	tu_mkdir(f->logdir, 0750);
-	tu_path(f->log, sizeof(f->log), f->logdir, "audit.log");
-	snprintf(f->head, sizeof(f->head), "%s.head", f->log);
-	snprintf(f->state, sizeof(f->state), "%s.seal", f->log);
-	tu_path(key, sizeof(key), f->dir, "master.key");
-	tu_make_key(key, &f->keys);
+	setup(state);
+	f = *state;
 	if (pv_audit_seal_setup(f->log, EPOCH, T0, text, sizeof(text), &err) != PV_OK)
 		fail_msg("setup: %s", err.msg);
 	if (pv_audit_seal_key_parse(text, &f->vkey, &err) != PV_OK)
 		fail_msg("parse %s: %s", text, err.msg);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pv_keys_wipe(&f->keys);
-	tu_rmtree(f->dir);
-	free(f->dir);
-	free(f);
 	return 0;
 }
 
@@ -653,7 +624,7 @@ static void test_a_new_run_after_a_stop(void **state)
 	assert_int_equal(sr.open_lines, 3); /* b, run 2's seal, c */
 }
 
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, seal_setup, teardown)
 
 int main(void)
 {

@@ -14,49 +14,9 @@
 #include <inttypes.h>
 #include <sys/wait.h>
 
-#include "store.h"
-#include "testutil.h"
+#include "store_fixture.h"
 
 #define NOW INT64_C(1800000000)
-
-struct fixture {
-	char *dir;
-	struct pv_config cfg;
-	struct pv_keys keys;
-	struct pv_store *store;
-	struct pv_record rec;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct pv_err err = {{0}};
-
-	assert_non_null(f);
-	f->dir = tu_mkdtemp();
-	tu_config_in(&f->cfg, f->dir);
-	f->cfg.lock_timeout = 5;
-	if (pv_store_create_dir(&f->cfg, &err) != PV_OK)
-		fail_msg("pv_store_create_dir: %s", err.msg);
-	tu_make_key(f->cfg.key_file, &f->keys);
-	if (pv_store_open(&f->cfg, &f->store, &err) != PV_OK)
-		fail_msg("pv_store_open: %s", err.msg);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	pv_store_close(f->store);
-	pv_keys_wipe(&f->keys);
-	pv_record_wipe(&f->rec);
-	tu_rmtree(f->dir);
-	free(f->dir);
-	free(f);
-	return 0;
-}
 
 /* dir/store/<name> and dir/store/serials/<name> (rotating static buffers). */
 static const char *in_store(const struct fixture *f, const char *sub, const char *vendor,
