@@ -102,7 +102,7 @@ test_live_session_listed() {
 	out=$(ctl sessions)
 	expect_eq "live ssh session: exit 0" 0 $?
 	expect_match "live ssh session: vendor, kind, address and window on one line" \
-		"^acme +ssh +192\.0\.2\.10 +[0-9-]+ [0-9:]+ +open, (59m|1h) left" "$out"
+		"^acme +ssh +192\.0\.2\.10 +[0-9-]+ [0-9:]+ +open, (59m[0-9]*s?|1h) left" "$out"
 	expect_match "live ssh session: its id and pid" "id $id, pid $LIVE_PID \(sshd\)$" "$out"
 	expect_eq "--json: vendor kind from pid live" "acme ssh 192.0.2.10 $LIVE_PID true" \
 		"$(sessions_field "$id" vendor kind from pid live)"
