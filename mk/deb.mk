@@ -6,7 +6,8 @@
 # itself: dpkg-buildpackage starts with `debian/rules clean` (`make clean`, which removes
 # build/), and build/normal and build/san belong to `make` and `make check`. The copy leaves
 # out build/, .git and objects. The .deb (with its .buildinfo, .changes and the -dbgsym
-# package) lands in build/deb/; the last line printed is the path of the .deb.
+# package) lands in build/deb/; the last line printed is the path of the .deb. It compiles
+# with one job per CPU unless DEB_BUILD_OPTIONS says otherwise.
 # lintian fails the target on an error (E:); its warnings are shown, not fatal.
 
 DEB_OUT := build/deb
@@ -19,7 +20,8 @@ deb:
 	mkdir "$$stage/src"; \
 	tar -C . --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.a' --exclude='*.so' \
 		--exclude=./otpctl/otpctl -cf - . | tar -C "$$stage/src" -xf -; \
-	(cd "$$stage/src" && dpkg-buildpackage -us -uc -b); \
+	(cd "$$stage/src" && DEB_BUILD_OPTIONS="$${DEB_BUILD_OPTIONS:-parallel=$$(nproc)}" \
+		dpkg-buildpackage -us -uc -b); \
 	rm -rf $(DEB_OUT); mkdir -p $(DEB_OUT); \
 	cp "$$stage"/*.deb "$$stage"/*.buildinfo "$$stage"/*.changes $(DEB_OUT)/; \
 	deb=$$(ls $(DEB_OUT)/libpam-vendor_*.deb); \

@@ -241,13 +241,14 @@ fi
 
 # --- make install DESTDIR=... ----------------------------------------------------------------
 
-# Its own copy and build dir, with the Makefile's default directories: PAMDIR is libpam's
-# libdir from pkg-config plus /security, and SYSTEMDUNITDIR systemd's unit directory, which on
-# Debian 12 are the package's /lib/<multiarch>/security and /lib/systemd/system.
+# In the package build's tree (its objects are reused: nothing compiled differs, only where
+# files go), with the Makefile's default directories: PAMDIR is libpam's libdir from
+# pkg-config plus /security, and SYSTEMDUNITDIR systemd's unit directory, which on Debian 12
+# are the package's /lib/<multiarch>/security and /lib/systemd/system.
 libpam_dir=$(pkg-config --variable=libdir pam 2>/dev/null)/security
 expect_eq "libpam's security dir is /lib/<multiarch>/security here (the package's)" "/lib/$MA/security" "$libpam_dir"
-copy_tree "$W/inst/src"
-make -j"$(nproc)" -C "$W/inst/src" install DESTDIR="$W/inst/root" PV_SKIP_DEPS=1 PREFIX=/usr >"$W/inst/make.log" 2>&1
+mkdir -p "$W/inst"
+make -j"$(nproc)" -C "$W/pkg/src" install DESTDIR="$W/inst/root" PV_SKIP_DEPS=1 PREFIX=/usr >"$W/inst/make.log" 2>&1
 rc=$?
 expect_eq "make install DESTDIR=... exits 0" 0 "$rc"
 [ "$rc" -ne 0 ] && comment_tail "$W/inst/make.log"
@@ -356,13 +357,14 @@ fi
 # --- make deb --------------------------------------------------------------------------------
 
 if command -v lintian >/dev/null; then
-	make -C "$W/inst/src" --no-print-directory deb PV_SKIP_DEPS=1 >"$W/inst/deb.log" 2>&1
+	copy_tree "$W/deb/src"
+	make -C "$W/deb/src" --no-print-directory deb PV_SKIP_DEPS=1 >"$W/deb/deb.log" 2>&1
 	rc=$?
 	expect_eq "make deb exits 0" 0 "$rc"
-	[ "$rc" -ne 0 ] && comment_tail "$W/inst/deb.log"
+	[ "$rc" -ne 0 ] && comment_tail "$W/deb/deb.log"
 	expect_eq "make deb prints the path of the .deb under build/deb/" \
-		"$W/inst/src/build/deb/${PKG}_${VERSION}_${ARCH}.deb" "$(tail -n 1 "$W/inst/deb.log")"
-	check "that .deb exists" test -f "$W/inst/src/build/deb/${PKG}_${VERSION}_${ARCH}.deb"
+		"$W/deb/src/build/deb/${PKG}_${VERSION}_${ARCH}.deb" "$(tail -n 1 "$W/deb/deb.log")"
+	check "that .deb exists" test -f "$W/deb/src/build/deb/${PKG}_${VERSION}_${ARCH}.deb"
 fi
 
 finish
