@@ -44,29 +44,45 @@ static int lock_release_watch(int fd)
 
 /* Wait up to wait_us for a release: for an event on `in`, else (in < 0) a pause that grows
  * from 50 us to 10 ms (*pause_us). A release without a close (LOCK_UN) is seen at the latest
- * after 100 ms: the caller tries again after every wait. */
-static void wait_for_release(int in, int64_t wait_us, long *pause_us)
+ * after 100 ms: the caller tries again after every wait. Returns how long it waited when
+ * that is known without a clock (a poll that ran out, a pause), else 0 (woken by an event):
+ * the caller's second bound, for a monotonic clock that does not move (libfaketime with a
+ * fixed time stops it). A poll that fails for another reason than a signal turns the watch
+ * off (*in = -1): pauses from then on, never a busy loop. */
+static int64_t wait_for_release(int *in, int64_t wait_us, long *pause_us)
 {
-	if (in >= 0) {
-		struct pollfd p = {.fd = in, .events = POLLIN};
+	if (*in >= 0) {
+		struct pollfd p = {.fd = *in, .events = POLLIN};
 		char buf[1024];
-		int ms = (int)((wait_us > 100000 ? 100000 : wait_us) + 999) / 1000;
+		int64_t us = wait_us > 100000 ? 100000 : wait_us;
+		int r = poll(&p, 1, (int)((us + 999) / 1000));
 
-		if (poll(&p, 1, ms) > 0)
-			while (read(in, buf, sizeof(buf)) > 0)
+		if (r > 0) {
+			while (read(*in, buf, sizeof(buf)) > 0)
 				; /* drain: any close is a reason to try again */
-		return;
+			return 0;
+		}
+		if (r == 0)
+			return us;
+		if (errno == EINTR)
+			return 0;
+		close(*in);
+		*in = -1;
 	}
 	{
-		struct timespec pause = {0, (wait_us < *pause_us ? wait_us : *pause_us) * 1000};
+		long us = wait_us < *pause_us ? (long)wait_us : *pause_us;
+		struct timespec pause = {0, us * 1000};
+
 		nanosleep(&pause, NULL);
 		*pause_us = *pause_us * 2 > 10000 ? 10000 : *pause_us * 2;
+		return us;
 	}
 }
 
 int pv_lock_wait(int fd, int timeout_s, const char *display, struct pv_err *err)
 {
 	long pause_us = 50;
+	int64_t waited_us = 0; /* counted without the clock: see wait_for_release */
 	int64_t start_us;
 	int rc = PV_ERR;
 	int in;
@@ -90,12 +106,14 @@ int pv_lock_wait(int fd, int timeout_s, const char *display, struct pv_err *err)
 		left_us = start_us < 0 || now_us < 0 /* no clock: give up now (fail closed) */
 		              ? 0
 		              : (int64_t)timeout_s * 1000000 - (now_us - start_us);
+		if ((int64_t)timeout_s * 1000000 - waited_us < left_us)
+			left_us = (int64_t)timeout_s * 1000000 - waited_us;
 		if (left_us <= 0) {
 			pv_err_set(err, "timed out after %d s waiting for the lock on %s",
 			           timeout_s, display);
 			goto out;
 		}
-		wait_for_release(in, left_us, &pause_us);
+		waited_us += wait_for_release(&in, left_us, &pause_us);
 	}
 	rc = PV_OK;
 out:

@@ -235,7 +235,13 @@ static int walk_from_held(const struct pv_dir_held *anc, const char *path, bool 
 		return open_dir_stat(path, private_dir, st, err);
 	len = strlen(anc->path);
 	memcpy(walked, anc->path, len + 1);
-	*st = anc->st;
+	/* The ancestor as it is now, not as it was when first held. */
+	if (fstat(anc->fd, st) != 0) {
+		pv_err_errno(err, errno, "cannot stat %s", anc->path);
+		return -1;
+	}
+	if (check_dir(st, anc->path, false, err) != PV_OK)
+		return -1;
 	fd = walk_from(anc->fd, false, walked, len, path + len, path, private_dir, st, true, err);
 	/* path was the held one with trailing slashes: the caller gets a descriptor of its own */
 	if (fd == anc->fd) {
@@ -262,8 +268,13 @@ int pv_dirs_get(struct pv_dirs *dirs, const char *path, bool private_dir, bool *
 		return -1;
 	h = held_for(dirs, path, &exact);
 	if (exact) {
-		/* Checked when it was opened; a private use re-applies the stricter rule. */
-		if (check_dir(&h->st, h->path, private_dir, err) != PV_OK)
+		/* Checked again as it is now (owner and mode may have changed since it was first
+		 * held); a private use applies the stricter rule. */
+		if (fstat(h->fd, &st) != 0) {
+			pv_err_errno(err, errno, "cannot stat %s", h->path);
+			return -1;
+		}
+		if (check_dir(&st, h->path, private_dir, err) != PV_OK)
 			return -1;
 		*owned = false;
 		return h->fd;
@@ -276,7 +287,6 @@ int pv_dirs_get(struct pv_dirs *dirs, const char *path, bool private_dir, bool *
 	if (slot->path == NULL)
 		return fd;
 	slot->fd = fd;
-	slot->st = st;
 	dirs->n++;
 	*owned = false;
 	return fd;

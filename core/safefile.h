@@ -77,9 +77,8 @@ int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
  * owners and modes as pv_open_dir says), made at its first use in this call. */
 #define PV_DIRS_MAX 8
 struct pv_dir_held {
-	char *path;     /* as the caller named it */
-	int fd;         /* held until pv_dirs_close */
-	struct stat st; /* its stat when checked: a private use re-checks the mode on it */
+	char *path; /* as the caller named it */
+	int fd;     /* held until pv_dirs_close; its owner and mode are checked at each use */
 };
 struct pv_dirs {
 	size_t n;

@@ -196,6 +196,10 @@ static int read_code(struct call *c, char *code)
 			return PV_ERR;
 		code[0] = '\0';
 	}
+	/* The answer may come minutes later (LoginGraceTime): the directories checked before
+	 * the prompt are let go, and what follows (serials, audit log) walks and checks them
+	 * again from "/", as an admin may have changed them meanwhile. */
+	pv_dirs_close(&c->dirs);
 	return PV_OK;
 }
 

@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-3-Clause
 # test_otpctl_faults.sh — a command that cannot save changes nothing and says so, and the
-# audit log never claims a change the store does not hold (the store on a full file system).
+# audit log never claims a change the store does not hold (the store on a full file system);
+# a lock held by someone else ends in a refusal after lock_timeout even when the monotonic
+# clock stands still (libfaketime with a fixed time stops it).
 set -u
 source "$(dirname "$0")/../lib.sh"
 
@@ -51,5 +53,33 @@ test_full_store_disk_changes_nothing() {
 	umount "$STORE" && MNT=""
 }
 
+# A vendor's lock held by another process (a stopped one, here a holder that never lets go):
+# under a clock frozen by faketime the wait still ends, counted without the clock.
+test_lock_wait_ends_under_a_frozen_clock() {
+	local holder t0 rc before
+	new_env
+	set_conf lock_timeout 2s
+	run_ctl vendor add acme --ip 203.0.113.7
+	before=$(sha256sum "$STORE/acme.rec")
+	python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(120)' "$STORE/acme.lock" "$T/held" &
+	holder=$!
+	for _ in $(seq 50); do [ -e "$T/held" ] && break; sleep 0.1; done
+	t0=$(date +%s)
+	timeout 60 faketime -f '2026-12-05 10:00:00' "$OTPCTL" --config "$CFG" enable acme --for 1h \
+		>/dev/null 2>"$T/err"
+	rc=$?
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+	expect_eq "frozen clock, lock held: enable is refused (not killed by timeout 60)" 1 "$rc"
+	expect_match "... after lock_timeout, saying so" "timed out after 2 s waiting for the lock on $STORE/acme.lock" "$(cat "$T/err")"
+	check "... well before the 60 s guard ($(($(date +%s) - t0)) s)" [ $(($(date +%s) - t0)) -lt 30 ]
+	expect_eq "... the record is unchanged" "$before" "$(sha256sum "$STORE/acme.rec")"
+}
+
 test_full_store_disk_changes_nothing
+test_lock_wait_ends_under_a_frozen_clock
 finish

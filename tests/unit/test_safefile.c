@@ -620,12 +620,14 @@ static void test_held_dirs_keep_every_check(void **state)
 	struct tu_dir *f = *state;
 	char *open_dir_ = sub(f, "pub");
 	char *real = sub(f, "real");
-	char inner[PATH_MAX], through_link[PATH_MAX], unsafe[PATH_MAX];
+	char inner[PATH_MAX], through_link[PATH_MAX], unsafe[PATH_MAX], pub[PATH_MAX],
+	    other[PATH_MAX];
 	struct pv_dirs d;
 	struct pv_err err;
 	int fd;
 
 	tu_mkdir(open_dir_, 0755);
+	snprintf(pub, sizeof(pub), "%s", open_dir_); /* sub()'s buffers are reused below */
 	tu_mkdir(real, 0700);
 	tu_path(inner, sizeof(inner), open_dir_, "inner");
 	tu_mkdir(inner, 0700);
@@ -672,6 +674,18 @@ static void test_held_dirs_keep_every_check(void **state)
 		close(fd);
 		assert_true(fcntl(d.held[1].fd, F_GETFD) >= 0); /* the held one is still open */
 	}
+	/* A held directory whose mode changed since it was first checked is refused as it is now,
+	 * and so is a walk on from a held ancestor that changed. */
+	assert_int_equal(chmod(inner, 0750), 0);
+	assert_int_equal(dirs_open(&d, inner, true, &err), -1);
+	assert_contains(err.msg, "accessible by group or others");
+	assert_int_equal(chmod(inner, 0700), 0);
+	tu_path(other, sizeof(other), pub, "other");
+	tu_mkdir(other, 0700);
+	assert_int_equal(chmod(pub, 0777), 0);
+	assert_int_equal(dirs_open(&d, other, false, &err), -1);
+	assert_contains(err.msg, "writable by group or others");
+	assert_int_equal(chmod(pub, 0755), 0);
 	pv_dirs_close(&d);
 	assert_int_equal(d.n, 0);
 	/* No held set: exactly pv_open_dir. */
