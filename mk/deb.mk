@@ -9,14 +9,16 @@
 # package) lands in build/deb/; the last line printed is the path of the .deb. It compiles
 # with one job per CPU unless DEB_BUILD_OPTIONS says otherwise.
 # lintian fails the target on an error (E:); its warnings are shown, not fatal.
+# PV_DEB_STAGE=DIR (an empty or new directory) builds there and keeps it (the source copy in
+# DIR/src, built, and the .deb beside it): tests/pkg/test_package.sh checks that tree.
 
 DEB_OUT := build/deb
 
 deb:
 	@mk/deps.sh deb
 	@set -e; \
-	stage=$$(mktemp -d "$${TMPDIR:-/tmp}/pvdeb.XXXXXX"); \
-	trap 'rm -rf "$$stage"' EXIT; \
+	if [ -n "$(PV_DEB_STAGE)" ]; then stage="$(PV_DEB_STAGE)"; mkdir -p "$$stage"; \
+	else stage=$$(mktemp -d "$${TMPDIR:-/tmp}/pvdeb.XXXXXX"); trap 'rm -rf "$$stage"' EXIT; fi; \
 	mkdir "$$stage/src"; \
 	tar -C . --exclude=./build --exclude=./.git --exclude='*.o' --exclude='*.a' --exclude='*.so' \
 		--exclude=./otpctl/otpctl -cf - . | tar -C "$$stage/src" -xf -; \
