@@ -35,11 +35,28 @@ static const char *const schema_v1[] = {
     NULL,
 };
 
+/* The version in the one row of pam_vendor_schema that res holds (cleared here). */
+static int version_of(struct pv_pg *pg, PGresult *res, int *version, struct pv_err *err)
+{
+	uint64_t v = 0;
+	int rc = PV_ERR;
+
+	if (pg->pq.ntuples(res) != 1)
+		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds %d rows, expected one",
+		           pg->pq.ntuples(res));
+	else if (pv_parse_u64(pg->pq.getvalue(res, 0, 0), INT32_MAX, &v) != PV_OK || v == 0)
+		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds an invalid version");
+	else
+		rc = PV_OK;
+	*version = rc == PV_OK ? (int)v : 0;
+	pg->pq.clear(res);
+	return rc;
+}
+
 /* The schema version, or 0 when there is no schema table. */
 static int schema_version(struct pv_pg *pg, int *version, struct pv_err *err)
 {
 	PGresult *res;
-	uint64_t v = 0;
 	int rc = PV_ERR;
 
 	*version = 0;
@@ -60,17 +77,7 @@ static int schema_version(struct pv_pg *pg, int *version, struct pv_err *err)
 	                  "cannot read the schema version", err);
 	if (res == NULL)
 		return PV_ERR;
-	if (pg->pq.ntuples(res) != 1) {
-		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds %d rows, expected one",
-		           pg->pq.ntuples(res));
-		goto out;
-	}
-	if (pv_parse_u64(pg->pq.getvalue(res, 0, 0), INT32_MAX, &v) != PV_OK || v == 0) {
-		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds an invalid version");
-		goto out;
-	}
-	*version = (int)v;
-	rc = PV_OK;
+	return version_of(pg, res, version, err);
 out:
 	pg->pq.clear(res);
 	return rc;
@@ -82,28 +89,13 @@ out:
 static int schema_version_quick(struct pv_pg *pg, int *version, struct pv_err *err)
 {
 	PGresult *res;
-	uint64_t v = 0;
-	int rc = PV_ERR;
 
 	*version = 0;
 	res = pv_pg_query(pg, "SELECT version FROM pam_vendor_schema", NULL, PGRES_TUPLES_OK,
 	                  "cannot read the schema version", err);
 	if (res == NULL)
 		return strcmp(pg->sqlstate, "42P01") == 0 ? PV_OK : PV_ERR;
-	if (pg->pq.ntuples(res) != 1) {
-		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds %d rows, expected one",
-		           pg->pq.ntuples(res));
-		goto out;
-	}
-	if (pv_parse_u64(pg->pq.getvalue(res, 0, 0), INT32_MAX, &v) != PV_OK || v == 0) {
-		pv_err_set(err, "PostgreSQL: pam_vendor_schema holds an invalid version");
-		goto out;
-	}
-	*version = (int)v;
-	rc = PV_OK;
-out:
-	pg->pq.clear(res);
-	return rc;
+	return version_of(pg, res, version, err);
 }
 
 static int pg_open(const struct pv_config *cfg, void **state, struct pv_err *err)

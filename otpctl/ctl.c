@@ -137,8 +137,9 @@ bool ctl_check_name(const char *name)
 
 /* One line to the audit log (and, with the database backend, its audit table). On failure
  * says why and what was therefore not done (`undone`). */
-static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t now,
-                  const char *undone)
+/* Where otpctl's audit lines go: the log, and the database's audit table when the store is
+ * open on PostgreSQL. */
+static struct pv_audit_sink ctl_sink(struct otpctl *ctl)
 {
 	const struct pv_audit_sink sink = {
 	    .log = ctl->cfg.audit_log,
@@ -147,6 +148,14 @@ static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t n
 	    .mirror = ctl->store != NULL ? pv_store_audit_mirror : NULL,
 	    .mirror_ctx = ctl->store,
 	};
+
+	return sink;
+}
+
+static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t now,
+                  const char *undone)
+{
+	const struct pv_audit_sink sink = ctl_sink(ctl);
 	struct pv_err err;
 
 	if (!ctl->have_keys) {
@@ -169,13 +178,7 @@ static int append(struct otpctl *ctl, const struct pv_audit_event *ev, int64_t n
 
 int ctl_audit_seal_stop(struct otpctl *ctl)
 {
-	const struct pv_audit_sink sink = {
-	    .log = ctl->cfg.audit_log,
-	    .keys = &ctl->keys,
-	    .lock_timeout = (int)ctl->cfg.lock_timeout,
-	    .mirror = ctl->store != NULL ? pv_store_audit_mirror : NULL,
-	    .mirror_ctx = ctl->store,
-	};
+	const struct pv_audit_sink sink = ctl_sink(ctl);
 	struct pv_audit_event ev;
 	struct pv_err err;
 
