@@ -37,6 +37,36 @@ const char *pv_reason_name(enum pv_reason reason)
 	return reason_names[reason];
 }
 
+/* What each reason means, for people reading the log live (otpctl watch). */
+static const char *const reason_words[PV_R_COUNT] = {
+    [PV_R_OK] = "allowed",
+    [PV_R_NOT_VENDOR] = "not a registered vendor",
+    [PV_R_NOT_ENABLED] = "no maintenance window (disabled)",
+    [PV_R_WINDOW_NOT_STARTED] = "the window has not started yet",
+    [PV_R_WINDOW_EXPIRED] = "the window has ended",
+    [PV_R_RHOST_MISSING] = "no client address",
+    [PV_R_RHOST_NOT_NUMERIC] = "the client address is not numeric",
+    [PV_R_IP_NOT_ALLOWED] = "the address is not in the vendor's list",
+    [PV_R_OTP_INVALID] = "wrong code",
+    [PV_R_OTP_EXPIRED] = "the code had expired",
+    [PV_R_OTP_REUSED] = "the code was already used",
+    [PV_R_LOCKED_OUT] = "locked out after too many wrong codes",
+    [PV_R_NO_OTP_VERIFIED] = "no code was checked in this login",
+    [PV_R_STORE_ERROR] = "the vendor store could not be used",
+    [PV_R_CONFIG_ERROR] = "the configuration is wrong",
+    [PV_R_OUTSIDE_HOURS] = "outside the vendor's business hours",
+};
+
+const char *pv_reason_words(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < PV_R_COUNT; i++)
+		if (strcmp(name, reason_names[i]) == 0)
+			return reason_words[i];
+	return NULL;
+}
+
 static enum pv_reason check_rhost(const char *rhost, struct pv_cidr *addr)
 {
 	/* sshd -i reports the literal "UNKNOWN": there is no address to check. */

@@ -32,6 +32,9 @@ enum pv_reason {
 };
 
 const char *pv_reason_name(enum pv_reason reason);
+/* The reason named `name` (as in an audit line) in words ("the code was already used"), or
+ * NULL for a name that is not a decision reason (admin lines carry others). */
+const char *pv_reason_words(const char *name);
 
 enum pv_phase {
 	PV_PHASE_PRECHECK, /* before prompting: rhost, window, address, lockout */

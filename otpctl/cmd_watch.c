@@ -35,38 +35,6 @@ struct watch {
 	bool quiet; /* the lines that were there at the start are checked, not shown */
 };
 
-static const struct {
-	const char *reason;
-	const char *words;
-} reason_words[] = {
-    {"not_vendor", "not a registered vendor"},
-    {"not_enabled", "no maintenance window (disabled)"},
-    {"window_not_started", "the window has not started yet"},
-    {"window_expired", "the window has ended"},
-    {"rhost_missing", "no client address"},
-    {"rhost_not_numeric", "the client address is not numeric"},
-    {"ip_not_allowed", "the address is not in the vendor's list"},
-    {"otp_invalid", "wrong code"},
-    {"otp_expired", "the code had expired"},
-    {"otp_reused", "the code was already used"},
-    {"locked_out", "locked out after too many wrong codes"},
-    {"no_otp_verified", "no code was checked in this login"},
-    {"store_error", "the vendor store could not be used"},
-    {"config_error", "the configuration is wrong"},
-    {"outside_hours", "outside the vendor's business hours"},
-};
-
-/* The reason in words, or NULL for "ok" and for a reason this otpctl does not know. */
-static const char *words_of(const char *reason)
-{
-	size_t i;
-
-	for (i = 0; reason != NULL && i < sizeof(reason_words) / sizeof(reason_words[0]); i++)
-		if (strcmp(reason, reason_words[i].reason) == 0)
-			return reason_words[i].words;
-	return NULL;
-}
-
 static const char *or_dash(const char *s)
 {
 	return s != NULL ? s : "-";
@@ -78,7 +46,7 @@ static void summary(const struct pv_json_object *obj, char *out, size_t len)
 {
 	const char *result = pv_json_get(obj, "result");
 	const char *reason = pv_json_get(obj, "reason");
-	const char *words = words_of(reason);
+	const char *words = pv_reason_words(reason);
 	const char *action = pv_json_get(obj, "action");
 	const char *detail = pv_json_get(obj, "detail");
 	const char *rhost = pv_json_get(obj, "rhost");

@@ -133,6 +133,12 @@ static void test_reason_names_are_the_audit_vocabulary(void **state)
 		assert_string_equal(pv_reason_name((enum pv_reason)r), names[r]);
 	assert_non_null(pv_reason_name(PV_R_COUNT));
 	assert_string_not_equal(pv_reason_name(PV_R_COUNT), "ok");
+	/* Each has its words (otpctl watch), found by its name; other names have none. */
+	for (r = 0; r < PV_R_COUNT; r++)
+		assert_non_null(pv_reason_words(names[r]));
+	assert_string_equal(pv_reason_words("otp_reused"), "the code was already used");
+	assert_null(pv_reason_words("audit_sealing_stop"));
+	assert_null(pv_reason_words(NULL));
 }
 
 /* --- every reason, table-driven --- */
