@@ -102,6 +102,7 @@ struct pv_audit_tail {
 	bool authentic;          /* ...and its MAC holds (only when read with the keys) */
 	unsigned char prev[PV_AUDIT_MAC_BYTES]; /* the MAC it names as its predecessor's */
 	bool torn;
+	off_t size; /* the file's size as read, or after the torn fragment was cut (repair) */
 };
 
 /* Read the end of the open log fd. repair (the writer, under the lock): cut a torn fragment.

@@ -93,6 +93,8 @@ static int tail_of(int fd, const char *shown, bool repair, const struct pv_keys 
 			pv_err_errno(err, errno, "cannot cut the torn last line of %s", shown);
 			return PV_ERR;
 		}
+		if (repair)
+			tail->size = keep;
 		if (last_nl == NULL)
 			return PV_OK;
 	}
@@ -134,6 +136,7 @@ int pv_audit_read_tail(int fd, const char *shown, bool repair, const struct pv_k
 		pv_err_errno(err, errno, "cannot stat %s", shown);
 		return PV_ERR;
 	}
+	tail->size = st.st_size;
 	if (st.st_size == 0)
 		return PV_OK;
 	want = (size_t)(st.st_size < 2 * PV_AUDIT_LINE_MAX ? st.st_size : 2 * PV_AUDIT_LINE_MAX);

@@ -170,11 +170,11 @@ int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit
 	struct stat sb;
 
 	memset(st, 0, sizeof(*st));
-	st->fd = pv_open_file_at(files->dirfd, files->seal_name, O_RDWR, PV_FILE_PRIVATE,
-	                         files->seal_shown, &missing, err);
+	st->fd = pv_open_file_stat_at(files->dirfd, files->seal_name, O_RDWR, PV_FILE_PRIVATE,
+	                              files->seal_shown, &missing, &sb, err);
 	if (st->fd < 0)
 		return missing ? PV_NOTFOUND : PV_ERR;
-	if (fstat(st->fd, &sb) != 0 || sb.st_size != STATE_SIZE ||
+	if (sb.st_size != STATE_SIZE ||
 	    pread(st->fd, raw, STATE_SIZE, 0) != STATE_SIZE || parse_state(raw, st) != PV_OK) {
 		pv_err_set(err,
 		           "audit sealing state %s is damaged; vendors are denied until it is set "

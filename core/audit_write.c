@@ -115,16 +115,13 @@ static int refuse_tampered(const struct append *a, const struct pv_audit_tail *t
 static int find_position(struct append *a, struct pv_err *err)
 {
 	struct pv_audit_tail tail;
-	struct stat st;
 
+	/* Under the lock no other writer moves the end: the size the tail was read at (less a
+	 * torn fragment just cut) is where this call's line starts. */
 	if (pv_audit_head_read(&a->files, a->sink->keys, true, &a->hf, err) != PV_OK ||
 	    pv_audit_read_tail(a->fd, a->files.log, true, a->sink->keys, &tail, err) != PV_OK)
 		return PV_ERR;
-	if (fstat(a->fd, &st) != 0) {
-		pv_err_errno(err, errno, "cannot stat %s", a->files.log);
-		return PV_ERR;
-	}
-	a->size = st.st_size;
+	a->size = tail.size;
 	if (refuse_tampered(a, &tail, err) != PV_OK)
 		return PV_ERR;
 	a->before = a->hf.head;
