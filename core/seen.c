@@ -150,6 +150,16 @@ static int raise_locked(int dirfd, const char *name, const struct seen_names *sn
 	return rc;
 }
 
+/* The names of name's files and the serials directory they are opened in (through the call's
+ * held directories); give it back with pv_dirs_put(fd, *owned). -1 on error. */
+static int seen_open(struct pv_dirs *dirs, const char *store_dir, const char *name,
+                     struct seen_names *sn, bool *owned, struct pv_err *err)
+{
+	if (name_files(store_dir, name, sn, err) != PV_OK)
+		return -1;
+	return open_seen_dir(dirs, store_dir, owned, err);
+}
+
 int pv_seen_accept(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t serial,
                    int lock_timeout, uint64_t *above, struct pv_err *err)
 {
@@ -160,9 +170,7 @@ int pv_seen_accept(struct pv_dirs *dirs, const char *store_dir, const char *name
 	int rc;
 
 	*above = 0;
-	if (name_files(store_dir, name, &sn, err) != PV_OK)
-		return PV_ERR;
-	dirfd = open_seen_dir(dirs, store_dir, &owned, err);
+	dirfd = seen_open(dirs, store_dir, name, &sn, &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	rc = read_serial(dirfd, &sn, &known, err);
@@ -176,6 +184,23 @@ int pv_seen_accept(struct pv_dirs *dirs, const char *store_dir, const char *name
 	return rc;
 }
 
+int pv_seen_raise(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t serial,
+                  int lock_timeout, uint64_t *above, struct pv_err *err)
+{
+	struct seen_names sn;
+	bool owned;
+	int dirfd;
+	int rc;
+
+	*above = 0;
+	dirfd = seen_open(dirs, store_dir, name, &sn, &owned, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	rc = raise_locked(dirfd, name, &sn, serial, lock_timeout, above, err);
+	pv_dirs_put(dirfd, owned);
+	return rc;
+}
+
 int pv_seen_get(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t *serial,
                 struct pv_err *err)
 {
@@ -185,9 +210,7 @@ int pv_seen_get(struct pv_dirs *dirs, const char *store_dir, const char *name, u
 	int rc;
 
 	*serial = 0;
-	if (name_files(store_dir, name, &sn, err) != PV_OK)
-		return PV_ERR;
-	dirfd = open_seen_dir(dirs, store_dir, &owned, err);
+	dirfd = seen_open(dirs, store_dir, name, &sn, &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	rc = read_serial(dirfd, &sn, serial, err);
@@ -203,9 +226,7 @@ int pv_seen_forget(struct pv_dirs *dirs, const char *store_dir, const char *name
 	int dirfd;
 	int rc = PV_ERR;
 
-	if (name_files(store_dir, name, &sn, err) != PV_OK)
-		return PV_ERR;
-	dirfd = open_seen_dir(dirs, store_dir, &owned, err);
+	dirfd = seen_open(dirs, store_dir, name, &sn, &owned, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	if (unlinkat(dirfd, sn.file, 0) != 0 && errno != ENOENT) {

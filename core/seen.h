@@ -34,6 +34,11 @@ int pv_seen_get(struct pv_dirs *dirs, const char *store_dir, const char *name, u
 int pv_seen_accept(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t serial,
                    int lock_timeout, uint64_t *above, struct pv_err *err);
 
+/* The same for a record this gateway has just stored with this serial: straight to the locked
+ * re-read and raise (the unlocked read pv_seen_accept starts with would only find it lower). */
+int pv_seen_raise(struct pv_dirs *dirs, const char *store_dir, const char *name, uint64_t serial,
+                  int lock_timeout, uint64_t *above, struct pv_err *err);
+
 /* Forget name's serial (`otpctl vendor remove`); PV_OK when there was none. */
 int pv_seen_forget(struct pv_dirs *dirs, const char *store_dir, const char *name,
                    struct pv_err *err);

@@ -172,8 +172,8 @@ static int remember_saved(struct pv_store *store, const char *name, uint64_t ser
 {
 	uint64_t above = 0;
 
-	if (pv_seen_accept(store->dirs, store->store_dir, name, serial, store->lock_timeout, &above,
-	                   err) == PV_OK)
+	if (pv_seen_raise(store->dirs, store->store_dir, name, serial, store->lock_timeout, &above,
+	                  err) == PV_OK)
 		return PV_OK;
 	return above != 0 ? PV_OK : PV_ERR;
 }
