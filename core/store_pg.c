@@ -94,10 +94,10 @@ out:
  * pam_vendor knows (a missing table is an error too), so that none of the caller's statements
  * behind it run. The division by zero is over the rows read, so that the server raises it
  * when it runs the statement, never while planning it. */
+#define SCHEMA_VERSION_TEXT PV_PG_NUMBER(PV_PG_SCHEMA_VERSION)
 #define SCHEMA_GUARD                                                                               \
-	"SELECT CASE WHEN count(*) = 1 AND min(version) = " PV_PG_NUMBER(                          \
-	    PV_PG_SCHEMA_VERSION) " THEN 1 ELSE 1 / (count(*) - count(*))::integer END"             \
-	                          " FROM pam_vendor_schema"
+	"SELECT CASE WHEN count(*) = 1 AND min(version) = " SCHEMA_VERSION_TEXT                    \
+	" THEN 1 ELSE 1 / (count(*) - count(*))::integer END FROM pam_vendor_schema"
 
 /* The schema check failed: say why (no schema, another version), asking the server once more;
  * err holds its error, kept when the schema turns out to be the right one after all. */
@@ -309,8 +309,8 @@ static int row_written(struct pv_pg *pg, PGresult *res, const char *name, bool i
 
 /* Store the sealed bytes as a new row (insert: a transaction of its own) or the next version
  * of the row, committing the transaction pg_lock opened in the same round trip. */
-static int write_row(struct pg_store *s, const char *name, const unsigned char *sealed,
-                     size_t len, bool insert, struct pv_err *err)
+static int write_row(struct pg_store *s, const char *name, const unsigned char *sealed, size_t len,
+                     bool insert, struct pv_err *err)
 {
 	const char *values[2];
 	int lengths[2];
@@ -527,8 +527,8 @@ static int pg_audit_mirror(void *state, uint64_t seq, const char *line, struct p
 	return pv_pg_audit_mirror(((struct pg_store *)state)->pg, seq, line, err);
 }
 
-static int pg_audit_foreach(void *state, const struct pv_store_audit_query *q,
-                            pv_store_audit_fn fn, void *ctx, struct pv_err *err)
+static int pg_audit_foreach(void *state, const struct pv_store_audit_query *q, pv_store_audit_fn fn,
+                            void *ctx, struct pv_err *err)
 {
 	return pv_pg_audit_foreach(((struct pg_store *)state)->pg, q, fn, ctx, err);
 }

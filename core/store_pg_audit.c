@@ -88,10 +88,10 @@ int pv_pg_audit_line_stmt(struct pv_pg_line *l, uint64_t seq, const char *line, 
 	}
 	l->values[4] = pv_json_get(&l->obj, "user");
 	l->args = (struct pv_pg_args){6, l->values, NULL, NULL, 0};
-	l->stmt = (struct pv_pg_stmt){
-	    .sql = strict ? INSERT_LINE UPSERT_HEAD : INSERT_LINE SKIP_PRESENT UPSERT_HEAD,
-	    .args = &l->args,
-	    .expect = PGRES_COMMAND_OK};
+	l->stmt = (struct pv_pg_stmt){.sql = strict ? INSERT_LINE UPSERT_HEAD
+	                                            : INSERT_LINE SKIP_PRESENT UPSERT_HEAD,
+	                              .args = &l->args,
+	                              .expect = PGRES_COMMAND_OK};
 	return PV_OK;
 }
 
