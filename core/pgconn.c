@@ -89,7 +89,6 @@ static void result_error(struct pv_pg *pg, PGresult *res, const char *what, stru
 	const char *state = res ? pg->pq.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? pg->pq.resultErrorMessage(res) : pg->pq.errorMessage(pg->conn);
 
-	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state ? state : "");
 	if (msg == NULL || msg[0] == '\0')
 		msg = pg->pq.errorMessage(pg->conn);
 	/* 25006: read-only transaction (a standby); 57014: statement timeout. */
@@ -360,7 +359,6 @@ int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int 
 	int i;
 	int rc = PV_ERR;
 
-	pg->sqlstate[0] = '\0';
 	if (n < 0 || n > PV_PG_BATCH_MAX) {
 		pv_err_set(err, "PostgreSQL: %s: too many statements in one batch", what);
 		return PV_ERR;

@@ -46,7 +46,6 @@ struct pv_pg {
 	PGconn *conn;      /* NULL once dropped after a wait ran out */
 	int64_t timeout_s; /* pg_timeout: the bound on each wait for the server */
 	bool in_tx;        /* a transaction is open (BEGIN, until COMMIT or ROLLBACK) */
-	char sqlstate[6];  /* the SQLSTATE of the last statement that failed ("" if none) */
 	/* pv_pg_set_guard's check, until it passed once (NULL then) */
 	const char *guard_sql;
 	int (*guard_explain)(struct pv_pg *pg, struct pv_err *err);

@@ -280,9 +280,8 @@ int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const ch
 	rc = store->ops->lock(store->state, name, &sealed, &len, err);
 	if (rc == PV_OK) /* else PV_NOTFOUND (fn not called) or PV_ERR */
 		rc = modify_locked(store, keys, name, sealed, len, rec, fn, ctx, err);
-	if (rc != PV_OK)
-		drop_held(store);
-	if (store->held.sealed == NULL) /* else it ends with the audit line's copy */
+	/* A save held (only ever after PV_OK) ends with the audit line's copy instead. */
+	if (store->held.sealed == NULL)
 		store->ops->unlock(store->state);
 	free(sealed);
 	sodium_memzero(rec, sizeof(*rec));
