@@ -89,7 +89,6 @@ static void result_error(struct pv_pg *pg, PGresult *res, const char *what, stru
 	const char *state = res ? pg->pq.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? pg->pq.resultErrorMessage(res) : pg->pq.errorMessage(pg->conn);
 
-	snprintf(pg->sqlstate, sizeof(pg->sqlstate), "%s", state ? state : "");
 	if (msg == NULL || msg[0] == '\0')
 		msg = pg->pq.errorMessage(pg->conn);
 	/* 25006: read-only transaction (a standby); 57014: statement timeout. */
@@ -239,11 +238,13 @@ static enum read_end read_pipeline(struct pv_pg *pg, struct pv_pg_stmt *list, in
 	"set_config('idle_in_transaction_session_timeout', $1, true), "                            \
 	"set_config('synchronous_commit', 'on', true)"
 
-/* At most this many statements in one pipeline: BEGIN, the settings, the caller's, COMMIT. */
-#define PIPELINE_MAX (PV_PG_BATCH_MAX + 3)
+/* At most this many statements in one pipeline: BEGIN, the settings, the guard, the
+ * caller's, COMMIT. */
+#define PIPELINE_MAX (PV_PG_BATCH_MAX + 4)
 
-/* The pipeline to send: [BEGIN] [settings] stmts [COMMIT]. The settings open every
- * transaction (after BEGIN, or first in an implicit one); none inside one already open. */
+/* The pipeline to send: [BEGIN] [settings] [guard] stmts [COMMIT]. The settings open every
+ * transaction (after BEGIN, or first in an implicit one); none inside one already open. The
+ * guard (pv_pg_set_guard) goes before the caller's statements until it passed once. */
 static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_stmt *stmts, int n,
                           const struct pv_pg_args *settings, struct pv_pg_stmt *list, int *first)
 {
@@ -261,6 +262,8 @@ static int build_pipeline(struct pv_pg *pg, unsigned flags, const struct pv_pg_s
 	if (!pg->in_tx || (flags & PV_PG_BEGIN))
 		list[m++] = (struct pv_pg_stmt){
 		    .sql = SETTINGS_SQL, .args = settings, .expect = PGRES_TUPLES_OK};
+	if (pg->guard_sql != NULL)
+		list[m++] = (struct pv_pg_stmt){.sql = pg->guard_sql, .expect = PGRES_TUPLES_OK};
 	*first = m;
 	for (i = 0; i < n; i++) {
 		list[m] = stmts[i];
@@ -301,7 +304,7 @@ refused:
 /* After the sync: the first statement whose result is not what it expected sets err (PV_ERR);
  * the transaction state follows BEGIN's and COMMIT's results. */
 static int check_results(struct pv_pg *pg, unsigned flags, const struct pv_pg_stmt *list, int m,
-                         const char *what, struct pv_err *err)
+                         const char *what, bool *guard_failed, struct pv_err *err)
 {
 	int i;
 
@@ -311,12 +314,33 @@ static int check_results(struct pv_pg *pg, unsigned flags, const struct pv_pg_st
 	for (i = 0; i < m; i++) {
 		if (list[i].res == NULL || pg->pq.resultStatus(list[i].res) != list[i].expect) {
 			result_error(pg, list[i].res, what, err);
+			if (list[i].sql == pg->guard_sql)
+				*guard_failed = true;
 			return PV_ERR;
 		}
 	}
+	pg->guard_sql = NULL; /* passed (or not sent): not sent again */
 	if (flags & PV_PG_COMMIT)
 		pg->in_tx = false;
 	return PV_OK;
+}
+
+/* The guard failed (its statement, or the batch it went with): end the transaction the batch
+ * may have opened, then let the guard's owner say why, once. */
+static void explain_guard(struct pv_pg *pg, struct pv_err *err)
+{
+	int (*explain)(struct pv_pg *, struct pv_err *) = pg->guard_explain;
+
+	pg->guard_sql = NULL;
+	pg->guard_explain = NULL;
+	pv_pg_rollback(pg);
+	if (explain != NULL)
+		(void)explain(pg, err);
+	/* The connection must not be used past a check that did not pass. */
+	if (pg->conn != NULL) {
+		pg->pq.finish(pg->conn);
+		pg->conn = NULL;
+	}
 }
 
 int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int n, const char *what,
@@ -329,12 +353,12 @@ int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int 
 	int64_t deadline = now_ms() + pg->timeout_s * 1000;
 	enum read_end end;
 	bool timeout = false;
+	bool guard_failed = false;
 	int first = 0;
 	int m;
 	int i;
 	int rc = PV_ERR;
 
-	pg->sqlstate[0] = '\0';
 	if (n < 0 || n > PV_PG_BATCH_MAX) {
 		pv_err_set(err, "PostgreSQL: %s: too many statements in one batch", what);
 		return PV_ERR;
@@ -364,7 +388,7 @@ int pv_pg_batch(struct pv_pg *pg, unsigned flags, struct pv_pg_stmt *stmts, int 
 		lose_connection(pg, what, err);
 		goto out;
 	}
-	rc = check_results(pg, flags, list, m, what, err);
+	rc = check_results(pg, flags, list, m, what, &guard_failed, err);
 out:
 	/* The caller's statements are list[first..first + n): their results go back when kept. */
 	for (i = 0; i < m; i++) {
@@ -375,6 +399,8 @@ out:
 		}
 		pg->pq.clear(list[i].res);
 	}
+	if (guard_failed)
+		explain_guard(pg, err);
 	return rc;
 }
 
@@ -417,6 +443,13 @@ int pv_pg_begin(struct pv_pg *pg, struct pv_err *err)
 int pv_pg_commit(struct pv_pg *pg, const char *what, struct pv_err *err)
 {
 	return pv_pg_batch(pg, PV_PG_COMMIT, NULL, 0, what, err);
+}
+
+void pv_pg_set_guard(struct pv_pg *pg, const char *sql,
+                     int (*explain)(struct pv_pg *pg, struct pv_err *err))
+{
+	pg->guard_sql = sql;
+	pg->guard_explain = explain;
 }
 
 bool pv_pg_dropped(const struct pv_pg *pg)

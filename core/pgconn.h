@@ -46,7 +46,9 @@ struct pv_pg {
 	PGconn *conn;      /* NULL once dropped after a wait ran out */
 	int64_t timeout_s; /* pg_timeout: the bound on each wait for the server */
 	bool in_tx;        /* a transaction is open (BEGIN, until COMMIT or ROLLBACK) */
-	char sqlstate[6];  /* the SQLSTATE of the last statement that failed ("" if none) */
+	/* pv_pg_set_guard's check, until it passed once (NULL then) */
+	const char *guard_sql;
+	int (*guard_explain)(struct pv_pg *pg, struct pv_err *err);
 };
 
 /* A statement's parameters (text unless formats says binary) and its result format. */
@@ -69,6 +71,10 @@ struct pv_pg_stmt {
 	PGresult *res;
 };
 
+/* A number macro as SQL text, to build a statement at compile time. */
+#define PV_PG_TEXT_OF(x) #x
+#define PV_PG_NUMBER(x)  PV_PG_TEXT_OF(x)
+
 /* The most statements a caller puts in one batch. */
 #define PV_PG_BATCH_MAX 4
 
@@ -89,6 +95,15 @@ struct pv_pg_stmt {
  * connection, so a pooler may hand the server connection to another client between
  * transactions). */
 int pv_pg_connect(const struct pv_config *cfg, struct pv_pg **out, struct pv_err *err);
+/* A check the connection's first batch carries ahead of the caller's statements, after the
+ * transaction's settings (store_pg.c: the schema version), so that it costs no round trip of
+ * its own. sql must fail on the server when the check does not pass: the server then runs
+ * nothing after it in that pipeline, so none of the caller's statements take effect. Its
+ * failure fails that batch with what explain says (explain may query: the transaction the
+ * batch opened, if any, is rolled back first; it gets the server's error in err). Once the
+ * check passed it is not sent again on this connection. */
+void pv_pg_set_guard(struct pv_pg *pg, const char *sql,
+                     int (*explain)(struct pv_pg *pg, struct pv_err *err));
 /* Was the connection dropped, after a wait ran out or when it broke in the middle of a batch
  * (every later statement fails at once)? */
 bool pv_pg_dropped(const struct pv_pg *pg);

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <sodium.h>
 
@@ -19,13 +20,33 @@
 /* Reads of one unlocked load while the record keeps moving on (see pv_store_load). */
 #define PV_STORE_MAX_READS 50
 
+/* A save held for the next audit line (PV_MODIFY_SAVE_WITH_AUDIT, database backends): the
+ * sealed record and its serial; the backend's read-modify-write is still open. */
+struct held_save {
+	char name[PV_NAME_MAX + 1];
+	unsigned char *sealed; /* NULL: none held */
+	size_t len;
+	uint64_t serial;
+};
+
 struct pv_store {
 	const struct pv_store_ops *ops;
 	void *state;              /* the backend's, opaque here */
 	char store_dir[PATH_MAX]; /* where this gateway remembers serials (seen.h) */
 	int lock_timeout;
 	struct pv_dirs *dirs; /* the call's held directories (safefile.h); NULL: none */
+	struct held_save held;
 };
+
+/* Forget the held save, if any, and end its read-modify-write: the record stays as it was. */
+static void drop_held(struct pv_store *store)
+{
+	if (store->held.sealed == NULL)
+		return;
+	free(store->held.sealed);
+	memset(&store->held, 0, sizeof(store->held));
+	store->ops->unlock(store->state);
+}
 
 /* Before any backend sees a name: no path or query is ever built from an invalid one. */
 static int check_name(const char *name, struct pv_err *err)
@@ -68,6 +89,7 @@ void pv_store_close(struct pv_store *store)
 {
 	if (store == NULL)
 		return;
+	drop_held(store);
 	store->ops->close(store->state);
 	free(store);
 }
@@ -194,6 +216,26 @@ static int save_next(struct pv_store *store, const struct pv_keys *keys, struct 
 	return remember_saved(store, rec->name, rec->serial, err);
 }
 
+/* Seal rec as the next version and hold it for the next audit line (pv_store_audit_mirror);
+ * the read-modify-write stays open until then. */
+static int hold_next(struct pv_store *store, const struct pv_keys *keys, struct pv_record *rec,
+                     struct pv_err *err)
+{
+	if (rec->serial >= PV_SERIAL_MAX) {
+		pv_err_set(err, "the record of %s cannot be saved: its serial is at the maximum",
+		           rec->name);
+		return PV_ERR;
+	}
+	rec->serial++;
+	if (pv_record_seal(keys, rec, &store->held.sealed, &store->held.len, err) != PV_OK) {
+		store->held.sealed = NULL;
+		return PV_ERR;
+	}
+	snprintf(store->held.name, sizeof(store->held.name), "%s", rec->name);
+	store->held.serial = rec->serial;
+	return PV_OK;
+}
+
 /* The locked middle of an update: open what lock read, let fn change it, save if asked. Under
  * the lock no save on this gateway can race the read: an older serial is refused at once. */
 static int modify_locked(struct pv_store *store, const struct pv_keys *keys, const char *name,
@@ -208,6 +250,10 @@ static int modify_locked(struct pv_store *store, const struct pv_keys *keys, con
 	switch (fn(rec, ctx, err)) {
 	case PV_MODIFY_SAVE:
 		return save_next(store, keys, rec, err);
+	case PV_MODIFY_SAVE_WITH_AUDIT:
+		if (store->ops->save_audited == NULL)
+			return save_next(store, keys, rec, err);
+		return hold_next(store, keys, rec, err);
 	case PV_MODIFY_KEEP:
 		return PV_OK;
 	default: /* PV_MODIFY_FAIL: err was set by fn */
@@ -225,6 +271,7 @@ int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const ch
 
 	if (check_name(name, err) != PV_OK)
 		return PV_ERR;
+	drop_held(store);
 	rec = malloc(sizeof(*rec));
 	if (rec == NULL) {
 		pv_err_set(err, "out of memory");
@@ -233,7 +280,9 @@ int pv_store_update(struct pv_store *store, const struct pv_keys *keys, const ch
 	rc = store->ops->lock(store->state, name, &sealed, &len, err);
 	if (rc == PV_OK) /* else PV_NOTFOUND (fn not called) or PV_ERR */
 		rc = modify_locked(store, keys, name, sealed, len, rec, fn, ctx, err);
-	store->ops->unlock(store->state);
+	/* A save held (only ever after PV_OK) ends with the audit line's copy instead. */
+	if (store->held.sealed == NULL)
+		store->ops->unlock(store->state);
 	free(sealed);
 	sodium_memzero(rec, sizeof(*rec));
 	free(rec);
@@ -300,12 +349,29 @@ int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_
 	return store->ops->list(store->state, names, n, err);
 }
 
+/* Commit the held save with this audit line, then remember its serial (as save_next). */
+static int save_held(struct pv_store *store, uint64_t seq, const char *line, struct pv_err *err)
+{
+	struct held_save h = store->held;
+	int rc;
+
+	memset(&store->held, 0, sizeof(store->held));
+	rc = store->ops->save_audited(store->state, h.name, h.sealed, h.len, seq, line, err);
+	store->ops->unlock(store->state);
+	free(h.sealed);
+	if (rc != PV_OK)
+		return PV_ERR;
+	return remember_saved(store, h.name, h.serial, err);
+}
+
 int pv_store_audit_mirror(void *vstore, uint64_t seq, const char *line, struct pv_err *err)
 {
 	struct pv_store *store = vstore;
 
 	if (store == NULL)
 		return PV_OK;
+	if (store->held.sealed != NULL)
+		return save_held(store, seq, line, err);
 	return store->ops->audit_mirror(store->state, seq, line, err);
 }
 

@@ -50,6 +50,13 @@ enum pv_modify_result {
 	PV_MODIFY_SAVE = 0, /* write the changed record */
 	PV_MODIFY_KEEP = 1, /* leave the stored record as it is */
 	PV_MODIFY_FAIL = 2, /* error: leave the record as it is; err was set by the callback */
+	/* Write the changed record together with the audit line that records the change: with
+	 * the database, the save is held (the vendor's row stays locked) and committed with the
+	 * next line copied through this store (pv_store_audit_mirror), one transaction; a store
+	 * closed, or updated again, before that line drops it. The file store saves at once (as
+	 * PV_MODIFY_SAVE). The caller writes that line next: docs/design.md, "The code and its
+	 * line in one commit". */
+	PV_MODIFY_SAVE_WITH_AUDIT = 3,
 };
 
 /* Called with the vendor's lock held and the current record loaded. */
@@ -75,7 +82,10 @@ int pv_store_list(struct pv_store *store, char (**names)[PV_NAME_MAX + 1], size_
                   struct pv_err *err);
 
 /* Copy one audit line to the backend's audit table (the PostgreSQL backend; the file backend
- * has none and returns PV_OK). A pv_audit_mirror_fn: ctx is the store. */
+ * has none and returns PV_OK). A pv_audit_mirror_fn: ctx is the store. A save held by
+ * PV_MODIFY_SAVE_WITH_AUDIT is committed with this line (both or neither), its serial then
+ * remembered; a failure drops it (the record stays as it was, unless only the COMMIT's answer
+ * was lost). */
 int pv_store_audit_mirror(void *store, uint64_t seq, const char *line, struct pv_err *err);
 
 #define PV_STORE_AUDIT_HOST_MAX 255 /* a host name in the audit table, as pv_hostname gives it */

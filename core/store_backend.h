@@ -41,6 +41,12 @@ struct pv_store_ops {
 	 * (a directory sync, a COMMIT whose answer was lost), possibly these bytes: never a mix. */
 	int (*save)(void *state, const char *name, const unsigned char *sealed, size_t len,
 	            struct pv_err *err);
+	/* Under the lock, database backends only (NULL for the file backend): as save, with the
+	 * audit line seq that records the change (pv_store_audit_mirror's line) stored in the
+	 * same transaction: both are durable, or neither (or, when the COMMIT's answer was lost,
+	 * possibly both). */
+	int (*save_audited)(void *state, const char *name, const unsigned char *sealed, size_t len,
+	                    uint64_t seq, const char *line, struct pv_err *err);
 	/* End the read-modify-write: release the lock; anything not saved is dropped. */
 	void (*unlock)(void *state);
 	/* Add a new record (durably), under the vendor's lock. PV_EXISTS if one is there. */

@@ -5,9 +5,15 @@
  * consumed on one gateway is refused on every other. One connection per store_open
  * (pgconn.c): nothing outlives the PAM call that opened it. Every statement takes its
  * parameters apart from the SQL (no SQL built from input). The audit table and its per-host
- * heads are in store_pg_audit.c. */
+ * heads are in store_pg_audit.c.
+ *
+ * Round trips saved on a login (docs/performance.md): the schema check travels with the first
+ * batch of each connection (pv_pg_set_guard); the look-up of a vendor reads its record too,
+ * handed to the unlocked read that follows (struct pg_store); and a save can be committed with
+ * the audit line that records it (save_audited). */
 #include "store_pg.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,73 +89,88 @@ out:
 	return rc;
 }
 
-/* The schema version for a store about to be used, in one statement: an undefined table
- * (SQLSTATE 42P01) is no schema (0). Not for the installer: inside its transaction an error
- * would end the transaction (schema_version asks first). */
-static int schema_version_quick(struct pv_pg *pg, int *version, struct pv_err *err)
-{
-	PGresult *res;
+/* The schema check that travels with the first batch of each connection (pv_pg_set_guard): an
+ * error on the server unless pam_vendor_schema holds exactly one row with the version this
+ * pam_vendor knows (a missing table is an error too), so that none of the caller's statements
+ * behind it run. The division by zero is over the rows read, so that the server raises it
+ * when it runs the statement, never while planning it. */
+#define SCHEMA_VERSION_TEXT PV_PG_NUMBER(PV_PG_SCHEMA_VERSION)
+#define SCHEMA_GUARD                                                                               \
+	"SELECT CASE WHEN count(*) = 1 AND min(version) = " SCHEMA_VERSION_TEXT                    \
+	" THEN 1 ELSE 1 / (count(*) - count(*))::integer END FROM pam_vendor_schema"
 
-	*version = 0;
-	res = pv_pg_query(pg, "SELECT version FROM pam_vendor_schema", NULL, PGRES_TUPLES_OK,
-	                  "cannot read the schema version", err);
-	if (res == NULL)
-		return strcmp(pg->sqlstate, "42P01") == 0 ? PV_OK : PV_ERR;
-	return version_of(pg, res, version, err);
+/* The schema check failed: say why (no schema, another version), asking the server once more;
+ * err holds its error, kept when the schema turns out to be the right one after all. */
+static int explain_schema(struct pv_pg *pg, struct pv_err *err)
+{
+	struct pv_err again;
+	int version = 0;
+
+	if (schema_version(pg, &version, &again) != PV_OK) {
+		*err = again;
+		return PV_ERR;
+	}
+	if (version == 0)
+		pv_err_set(err,
+		           "PostgreSQL: no pam_vendor schema in this database; run otpctl db init");
+	else if (version != PV_PG_SCHEMA_VERSION)
+		pv_err_set(err,
+		           "PostgreSQL: schema version %d is not the one this pam_vendor knows "
+		           "(%d); %s",
+		           version, PV_PG_SCHEMA_VERSION,
+		           version < PV_PG_SCHEMA_VERSION ? "run otpctl db upgrade"
+		                                          : "install the matching pam_vendor");
+	return PV_OK;
+}
+
+/* What a store_open of this backend keeps: the connection, and the sealed record the last
+ * look-up (pg_exists) read, handed to the next unlocked read of that vendor (pg_load) instead
+ * of asking again: the module looks a user up, then reads the record before any prompt, one
+ * statement instead of two. Used once; every other operation drops it first. */
+struct pg_store {
+	struct pv_pg *pg;
+	char cached_name[PV_NAME_MAX + 1];
+	unsigned char *cached; /* NULL: none */
+	size_t cached_len;
+};
+
+static void drop_cached(struct pg_store *s)
+{
+	free(s->cached); /* sealed bytes: nothing in clear to wipe */
+	s->cached = NULL;
+	s->cached_len = 0;
+	s->cached_name[0] = '\0';
 }
 
 static int pg_open(const struct pv_config *cfg, void **state, struct pv_err *err)
 {
-	struct pv_pg *pg;
-	int version = 0;
+	struct pg_store *s;
 
 	*state = NULL;
-	if (pv_pg_connect(cfg, &pg, err) != PV_OK)
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		pv_err_set(err, "out of memory opening the store");
 		return PV_ERR;
-	if (schema_version_quick(pg, &version, err) != PV_OK)
-		goto fail;
-	if (version != PV_PG_SCHEMA_VERSION) {
-		if (version == 0)
-			pv_err_set(err,
-			           "PostgreSQL: no pam_vendor schema in this database; run otpctl "
-			           "db init");
-		else
-			pv_err_set(
-			    err,
-			    "PostgreSQL: schema version %d is not the one this pam_vendor knows "
-			    "(%d); %s",
-			    version, PV_PG_SCHEMA_VERSION,
-			    version < PV_PG_SCHEMA_VERSION ? "run otpctl db upgrade"
-			                                   : "install the matching pam_vendor");
-		goto fail;
 	}
-	*state = pg;
+	if (pv_pg_connect(cfg, &s->pg, err) != PV_OK) {
+		free(s);
+		return PV_ERR;
+	}
+	/* Checked with the first statement sent, whatever it is. */
+	pv_pg_set_guard(s->pg, SCHEMA_GUARD, explain_schema);
+	*state = s;
 	return PV_OK;
-fail:
-	pv_pg_close(pg);
-	return PV_ERR;
 }
 
 static void pg_close(void *state)
 {
-	pv_pg_close(state);
-}
+	struct pg_store *s = state;
 
-static int pg_exists(void *state, const char *name, bool *exists, struct pv_err *err)
-{
-	struct pv_pg *pg = state;
-	const char *values[1] = {name};
-	const struct pv_pg_args args = {1, values, NULL, NULL, 0};
-	PGresult *res;
-
-	*exists = false;
-	res = pv_pg_query(pg, "SELECT 1 FROM pam_vendor_vendors WHERE name = $1", &args,
-	                  PGRES_TUPLES_OK, "cannot look up a vendor", err);
-	if (res == NULL)
-		return PV_ERR;
-	*exists = pg->pq.ntuples(res) > 0;
-	pg->pq.clear(res);
-	return PV_OK;
+	if (s == NULL)
+		return;
+	drop_cached(s);
+	pv_pg_close(s->pg);
+	free(s);
 }
 
 /* The sealed column of the row `sql` selects for name ($1), copied out (flags: pv_pg_batch's).
@@ -191,61 +212,118 @@ out:
 	return rc;
 }
 
+#define SELECT_SEALED "SELECT sealed FROM pam_vendor_vendors WHERE name = $1"
+
+/* The look-up reads the record too, kept for the read that usually follows (pg_load). */
+static int pg_exists(void *state, const char *name, bool *exists, struct pv_err *err)
+{
+	struct pg_store *s = state;
+	unsigned char *sealed = NULL;
+	size_t len = 0;
+	int rc;
+
+	*exists = false;
+	drop_cached(s);
+	rc = read_sealed(s->pg, 0, SELECT_SEALED, "look up", name, &sealed, &len, err);
+	if (rc == PV_NOTFOUND)
+		return PV_OK;
+	if (rc != PV_OK)
+		return PV_ERR;
+	*exists = true;
+	snprintf(s->cached_name, sizeof(s->cached_name), "%s", name);
+	s->cached = sealed;
+	s->cached_len = len;
+	return PV_OK;
+}
+
+/* The record the look-up of this vendor just read, if it was the last operation; else a read.
+ * Either is a read made without the lock, as load promises (store_backend.h). */
 static int pg_load(void *state, const char *name, unsigned char **sealed, size_t *len,
                    struct pv_err *err)
 {
-	return read_sealed(state, 0, "SELECT sealed FROM pam_vendor_vendors WHERE name = $1",
-	                   "read", name, sealed, len, err);
+	struct pg_store *s = state;
+
+	if (s->cached != NULL && strcmp(s->cached_name, name) == 0) {
+		*sealed = s->cached;
+		*len = s->cached_len;
+		s->cached = NULL;
+		drop_cached(s);
+		return PV_OK;
+	}
+	drop_cached(s);
+	return read_sealed(s->pg, 0, SELECT_SEALED, "read", name, sealed, len, err);
 }
 
 static int pg_lock(void *state, const char *name, unsigned char **sealed, size_t *len,
                    struct pv_err *err)
 {
+	struct pg_store *s = state;
+
+	drop_cached(s);
 	/* BEGIN and the row lock in one round trip. The row lock serialises every gateway's
 	 * read-modify-write of this vendor; a row deleted while we waited is no row
 	 * (PV_NOTFOUND). */
-	return read_sealed(state, PV_PG_BEGIN,
-	                   "SELECT sealed FROM pam_vendor_vendors WHERE name = $1 FOR UPDATE",
-	                   "lock", name, sealed, len, err);
+	return read_sealed(s->pg, PV_PG_BEGIN, SELECT_SEALED " FOR UPDATE", "lock", name, sealed,
+	                   len, err);
 }
 
-/* Store the sealed bytes as a new row (insert: a transaction of its own) or the next version
- * of the row, committing the transaction pg_lock opened in the same round trip. */
-static int write_row(struct pv_pg *pg, const char *name, const unsigned char *sealed, size_t len,
-                     bool insert, struct pv_err *err)
+/* The statement that stores sealed bytes as a new row (insert) or the next version of the row;
+ * args and values are the caller's, for as long as the batch runs. */
+static struct pv_pg_stmt row_stmt(const char *name, const unsigned char *sealed, size_t len,
+                                  bool insert, const char *values[2], int lengths[2],
+                                  int formats[2], struct pv_pg_args *args)
 {
-	const char *values[2] = {name, (const char *)sealed};
-	const int lengths[2] = {0, (int)len};
-	const int formats[2] = {0, 1};
-	const struct pv_pg_args args = {2, values, lengths, formats, 0};
-	struct pv_pg_stmt st = {
+	values[0] = name;
+	values[1] = (const char *)sealed;
+	lengths[0] = 0;
+	lengths[1] = (int)len;
+	formats[0] = 0;
+	formats[1] = 1;
+	*args = (struct pv_pg_args){2, values, lengths, formats, 0};
+	return (struct pv_pg_stmt){
 	    .sql = insert ? "INSERT INTO pam_vendor_vendors (name, version, sealed) "
 	                    "VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING"
 	                  : "UPDATE pam_vendor_vendors SET sealed = $2, version = version + 1,"
 	                    " updated_at = now() WHERE name = $1",
-	    .args = &args,
+	    .args = args,
 	    .expect = PGRES_COMMAND_OK,
 	    .keep = true};
-	char what[PV_NAME_MAX + 32];
-	PGresult *res;
-	int rc = PV_ERR;
+}
 
-	snprintf(what, sizeof(what), "cannot save vendor %s", name);
-	if (pv_pg_batch(pg, insert ? 0 : PV_PG_COMMIT, &st, 1, what, err) != PV_OK)
-		return PV_ERR;
-	res = st.res;
+/* Did the row statement (its result res, cleared here) touch the one row? */
+static int row_written(struct pv_pg *pg, PGresult *res, const char *name, bool insert,
+                       struct pv_err *err)
+{
+	int rc = PV_OK;
+
 	if (strcmp(pg->pq.cmdTuples(res), "1") != 0) {
 		rc = insert ? PV_EXISTS : PV_NOTFOUND;
 		if (insert)
 			pv_err_set(err, "vendor %s already exists", name);
 		else
 			pv_err_set(err, "vendor %s was removed meanwhile", name);
-		goto out;
 	}
-	rc = PV_OK;
-out:
 	pg->pq.clear(res);
 	return rc;
+}
+
+/* Store the sealed bytes as a new row (insert: a transaction of its own) or the next version
+ * of the row, committing the transaction pg_lock opened in the same round trip. */
+static int write_row(struct pg_store *s, const char *name, const unsigned char *sealed, size_t len,
+                     bool insert, struct pv_err *err)
+{
+	const char *values[2];
+	int lengths[2];
+	int formats[2];
+	struct pv_pg_args args;
+	struct pv_pg_stmt st = row_stmt(name, sealed, len, insert, values, lengths, formats, &args);
+	char what[PV_NAME_MAX + 32];
+
+	drop_cached(s);
+	snprintf(what, sizeof(what), "cannot save vendor %s", name);
+	if (pv_pg_batch(s->pg, insert ? 0 : PV_PG_COMMIT, &st, 1, what, err) != PV_OK)
+		return PV_ERR;
+	return row_written(s->pg, st.res, name, insert, err);
 }
 
 static int pg_save(void *state, const char *name, const unsigned char *sealed, size_t len,
@@ -255,9 +333,42 @@ static int pg_save(void *state, const char *name, const unsigned char *sealed, s
 	return write_row(state, name, sealed, len, false, err) == PV_OK ? PV_OK : PV_ERR;
 }
 
+/* The UPDATE, the audit line with its host's head, and the COMMIT of the transaction pg_lock
+ * opened, in one round trip: the record and the line that records its change are durable
+ * together, or neither is. */
+static int pg_save_audited(void *state, const char *name, const unsigned char *sealed, size_t len,
+                           uint64_t seq, const char *line, struct pv_err *err)
+{
+	struct pg_store *s = state;
+	const char *values[2];
+	int lengths[2];
+	int formats[2];
+	struct pv_pg_args args;
+	struct pv_pg_stmt st[2];
+	struct pv_pg_line l;
+	char what[PV_NAME_MAX + 64];
+	int rc;
+
+	drop_cached(s);
+	if (pv_pg_audit_line_stmt(&l, seq, line, strlen(line), true, err) != PV_OK)
+		return PV_ERR;
+	st[0] = row_stmt(name, sealed, len, false, values, lengths, formats, &args);
+	st[1] = l.stmt;
+	snprintf(what, sizeof(what), "cannot save vendor %s with audit line seq %" PRIu64, name,
+	         seq);
+	rc = pv_pg_batch(s->pg, PV_PG_COMMIT, st, 2, what, err);
+	pv_pg_audit_line_free(&l);
+	if (rc != PV_OK)
+		return PV_ERR;
+	/* Committed: a row that was gone cannot be, under the row lock; say so if it was. */
+	return row_written(s->pg, st[0].res, name, false, err) == PV_OK ? PV_OK : PV_ERR;
+}
+
 static void pg_unlock(void *state)
 {
-	pv_pg_rollback(state);
+	struct pg_store *s = state;
+
+	pv_pg_rollback(s->pg);
 }
 
 static int pg_create(void *state, const char *name, const unsigned char *sealed, size_t len,
@@ -268,12 +379,14 @@ static int pg_create(void *state, const char *name, const unsigned char *sealed,
 
 static int pg_remove(void *state, const char *name, struct pv_err *err)
 {
-	struct pv_pg *pg = state;
+	struct pg_store *s = state;
+	struct pv_pg *pg = s->pg;
 	const char *values[1] = {name};
 	const struct pv_pg_args args = {1, values, NULL, NULL, 0};
 	PGresult *res;
 	int rc = PV_OK;
 
+	drop_cached(s);
 	res = pv_pg_query(pg, "DELETE FROM pam_vendor_vendors WHERE name = $1", &args,
 	                  PGRES_COMMAND_OK, "cannot remove a vendor", err);
 	if (res == NULL)
@@ -288,7 +401,7 @@ static int pg_remove(void *state, const char *name, struct pv_err *err)
 
 static int pg_list(void *state, char (**names)[PV_NAME_MAX + 1], size_t *n, struct pv_err *err)
 {
-	struct pv_pg *pg = state;
+	struct pv_pg *pg = ((struct pg_store *)state)->pg;
 	char(*list)[PV_NAME_MAX + 1] = NULL;
 	PGresult *res;
 	int rows;
@@ -408,6 +521,29 @@ int pv_pg_schema_install(const struct pv_config *cfg, bool upgrade, int *version
 	return rc;
 }
 
+/* The audit operations, on the store's connection (store_pg_audit.c). */
+static int pg_audit_mirror(void *state, uint64_t seq, const char *line, struct pv_err *err)
+{
+	return pv_pg_audit_mirror(((struct pg_store *)state)->pg, seq, line, err);
+}
+
+static int pg_audit_foreach(void *state, const struct pv_store_audit_query *q, pv_store_audit_fn fn,
+                            void *ctx, struct pv_err *err)
+{
+	return pv_pg_audit_foreach(((struct pg_store *)state)->pg, q, fn, ctx, err);
+}
+
+static int pg_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct pv_err *err)
+{
+	return pv_pg_audit_heads(((struct pg_store *)state)->pg, fn, ctx, err);
+}
+
+static int pg_audit_copy_log(void *state, const char *audit_log, unsigned long *copied,
+                             struct pv_err *err)
+{
+	return pv_pg_audit_copy_log(((struct pg_store *)state)->pg, audit_log, copied, err);
+}
+
 const struct pv_store_ops pv_store_pg_ops = {
     .is_database = true,
     .open = pg_open,
@@ -416,12 +552,13 @@ const struct pv_store_ops pv_store_pg_ops = {
     .load = pg_load,
     .lock = pg_lock,
     .save = pg_save,
+    .save_audited = pg_save_audited,
     .unlock = pg_unlock,
     .create = pg_create,
     .remove = pg_remove,
     .list = pg_list,
-    .audit_mirror = pv_pg_audit_mirror,
-    .audit_foreach = pv_pg_audit_foreach,
-    .audit_heads = pv_pg_audit_heads,
-    .audit_copy_log = pv_pg_audit_copy_log,
+    .audit_mirror = pg_audit_mirror,
+    .audit_foreach = pg_audit_foreach,
+    .audit_heads = pg_audit_heads,
+    .audit_copy_log = pg_audit_copy_log,
 };

@@ -14,9 +14,7 @@
 #include "json.h"
 #include "timeparse.h"
 
-#define BATCH_ROWS     1000 /* lines per query when reading the table: memory stays bounded */
-#define TEXT_OF(x)     #x
-#define NUMBER_TEXT(x) TEXT_OF(x)
+#define BATCH_ROWS 1000 /* lines per query when reading the table: memory stays bounded */
 
 /* Schema step 2 (store_pg.c runs it after version 1): the head table, and the columns the
  * server filters on. Rows copied before keep NULL there (readers pass them on, the caller
@@ -56,57 +54,73 @@ const char *const pv_pg_schema_audit_head[] = {
 	" mac = CASE WHEN excluded.seq > h.seq THEN excluded.mac ELSE h.mac END,"                  \
 	" updated_at = now()"
 
-/* Insert one line of this host with its head; strict: a row already there is an error. */
-static int insert_line(struct pv_pg *pg, uint64_t seq, const char *line, size_t len, bool strict,
-                       struct pv_err *err)
+void pv_pg_audit_line_free(struct pv_pg_line *l)
 {
-	struct pv_json_object obj;
-	char host[PV_STORE_AUDIT_HOST_MAX + 1];
-	char seqtext[24];
-	char timetext[24];
-	const char *values[6] = {host, seqtext, line, NULL, NULL, NULL};
-	const struct pv_pg_args args = {6, values, NULL, NULL, 0};
-	int64_t t;
-	int rc;
+	if (l->parsed)
+		pv_json_object_free(&l->obj);
+	l->parsed = false;
+}
 
-	if (pv_json_parse_flat(line, len, &obj) != 0) {
+int pv_pg_audit_line_stmt(struct pv_pg_line *l, uint64_t seq, const char *line, size_t len,
+                          bool strict, struct pv_err *err)
+{
+	memset(l, 0, sizeof(*l));
+	if (pv_json_parse_flat(line, len, &l->obj) != 0) {
 		pv_err_set(err,
 		           "PostgreSQL: cannot insert the audit line: it is not an audit line");
 		return PV_ERR;
 	}
-	values[5] = pv_json_get(&obj, "mac");
-	if (values[5] == NULL) {
+	l->parsed = true;
+	l->values[0] = l->host;
+	l->values[1] = l->seqtext;
+	l->values[2] = line;
+	l->values[5] = pv_json_get(&l->obj, "mac");
+	if (l->values[5] == NULL) {
 		pv_err_set(err, "PostgreSQL: cannot insert the audit line: it has no MAC");
-		pv_json_object_free(&obj);
+		pv_pg_audit_line_free(l);
 		return PV_ERR;
 	}
-	pv_hostname(host, sizeof(host));
-	snprintf(seqtext, sizeof(seqtext), "%" PRIu64, seq);
-	if (pv_audit_event_time(&obj, 0, &t)) {
-		snprintf(timetext, sizeof(timetext), "%" PRId64, t);
-		values[3] = timetext;
+	pv_hostname(l->host, sizeof(l->host));
+	snprintf(l->seqtext, sizeof(l->seqtext), "%" PRIu64, seq);
+	if (pv_audit_event_time(&l->obj, 0, &l->t)) {
+		snprintf(l->timetext, sizeof(l->timetext), "%" PRId64, l->t);
+		l->values[3] = l->timetext;
 	}
-	values[4] = pv_json_get(&obj, "user");
-	rc = pv_pg_run(pg, strict ? INSERT_LINE UPSERT_HEAD : INSERT_LINE SKIP_PRESENT UPSERT_HEAD,
-	               &args, PGRES_COMMAND_OK, "cannot insert the audit line", err);
-	pv_json_object_free(&obj);
+	l->values[4] = pv_json_get(&l->obj, "user");
+	l->args = (struct pv_pg_args){6, l->values, NULL, NULL, 0};
+	l->stmt = (struct pv_pg_stmt){.sql = strict ? INSERT_LINE UPSERT_HEAD
+	                                            : INSERT_LINE SKIP_PRESENT UPSERT_HEAD,
+	                              .args = &l->args,
+	                              .expect = PGRES_COMMAND_OK};
+	return PV_OK;
+}
+
+/* Insert one line of this host with its head; strict: a row already there is an error. */
+static int insert_line(struct pv_pg *pg, uint64_t seq, const char *line, size_t len, bool strict,
+                       struct pv_err *err)
+{
+	struct pv_pg_line l;
+	int rc;
+
+	if (pv_pg_audit_line_stmt(&l, seq, line, len, strict, err) != PV_OK)
+		return PV_ERR;
+	rc = pv_pg_batch(pg, 0, &l.stmt, 1, "cannot insert the audit line", err);
+	pv_pg_audit_line_free(&l);
 	return rc;
 }
 
-int pv_pg_audit_mirror(void *state, uint64_t seq, const char *line, struct pv_err *err)
+int pv_pg_audit_mirror(struct pv_pg *pg, uint64_t seq, const char *line, struct pv_err *err)
 {
-	struct pv_pg *pg = state;
-
 	/* The database stopped answering (or the link broke) earlier in this call and the
 	 * connection was dropped: the line stays in the local log only (the table shows the gap
 	 * in this host's seq). A failure, so that an "allow" can never go uncopied without its
 	 * reversal; a caller that is denying already denies either way. */
 	if (pv_pg_dropped(pg)) {
-		pv_err_set(
-		    err,
-		    "PostgreSQL: audit line seq %" PRIu64
-		    " not copied: the connection was dropped (no answer in time, or it broke)",
-		    seq);
+		pv_err_set(err,
+		           "PostgreSQL: audit line seq %" PRIu64
+		           " not copied: the connection was dropped (no answer in time, it broke, "
+		           "or the schema check failed)",
+		           seq);
 		return PV_ERR;
 	}
 	return insert_line(pg, seq, line, strlen(line), true, err);
@@ -170,14 +184,14 @@ static int host_has_head(struct pv_pg *pg, bool *has, struct pv_err *err)
 	return PV_OK;
 }
 
-int pv_pg_audit_copy_log(void *state, const char *audit_log, unsigned long *copied,
+int pv_pg_audit_copy_log(struct pv_pg *pg, const char *audit_log, unsigned long *copied,
                          struct pv_err *err)
 {
-	struct log_copy lc = {state, err, 0, false};
+	struct log_copy lc = {pg, err, 0, false};
 	bool has = false;
 
 	*copied = 0;
-	if (host_has_head(state, &has, err) != PV_OK)
+	if (host_has_head(pg, &has, err) != PV_OK)
 		return PV_ERR;
 	if (has)
 		return PV_OK;
@@ -217,7 +231,7 @@ static PGresult *read_batch(struct pv_pg *pg, const struct pv_store_audit_query 
 	                   "      OR event_time >= to_timestamp($5::bigint))"
 	                   " AND ($6::bigint IS NULL OR event_time IS NULL"
 	                   "      OR event_time <= to_timestamp($6::bigint))"
-	                   " ORDER BY host, seq LIMIT " NUMBER_TEXT(BATCH_ROWS),
+	                   " ORDER BY host, seq LIMIT " PV_PG_NUMBER(BATCH_ROWS),
 	                   &args, PGRES_TUPLES_OK, "cannot read the audit table", err);
 }
 
@@ -257,10 +271,9 @@ static int pass_batch(struct pv_pg *pg, PGresult *res, pv_store_audit_fn fn, voi
 	return PV_OK;
 }
 
-int pv_pg_audit_foreach(void *state, const struct pv_store_audit_query *q, pv_store_audit_fn fn,
-                        void *ctx, struct pv_err *err)
+int pv_pg_audit_foreach(struct pv_pg *pg, const struct pv_store_audit_query *q,
+                        pv_store_audit_fn fn, void *ctx, struct pv_err *err)
 {
-	struct pv_pg *pg = state;
 	char *last_host;
 	uint64_t last_seq = 0;
 	bool stop = false;
@@ -309,9 +322,8 @@ static int head_row(struct pv_pg *pg, PGresult *res, int i, struct pv_store_audi
 	return PV_OK;
 }
 
-int pv_pg_audit_heads(void *state, pv_store_audit_head_fn fn, void *ctx, struct pv_err *err)
+int pv_pg_audit_heads(struct pv_pg *pg, pv_store_audit_head_fn fn, void *ctx, struct pv_err *err)
 {
-	struct pv_pg *pg = state;
 	struct pv_store_audit_head h;
 	PGresult *res;
 	int rows;

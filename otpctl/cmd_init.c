@@ -63,6 +63,10 @@ static int init_vendor_list(struct otpctl *ctl)
 		free(names);
 		return rc;
 	}
+	/* No schema yet (its check travels with the list): init's lines stay local, db init
+	 * copies them. */
+	pv_store_close(ctl->store);
+	ctl->store = NULL;
 	r = pv_vendorlist_read(ctl->cfg.store_dir, &old, &n, &err);
 	free(old);
 	if (r == PV_OK)

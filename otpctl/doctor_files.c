@@ -242,8 +242,11 @@ static void check_store(struct doctor *d)
 	}
 	check_serials_dir(d);
 	if (pv_store_list(d->ctl->store, &names, &n, &err) != PV_OK) {
-		dr_core_finding(d, DR_ERROR, "files.store.unreadable", err.msg,
-		                "fix what the message names");
+		/* With the database, the schema is checked with the first statement (the list). */
+		dr_core_finding(d, DR_ERROR,
+		                pv_store_is_database(d->ctl->store) ? "files.store.database"
+		                                                    : "files.store.unreadable",
+		                err.msg, "fix what the message names");
 		return;
 	}
 	d->vendors = calloc(n > 0 ? n : 1, sizeof(*d->vendors));

@@ -135,7 +135,10 @@ static enum pv_modify_result check_code_locked(struct pv_record *rec, void *vctx
 	    !looks_like_code(cc->code))
 		return PV_MODIFY_KEEP;
 	pv_apply(rec, &cc->decision, cc->call->rhost, cc->now);
-	return PV_MODIFY_SAVE;
+	/* A code accepted is consumed in the same commit as the "allow" line that follows (with
+	 * the database; docs/design.md). A failure counted is saved at once, before its line:
+	 * a process killed in between must not leave the guess uncounted. */
+	return cc->decision.allow ? PV_MODIFY_SAVE_WITH_AUDIT : PV_MODIFY_SAVE;
 }
 
 /* Window, address and lockout before prompting: a vendor outside its window or address

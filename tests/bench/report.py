@@ -115,9 +115,10 @@ def pg_section(w, rows, F, conc, kept):
           "over a Unix socket on the same machine; 4 vendors, clients on distinct vendors. "
           "Auth and account of a login share one connection (as in sshd's keyboard-interactive "
           "child and OpenVPN's helper); each session call opens its own. Each login's record "
-          "change is one transaction holding the vendor's row, and each of its four audit lines "
-          "is also inserted into the database's audit table with its host's head (one statement "
-          "each, its own transaction). Every transaction's statements travel in a libpq pipeline "
+          "change is one transaction holding the vendor's row, committed with the copy of the "
+          "auth \"allow\" line to the database's audit table (with its host's head); the three "
+          "other audit lines are copied each in a transaction of its own. Every transaction's "
+          "statements travel in a libpq pipeline "
           "with their server settings (`set_config(..., true)`). `direct`: the module connects "
           "to the server; `PgBouncer`: to "
           f"{F.get('pgbouncer_version', 'PgBouncer')} on a local socket (`pool_mode = session`, "
@@ -145,13 +146,14 @@ def pg_section(w, rows, F, conc, kept):
             w(f"Target (issue 17): at 1 client, a login costs at most 3× the file store's: "
               f"through PgBouncer {ratio:.1f}× in this run, {verdict}.")
         w("Per login (4 PAM calls) the module makes 3 connections (auth and account share one; "
-          "each session call opens its own), 15 round trips and 5 commits: each call checks the "
-          "schema version when it opens the store (3) and looks the vendor up (4); auth and "
-          "account read the record before deciding (2); auth locks the row (`BEGIN`, settings, "
-          "`SELECT ... FOR UPDATE`: 1) and saves it (`UPDATE`, `COMMIT`: 1, a commit); each of "
-          "the four audit lines is copied (4, a commit each). Directly, each new connection "
-          "starts a server process; through PgBouncer the server connections stay open, and "
-          "what is left is the round trips and the commits.")
+          "each session call opens its own), 9 round trips and 4 commits: each call looks the "
+          "vendor up (4; the first statement of each connection carries the schema check, and "
+          "auth's and account's look-up reads the record their check before the prompt uses); "
+          "auth locks the row (`BEGIN`, settings, `SELECT ... FOR UPDATE`: 1), then saves it "
+          "with the copy of its \"allow\" line (`UPDATE`, `INSERT`, `COMMIT`: 1, a commit); "
+          "account's and the two session lines are copied (3, a commit each). Directly, each "
+          "new connection starts a server process; through PgBouncer the server connections "
+          "stay open, and what is left is the round trips and the commits.")
         w("")
 
 

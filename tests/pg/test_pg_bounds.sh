@@ -97,6 +97,8 @@ idle_in_tx() {
 }
 test_silent_after_handshake() {
 	local out ms needle _
+	# The schema check travels with the first statement (the look-up, after set_config); the
+	# UPDATE with the "allow" line's copy and the COMMIT.
 	for needle in "set_config" "pam_vendor_schema" "UPDATE pam_vendor_vendors"; do
 		pg_proxy_start "$T/proxy" "$needle"
 		out=$(timed_login pvpbproxy "$V2" "$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)")
@@ -105,12 +107,16 @@ test_silent_after_handshake() {
 		check "silent at '$needle': denied in under pg_timeout + fail_delay + 1 s ($ms ms)" \
 			[ "$ms" -lt "$BOUND_MS" ]
 		expect_match "silent at '$needle': syslog says store_error, no answer within $PG_TIMEOUT s" \
-			"deny user=$V2 reason=store_error: PostgreSQL: .*no answer within $PG_TIMEOUT s" \
+			"user=$V2 reason=[a-z_]*: .*PostgreSQL: .*no answer within $PG_TIMEOUT s" \
 			"$(cat "$T/syslog")"
 	done
-	# At the UPDATE the store was open (the key loaded): the denial is in the audit log too.
+	# At the UPDATE the "allow" line was written (the code is committed with its copy): the
+	# failed commit leaves it followed by its reversal, naming the stage.
 	expect_eq "silent at the UPDATE: audited as store_error" "auth deny store_error" \
 		"$(last_audit_of "$V2")"
+	expect_match "silent at the UPDATE: the reversal names the commit of the code with its line" \
+		"cannot save vendor $V2 with audit line seq [0-9]*: no answer within $PG_TIMEOUT s" \
+		"$(grep "\"user\":\"$V2\"" "$AUDIT" | tail -n 1)"
 	# The cut-off session held V2's row lock on the server (the proxy keeps its socket open):
 	# idle_in_transaction_session_timeout (pg_timeout) ends it, so the next login gets the row.
 	for _ in $(seq 50); do
@@ -132,7 +138,7 @@ test_silent_after_handshake() {
 # up: not accepted a second time.
 row_version() { psql_q "SELECT version FROM pam_vendor_vendors WHERE name = '$V2'"; }
 test_silent_mid_pipeline() {
-	local out ms code before _
+	local out ms code before seq _
 	pg_proxy_start "$T/proxy" "FOR UPDATE" after
 	code=$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)
 	out=$(timed_login pvpbproxy "$V2" "$code")
@@ -163,11 +169,64 @@ test_silent_mid_pipeline() {
 		[ "$ms" -lt "$BOUND_MS" ]
 	expect_eq "the server committed that save (the row's version moved on by one)" \
 		$((before + 1)) "$(row_version)"
+	seq=$(grep "\"user\":\"$V2\".*\"result\":\"allow\"" "$AUDIT" | tail -n 1 |
+		python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["seq"])')
+	expect_eq "the allow line was committed with the code (it is in the table)" 1 \
+		"$(psql_q "SELECT count(*) FROM pam_vendor_audit WHERE seq = $seq")"
+	expect_eq "and locally it is followed by its reversal" "auth deny store_error" \
+		"$(last_audit_of "$V2")"
 	out=$(timed_login pvpb "$V2" "$code")
 	expect_eq "the code consumed by that save is not accepted a second time" PAM_AUTH_ERR \
 		"$(step "$out" auth)"
 	expect_eq "audited as otp_reused" "auth deny otp_reused" "$(last_audit_of "$V2")"
 	pg_proxy_stop
+}
+
+# (b3) The state the order of the durable steps adds (the "allow" line is written before the
+# code is committed with its copy): the login's process killed while that COMMIT waits. The
+# local line is there without its reversal, the code was never consumed (no login happened on
+# it: the process died before PAM_SUCCESS), the line is not in the table, the server rolls the
+# transaction back; the code then logs in once, and once only, and the local chain is intact.
+audit_lines_of() { grep -c "\"user\":\"$1\".*\"result\":\"allow\"" "$AUDIT"; }
+test_killed_before_commit() {
+	local out code before allows pid seq _
+	pg_proxy_start "$T/proxy" "UPDATE pam_vendor_vendors SET"
+	code=$("$OTPCTL" --config "$CFG" --json issue "$V2" | code_of)
+	before=$(row_version)
+	allows=$(audit_lines_of "$V2")
+	"$PAMDRIVE" --confdir "$T/pam.d" --service pvpbproxy --user "$V2" --rhost "$ALLOWED" \
+		--code "$code" --steps auth >/dev/null 2>>"$T/drive.err" &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(audit_lines_of "$V2")" -gt "$allows" ] && break
+		sleep 0.05
+	done
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	expect_eq "killed before the COMMIT: the allow line is the last line, not reversed" \
+		"auth allow ok" "$(last_audit_of "$V2")"
+	seq=$(grep "\"user\":\"$V2\"" "$AUDIT" | tail -n 1 |
+		python3 -c 'import json,sys; print(json.loads(sys.stdin.read())["seq"])')
+	for _ in $(seq 50); do
+		[ "$(idle_in_tx)" = 0 ] && break
+		sleep 0.1
+	done
+	expect_eq "killed before the COMMIT: the server rolled the transaction back" 0 "$(idle_in_tx)"
+	expect_eq "killed before the COMMIT: the code was not consumed (row unchanged)" "$before" \
+		"$(row_version)"
+	expect_eq "killed before the COMMIT: that line is not in the table" 0 \
+		"$(psql_q "SELECT count(*) FROM pam_vendor_audit WHERE seq = $seq")"
+	pg_proxy_stop
+	out=$(timed_login pvpb "$V2" "$code")
+	expect_eq "killed before the COMMIT: the code, never used for a login, logs in" \
+		PAM_SUCCESS "$(step "$out" auth)"
+	expect_eq "and its line is in the table with the code consumed" "1 $((before + 1))" \
+		"$(psql_q "SELECT count(*) FROM pam_vendor_audit WHERE seq = $((seq + 1))") $(row_version)"
+	out=$(timed_login pvpb "$V2" "$code")
+	expect_eq "killed before the COMMIT: then it is not accepted a second time" PAM_AUTH_ERR \
+		"$(step "$out" auth)"
+	"$OTPCTL" --config "$CFG" audit verify >/dev/null 2>&1
+	expect_eq "killed before the COMMIT: the local audit chain is intact" 0 $?
 }
 
 # (c) After SIGCONT: logins work again; no code is accepted twice.
@@ -207,6 +266,7 @@ test_setup
 test_postmaster_stopped
 test_silent_after_handshake
 test_silent_mid_pipeline
+test_killed_before_commit
 test_recovery
 test_synchronous_commit
 finish

@@ -230,8 +230,14 @@ test_audit_insert_failure_denies() {
 	psql_q "ALTER TABLE pam_vendor_audit_away RENAME TO pam_vendor_audit" >/dev/null
 	expect_eq "audit table back: the local chain is intact" 0 \
 		"$(ctl_a audit verify >/dev/null 2>&1; echo $?)"
+	# The code is consumed in the same commit as its allow line's copy: that commit failed,
+	# no login happened on the code, so it is still unused; then used once only.
+	expect_eq "audit table unwritable: the allow line is not in the table" 0 \
+		"$(psql_q "SELECT count(*) FROM pam_vendor_audit WHERE host = 'gwa' AND seq = $(tail -n 2 "$AUDIT" | head -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["seq"])')")"
 	out=$(login a "$V1" "$c" auth)
-	expect_eq "audit table back: the code was consumed (fail closed)" PAM_AUTH_ERR "$(step "$out" auth)"
+	expect_eq "audit table back: that code, never used for a login, logs in" PAM_SUCCESS "$(step "$out" auth)"
+	out=$(login a "$V1" "$c" auth)
+	expect_eq "audit table back: then it is not accepted a second time" PAM_AUTH_ERR "$(step "$out" auth)"
 }
 
 test_schema_mismatch_is_refused() {

@@ -277,6 +277,30 @@ static void test_update_save_writes_the_change(void **state)
 	assert_int_equal(tu_mode(rec_path(f, "acme")), 0600);
 }
 
+/* The file store has no transaction to join: a save asked to go with the next audit line is
+ * made at once (and durably), the lock released; the line's copy then has nothing to do. */
+static void test_file_store_saves_with_audit_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct counter c = {0, PV_MODIFY_SAVE_WITH_AUDIT, "saved at once"};
+	struct pv_record rec;
+	struct pv_err err;
+
+	create_vendor(f, "acme");
+	if (update(f, "acme", &c, &err) != PV_OK)
+		fail_msg("update: %s", err.msg);
+	assert_int_equal(load(f, &f->keys, "acme", &rec, &err), PV_OK);
+	assert_string_equal(rec.note, "saved at once");
+	/* The lock is free again: another update goes through. */
+	c.note = "again";
+	if (update(f, "acme", &c, &err) != PV_OK)
+		fail_msg("second update: %s", err.msg);
+	assert_int_equal(pv_store_audit_mirror(f->store, 1, "{}", &err), PV_OK);
+	assert_int_equal(load(f, &f->keys, "acme", &rec, &err), PV_OK);
+	assert_string_equal(rec.note, "again");
+	assert_int_equal(rec.failures, 4);
+}
+
 static void test_update_keep_leaves_the_file_byte_identical(void **state)
 {
 	struct fixture *f = *state;
@@ -933,6 +957,7 @@ int main(void)
 	    T(test_absent_vendor_is_notfound_everywhere),
 	    T(test_invalid_vendor_names_are_refused_not_notfound),
 	    T(test_update_save_writes_the_change),
+	    T(test_file_store_saves_with_audit_at_once),
 	    T(test_update_keep_leaves_the_file_byte_identical),
 	    T(test_update_fail_is_an_error_and_leaves_the_file_byte_identical),
 	    T(test_list_is_sorted_and_skips_temp_lock_and_junk_files),
