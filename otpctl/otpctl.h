@@ -264,6 +264,17 @@ int cmd_sessions(struct otpctl *ctl, int argc, char **argv);
 int cmd_watch(struct otpctl *ctl, int argc, char **argv);
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_key_add(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_key_list(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_key_remove(struct otpctl *ctl, int argc, char **argv);
+int cmd_keys_sync(struct otpctl *ctl, int argc, char **argv);
+
+/* keys_view.c: the keys view pam_vendor-keys reads (keysview.h). Is `command` one that
+ * changes a vendor (main.c rewrites the view after it)? */
+bool ctl_changes_vendors(const char *command);
+/* Rebuild the view from the store (nothing when keys_view's directory does not exist). On
+ * failure the old view is removed (fail closed) and the error printed. *count: vendors. */
+int ctl_keys_view_refresh(struct otpctl *ctl, size_t *count);
 int cmd_db_init(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_upgrade(struct otpctl *ctl, int argc, char **argv);
 int cmd_store_migrate(struct otpctl *ctl, int argc, char **argv);
