@@ -213,7 +213,15 @@ void pv_view_authorized_keys(const struct pv_record *rec, int64_t now, int wday,
 			continue; /* never printed: the decoder refuses such a record anyway */
 		put_options(rec, out);
 		pv_sshkey_base64(k, b64);
-		pv_buf_printf(out, " %s %s%s%s\n", info.type, b64, k->comment[0] ? " " : "",
-		              k->comment);
+		/* puts, not printf: pv_buf_printf holds 512 bytes, an RSA key is longer */
+		pv_buf_puts(out, " ");
+		pv_buf_puts(out, info.type);
+		pv_buf_puts(out, " ");
+		pv_buf_puts(out, b64);
+		if (k->comment[0] != '\0') {
+			pv_buf_puts(out, " ");
+			pv_buf_puts(out, k->comment);
+		}
+		pv_buf_puts(out, "\n");
 	}
 }

@@ -13,7 +13,7 @@
 #define PV_KEY_BLOB_MAX    1100 /* an RSA key of 8192 bits is 1047 bytes */
 #define PV_KEY_COMMENT_MAX 100
 #define PV_KEY_RSA_MIN     3072 /* bits; below it only with --allow-weak */
-#define PV_KEY_RSA_FLOOR   1024 /* never below (OpenSSH refuses them too) */
+#define PV_KEY_RSA_FLOOR   2048 /* never below, even with --allow-weak */
 #define PV_KEY_TYPE_MAX    32
 /* "SHA256:" and 43 characters of unpadded base64, as ssh-keygen -l prints it. */
 #define PV_KEY_FP_MAX 52

@@ -66,7 +66,9 @@ static int serve(const char *path, const char *user)
 		return EXIT_SUCCESS;
 	}
 	if (rc != PV_OK) {
+		/* syslog for sshd's case; stderr for an admin who runs it by hand */
 		syslog(LOG_ERR, "no key for %s: %s", user, err.msg);
+		fprintf(stderr, "pam_vendor-keys: no key for %s: %s\n", user, err.msg);
 		free(rec);
 		return EXIT_FAILURE;
 	}
@@ -76,6 +78,7 @@ static int serve(const char *path, const char *user)
 	rc = EXIT_SUCCESS;
 	if (out.failed) {
 		syslog(LOG_ERR, "no key for %s: the key lines are too long", user);
+		fprintf(stderr, "pam_vendor-keys: no key for %s: the key lines are too long\n", user);
 		rc = EXIT_FAILURE;
 	} else if (out.len == 0) {
 		syslog(LOG_INFO, "no key for %s: window not open, locked or outside its hours",

@@ -49,7 +49,7 @@ static const struct command commands[] = {
      "sealed record. sshd's AuthorizedKeysCommand pam_vendor-keys serves it only while the\n"
      "vendor's window is open, with the vendor's addresses as from=\"...\". Accepted:\n"
      "ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa of at least 3072 bits (--allow-weak:\n"
-     "from 1024 bits). The line must be the key alone (no options before the type); a\n"
+     "from 2048 bits). The line must be the key alone (no options before the type); a\n"
      "vendor holds at most 8 keys.\n\n"
      "Example:\n  otpctl vendor key add acme /root/acme-id_ed25519.pub"},
     {"vendor key list", cmd_vendor_key_list, "vendor key list NAME",
