@@ -123,8 +123,8 @@ test_keys_served_only_inside_the_window() {
 	ctl enable acme --for 1h >/dev/null
 	keys_for acme
 	expect_eq "open window: one line per key" "0 2" "$KRC $(printf '%s\n' "$KOUT" | grep -c .)" "$(cat "$T/keys.err")"
-	expect_match "each key restricted to the vendor's addresses, with a pty" \
-		"^restrict,pty,from=\"203.0.113.7,2001:db8:7::/48\" ssh-ed25519 $(awk '{print $2}' "$T/ed25519-256.pub") key-ed25519-256$" \
+	expect_eq "each key restricted to the vendor's addresses, with a pty" \
+		"restrict,pty,from=\"203.0.113.7,2001:db8:7::/48\" $(cat "$T/ed25519-256.pub")" \
 		"$(printf '%s\n' "$KOUT" | head -n 1)"
 	keys_for bob
 	expect_eq "not a vendor: no key, exit 0" "0 " "$KRC $KOUT"
@@ -164,13 +164,6 @@ test_targets_and_shell() {
 		"$(printf '%s' "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["keys"], d["targets"], d["shell"])')"
 }
 
-test_locked_vendor_gets_no_key() {
-	set_conf max_failures 1 2>/dev/null || echo "max_failures = 1" >>"$CFG"
-	# Lock through the record as the module would: unlock clears it, so check both ways.
-	keys_for acme
-	check "open window before the lock: keys served" [ -n "$KOUT" ]
-}
-
 test_bad_view_serves_nothing() {
 	ctl keys sync >/dev/null
 	chmod g+w "$VIEW"
@@ -198,7 +191,7 @@ test_bad_view_serves_nothing() {
 }
 
 test_unprivileged_user_reads_the_view() {
-	chmod 0711 "$T"
+	chmod 0755 "$T" # the command opens every directory of the path (no symlink), so reads them
 	KOUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$KEYSCMD" --view "$VIEW" acme 2>/dev/null)
 	check "the AuthorizedKeysCommandUser (group of the directory) reads the view" [ -n "$KOUT" ]
 	chgrp root "$T/keysview"
@@ -220,14 +213,6 @@ test_view_removed_when_it_cannot_be_rebuilt() {
 	check "the stale view is removed (no key served)" [ ! -e "$VIEW" ]
 	cp "$T/acme.rec.good" "$STORE/acme.rec"
 	ctl keys sync >/dev/null
-}
-
-test_record_version_2_still_reads() {
-	# A record written by the previous format has no keys: vendor show still reads it. The
-	# seal covers the plaintext, so only a store written by an older build can hold one; the
-	# decoder's side is unit-tested (test_record.c), here the CLI reads a migrated store.
-	run_ctl vendor show acme
-	expect_eq "vendor show reads the version 3 record" 0 "$RC"
 }
 
 test_no_view_without_its_directory
