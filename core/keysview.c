@@ -182,8 +182,9 @@ static void put_options(const struct pv_record *rec, struct pv_buf *out)
 			pv_target_format(&rec->targets[i], text, sizeof(text));
 			pv_buf_printf(out, ",permitopen=\"%s\"", text);
 		}
-		/* port-forwarding also allows -R: no port is allowed to listen. */
-		pv_buf_puts(out, ",permitlisten=\"none\"");
+		/* port-forwarding also allows -R, and OpenSSH 9.2 has no permitlisten="none" (it
+		 * refuses the whole key): sshd's "AllowTcpForwarding local" for the vendor group
+		 * (examples/sshd_config.d/vendors.conf) is what refuses remote forwarding. */
 	}
 	ips = pv_record_allowed_ips(rec, &n_ips);
 	pv_buf_puts(out, ",from=\"");

@@ -34,7 +34,7 @@ int pv_view_find(const char *text, size_t len, const char *name, struct pv_recor
 /* The authorized_keys lines for rec at `now` (local weekday wday, minute of the day, as
  * pv_local_wday_minute gives them; -1 unknown): nothing unless the window is open, the vendor
  * is not locked and now is inside its business hours; else one line per key:
- *   restrict[,pty][,port-forwarding,permitopen="H:P"...][,command="..."],from="CIDR,..." KEY
+ *   restrict,pty|command="...",[port-forwarding,permitopen="H:P",...,]from="CIDR,..." KEY
  * Pure: the caller prints out. */
 void pv_view_authorized_keys(const struct pv_record *rec, int64_t now, int wday, int minute,
                              struct pv_buf *out);

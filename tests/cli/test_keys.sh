@@ -148,7 +148,7 @@ test_targets_and_shell() {
 	ctl vendor set acme --target 192.0.2.10:22 --target '[2001:db8::10]:443' >/dev/null
 	keys_for acme
 	expect_match "targets: forwarding only to them, no shell" \
-		'^restrict,command="[^"]*",port-forwarding,permitopen="192.0.2.10:22",permitopen="\[2001:db8::10\]:443",permitlisten="none",from=' \
+		'^restrict,command="[^"]*",port-forwarding,permitopen="192.0.2.10:22",permitopen="\[2001:db8::10\]:443",from=' \
 		"$(printf '%s\n' "$KOUT" | head -n 1)"
 	run_ctl status acme
 	expect_match "status shows the targets" "targets 192.0.2.10:22, \[2001:db8::10\]:443; shell no" "$OUT"
