@@ -165,6 +165,7 @@ install: all
 	install -m 0755 $(KEYSCMD) $(DESTDIR)$(SBINDIR)/pam_vendor-keys
 	install -m 0644 docs/otpctl.8 $(DESTDIR)$(MANDIR)/man8/otpctl.8
 	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
+	install -m 0644 docs/pam_vendor-keys.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor-keys.8
 	install -m 0644 docs/pam_vendor.conf.5 $(DESTDIR)$(MANDIR)/man5/pam_vendor.conf.5
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 0644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
