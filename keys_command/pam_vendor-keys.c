@@ -78,7 +78,8 @@ static int serve(const char *path, const char *user)
 	rc = EXIT_SUCCESS;
 	if (out.failed) {
 		syslog(LOG_ERR, "no key for %s: the key lines are too long", user);
-		fprintf(stderr, "pam_vendor-keys: no key for %s: the key lines are too long\n", user);
+		fprintf(stderr, "pam_vendor-keys: no key for %s: the key lines are too long\n",
+		        user);
 		rc = EXIT_FAILURE;
 	} else if (out.len == 0) {
 		syslog(LOG_INFO, "no key for %s: window not open, locked or outside its hours",

@@ -486,8 +486,8 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 		char targets[PV_MAX_TARGETS * (PV_IP_TEXT_MAX + 10)];
 		size_t used = strlen(ips);
 		ctl_format_targets(rec, targets, sizeof(targets));
-		snprintf(ips + used, sizeof(ips) - used, "%stargets %s; shell %s",
-		         used ? "; " : "", targets, pv_record_shell_allowed(rec) ? "yes" : "no");
+		snprintf(ips + used, sizeof(ips) - used, "%stargets %s; shell %s", used ? "; " : "",
+		         targets, pv_record_shell_allowed(rec) ? "yes" : "no");
 	}
 	if (va->set_hours) {
 		char hours[PV_SCHEDULE_TEXT_MAX + 1];
@@ -519,8 +519,9 @@ int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv)
 		return rc;
 	if (va.n_ips == 0 && va.note == NULL && !va.set_hours && !va.set_targets &&
 	    va.shell == PV_SHELL_AUTO)
-		return ctl_usage_error(cmd, "nothing to change: give --ip, --note, --hours, --target, "
-		                            "--no-targets, --shell or --no-shell");
+		return ctl_usage_error(cmd,
+		                       "nothing to change: give --ip, --note, --hours, --target, "
+		                       "--no-targets, --shell or --no-shell");
 	if (!ctl_check_name(va.name) || (va.note != NULL && !note_ok(va.note)) ||
 	    ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;

@@ -327,8 +327,9 @@ static int add_target(const struct sockaddr *sa, uint16_t port, struct pv_target
 	struct pv_target t;
 	size_t i;
 
-	if (getnameinfo(sa, sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-	                                             : sizeof(struct sockaddr_in6),
+	if (getnameinfo(sa,
+	                sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+	                                         : sizeof(struct sockaddr_in6),
 	                numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST) != 0 ||
 	    pv_addr_parse(numeric, &t.host) != PV_OK) {
 		ctl_error("--target %.64s resolved to an address that cannot be used", text);

@@ -23,7 +23,7 @@ done
 
 KEYSCMD=$(dirname "$OTPCTL")/pam_vendor-keys
 new_env
-trap cleanup_dirs EXIT
+trap 'remove_accounts; cleanup_dirs' EXIT
 VIEW=$T/keysview/view
 ctl() { "$OTPCTL" --config "$CFG" "$@"; }
 # keys_for USER: what sshd would get (stdout), exit status in KRC.
@@ -215,6 +215,48 @@ test_view_removed_when_it_cannot_be_rebuilt() {
 	ctl keys sync >/dev/null
 }
 
+# doctor_keys SSHD-BODY-LINES...: run doctor (sshd area and the store only) against an sshd
+# config whose vendor Match block has these lines; FINDINGS gets "id" lines.
+doctor_keys() {
+	{
+		echo "HostKey $T/hostkey"
+		echo "UsePAM yes"
+		echo "KbdInteractiveAuthentication yes"
+		echo "UseDNS no"
+		echo "Match User $DV"
+		printf '\t%s\n' "AuthenticationMethods publickey,keyboard-interactive:pam" "$@"
+	} >"$T/sshd_config"
+	FINDINGS=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" \
+		--skip pam --skip audit --skip system --skip vendor 2>/dev/null |
+		python3 -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin)["findings"]]')
+}
+
+test_doctor_checks_the_keys_command() {
+	DV=kd$PV_RUN
+	add_user "$DV" -M -s /bin/sh || { not_ok "doctor: test account" "useradd failed"; return; }
+	mkdir -p /run/sshd
+	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
+	ctl vendor add "$DV" --ip 203.0.113.9 >/dev/null 2>&1
+	local good=("AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD --view $VIEW %u"
+		"AuthorizedKeysCommandUser nobody" "AllowTcpForwarding local")
+	doctor_keys "${good[@]}"
+	expect_match "doctor: a vendor without a stored key is named" "sshd.keys_command.$DV.keys" "$FINDINGS"
+	ctl vendor key add "$DV" "$T/ed25519-256.pub" >/dev/null
+	doctor_keys "${good[@]}"
+	expect_no_match "doctor: the example's settings pass" "sshd.keys_command" "$FINDINGS"
+	doctor_keys "AuthorizedKeysCommand $KEYSCMD --view $VIEW %u" "AuthorizedKeysCommandUser root" \
+		"AllowTcpForwarding yes"
+	expect_match "doctor: authorized_keys still read, root as the command's user, -R allowed" \
+		"^sshd.keys_command.$DV\$" "$FINDINGS"
+	doctor_keys "AllowTcpForwarding no"
+	expect_match "doctor: stored keys that sshd does not ask for are named" "sshd.keys_command.$DV.keys" "$FINDINGS"
+	chgrp root "$T/keysview"
+	doctor_keys "${good[@]}"
+	expect_match "doctor: a view the command's user cannot read is named" "sshd.keys_command.view" "$FINDINGS"
+	chgrp nogroup "$T/keysview"
+	ctl vendor remove "$DV" >/dev/null 2>&1
+}
+
 test_no_view_without_its_directory
 test_key_add_list_remove
 test_bad_keys_are_refused
@@ -224,4 +266,5 @@ test_targets_and_shell
 test_bad_view_serves_nothing
 test_unprivileged_user_reads_the_view
 test_view_removed_when_it_cannot_be_rebuilt
+test_doctor_checks_the_keys_command
 finish

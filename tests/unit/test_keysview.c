@@ -15,7 +15,7 @@
 #include "keysview.h"
 #include "testutil.h"
 
-#define NOW INT64_C(1800000000)
+#define NOW         INT64_C(1800000000)
 #define ED25519_B64 "AAAAC3NzaC1lZDI1NTE5AAAAIIcJbD5i4SLaQv4CzK4UJEDuYEArLTZz+Vsouj03kKDE"
 
 static void vendor(struct pv_record *rec, const char *name)
@@ -91,7 +91,8 @@ static void assert_view_refused(const char *text)
 	free(rec);
 }
 
-#define REC(name) "pam_vendor-record 3\nname " name "\nserial 7\ncreated 1700000000\nip 203.0.113.7\nend\n"
+#define REC(name)                                                                                  \
+	"pam_vendor-record 3\nname " name "\nserial 7\ncreated 1700000000\nip 203.0.113.7\nend\n"
 static void test_damaged_view_is_refused_whole(void **state)
 {
 	struct pv_record *rec = malloc(sizeof(*rec));
@@ -102,12 +103,12 @@ static void test_damaged_view_is_refused_whole(void **state)
 	assert_int_equal(pv_view_find(good, strlen(good), "acme", rec, &err), PV_OK);
 	free(rec);
 	assert_view_refused("");
-	assert_view_refused(PV_VIEW_MAGIC "\n" REC("acme"));                 /* no trailer */
-	assert_view_refused(REC("acme") "view-end\n");                       /* no header */
+	assert_view_refused(PV_VIEW_MAGIC "\n" REC("acme")); /* no trailer */
+	assert_view_refused(REC("acme") "view-end\n");       /* no header */
 	assert_view_refused(PV_VIEW_MAGIC "\n" REC("acme") REC("acme") "view-end\n"); /* twice */
 	/* Another vendor's entry damaged: refused, not only that vendor's. */
 	assert_view_refused(PV_VIEW_MAGIC "\n" REC("acme") "pam_vendor-record 3\nname bob\nend\n"
-	                                  "view-end\n");
+	                                                   "view-end\n");
 	assert_view_refused(PV_VIEW_MAGIC "\n" REC("acme") "garbage\nview-end\n");
 }
 
@@ -119,8 +120,9 @@ static void test_keys_only_while_the_window_is_open(void **state)
 	assert_non_null(rec);
 	vendor(rec, "acme");
 	lines = lines_for(rec, NOW, 1, 600);
-	assert_string_equal(lines, "restrict,pty,from=\"203.0.113.7,2001:db8:7::/48\" ssh-ed25519 " ED25519_B64
-	                           " alice@acme\n");
+	assert_string_equal(
+	    lines, "restrict,pty,from=\"203.0.113.7,2001:db8:7::/48\" ssh-ed25519 " ED25519_B64
+	           " alice@acme\n");
 	free(lines);
 	lines = lines_for(rec, NOW + 3600, 1, 600); /* the window's end: closed */
 	assert_string_equal(lines, "");
@@ -179,8 +181,8 @@ static void test_lines_follow_targets_shell_and_narrowed_window(void **state)
 /* An RSA key of 8192 bits: its line is longer than any printf buffer. */
 static void test_long_rsa_key_lines_are_complete(void **state)
 {
-	static const unsigned char head[] = {0, 0, 0, 7, 's', 's', 'h', '-', 'r', 's',
-	                                     'a', 0, 0, 0, 3, 1,   0,   1, 0, 0, 4, 1, 0};
+	static const unsigned char head[] = {0, 0, 0, 7, 's', 's', 'h', '-', 'r', 's', 'a', 0,
+	                                     0, 0, 3, 1, 0,   1,   0,   0,   4,   1,   0};
 	struct pv_record *rec = malloc(sizeof(*rec));
 	char b64[PV_KEY_B64_MAX];
 	char *lines;
