@@ -289,11 +289,13 @@ int pv_sshkey_parse_line(const char *line, struct pv_sshkey *key, struct pv_sshk
 void pv_sshkey_fingerprint(const struct pv_sshkey *key, char out[PV_KEY_FP_MAX + 1])
 {
 	unsigned char digest[crypto_hash_sha256_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
+	                                   sodium_base64_VARIANT_ORIGINAL_NO_PADDING)];
 
 	crypto_hash_sha256(digest, key->blob, key->blob_len);
-	memcpy(out, "SHA256:", 7);
-	sodium_bin2base64(out + 7, PV_KEY_FP_MAX + 1 - 7, digest, sizeof(digest),
+	sodium_bin2base64(b64, sizeof(b64), digest, sizeof(digest),
 	                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+	snprintf(out, PV_KEY_FP_MAX + 1, "SHA256:%s", b64);
 }
 
 void pv_sshkey_base64(const struct pv_sshkey *key, char out[PV_KEY_B64_MAX])

@@ -188,14 +188,12 @@ int cmd_vendor_key_add(struct otpctl *ctl, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--allow-weak") == 0)
 			allow_weak = true;
-		else if (argv[i][0] == '-' && strcmp(argv[i], "-") != 0)
+		else if ((argv[i][0] == '-' && strcmp(argv[i], "-") != 0) || path != NULL)
 			return ctl_usage_arg(cmd, argv[i]);
 		else if (name == NULL)
 			name = argv[i];
-		else if (path == NULL)
-			path = argv[i];
 		else
-			return ctl_usage_arg(cmd, argv[i]);
+			path = argv[i];
 	}
 	if (name == NULL || path == NULL)
 		return ctl_usage_error(cmd, "give the vendor NAME and its public key FILE (or -)");
