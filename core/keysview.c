@@ -56,6 +56,11 @@ int pv_view_encode(const struct pv_record *recs, size_t n, struct pv_buf *out, s
 		pv_view_redact(&recs[i], pub);
 		if (pv_record_encode(pub, &text, &len, err) != PV_OK)
 			goto out;
+		if (len > PV_VIEW_ENTRY_MAX) { /* cannot happen with the record's bounds */
+			free(text);
+			pv_err_set(err, "the keys view entry of %s is too large", pub->name);
+			goto out;
+		}
 		pv_buf_append(out, text, len);
 		free(text);
 	}

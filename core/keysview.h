@@ -15,8 +15,11 @@
 #include "record.h"
 
 #define PV_VIEW_MAGIC       "pam_vendor-keys-view 1"
-#define PV_VIEW_MAX_VENDORS 4096
-#define PV_VIEW_MAX         ((size_t)PV_VIEW_MAX_VENDORS * PV_RECORD_TEXT_MAX)
+#define PV_VIEW_MAX_VENDORS 1024
+/* A vendor's public part encodes to under 20 KiB (8 RSA-8192 keys, 64 addresses, 16 targets,
+ * no code): the bound of one read of the view by the command. */
+#define PV_VIEW_ENTRY_MAX 20480
+#define PV_VIEW_MAX       ((size_t)PV_VIEW_MAX_VENDORS * PV_VIEW_ENTRY_MAX)
 
 /* The view's copy of a record: everything the command uses, nothing else (no code hash, no
  * TOTP secret, no note, no failures, no last login). */

@@ -82,8 +82,10 @@ static int serve(const char *path, const char *user)
 		        user);
 		rc = EXIT_FAILURE;
 	} else if (out.len == 0) {
-		syslog(LOG_INFO, "no key for %s: window not open, locked or outside its hours",
-		       user);
+		syslog(
+		    LOG_INFO,
+		    "no key for %s: window not open, locked, outside its hours, or no key stored",
+		    user);
 	} else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
 		syslog(LOG_ERR, "keys for %s: cannot write them to sshd", user);
 		rc = EXIT_FAILURE;

@@ -184,6 +184,9 @@ test_bad_view_serves_nothing() {
 	rm -f "$VIEW"
 	keys_for acme
 	expect_eq "missing view: nothing, exit 1" "1 " "$KRC $KOUT"
+	run_ctl expire
+	check "otpctl expire (every minute) rebuilds it" [ -f "$VIEW" ]
+	rm -f "$VIEW"
 	run_ctl keys sync
 	expect_match "keys sync rebuilds it" "rewritten: 1 vendor" "$OUT"
 	keys_for acme

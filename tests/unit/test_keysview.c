@@ -201,6 +201,52 @@ static void test_long_rsa_key_lines_are_complete(void **state)
 	free(rec);
 }
 
+/* The largest public part a record can have fits PV_VIEW_ENTRY_MAX, so every view a store
+ * can hold is read back by the command. */
+static void test_largest_entry_fits_the_bound(void **state)
+{
+	static const unsigned char head[] = {0, 0, 0, 7, 's', 's', 'h', '-', 'r', 's', 'a', 0,
+	                                     0, 0, 3, 1, 0,   1,   0,   0,   4,   1,   0};
+	struct pv_record *rec = calloc(1, sizeof(*rec));
+	struct pv_buf text;
+	struct pv_err err;
+	size_t i;
+
+	assert_non_null(rec);
+	vendor(rec, "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz");
+	rec->n_ips = 0;
+	for (i = 0; i < PV_MAX_IPS; i++) {
+		char a[64];
+		snprintf(a, sizeof(a), "2001:db8:%zx:ffff:ffff:ffff:ffff:ffff", i + 0x1000);
+		rec->ips[rec->n_ips++] = tu_cidr(a);
+		rec->window_ips[rec->n_window_ips++] = tu_cidr(a);
+	}
+	for (i = 0; i < PV_SCHEDULE_MAX_RULES; i++)
+		rec->hours.rule[rec->hours.n++] = (struct pv_schedule_rule){0x7f, 1000, 1440};
+	for (i = 0; i < PV_MAX_KEYS; i++) {
+		memcpy(rec->keys[i].blob, head, sizeof(head));
+		memset(rec->keys[i].blob + sizeof(head), (int)(0x80 + i), 1024);
+		rec->keys[i].blob_len = sizeof(head) + 1024;
+		memset(rec->keys[i].comment, 'c', PV_KEY_COMMENT_MAX);
+		rec->keys[i].comment[PV_KEY_COMMENT_MAX] = '\0';
+	}
+	rec->n_keys = PV_MAX_KEYS;
+	for (i = 0; i < PV_MAX_TARGETS; i++) {
+		char a[64];
+		snprintf(a, sizeof(a), "2001:db8:%zx:ffff:ffff:ffff:ffff:ffff", i + 0x2000);
+		rec->targets[i].host = tu_cidr(a);
+		rec->targets[i].port = 65535;
+	}
+	rec->n_targets = PV_MAX_TARGETS;
+	rec->window_start = INT64_C(253402300700);
+	rec->window_end = INT64_C(253402300799);
+	if (pv_view_encode(rec, 1, &text, &err) != PV_OK)
+		fail_msg("refused: %s", err.msg);
+	assert_true(text.len < PV_VIEW_ENTRY_MAX);
+	pv_buf_free(&text);
+	free(rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +255,7 @@ int main(void)
 	    cmocka_unit_test(test_keys_only_while_the_window_is_open),
 	    cmocka_unit_test(test_lines_follow_targets_shell_and_narrowed_window),
 	    cmocka_unit_test(test_long_rsa_key_lines_are_complete),
+	    cmocka_unit_test(test_largest_entry_fits_the_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
