@@ -144,11 +144,37 @@ test_one_target_forwarding_only() {
 	ctl vendor set "$VENDOR" --no-targets
 }
 
+# ssh -J itself: the vendor jumps through the bastion (key + code) to its one target, here the
+# publickey-only sshd, where the non-vendor account logs in with its own key. The client's
+# options reach the jump ssh through -F.
+test_proxyjump_to_the_target() {
+	printf '%s\n' "IdentityFile $T/id" "IdentitiesOnly yes" "BindAddress 127.0.0.5" \
+		"StrictHostKeyChecking no" "UserKnownHostsFile /dev/null" "LogLevel ERROR" \
+		"PreferredAuthentications publickey,keyboard-interactive" \
+		"NumberOfPasswordPrompts 1" "ConnectTimeout 10" >"$T/ssh_config"
+	ctl vendor set "$VENDOR" --target "127.0.0.1:$PORT_PK"
+	issue_code
+	: >"$T/prompts"
+	OUT=$(SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 \
+		ssh -F "$T/ssh_config" -J "$VENDOR@127.0.0.1:$PORT" -p "$PORT_PK" "$OTHER@127.0.0.1" \
+		'echo via-jump-as-$(id -un)' </dev/null 2>"$T/ssh.err")
+	expect_eq "ssh -J vendor@bastion target reaches the target" "via-jump-as-$OTHER" "$OUT"
+	expect_eq "the bastion asked the vendor's code once" 1 "$(grep -c 'One-time code' "$T/prompts")"
+	issue_code
+	OUT=$(SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none timeout 60 \
+		ssh -F "$T/ssh_config" -J "$VENDOR@127.0.0.1:$PORT" -p "$PORT" "$OTHER@127.0.0.1" \
+		true </dev/null 2>"$T/ssh.err")
+	check "ssh -J to another port of the bastion is refused" [ $? -ne 0 ]
+	expect_match "the jump's forward is what fails" "stdio forwarding failed|administratively prohibited|open failed" "$(cat "$T/ssh.err")"
+	ctl vendor set "$VENDOR" --no-targets
+}
+
 test_stored_key_and_code_inside_the_window
 test_key_only_in_authorized_keys_is_ignored
 test_address_outside_the_list_gets_no_key
 test_window_closed_refused_even_without_pam_vendor
 test_one_target_forwarding_only
+test_proxyjump_to_the_target
 if [ -n "$(sshd_sanitizer_reports)" ]; then
 	not_ok "sanitizer reports from sshd's processes" "$(sshd_sanitizer_reports | head -n 20)"
 fi
