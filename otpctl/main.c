@@ -51,7 +51,7 @@ static const struct command commands[] = {
      "ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa of at least 3072 bits (--allow-weak:\n"
      "from 2048 bits). The line must be the key alone (no options before the type); a\n"
      "vendor holds at most 8 keys.\n\n"
-     "Example:\n  otpctl vendor key add acme /root/acme-id_ed25519.pub"},
+     "Example:\n  otpctl vendor key add acme acme.pub"},
     {"vendor key list", cmd_vendor_key_list, "vendor key list NAME",
      "The vendor's stored keys: type, bits, SHA256 fingerprint (as ssh-keygen -l prints it),\n"
      "comment.\n\nExample:\n  otpctl vendor key list acme"},
