@@ -14,6 +14,9 @@
 #include "otpctl.h"
 #include "safefile.h"
 
+/* The lock file beside the view (never removed: the lock lives on its inode). */
+#define PV_VIEW_LOCK ".view.lock"
+
 /* Commands after which the view is rewritten (main.c asks). */
 bool ctl_changes_vendors(const char *command)
 {
@@ -74,12 +77,40 @@ static int write_view(struct otpctl *ctl, int dirfd, const char *base, size_t *c
 	return rc;
 }
 
+/* One rebuild at a time, from before the store is loaded until after the rename: two
+ * concurrent otpctl runs (an admin's disable, the timer's expire) could otherwise rename their
+ * views in the wrong order and an older snapshot (keys of a disabled vendor) would win. On a
+ * timeout the view is left as it is (removing it without the lock could still lose to the
+ * holder's rename): the error says to run keys sync. Returns the lock fd or -1. */
+static int lock_view(struct otpctl *ctl, int dirfd, const char *base)
+{
+	char display[PATH_MAX + sizeof(PV_VIEW_LOCK)];
+	struct pv_err err;
+	int fd;
+
+	if (strcmp(base, PV_VIEW_LOCK) == 0) {
+		ctl_error("keys_view %s has the name of the view's lock file; choose another name",
+		          ctl->cfg.keys_view);
+		return -1;
+	}
+	snprintf(display, sizeof(display), "%.*s%s",
+	         (int)(strlen(ctl->cfg.keys_view) - strlen(base)), ctl->cfg.keys_view,
+	         PV_VIEW_LOCK);
+	fd = pv_lock_file_at(dirfd, PV_VIEW_LOCK, (int)ctl->cfg.lock_timeout, display, &err);
+	if (fd < 0)
+		ctl_error("cannot rewrite the keys view %s: %s; it may be stale: run otpctl keys "
+		          "sync",
+		          ctl->cfg.keys_view, err.msg);
+	return fd;
+}
+
 int ctl_keys_view_refresh(struct otpctl *ctl, size_t *count)
 {
 	char base[NAME_MAX + 1];
 	struct pv_err err;
 	size_t n = 0;
 	int dirfd;
+	int lockfd;
 
 	if (count != NULL)
 		*count = 0;
@@ -88,6 +119,11 @@ int ctl_keys_view_refresh(struct otpctl *ctl, size_t *count)
 	dirfd = pv_open_parent(ctl->cfg.keys_view, false, base, sizeof(base), &err);
 	if (dirfd < 0) {
 		ctl_error("cannot write the keys view: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	lockfd = lock_view(ctl, dirfd, base);
+	if (lockfd < 0) {
+		close(dirfd);
 		return EXIT_FAIL;
 	}
 	if (write_view(ctl, dirfd, base, &n, &err) != PV_OK) {
@@ -99,9 +135,11 @@ int ctl_keys_view_refresh(struct otpctl *ctl, size_t *count)
 		          ctl->cfg.keys_view, err.msg,
 		          removed ? "it was removed, so no vendor key is served until then"
 		                  : "it could not be removed either and may be stale");
+		close(lockfd);
 		close(dirfd);
 		return EXIT_FAIL;
 	}
+	close(lockfd); /* after the rename: the next writer loads a store at least this new */
 	close(dirfd);
 	if (count != NULL)
 		*count = n;

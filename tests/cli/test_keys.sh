@@ -260,12 +260,41 @@ test_doctor_checks_the_keys_command() {
 	ctl vendor remove "$DV" >/dev/null 2>&1
 }
 
+# SHOULD-1 of the review: two otpctl runs rebuilding the view at once. strace holds the view's
+# rename of an unrelated `vendor set` (its third renameat: record, serial, view) for 3 s; a
+# `disable` runs meanwhile. Without the view lock the held, older snapshot (keys served) is
+# renamed last and wins; with it, disable waits and loads the store after the rename.
+test_concurrent_rebuilds_keep_the_newest() {
+	if ! command -v strace >/dev/null 2>&1; then
+		skip "concurrent view rebuilds" "strace is not installed"; return
+	fi
+	ctl vendor add beta --ip 192.0.2.9 >/dev/null 2>&1
+	ctl enable acme --for 1h --replace >/dev/null
+	keys_for acme
+	check "concurrent rebuilds: keys served before" [ -n "$KOUT" ]
+	strace -qq -f -o /dev/null -e inject=renameat:delay_enter=3000000:when=3 \
+		"$OTPCTL" --config "$CFG" vendor set beta --note later >/dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 1 200); do # until the held writer's new view is written (its rename waits)
+		compgen -G "$T/keysview/.view.*.tmp" >/dev/null && break
+		sleep 0.05
+	done
+	run_ctl disable acme
+	expect_eq "concurrent rebuilds: disable works" 0 "$RC" "$ERR"
+	wait "$pid"
+	keys_for acme
+	expect_eq "concurrent rebuilds: the older snapshot never wins (no key after disable)" "0 " "$KRC $KOUT"
+	ctl vendor remove beta >/dev/null 2>&1
+	ctl enable acme --for 1h >/dev/null
+}
+
 test_no_view_without_its_directory
 test_key_add_list_remove
 test_bad_keys_are_refused
 test_view_file_and_mode
 test_keys_served_only_inside_the_window
 test_targets_and_shell
+test_concurrent_rebuilds_keep_the_newest
 test_bad_view_serves_nothing
 test_unprivileged_user_reads_the_view
 test_view_removed_when_it_cannot_be_rebuilt
