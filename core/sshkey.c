@@ -40,24 +40,35 @@ static bool string_is(const unsigned char *data, size_t len, const char *want)
 	return len == strlen(want) && memcmp(data, want, len) == 0;
 }
 
-/* Bits of a positive mpint (RFC 4251: big-endian, a leading zero byte only before a high bit). */
+/* A positive mpint in its one canonical encoding (RFC 4251: big-endian, no sign bit, a
+ * leading zero byte only before a byte with its high bit set). Non-minimal encodings are
+ * refused: sshd and ssh-keygen fingerprint the canonical blob, and duplicates are compared
+ * byte for byte. */
+static bool mpint_canonical_positive(const unsigned char *data, size_t len)
+{
+	if (len == 0 || (data[0] & 0x80))
+		return false;
+	return data[0] != 0 || (len > 1 && (data[1] & 0x80));
+}
+
+/* Bits of a canonical positive mpint. */
 static unsigned mpint_bits(const unsigned char *data, size_t len)
 {
 	unsigned bits;
 	unsigned char top;
 
-	while (len > 0 && data[0] == 0) {
+	if (data[0] == 0) {
 		data++;
 		len--;
 	}
-	if (len == 0)
-		return 0;
 	bits = (unsigned)(len - 1) * 8;
 	for (top = data[0]; top != 0; top >>= 1)
 		bits++;
 	return bits;
 }
 
+/* RSA: an odd public exponent of at least 3 (e = 1 signs anything: s^1 = s; an even e is no
+ * RSA key) and an odd modulus, both canonical. */
 static int check_rsa(struct reader *r, unsigned *bits, struct pv_err *err)
 {
 	const unsigned char *e;
@@ -65,12 +76,41 @@ static int check_rsa(struct reader *r, unsigned *bits, struct pv_err *err)
 	size_t e_len;
 	size_t n_len;
 
-	if (!read_string(r, &e, &e_len) || !read_string(r, &n, &n_len) || e_len == 0 ||
-	    n_len == 0 || (e[0] & 0x80) || (n[0] & 0x80)) {
-		pv_err_set(err, "the ssh-rsa key is malformed");
+	if (!read_string(r, &e, &e_len) || !read_string(r, &n, &n_len) ||
+	    !mpint_canonical_positive(e, e_len) || !mpint_canonical_positive(n, n_len)) {
+		pv_err_set(err,
+		           "the ssh-rsa key is malformed (a number not in its canonical form)");
+		return PV_ERR;
+	}
+	if ((e[e_len - 1] & 1) == 0 || (e_len == 1 && e[0] < 3)) {
+		pv_err_set(err,
+		           "the ssh-rsa key's public exponent is not an odd number of at least 3");
+		return PV_ERR;
+	}
+	if ((n[n_len - 1] & 1) == 0) {
+		pv_err_set(err, "the ssh-rsa key's modulus is even: not an RSA key");
 		return PV_ERR;
 	}
 	*bits = mpint_bits(n, n_len);
+	return PV_OK;
+}
+
+/* Ed25519: a canonical point of the prime-order group, not of small order (libsodium): with
+ * the identity or another small-order point anyone forges a signature sshd accepts. */
+static int check_ed25519(struct reader *r, struct pv_err *err)
+{
+	const unsigned char *pk;
+	size_t pk_len;
+
+	if (!read_string(r, &pk, &pk_len) || pk_len != crypto_core_ed25519_BYTES) {
+		pv_err_set(err, "the ssh-ed25519 key is malformed");
+		return PV_ERR;
+	}
+	if (crypto_core_ed25519_is_valid_point(pk) != 1) {
+		pv_err_set(err, "the ssh-ed25519 key is not a valid public key (a small-order or "
+		                "non-canonical point, for which anyone can sign)");
+		return PV_ERR;
+	}
 	return PV_OK;
 }
 
@@ -108,9 +148,7 @@ int pv_sshkey_blob_check(const unsigned char *blob, size_t len, struct pv_sshkey
 {
 	struct reader r = {blob, len};
 	const unsigned char *type;
-	const unsigned char *pk;
 	size_t type_len;
-	size_t pk_len;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
@@ -122,9 +160,7 @@ int pv_sshkey_blob_check(const unsigned char *blob, size_t len, struct pv_sshkey
 	memcpy(info->type, type, type_len);
 	if (strcmp(info->type, "ssh-ed25519") == 0) {
 		info->bits = 256;
-		rc = read_string(&r, &pk, &pk_len) && pk_len == 32 ? PV_OK : PV_ERR;
-		if (rc != PV_OK)
-			pv_err_set(err, "the ssh-ed25519 key is malformed");
+		rc = check_ed25519(&r, err);
 	} else if (strcmp(info->type, "ssh-rsa") == 0) {
 		rc = check_rsa(&r, &info->bits, err);
 	} else if (strncmp(info->type, "ecdsa-sha2-", strlen("ecdsa-sha2-")) == 0) {

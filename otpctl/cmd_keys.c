@@ -4,6 +4,7 @@
  * (keys_view.c writes what that command reads). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,6 +86,67 @@ static int parse_key_text(const char *path, char *text, bool allow_weak, struct 
 		ctl_error("%s: an RSA key of %u bits is too weak (at least %d%s)", path, info->bits,
 		          PV_KEY_RSA_MIN,
 		          info->bits < PV_KEY_RSA_FLOOR ? "" : "; --allow-weak accepts it anyway");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+#define SSH_KEYGEN "/usr/bin/ssh-keygen"
+
+/* Write "TYPE BASE64" of key to a fresh private file in /tmp; its name in tmp. */
+static int write_temp_key(const struct pv_sshkey *key, const char *type, char *tmp, size_t len)
+{
+	char b64[PV_KEY_B64_MAX];
+	int fd;
+	bool ok;
+
+	snprintf(tmp, len, "/tmp/otpctl-key.XXXXXX");
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ctl_error("cannot create a temporary file in /tmp: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	pv_sshkey_base64(key, b64);
+	ok = dprintf(fd, "%s %s\n", type, b64) > 0;
+	if (close(fd) != 0 || !ok) {
+		ctl_error("cannot write the temporary file %s", tmp);
+		unlink(tmp);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* A second opinion, at add time only (the module never runs it): ssh-keygen -l must read the
+ * key and print the fingerprint we computed. It refuses what this parser does not check, an
+ * ECDSA point off its curve (sshd would ignore such a line and the admin be told "added"). */
+static int keygen_agrees(const char *path, const struct pv_sshkey *key,
+                         const struct pv_sshkey_info *info)
+{
+	char tmp[64];
+	char fp[PV_KEY_FP_MAX + 1];
+	char out[1024];
+	const char *argv[] = {SSH_KEYGEN, "-l", "-f", tmp, NULL};
+	struct pv_err err;
+	const char *got;
+	int status = -1;
+	int rc;
+
+	if (write_temp_key(key, info->type, tmp, sizeof(tmp)) != EXIT_OK)
+		return EXIT_FAIL;
+	rc = ctl_run(argv, false, 10, out, sizeof(out), &status, &err);
+	unlink(tmp);
+	if (rc != PV_OK) {
+		ctl_error("%s: cannot check the key with %s: %s", path, SSH_KEYGEN, err.msg);
+		return EXIT_FAIL;
+	}
+	pv_sshkey_fingerprint(key, fp);
+	got = strchr(out, ' ');
+	if (status != 0 || got == NULL || strncmp(got + 1, fp, strlen(fp)) != 0 ||
+	    got[1 + strlen(fp)] != ' ') {
+		ctl_error(
+		    "%s: ssh-keygen -l refuses the %s key (not a valid public key: sshd would "
+		    "not accept it either)",
+		    path, info->type);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
@@ -204,7 +266,7 @@ int cmd_vendor_key_add(struct otpctl *ctl, int argc, char **argv)
 		return EXIT_FAIL;
 	if (read_key_file(path, text, KEY_FILE_MAX) != EXIT_OK ||
 	    parse_key_text(path, text, allow_weak, &key, &info) != EXIT_OK ||
-	    ctl_open(ctl) != EXIT_OK)
+	    keygen_agrees(path, &key, &info) != EXIT_OK || ctl_open(ctl) != EXIT_OK)
 		goto out;
 	memset(&kc, 0, sizeof(kc));
 	kc.ctl = ctl;

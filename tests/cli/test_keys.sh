@@ -105,6 +105,27 @@ test_bad_keys_are_refused() {
 	expect_refused "target port 0" "not HOST:PORT" vendor set acme --target 192.0.2.10:0
 	expect_refused "IPv6 target without brackets" "not HOST:PORT" vendor set acme --target 2001:db8::1:22
 	expect_refused "unresolvable target" "cannot resolve" vendor set acme --target no-such-host.invalid:22
+	# Review SHOULD-2 / NIT-1: keys anyone can sign for, a key sshd ignores, a re-encoded key.
+	python3 - "$T" <<'PY'
+import base64, struct, sys
+T = sys.argv[1]
+def s(b): return struct.pack(">I", len(b)) + b
+def w(name, typ, blob):
+    open(f"{T}/{name}.pub", "w").write(f"{typ} {base64.b64encode(blob).decode()} {name}\n")
+w("identity", "ssh-ed25519", s(b"ssh-ed25519") + s(b"\x01" + b"\x00" * 31))
+n = b"\x00" + b"\xc5" * 383 + b"\x01"
+w("rsa-e1", "ssh-rsa", s(b"ssh-rsa") + s(b"\x01") + s(n))
+w("offcurve", "ecdsa-sha2-nistp256", s(b"ecdsa-sha2-nistp256") + s(b"nistp256") + s(b"\x04" + b"\x01" * 64))
+blob = base64.b64decode(open(f"{T}/rsa-3072.pub").read().split()[1])
+t = 4 + struct.unpack(">I", blob[:4])[0]
+e_end = t + 4 + struct.unpack(">I", blob[t:t + 4])[0]
+n = blob[e_end + 4:]
+w("padded", "ssh-rsa", blob[:e_end] + s(b"\x00\x00" + n))
+PY
+	expect_refused "ed25519 identity point (small order)" "small-order" vendor key add acme "$T/identity.pub"
+	expect_refused "rsa with e = 1" "exponent" vendor key add acme "$T/rsa-e1.pub" --allow-weak
+	expect_refused "ecdsa point not on the curve" "ssh-keygen -l refuses" vendor key add acme "$T/offcurve.pub"
+	expect_refused "rsa with a non-canonical modulus" "canonical" vendor key add acme "$T/padded.pub"
 	run_ctl vendor key add acme "$T/rsa-2048.pub" --allow-weak
 	expect_eq "rsa 2048 with --allow-weak is accepted" 0 "$RC"
 	run_ctl vendor key remove acme "$(fp "$T/rsa-2048.pub")"

@@ -16,7 +16,7 @@
 
 #define NOW INT64_C(1800000000)
 
-/* A well-formed ssh-rsa blob with a modulus of n_bytes bytes (high bit set: 8 * n_bytes
+/* A well-formed ssh-rsa blob with an odd modulus of n_bytes bytes (high bit set: 8 * n_bytes
  * bits), told apart by tag. */
 static void rsa_key(struct pv_sshkey *k, size_t n_bytes, unsigned char tag, const char *comment)
 {
@@ -34,6 +34,7 @@ static void rsa_key(struct pv_sshkey *k, size_t n_bytes, unsigned char tag, cons
 	*p++ = 0; /* mpint: a zero byte before a high bit */
 	memset(p, tag, n_bytes);
 	p[0] = 0xff;
+	p[n_bytes - 1] |= 1; /* an RSA modulus is odd */
 	k->blob_len = sizeof(head) + 4 + 1 + n_bytes;
 	snprintf(k->comment, sizeof(k->comment), "%s", comment);
 }

@@ -8,7 +8,10 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "sshkey.h"
 #include "testutil.h"
@@ -147,6 +150,109 @@ static void test_malformed_data_is_refused(void **state)
 	    "after its end");
 }
 
+/* A key line built from its wire fields: the type string, then each field as an RFC 4253
+ * string (for mpints: the bytes as given, canonical or not). */
+struct wire {
+	unsigned char blob[2048];
+	size_t len;
+};
+
+static void put_string(struct wire *w, const void *data, size_t len)
+{
+	assert_true(w->len + 4 + len <= sizeof(w->blob));
+	w->blob[w->len++] = (unsigned char)(len >> 24);
+	w->blob[w->len++] = (unsigned char)(len >> 16);
+	w->blob[w->len++] = (unsigned char)(len >> 8);
+	w->blob[w->len++] = (unsigned char)len;
+	memcpy(w->blob + w->len, data, len);
+	w->len += len;
+}
+
+static void wire_line(const struct wire *w, const char *type, char *line, size_t line_len)
+{
+	char b64[sodium_base64_ENCODED_LEN(sizeof(w->blob), sodium_base64_VARIANT_ORIGINAL)];
+
+	sodium_bin2base64(b64, sizeof(b64), w->blob, w->len, sodium_base64_VARIANT_ORIGINAL);
+	snprintf(line, line_len, "%s %s made", type, b64);
+}
+
+static void ed25519_line(const unsigned char pk[32], char *line, size_t line_len)
+{
+	struct wire w = {{0}, 0};
+
+	put_string(&w, "ssh-ed25519", strlen("ssh-ed25519"));
+	put_string(&w, pk, 32);
+	wire_line(&w, "ssh-ed25519", line, line_len);
+}
+
+/* An RSA line: e as given; n = lead zero bytes, then 384 bytes (3072 bits) 0x80 .. last. */
+static void rsa_line(const unsigned char *e, size_t e_len, size_t lead, unsigned char last,
+                     char *line, size_t line_len)
+{
+	unsigned char n[400];
+	struct wire w = {{0}, 0};
+
+	memset(n, 0, lead);
+	memset(n + lead, 0x35, 384);
+	n[lead] = 0x80;
+	n[lead + 383] = last;
+	put_string(&w, "ssh-rsa", strlen("ssh-rsa"));
+	put_string(&w, e, e_len);
+	put_string(&w, n, lead + 384);
+	wire_line(&w, "ssh-rsa", line, line_len);
+}
+
+/* Review SHOULD-2: keys anyone can sign for, or that are no key at all, are refused. */
+static void test_small_order_ed25519_points_are_refused(void **state)
+{
+	unsigned char pk[32] = {0};
+	char line[3072];
+
+	pk[0] = 1; /* the identity point: R = 5B, S = 5 is a valid signature of anything */
+	ed25519_line(pk, line, sizeof(line));
+	assert_line_refused(line, "small-order");
+	pk[0] = 0; /* y = 0: a point of order 4 */
+	ed25519_line(pk, line, sizeof(line));
+	assert_line_refused(line, "small-order");
+	memset(pk, 0xff, sizeof(pk)); /* y >= p: not canonical */
+	pk[31] = 0x7f;
+	ed25519_line(pk, line, sizeof(line));
+	assert_line_refused(line, "small-order");
+}
+
+static void test_weak_or_malformed_rsa_numbers_are_refused(void **state)
+{
+	static const unsigned char e65537[] = {0x01, 0x00, 0x01};
+	static const unsigned char e3[] = {0x03};
+	static const unsigned char e1[] = {0x01};
+	static const unsigned char e_even[] = {0x01, 0x00, 0x00};
+	static const unsigned char e_padded[] = {0x00, 0x01, 0x00, 0x01};
+	struct pv_sshkey key;
+	struct pv_sshkey_info info;
+	struct pv_err err = {{0}};
+	char line[3072];
+
+	rsa_line(e65537, sizeof(e65537), 1, 0x01, line, sizeof(line));
+	if (pv_sshkey_parse_line(line, &key, &info, &err) != PV_OK)
+		fail_msg("refused (%s)", err.msg); /* the control: one leading zero before 0x80 */
+	assert_int_equal(info.bits, 3072);
+	rsa_line(e3, sizeof(e3), 1, 0x01, line, sizeof(line));
+	assert_int_equal(pv_sshkey_parse_line(line, &key, &info, &err), PV_OK);
+	rsa_line(e1, sizeof(e1), 1, 0x01, line, sizeof(line));
+	assert_line_refused(line, "exponent");
+	rsa_line(e_even, sizeof(e_even), 1, 0x01, line, sizeof(line));
+	assert_line_refused(line, "exponent");
+	rsa_line(e65537, sizeof(e65537), 1, 0x02, line, sizeof(line));
+	assert_line_refused(line, "modulus is even");
+	/* NIT-1: leading zeros beyond the one a sign needs (the same key, another fingerprint) */
+	rsa_line(e65537, sizeof(e65537), 3, 0x01, line, sizeof(line));
+	assert_line_refused(line, "canonical");
+	rsa_line(e_padded, sizeof(e_padded), 1, 0x01, line, sizeof(line));
+	assert_line_refused(line, "canonical");
+	rsa_line(e65537, sizeof(e65537), 0, 0x01, line, sizeof(line)); /* negative n */
+	assert_line_refused(line, "canonical");
+}
+
 static void test_long_comment_is_refused(void **state)
 {
 	char line[512];
@@ -168,6 +274,8 @@ int main(void)
 	    cmocka_unit_test(test_type_mismatch_and_unknown_types_are_refused),
 	    cmocka_unit_test(test_malformed_data_is_refused),
 	    cmocka_unit_test(test_long_comment_is_refused),
+	    cmocka_unit_test(test_small_order_ed25519_points_are_refused),
+	    cmocka_unit_test(test_weak_or_malformed_rsa_numbers_are_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
