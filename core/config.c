@@ -23,6 +23,7 @@ void pv_config_defaults(struct pv_config *cfg)
 	snprintf(cfg->key_file, sizeof(cfg->key_file), "/etc/pam_vendor/master.key");
 	snprintf(cfg->audit_log, sizeof(cfg->audit_log), "/var/log/pam_vendor/audit.log");
 	snprintf(cfg->session_dir, sizeof(cfg->session_dir), "/run/pam_vendor");
+	snprintf(cfg->keys_view, sizeof(cfg->keys_view), "/var/lib/pam_vendor-keys/view");
 	cfg->otp_length = 8;
 	cfg->otp_ttl = 15 * 60;
 	cfg->max_failures = 5;
@@ -170,6 +171,8 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 		return set_path(w, key, value, cfg->audit_log, sizeof(cfg->audit_log));
 	if (strcmp(key, "session_dir") == 0)
 		return set_path(w, key, value, cfg->session_dir, sizeof(cfg->session_dir));
+	if (strcmp(key, "keys_view") == 0)
+		return set_path(w, key, value, cfg->keys_view, sizeof(cfg->keys_view));
 	if (strcmp(key, "otp_length") == 0)
 		return set_number(w, key, value, 6, 12, &cfg->otp_length);
 	if (strcmp(key, "max_failures") == 0)
@@ -264,6 +267,7 @@ static const char *const known_keys[] = {
     "vendor_group", "fail_delay",    "lock_timeout",       "totp_issuer",
     "session_dir",  "store_backend", "pg_conninfo",        "pg_allow_unverified_tls",
     "pg_timeout",   "warn_before",   "openvpn_management", "audit_seal_epoch",
+    "keys_view",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 

@@ -21,10 +21,13 @@ struct pv_config {
 	char key_file[PATH_MAX];
 	char audit_log[PATH_MAX];
 	char session_dir[PATH_MAX]; /* live vendor sessions (sshd monitor PIDs) for otpctl expire */
-	unsigned otp_length;        /* digits of an issued code, 6..12 */
-	int64_t otp_ttl;            /* seconds an issued code stays valid */
-	unsigned max_failures;      /* wrong codes before the vendor is locked, 1..1000 */
-	int64_t max_window;         /* longest window `enable` accepts without --force */
+	/* The keys view otpctl writes for pam_vendor-keys (keysview.h); skipped while its
+	 * directory does not exist. */
+	char keys_view[PATH_MAX];
+	unsigned otp_length;   /* digits of an issued code, 6..12 */
+	int64_t otp_ttl;       /* seconds an issued code stays valid */
+	unsigned max_failures; /* wrong codes before the vendor is locked, 1..1000 */
+	int64_t max_window;    /* longest window `enable` accepts without --force */
 	enum pv_unknown_user unknown_user;
 	char vendor_group[64]; /* empty: none */
 	int64_t fail_delay;    /* seconds libpam waits after a failed code, 0..60 */

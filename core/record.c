@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* record.c — the plaintext record format (version 2: version 1 had no serial): one "key value..."
+/* record.c — the plaintext record format (version 3; version 2 had no keys, targets nor shell
+ * line and still reads; version 1 had no serial): one "key value..."
  * per line, strictly parsed. The store seals it; this file never sees a key. */
 #include "record.h"
 
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +18,7 @@
 
 #define MAGIC        "pam_vendor-record"
 #define MAX_FIELDS   6
-#define LINE_MAX_LEN 1024
+#define LINE_MAX_LEN 2048 /* a key line: base64 of PV_KEY_BLOB_MAX and a hex comment */
 /* Times up to the end of year 9999: far beyond any window, and no arithmetic on them can
  * overflow. Encoder and decoder both hold to it, so every record written reads back. */
 #define TIME_MAX 253402300799LL
@@ -26,6 +29,24 @@ void pv_record_init(struct pv_record *rec, const char *name, int64_t now)
 	snprintf(rec->name, sizeof(rec->name), "%s", name);
 	rec->created = now;
 	rec->serial = now > 0 && now <= TIME_MAX ? (uint64_t)now * PV_SERIAL_PER_SECOND : 1;
+}
+
+bool pv_record_shell_allowed(const struct pv_record *rec)
+{
+	if (rec->shell == PV_SHELL_AUTO)
+		return rec->n_targets == 0;
+	return rec->shell == PV_SHELL_ALLOWED;
+}
+
+void pv_target_format(const struct pv_target *t, char *buf, size_t len)
+{
+	char host[PV_IP_TEXT_MAX];
+
+	pv_cidr_format(&t->host, host, sizeof(host));
+	if (t->host.family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", host, (unsigned)t->port);
+	else
+		snprintf(buf, len, "%s:%u", host, (unsigned)t->port);
 }
 
 void pv_record_wipe(struct pv_record *rec)
@@ -115,6 +136,52 @@ static bool times_in_range(const struct pv_record *rec)
 	return true;
 }
 
+static bool keys_in_range(const struct pv_record *rec)
+{
+	size_t i;
+
+	if (rec->n_keys > PV_MAX_KEYS || rec->n_targets > PV_MAX_TARGETS ||
+	    rec->shell > PV_SHELL_REFUSED)
+		return false;
+	for (i = 0; i < rec->n_keys; i++)
+		if (rec->keys[i].blob_len == 0 || rec->keys[i].blob_len > PV_KEY_BLOB_MAX ||
+		    !pv_sshkey_comment_valid(rec->keys[i].comment))
+			return false;
+	for (i = 0; i < rec->n_targets; i++)
+		if (rec->targets[i].port == 0 ||
+		    rec->targets[i].host.prefix !=
+		        (rec->targets[i].host.family == AF_INET ? 32U : 128U))
+			return false;
+	return true;
+}
+
+/* The version 3 lines: keys (base64 blob, hex comment), targets, shell. */
+static void encode_access(struct textbuf *tb, const struct pv_record *rec)
+{
+	char b64[PV_KEY_B64_MAX];
+	char hex[2 * PV_KEY_COMMENT_MAX + 1];
+	char host[PV_IP_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < rec->n_keys; i++) {
+		const struct pv_sshkey *k = &rec->keys[i];
+		pv_sshkey_base64(k, b64);
+		if (k->comment[0] == '\0') {
+			tb_printf(tb, "key %s\n", b64);
+			continue;
+		}
+		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)k->comment,
+		               strlen(k->comment));
+		tb_printf(tb, "key %s %s\n", b64, hex);
+	}
+	for (i = 0; i < rec->n_targets; i++) {
+		pv_cidr_format(&rec->targets[i].host, host, sizeof(host));
+		tb_printf(tb, "target %s %u\n", host, (unsigned)rec->targets[i].port);
+	}
+	if (rec->shell != PV_SHELL_AUTO)
+		tb_printf(tb, "shell %d\n", rec->shell == PV_SHELL_ALLOWED ? 1 : 0);
+}
+
 int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, struct pv_err *err)
 {
 	char hex[2 * PV_NOTE_MAX + 1];
@@ -125,7 +192,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 	if (rec->n_ips == 0 || rec->serial == 0 || rec->serial > PV_SERIAL_MAX ||
 	    rec->n_ips > PV_MAX_IPS || rec->n_window_ips > PV_MAX_IPS ||
 	    rec->n_codes > PV_MAX_CODES || rec->hours.n > PV_SCHEDULE_MAX_RULES ||
-	    !times_in_range(rec)) {
+	    !times_in_range(rec) || !keys_in_range(rec)) {
 		pv_err_set(err, "refusing to save the record of %s: %s", rec->name,
 		           rec->n_ips == 0 ? "it has no address" : "an entry is out of range");
 		return PV_ERR;
@@ -172,6 +239,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		          rec->last_login_rhost);
 	else if (rec->last_login > 0)
 		tb_printf(&tb, "last_login %" PRId64 "\n", rec->last_login);
+	encode_access(&tb, rec);
 	tb_printf(&tb, "end\n");
 	if (tb.failed) {
 		sodium_memzero(tb.data, tb.cap);
@@ -284,6 +352,56 @@ static int add_hours_rule(struct pv_schedule *hours, const struct line *ln)
 	return PV_OK;
 }
 
+static int add_key(struct pv_record *rec, const struct line *ln)
+{
+	struct pv_sshkey *k;
+	struct pv_sshkey_info info;
+	struct pv_err ignored;
+	size_t i;
+
+	if (rec->n_keys >= PV_MAX_KEYS)
+		return PV_ERR;
+	k = &rec->keys[rec->n_keys];
+	if (pv_sshkey_from_base64(ln->field[1], strlen(ln->field[1]), k) != PV_OK ||
+	    pv_sshkey_blob_check(k->blob, k->blob_len, &info, &ignored) != PV_OK)
+		return PV_ERR;
+	if (ln->n == 3) {
+		size_t hlen = strlen(ln->field[2]);
+		size_t bin_len = 0;
+		const char *end = NULL;
+		if (hlen % 2 != 0 || hlen / 2 > PV_KEY_COMMENT_MAX ||
+		    sodium_hex2bin((unsigned char *)k->comment, PV_KEY_COMMENT_MAX, ln->field[2],
+		                   hlen, NULL, &bin_len, &end) != 0 ||
+		    *end != '\0' || bin_len != hlen / 2)
+			return PV_ERR;
+		k->comment[bin_len] = '\0';
+		if (bin_len == 0 || !pv_sshkey_comment_valid(k->comment))
+			return PV_ERR;
+	}
+	for (i = 0; i < rec->n_keys; i++)
+		if (rec->keys[i].blob_len == k->blob_len &&
+		    memcmp(rec->keys[i].blob, k->blob, k->blob_len) == 0)
+			return PV_ERR; /* never written twice */
+	rec->n_keys++;
+	return PV_OK;
+}
+
+static int add_target(struct pv_record *rec, const struct line *ln)
+{
+	struct pv_target *t;
+	uint64_t port;
+
+	if (rec->n_targets >= PV_MAX_TARGETS)
+		return PV_ERR;
+	t = &rec->targets[rec->n_targets];
+	if (pv_addr_parse(ln->field[1], &t->host) != PV_OK ||
+	    pv_parse_u64(ln->field[2], 65535, &port) != PV_OK || port == 0)
+		return PV_ERR;
+	t->port = (uint16_t)port;
+	rec->n_targets++;
+	return PV_OK;
+}
+
 /* Apply one decoded line to rec; `seen` tracks keys that may appear only once. */
 static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *seen)
 {
@@ -298,7 +416,8 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		S_LOCK = 32,
 		S_TOTP = 64,
 		S_LOGIN = 128,
-		S_SERIAL = 256
+		S_SERIAL = 256,
+		S_SHELL = 512
 	};
 	unsigned bit = 0;
 	uint64_t v;
@@ -371,6 +490,15 @@ static int apply_line(struct pv_record *rec, const struct line *ln, unsigned *se
 		if (n == 3)
 			snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "%s",
 			         ln->field[2]);
+	} else if (strcmp(key, "key") == 0 && (n == 2 || n == 3)) {
+		return add_key(rec, ln);
+	} else if (strcmp(key, "target") == 0 && n == 3) {
+		return add_target(rec, ln);
+	} else if (strcmp(key, "shell") == 0 && n == 2) {
+		bit = S_SHELL;
+		if (pv_parse_u64(ln->field[1], 1, &v) != PV_OK)
+			return PV_ERR;
+		rec->shell = v == 1 ? PV_SHELL_ALLOWED : PV_SHELL_REFUSED;
 	} else {
 		return PV_ERR;
 	}
@@ -389,6 +517,7 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name, st
 	unsigned seen = 0;
 	unsigned lineno = 0;
 	bool ended = false;
+	bool version2 = false;
 	int rc = PV_ERR;
 
 	sodium_memzero(rec, sizeof(*rec));
@@ -418,13 +547,15 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name, st
 				    expected_name);
 				goto out;
 			}
-			if (version != PV_RECORD_VERSION) {
+			/* Version 2 is version 3 without keys, targets and shell line. */
+			if (version != PV_RECORD_VERSION && version != 2) {
 				pv_err_set(err,
 				           "the record of %s has format version %" PRIu64
-				           ", this build reads only version %d",
+				           ", this build reads versions 2 and %d",
 				           expected_name, version, PV_RECORD_VERSION);
 				goto out;
 			}
+			version2 = version == 2;
 			continue;
 		}
 		if (ln->n == 1 && strcmp(ln->field[0], "end") == 0) {
@@ -436,6 +567,8 @@ int pv_record_decode(const char *text, size_t len, const char *expected_name, st
 	}
 	if (!ended || !(seen & 1) || rec->serial == 0 || rec->n_ips == 0)
 		goto bad;
+	if (version2 && (rec->n_keys > 0 || rec->n_targets > 0 || rec->shell != PV_SHELL_AUTO))
+		goto bad; /* lines version 2 never had */
 	if (strcmp(rec->name, expected_name) != 0) {
 		pv_err_set(err, "the record for %s names another vendor", expected_name);
 		goto out;

@@ -11,20 +11,31 @@
 #include "err.h"
 #include "ipmatch.h"
 #include "schedule.h"
+#include "sshkey.h"
 #include "vendorname.h"
 
-#define PV_RECORD_VERSION    2
+#define PV_RECORD_VERSION    3 /* 3: SSH keys, targets, shell (2 still read) */
 #define PV_MAX_IPS           32
 #define PV_MAX_CODES         32
 #define PV_NOTE_MAX          200
 #define PV_CODE_HASH_BYTES   32
 #define PV_TOTP_SECRET_BYTES 20
-#define PV_RECORD_TEXT_MAX   16384 /* encoded record size bound */
+#define PV_MAX_TARGETS       16
+#define PV_RECORD_TEXT_MAX   32768 /* encoded record size bound (8 RSA-8192 keys fit) */
 #define PV_SERIAL_MAX        INT64_MAX
 /* A new record's serial is its creation time in microseconds: above any serial an earlier
  * vendor of the same name could have reached (one per save), so a re-added vendor is never
  * taken for an older row on a gateway that remembers the earlier one (store.h). */
 #define PV_SERIAL_PER_SECOND 1000000
+
+/* A host:port the vendor may forward to through the bastion (numeric, resolved when set). */
+struct pv_target {
+	struct pv_cidr host; /* a single address (prefix 32 or 128) */
+	uint16_t port;       /* 1..65535 */
+};
+
+/* May the vendor open a shell on the bastion? AUTO: yes without targets, no with them. */
+enum pv_shell { PV_SHELL_AUTO = 0, PV_SHELL_ALLOWED = 1, PV_SHELL_REFUSED = 2 };
 
 /* An issued one-time code: only its keyed hash is kept. */
 struct pv_code {
@@ -65,6 +76,13 @@ struct pv_record {
 
 	int64_t last_login; /* 0: never */
 	char last_login_rhost[PV_IP_TEXT_MAX];
+
+	/* Served by the AuthorizedKeysCommand only while the window is open (keysview.h). */
+	size_t n_keys;
+	struct pv_sshkey keys[PV_MAX_KEYS];
+	size_t n_targets; /* 0: no forwarding at all */
+	struct pv_target targets[PV_MAX_TARGETS];
+	enum pv_shell shell;
 };
 
 /* Fresh record for a new vendor (everything zero, name copied, serial from `now`). */
@@ -84,6 +102,12 @@ const struct pv_cidr *pv_record_allowed_ips(const struct pv_record *rec, size_t 
 /* Drop codes that can no longer matter: expired more than a day ago, or used and expired.
  * Removing an entry never makes a code usable (an unknown code is invalid). */
 void pv_record_prune_codes(struct pv_record *rec, int64_t now);
+
+/* Does the vendor get a shell on the bastion (enum pv_shell)? */
+bool pv_record_shell_allowed(const struct pv_record *rec);
+
+/* "192.0.2.10:22", "[2001:db8::10]:22": the form permitopen and status use. */
+void pv_target_format(const struct pv_target *t, char *buf, size_t len);
 
 void pv_record_wipe(struct pv_record *rec);
 

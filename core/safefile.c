@@ -455,7 +455,7 @@ int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err)
 }
 
 static int write_replace(int dirfd, const char *name, const void *data, size_t len,
-                         const char *display, bool durable, struct pv_err *err)
+                         const char *display, bool durable, gid_t gid, struct pv_err *err)
 {
 	char tmpname[NAME_MAX + 1];
 	unsigned char rnd[8];
@@ -484,7 +484,7 @@ static int write_replace(int dirfd, const char *name, const void *data, size_t l
 		pv_err_errno(err, errno, "cannot create a temp file for %s", display);
 		return PV_ERR;
 	}
-	if (fchmod(fd, 0600) != 0 || fchown(fd, 0, 0) != 0) {
+	if (fchmod(fd, gid == 0 ? 0600 : 0640) != 0 || fchown(fd, 0, gid) != 0) {
 		pv_err_errno(err, errno, "cannot set owner and mode of a temp file for %s",
 		             display);
 		goto fail;
@@ -519,13 +519,19 @@ fail:
 int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                          const char *display, struct pv_err *err)
 {
-	return write_replace(dirfd, name, data, len, display, true, err);
+	return write_replace(dirfd, name, data, len, display, true, 0, err);
+}
+
+int pv_write_file_shared(int dirfd, const char *name, const void *data, size_t len, gid_t gid,
+                         const char *display, struct pv_err *err)
+{
+	return write_replace(dirfd, name, data, len, display, true, gid, err);
 }
 
 int pv_write_file_volatile(int dirfd, const char *name, const void *data, size_t len,
                            const char *display, struct pv_err *err)
 {
-	return write_replace(dirfd, name, data, len, display, false, err);
+	return write_replace(dirfd, name, data, len, display, false, 0, err);
 }
 
 int pv_lock_file_at(int dirfd, const char *name, int timeout_s, const char *display,

@@ -47,6 +47,10 @@ int pv_read_file_at(int dirfd, const char *name, enum pv_file_policy policy, siz
 int pv_write_file_atomic(int dirfd, const char *name, const void *data, size_t len,
                          const char *display, struct pv_err *err);
 
+/* The same for a file one group may read (mode 0640, root:gid; gid 0: 0600 as above): the
+ * keys view, read by sshd's unprivileged AuthorizedKeysCommandUser. */
+int pv_write_file_shared(int dirfd, const char *name, const void *data, size_t len, gid_t gid,
+                         const char *display, struct pv_err *err);
 /* The same without any sync: readers never see a partial file, but the new content may not
  * survive a crash. Only for runtime state that a crash makes meaningless anyway (records of
  * live sessions: their processes do not survive a crash either). */

@@ -65,6 +65,11 @@ static void print_row(const struct pv_record *rec, const struct otpctl *ctl)
 		printf("%-16s hours %s (now %s)\n", "", hours,
 		       ctl_inside_hours(rec, ctl->now) ? "inside" : "OUTSIDE");
 	}
+	if (rec->n_targets > 0 || rec->shell != PV_SHELL_AUTO) {
+		ctl_format_targets(rec, ips, sizeof(ips));
+		printf("%-16s targets %s; shell %s\n", "", ips,
+		       pv_record_shell_allowed(rec) ? "yes" : "no");
+	}
 }
 
 int cmd_status(struct otpctl *ctl, int argc, char **argv)

@@ -20,6 +20,11 @@ struct vendor_args {
 	const char *note;
 	bool set_hours;           /* --hours or --no-hours given */
 	struct pv_schedule hours; /* n == 0 with set_hours: remove the schedule */
+	bool set_targets;         /* --target or --no-targets given */
+	bool no_targets;
+	size_t n_targets;
+	struct pv_target targets[PV_MAX_TARGETS];
+	enum pv_shell shell; /* AUTO: not given */
 };
 
 static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
@@ -30,6 +35,10 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 	    {"note", required_argument, NULL, 'n'},
 	    {"hours", required_argument, NULL, 'H'},
 	    {"no-hours", no_argument, NULL, 'N'},
+	    {"target", required_argument, NULL, 'T'},
+	    {"no-targets", no_argument, NULL, 'X'},
+	    {"shell", no_argument, NULL, 'S'},
+	    {"no-shell", no_argument, NULL, 'Z'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct pv_err err;
@@ -57,6 +66,17 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 			va->set_hours = true;
 			if (c == 'H' && pv_schedule_parse(optarg, &va->hours, &err) != PV_OK)
 				return ctl_usage_error(cmd, "%s", err.msg);
+		} else if (c == 'T' || c == 'X') {
+			/* Bad input, not bad usage: exit 1 (ctl_parse_target says why). */
+			va->set_targets = true;
+			va->no_targets = va->no_targets || c == 'X';
+			if (c == 'T' && ctl_parse_target(optarg, va->targets, &va->n_targets,
+			                                 PV_MAX_TARGETS) != EXIT_OK)
+				return EXIT_FAIL;
+		} else if (c == 'S' || c == 'Z') {
+			if (va->shell != PV_SHELL_AUTO)
+				return ctl_usage_error(cmd, "give --shell or --no-shell once");
+			va->shell = c == 'S' ? PV_SHELL_ALLOWED : PV_SHELL_REFUSED;
 		} else {
 			return ctl_usage_error(cmd, "unknown or incomplete option %.64s",
 			                       argv[optind - 1]);
@@ -64,6 +84,8 @@ static int parse_vendor_args(const struct command *cmd, int argc, char **argv,
 	}
 	if (va->name == NULL)
 		return ctl_usage_error(cmd, "the vendor NAME is missing");
+	if (va->no_targets && va->n_targets > 0)
+		return ctl_usage_error(cmd, "give --target or --no-targets, not both");
 	return EXIT_OK;
 }
 
@@ -242,6 +264,9 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	if (va.note != NULL)
 		snprintf(rec->note, sizeof(rec->note), "%s", va.note);
 	rec->hours = va.hours;
+	memcpy(rec->targets, va.targets, sizeof(va.targets));
+	rec->n_targets = va.n_targets;
+	rec->shell = va.shell;
 	ctl_format_ips(rec->ips, rec->n_ips, ips, sizeof(ips));
 	if (rec->hours.n > 0) {
 		char hours[PV_SCHEDULE_TEXT_MAX + 1];
@@ -451,6 +476,19 @@ static enum pv_modify_result set_locked(struct pv_record *rec, void *vctx, struc
 	}
 	if (va->note != NULL)
 		snprintf(rec->note, sizeof(rec->note), "%s", va->note);
+	if (va->set_targets) {
+		memcpy(rec->targets, va->targets, sizeof(va->targets));
+		rec->n_targets = va->n_targets;
+	}
+	if (va->shell != PV_SHELL_AUTO)
+		rec->shell = va->shell;
+	if (va->set_targets || va->shell != PV_SHELL_AUTO) {
+		char targets[PV_MAX_TARGETS * (PV_IP_TEXT_MAX + 10)];
+		size_t used = strlen(ips);
+		ctl_format_targets(rec, targets, sizeof(targets));
+		snprintf(ips + used, sizeof(ips) - used, "%stargets %s; shell %s", used ? "; " : "",
+		         targets, pv_record_shell_allowed(rec) ? "yes" : "no");
+	}
 	if (va->set_hours) {
 		char hours[PV_SCHEDULE_TEXT_MAX + 1];
 
@@ -479,8 +517,11 @@ int cmd_vendor_set(struct otpctl *ctl, int argc, char **argv)
 	rc = parse_vendor_args(cmd, argc, argv, &va, true);
 	if (rc != EXIT_OK)
 		return rc;
-	if (va.n_ips == 0 && va.note == NULL && !va.set_hours)
-		return ctl_usage_error(cmd, "nothing to change: give --ip, --note or --hours");
+	if (va.n_ips == 0 && va.note == NULL && !va.set_hours && !va.set_targets &&
+	    va.shell == PV_SHELL_AUTO)
+		return ctl_usage_error(cmd,
+		                       "nothing to change: give --ip, --note, --hours, --target, "
+		                       "--no-targets, --shell or --no-shell");
 	if (!ctl_check_name(va.name) || (va.note != NULL && !note_ok(va.note)) ||
 	    ctl_open(ctl) != EXIT_OK)
 		return EXIT_FAIL;

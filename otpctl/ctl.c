@@ -9,6 +9,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -285,6 +288,99 @@ int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *li
 	}
 	(*n)++;
 	return EXIT_OK;
+}
+
+/* Split "host:port" or "[v6]:port" into host (copied) and port. */
+static bool split_host_port(const char *text, char *host, size_t host_len, uint16_t *port)
+{
+	const char *colon;
+	const char *h = text;
+	size_t len;
+	uint64_t v;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL || close[1] != ':')
+			return false;
+		h = text + 1;
+		len = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		if (colon == NULL || memchr(text, ':', (size_t)(colon - text)) != NULL)
+			return false; /* no port, or an IPv6 address without brackets */
+		len = (size_t)(colon - text);
+	}
+	if (len == 0 || len >= host_len || pv_parse_u64(colon + 1, 65535, &v) != PV_OK || v == 0)
+		return false;
+	memcpy(host, h, len);
+	host[len] = '\0';
+	*port = (uint16_t)v;
+	return true;
+}
+
+/* Add one resolved address to list unless it is there already. */
+static int add_target(const struct sockaddr *sa, uint16_t port, struct pv_target *list, size_t *n,
+                      size_t max, const char *text)
+{
+	char numeric[PV_IP_TEXT_MAX];
+	struct pv_target t;
+	size_t i;
+
+	if (getnameinfo(sa,
+	                sa->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+	                                         : sizeof(struct sockaddr_in6),
+	                numeric, sizeof(numeric), NULL, 0, NI_NUMERICHOST) != 0 ||
+	    pv_addr_parse(numeric, &t.host) != PV_OK) {
+		ctl_error("--target %.64s resolved to an address that cannot be used", text);
+		return EXIT_FAIL;
+	}
+	t.port = port;
+	for (i = 0; i < *n; i++)
+		if (memcmp(&list[i].host, &t.host, sizeof(t.host)) == 0 && list[i].port == port)
+			return EXIT_OK;
+	if (*n >= max) {
+		ctl_error("too many targets (at most %zu addresses)", max);
+		return EXIT_FAIL;
+	}
+	list[(*n)++] = t;
+	return EXIT_OK;
+}
+
+int ctl_parse_target(const char *text, struct pv_target *list, size_t *n, size_t max)
+{
+	struct addrinfo hints;
+	struct addrinfo *res = NULL;
+	struct addrinfo *ai;
+	char host[256];
+	uint16_t port;
+	int r;
+	int rc = EXIT_OK;
+
+	if (!split_host_port(text, host, sizeof(host), &port)) {
+		char shown[PV_SHOWN_MAX + 1];
+		pv_err_shown(text, shown);
+		ctl_error("--target %s is not HOST:PORT (a name or address, and a port 1-65535; "
+		          "[ADDRESS]:PORT for IPv6)",
+		          shown);
+		return EXIT_FAIL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	/* Resolved now, stored numeric: sshd's permitopen then names exactly these addresses. */
+	r = getaddrinfo(host, NULL, &hints, &res);
+	if (r != 0) {
+		char shown[PV_SHOWN_MAX + 1];
+		pv_err_shown(host, shown);
+		ctl_error("--target: cannot resolve %s: %s", shown, gai_strerror(r));
+		return EXIT_FAIL;
+	}
+	for (ai = res; ai != NULL && rc == EXIT_OK; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			rc = add_target(ai->ai_addr, port, list, n, max, text);
+	freeaddrinfo(res);
+	return rc;
 }
 
 int ctl_print_json(struct pv_buf *b)

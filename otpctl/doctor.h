@@ -64,6 +64,9 @@ struct dr_vendor {
 	char cause[128];
 	/* The finding that makes the account itself unfit (uid 0): its key set-up is moot. */
 	char account_cause[128];
+	/* sshd takes its keys from pam_vendor-keys only (sshd.keys_command): no
+	 * authorized_keys file to check. */
+	bool keys_from_command;
 };
 
 struct dr_finding {
@@ -146,6 +149,13 @@ bool dr_account_exists(const char *name);
 /* Make text fit one line of output: trailing newlines go, inner ones become ';', other
  * control characters '?'. */
 void dr_one_line(char *text);
+
+/* doctor_sshd.c: run `sshd -T [-f FILE] [-C SPEC]` (output malloc'd in *out, or why it
+ * failed), and the value of one setting in that output. */
+int dr_run_sshd_t(const struct doctor *d, const char *spec, char **out, char *why, size_t why_len);
+bool dr_sshd_setting(const char *out, const char *key, char *value, size_t len);
+/* doctor_keys.c: vendors' keys served by pam_vendor-keys (sshd.keys_command). */
+void dr_check_keys_command(struct doctor *d);
 
 /* Run every check, print the result (human or --json) and return the exit status:
  * EXIT_OK clean, EXIT_FAIL findings (or the doctor itself failed). */

@@ -33,8 +33,7 @@ static const char *config_file(const struct doctor *d)
 
 /* Run sshd -T [-f FILE] [-C SPEC] (ctl_run: no shell, bounded time). PV_OK with the
  * settings in *out (malloc'd); PV_ERR with what sshd said, or why it did not run, in why. */
-static int run_sshd_t(const struct doctor *d, const char *spec, char **out, char *why,
-                      size_t why_len)
+int dr_run_sshd_t(const struct doctor *d, const char *spec, char **out, char *why, size_t why_len)
 {
 	const char *argv[7];
 	struct pv_err err;
@@ -80,7 +79,7 @@ static int run_sshd_t(const struct doctor *d, const char *spec, char **out, char
 }
 
 /* The value of `key` in sshd -T output ("key value..." lines), or false. */
-static bool setting(const char *out, const char *key, char *value, size_t len)
+bool dr_sshd_setting(const char *out, const char *key, char *value, size_t len)
 {
 	size_t klen = strlen(key);
 	const char *p = out;
@@ -136,7 +135,7 @@ static void check_run(struct doctor *d)
 		           "sshd cannot be run from %s: %s", d->opt.sshd, strerror(errno));
 		return;
 	}
-	if (run_sshd_t(d, NULL, &d->sshd_out, why, sizeof(why)) != PV_OK) {
+	if (dr_run_sshd_t(d, NULL, &d->sshd_out, why, sizeof(why)) != PV_OK) {
 		if (report_privsep_dir(d, why))
 			return;
 		dr_finding(
@@ -167,9 +166,9 @@ static void check_setting(struct doctor *d, const char *id, const char *key, con
 		dr_skip(d, "needs sshd -T (see sshd.run)");
 		return;
 	}
-	found = setting(d->sshd_out, key, value, sizeof(value));
+	found = dr_sshd_setting(d->sshd_out, key, value, sizeof(value));
 	if (!found && alt_key != NULL)
-		found = setting(d->sshd_out, alt_key, value, sizeof(value));
+		found = dr_sshd_setting(d->sshd_out, alt_key, value, sizeof(value));
 	if (!found)
 		snprintf(value, sizeof(value), "(not set)");
 	if (strcmp(value, want) == 0)
@@ -301,12 +300,12 @@ static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 
 	snprintf(spec, sizeof(spec), "user=%s,host=localhost,addr=%s", v->name, v->addr);
 	snprintf(id, sizeof(id), "sshd.authenticationmethods.%s", v->name);
-	if (run_sshd_t(d, spec, &out, why, sizeof(why)) != PV_OK) {
+	if (dr_run_sshd_t(d, spec, &out, why, sizeof(why)) != PV_OK) {
 		dr_finding(d, DR_ERROR, id, "fix what sshd reports (sshd -t shows it)",
 		           "%s -T -C %s failed: %s", d->opt.sshd, spec, why);
 		return;
 	}
-	found = setting(out, "authenticationmethods", value, sizeof(value));
+	found = dr_sshd_setting(out, "authenticationmethods", value, sizeof(value));
 	free(out);
 	if (!found)
 		snprintf(value, sizeof(value), "any");
@@ -357,5 +356,6 @@ const struct dr_check dr_sshd_checks[] = {
     {"sshd.kbdinteractive", check_kbdint},
     {"sshd.usedns", check_usedns},
     {"sshd.authenticationmethods", check_methods},
+    {"sshd.keys_command", dr_check_keys_command},
     {NULL, NULL},
 };

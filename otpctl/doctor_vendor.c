@@ -205,6 +205,8 @@ static void check_keys_of(struct doctor *d, const struct dr_vendor *v)
 	if (pv_account_lookup(v->name, &acct, &err) != PV_OK)
 		return; /* vendor.NAME.absent reports it */
 	check_password_of(d, v);
+	if (v->keys_from_command)
+		return; /* no authorized_keys: sshd.keys_command checks the stored keys */
 	owner_names(&acct, group, sizeof(group));
 	snprintf(ssh_dir, sizeof(ssh_dir), "%s/.ssh", acct.home);
 	snprintf(keys, sizeof(keys), "%s/authorized_keys", ssh_dir);

@@ -44,6 +44,26 @@ static const struct command commands[] = {
      "Sat 09:00-12:00'. Outside these hours the vendor is refused even in a window\n"
      "(outside_hours). --no-hours removes the schedule.\n\n"
      "Example:\n  otpctl vendor set acme --hours 'Mon-Fri 08:00-19:00'"},
+    {"vendor key add", cmd_vendor_key_add, "vendor key add NAME FILE.pub|- [--allow-weak]",
+     "Store one SSH public key of the vendor (a .pub file, or - for standard input) in its\n"
+     "sealed record. sshd's AuthorizedKeysCommand pam_vendor-keys serves it only while the\n"
+     "vendor's window is open, with the vendor's addresses as from=\"...\". Accepted:\n"
+     "ssh-ed25519, ecdsa-sha2-nistp256/384/521, ssh-rsa of at least 3072 bits (--allow-weak:\n"
+     "from 2048 bits). The line must be the key alone (no options before the type); a\n"
+     "vendor holds at most 8 keys.\n\n"
+     "Example:\n  otpctl vendor key add acme acme.pub"},
+    {"vendor key list", cmd_vendor_key_list, "vendor key list NAME",
+     "The vendor's stored keys: type, bits, SHA256 fingerprint (as ssh-keygen -l prints it),\n"
+     "comment.\n\nExample:\n  otpctl vendor key list acme"},
+    {"vendor key remove", cmd_vendor_key_remove, "vendor key remove NAME FINGERPRINT",
+     "Remove one stored key, named by its SHA256 fingerprint as vendor key list shows it.\n\n"
+     "Example:\n  otpctl vendor key remove acme "
+     "SHA256:jbfBmQMU/eXFLCU0tg7SM8T0pqOiYeWuFVAA1sPhq+U"},
+    {"keys sync", cmd_keys_sync, "keys sync",
+     "Rebuild the keys view (keys_view) from the store: what pam_vendor-keys, sshd's\n"
+     "AuthorizedKeysCommand, reads. Every command that changes a vendor rewrites it, and\n"
+     "otpctl expire (every minute) too; run it after restoring a store or when a gateway\n"
+     "shares its records through PostgreSQL.\n\nExample:\n  otpctl keys sync"},
     {"enable", cmd_enable,
      "enable NAME --for DURATION [--at TIME] [--ip CIDR]... [--force] [--replace|--extend]",
      "Open a maintenance window. DURATION: 90s, 15m, 2h, 1d, 1h30m. TIME: HH:MM (today, local\n"
@@ -230,12 +250,20 @@ static bool take_json_flag(int *argc, char **argv)
 	return found;
 }
 
-/* "vendor add" and friends are two words; everything else is one. */
+/* "vendor key add" is three words, "vendor add" and friends two; everything else is one. */
 static const struct command *lookup(int argc, char **argv, int *words)
 {
 	char name[64];
 	const struct command *cmd;
 
+	if (argc >= 3) {
+		snprintf(name, sizeof(name), "%s %s %s", argv[0], argv[1], argv[2]);
+		cmd = ctl_find_command(name);
+		if (cmd != NULL) {
+			*words = 3;
+			return cmd;
+		}
+	}
 	if (argc >= 2) {
 		snprintf(name, sizeof(name), "%s %s", argv[0], argv[1]);
 		cmd = ctl_find_command(name);
@@ -302,6 +330,11 @@ int main(int argc, char **argv)
 	tzset(); /* once: local times in every listing use this zone */
 	openlog("otpctl", LOG_PID, LOG_AUTHPRIV);
 	rc = cmd->run(&ctl, argc, argv);
+	/* After any change to a vendor (even a refused one: rebuilding is harmless), the keys
+	 * view follows the store; only commands that opened the store can have changed it. */
+	if (rc != EXIT_USAGE && ctl.store != NULL && ctl_changes_vendors(cmd->name) &&
+	    ctl_keys_view_refresh(&ctl, NULL) != EXIT_OK)
+		rc = EXIT_FAIL;
 	ctl_close(&ctl);
 	closelog();
 	if (fflush(stdout) != 0 && rc == EXIT_OK) {

@@ -96,6 +96,10 @@ int ctl_store_update(struct otpctl *ctl, const char *name, pv_modify_fn fn, void
 int ctl_parse_ip(const struct command *cmd, const char *text, struct pv_cidr *list, size_t *n,
                  size_t max);
 
+/* Parse a "--target HOST:PORT" value ([ADDRESS]:PORT for IPv6; a name is resolved now and
+ * each of its addresses added) into list (at most max). Prints the error; EXIT_OK/EXIT_FAIL. */
+int ctl_parse_target(const char *text, struct pv_target *list, size_t *n, size_t max);
+
 /* Write b (a JSON object without the final newline) to stdout with a newline. */
 int ctl_print_json(struct pv_buf *b);
 
@@ -110,6 +114,8 @@ void ctl_local_time(int64_t t, char *buf, size_t len);
 const char *ctl_window_name(enum pv_window state);
 /* "203.0.113.7, 2001:db8:7::/48" */
 void ctl_format_ips(const struct pv_cidr *ips, size_t n, char *buf, size_t len);
+/* "192.0.2.10:22, [2001:db8::10]:443", or "none". */
+void ctl_format_targets(const struct pv_record *rec, char *buf, size_t len);
 /* Is now (local time) inside the vendor's business hours? True when it has none. */
 bool ctl_inside_hours(const struct pv_record *rec, int64_t now);
 /* `"key":["203.0.113.7","2001:db8:7::/48"]` */
@@ -264,6 +270,17 @@ int cmd_sessions(struct otpctl *ctl, int argc, char **argv);
 int cmd_watch(struct otpctl *ctl, int argc, char **argv);
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_key_add(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_key_list(struct otpctl *ctl, int argc, char **argv);
+int cmd_vendor_key_remove(struct otpctl *ctl, int argc, char **argv);
+int cmd_keys_sync(struct otpctl *ctl, int argc, char **argv);
+
+/* keys_view.c: the keys view pam_vendor-keys reads (keysview.h). Is `command` one that
+ * changes a vendor (main.c rewrites the view after it)? */
+bool ctl_changes_vendors(const char *command);
+/* Rebuild the view from the store (nothing when keys_view's directory does not exist). On
+ * failure the old view is removed (fail closed) and the error printed. *count: vendors. */
+int ctl_keys_view_refresh(struct otpctl *ctl, size_t *count);
 int cmd_db_init(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_upgrade(struct otpctl *ctl, int argc, char **argv);
 int cmd_store_migrate(struct otpctl *ctl, int argc, char **argv);

@@ -95,6 +95,36 @@ bool ctl_inside_hours(const struct pv_record *rec, int64_t now)
 	return pv_schedule_allows(&rec->hours, wday, minute);
 }
 
+void ctl_format_targets(const struct pv_record *rec, char *buf, size_t len)
+{
+	size_t used = 0;
+	size_t i;
+
+	snprintf(buf, len, "%s", rec->n_targets == 0 ? "none" : "");
+	for (i = 0; i < rec->n_targets && used < len; i++) {
+		char t[PV_IP_TEXT_MAX + 8];
+		pv_target_format(&rec->targets[i], t, sizeof(t));
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", t);
+	}
+}
+
+/* `"targets":["192.0.2.10:22"]` */
+static void json_targets(struct pv_buf *b, bool *first, const struct pv_record *rec)
+{
+	size_t i;
+
+	pv_buf_printf(b, "%s\"targets\":[", *first ? "" : ",");
+	*first = false;
+	for (i = 0; i < rec->n_targets; i++) {
+		char t[PV_IP_TEXT_MAX + 8];
+		pv_target_format(&rec->targets[i], t, sizeof(t));
+		if (i)
+			pv_buf_puts(b, ",");
+		pv_json_string(b, t);
+	}
+	pv_buf_puts(b, "]");
+}
+
 void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 {
 	char hours[PV_SCHEDULE_TEXT_MAX + 1];
@@ -124,6 +154,9 @@ void ctl_record_json(struct pv_buf *b, const struct pv_record *rec, int64_t now)
 	ctl_json_time(b, &first, "last_login", rec->last_login);
 	pv_json_key_string(b, &first, "last_login_rhost",
 	                   rec->last_login > 0 ? rec->last_login_rhost : NULL);
+	pv_json_key_int(b, &first, "keys", (int64_t)rec->n_keys);
+	json_targets(b, &first, rec);
+	pv_json_key_bool(b, &first, "shell", pv_record_shell_allowed(rec));
 	pv_buf_puts(b, "}");
 }
 
@@ -170,6 +203,10 @@ void ctl_record_text(FILE *out, const struct pv_record *rec, int64_t now)
 	fprintf(out, "failures:    %u%s\n", rec->failures,
 	        rec->locked ? " (LOCKED: otpctl unlock)" : "");
 	fprintf(out, "totp:        %s\n", rec->totp_enrolled ? "enrolled" : "no");
+	ctl_format_targets(rec, ips, sizeof(ips));
+	fprintf(out, "ssh keys:    %zu (otpctl vendor key list %s)\n", rec->n_keys, rec->name);
+	fprintf(out, "targets:     %s\n", ips);
+	fprintf(out, "shell:       %s\n", pv_record_shell_allowed(rec) ? "yes" : "no");
 	if (rec->last_login > 0) {
 		ctl_local_time(rec->last_login, t1, sizeof(t1));
 		fprintf(out, "last login:  %s from %s\n", t1, rec->last_login_rhost);

@@ -70,6 +70,7 @@ new_env() {
 		echo "key_file = $T/etc/master.key"
 		echo "audit_log = $AUDIT"
 		echo "session_dir = $T/sessions"
+		echo "keys_view = $T/keysview/view" # written only once a test creates the directory
 		echo "fail_delay = 0"
 		echo "lock_timeout = 20s" # parallel tests on a loaded machine queue on one lock
 		for line in "$@"; do echo "$line"; done

@@ -14,9 +14,10 @@ test_help_and_man_page_agree() {
 	local help cmds cmd
 	help=$("$OTPCTL" --help)
 	expect_eq "otpctl --help exits 0" 0 $?
-	cmds=$(printf '%s\n' "$help" | sed -n 's/^  otpctl \([a-z]*\( [a-z]*\)\?\).*/\1/p' |
-		while read -r a b; do
-			case "$b" in add | list | show | remove | set | enroll | verify | init | upgrade | migrate) echo "$a $b" ;; *) echo "$a" ;; esac
+	cmds=$(printf '%s\n' "$help" | sed -n 's/^  otpctl \([a-z]*\( [a-z]*\)\{0,2\}\).*/\1/p' |
+		while read -r a b c; do
+			case "$b $c" in "key "*) echo "$a $b $c"; continue ;; esac
+			case "$b" in add | list | show | remove | set | enroll | verify | init | upgrade | migrate | sync) echo "$a $b" ;; *) echo "$a" ;; esac
 		done)
 	check "--help lists at least the 15 commands of the brief" [ "$(printf '%s\n' "$cmds" | wc -l)" -ge 15 ]
 	while read -r cmd; do
@@ -126,14 +127,18 @@ test_bash_completion() {
 	run_ctl vendor add acorn --ip 203.0.113.8
 	export PATH="$(dirname "$OTPCTL"):$PATH"
 	expect_eq "completes commands" "vendor " "$(complete_words otpctl ven)"
-	expect_eq "completes vendor sub-commands" "add list remove set show " "$(complete_words otpctl vendor '')"
+	expect_eq "completes vendor sub-commands" "add key list remove set show " "$(complete_words otpctl vendor '')"
+	expect_eq "completes vendor key sub-commands" "add list remove " "$(complete_words otpctl vendor key '')"
+	expect_eq "completes vendor key add --allow-weak" "--allow-weak " "$(complete_words otpctl vendor key add acme --a)"
+	expect_eq "completes keys sync" "sync " "$(complete_words otpctl keys s)"
+	expect_eq "completes vendor set --target" "--target " "$(complete_words otpctl vendor set acme --ta)"
 	expect_eq "completes enable options" "--for --force " "$(complete_words otpctl enable acme --f)"
 	expect_eq "completes vendor names from the store" "acme acorn " "$(complete_words otpctl --config "$CFG" issue ac)"
 	expect_eq "completes audit verify" "verify " "$(complete_words otpctl audit ver)"
 	expect_eq "completes expire" "expire " "$(complete_words otpctl exp)"
 	expect_eq "completes disable --kill" "--kill " "$(complete_words otpctl disable acme --k)"
 	expect_eq "completes vendor set --hours" "--hours " "$(complete_words otpctl vendor set acme --ho)"
-	expect_eq "completes vendor set --no-hours" "--no-hours " "$(complete_words otpctl vendor set acme --no-)"
+	expect_eq "completes vendor set --no-hours" "--no-hours " "$(complete_words otpctl vendor set acme --no-h)"
 	expect_eq "completes enable --replace" "--replace " "$(complete_words otpctl enable acme --r)"
 	expect_eq "completes enable --extend" "--extend " "$(complete_words otpctl enable acme --e)"
 	expect_eq "completes totp enroll --invert" "--invert " "$(complete_words otpctl totp enroll acme --i)"

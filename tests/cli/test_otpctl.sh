@@ -270,6 +270,9 @@ window:      none (disabled)
 codes:       0 outstanding
 failures:    0
 totp:        no
+ssh keys:    0 (otpctl vendor key list acme)
+targets:     none
+shell:       yes
 last login:  never" "$OUT"
 	run_ctl vendor show acme --json
 	expect_eq "vendor show --json: vendor, note, window" "acme PACS maintenance none" \
@@ -305,7 +308,7 @@ last login:  never" "$OUT"
 	mark
 	run_ctl vendor set acme
 	expect_eq "vendor set with neither --ip, --note nor --hours: exit 2" 2 "$RC"
-	expect_match "vendor set with nothing to change: says so" "nothing to change: give --ip, --note or --hours" "$ERR"
+	expect_match "vendor set with nothing to change: says so" "nothing to change: give --ip, --note, --hours" "$ERR"
 	run_ctl vendor set acme --ip 10.0.0.1/8
 	expect_eq "vendor set with host bits set: exit 2" 2 "$RC"
 	run_ctl vendor set nosuch --ip 192.0.2.1

@@ -123,8 +123,23 @@ sshd_stop() {
 	return 0
 }
 
+# The example serves vendor keys through pam_vendor-keys: with SSHD_KEYS_USER (the
+# AuthorizedKeysCommandUser) and SSHD_KEYS_VIEW set before sshd_start, the built command
+# reads that view; otherwise keys come from ~/.ssh/authorized_keys and no forwarding is
+# allowed (what the suites that test the PAM side need).
+sshd_keys_sed() {
+	if [ -n "${SSHD_KEYS_VIEW:-}" ]; then
+		SSHD_KEYS_SED=(-e "s|^\([[:space:]]*AuthorizedKeysCommand\) .*|\1 $(dirname "$OTPCTL")/pam_vendor-keys --view $SSHD_KEYS_VIEW %u|"
+			-e "s|^\([[:space:]]*AuthorizedKeysCommandUser\) .*|\1 $SSHD_KEYS_USER|")
+	else
+		SSHD_KEYS_SED=(-e "/^[[:space:]]*AuthorizedKeys/d"
+			-e "s|^\([[:space:]]*AllowTcpForwarding\) .*|\1 no|")
+	fi
+}
+
 # sshd_config: the example's vendor block, plus what a test server needs.
 sshd_write_config() { # FILE PORT AUTH-METHODS-FOR-VENDORS
+	sshd_keys_sed
 	{
 		echo "Port $2"
 		echo "ListenAddress 127.0.0.1"
@@ -136,6 +151,7 @@ sshd_write_config() { # FILE PORT AUTH-METHODS-FOR-VENDORS
 		echo "LogLevel VERBOSE"
 		sed -e "s|^Match Group vendors|Match Group $GROUP|" \
 			-e "s|^\([[:space:]]*AuthenticationMethods\).*|\1 $3|" \
+			"${SSHD_KEYS_SED[@]}" \
 			"$PV_ROOT/examples/sshd_config.d/vendors.conf"
 	} >"$1"
 }

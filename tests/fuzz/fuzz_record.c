@@ -9,7 +9,8 @@
  *    empty or has end > start, every address is a valid rule (see fuzz_ipmatch.c), the
  *    last-login rhost is empty or a numeric address, strings NUL-terminated;
  *  - success: pv_record_encode succeeds, and its text decodes to an identical record
- *    (compared field by field), and encodes again to the identical text;
+ *    (compared field by field, SSH keys, targets and shell included), and encodes again
+ *    to the identical text;
  *  - success: the record.h functions callers run on a loaded record behave on whatever the
  *    decoder accepted: pv_record_allowed_ips returns the window's list when it has one,
  *    else the vendor's; pv_record_prune_codes (at a fixed now, and at now = 0) keeps, in
@@ -99,6 +100,17 @@ static void check_same(const struct pv_record *a, const struct pv_record *b, con
 	SAME(a->totp_last_step == b->totp_last_step, "totp_last_step");
 	SAME(a->last_login == b->last_login, "last_login");
 	SAME(strcmp(a->last_login_rhost, b->last_login_rhost) == 0, "last_login_rhost");
+	SAME(a->n_keys == b->n_keys, "n_keys");
+	for (i = 0; i < a->n_keys; i++) {
+		SAME(a->keys[i].blob_len == b->keys[i].blob_len &&
+		         memcmp(a->keys[i].blob, b->keys[i].blob, a->keys[i].blob_len) == 0,
+		     "keys[].blob");
+		SAME(strcmp(a->keys[i].comment, b->keys[i].comment) == 0, "keys[].comment");
+	}
+	SAME(a->n_targets == b->n_targets, "n_targets");
+	for (i = 0; i < a->n_targets; i++)
+		SAME(memcmp(&a->targets[i], &b->targets[i], sizeof(a->targets[i])) == 0, "targets[]");
+	SAME(a->shell == b->shell, "shell");
 #undef SAME
 }
 

@@ -273,6 +273,10 @@ cfg_with() {
 }
 test_migration_round_trip() {
 	local file1 file1_pg2 pg2 pg2_file2 before after
+	# Keys and targets travel with the record (issue 21).
+	ssh-keygen -q -t ed25519 -N '' -C migrated -f "$T/migrate_key"
+	ctl_a vendor key add "$V1" "$T/migrate_key.pub" >/dev/null
+	ctl_a vendor set "$V1" --target 192.0.2.10:22 >/dev/null
 	# The vendors now live in the database; copy them to a file store first (the source).
 	expect_eq "migrate PostgreSQL -> file" 0 "$(ctl_a store migrate --to file >/dev/null 2>&1; echo $?)"
 	file1=$(cfg_with "$CFG_A" file1.conf "store_backend=file")
@@ -290,6 +294,7 @@ test_migration_round_trip() {
 		"$("$OTPCTL" --config "$pg2_file2" store migrate --to file >/dev/null 2>&1; echo $?)"
 	after=$(stable_status "$(cfg_with "$pg2_file2" file2.conf "store_backend=file")")
 	expect_eq "file -> PostgreSQL -> file: every vendor identical" "$before" "$after"
+	expect_match "the copy carries the SSH key and the target" '"keys": 1, .*"targets": \["192.0.2.10:22"\]' "$after"
 	expect_eq "the sources are untouched: the first database still holds both vendors" 2 \
 		"$(psql_q 'SELECT count(*) FROM pam_vendor_vendors')"
 	expect_eq "migrating onto a copy that differs is refused" 1 \

@@ -46,6 +46,7 @@ DOC = "/usr/share/doc/libpam-vendor"
 MAN_PAGES = [
     "/usr/share/man/man8/otpctl.8.gz",
     "/usr/share/man/man8/pam_vendor.8.gz",
+    "/usr/share/man/man8/pam_vendor-keys.8.gz",
     "/usr/share/man/man5/pam_vendor.conf.5.gz",
 ]
 TOP = "etc|usr|lib|lib64|var|run|sbin|bin|home|root|dev|opt|srv|tmp|proc|sys|boot|mnt"

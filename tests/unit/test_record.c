@@ -16,6 +16,29 @@
 
 #define NOW INT64_C(1800000000)
 
+/* A well-formed ssh-rsa blob with an odd modulus of n_bytes bytes (high bit set: 8 * n_bytes
+ * bits), told apart by tag. */
+static void rsa_key(struct pv_sshkey *k, size_t n_bytes, unsigned char tag, const char *comment)
+{
+	static const unsigned char head[] = {0,   0,   0, 7, 's', 's', 'h', '-', 'r',
+	                                     's', 'a', 0, 0, 0,   3,   1,   0,   1};
+	unsigned char *p = k->blob;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(p, head, sizeof(head));
+	p += sizeof(head);
+	*p++ = (unsigned char)((n_bytes + 1) >> 24);
+	*p++ = (unsigned char)((n_bytes + 1) >> 16);
+	*p++ = (unsigned char)((n_bytes + 1) >> 8);
+	*p++ = (unsigned char)(n_bytes + 1);
+	*p++ = 0; /* mpint: a zero byte before a high bit */
+	memset(p, tag, n_bytes);
+	p[0] = 0xff;
+	p[n_bytes - 1] |= 1; /* an RSA modulus is odd */
+	k->blob_len = sizeof(head) + 4 + 1 + n_bytes;
+	snprintf(k->comment, sizeof(k->comment), "%s", comment);
+}
+
 static void full_record(struct pv_record *rec)
 {
 	size_t i;
@@ -46,6 +69,13 @@ static void full_record(struct pv_record *rec)
 	rec->totp_last_step = NOW / 30 - 2;
 	rec->last_login = NOW - 3600;
 	snprintf(rec->last_login_rhost, sizeof(rec->last_login_rhost), "2001:db8:7::42");
+	rsa_key(&rec->keys[rec->n_keys++], 384, 1, "alice@acme laptop");
+	rsa_key(&rec->keys[rec->n_keys++], 512, 2, "");
+	rec->targets[rec->n_targets].host = tu_cidr("192.0.2.10");
+	rec->targets[rec->n_targets++].port = 22;
+	rec->targets[rec->n_targets].host = tu_cidr("2001:db8::10");
+	rec->targets[rec->n_targets++].port = 443;
+	rec->shell = PV_SHELL_ALLOWED;
 }
 
 static void assert_cidr_equal(const struct pv_cidr *a, const struct pv_cidr *b)
@@ -92,6 +122,18 @@ static void assert_records_equal(const struct pv_record *a, const struct pv_reco
 	assert_int_equal(a->totp_last_step, b->totp_last_step);
 	assert_int_equal(a->last_login, b->last_login);
 	assert_string_equal(a->last_login_rhost, b->last_login_rhost);
+	assert_int_equal(a->n_keys, b->n_keys);
+	for (i = 0; i < a->n_keys; i++) {
+		assert_int_equal(a->keys[i].blob_len, b->keys[i].blob_len);
+		assert_memory_equal(a->keys[i].blob, b->keys[i].blob, a->keys[i].blob_len);
+		assert_string_equal(a->keys[i].comment, b->keys[i].comment);
+	}
+	assert_int_equal(a->n_targets, b->n_targets);
+	for (i = 0; i < a->n_targets; i++) {
+		assert_cidr_equal(&a->targets[i].host, &b->targets[i].host);
+		assert_int_equal(a->targets[i].port, b->targets[i].port);
+	}
+	assert_int_equal(a->shell, b->shell);
 }
 
 static char *encode(const struct pv_record *rec, size_t *len)
@@ -178,6 +220,20 @@ static void test_largest_record_round_trips(void **state)
 		c->issued = 253402300797; /* the largest times a record holds (end of year 9999) */
 		c->expires = 253402300798;
 		c->used_at = 253402300799;
+	}
+	rec->n_keys = 0;
+	for (i = 0; i < PV_MAX_KEYS; i++) {
+		char comment[PV_KEY_COMMENT_MAX + 1];
+		memset(comment, 'c', PV_KEY_COMMENT_MAX);
+		comment[PV_KEY_COMMENT_MAX] = '\0';
+		rsa_key(&rec->keys[rec->n_keys++], 1024, (unsigned char)i, comment); /* 8192 bits */
+	}
+	rec->n_targets = 0;
+	for (i = 0; i < PV_MAX_TARGETS; i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "2001:db8:%zx:ffff:ffff:ffff:ffff:ffff", i + 0x1000);
+		rec->targets[rec->n_targets].host = tu_cidr(text);
+		rec->targets[rec->n_targets++].port = 65535;
 	}
 	round_trip(rec);
 	free(rec);
@@ -334,10 +390,10 @@ static void test_unknown_version_is_refused_saying_version(void **state)
 {
 	struct pv_err err;
 
-	assert_int_equal(decode("pam_vendor-record 3\nname acme\nserial 7\n" BASE_IP "end\n", &err),
+	assert_int_equal(decode("pam_vendor-record 4\nname acme\nserial 7\n" BASE_IP "end\n", &err),
 	                 PV_ERR);
 	assert_contains(err.msg, "version");
-	assert_contains(err.msg, "3");
+	assert_contains(err.msg, "4");
 	assert_int_equal(decode("pam_vendor-record 0\nname acme\n" BASE_IP "end\n", &err), PV_ERR);
 	assert_contains(err.msg, "version");
 }
@@ -353,6 +409,60 @@ static void test_version_1_is_refused_saying_why(void **state)
 	assert_contains(err.msg, "acme");
 	assert_contains(err.msg, "version 1");
 	assert_contains(err.msg, "serial");
+}
+
+/* Version 2 (before keys, targets and the shell line) still reads, with none of them; those
+ * lines in a version 2 record are refused (it never had them). */
+#define V3_HEAD     "pam_vendor-record 3\nname acme\nserial 7\ncreated 1700000000\n"
+#define KEY_ED25519 "key AAAAC3NzaC1lZDI1NTE5AAAAIIcJbD5i4SLaQv4CzK4UJEDuYEArLTZz+Vsouj03kKDE"
+static void test_version_2_decodes_without_keys_or_targets(void **state)
+{
+	struct pv_record *rec = malloc(sizeof(*rec));
+	struct pv_err err;
+	const char *v2 = BASE_HEAD BASE_IP "window 1700000000 1700003600\n" BASE_TAIL;
+
+	assert_non_null(rec);
+	assert_int_equal(pv_record_decode(v2, strlen(v2), "acme", rec, &err), PV_OK);
+	assert_int_equal(rec->n_keys, 0);
+	assert_int_equal(rec->n_targets, 0);
+	assert_int_equal(rec->shell, PV_SHELL_AUTO);
+	assert_true(pv_record_shell_allowed(rec));
+	assert_int_equal(rec->window_end, 1700003600);
+	free(rec);
+	assert_refused(BASE_HEAD BASE_IP KEY_ED25519 "\n" BASE_TAIL);
+	assert_refused(BASE_HEAD BASE_IP "target 192.0.2.10 22\n" BASE_TAIL);
+	assert_refused(BASE_HEAD BASE_IP "shell 1\n" BASE_TAIL);
+	assert_decodes(V3_HEAD BASE_IP KEY_ED25519 "\ntarget 192.0.2.10 22\nshell 0\n" BASE_TAIL);
+}
+
+static void test_bad_key_target_or_shell_lines_are_refused(void **state)
+{
+	assert_refused(V3_HEAD BASE_IP KEY_ED25519 "\n" KEY_ED25519 "\n" BASE_TAIL); /* twice */
+	assert_refused(V3_HEAD BASE_IP KEY_ED25519 " 414\n" BASE_TAIL);  /* odd hex comment */
+	assert_refused(V3_HEAD BASE_IP KEY_ED25519 " 0a41\n" BASE_TAIL); /* newline in it */
+	assert_refused(V3_HEAD BASE_IP "key AAAAB3NzaC1kc3MAAAABAA==\n" BASE_TAIL); /* ssh-dss */
+	assert_refused(V3_HEAD BASE_IP "key !!!\n" BASE_TAIL);
+	assert_refused(V3_HEAD BASE_IP "target 192.0.2.0/24 22\n" BASE_TAIL);
+	assert_refused(V3_HEAD BASE_IP "target example.org 22\n" BASE_TAIL);
+	assert_refused(V3_HEAD BASE_IP "target 192.0.2.10 0\n" BASE_TAIL);
+	assert_refused(V3_HEAD BASE_IP "target 192.0.2.10 65536\n" BASE_TAIL);
+	assert_refused(V3_HEAD BASE_IP "shell 2\n" BASE_TAIL);
+	assert_refused(V3_HEAD BASE_IP "shell 1\nshell 1\n" BASE_TAIL);
+}
+
+static void test_shell_defaults_to_none_with_targets(void **state)
+{
+	struct pv_record rec;
+
+	pv_record_init(&rec, "acme", NOW);
+	assert_true(pv_record_shell_allowed(&rec));
+	rec.n_targets = 1;
+	assert_false(pv_record_shell_allowed(&rec));
+	rec.shell = PV_SHELL_ALLOWED;
+	assert_true(pv_record_shell_allowed(&rec));
+	rec.n_targets = 0;
+	rec.shell = PV_SHELL_REFUSED;
+	assert_false(pv_record_shell_allowed(&rec));
 }
 
 static void test_serial_is_required_once_and_in_range(void **state)
@@ -658,6 +768,9 @@ int main(void)
 	    cmocka_unit_test(test_wrong_magic_is_refused),
 	    cmocka_unit_test(test_unknown_version_is_refused_saying_version),
 	    cmocka_unit_test(test_version_1_is_refused_saying_why),
+	    cmocka_unit_test(test_version_2_decodes_without_keys_or_targets),
+	    cmocka_unit_test(test_bad_key_target_or_shell_lines_are_refused),
+	    cmocka_unit_test(test_shell_defaults_to_none_with_targets),
 	    cmocka_unit_test(test_serial_is_required_once_and_in_range),
 	    cmocka_unit_test(test_init_serial_comes_from_the_creation_time),
 	    cmocka_unit_test(test_unknown_key_is_refused),
