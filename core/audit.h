@@ -43,6 +43,9 @@ struct pv_audit_event {
 	int64_t seal_through;  /* ...the last one */
 	const char *seal_id;   /* ...which sealing key (a hash of its first epoch key) */
 	const char *seal;      /* ...the seal: MAC under the epoch key of the chain before it */
+	const char *recording; /* session lines: the recording's ID in recording_dir */
+	int64_t recording_bytes;     /* session_close: its size, < 0: absent */
+	const char *recording_b2b;   /* session_close: its BLAKE2b digest (recording.h) */
 };
 
 /* An event with every optional field absent. */

@@ -45,37 +45,6 @@ static bool word_valid(const char *w, size_t max)
 	return i > 0 && i < max;
 }
 
-/* Only to tell "no session recorded yet" from an error: every use then goes through the
- * checked open. */
-static bool dir_exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 || errno != ENOENT;
-}
-
-/* Open session_dir, creating it (0700, root) when it does not exist yet. */
-static int open_session_dir(const char *session_dir, bool create, struct pv_err *err)
-{
-	char base[NAME_MAX + 1];
-	int parent;
-	int fd;
-
-	if (!create || dir_exists(session_dir))
-		return pv_open_dir(session_dir, true, err);
-	parent = pv_open_parent(session_dir, false, base, sizeof(base), err);
-	if (parent < 0)
-		return -1;
-	if (mkdirat(parent, base, 0700) != 0 && errno != EEXIST) {
-		pv_err_errno(err, errno, "cannot create session directory %s", session_dir);
-		close(parent);
-		return -1;
-	}
-	close(parent);
-	fd = pv_open_dir(session_dir, true, err);
-	return fd;
-}
-
 int pv_session_save(const char *session_dir, const struct pv_session *s, struct pv_err *err)
 {
 	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
@@ -103,7 +72,7 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 		pv_err_set(err, "session record too long");
 		return PV_ERR;
 	}
-	dirfd = open_session_dir(session_dir, true, err);
+	dirfd = pv_open_dir_create(session_dir, true, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	snprintf(name, sizeof(name), "%s%s", s->id, SUFFIX);
@@ -126,7 +95,7 @@ static int open_record_dir(const char *session_dir, const char *id,
 		pv_err_set(err, "invalid session id");
 		return PV_ERR;
 	}
-	if (!dir_exists(session_dir))
+	if (!pv_path_present(session_dir))
 		return PV_NOTFOUND;
 	dirfd = pv_open_dir(session_dir, true, err);
 	if (dirfd < 0)
@@ -285,7 +254,7 @@ int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
-	if (!dir_exists(session_dir))
+	if (!pv_path_present(session_dir))
 		return PV_OK; /* no session was ever recorded (or the machine rebooted) */
 	dirfd = pv_open_dir(session_dir, true, err);
 	if (dirfd < 0)

@@ -72,6 +72,9 @@ new_env() {
 		echo "session_dir = $T/sessions"
 		echo "fail_delay = 0"
 		echo "lock_timeout = 20s" # parallel tests on a loaded machine queue on one lock
+		# Suites that are not about recording run the vendor's shell unrecorded;
+		# tests/e2e/test_recording.sh turns it on with a recorder of its own.
+		echo "session_recording = off"
 		for line in "$@"; do echo "$line"; done
 	} >"$CFG"
 	"$OTPCTL" --config "$CFG" init >/dev/null || { echo "Bail out! otpctl init failed"; exit 1; }
