@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "safefile.h"
+#include "session.h"
 
 #define NEW_SUFFIX    ".new"
 #define MAX_FILES     1000000
@@ -26,12 +27,7 @@ const char *const pv_recording_parts[PV_RECORDING_PARTS] = {".timing", ".in", ".
 
 bool pv_recording_id_valid(const char *id)
 {
-	size_t i;
-
-	for (i = 0; id != NULL && id[i] != '\0'; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return id != NULL && i == 32;
+	return id != NULL && pv_session_id_valid(id);
 }
 
 int pv_recording_check_recorder(const char *recorder, struct pv_err *err)
@@ -50,7 +46,7 @@ int pv_recording_check_recorder(const char *recorder, struct pv_err *err)
 		return PV_ERR;
 	}
 	if (access(PV_SCRIPT_PATH, X_OK) != 0) {
-		pv_err_errno(err, errno, "%s (util-linux) is missing", PV_SCRIPT_PATH);
+		pv_err_errno(err, errno, "%s (util-linux) is missing or cannot be run", PV_SCRIPT_PATH);
 		return PV_ERR;
 	}
 	return PV_OK;
@@ -327,6 +323,107 @@ int pv_recording_prune(const char *recording_dir, int64_t before, char *const *l
 	rc = pv_fsync_dir(dirfd, recording_dir, err);
 out:
 	pv_dir_list_free(names, n);
+	close(dirfd);
+	return rc;
+}
+
+/* One timing line: "H <secs> NAME VALUE", "S <secs> SIGNAL ...", or "I|O <secs> <bytes>"
+ * (script's multi-stream format); the byte counts are added up. */
+static bool timing_line(const char *line, uint64_t *in, uint64_t *out)
+{
+	const char *p = line + 2;
+	uint64_t n = 0;
+
+	if (strlen(line) < 5 || strchr("HSIO", line[0]) == NULL || line[1] != ' ')
+		return false;
+	if (*p < '0' || *p > '9')
+		return false;
+	while ((*p >= '0' && *p <= '9') || *p == '.')
+		p++;
+	if (*p != ' ' || p[1] == '\0')
+		return false;
+	if (line[0] == 'H' || line[0] == 'S')
+		return true;
+	for (p++; *p >= '0' && *p <= '9' && n < (1ull << 50); p++)
+		n = n * 10 + (uint64_t)(*p - '0');
+	if (*p != '\0')
+		return false;
+	*(line[0] == 'I' ? in : out) += n;
+	return true;
+}
+
+static int part_size(int dirfd, const char *id, int part, uint64_t *size, struct pv_err *err)
+{
+	char name[64];
+	struct stat st;
+	int fd;
+
+	snprintf(name, sizeof(name), "%s%s", id, pv_recording_parts[part]);
+	fd = pv_open_file_stat_at(dirfd, name, O_RDONLY, PV_FILE_PRIVATE, name, NULL, &st, err);
+	if (fd < 0)
+		return PV_ERR;
+	close(fd);
+	*size = (uint64_t)st.st_size;
+	return PV_OK;
+}
+
+static int check_timing(int dirfd, const char *id, struct pv_err *err)
+{
+	unsigned char *text = NULL;
+	char name[64];
+	uint64_t in = 0, out = 0, in_size = 0, out_size = 0;
+	unsigned long lineno = 1;
+	size_t len = 0;
+	char *line, *next;
+	int rc = PV_ERR;
+
+	snprintf(name, sizeof(name), "%s%s", id, pv_recording_parts[0]);
+	if (pv_read_file_at(dirfd, name, PV_FILE_PRIVATE, 256u << 20, name, &text, &len, err) !=
+	    PV_OK)
+		return PV_ERR;
+	for (line = (char *)text; *line != '\0'; line = next, lineno++) {
+		next = strchr(line, '\n');
+		if (next == NULL) /* the last line of a live recording may be half written */
+			break;
+		*next++ = '\0';
+		if (!timing_line(line, &in, &out)) {
+			pv_err_set(err, "the recording of session %s is garbled: %s line %lu", id,
+			           name, lineno);
+			goto out;
+		}
+	}
+	if (part_size(dirfd, id, 1, &in_size, err) != PV_OK ||
+	    part_size(dirfd, id, 2, &out_size, err) != PV_OK)
+		goto out;
+	if (in > in_size || out > out_size) {
+		pv_err_set(err, "the recording of session %s is garbled: its timing names more "
+		                "bytes than its .in or .out file holds", id);
+		goto out;
+	}
+	rc = PV_OK;
+out:
+	free(text);
+	return rc;
+}
+
+int pv_recording_check(const char *recording_dir, const char *id, struct pv_err *err)
+{
+	int dirfd;
+	int rc;
+
+	if (!pv_recording_id_valid(id)) {
+		pv_err_set(err, "\"%.64s\" is not a session ID (32 hexadecimal digits)", id);
+		return PV_ERR;
+	}
+	dirfd = pv_open_dir(recording_dir, true, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	if (parts_present(dirfd, id) != (1u << PV_RECORDING_PARTS) - 1) {
+		pv_err_set(err, "there is no recording of session %s in %s", id, recording_dir);
+		close(dirfd);
+		return PV_NOTFOUND;
+	}
+	rc = check_timing(dirfd, id, err);
 	close(dirfd);
 	return rc;
 }

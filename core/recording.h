@@ -47,6 +47,10 @@ int pv_recording_claim(int dirfd, const char *id, struct pv_err *err);
 int pv_recording_digest(const char *recording_dir, const char *id, int64_t *bytes,
                         char hex[PV_RECORDING_HEX], struct pv_err *err);
 
+/* A recording that can be played: its three files there, every timing line well formed and
+ * naming no more bytes than its files hold. PV_NOTFOUND (err says so) when it is not there. */
+int pv_recording_check(const char *recording_dir, const char *id, struct pv_err *err);
+
 /* Remove ID.new when it was never claimed (a session that ran no shell). */
 void pv_recording_forget_unclaimed(const char *recording_dir, const char *id);
 

@@ -25,7 +25,7 @@
 #define RECORD_MAX   1024
 #define MAX_SESSIONS 100000
 
-static bool id_valid(const char *id)
+bool pv_session_id_valid(const char *id)
 {
 	size_t i;
 
@@ -54,7 +54,7 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 	int n;
 	int rc;
 
-	if (!id_valid(s->id) || !pv_vendor_name_valid(s->user) ||
+	if (!pv_session_id_valid(s->id) || !pv_vendor_name_valid(s->user) ||
 	    !word_valid(s->service, sizeof(s->service)) || s->pid <= 0 || s->warned < 0 ||
 	    (s->kind != PV_SESSION_SSH && s->kind != PV_SESSION_VPN) ||
 	    (s->rhost[0] != '\0' && !word_valid(s->rhost, sizeof(s->rhost))) ||
@@ -91,7 +91,7 @@ static int open_record_dir(const char *session_dir, const char *id,
 {
 	int dirfd;
 
-	if (!id_valid(id)) {
+	if (!pv_session_id_valid(id)) {
 		pv_err_set(err, "invalid session id");
 		return PV_ERR;
 	}
@@ -161,7 +161,7 @@ static int parse_record(char *text, const char *shown, struct pv_session *s, str
 	for (i = 0; keys[i] != NULL; i++)
 		if ((v[i] = take_line(&p, keys[i])) == NULL)
 			goto bad;
-	if (strcmp(p, "end\n") != 0 || !id_valid(v[0]) || !pv_vendor_name_valid(v[1]) ||
+	if (strcmp(p, "end\n") != 0 || !pv_session_id_valid(v[0]) || !pv_vendor_name_valid(v[1]) ||
 	    !word_valid(v[2], sizeof(s->service)) ||
 	    (strcmp(v[3], "ssh") != 0 && strcmp(v[3], "vpn") != 0) ||
 	    !word_valid(v[4], sizeof(s->rhost)) || !word_valid(v[5], sizeof(s->tunnel)) ||

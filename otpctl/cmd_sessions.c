@@ -170,17 +170,6 @@ int cmd_sessions(struct otpctl *ctl, int argc, char **argv)
 	return rc;
 }
 
-/* A session id as the module writes it: PV_SESSION_ID_LEN lower-case hex digits. */
-static bool id_ok(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] != '\0'; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return i == PV_SESSION_ID_LEN;
-}
-
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("sessions kill");
@@ -192,7 +181,7 @@ int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv)
 
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_error(cmd, "sessions kill takes one session ID");
-	if (!id_ok(argv[1])) {
+	if (!pv_session_id_valid(argv[1])) {
 		ctl_error(
 		    "\"%.64s\" is not a session id (%d hexadecimal digits, as otpctl sessions "
 		    "shows)",

@@ -263,6 +263,11 @@ int ctl_end_session(struct otpctl *ctl, const struct pv_session *s, const char *
 int cmd_sessions(struct otpctl *ctl, int argc, char **argv);
 int cmd_watch(struct otpctl *ctl, int argc, char **argv);
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv);
+int cmd_sessions_play(struct otpctl *ctl, int argc, char **argv);
+int cmd_sessions_follow(struct otpctl *ctl, int argc, char **argv);
+/* audit verify --recordings: every recording against its session_close line (cmd_recording.c);
+ * each one edited, cut or deleted is named on stderr, and the result is EXIT_FAIL. */
+int ctl_verify_recordings(struct otpctl *ctl);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_init(struct otpctl *ctl, int argc, char **argv);
 int cmd_db_upgrade(struct otpctl *ctl, int argc, char **argv);

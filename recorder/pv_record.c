@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "accounts.h"
@@ -100,6 +101,19 @@ static void add_passing(char **env, size_t *n)
 			add_env(env, n, *e, NULL);
 }
 
+/* A session sshd gave no terminal: script's terminal passes the output through unchanged
+ * (no "\r" added before each "\n"), so that the vendor gets what the command printed. */
+static void plain_output(void)
+{
+	struct termios tio;
+
+	if (tcgetattr(STDIN_FILENO, &tio) != 0)
+		refuse("cannot read the recorder's terminal settings");
+	tio.c_oflag &= ~(tcflag_t)OPOST;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &tio) != 0)
+		refuse("cannot set the recorder's terminal");
+}
+
 /* Inner step: script's child, root, in script's terminal. */
 static int run_inner(void)
 {
@@ -115,6 +129,8 @@ static int run_inner(void)
 		refuse("the vendor's account cannot be read");
 	if (isatty(STDIN_FILENO) && fchown(STDIN_FILENO, pw->pw_uid, (gid_t)-1) != 0)
 		refuse("cannot give the terminal to the vendor");
+	if (getenv("PV_REC_PLAIN") != NULL)
+		plain_output();
 	become(pw->pw_name, pw->pw_uid, pw->pw_gid);
 	add_env(env, &n, "HOME", pw->pw_dir);
 	add_env(env, &n, "USER", pw->pw_name);
@@ -191,6 +207,8 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 	add_env(env, &n, "PV_REC_SHELL", cfg.vendor_shell);
 	if (argc == 3)
 		add_env(env, &n, "PV_REC_COMMAND", argv[2]);
+	if (!isatty(STDIN_FILENO))
+		add_env(env, &n, "PV_REC_PLAIN", "1");
 	add_passing(env, &n);
 	umask(077);
 	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
