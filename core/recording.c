@@ -241,6 +241,30 @@ out:
 	return rc;
 }
 
+enum pv_recording_state pv_recording_state(const char *recording_dir, const char *id)
+{
+	enum pv_recording_state state = PV_RECORDING_NONE;
+	struct pv_err err;
+	struct stat st;
+	char name[64];
+	int dirfd;
+
+	if (!pv_recording_id_valid(id) || !pv_path_present(recording_dir))
+		return PV_RECORDING_NONE;
+	dirfd = pv_open_dir(recording_dir, true, &err);
+	if (dirfd < 0)
+		return PV_RECORDING_NONE;
+	if (parts_present(dirfd, id) & 1u) {
+		state = PV_RECORDING_ON;
+	} else {
+		snprintf(name, sizeof(name), "%s%s", id, NEW_SUFFIX);
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			state = PV_RECORDING_READY;
+	}
+	close(dirfd);
+	return state;
+}
+
 void pv_recording_forget_unclaimed(const char *recording_dir, const char *id)
 {
 	struct pv_err err;

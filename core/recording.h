@@ -51,6 +51,11 @@ int pv_recording_digest(const char *recording_dir, const char *id, int64_t *byte
  * naming no more bytes than its files hold. PV_NOTFOUND (err says so) when it is not there. */
 int pv_recording_check(const char *recording_dir, const char *id, struct pv_err *err);
 
+/* Where a live session's recording stands: none (not recorded, or recording_dir unusable),
+ * made ready but not started by pv-record yet, or being written. */
+enum pv_recording_state { PV_RECORDING_NONE, PV_RECORDING_READY, PV_RECORDING_ON };
+enum pv_recording_state pv_recording_state(const char *recording_dir, const char *id);
+
 /* Remove ID.new when it was never claimed (a session that ran no shell). */
 void pv_recording_forget_unclaimed(const char *recording_dir, const char *id);
 

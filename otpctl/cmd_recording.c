@@ -238,3 +238,57 @@ int ctl_verify_recordings(struct otpctl *ctl)
 		       v.checked);
 	return EXIT_OK;
 }
+
+/* otpctl expire: recordings older than recording_keep go, never one of a live session. */
+int ctl_prune_recordings(struct otpctl *ctl, unsigned *removed)
+{
+	struct pv_session *list = NULL;
+	char **live = NULL;
+	struct pv_err err;
+	size_t n = 0;
+	size_t i;
+	int rc = EXIT_FAIL;
+
+	*removed = 0;
+	if (pv_session_list(ctl->cfg.session_dir, &list, &n, &err) != PV_OK) {
+		ctl_error("recordings not pruned: %s", err.msg);
+		return EXIT_FAIL;
+	}
+	live = calloc(n + 1, sizeof(*live));
+	if (live == NULL) {
+		ctl_error("out of memory");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		live[i] = list[i].id;
+	if (pv_recording_prune(ctl->cfg.recording_dir, ctl->now - ctl->cfg.recording_keep, live, n,
+	                       removed, &err) != PV_OK) {
+		ctl_error("recordings not pruned: %s", err.msg);
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	free(live);
+	free(list);
+	return rc;
+}
+
+void ctl_set_recorder_shell(const struct otpctl *ctl, const char *name)
+{
+	const char *argv[] = {"/usr/sbin/usermod", "-s", ctl->cfg.recorder, "--", name, NULL};
+	char out[1024];
+	struct pv_err err;
+	int status = -1;
+
+	if (pv_recording_check_recorder(ctl->cfg.recorder, &err) != PV_OK)
+		ctl_warn("%s: the sessions of %s will be refused until it is", err.msg, name);
+	if (ctl_run(argv, true, 30, out, sizeof(out), &status, &err) != PV_OK || status != 0) {
+		ctl_warn("cannot make the recorder the login shell of %s (%s); pam_vendor refuses its "
+		         "sessions until it is: usermod -s %s %s",
+		         name, status > 0 ? out : err.msg, ctl->cfg.recorder, name);
+		return;
+	}
+	if (!ctl->json)
+		printf("The login shell of %s is now the session recorder %s.\n", name,
+		       ctl->cfg.recorder);
+}

@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "otpctl.h"
+#include "recording.h"
 #include "session.h"
 #include "timeparse.h"
 
@@ -82,6 +83,21 @@ static void stay_text(const struct stay *st, int64_t now, char *buf, size_t len)
 	}
 }
 
+/* Whether a live session is recorded (a tunnel carries no terminal to record). */
+static const char *recorded_text(const struct otpctl *ctl, const struct pv_session *s)
+{
+	if (s->kind == PV_SESSION_VPN)
+		return "no terminal";
+	switch (pv_recording_state(ctl->cfg.recording_dir, s->id)) {
+	case PV_RECORDING_ON:
+		return "recorded";
+	case PV_RECORDING_READY:
+		return "recording not started yet";
+	default:
+		return "NOT recorded";
+	}
+}
+
 static void print_text(const struct otpctl *ctl, const struct pv_session *s, bool live,
                        const struct stay *st)
 {
@@ -96,8 +112,8 @@ static void print_text(const struct otpctl *ctl, const struct pv_session *s, boo
 		printf("%-16s id %s, tunnel %s (OpenVPN pid %ld)%s\n", "", s->id, s->tunnel, s->pid,
 		       live ? "" : ", STALE: the server is gone");
 	else
-		printf("%-16s id %s, pid %ld (sshd)%s\n", "", s->id, s->pid,
-		       live ? "" : ", STALE: the process is gone");
+		printf("%-16s id %s, pid %ld (sshd), %s%s\n", "", s->id, s->pid,
+		       recorded_text(ctl, s), live ? "" : ", STALE: the process is gone");
 }
 
 static void append_json(struct pv_buf *b, const struct otpctl *ctl, const struct pv_session *s,
@@ -119,6 +135,9 @@ static void append_json(struct pv_buf *b, const struct otpctl *ctl, const struct
 	pv_json_key_int(b, &first, "pid", s->pid);
 	pv_json_key_string(b, &first, "tunnel", s->tunnel[0] ? s->tunnel : NULL);
 	pv_json_key_bool(b, &first, "live", live);
+	pv_json_key_bool(b, &first, "recorded",
+	                 s->kind == PV_SESSION_SSH &&
+	                     pv_recording_state(ctl->cfg.recording_dir, s->id) == PV_RECORDING_ON);
 	pv_buf_puts(b, "}");
 }
 

@@ -121,6 +121,7 @@ extern const struct dr_check dr_account_checks[]; /* doctor_accounts.c */
 extern const struct dr_check dr_system_checks[];  /* doctor_system.c */
 extern const struct dr_check dr_vendor_checks[];  /* doctor_vendor.c */
 extern const struct dr_check dr_sched_checks[];   /* doctor_schedule.c */
+extern const struct dr_check dr_recording_checks[]; /* doctor_recording.c */
 
 /* doctor.c: report a finding. fix is a command or the line to write (NULL: none known). */
 void dr_finding(struct doctor *d, enum dr_severity sev, const char *id, const char *fix,

@@ -37,9 +37,10 @@ mkdir -p "$T/etc-up" "$T/etc-work"
 mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc-up,workdir=$T/etc-work" /etc &&
 	mkdir /etc/pam_vendor && mount --bind "$T" /etc/pam_vendor ||
 	{ echo "Bail out! cannot give pv-record its configuration"; exit 1; }
-usermod -s "$RB/pv-record" "$VENDOR" || { echo "Bail out! usermod -s failed"; exit 1; }
 sshd_start
 ctl vendor add "$VENDOR" --ip 127.0.0.5
+expect_eq "vendor add makes the recorder the vendor's login shell" "$RB/pv-record" \
+	"$(getent passwd "$VENDOR" | cut -d: -f7)"
 ctl enable "$VENDOR" --for 1h
 
 # last_line EVENT: the last audit line of EVENT for the vendor.
@@ -142,6 +143,11 @@ test_follow_shows_a_live_session() {
 	wait_for "$REC/$id.out" "live$n" 300
 	check "follow shows the marker typed after it started, within a second" \
 		wait_for "$T/follow.out" "live$n" 10
+	expect_match "sessions shows the live session as recorded" "$id.*, recorded" \
+		"$("$OTPCTL" --config "$CFG" sessions)"
+	touch -d '400 days ago' "$REC/$id".*
+	"$OTPCTL" --config "$CFG" expire >/dev/null
+	check "expire keeps the recording of a live session, however old" [ -s "$REC/$id.out" ]
 	echo exit >&7
 	exec 7>&-
 	wait "$ssh_pid"
@@ -271,6 +277,43 @@ test_verify_names_changed_recordings() {
 	expect_match "the deleted session is named" "$CMD_ID.*deleted" "$(cat "$T/v.out")"
 }
 
+test_expire_prunes_old_recordings() {
+	local old=0123456789abcdef0123456789abcdef part
+	for part in timing in out; do : >"$REC/$old.$part" && chmod 0600 "$REC/$old.$part"; done
+	touch -d '200 days ago' "$REC/$old".*
+	"$OTPCTL" --config "$CFG" expire >"$T/expire.out"
+	check "expire removes a recording older than recording_keep" not [ -e "$REC/$old.out" ]
+	expect_match "expire says so" "Removed 1 session recording" "$(cat "$T/expire.out")"
+	check "expire keeps a recent one" [ -s "$REC/$PTY_ID.in" ]
+}
+
+test_report_lists_recordings() {
+	local out
+	out=$("$OTPCTL" --config "$CFG" report --vendor "$VENDOR")
+	expect_match "report has a RECORDING column" "HOST +RECORDING" "$out"
+	expect_match "report names the session's recording" "$PTY_ID" "$out"
+	out=$("$OTPCTL" --config "$CFG" --json report --vendor "$VENDOR")
+	expect_eq "report --json: the recording of each recorded session" "true" \
+		"$(jget "$out" 'any(r.get("recording")=="'"$PTY_ID"'" and r.get("recording_bytes",0)>0 for r in d["sessions"])')"
+}
+
+test_doctor_finds_an_unrecorded_vendor() {
+	local out
+	usermod -s /bin/bash "$VENDOR"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: a vendor whose shell is not the recorder could log in unrecorded" "true" \
+		"$(jget "$out" 'any(f["id"]=="recording.'"$VENDOR"'.shell" for f in d["findings"])')"
+	usermod -s "$RB/pv-record" "$VENDOR"
+	chmod 0750 "$REC"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: a recording directory with the wrong mode" "true" \
+		"$(jget "$out" 'any(f["id"]=="recording.dir" for f in d["findings"])')"
+	chmod 0700 "$REC"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: the recording checks pass on a good set-up" "true" \
+		"$(jget "$out" 'all(c in d["passed"] for c in ["recording.recorder","recording.shells","recording.dir"])')"
+}
+
 test_bad_input() {
 	local out rc
 	out=$("$OTPCTL" --config "$CFG" sessions play 0123456789abcdef0123456789abcdef 2>&1)
@@ -296,7 +339,8 @@ for t in test_pty_session_recorded_and_played test_command_session_recorded \
 	test_follow_shows_a_live_session test_out_of_the_vendors_reach \
 	test_recorder_killed_ends_the_session test_refused_when_the_directory_is_not_writable \
 	test_refused_when_the_recorder_is_missing test_refused_when_the_disk_is_full \
-	test_verify_names_changed_recordings test_bad_input; do
+	test_verify_names_changed_recordings test_expire_prunes_old_recordings \
+	test_report_lists_recordings test_doctor_finds_an_unrecorded_vendor test_bad_input; do
 	[[ -z "${PV_ONLY:-}" || $t == $PV_ONLY ]] && $t
 done
 expect_eq "no sanitizer report from sshd's processes" "" "$(sshd_sanitizer_reports)"
