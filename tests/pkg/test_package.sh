@@ -96,6 +96,7 @@ has_file() { # NAME MODE PATH
 has_file "the module is in /lib/<multiarch>/security, as libpam-modules'" '-rw-r--r--' "./lib/$MA/security/pam_vendor.so"
 expect_no_match "nothing in /usr/lib/<multiarch>/security (purge would warn: not empty)" "^\./usr/lib/$MA/security" "$paths"
 has_file "otpctl is in /usr/sbin, executable" '-rwxr-xr-x' ./usr/sbin/otpctl
+has_file "the session recorder is set-uid root" '-rwsr-xr-x' ./usr/libexec/pam_vendor/pv-record
 has_file "man page otpctl(8)" '-rw-r--r--' ./usr/share/man/man8/otpctl.8.gz
 has_file "man page pam_vendor(8)" '-rw-r--r--' ./usr/share/man/man8/pam_vendor.8.gz
 has_file "man page pam_vendor.conf(5)" '-rw-r--r--' ./usr/share/man/man5/pam_vendor.conf.5.gz
