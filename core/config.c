@@ -260,7 +260,8 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 	if (strcmp(key, "recording_min_free") == 0)
 		return set_number(w, key, value, 0, 1u << 20, &cfg->recording_min_free);
 	if (strcmp(key, "recording_keep") == 0)
-		return set_duration(w, key, value, 86400, 3660 * 86400, false, &cfg->recording_keep);
+		return set_duration(w, key, value, 86400, 3660 * 86400, false,
+		                    &cfg->recording_keep);
 	if (strcmp(key, "totp_issuer") == 0) {
 		if (strlen(value) >= sizeof(cfg->totp_issuer) || !is_printable(value))
 			return bad(w, key, value, "printable text of at most 63 characters");
@@ -284,12 +285,31 @@ static char *trim(char *s)
 }
 
 static const char *const known_keys[] = {
-    "store_dir",    "key_file",      "audit_log",          "otp_length",
-    "otp_ttl",      "max_failures",  "max_window",         "unknown_user",
-    "vendor_group", "fail_delay",    "lock_timeout",       "totp_issuer",
-    "session_dir",  "store_backend", "pg_conninfo",        "pg_allow_unverified_tls",
-    "pg_timeout",   "warn_before",   "openvpn_management", "audit_seal_epoch",
-    "session_recording", "recording_dir", "recorder", "vendor_shell", "recording_min_free",
+    "store_dir",
+    "key_file",
+    "audit_log",
+    "otp_length",
+    "otp_ttl",
+    "max_failures",
+    "max_window",
+    "unknown_user",
+    "vendor_group",
+    "fail_delay",
+    "lock_timeout",
+    "totp_issuer",
+    "session_dir",
+    "store_backend",
+    "pg_conninfo",
+    "pg_allow_unverified_tls",
+    "pg_timeout",
+    "warn_before",
+    "openvpn_management",
+    "audit_seal_epoch",
+    "session_recording",
+    "recording_dir",
+    "recorder",
+    "vendor_shell",
+    "recording_min_free",
     "recording_keep",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))

@@ -22,6 +22,7 @@
 #define NEW_SUFFIX    ".new"
 #define MAX_FILES     1000000
 #define MARK          "pam_vendor-recording 1\n"
+#define CLAIM_RESERVE 65536 /* bytes: the first chunks of the recording */
 
 const char *const pv_recording_parts[PV_RECORDING_PARTS] = {".timing", ".in", ".out"};
 
@@ -46,7 +47,8 @@ int pv_recording_check_recorder(const char *recorder, struct pv_err *err)
 		return PV_ERR;
 	}
 	if (access(PV_SCRIPT_PATH, X_OK) != 0) {
-		pv_err_errno(err, errno, "%s (util-linux) is missing or cannot be run", PV_SCRIPT_PATH);
+		pv_err_errno(err, errno, "%s (util-linux) is missing or cannot be run",
+		             PV_SCRIPT_PATH);
 		return PV_ERR;
 	}
 	return PV_OK;
@@ -70,7 +72,9 @@ static int check_free_space(int dirfd, const struct pv_config *cfg, struct pv_er
 	return PV_OK;
 }
 
-/* ID.new, written and synced: a directory that cannot take a few bytes fails here. */
+/* ID.new, with room reserved: a directory that cannot take a block fails here (fallocate
+ * fails at once where a write could succeed and its writeback fail later). Not synced: it
+ * is a claim for this session only, which a crash ends anyway. */
 static int make_claim_file(int dirfd, const struct pv_config *cfg, const char *id,
                            struct pv_err *err)
 {
@@ -84,7 +88,8 @@ static int make_claim_file(int dirfd, const struct pv_config *cfg, const char *i
 		pv_err_errno(err, errno, "cannot create a recording in %s", cfg->recording_dir);
 		return PV_ERR;
 	}
-	if (write(fd, MARK, strlen(MARK)) != (ssize_t)strlen(MARK) || fsync(fd) != 0) {
+	errno = posix_fallocate(fd, 0, CLAIM_RESERVE);
+	if (errno != 0 || write(fd, MARK, strlen(MARK)) != (ssize_t)strlen(MARK)) {
 		pv_err_errno(err, errno, "cannot write a recording in %s", cfg->recording_dir);
 		(void)unlinkat(dirfd, name, 0);
 		goto out;
@@ -145,8 +150,8 @@ static void put_size(crypto_generichash_state *h, uint64_t size)
 }
 
 /* One file into the digest: its size, then its bytes (exactly that many). */
-static int digest_part(int dirfd, const char *name, crypto_generichash_state *h,
-                       int64_t *bytes, struct pv_err *err)
+static int digest_part(int dirfd, const char *name, crypto_generichash_state *h, int64_t *bytes,
+                       struct pv_err *err)
 {
 	unsigned char buf[65536];
 	struct stat st;
@@ -161,7 +166,8 @@ static int digest_part(int dirfd, const char *name, crypto_generichash_state *h,
 	for (left = (uint64_t)st.st_size; left > 0; left -= (uint64_t)got) {
 		got = read(fd, buf, left < sizeof(buf) ? (size_t)left : sizeof(buf));
 		if (got <= 0) {
-			pv_err_errno(err, got < 0 ? errno : EIO, "cannot read recording file %s", name);
+			pv_err_errno(err, got < 0 ? errno : EIO, "cannot read recording file %s",
+			             name);
 			close(fd);
 			return PV_ERR;
 		}
@@ -420,8 +426,10 @@ static int check_timing(int dirfd, const char *id, struct pv_err *err)
 	    part_size(dirfd, id, 2, &out_size, err) != PV_OK)
 		goto out;
 	if (in > in_size || out > out_size) {
-		pv_err_set(err, "the recording of session %s is garbled: its timing names more "
-		                "bytes than its .in or .out file holds", id);
+		pv_err_set(err,
+		           "the recording of session %s is garbled: its timing names more "
+		           "bytes than its .in or .out file holds",
+		           id);
 		goto out;
 	}
 	rc = PV_OK;

@@ -19,7 +19,7 @@
 
 #define PV_SCRIPT_PATH     "/usr/bin/script"
 #define PV_SCRIPTREPLAY    "/usr/bin/scriptreplay"
-#define PV_RECORDING_B2B   32                       /* digest bytes */
+#define PV_RECORDING_B2B   32                         /* digest bytes */
 #define PV_RECORDING_HEX   (2 * PV_RECORDING_B2B + 1) /* digest as hex, with its NUL */
 #define PV_RECORDING_PARTS 3
 

@@ -22,19 +22,16 @@
 /* "2", "0.5", "10": what scriptreplay's divisor takes, checked here. */
 static bool speed_valid(const char *text)
 {
-	size_t i;
-	bool dot = false;
-	bool nonzero = false;
+	static const char digits[] = "0123456789";
+	size_t len = strlen(text);
+	size_t whole = strspn(text, digits);
 
-	for (i = 0; text[i] != '\0'; i++) {
-		if (text[i] == '.' && !dot && i > 0)
-			dot = true;
-		else if (text[i] < '0' || text[i] > '9')
-			return false;
-		else if (text[i] != '0')
-			nonzero = true;
-	}
-	return i > 0 && i <= 8 && text[i - 1] != '.' && nonzero;
+	if (len == 0 || len > 8 || whole == 0 || strpbrk(text, "123456789") == NULL)
+		return false;
+	if (whole == len)
+		return true;
+	return text[whole] == '.' && len > whole + 1 &&
+	       strspn(text + whole + 1, digits) == len - whole - 1;
 }
 
 /* The recording of id, checked playable; the one-sentence error printed otherwise. */
@@ -43,9 +40,10 @@ static int open_recording(struct otpctl *ctl, const char *id)
 	struct pv_err err;
 
 	if (!pv_session_id_valid(id)) {
-		ctl_error("\"%.64s\" is not a session id (%d hexadecimal digits, as otpctl sessions "
-		          "and otpctl report show)",
-		          id, PV_SESSION_ID_LEN);
+		ctl_error(
+		    "\"%.64s\" is not a session id (%d hexadecimal digits, as otpctl sessions "
+		    "and otpctl report show)",
+		    id, PV_SESSION_ID_LEN);
 		return EXIT_FAIL;
 	}
 	if (ctl_load_config(ctl) != EXIT_OK)
@@ -283,9 +281,10 @@ void ctl_set_recorder_shell(const struct otpctl *ctl, const char *name)
 	if (pv_recording_check_recorder(ctl->cfg.recorder, &err) != PV_OK)
 		ctl_warn("%s: the sessions of %s will be refused until it is", err.msg, name);
 	if (ctl_run(argv, true, 30, out, sizeof(out), &status, &err) != PV_OK || status != 0) {
-		ctl_warn("cannot make the recorder the login shell of %s (%s); pam_vendor refuses its "
-		         "sessions until it is: usermod -s %s %s",
-		         name, status > 0 ? out : err.msg, ctl->cfg.recorder, name);
+		ctl_warn(
+		    "cannot make the recorder the login shell of %s (%s); pam_vendor refuses its "
+		    "sessions until it is: usermod -s %s %s",
+		    name, status > 0 ? out : err.msg, ctl->cfg.recorder, name);
 		return;
 	}
 	if (!ctl->json)

@@ -83,18 +83,19 @@ static void stay_text(const struct stay *st, int64_t now, char *buf, size_t len)
 	}
 }
 
-/* Whether a live session is recorded (a tunnel carries no terminal to record). */
+/* Whether a live SSH session is recorded: ", recorded" and the like; "" with
+ * session_recording = off (nothing is). */
 static const char *recorded_text(const struct otpctl *ctl, const struct pv_session *s)
 {
-	if (s->kind == PV_SESSION_VPN)
-		return "no terminal";
+	if (!ctl->cfg.recording_required)
+		return "";
 	switch (pv_recording_state(ctl->cfg.recording_dir, s->id)) {
 	case PV_RECORDING_ON:
-		return "recorded";
+		return ", recorded";
 	case PV_RECORDING_READY:
-		return "recording not started yet";
+		return ", recording not started yet";
 	default:
-		return "NOT recorded";
+		return ", NOT recorded";
 	}
 }
 
@@ -112,7 +113,7 @@ static void print_text(const struct otpctl *ctl, const struct pv_session *s, boo
 		printf("%-16s id %s, tunnel %s (OpenVPN pid %ld)%s\n", "", s->id, s->tunnel, s->pid,
 		       live ? "" : ", STALE: the server is gone");
 	else
-		printf("%-16s id %s, pid %ld (sshd), %s%s\n", "", s->id, s->pid,
+		printf("%-16s id %s, pid %ld (sshd)%s%s\n", "", s->id, s->pid,
 		       recorded_text(ctl, s), live ? "" : ", STALE: the process is gone");
 }
 

@@ -82,13 +82,15 @@ static void check_space(struct doctor *d, int dirfd)
 	char fix[2 * PATH_MAX + 128];
 
 	if (fstatvfs(dirfd, &vfs) != 0) {
-		dr_finding(d, DR_ERROR, "recording.space", NULL, "cannot read the free space of %s: %s",
-		           cfg->recording_dir, strerror(errno));
+		dr_finding(d, DR_ERROR, "recording.space", NULL,
+		           "cannot read the free space of %s: %s", cfg->recording_dir,
+		           strerror(errno));
 		return;
 	}
 	free_mib = (unsigned long long)vfs.f_bavail * vfs.f_frsize / (1024 * 1024);
-	snprintf(fix, sizeof(fix), "free space in %s (otpctl expire prunes recordings older "
-	                           "than recording_keep)",
+	snprintf(fix, sizeof(fix),
+	         "free space in %s (otpctl expire prunes recordings older "
+	         "than recording_keep)",
 	         cfg->recording_dir);
 	if (free_mib < cfg->recording_min_free)
 		dr_finding(d, DR_ERROR, "recording.space", fix,

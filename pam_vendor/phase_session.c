@@ -21,8 +21,8 @@
 #include "recording.h"
 #include "session.h"
 
-#define DATA_SESSION  "pam_vendor_session"
-#define REFUSED_TEXT  "pam_vendor: this session cannot be recorded, so it is refused."
+#define DATA_SESSION "pam_vendor_session"
+#define REFUSED_TEXT "pam_vendor: this session cannot be recorded, so it is refused."
 
 struct session_data {
 	char id[33];
@@ -163,8 +163,8 @@ out:
 /* The finished recording's size and digest into ev (sshd closes the session after the
  * session's processes, the recorder among them, have exited). A session that ran no shell
  * (ssh -N) has none; one that cannot be read is said so in the line, never left out. */
-static void seal_recording(struct call *c, const struct session_data *sd,
-                           struct pv_audit_event *ev, char hex[PV_RECORDING_HEX])
+static void seal_recording(struct call *c, const struct session_data *sd, struct pv_audit_event *ev,
+                           char hex[PV_RECORDING_HEX])
 {
 	struct pv_err err;
 	int64_t bytes = 0;

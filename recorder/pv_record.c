@@ -28,16 +28,16 @@
 #include "safefile.h"
 #include "session.h"
 
-#define INNER_ARG  "pv-record-inner"
-#define ENV_MAX    64
-#define REFUSED    "pam_vendor: this session cannot be recorded, so it is refused"
-#define SAFE_PATH  "/usr/local/bin:/usr/bin:/bin"
+#define INNER_ARG "pv-record-inner"
+#define ENV_MAX   64
+#define REFUSED   "pam_vendor: this session cannot be recorded, so it is refused"
+#define SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
 
 /* The vendor's environment that may pass into script (root) and on to the vendor's shell. */
 static bool passes(const char *kv)
 {
-	static const char *const keep[] = {"TERM=", "LANG=", "LC_", "SSH_CONNECTION=",
-	                                   "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
+	static const char *const keep[] = {
+	    "TERM=", "LANG=", "LC_", "SSH_CONNECTION=", "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
 	size_t i;
 
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
@@ -84,8 +84,8 @@ static void add_env(char **env, size_t *n, const char *name, const char *value)
 /* recording_dir/ID.part into path. */
 static void part_path(char path[PATH_MAX], const struct pv_config *cfg, const char *id, int part)
 {
-	int len = snprintf(path, PATH_MAX, "%s/%s%s", cfg->recording_dir, id,
-	                   pv_recording_parts[part]);
+	int len =
+	    snprintf(path, PATH_MAX, "%s/%s%s", cfg->recording_dir, id, pv_recording_parts[part]);
 
 	if (len < 0 || len >= PATH_MAX)
 		refuse("recording_dir is too long");

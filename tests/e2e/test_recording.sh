@@ -80,7 +80,6 @@ test_pty_session_recorded_and_played() {
 	check "pty session: what the vendor typed is in the input recording" grep -q "typed\"\"$n" "$REC/$id.in"
 	check "pty session: what the shell printed is in the output recording" grep -q "$mark" "$REC/$id.out"
 	check "pty session: id's output is in the output recording" grep -q "uid=[0-9]*($VENDOR)" "$REC/$id.out"
-	expect_match "pty session: the timing log has the window size" "COLUMNS|LINES" "$(cat "$REC/$id.timing")"
 	local play
 	play=$("$OTPCTL" --config "$CFG" sessions play "$id" --speed 100)
 	expect_match "sessions play prints the typed marker" "$mark" "$play"
@@ -105,6 +104,51 @@ as_user() {
 	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
 }
 pv_session_id_ok() { [[ "$1" =~ ^[0-9a-f]{32}$ ]]; }
+
+# The vendor's terminal has a size, which changes during the session: the recording has both.
+# A pty of the test's own (python3's pty) carries ssh; resizing it sends SIGWINCH as a
+# terminal emulator does.
+test_window_size_recorded() {
+	local id
+	cat >"$T/winpty.py" <<'PY'
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+def size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+def read_until(fd, text, secs):
+    seen, end = b"", time.time() + secs
+    while time.time() < end and text not in seen:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return text in seen
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+size(fd, 33, 101)
+os.write(fd, b'echo size""ready\n')
+ok = read_until(fd, b"sizeready", 60)
+size(fd, 40, 120)
+os.kill(pid, signal.SIGWINCH)
+os.write(fd, b'echo resized""done\n')
+ok = read_until(fd, b"resizeddone", 30) and ok
+os.write(fd, b"exit\n")
+read_until(fd, b"\xff", 5)
+sys.exit(0 if ok else 1)
+PY
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 90 python3 "$T/winpty.py" ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" >/dev/null 2>&1
+	expect_eq "window size: the session ran in a terminal of the test's" 0 $?
+	id=$(last_recording)
+	expect_match "window size: the size at the start is recorded" "COLUMNS 101" "$(cat "$REC/$id.timing")"
+	expect_match "window size: ... both of it" "LINES 33" "$(cat "$REC/$id.timing")"
+	expect_match "window size: a change is recorded" "SIGWINCH ROWS=40 COLS=120" "$(cat "$REC/$id.timing")"
+}
 
 test_command_session_recorded() {
 	local mark="cmd-$RANDOM$RANDOM" id
@@ -335,7 +379,7 @@ test_bad_input() {
 }
 
 # PV_ONLY=PATTERN runs only the matching tests (while debugging one).
-for t in test_pty_session_recorded_and_played test_command_session_recorded \
+for t in test_pty_session_recorded_and_played test_window_size_recorded test_command_session_recorded \
 	test_follow_shows_a_live_session test_out_of_the_vendors_reach \
 	test_recorder_killed_ends_the_session test_refused_when_the_directory_is_not_writable \
 	test_refused_when_the_recorder_is_missing test_refused_when_the_disk_is_full \
