@@ -378,14 +378,19 @@ test_bad_input() {
 	expect_eq "one sentence" 1 "$(printf '%s\n' "$out" | wc -l)"
 }
 
-# PV_ONLY=PATTERN runs only the matching tests (while debugging one).
-for t in test_pty_session_recorded_and_played test_window_size_recorded test_command_session_recorded \
-	test_follow_shows_a_live_session test_out_of_the_vendors_reach \
-	test_recorder_killed_ends_the_session test_refused_when_the_directory_is_not_writable \
-	test_refused_when_the_recorder_is_missing test_refused_when_the_disk_is_full \
-	test_verify_names_changed_recordings test_expire_prunes_old_recordings \
-	test_report_lists_recordings test_doctor_finds_an_unrecorded_vendor test_bad_input; do
-	[[ -z "${PV_ONLY:-}" || $t == $PV_ONLY ]] && $t
-done
+test_pty_session_recorded_and_played
+test_window_size_recorded
+test_command_session_recorded
+test_follow_shows_a_live_session
+test_out_of_the_vendors_reach
+test_recorder_killed_ends_the_session
+test_refused_when_the_directory_is_not_writable
+test_refused_when_the_recorder_is_missing
+test_refused_when_the_disk_is_full
+test_verify_names_changed_recordings
+test_expire_prunes_old_recordings
+test_report_lists_recordings
+test_doctor_finds_an_unrecorded_vendor
+test_bad_input
 expect_eq "no sanitizer report from sshd's processes" "" "$(sshd_sanitizer_reports)"
 finish
