@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "lockwait.h"
 #include "safefile.h"
 #include "session.h"
 
@@ -137,6 +139,45 @@ int pv_recording_claim(int dirfd, const char *id, struct pv_err *err)
 	}
 	pv_err_errno(err, errno, "cannot start the recording of session %s", id);
 	return PV_ERR;
+}
+
+int pv_recording_hold(int dirfd, const char *id, struct pv_err *err)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "%s%s", id, pv_recording_parts[0]);
+	/* no O_CLOEXEC: script inherits it */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK); // NOLINT(android-cloexec-open)
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		pv_err_errno(err, errno, "cannot hold the recording of session %s", id);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int pv_recording_wait_finished(const char *recording_dir, const char *id, int timeout_s,
+                               struct pv_err *err)
+{
+	char name[64];
+	bool missing = false;
+	int dirfd;
+	int fd;
+	int rc;
+
+	dirfd = pv_open_dir(recording_dir, true, err);
+	if (dirfd < 0)
+		return PV_ERR;
+	snprintf(name, sizeof(name), "%s%s", id, pv_recording_parts[0]);
+	fd = pv_open_file_at(dirfd, name, O_RDONLY, PV_FILE_PRIVATE, name, &missing, err);
+	close(dirfd);
+	if (fd < 0)
+		return missing ? PV_NOTFOUND : PV_ERR;
+	rc = pv_lock_wait(fd, timeout_s, name, err);
+	close(fd);
+	return rc;
 }
 
 static void put_size(crypto_generichash_state *h, uint64_t size)

@@ -42,6 +42,17 @@ int pv_recording_check_recorder(const char *recorder, struct pv_err *err);
  * claim (already claimed, or never prepared). dirfd: recording_dir, opened checked. */
 int pv_recording_claim(int dirfd, const char *id, struct pv_err *err);
 
+/* pv-record, after the claim: a descriptor of ID.timing holding an exclusive flock, without
+ * O_CLOEXEC, so that script(1) holds it until it has written its last byte and exited (its
+ * child, the vendor's shell, must not inherit it). -1 with err set. */
+int pv_recording_hold(int dirfd, const char *id, struct pv_err *err);
+
+/* At session close: wait (at most timeout_s) until the recorder of id has let go of its
+ * recording (pv_recording_hold), so that the digest covers the finished recording. PV_OK,
+ * PV_NOTFOUND (no timing file), PV_ERR (err says why, a timeout included). */
+int pv_recording_wait_finished(const char *recording_dir, const char *id, int timeout_s,
+                               struct pv_err *err);
+
 /* The size (sum of the three files) and digest of a recording. PV_NOTFOUND when none of its
  * files exists; a recording with only some of them is PV_ERR naming the one missing. */
 int pv_recording_digest(const char *recording_dir, const char *id, int64_t *bytes,

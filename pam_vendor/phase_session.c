@@ -172,6 +172,11 @@ static void seal_recording(struct call *c, const struct session_data *sd, struct
 
 	ev->recording = sd->id;
 	pv_recording_forget_unclaimed(c->cfg.recording_dir, sd->id);
+	/* Ended by a signal to this monitor, the session's recorder may still be writing its
+	 * last bytes: wait for it (it holds a lock until it exits), a bounded time. */
+	if (pv_recording_wait_finished(c->cfg.recording_dir, sd->id, (int)c->cfg.lock_timeout,
+	                               &err) == PV_ERR)
+		pv_log(c->pamh, LOG_ERR, "%s user=%s: %s", c->event, mod_shown_user(c), err.msg);
 	r = pv_recording_digest(c->cfg.recording_dir, sd->id, &bytes, hex, &err);
 	if (r == PV_OK) {
 		ev->recording_bytes = bytes;

@@ -140,6 +140,7 @@ static int run_inner(void)
 	add_passing(env, &n);
 	if (chdir(pw->pw_dir) != 0 && chdir("/") != 0)
 		refuse("cannot change to the home directory");
+	closefrom(STDERR_FILENO + 1); /* the recording's lock stays with script alone */
 	if (command != NULL) {
 		execle(shell, shell, "-c", command, (char *)NULL, env);
 	} else {
@@ -167,6 +168,9 @@ static const char *claim_recording(const struct pv_config *cfg, const char *user
 	if (*dirfd < 0)
 		refuse(err.msg);
 	if (pv_recording_claim(*dirfd, id, &err) != PV_OK)
+		refuse(err.msg);
+	/* Held by script until it exits: the session's close waits for it before the digest. */
+	if (pv_recording_hold(*dirfd, id, &err) < 0)
 		refuse(err.msg);
 	return id;
 }

@@ -242,6 +242,31 @@ test_recorder_killed_ends_the_session() {
 	check "the vendor's command is gone with it" not pgrep -u "$VENDOR" -f "sleep 50"
 }
 
+# The admin ends a session (SIGTERM to sshd's monitor): the close waits for the recorder to
+# finish writing, so the digest it records is the finished recording's.
+test_session_ended_by_the_admin_keeps_a_sound_recording() {
+	local id i ssh_pid out
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" "echo started; sleep 50" </dev/null >"$T/end.out" 2>&1 &
+	ssh_pid=$!
+	wait_for "$T/end.out" started 300
+	id=$(last_recording)
+	"$OTPCTL" --config "$CFG" sessions kill "$id" >/dev/null
+	for ((i = 0; i < 100; i++)); do kill -0 "$ssh_pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$ssh_pid" 2>/dev/null
+	expect_eq "ended by the admin: session_close carries the recording's digest" "$id" \
+		"$(jget "$(last_line session_close)" 'd.get("recording") if d.get("recording_b2b") else None')"
+	local rc
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	rc=$?
+	expect_eq "ended by the admin: the recording matches its digest" 0 "$rc"
+	[ "$rc" -eq 0 ] || printf '# %s\n' "$out"
+}
+
 # refused_login WHAT: the vendor's command session is refused with a message and a
 # session_open deny recording_failed; the non-vendor logs in as before.
 refused_login() {
@@ -384,6 +409,7 @@ test_command_session_recorded
 test_follow_shows_a_live_session
 test_out_of_the_vendors_reach
 test_recorder_killed_ends_the_session
+test_session_ended_by_the_admin_keeps_a_sound_recording
 test_refused_when_the_directory_is_not_writable
 test_refused_when_the_recorder_is_missing
 test_refused_when_the_disk_is_full
