@@ -6,10 +6,12 @@
  *   outer  started by sshd as the vendor (real uid: the vendor): claims the recording the
  *          module made ready (PV_RECORDING, checked against the session record), becomes
  *          root entirely (real uid too: a process whose real uid is the vendor's can be
- *          signalled by the vendor) and executes script with this program as its shell;
+ *          signalled by the vendor), runs script with this program as its shell and stays
+ *          as its parent until it exits, ending it when sshd's session ends;
  *   inner  started by script (real uid root, PV_REC_USER set by the outer step): becomes the
  *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
- * If script dies, its terminal hangs up and the session ends with it. */
+ * If script dies, its terminal hangs up and the session ends with it; if the session ends,
+ * script is ended. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -17,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
@@ -152,6 +157,52 @@ static int run_inner(void)
 	return 1;
 }
 
+/* The end of the session as sshd sees it (its session process gone: pv-record's parent-death
+ * signal; its terminal hung up: SIGHUP; SIGTERM) ends the recorded session: script is killed,
+ * its terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself
+ * when its input terminal hangs up, and sshd's monitor closes that terminal only after
+ * pam_close_session, which waits for the recording to be finished. */
+static int supervise(const char *const script[], char **env)
+{
+	pid_t self = getpid(), parent = getppid(), child;
+	sigset_t ends, old;
+	int status = 0;
+	int sig = 0;
+
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGCHLD);
+	sigaddset(&ends, SIGHUP);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || prctl(PR_SET_PDEATHSIG, SIGHUP) != 0)
+		refuse("cannot watch the session");
+	if (getppid() != parent)
+		refuse("the session ended before its recording started");
+	child = fork();
+	if (child < 0)
+		refuse("cannot start the recorder " PV_SCRIPT_PATH);
+	if (child == 0) {
+		/* script dies with pv-record, whatever kills it */
+		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self)
+			_exit(126);
+		execve(PV_SCRIPT_PATH, (char *const *)script, env);
+		_exit(127);
+	}
+	for (;;) {
+		if (sigwait(&ends, &sig) != 0)
+			continue;
+		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
+			break;
+		if (sig != SIGCHLD)
+			(void)kill(child, SIGKILL);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 /* The session's recording: PV_RECORDING names a session of this very user, whose ID.new is
  * still there to claim (one recording per session, never a second one). */
 static const char *claim_recording(const struct pv_config *cfg, const char *user, int *dirfd)
@@ -175,7 +226,7 @@ static const char *claim_recording(const struct pv_config *cfg, const char *user
 	return id;
 }
 
-/* Outer step: started by sshd as the vendor; executes script as root, for good. */
+/* Outer step: started by sshd as the vendor; runs script as root, as its parent. */
 static int run_outer(int argc, char **argv, uid_t vendor_uid)
 {
 	char *env[ENV_MAX] = {NULL};
@@ -217,11 +268,17 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 	umask(077);
 	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		refuse("cannot start the recorder as root");
-	execle(PV_SCRIPT_PATH, "script", "--quiet", "--flush", "--return", "--echo",
-	       isatty(STDIN_FILENO) ? "auto" : "never", "--log-out", out, "--log-in", in,
-	       "--log-timing", timing, "--command", INNER_ARG, (char *)NULL, env);
-	refuse("cannot start the recorder " PV_SCRIPT_PATH);
-	return 1;
+	{
+		const char *const script[] = {"script",      "--quiet",
+		                              "--flush",     "--return",
+		                              "--echo",      isatty(STDIN_FILENO) ? "auto" : "never",
+		                              "--log-out",   out,
+		                              "--log-in",    in,
+		                              "--log-timing", timing,
+		                              "--command",   INNER_ARG,
+		                              NULL};
+		return supervise(script, env);
+	}
 }
 
 int main(int argc, char **argv)

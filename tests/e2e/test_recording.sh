@@ -258,6 +258,12 @@ test_session_ended_by_the_admin_keeps_a_sound_recording() {
 	"$OTPCTL" --config "$CFG" sessions kill "$id" >/dev/null
 	for ((i = 0; i < 100; i++)); do kill -0 "$ssh_pid" 2>/dev/null || break; sleep 0.1; done
 	wait "$ssh_pid" 2>/dev/null
+	if [ -n "${PV_DEBUG:-}" ]; then
+		grep "$id" "$AUDIT" | cut -c1-400
+		ps -ef | grep -E "script|sleep 50" | grep -v grep
+		tail -3 "$REC/$id.timing"
+		grep -i "pam\|session" "$T/sshd.log" | tail -8
+	fi
 	expect_eq "ended by the admin: session_close carries the recording's digest" "$id" \
 		"$(jget "$(last_line session_close)" 'd.get("recording") if d.get("recording_b2b") else None')"
 	local rc
