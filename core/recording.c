@@ -148,7 +148,8 @@ int pv_recording_hold(int dirfd, const char *id, struct pv_err *err)
 
 	snprintf(name, sizeof(name), "%s%s", id, pv_recording_parts[0]);
 	/* no O_CLOEXEC: script inherits it */
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK); // NOLINT(android-cloexec-open)
+	fd =
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK); // NOLINT(android-cloexec-open)
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		pv_err_errno(err, errno, "cannot hold the recording of session %s", id);
 		if (fd >= 0)

@@ -33,10 +33,11 @@
 #include "safefile.h"
 #include "session.h"
 
-#define INNER_ARG "pv-record-inner"
-#define ENV_MAX   64
-#define REFUSED   "pam_vendor: this session cannot be recorded, so it is refused"
-#define SAFE_PATH "/usr/local/bin:/usr/bin:/bin"
+#define INNER_ARG       "pv-record-inner"
+#define ENV_MAX         64
+#define REFUSED         "pam_vendor: this session cannot be recorded, so it is refused"
+#define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
+#define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
 
 /* The vendor's environment that may pass into script (root) and on to the vendor's shell. */
 static bool passes(const char *kv)
@@ -157,17 +158,20 @@ static int run_inner(void)
 	return 1;
 }
 
-/* The end of the session as sshd sees it (its session process gone: pv-record's parent-death
- * signal; its terminal hung up: SIGHUP; SIGTERM) ends the recorded session: script is killed,
- * its terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself
- * when its input terminal hangs up, and sshd's monitor closes that terminal only after
- * pam_close_session, which waits for the recording to be finished. */
+/* The end of the session as sshd sees it ends the recorded session: script is killed, its
+ * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
+ * its input terminal hangs up, and sshd's monitor closes that terminal only after
+ * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
+ * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
+ * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
+ * kernel checks that signal's permission against it. */
 static int supervise(const char *const script[], char **env)
 {
+	const struct timespec look = {0, SESSION_LOOK_NS};
 	pid_t self = getpid(), parent = getppid(), child;
 	sigset_t ends, old;
 	int status = 0;
-	int sig = 0;
+	int sig;
 
 	sigemptyset(&ends);
 	sigaddset(&ends, SIGCHLD);
@@ -175,15 +179,13 @@ static int supervise(const char *const script[], char **env)
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || prctl(PR_SET_PDEATHSIG, SIGHUP) != 0)
+	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0)
 		refuse("cannot watch the session");
-	if (getppid() != parent)
-		refuse("the session ended before its recording started");
 	child = fork();
 	if (child < 0)
 		refuse("cannot start the recorder " PV_SCRIPT_PATH);
 	if (child == 0) {
-		/* script dies with pv-record, whatever kills it */
+		/* script dies with pv-record, whatever kills it (both are root) */
 		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0 ||
 		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self)
 			_exit(126);
@@ -191,16 +193,23 @@ static int supervise(const char *const script[], char **env)
 		_exit(127);
 	}
 	for (;;) {
-		if (sigwait(&ends, &sig) != 0)
-			continue;
+		sig = sigtimedwait(&ends, NULL, &look);
 		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
 			break;
-		if (sig != SIGCHLD)
+		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent)
 			(void)kill(child, SIGKILL);
 	}
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static void free_env(char **env)
+{
+	size_t i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
 }
 
 /* The session's recording: PV_RECORDING names a session of this very user, whose ID.new is
@@ -269,15 +278,25 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
 		refuse("cannot start the recorder as root");
 	{
-		const char *const script[] = {"script",      "--quiet",
-		                              "--flush",     "--return",
-		                              "--echo",      isatty(STDIN_FILENO) ? "auto" : "never",
-		                              "--log-out",   out,
-		                              "--log-in",    in,
-		                              "--log-timing", timing,
-		                              "--command",   INNER_ARG,
+		const char *const script[] = {"script",
+		                              "--quiet",
+		                              "--flush",
+		                              "--return",
+		                              "--echo",
+		                              isatty(STDIN_FILENO) ? "auto" : "never",
+		                              "--log-out",
+		                              out,
+		                              "--log-in",
+		                              in,
+		                              "--log-timing",
+		                              timing,
+		                              "--command",
+		                              INNER_ARG,
 		                              NULL};
-		return supervise(script, env);
+		int rc = supervise(script, env);
+
+		free_env(env);
+		return rc;
 	}
 }
 
