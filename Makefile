@@ -58,6 +58,11 @@ KEYSCMD_SRC := $(wildcard keys_command/*.c)
 KEYSCMD_OBJ := $(KEYSCMD_SRC:%.c=$(B)/%.o)
 # sshd's AuthorizedKeysCommand for vendors (docs/design.md, "Keys only inside the window").
 KEYSCMD  := $(B)/bin/pam_vendor-keys
+REC_SRC  := $(wildcard recorder/*.c)
+REC_OBJ  := $(REC_SRC:%.c=$(B)/%.o)
+RECORDER := $(B)/bin/pv-record
+# The vendors' login shell (set-uid root): core/config.h's default `recorder`.
+LIBEXECDIR ?= $(PREFIX)/libexec/pam_vendor
 MODULE   := $(B)/bin/pam_vendor.so
 VPNPLUGIN := $(B)/bin/openvpn-plugin-pam-vendor.so
 OTPCTL   := $(B)/bin/otpctl
@@ -69,13 +74,13 @@ VPNDRIVE := $(B)/tests/vpndrive
 .PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench deb
 
 ifeq ($(VARIANT),normal)
-all: deps pam_vendor/pam_vendor.so otpctl/otpctl $(VPNPLUGIN) $(KEYSCMD)
+all: deps pam_vendor/pam_vendor.so otpctl/otpctl $(VPNPLUGIN) $(KEYSCMD) $(RECORDER)
 pam_vendor/pam_vendor.so: $(MODULE)
 	cp $< $@
 otpctl/otpctl: $(OTPCTL)
 	cp $< $@
 else
-all: deps $(MODULE) $(OTPCTL) $(VPNPLUGIN) $(KEYSCMD)
+all: deps $(MODULE) $(OTPCTL) $(VPNPLUGIN) $(KEYSCMD) $(RECORDER)
 endif
 
 # deps: mk/deps.sh runs apt-get install for missing Debian packages (as root), else prints the command.
@@ -120,6 +125,10 @@ $(OTPCTL): $(CLI_OBJ) $(CORE_LIB)
 $(KEYSCMD): $(KEYSCMD_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -pie -o $@ $(KEYSCMD_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
+# pv-record: a position-independent executable, linked with the core like otpctl.
+$(RECORDER): $(REC_OBJ) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) -pie -o $@ $(REC_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
@@ -163,6 +172,8 @@ install: all
 	install -m 0644 $(VPNPLUGIN) $(DESTDIR)$(OVPNPLUGINDIR)/openvpn-plugin-pam-vendor.so
 	install -m 0755 $(OTPCTL) $(DESTDIR)$(SBINDIR)/otpctl
 	install -m 0755 $(KEYSCMD) $(DESTDIR)$(SBINDIR)/pam_vendor-keys
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 4755 $(RECORDER) $(DESTDIR)$(LIBEXECDIR)/pv-record
 	install -m 0644 docs/otpctl.8 $(DESTDIR)$(MANDIR)/man8/otpctl.8
 	install -m 0644 docs/pam_vendor.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor.8
 	install -m 0644 docs/pam_vendor-keys.8 $(DESTDIR)$(MANDIR)/man8/pam_vendor-keys.8
@@ -177,11 +188,11 @@ install: all
 	install -m 0644 $(ADMINDOCS) $(DESTDIR)$(DOCDIR)/
 
 # Static checks (docs/checks.md): cppcheck, clang-tidy (.clang-tidy), and the style.
-LINT_SRC := core/*.c pam_vendor/*.c otpctl/*.c openvpn_plugin/*.c keys_command/*.c
+LINT_SRC := core/*.c pam_vendor/*.c otpctl/*.c openvpn_plugin/*.c keys_command/*.c recorder/*.c
 lint: deps
 	@mk/deps.sh lint
 	cppcheck --enable=warning,performance,portability --std=c11 --inline-suppr \
-		--error-exitcode=1 -q -D_GNU_SOURCE -Icore core pam_vendor otpctl openvpn_plugin keys_command
+		--error-exitcode=1 -q -D_GNU_SOURCE -Icore core pam_vendor otpctl openvpn_plugin keys_command recorder
 	clang-tidy -quiet $(LINT_SRC) -- -std=c11 -D_GNU_SOURCE -Icore $(PKG_CFLAGS)
 	$(MAKE) --no-print-directory format-check
 
@@ -202,10 +213,10 @@ bench: all
 	tests/bench/run.sh
 
 format:
-	clang-format -i core/*.[ch] pam_vendor/*.[ch] otpctl/*.[ch] openvpn_plugin/*.[ch] keys_command/*.c tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
+	clang-format -i core/*.[ch] pam_vendor/*.[ch] otpctl/*.[ch] openvpn_plugin/*.[ch] keys_command/*.c recorder/*.c tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
 
 format-check:
-	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.[ch] otpctl/*.[ch] openvpn_plugin/*.[ch] keys_command/*.c tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
+	clang-format --dry-run --Werror core/*.[ch] pam_vendor/*.[ch] otpctl/*.[ch] openvpn_plugin/*.[ch] keys_command/*.c recorder/*.c tests/unit/*.[ch] tests/pam/*.c tests/e2e/*.c
 
 clean:
 	rm -rf build pam_vendor/pam_vendor.so otpctl/otpctl

@@ -33,16 +33,19 @@ struct pv_audit_event {
 	const char *session;
 	int64_t duration_s;
 	long pid;
-	const char *action;    /* admin events */
-	const char *admin;     /* admin events: who ran otpctl */
-	const char *detail;    /* human detail (window bounds, ...); never a secret */
-	const char *auth_info; /* sshd's SSH_AUTH_INFO_0 at session open */
-	int64_t bytes_in;      /* VPN session_close: bytes OpenVPN received from the client */
-	int64_t bytes_out;     /* VPN session_close: bytes OpenVPN sent to the client */
-	int64_t seal_epoch;    /* seal events (audit_seal.h): the first epoch sealed, < 0: none */
-	int64_t seal_through;  /* ...the last one */
-	const char *seal_id;   /* ...which sealing key (a hash of its first epoch key) */
-	const char *seal;      /* ...the seal: MAC under the epoch key of the chain before it */
+	const char *action;      /* admin events */
+	const char *admin;       /* admin events: who ran otpctl */
+	const char *detail;      /* human detail (window bounds, ...); never a secret */
+	const char *auth_info;   /* sshd's SSH_AUTH_INFO_0 at session open */
+	int64_t bytes_in;        /* VPN session_close: bytes OpenVPN received from the client */
+	int64_t bytes_out;       /* VPN session_close: bytes OpenVPN sent to the client */
+	int64_t seal_epoch;      /* seal events (audit_seal.h): the first epoch sealed, < 0: none */
+	int64_t seal_through;    /* ...the last one */
+	const char *seal_id;     /* ...which sealing key (a hash of its first epoch key) */
+	const char *seal;        /* ...the seal: MAC under the epoch key of the chain before it */
+	const char *recording;   /* session lines: the recording's ID in recording_dir */
+	int64_t recording_bytes; /* session_close: its size, < 0: absent */
+	const char *recording_b2b; /* session_close: its BLAKE2b digest (recording.h) */
 };
 
 /* An event with every optional field absent. */

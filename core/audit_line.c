@@ -23,6 +23,7 @@ void pv_audit_event_init(struct pv_audit_event *ev)
 	ev->bytes_out = -1;
 	ev->seal_epoch = -1;
 	ev->seal_through = -1;
+	ev->recording_bytes = -1;
 }
 
 bool pv_audit_event_time(const struct pv_json_object *obj, int64_t now, int64_t *t)
@@ -137,6 +138,12 @@ static void optional_fields(struct pv_buf *b, bool *first, const struct pv_audit
 		pv_json_key_string(b, first, "seal_id", ev->seal_id);
 	if (ev->seal != NULL)
 		pv_json_key_string(b, first, "seal", ev->seal);
+	if (ev->recording != NULL)
+		pv_json_key_string(b, first, "recording", ev->recording);
+	if (ev->recording_bytes >= 0)
+		pv_json_key_int(b, first, "recording_bytes", ev->recording_bytes);
+	if (ev->recording_b2b != NULL)
+		pv_json_key_string(b, first, "recording_b2b", ev->recording_b2b);
 }
 
 /* Everything the MAC covers: the chain fields, then the event's fields (mandatory ones as

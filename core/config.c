@@ -36,6 +36,12 @@ void pv_config_defaults(struct pv_config *cfg)
 	cfg->pg_timeout = 2;
 	cfg->warn_before = 5 * 60;
 	cfg->audit_seal_epoch = 15 * 60;
+	cfg->recording_required = true;
+	snprintf(cfg->recording_dir, sizeof(cfg->recording_dir), "/var/log/pam_vendor/recordings");
+	snprintf(cfg->recorder, sizeof(cfg->recorder), "%s", PV_RECORDER_PATH);
+	snprintf(cfg->vendor_shell, sizeof(cfg->vendor_shell), "/bin/bash");
+	cfg->recording_min_free = 100;
+	cfg->recording_keep = 183 * 86400;
 }
 
 /* A libpq connection string must not carry the password: pam_vendor.conf is readable by
@@ -239,6 +245,26 @@ static int apply(const struct where *w, const char *key, const char *value, stru
 	if (strcmp(key, "openvpn_management") == 0)
 		return set_path(w, key, value, cfg->openvpn_management,
 		                sizeof(cfg->openvpn_management));
+	if (strcmp(key, "session_recording") == 0) {
+		if (strcmp(value, "required") == 0)
+			cfg->recording_required = true;
+		else if (strcmp(value, "off") == 0)
+			cfg->recording_required = false;
+		else
+			return bad(w, key, value, "use required or off");
+		return PV_OK;
+	}
+	if (strcmp(key, "recording_dir") == 0)
+		return set_path(w, key, value, cfg->recording_dir, sizeof(cfg->recording_dir));
+	if (strcmp(key, "recorder") == 0)
+		return set_path(w, key, value, cfg->recorder, sizeof(cfg->recorder));
+	if (strcmp(key, "vendor_shell") == 0)
+		return set_path(w, key, value, cfg->vendor_shell, sizeof(cfg->vendor_shell));
+	if (strcmp(key, "recording_min_free") == 0)
+		return set_number(w, key, value, 0, 1u << 20, &cfg->recording_min_free);
+	if (strcmp(key, "recording_keep") == 0)
+		return set_duration(w, key, value, 86400, 3660 * 86400, false,
+		                    &cfg->recording_keep);
 	if (strcmp(key, "totp_issuer") == 0) {
 		if (strlen(value) >= sizeof(cfg->totp_issuer) || !is_printable(value))
 			return bad(w, key, value, "printable text of at most 63 characters");
@@ -262,12 +288,33 @@ static char *trim(char *s)
 }
 
 static const char *const known_keys[] = {
-    "store_dir",    "key_file",      "audit_log",          "otp_length",
-    "otp_ttl",      "max_failures",  "max_window",         "unknown_user",
-    "vendor_group", "fail_delay",    "lock_timeout",       "totp_issuer",
-    "session_dir",  "store_backend", "pg_conninfo",        "pg_allow_unverified_tls",
-    "pg_timeout",   "warn_before",   "openvpn_management", "audit_seal_epoch",
+    "store_dir",
+    "key_file",
+    "audit_log",
+    "otp_length",
+    "otp_ttl",
+    "max_failures",
+    "max_window",
+    "unknown_user",
+    "vendor_group",
+    "fail_delay",
+    "lock_timeout",
+    "totp_issuer",
+    "session_dir",
+    "store_backend",
+    "pg_conninfo",
+    "pg_allow_unverified_tls",
+    "pg_timeout",
+    "warn_before",
+    "openvpn_management",
+    "audit_seal_epoch",
     "keys_view",
+    "session_recording",
+    "recording_dir",
+    "recorder",
+    "vendor_shell",
+    "recording_min_free",
+    "recording_keep",
 };
 #define N_KEYS (sizeof(known_keys) / sizeof(known_keys[0]))
 

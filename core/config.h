@@ -12,6 +12,10 @@
 #include "err.h"
 
 #define PV_DEFAULT_CONFIG "/etc/pam_vendor/pam_vendor.conf"
+/* Where `make install` and the package put the recorder (overridable at build time). */
+#ifndef PV_RECORDER_PATH
+#define PV_RECORDER_PATH "/usr/libexec/pam_vendor/pv-record"
+#endif
 
 enum pv_unknown_user { PV_UNKNOWN_IGNORE = 0, PV_UNKNOWN_DENY = 1 };
 enum pv_store_backend { PV_STORE_FILE = 0, PV_STORE_POSTGRESQL = 1 };
@@ -40,6 +44,13 @@ struct pv_config {
 	int64_t warn_before;      /* seconds before a window ends to warn live sessions; 0: never */
 	int64_t audit_seal_epoch; /* seconds an audit sealing epoch lasts (audit_seal.h) */
 	char openvpn_management[PATH_MAX]; /* OpenVPN's management unix socket; "": none */
+	/* Session recording (recording.h): every vendor terminal session, or none. */
+	bool recording_required;      /* session_recording = required (default) | off */
+	char recording_dir[PATH_MAX]; /* root, 0700: ID.timing, ID.in, ID.out */
+	char recorder[PATH_MAX];      /* the vendors' login shell: pv-record, set-uid root */
+	char vendor_shell[PATH_MAX];  /* the shell pv-record runs as the vendor */
+	unsigned recording_min_free;  /* MiB free in recording_dir below which sessions fail */
+	int64_t recording_keep;       /* seconds a finished recording is kept */
 	/* Not from the file: the directories the loading call holds open (safefile.h), which
 	 * the store, the serials and the audit log are opened through; NULL: none held. */
 	struct pv_dirs *dirs;

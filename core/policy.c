@@ -28,6 +28,7 @@ static const char *const reason_names[PV_R_COUNT] = {
     [PV_R_STORE_ERROR] = "store_error",
     [PV_R_CONFIG_ERROR] = "config_error",
     [PV_R_OUTSIDE_HOURS] = "outside_hours",
+    [PV_R_RECORDING_FAILED] = "recording_failed",
 };
 
 const char *pv_reason_name(enum pv_reason reason)
@@ -55,6 +56,7 @@ static const char *const reason_words[PV_R_COUNT] = {
     [PV_R_STORE_ERROR] = "the vendor store could not be used",
     [PV_R_CONFIG_ERROR] = "the configuration is wrong",
     [PV_R_OUTSIDE_HOURS] = "outside the vendor's business hours",
+    [PV_R_RECORDING_FAILED] = "the session could not be recorded",
 };
 
 const char *pv_reason_words(const char *name)

@@ -168,6 +168,8 @@ static struct session *session_new(const struct pv_json_object *obj, const char 
 	s->row.service = copy_field(&cursor, service);
 	s->row.bytes_in = -1;
 	s->row.bytes_out = -1;
+	s->row.recording_bytes = -1;
+	s->row.recorded = pv_json_get(obj, "recording") != NULL;
 	return s;
 }
 
@@ -261,6 +263,8 @@ static void session_close(struct pv_report *r, const struct pv_json_object *obj,
 	row->has_end = true;
 	row->bytes_in = count_field(obj, "bytes_in");
 	row->bytes_out = count_field(obj, "bytes_out");
+	row->recording_bytes = count_field(obj, "recording_bytes");
+	row->recorded = row->recorded || pv_json_get(obj, "recording") != NULL;
 	/* The module measures the duration on the session's own handle: prefer it. */
 	if (duration != NULL && pv_parse_u64(duration, INT64_MAX, &secs) == PV_OK) {
 		row->duration = (int64_t)secs;

@@ -32,6 +32,8 @@ struct pv_report_row {
 	int64_t duration; /* the close's duration_s, else end - start (0 when end < start) */
 	int64_t bytes_in; /* an OpenVPN tunnel's counts; -1 when the close had none */
 	int64_t bytes_out;
+	bool recorded;           /* its session_open or close names a recording (its id) */
+	int64_t recording_bytes; /* the close's recording_bytes; -1 when absent */
 };
 
 struct pv_report;

@@ -564,3 +564,33 @@ fail:
 	close_keep_errno(fd);
 	return -1;
 }
+
+/* Only to tell "no session recorded yet" from an error: every use then goes through the
+ * checked open. */
+bool pv_path_present(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 || errno != ENOENT;
+}
+
+int pv_open_dir_create(const char *path, bool create, struct pv_err *err)
+{
+	char base[NAME_MAX + 1];
+	int parent;
+	int fd;
+
+	if (!create || pv_path_present(path))
+		return pv_open_dir(path, true, err);
+	parent = pv_open_parent(path, false, base, sizeof(base), err);
+	if (parent < 0)
+		return -1;
+	if (mkdirat(parent, base, 0700) != 0 && errno != EEXIST) {
+		pv_err_errno(err, errno, "cannot create directory %s", path);
+		close(parent);
+		return -1;
+	}
+	close(parent);
+	fd = pv_open_dir(path, true, err);
+	return fd;
+}

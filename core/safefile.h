@@ -71,6 +71,14 @@ int pv_dir_list(int dirfd, const char *display, bool (*keep)(const char *name, v
                 void *ctx, size_t max, char ***names, size_t *n, struct pv_err *err);
 void pv_dir_list_free(char **names, size_t n);
 
+/* Is something at path (or cannot that be told)? Only to tell "nothing made yet" from an
+ * error: every use then goes through the checked open. */
+bool pv_path_present(const char *path);
+
+/* pv_open_dir(path, private), first creating the directory (0700, root) when `create` is set
+ * and it does not exist yet (its parent walked and checked as above). */
+int pv_open_dir_create(const char *path, bool create, struct pv_err *err);
+
 /* fsync a directory fd. */
 int pv_fsync_dir(int dirfd, const char *display, struct pv_err *err);
 

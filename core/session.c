@@ -25,7 +25,7 @@
 #define RECORD_MAX   1024
 #define MAX_SESSIONS 100000
 
-static bool id_valid(const char *id)
+bool pv_session_id_valid(const char *id)
 {
 	size_t i;
 
@@ -45,37 +45,6 @@ static bool word_valid(const char *w, size_t max)
 	return i > 0 && i < max;
 }
 
-/* Only to tell "no session recorded yet" from an error: every use then goes through the
- * checked open. */
-static bool dir_exists(const char *path)
-{
-	struct stat st;
-
-	return lstat(path, &st) == 0 || errno != ENOENT;
-}
-
-/* Open session_dir, creating it (0700, root) when it does not exist yet. */
-static int open_session_dir(const char *session_dir, bool create, struct pv_err *err)
-{
-	char base[NAME_MAX + 1];
-	int parent;
-	int fd;
-
-	if (!create || dir_exists(session_dir))
-		return pv_open_dir(session_dir, true, err);
-	parent = pv_open_parent(session_dir, false, base, sizeof(base), err);
-	if (parent < 0)
-		return -1;
-	if (mkdirat(parent, base, 0700) != 0 && errno != EEXIST) {
-		pv_err_errno(err, errno, "cannot create session directory %s", session_dir);
-		close(parent);
-		return -1;
-	}
-	close(parent);
-	fd = pv_open_dir(session_dir, true, err);
-	return fd;
-}
-
 int pv_session_save(const char *session_dir, const struct pv_session *s, struct pv_err *err)
 {
 	char name[PV_SESSION_ID_LEN + sizeof(SUFFIX)];
@@ -85,7 +54,7 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 	int n;
 	int rc;
 
-	if (!id_valid(s->id) || !pv_vendor_name_valid(s->user) ||
+	if (!pv_session_id_valid(s->id) || !pv_vendor_name_valid(s->user) ||
 	    !word_valid(s->service, sizeof(s->service)) || s->pid <= 0 || s->warned < 0 ||
 	    (s->kind != PV_SESSION_SSH && s->kind != PV_SESSION_VPN) ||
 	    (s->rhost[0] != '\0' && !word_valid(s->rhost, sizeof(s->rhost))) ||
@@ -103,7 +72,7 @@ int pv_session_save(const char *session_dir, const struct pv_session *s, struct 
 		pv_err_set(err, "session record too long");
 		return PV_ERR;
 	}
-	dirfd = open_session_dir(session_dir, true, err);
+	dirfd = pv_open_dir_create(session_dir, true, err);
 	if (dirfd < 0)
 		return PV_ERR;
 	snprintf(name, sizeof(name), "%s%s", s->id, SUFFIX);
@@ -122,11 +91,11 @@ static int open_record_dir(const char *session_dir, const char *id,
 {
 	int dirfd;
 
-	if (!id_valid(id)) {
+	if (!pv_session_id_valid(id)) {
 		pv_err_set(err, "invalid session id");
 		return PV_ERR;
 	}
-	if (!dir_exists(session_dir))
+	if (!pv_path_present(session_dir))
 		return PV_NOTFOUND;
 	dirfd = pv_open_dir(session_dir, true, err);
 	if (dirfd < 0)
@@ -192,7 +161,7 @@ static int parse_record(char *text, const char *shown, struct pv_session *s, str
 	for (i = 0; keys[i] != NULL; i++)
 		if ((v[i] = take_line(&p, keys[i])) == NULL)
 			goto bad;
-	if (strcmp(p, "end\n") != 0 || !id_valid(v[0]) || !pv_vendor_name_valid(v[1]) ||
+	if (strcmp(p, "end\n") != 0 || !pv_session_id_valid(v[0]) || !pv_vendor_name_valid(v[1]) ||
 	    !word_valid(v[2], sizeof(s->service)) ||
 	    (strcmp(v[3], "ssh") != 0 && strcmp(v[3], "vpn") != 0) ||
 	    !word_valid(v[4], sizeof(s->rhost)) || !word_valid(v[5], sizeof(s->tunnel)) ||
@@ -285,7 +254,7 @@ int pv_session_list(const char *session_dir, struct pv_session **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
-	if (!dir_exists(session_dir))
+	if (!pv_path_present(session_dir))
 		return PV_OK; /* no session was ever recorded (or the machine rebooted) */
 	dirfd = pv_open_dir(session_dir, true, err);
 	if (dirfd < 0)

@@ -8,6 +8,7 @@
 #ifndef PV_SESSION_H
 #define PV_SESSION_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,9 @@ struct pv_session {
 	int64_t opened;
 	int64_t warned; /* when the vendor was warned that its window ends; 0: not yet */
 };
+
+/* Is id a session ID (PV_SESSION_ID_LEN lower-case hexadecimal digits)? */
+bool pv_session_id_valid(const char *id);
 
 /* Write the record (creating session_dir 0700 when absent). */
 int pv_session_save(const char *session_dir, const struct pv_session *s, struct pv_err *err);

@@ -345,7 +345,7 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 	const struct command *cmd = ctl_find_command("audit verify");
 	struct pv_audit_verify_result res;
 	struct pv_err err;
-
+	bool recordings = argc == 2 && strcmp(argv[1], "--recordings") == 0;
 	int i;
 
 	for (i = 1; i < argc; i++)
@@ -353,7 +353,7 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 			return audit_verify_all_hosts(ctl, cmd, argc, argv);
 	if (argc >= 3 && strcmp(argv[1], "--verify-key") == 0)
 		return ctl_audit_verify_sealed(ctl, cmd, argc, argv);
-	if (argc > 1)
+	if (argc > 1 && !recordings)
 		return ctl_usage_arg(cmd, argv[1]);
 	/* Configuration and key only: the log must stay checkable when the store is damaged. */
 	if (ctl_load_config(ctl) != EXIT_OK || ctl_load_keys(ctl) != EXIT_OK)
@@ -377,5 +377,5 @@ int cmd_audit_verify(struct otpctl *ctl, int argc, char **argv)
 		if (res.note[0] != '\0')
 			printf("note: %s\n", res.note);
 	}
-	return EXIT_OK;
+	return recordings ? ctl_verify_recordings(ctl) : EXIT_OK;
 }

@@ -492,6 +492,7 @@ int cmd_expire(struct otpctl *ctl, int argc, char **argv)
 	char(*names)[PV_NAME_MAX + 1] = NULL;
 	struct ctl_vendor_end total;
 	unsigned warned = 0;
+	unsigned pruned = 0;
 	size_t n = 0;
 	size_t i;
 	int rc = EXIT_OK;
@@ -527,6 +528,11 @@ int cmd_expire(struct otpctl *ctl, int argc, char **argv)
 			rc = EXIT_FAIL;
 	}
 	free(names);
+	if (ctl_prune_recordings(ctl, &pruned) != EXIT_OK)
+		rc = EXIT_FAIL;
+	if (pruned > 0 && !ctl->json)
+		printf("Removed %u session recording%s older than recording_keep.\n", pruned,
+		       pruned == 1 ? "" : "s");
 	if (ctl->json)
 		printf("{\"ended\":%u,\"processes_ended\":%zu,\"warned\":%u,\"logind\":\"%s\","
 		       "\"ok\":%s}\n",

@@ -65,6 +65,9 @@ static void report_json_row(const struct pv_report_row *s, bool first_row)
 		pv_json_key_int(&b, &first, "bytes_in", s->bytes_in);
 	if (s->bytes_out >= 0)
 		pv_json_key_int(&b, &first, "bytes_out", s->bytes_out);
+	pv_json_key_string(&b, &first, "recording", s->recorded ? s->id : NULL);
+	if (s->recording_bytes >= 0)
+		pv_json_key_int(&b, &first, "recording_bytes", s->recording_bytes);
 	pv_buf_puts(&b, "}");
 	fwrite(b.data, 1, b.len, stdout);
 	pv_buf_free(&b);
@@ -102,8 +105,9 @@ static void report_text_row(const struct pv_report_row *s)
 		pv_format_duration(s->duration, dur, sizeof(dur));
 	else
 		snprintf(dur, sizeof(dur), "-");
-	printf("%-16s  %-15s  %-*s  %-*s  %-9s  %s\n", user, rhost, AUDIT_TIME_WIDTH, start,
-	       END_WIDTH, end, dur, host);
+	/* The recording is the session's: `otpctl sessions play ID` replays it. */
+	printf("%-16s  %-15s  %-*s  %-*s  %-9s  %-12s  %s\n", user, rhost, AUDIT_TIME_WIDTH, start,
+	       END_WIDTH, end, dur, host, s->recorded && s->id != NULL ? s->id : "-");
 }
 
 static void report_text(const struct pv_report *report, const struct audit_filter *f)
@@ -117,8 +121,8 @@ static void report_text(const struct pv_report *report, const struct audit_filte
 		       f->vendor ? f->vendor : "", window);
 		return;
 	}
-	printf("%-16s  %-15s  %-*s  %-*s  %-9s  %s\n", "USER", "RHOST", AUDIT_TIME_WIDTH, "START",
-	       END_WIDTH, "END", "DURATION", "HOST");
+	printf("%-16s  %-15s  %-*s  %-*s  %-9s  %-12s  %s\n", "USER", "RHOST", AUDIT_TIME_WIDTH,
+	       "START", END_WIDTH, "END", "DURATION", "HOST", "RECORDING");
 	for (i = 0; i < pv_report_count(report); i++)
 		report_text_row(pv_report_row(report, i));
 }

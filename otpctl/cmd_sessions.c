@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "otpctl.h"
+#include "recording.h"
 #include "session.h"
 #include "timeparse.h"
 
@@ -82,6 +83,22 @@ static void stay_text(const struct stay *st, int64_t now, char *buf, size_t len)
 	}
 }
 
+/* Whether a live SSH session is recorded: ", recorded" and the like; "" with
+ * session_recording = off (nothing is). */
+static const char *recorded_text(const struct otpctl *ctl, const struct pv_session *s)
+{
+	if (!ctl->cfg.recording_required)
+		return "";
+	switch (pv_recording_state(ctl->cfg.recording_dir, s->id)) {
+	case PV_RECORDING_ON:
+		return ", recorded";
+	case PV_RECORDING_READY:
+		return ", recording not started yet";
+	default:
+		return ", NOT recorded";
+	}
+}
+
 static void print_text(const struct otpctl *ctl, const struct pv_session *s, bool live,
                        const struct stay *st)
 {
@@ -96,8 +113,8 @@ static void print_text(const struct otpctl *ctl, const struct pv_session *s, boo
 		printf("%-16s id %s, tunnel %s (OpenVPN pid %ld)%s\n", "", s->id, s->tunnel, s->pid,
 		       live ? "" : ", STALE: the server is gone");
 	else
-		printf("%-16s id %s, pid %ld (sshd)%s\n", "", s->id, s->pid,
-		       live ? "" : ", STALE: the process is gone");
+		printf("%-16s id %s, pid %ld (sshd)%s%s\n", "", s->id, s->pid,
+		       recorded_text(ctl, s), live ? "" : ", STALE: the process is gone");
 }
 
 static void append_json(struct pv_buf *b, const struct otpctl *ctl, const struct pv_session *s,
@@ -119,6 +136,9 @@ static void append_json(struct pv_buf *b, const struct otpctl *ctl, const struct
 	pv_json_key_int(b, &first, "pid", s->pid);
 	pv_json_key_string(b, &first, "tunnel", s->tunnel[0] ? s->tunnel : NULL);
 	pv_json_key_bool(b, &first, "live", live);
+	pv_json_key_bool(b, &first, "recorded",
+	                 s->kind == PV_SESSION_SSH &&
+	                     pv_recording_state(ctl->cfg.recording_dir, s->id) == PV_RECORDING_ON);
 	pv_buf_puts(b, "}");
 }
 
@@ -170,17 +190,6 @@ int cmd_sessions(struct otpctl *ctl, int argc, char **argv)
 	return rc;
 }
 
-/* A session id as the module writes it: PV_SESSION_ID_LEN lower-case hex digits. */
-static bool id_ok(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] != '\0'; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return i == PV_SESSION_ID_LEN;
-}
-
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("sessions kill");
@@ -192,7 +201,7 @@ int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv)
 
 	if (argc != 2 || argv[1][0] == '-')
 		return ctl_usage_error(cmd, "sessions kill takes one session ID");
-	if (!id_ok(argv[1])) {
+	if (!pv_session_id_valid(argv[1])) {
 		ctl_error(
 		    "\"%.64s\" is not a session id (%d hexadecimal digits, as otpctl sessions "
 		    "shows)",

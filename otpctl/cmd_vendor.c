@@ -293,6 +293,8 @@ int cmd_vendor_add(struct otpctl *ctl, int argc, char **argv)
 	else if (ctl->cfg.store_backend == PV_STORE_FILE) /* a warning: the record makes a vendor */
 		(void)check_vendor_group(ctl, va.name);
 	warn_deferred(va.name);
+	if (local && ctl->cfg.recording_required)
+		ctl_set_recorder_shell(ctl, va.name);
 	if (ctl->json) {
 		struct pv_buf b;
 		pv_buf_init(&b, 65536);

@@ -13,8 +13,8 @@
 /* Configuration, key and store first: later checks use what they load. The accounts come
  * before sshd: a vendor outside vendor_group is the root cause of what sshd then shows. */
 static const struct dr_check *const tables[] = {
-    dr_files_checks, dr_account_checks, dr_sshd_checks,   dr_pam_checks,
-    dr_audit_checks, dr_system_checks,  dr_vendor_checks, dr_sched_checks,
+    dr_files_checks,  dr_account_checks, dr_sshd_checks,  dr_pam_checks,       dr_audit_checks,
+    dr_system_checks, dr_vendor_checks,  dr_sched_checks, dr_recording_checks,
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 

@@ -116,14 +116,15 @@ struct dr_check {
 };
 
 /* The tables, in the order the runner uses; each ends with {NULL, NULL}. */
-extern const struct dr_check dr_files_checks[];   /* doctor_files.c */
-extern const struct dr_check dr_sshd_checks[];    /* doctor_sshd.c */
-extern const struct dr_check dr_pam_checks[];     /* doctor_pam.c */
-extern const struct dr_check dr_audit_checks[];   /* doctor_audit.c */
-extern const struct dr_check dr_account_checks[]; /* doctor_accounts.c */
-extern const struct dr_check dr_system_checks[];  /* doctor_system.c */
-extern const struct dr_check dr_vendor_checks[];  /* doctor_vendor.c */
-extern const struct dr_check dr_sched_checks[];   /* doctor_schedule.c */
+extern const struct dr_check dr_files_checks[];     /* doctor_files.c */
+extern const struct dr_check dr_sshd_checks[];      /* doctor_sshd.c */
+extern const struct dr_check dr_pam_checks[];       /* doctor_pam.c */
+extern const struct dr_check dr_audit_checks[];     /* doctor_audit.c */
+extern const struct dr_check dr_account_checks[];   /* doctor_accounts.c */
+extern const struct dr_check dr_system_checks[];    /* doctor_system.c */
+extern const struct dr_check dr_vendor_checks[];    /* doctor_vendor.c */
+extern const struct dr_check dr_sched_checks[];     /* doctor_schedule.c */
+extern const struct dr_check dr_recording_checks[]; /* doctor_recording.c */
 
 /* doctor.c: report a finding. fix is a command or the line to write (NULL: none known). */
 void dr_finding(struct doctor *d, enum dr_severity sev, const char *id, const char *fix,

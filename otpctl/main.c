@@ -105,6 +105,15 @@ static const struct command commands[] = {
      "sshd's monitor, SIGKILL after 5 s; a tunnel through openvpn_management). ID as\n"
      "otpctl sessions shows it.\n\nExample:\n  otpctl sessions kill "
      "3f0c9a1e5b7d4c2a8e6f1b3d5c7a9e0f"},
+    {"sessions play", cmd_sessions_play, "sessions play ID [--speed N]",
+     "Replay the recording of a vendor session (live or finished) on this terminal, with\n"
+     "its timing (--speed 2: twice as fast). ID as otpctl sessions or otpctl report shows\n"
+     "it. A recording that is missing or garbled is refused, saying so.\n\n"
+     "Example:\n  otpctl sessions play 3f0c9a1e5b7d4c2a8e6f1b3d5c7a9e0f --speed 4"},
+    {"sessions follow", cmd_sessions_follow, "sessions follow ID",
+     "Show what a live vendor session shows, as it happens (read-only: nothing typed here\n"
+     "reaches the session), from its start; ends when the session ends.\n\n"
+     "Example:\n  otpctl sessions follow 3f0c9a1e5b7d4c2a8e6f1b3d5c7a9e0f"},
     {"watch", cmd_watch, "watch [--vendor NAME]",
      "Follow the audit log live: one line per decision and session event, the reason in\n"
      "words (--json: one JSON object a line, with a \"summary\"). Every line is checked as\n"
@@ -142,8 +151,8 @@ static const struct command commands[] = {
      "--invert for dark text on a light background.\n\n"
      "Example:\n  otpctl totp enroll acme --svg /root/acme-totp.svg"},
     {"audit verify", cmd_audit_verify,
-     "audit verify [--verify-key KEY]... | --all-hosts [--verify-key HOST=KEY]... "
-     "[--unsealed-ok HOST]...",
+     "audit verify [--recordings] | [--verify-key KEY]... | --all-hosts "
+     "[--verify-key HOST=KEY]... [--unsealed-ok HOST]...",
      "Check the audit log's MAC chain across rotated files and against the stored head.\n"
      "Exit 0 when intact, 1 naming the first bad line. --all-hosts (store_backend =\n"
      "postgresql): check every gateway's chain as copied to the database's audit table,\n"
@@ -153,7 +162,10 @@ static const struct command commands[] = {
      "up to one epoch before now unless sealing was stopped on purpose; says until when it\n"
      "is sealed. Repeat it for each sealing run (a key per audit setup-sealing): each key\n"
      "is checked in turn. With --all-hosts, HOST=KEY checks HOST's seals in the table;\n"
-     "once a key is given, a host without one fails unless named by --unsealed-ok.\n\n"
+     "once a key is given, a host without one fails unless named by --unsealed-ok.\n"
+     "--recordings: also check each session recording kept (recording_keep) against the\n"
+     "size and BLAKE2b digest of its session_close line; each one edited, cut or deleted\n"
+     "is named, and the exit status is 1.\n\n"
      "Example:\n  otpctl audit verify --verify-key -"},
     {"audit stop-sealing", cmd_audit_stop_sealing, "audit stop-sealing",
      "Stop forward-secure sealing on purpose (before a move or a reinstallation): seals\n"

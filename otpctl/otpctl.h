@@ -269,6 +269,17 @@ int ctl_end_session(struct otpctl *ctl, const struct pv_session *s, const char *
 int cmd_sessions(struct otpctl *ctl, int argc, char **argv);
 int cmd_watch(struct otpctl *ctl, int argc, char **argv);
 int cmd_sessions_kill(struct otpctl *ctl, int argc, char **argv);
+int cmd_sessions_play(struct otpctl *ctl, int argc, char **argv);
+int cmd_sessions_follow(struct otpctl *ctl, int argc, char **argv);
+/* audit verify --recordings: every recording against its session_close line (cmd_recording.c);
+ * each one edited, cut or deleted is named on stderr, and the result is EXIT_FAIL. */
+int ctl_verify_recordings(struct otpctl *ctl);
+/* otpctl expire: remove recordings older than recording_keep, except live sessions'. */
+int ctl_prune_recordings(struct otpctl *ctl, unsigned *removed);
+/* otpctl vendor add (session_recording = required): the vendor's login shell becomes the
+ * recorder (usermod -s), since pam_vendor refuses the sessions of a vendor whose shell is
+ * anything else. A failure is a warning naming the fix. */
+void ctl_set_recorder_shell(const struct otpctl *ctl, const char *name);
 int cmd_doctor(struct otpctl *ctl, int argc, char **argv);
 int cmd_vendor_key_add(struct otpctl *ctl, int argc, char **argv);
 int cmd_vendor_key_list(struct otpctl *ctl, int argc, char **argv);

@@ -13,17 +13,21 @@
 
 #include <sodium.h>
 
+#include "accounts.h"
 #include "audit.h"
 #include "ipmatch.h"
 #include "log.h"
 #include "module.h"
+#include "recording.h"
 #include "session.h"
 
 #define DATA_SESSION "pam_vendor_session"
+#define REFUSED_TEXT "pam_vendor: this session cannot be recorded, so it is refused."
 
 struct session_data {
 	char id[33];
 	int64_t start;
+	bool recorded; /* a recording was made ready for it */
 };
 
 static void free_session(pam_handle_t *pamh, void *data, int error_status)
@@ -63,6 +67,51 @@ static void forget_session(struct call *c, const char *id)
 		pv_log(c->pamh, LOG_ERR, "%s user=%s: %s", c->event, mod_shown_user(c), err.msg);
 }
 
+/* A vendor session is recorded or refused: the vendor's login shell must be the recorder
+ * (sshd runs every session, a key's command="..." included, through it), and the recording
+ * ready to start. The recorder finds it by PV_RECORDING, which the PAM environment carries
+ * to the session (pv-record trusts it only with the session record's user). */
+static int prepare_recording(struct call *c, const char *id, struct pv_err *err)
+{
+	struct pv_account acct;
+	char env[64];
+	int r;
+
+	r = pv_account_lookup(c->user, &acct, err);
+	if (r != PV_OK) {
+		if (r == PV_NOTFOUND)
+			pv_err_set(err, "there is no account %s", c->user);
+		return PV_ERR;
+	}
+	if (strcmp(acct.shell, c->cfg.recorder) != 0) {
+		pv_err_set(err, "the login shell of %s is %.200s, not the recorder %.200s", c->user,
+		           acct.shell, c->cfg.recorder);
+		return PV_ERR;
+	}
+	if (pv_recording_prepare(&c->cfg, id, err) != PV_OK)
+		return PV_ERR;
+	snprintf(env, sizeof(env), "PV_RECORDING=%s", id);
+	if (pam_putenv(c->pamh, env) != PAM_SUCCESS) {
+		pv_recording_forget_unclaimed(c->cfg.recording_dir, id);
+		pv_err_set(err, "cannot hand the recording to the session (pam_putenv)");
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+static int refuse_unrecorded(struct call *c, const struct pv_err *err)
+{
+	(void)pam_error(c->pamh, "%s", REFUSED_TEXT);
+	return mod_deny(c, PV_R_RECORDING_FAILED, err->msg, PAM_SESSION_ERR);
+}
+
+static void undo_open(struct call *c, const struct session_data *sd)
+{
+	forget_session(c, sd->id);
+	if (sd->recorded)
+		pv_recording_forget_unclaimed(c->cfg.recording_dir, sd->id);
+}
+
 int mod_open_session_vendor(struct call *c)
 {
 	struct pv_audit_event ev;
@@ -82,17 +131,26 @@ int mod_open_session_vendor(struct call *c)
 	ev.pid = (long)getpid(); /* sshd's monitor: SIGTERM to it ends the session cleanly */
 	ev.auth_info = pam_getenv(c->pamh, "SSH_AUTH_INFO_0");
 	memset(&err, 0, sizeof(err));
+	if (c->cfg.recording_required) {
+		if (prepare_recording(c, sd->id, &err) != PV_OK) {
+			rc = refuse_unrecorded(c, &err);
+			goto out;
+		}
+		sd->recorded = true;
+		ev.recording = sd->id;
+	}
 	if (record_session(c, sd, &err) != PV_OK) {
+		undo_open(c, sd);
 		rc = mod_deny(c, PV_R_STORE_ERROR, err.msg, PAM_SESSION_ERR);
 		goto out;
 	}
 	if (mod_audit(c, "allow", PV_R_OK, NULL, &ev) != PV_OK) {
-		forget_session(c, sd->id);
+		undo_open(c, sd);
 		goto out;
 	}
 	/* sshd opens and closes the session on the same handle in the monitor process. */
 	if (pam_set_data(c->pamh, DATA_SESSION, sd, free_session) != PAM_SUCCESS) {
-		forget_session(c, sd->id);
+		undo_open(c, sd);
 		goto out;
 	}
 	sd = NULL;
@@ -102,8 +160,39 @@ out:
 	return rc;
 }
 
+/* The finished recording's size and digest into ev (sshd closes the session after the
+ * session's processes, the recorder among them, have exited). A session that ran no shell
+ * (ssh -N) has none; one that cannot be read is said so in the line, never left out. */
+static void seal_recording(struct call *c, const struct session_data *sd, struct pv_audit_event *ev,
+                           char hex[PV_RECORDING_HEX])
+{
+	struct pv_err err;
+	int64_t bytes = 0;
+	int r;
+
+	ev->recording = sd->id;
+	pv_recording_forget_unclaimed(c->cfg.recording_dir, sd->id);
+	/* Ended by a signal to this monitor, the session's recorder may still be writing its
+	 * last bytes: wait for it (it holds a lock until it exits), a bounded time. */
+	if (pv_recording_wait_finished(c->cfg.recording_dir, sd->id, (int)c->cfg.lock_timeout,
+	                               &err) == PV_ERR)
+		pv_log(c->pamh, LOG_ERR, "%s user=%s: %s", c->event, mod_shown_user(c), err.msg);
+	r = pv_recording_digest(c->cfg.recording_dir, sd->id, &bytes, hex, &err);
+	if (r == PV_OK) {
+		ev->recording_bytes = bytes;
+		ev->recording_b2b = hex;
+		return;
+	}
+	ev->recording_bytes = 0;
+	ev->detail = r == PV_NOTFOUND ? "no recording: the session ran no shell or command"
+	                              : "the recording could not be read";
+	if (r != PV_NOTFOUND)
+		pv_log(c->pamh, LOG_ERR, "%s user=%s: %s", c->event, mod_shown_user(c), err.msg);
+}
+
 int mod_close_session_vendor(struct call *c)
 {
+	char hex[PV_RECORDING_HEX];
 	struct pv_audit_event ev;
 	const void *data = NULL;
 	const struct session_data *sd;
@@ -116,6 +205,8 @@ int mod_close_session_vendor(struct call *c)
 		ev.duration_s = mod_now() - sd->start;
 		if (ev.duration_s < 0)
 			ev.duration_s = 0; /* clock stepped back during the session */
+		if (sd->recorded)
+			seal_recording(c, sd, &ev, hex);
 	} else {
 		ev.detail = "no session_open on this PAM handle";
 	}

@@ -73,6 +73,9 @@ new_env() {
 		echo "keys_view = $T/keysview/view" # written only once a test creates the directory
 		echo "fail_delay = 0"
 		echo "lock_timeout = 20s" # parallel tests on a loaded machine queue on one lock
+		# Suites that are not about recording run the vendor's shell unrecorded;
+		# tests/e2e/test_recording.sh turns it on with a recorder of its own.
+		echo "session_recording = off"
 		for line in "$@"; do echo "$line"; done
 	} >"$CFG"
 	"$OTPCTL" --config "$CFG" init >/dev/null || { echo "Bail out! otpctl init failed"; exit 1; }

@@ -93,6 +93,28 @@ def fmt_n(n):
     return f"{int(n):,}"
 
 
+def recording_section(w, F):
+    """Section 4a: one session printing 50 MB through its terminal, recorded (script as
+    pv-record runs it) and not, side by side in one run (issue 23: at most 1.5x)."""
+    w("## 4a. Session recording")
+    w("")
+    if "rec_ratio" not in F:
+        w("Not measured in this run (`PV_BENCH_PARTS` without `recording`).")
+        w("")
+        return
+    w(f"A session printing {F.get('rec_mb')} MB through a terminal "
+      f"(`head -c {F.get('rec_mb')}M /dev/zero | base64`, {fmt_n(F.get('rec_bytes', 0))} bytes), "
+      "read by a terminal reader as sshd reads it, unrecorded (the shell in the pty) and "
+      "recorded (`script --flush` with `--log-out`, `--log-in`, `--log-timing` into the real "
+      f"disk, as `pv-record` runs it), alternating, {F.get('rec_rounds')} rounds each; medians.")
+    w("")
+    w("| unrecorded s | recorded s | recorded / unrecorded | target | every byte in the recording |")
+    w("|---:|---:|---:|---:|---|")
+    w(f"| {F.get('rec_plain_s')} | {F.get('rec_recorded_s')} | {F.get('rec_ratio')} | <= 1.5 | "
+      f"{F.get('rec_complete')} |")
+    w("")
+
+
 def pg_section(w, rows, F, conc, kept):
     """Section 6b: the PostgreSQL logins, direct and through PgBouncer, against this run's file
     store (conc: its row at a number of clients). kept: the section as it was, for a partial
@@ -451,6 +473,8 @@ def main():
           "(best of 3 for b2sum, best of 2 for otpctl). `issue` is a whole `otpctl` process: "
           "exec, config, key, store update (one durable record rewrite) and its audit line.")
         w("")
+
+    recording_section(w, F)
 
     # --- section 5 ---
     w("## 5. Where the time goes: system calls per login")

@@ -19,7 +19,8 @@
 # To iterate on a part (the report then says what was left out; write it elsewhere with
 # PV_BENCH_DOC), e.g. PV_BENCH_PARTS=syscalls, or PV_BENCH_PARTS=logins
 # PV_BENCH_SCENARIOS="contract v10 oath permit" PV_BENCH_DISKS=tmpfs:
-#   PV_BENCH_PARTS         logins pg otpctl syscalls                 (all four)
+#   PV_BENCH_PARTS         logins pg otpctl syscalls recording       (all five)
+#   PV_BENCH_REC_ROUNDS    rounds of the 50 MB recorded/unrecorded session (5)
 #   PV_BENCH_SCENARIOS     login scenarios (see SCENARIOS below)     (all)
 #   PV_BENCH_DISKS         tmpfs real                                (both)
 set -euo pipefail
@@ -34,7 +35,8 @@ BIG_AUDIT=${PV_BENCH_AUDIT_LINES:-1000000}
 ISSUES=${PV_BENCH_ISSUES:-30}
 DISK_DIR=${PV_BENCH_DISK_DIR:-/var/tmp}
 DOC=${PV_BENCH_DOC:-docs/performance.md}
-PARTS=" ${PV_BENCH_PARTS:-logins pg otpctl syscalls} "
+PARTS=" ${PV_BENCH_PARTS:-logins pg otpctl syscalls recording} "
+REC_ROUNDS=${PV_BENCH_REC_ROUNDS:-5}
 DISKS=" ${PV_BENCH_DISKS:-tmpfs real} "
 # Scenarios. Singles (1 client): floor, contract (the contract floor: a pam_permit transaction
 # plus the durable writes the contract needs; docs/performance.md 5a), v10 (pam_vendor, 10
@@ -204,7 +206,10 @@ new_env() {
 		audit_log = $e/log/audit.log
 		fail_delay = 0
 		lock_timeout = 5s
+		session_recording = off
 	EOF
+	# session_recording = off: the bench's vendors have no accounts, so no recorder shell;
+	# what recording costs is measured apart (part "recording", section 4a).
 	chmod 0600 "$e/pam_vendor.conf"
 	"$OTPCTL" --config "$e/pam_vendor.conf" init >/dev/null
 	"$PVBENCH" genstore --config "$e/pam_vendor.conf" --vendors "$n" 2>>"$OUT/gen.log"
@@ -470,6 +475,7 @@ pg_bench() {
 		store_backend = postgresql
 		pg_conninfo = host=$PGD dbname=pamvendor
 		vendor_group = $PG_GROUP
+		session_recording = off
 	EOF
 	chmod 0600 "$e/pam_vendor.conf"
 	"$OTPCTL" --config "$e/pam_vendor.conf" init >/dev/null
@@ -501,6 +507,12 @@ fi
 if has "$PARTS" syscalls; then
 	say "system calls per login (strace -f)"
 	syscalls
+fi
+# Session recording (issue 23): 50 MB through a terminal, recorded and not, on the real disk.
+if has "$PARTS" recording; then
+	say "session recording: 50 MB through a pty, recorded and not, x$REC_ROUNDS"
+	mkdir -p "$REAL/recording" && chmod 0700 "$REAL/recording"
+	python3 tests/bench/ptyrec.py "$REC_ROUNDS" "$REAL/recording" 50 >>"$FACTS"
 fi
 fact parts "$(xargs <<<"$PARTS")"
 fact scenarios "$SCENARIOS"

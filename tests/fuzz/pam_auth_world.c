@@ -193,6 +193,9 @@ static void build_config(struct fz_world *w, const struct fz_input *in)
 	pv_buf_init(&b, 1 << 20);
 	pv_buf_printf(&b, "store_dir = %s\nkey_file = %s\naudit_log = %s\nsession_dir = %s\n",
 	              w->cfg.store_dir, w->cfg.key_file, w->cfg.audit_log, w->cfg.session_dir);
+	/* The fuzzed vendors have no accounts (no recorder shell): recording is off here, as in
+	 * the shell suites; tests/e2e/test_recording.sh covers it. */
+	pv_buf_printf(&b, "session_recording = off\n");
 	pv_buf_printf(&b, "lock_timeout = 1s\nfail_delay = 1s\nmax_failures = %u\n",
 	              in->max_failures != 0 ? in->max_failures : 3);
 	if (in->otp_length != 0)

@@ -98,6 +98,7 @@ expect_no_match "nothing in /usr/lib/<multiarch>/security (purge would warn: not
 has_file "otpctl is in /usr/sbin, executable" '-rwxr-xr-x' ./usr/sbin/otpctl
 has_file "pam_vendor-keys (sshd's AuthorizedKeysCommand) is in /usr/sbin, executable" '-rwxr-xr-x' ./usr/sbin/pam_vendor-keys
 has_file "man page pam_vendor-keys(8)" '-rw-r--r--' ./usr/share/man/man8/pam_vendor-keys.8.gz
+has_file "the session recorder is set-uid root" '-rwsr-xr-x' ./usr/libexec/pam_vendor/pv-record
 has_file "man page otpctl(8)" '-rw-r--r--' ./usr/share/man/man8/otpctl.8.gz
 has_file "man page pam_vendor(8)" '-rw-r--r--' ./usr/share/man/man8/pam_vendor.8.gz
 has_file "man page pam_vendor.conf(5)" '-rw-r--r--' ./usr/share/man/man5/pam_vendor.conf.5.gz

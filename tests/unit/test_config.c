@@ -91,6 +91,12 @@ static void assert_defaults(const struct pv_config *cfg)
 	assert_true(cfg->totp_issuer[0] != '\0');
 	assert_int_equal(cfg->warn_before, 5 * 60);
 	assert_string_equal(cfg->openvpn_management, "");
+	assert_true(cfg->recording_required);
+	assert_string_equal(cfg->recording_dir, "/var/log/pam_vendor/recordings");
+	assert_string_equal(cfg->recorder, "/usr/libexec/pam_vendor/pv-record");
+	assert_string_equal(cfg->vendor_shell, "/bin/bash");
+	assert_int_equal(cfg->recording_min_free, 100);
+	assert_int_equal(cfg->recording_keep, 183 * 86400);
 }
 
 static void test_defaults_are_the_briefs(void **state)
@@ -232,6 +238,30 @@ static void test_warn_before_is_a_bounded_duration_or_zero(void **state)
 	assert_value_refused("warn_before", "soon");
 	assert_value_refused("openvpn_management", "run/openvpn.sock");
 	assert_value_refused("openvpn_management", "/run/../tmp/openvpn.sock");
+}
+
+/* Session recording: required or off, absolute paths, a free-space floor in MiB and a
+ * retention of at least a day. */
+static void test_recording_settings_are_checked(void **state)
+{
+	struct pv_config cfg;
+
+	assert_value_accepted("session_recording", "off", &cfg);
+	assert_false(cfg.recording_required);
+	assert_value_accepted("session_recording", "required", &cfg);
+	assert_true(cfg.recording_required);
+	assert_value_refused("session_recording", "yes");
+	assert_value_accepted("recording_dir", "/srv/recordings", &cfg);
+	assert_string_equal(cfg.recording_dir, "/srv/recordings");
+	assert_value_refused("recording_dir", "recordings");
+	assert_value_refused("recorder", "/usr/../tmp/pv-record");
+	assert_value_refused("vendor_shell", "bash");
+	assert_value_accepted("recording_min_free", "0", &cfg);
+	assert_value_refused("recording_min_free", "-1");
+	assert_value_refused("recording_min_free", "100M");
+	assert_value_accepted("recording_keep", "365d", &cfg);
+	assert_int_equal(cfg.recording_keep, 365 * 86400);
+	assert_value_refused("recording_keep", "1h");
 }
 
 /* The database settings: a known backend, no password in the connection string (it would
@@ -679,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_empty_and_comment_only_text_gives_defaults),
 	    cmocka_unit_test(test_every_key_is_accepted),
 	    cmocka_unit_test(test_warn_before_is_a_bounded_duration_or_zero),
+	    cmocka_unit_test(test_recording_settings_are_checked),
 	    cmocka_unit_test(test_unverified_tcp_database_link_is_refused),
 	    cmocka_unit_test(test_database_settings_are_checked),
 	    cmocka_unit_test(test_whitespace_tabs_and_crlf_around_keys_are_ignored),

@@ -126,6 +126,7 @@ static void test_reason_names_are_the_audit_vocabulary(void **state)
 	    "store_error",
 	    "config_error",
 	    "outside_hours",
+	    "recording_failed",
 	};
 	int r;
 

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* pv_record.c — pv-record, the vendors' login shell (set-uid root): every session of a vendor,
+ * interactive or a command, runs under util-linux script(1) as root, so that the vendor can
+ * neither read, change nor signal the recording or the recorder, and is then run as the
+ * vendor in script's terminal. Two steps of one program:
+ *   outer  started by sshd as the vendor (real uid: the vendor): claims the recording the
+ *          module made ready (PV_RECORDING, checked against the session record), becomes
+ *          root entirely (real uid too: a process whose real uid is the vendor's can be
+ *          signalled by the vendor), runs script with this program as its shell and stays
+ *          as its parent until it exits, ending it when sshd's session ends;
+ *   inner  started by script (real uid root, PV_REC_USER set by the outer step): becomes the
+ *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
+ * If script dies, its terminal hangs up and the session ends with it; if the session ends,
+ * script is ended. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "accounts.h"
+#include "config.h"
+#include "recording.h"
+#include "safefile.h"
+#include "session.h"
+
+#define INNER_ARG       "pv-record-inner"
+#define ENV_MAX         64
+#define REFUSED         "pam_vendor: this session cannot be recorded, so it is refused"
+#define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
+#define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
+
+/* The vendor's environment that may pass into script (root) and on to the vendor's shell. */
+static bool passes(const char *kv)
+{
+	static const char *const keep[] = {
+	    "TERM=", "LANG=", "LC_", "SSH_CONNECTION=", "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
+	size_t i;
+
+	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+		if (strncmp(kv, keep[i], strlen(keep[i])) == 0)
+			return strlen(kv) < 4096;
+	return false;
+}
+
+static void refuse(const char *why)
+{
+	fprintf(stderr, "%s: %s.\n", REFUSED, why);
+	syslog(LOG_AUTHPRIV | LOG_ERR, "pv-record uid=%ld refused: %s", (long)getuid(), why);
+	exit(1);
+}
+
+/* setresuid/setresgid to uid, gid for good, with the account's groups. */
+static void become(const char *name, uid_t uid, gid_t gid)
+{
+	if (initgroups(name, gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0)
+		refuse("cannot change to the vendor's identity");
+	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		refuse("root privileges were not dropped");
+}
+
+/* NAME=VALUE into env (NULL-terminated, at most ENV_MAX entries); value NULL: name is a
+ * whole NAME=VALUE already. */
+static void add_env(char **env, size_t *n, const char *name, const char *value)
+{
+	char *kv;
+
+	if (*n + 1 >= ENV_MAX)
+		refuse("too many environment variables");
+	if (value == NULL)
+		kv = strdup(name);
+	else if (asprintf(&kv, "%s=%s", name, value) < 0)
+		kv = NULL;
+	if (kv == NULL)
+		refuse("out of memory");
+	env[(*n)++] = kv;
+	env[*n] = NULL;
+}
+
+/* recording_dir/ID.part into path. */
+static void part_path(char path[PATH_MAX], const struct pv_config *cfg, const char *id, int part)
+{
+	int len =
+	    snprintf(path, PATH_MAX, "%s/%s%s", cfg->recording_dir, id, pv_recording_parts[part]);
+
+	if (len < 0 || len >= PATH_MAX)
+		refuse("recording_dir is too long");
+}
+
+static void add_passing(char **env, size_t *n)
+{
+	extern char **environ;
+	char **e;
+
+	for (e = environ; *e != NULL; e++)
+		if (passes(*e))
+			add_env(env, n, *e, NULL);
+}
+
+/* A session sshd gave no terminal: script's terminal passes the output through unchanged
+ * (no "\r" added before each "\n"), so that the vendor gets what the command printed. */
+static void plain_output(void)
+{
+	struct termios tio;
+
+	if (tcgetattr(STDIN_FILENO, &tio) != 0)
+		refuse("cannot read the recorder's terminal settings");
+	tio.c_oflag &= ~(tcflag_t)OPOST;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &tio) != 0)
+		refuse("cannot set the recorder's terminal");
+}
+
+/* Inner step: script's child, root, in script's terminal. */
+static int run_inner(void)
+{
+	const char *user = getenv("PV_REC_USER");
+	const char *shell = getenv("PV_REC_SHELL");
+	const char *command = getenv("PV_REC_COMMAND");
+	char *env[ENV_MAX] = {NULL};
+	char login_name[PATH_MAX];
+	struct passwd *pw;
+	size_t n = 0;
+
+	if (user == NULL || shell == NULL || (pw = getpwnam(user)) == NULL || pw->pw_uid == 0)
+		refuse("the vendor's account cannot be read");
+	if (isatty(STDIN_FILENO) && fchown(STDIN_FILENO, pw->pw_uid, (gid_t)-1) != 0)
+		refuse("cannot give the terminal to the vendor");
+	if (getenv("PV_REC_PLAIN") != NULL)
+		plain_output();
+	become(pw->pw_name, pw->pw_uid, pw->pw_gid);
+	add_env(env, &n, "HOME", pw->pw_dir);
+	add_env(env, &n, "USER", pw->pw_name);
+	add_env(env, &n, "LOGNAME", pw->pw_name);
+	add_env(env, &n, "SHELL", shell);
+	add_env(env, &n, "PATH", SAFE_PATH);
+	add_passing(env, &n);
+	if (chdir(pw->pw_dir) != 0 && chdir("/") != 0)
+		refuse("cannot change to the home directory");
+	closefrom(STDERR_FILENO + 1); /* the recording's lock stays with script alone */
+	if (command != NULL) {
+		execle(shell, shell, "-c", command, (char *)NULL, env);
+	} else {
+		const char *base = strrchr(shell, '/');
+		snprintf(login_name, sizeof(login_name), "-%s", base != NULL ? base + 1 : shell);
+		execle(shell, login_name, (char *)NULL, env);
+	}
+	refuse("cannot start the vendor's shell");
+	return 1;
+}
+
+/* The end of the session as sshd sees it ends the recorded session: script is killed, its
+ * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
+ * its input terminal hangs up, and sshd's monitor closes that terminal only after
+ * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
+ * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
+ * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
+ * kernel checks that signal's permission against it. */
+static int supervise(const char *const script[], char **env)
+{
+	const struct timespec look = {0, SESSION_LOOK_NS};
+	pid_t self = getpid(), parent = getppid(), child;
+	sigset_t ends, old;
+	int status = 0;
+	int sig;
+
+	sigemptyset(&ends);
+	sigaddset(&ends, SIGCHLD);
+	sigaddset(&ends, SIGHUP);
+	sigaddset(&ends, SIGTERM);
+	sigaddset(&ends, SIGINT);
+	sigaddset(&ends, SIGQUIT);
+	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0)
+		refuse("cannot watch the session");
+	child = fork();
+	if (child < 0)
+		refuse("cannot start the recorder " PV_SCRIPT_PATH);
+	if (child == 0) {
+		/* script dies with pv-record, whatever kills it (both are root) */
+		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self)
+			_exit(126);
+		execve(PV_SCRIPT_PATH, (char *const *)script, env);
+		_exit(127);
+	}
+	for (;;) {
+		sig = sigtimedwait(&ends, NULL, &look);
+		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
+			break;
+		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent)
+			(void)kill(child, SIGKILL);
+	}
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static void free_env(char **env)
+{
+	size_t i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+}
+
+/* The session's recording: PV_RECORDING names a session of this very user, whose ID.new is
+ * still there to claim (one recording per session, never a second one). */
+static const char *claim_recording(const struct pv_config *cfg, const char *user, int *dirfd)
+{
+	const char *id = getenv("PV_RECORDING");
+	struct pv_session s;
+	struct pv_err err;
+
+	if (id == NULL || !pv_recording_id_valid(id))
+		refuse("the session was not made ready for recording (see the audit log)");
+	if (pv_session_load(cfg->session_dir, id, &s, &err) != PV_OK || strcmp(s.user, user) != 0)
+		refuse("the recording does not belong to this session");
+	*dirfd = pv_open_dir(cfg->recording_dir, true, &err);
+	if (*dirfd < 0)
+		refuse(err.msg);
+	if (pv_recording_claim(*dirfd, id, &err) != PV_OK)
+		refuse(err.msg);
+	/* Held by script until it exits: the session's close waits for it before the digest. */
+	if (pv_recording_hold(*dirfd, id, &err) < 0)
+		refuse(err.msg);
+	return id;
+}
+
+/* Outer step: started by sshd as the vendor; runs script as root, as its parent. */
+static int run_outer(int argc, char **argv, uid_t vendor_uid)
+{
+	char *env[ENV_MAX] = {NULL};
+	char out[PATH_MAX], in[PATH_MAX], timing[PATH_MAX];
+	char user[PV_NAME_MAX + 1];
+	struct pv_config cfg;
+	struct pv_err err;
+	const char *id;
+	size_t n = 0;
+	int dirfd = -1;
+
+	if (pv_account_name(vendor_uid, user, sizeof(user), &err) != PV_OK)
+		refuse("this account cannot be read");
+	if (pv_config_load(PV_DEFAULT_CONFIG, &cfg, &err) != PV_OK)
+		refuse(err.msg);
+	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "-c") == 0))
+		refuse("only a login shell or a command (-c) can be recorded");
+	if (!cfg.recording_required) {
+		struct passwd *pw = getpwuid(vendor_uid);
+		if (pw == NULL)
+			refuse("this account cannot be read");
+		become(pw->pw_name, pw->pw_uid, pw->pw_gid);
+		execv(cfg.vendor_shell, argv); /* recording off: the shell, as sshd would */
+		refuse("cannot start the vendor's shell");
+	}
+	id = claim_recording(&cfg, user, &dirfd);
+	part_path(timing, &cfg, id, 0);
+	part_path(in, &cfg, id, 1);
+	part_path(out, &cfg, id, 2);
+	add_env(env, &n, "PATH", SAFE_PATH);
+	add_env(env, &n, "SHELL", cfg.recorder);
+	add_env(env, &n, "PV_REC_USER", user);
+	add_env(env, &n, "PV_REC_SHELL", cfg.vendor_shell);
+	if (argc == 3)
+		add_env(env, &n, "PV_REC_COMMAND", argv[2]);
+	if (!isatty(STDIN_FILENO))
+		add_env(env, &n, "PV_REC_PLAIN", "1");
+	add_passing(env, &n);
+	umask(077);
+	if (setgroups(0, NULL) != 0 || setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0)
+		refuse("cannot start the recorder as root");
+	{
+		const char *const script[] = {"script",
+		                              "--quiet",
+		                              "--flush",
+		                              "--return",
+		                              "--echo",
+		                              isatty(STDIN_FILENO) ? "auto" : "never",
+		                              "--log-out",
+		                              out,
+		                              "--log-in",
+		                              in,
+		                              "--log-timing",
+		                              timing,
+		                              "--command",
+		                              INNER_ARG,
+		                              NULL};
+		int rc = supervise(script, env);
+
+		free_env(env);
+		return rc;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	uid_t ruid = getuid();
+
+	openlog("pv-record", LOG_PID, LOG_AUTHPRIV);
+	if (geteuid() != 0)
+		refuse("pv-record is not installed set-uid root");
+	if (ruid == 0 && argc == 3 && strcmp(argv[1], "-c") == 0 &&
+	    strcmp(argv[2], INNER_ARG) == 0 && getenv("PV_REC_USER") != NULL)
+		return run_inner();
+	if (ruid == 0)
+		refuse("pv-record is the login shell of vendors, not of root");
+	return run_outer(argc, argv, ruid);
+}

@@ -1,0 +1,428 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-3-Clause
+# test_recording.sh — every vendor terminal session recorded (issue 23), through a real sshd and
+# the real recorder (pv-record, set-uid root, running util-linux script): a pty session and a
+# command session recorded in full and replayed, followed live, out of the vendor's reach
+# (read, write, delete, signal), the session ended with the recorder, refusals when the
+# recording cannot start (audited; a non-vendor unaffected), and audit verify --recordings.
+# pv-record reads /etc/pam_vendor/pam_vendor.conf: inside the test's mount namespace /etc is an
+# overlay (the host's /etc is never written) where that directory is the suite's own.
+set -u
+SSHD_TAG=pr
+source "$(dirname "$0")/../lib.sh"
+
+source "$(dirname "$0")/sshd_lib.sh"
+sshd_enter "$0"
+
+# --- inside the namespaces ---------------------------------------------------------------
+new_env "vendor_group = $GROUP"
+stop_all() {
+	sshd_stop
+	umount /etc/pam_vendor 2>/dev/null
+	umount /etc 2>/dev/null
+	cleanup_dirs
+}
+trap stop_all EXIT
+
+# The recorder where the vendor can run it: root's, 0755 directories, the binary 4755.
+RB=$(mktemp -d /tmp/pvrec.XXXXXX) && T_DIRS+=("$RB") && chmod 0755 "$RB"
+install -m 4755 -o root -g root "$PV_BUILD/bin/pv-record" "$RB/pv-record"
+REC=$T/recordings
+set_conf session_recording required
+set_conf recording_dir "$REC"
+set_conf recorder "$RB/pv-record"
+set_conf vendor_shell /bin/bash
+set_conf recording_min_free 1
+mkdir -p "$T/etc-up" "$T/etc-work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$T/etc-up,workdir=$T/etc-work" /etc &&
+	mkdir /etc/pam_vendor && mount --bind "$T" /etc/pam_vendor ||
+	{ echo "Bail out! cannot give pv-record its configuration"; exit 1; }
+sshd_start
+ctl vendor add "$VENDOR" --ip 127.0.0.5
+expect_eq "vendor add makes the recorder the vendor's login shell" "$RB/pv-record" \
+	"$(getent passwd "$VENDOR" | cut -d: -f7)"
+ctl enable "$VENDOR" --for 1h
+
+# last_line EVENT: the last audit line of EVENT for the vendor.
+last_line() { grep "\"event\":\"$1\"" "$AUDIT" | grep "\"user\":\"$VENDOR\"" | tail -n 1; }
+# the recording ID of the last session opened
+last_recording() { jget "$(last_line session_open)" 'd.get("recording")'; }
+
+# pty_login SCRIPT: a pty session (ssh -tt) fed SCRIPT's lines; OUT, RC as login sets them.
+pty_login() {
+	issue_code
+	OUT=$(SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		-o NumberOfPasswordPrompts=1 "$VENDOR@127.0.0.1" <"$1" 2>"$T/ssh.err")
+	RC=$?
+}
+
+# wait_for FILE TEXT TENTHS: until FILE holds TEXT, at most TENTHS tenths of a second.
+wait_for() {
+	local i
+	for ((i = 0; i < $3; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+test_pty_session_recorded_and_played() {
+	local n=$RANDOM$RANDOM id mark
+	mark=typed$n
+	printf 'echo typed""%s\nid\nexit\n' "$n" >"$T/in1"
+	pty_login "$T/in1"
+	expect_eq "pty session: the vendor's shell ran" 0 "$RC"
+	id=$(last_recording)
+	check "pty session: session_open names its recording" pv_session_id_ok "$id"
+	check "pty session: what the vendor typed is in the input recording" grep -q "typed\"\"$n" "$REC/$id.in"
+	check "pty session: what the shell printed is in the output recording" grep -q "$mark" "$REC/$id.out"
+	check "pty session: id's output is in the output recording" grep -q "uid=[0-9]*($VENDOR)" "$REC/$id.out"
+	local play
+	play=$("$OTPCTL" --config "$CFG" sessions play "$id" --speed 100)
+	expect_match "sessions play prints the typed marker" "$mark" "$play"
+	expect_match "sessions play prints id's output" "uid=[0-9]*\\($VENDOR\\)" "$play"
+	local close
+	close=$(last_line session_close)
+	expect_eq "session_close names the recording" "$id" "$(jget "$close" 'd.get("recording")')"
+	expect_eq "session_close carries the recording's size" \
+		"$(($(stat -c %s "$REC/$id.timing") + $(stat -c %s "$REC/$id.in") + $(stat -c %s "$REC/$id.out")))" \
+		"$(jget "$close" 'd.get("recording_bytes")')"
+	expect_match "session_close carries a BLAKE2b digest" '^[0-9a-f]{64}$' "$(jget "$close" 'd.get("recording_b2b")')"
+	expect_eq "recordings are root's, 0600" "root 600 root 600 root 600" \
+		"$(stat -c '%U %a' "$REC/$id.timing" "$REC/$id.in" "$REC/$id.out" | tr '\n' ' ' | sed 's/ $//')"
+	expect_eq "the recording directory is root's, 0700" "root 700" "$(stat -c '%U %a' "$REC")"
+	PTY_ID=$id
+}
+# as_user NAME CMD...: CMD as NAME (setpriv: runuser would need PAM, whose directory the
+# suite replaced).
+as_user() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
+}
+pv_session_id_ok() { [[ "$1" =~ ^[0-9a-f]{32}$ ]]; }
+
+# The vendor's terminal has a size, which changes during the session: the recording has both.
+# A pty of the test's own (python3's pty) carries ssh; resizing it sends SIGWINCH as a
+# terminal emulator does.
+test_window_size_recorded() {
+	local id
+	cat >"$T/winpty.py" <<'PY'
+import fcntl, os, pty, select, signal, struct, sys, termios, time
+def size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+def read_until(fd, text, secs):
+    seen, end = b"", time.time() + secs
+    while time.time() < end and text not in seen:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return text in seen
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+size(fd, 33, 101)
+os.write(fd, b'echo size""ready\n')
+ok = read_until(fd, b"sizeready", 60)
+size(fd, 40, 120)
+os.kill(pid, signal.SIGWINCH)
+os.write(fd, b'echo resized""done\n')
+ok = read_until(fd, b"resizeddone", 30) and ok
+os.write(fd, b"exit\n")
+read_until(fd, b"\xff", 5)
+sys.exit(0 if ok else 1)
+PY
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 90 python3 "$T/winpty.py" ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" >/dev/null 2>&1
+	expect_eq "window size: the session ran in a terminal of the test's" 0 $?
+	id=$(last_recording)
+	expect_match "window size: the size at the start is recorded" "COLUMNS 101" "$(cat "$REC/$id.timing")"
+	expect_match "window size: ... both of it" "LINES 33" "$(cat "$REC/$id.timing")"
+	expect_match "window size: a change is recorded" "SIGWINCH ROWS=40 COLS=120" "$(cat "$REC/$id.timing")"
+}
+
+test_command_session_recorded() {
+	local mark="cmd-$RANDOM$RANDOM" id
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" "echo $mark"
+	expect_eq "command session: the command ran" "$mark" "$OUT"
+	id=$(last_recording)
+	check "command session: recorded" grep -q "$mark" "$REC/$id.out"
+	expect_match "command session: the command is in the timing log" "COMMAND" "$(cat "$REC/$id.timing")"
+	expect_match "command session: sessions play prints it" "$mark" \
+		"$("$OTPCTL" --config "$CFG" sessions play "$id" --speed 100)"
+	CMD_ID=$id
+}
+
+# In a pty the typed line is echoed too: the vendor types "echo A""B" and the shell prints
+# "AB", which only the output holds.
+test_follow_shows_a_live_session() {
+	local n=$RANDOM$RANDOM id fifo=$T/fifo i
+	mkfifo "$fifo"
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" <"$fifo" >"$T/live.out" 2>&1 &
+	local ssh_pid=$!
+	exec 7>"$fifo"
+	echo "echo ready\"\"$n" >&7
+	wait_for "$T/live.out" "ready$n" 300
+	id=$(last_recording)
+	"$OTPCTL" --config "$CFG" sessions follow "$id" >"$T/follow.out" 2>&1 &
+	local follow_pid=$!
+	check "follow shows the session from its start" wait_for "$T/follow.out" "ready$n" 100
+	echo "echo live\"\"$n" >&7
+	# From the moment the marker is in the recording, follow shows it within a second.
+	wait_for "$REC/$id.out" "live$n" 300
+	check "follow shows the marker typed after it started, within a second" \
+		wait_for "$T/follow.out" "live$n" 10
+	expect_match "sessions shows the live session as recorded" "$id.*, recorded" \
+		"$("$OTPCTL" --config "$CFG" sessions)"
+	touch -d '400 days ago' "$REC/$id".*
+	"$OTPCTL" --config "$CFG" expire >/dev/null
+	check "expire keeps the recording of a live session, however old" [ -s "$REC/$id.out" ]
+	echo exit >&7
+	exec 7>&-
+	wait "$ssh_pid"
+	for ((i = 0; i < 50; i++)); do kill -0 "$follow_pid" 2>/dev/null || break; sleep 0.1; done
+	check "follow ends with the session" not kill -0 "$follow_pid" 2>/dev/null
+	kill "$follow_pid" 2>/dev/null
+	rm -f "$fifo"
+}
+not() { ! "$@"; }
+
+test_out_of_the_vendors_reach() {
+	local f=$REC/$PTY_ID.out
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" \
+		"cat $f >/dev/null 2>&1; echo read=\$?; echo x >>$f 2>/dev/null; echo write=\$?; rm -f $f 2>/dev/null; echo rm=\$?; ls $REC >/dev/null 2>&1; echo list=\$?; kill -TERM \$PPID 2>/dev/null; echo kill=\$?; kill -STOP \$PPID 2>/dev/null; echo stop=\$?; id -u"
+	expect_match "vendor cannot read a recording" "read=1" "$OUT"
+	expect_match "vendor cannot write a recording" "write=1" "$OUT"
+	expect_match "vendor cannot delete a recording" "rm=1" "$OUT"
+	expect_match "vendor cannot list the recordings" "list=2" "$OUT"
+	expect_match "vendor cannot signal the recorder (TERM)" "kill=1" "$OUT"
+	expect_match "vendor cannot stop the recorder" "stop=1" "$OUT"
+	expect_match "the vendor's shell runs as the vendor" "$(id -u "$VENDOR")\$" "$OUT"
+	check "the recording is still there" [ -s "$f" ]
+	check "another account cannot read a vendor's recording" not as_user "$OTHER" cat "$f" 2>/dev/null
+	check "another account cannot list the recordings" not as_user "$OTHER" ls "$REC" 2>/dev/null
+}
+
+test_recorder_killed_ends_the_session() {
+	local id pid i ssh_pid
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" "echo started; sleep 50" </dev/null >"$T/kill.out" 2>&1 &
+	ssh_pid=$!
+	wait_for "$T/kill.out" started 300
+	id=$(last_recording)
+	pid=$(pgrep -f "script .*$id" | head -n 1)
+	check "the recorder runs" [ -n "$pid" ]
+	expect_eq "the recorder's real and saved uid are root's" "0 0" \
+		"$(awk '/^Uid:/ {print $2, $4}' "/proc/$pid/status" 2>/dev/null)"
+	kill -KILL "$pid"
+	for ((i = 0; i < 100; i++)); do kill -0 "$ssh_pid" 2>/dev/null || break; sleep 0.1; done
+	check "killing the recorder ends the session" not kill -0 "$ssh_pid" 2>/dev/null
+	kill "$ssh_pid" 2>/dev/null
+	wait "$ssh_pid" 2>/dev/null
+	check "the vendor's command is gone with it" not pgrep -u "$VENDOR" -f "sleep 50"
+}
+
+# The admin ends a session (SIGTERM to sshd's monitor): the close waits for the recorder to
+# finish writing, so the digest it records is the finished recording's.
+test_session_ended_by_the_admin_keeps_a_sound_recording() {
+	local id i ssh_pid out
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" "echo started; sleep 50" </dev/null >"$T/end.out" 2>&1 &
+	ssh_pid=$!
+	wait_for "$T/end.out" started 300
+	id=$(last_recording)
+	"$OTPCTL" --config "$CFG" sessions kill "$id" >/dev/null
+	for ((i = 0; i < 100; i++)); do kill -0 "$ssh_pid" 2>/dev/null || break; sleep 0.1; done
+	wait "$ssh_pid" 2>/dev/null
+	if [ -n "${PV_DEBUG:-}" ]; then
+		grep "$id" "$AUDIT" | cut -c1-400
+		ps -ef | grep -E "script|sleep 50" | grep -v grep
+		tail -3 "$REC/$id.timing"
+		grep -i "pam\|session" "$T/sshd.log" | tail -8
+	fi
+	expect_eq "ended by the admin: session_close carries the recording's digest" "$id" \
+		"$(jget "$(last_line session_close)" 'd.get("recording") if d.get("recording_b2b") else None')"
+	local rc
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	rc=$?
+	expect_eq "ended by the admin: the recording matches its digest" 0 "$rc"
+	[ "$rc" -eq 0 ] || printf '# %s\n' "$out"
+}
+
+# refused_login WHAT: the vendor's command session is refused with a message and a
+# session_open deny recording_failed; the non-vendor logs in as before.
+refused_login() {
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" "echo should-not-run"
+	check "$1: vendor session refused" [ "$RC" -ne 0 ]
+	expect_no_match "$1: the vendor's command did not run" "should-not-run" "$OUT"
+	# sshd shows the module's message and ends the session (exit 254) when the session cannot
+	# open; pv-record refuses too, should sshd run the shell anyway.
+	expect_match "$1: the vendor is told why" "cannot be recorded" "$OUT$(cat "$T/ssh.err")"
+	local line
+	line=$(last_line session_open)
+	expect_eq "$1: refusal audited" "deny recording_failed" \
+		"$(jget "$line" 'd["result"]+" "+d["reason"]')"
+	login 127.0.0.9 "$OTHER"
+	expect_eq "$1: a non-vendor logs in as before" "logged-in-as-$OTHER" "$OUT"
+}
+
+test_refused_when_the_directory_is_not_writable() {
+	mkdir -p "$T/rec-ro" && chmod 0755 "$T/rec-ro"
+	set_conf recording_dir "$T/rec-ro"
+	refused_login "directory with the wrong mode"
+	expect_match "directory with the wrong mode: the audit line says why" "rec-ro" "$(last_line session_open)"
+	set_conf recording_dir "$REC"
+}
+
+test_refused_when_the_recorder_is_missing() {
+	: >"$T/no-script" && chmod 0644 "$T/no-script"
+	mount --bind "$T/no-script" /usr/bin/script
+	refused_login "script(1) missing"
+	expect_match "script(1) missing: the audit line says so" "/usr/bin/script.*missing" \
+		"$(last_line session_open)"
+	umount /usr/bin/script
+	# Without pv-record, the vendor's login shell, sshd lets no session start at all.
+	mv "$RB/pv-record" "$RB/pv-record.away"
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" "echo should-not-run"
+	check "pv-record missing: vendor refused" [ "$RC" -ne 0 ]
+	expect_no_match "pv-record missing: the vendor's command did not run" "should-not-run" "$OUT"
+	mv "$RB/pv-record.away" "$RB/pv-record"
+	chmod 0755 "$RB/pv-record"
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" "echo should-not-run"
+	check "pv-record not set-uid: vendor refused" [ "$RC" -ne 0 ]
+	expect_no_match "pv-record not set-uid: the vendor's command did not run" "should-not-run" "$OUT"
+	expect_match "pv-record not set-uid: the audit line says so" "recorder.*not installed" \
+		"$(last_line session_open)"
+	chmod 4755 "$RB/pv-record"
+}
+
+test_refused_when_the_disk_is_full() {
+	mkdir -p "$T/full"
+	mount -t tmpfs -o size=256k,mode=0700 tmpfs "$T/full"
+	dd if=/dev/zero of="$T/full/fill" bs=4k 2>/dev/null
+	set_conf recording_dir "$T/full"
+	refused_login "full directory (below recording_min_free)"
+	set_conf recording_min_free 0
+	refused_login "full directory (the first write fails)"
+	set_conf recording_min_free 1
+	set_conf recording_dir "$REC"
+	umount "$T/full"
+}
+
+test_verify_names_changed_recordings() {
+	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
+	expect_eq "verify --recordings passes untouched recordings" 0 $?
+	printf x >>"$REC/$PTY_ID.out"
+	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
+	expect_eq "an edited recording fails verify --recordings" 1 $?
+	expect_match "the edited session is named" "$PTY_ID.*changed" "$(cat "$T/v.out")"
+	truncate -s 10 "$REC/$CMD_ID.out"
+	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
+	expect_match "a cut recording is named" "$CMD_ID.*changed" "$(cat "$T/v.out")"
+	rm -f "$REC/$CMD_ID".*
+	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
+	expect_eq "a deleted recording fails verify --recordings" 1 $?
+	expect_match "the deleted session is named" "$CMD_ID.*deleted" "$(cat "$T/v.out")"
+}
+
+test_expire_prunes_old_recordings() {
+	local old=0123456789abcdef0123456789abcdef part
+	for part in timing in out; do : >"$REC/$old.$part" && chmod 0600 "$REC/$old.$part"; done
+	touch -d '200 days ago' "$REC/$old".*
+	"$OTPCTL" --config "$CFG" expire >"$T/expire.out"
+	check "expire removes a recording older than recording_keep" not [ -e "$REC/$old.out" ]
+	expect_match "expire says so" "Removed 1 session recording" "$(cat "$T/expire.out")"
+	check "expire keeps a recent one" [ -s "$REC/$PTY_ID.in" ]
+}
+
+test_report_lists_recordings() {
+	local out
+	out=$("$OTPCTL" --config "$CFG" report --vendor "$VENDOR")
+	expect_match "report has a RECORDING column" "HOST +RECORDING" "$out"
+	expect_match "report names the session's recording" "$PTY_ID" "$out"
+	out=$("$OTPCTL" --config "$CFG" --json report --vendor "$VENDOR")
+	expect_eq "report --json: the recording of each recorded session" "true" \
+		"$(jget "$out" 'any(r.get("recording")=="'"$PTY_ID"'" and r.get("recording_bytes",0)>0 for r in d["sessions"])')"
+}
+
+test_doctor_finds_an_unrecorded_vendor() {
+	local out
+	usermod -s /bin/bash "$VENDOR"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: a vendor whose shell is not the recorder could log in unrecorded" "true" \
+		"$(jget "$out" 'any(f["id"]=="recording.'"$VENDOR"'.shell" for f in d["findings"])')"
+	usermod -s "$RB/pv-record" "$VENDOR"
+	chmod 0750 "$REC"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: a recording directory with the wrong mode" "true" \
+		"$(jget "$out" 'any(f["id"]=="recording.dir" for f in d["findings"])')"
+	chmod 0700 "$REC"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: the recording checks pass on a good set-up" "true" \
+		"$(jget "$out" 'all(c in d["passed"] for c in ["recording.recorder","recording.shells","recording.dir"])')"
+}
+
+test_bad_input() {
+	local out rc
+	out=$("$OTPCTL" --config "$CFG" sessions play 0123456789abcdef0123456789abcdef 2>&1)
+	rc=$?
+	expect_eq "play of an unknown ID: exit 1" 1 "$rc"
+	expect_match "play of an unknown ID: says so" "no recording of session 0123456789abcdef0123456789abcdef" "$out"
+	out=$("$OTPCTL" --config "$CFG" sessions follow nothex 2>&1)
+	expect_eq "follow of a bad ID: exit 1" 1 $?
+	expect_match "follow of a bad ID: says so" "not a session id" "$out"
+	printf 'O 0.1 9999999\n' >>"$REC/$PTY_ID.timing"
+	out=$("$OTPCTL" --config "$CFG" sessions play "$PTY_ID" 2>&1)
+	expect_eq "play of a garbled recording: exit 1" 1 $?
+	expect_match "play of a garbled recording: says so" "garbled" "$out"
+	echo "not a timing line" >>"$REC/$PTY_ID.timing"
+	out=$("$OTPCTL" --config "$CFG" sessions follow "$PTY_ID" 2>&1)
+	expect_eq "follow of a garbled recording: exit 1" 1 $?
+	expect_match "follow of a garbled recording: names the line" "garbled.*line" "$out"
+	expect_eq "one sentence" 1 "$(printf '%s\n' "$out" | wc -l)"
+}
+
+test_pty_session_recorded_and_played
+test_window_size_recorded
+test_command_session_recorded
+test_follow_shows_a_live_session
+test_out_of_the_vendors_reach
+test_recorder_killed_ends_the_session
+test_session_ended_by_the_admin_keeps_a_sound_recording
+test_refused_when_the_directory_is_not_writable
+test_refused_when_the_recorder_is_missing
+test_refused_when_the_disk_is_full
+test_verify_names_changed_recordings
+test_expire_prunes_old_recordings
+test_report_lists_recordings
+test_doctor_finds_an_unrecorded_vendor
+test_bad_input
+expect_eq "no sanitizer report from sshd's processes" "" "$(sshd_sanitizer_reports)"
+finish
