@@ -200,10 +200,8 @@ static int remember_saved(struct pv_store *store, const char *name, uint64_t ser
 	return above != 0 ? PV_OK : PV_ERR;
 }
 
-/* Save rec as the next version: its serial one higher, remembered here once it is stored
- * (before the caller acts on the change), so the record just replaced is refused from now on. */
-static int save_next(struct pv_store *store, const struct pv_keys *keys, struct pv_record *rec,
-                     struct pv_err *err)
+/* rec's serial one higher, for its next save. */
+static int bump_serial(struct pv_record *rec, struct pv_err *err)
 {
 	if (rec->serial >= PV_SERIAL_MAX) {
 		pv_err_set(err, "the record of %s cannot be saved: its serial is at the maximum",
@@ -211,6 +209,16 @@ static int save_next(struct pv_store *store, const struct pv_keys *keys, struct 
 		return PV_ERR;
 	}
 	rec->serial++;
+	return PV_OK;
+}
+
+/* Save rec as the next version: its serial one higher, remembered here once it is stored
+ * (before the caller acts on the change), so the record just replaced is refused from now on. */
+static int save_next(struct pv_store *store, const struct pv_keys *keys, struct pv_record *rec,
+                     struct pv_err *err)
+{
+	if (bump_serial(rec, err) != PV_OK)
+		return PV_ERR;
 	if (store_sealed(store, keys, rec, false, err) != PV_OK)
 		return PV_ERR;
 	return remember_saved(store, rec->name, rec->serial, err);
@@ -221,12 +229,8 @@ static int save_next(struct pv_store *store, const struct pv_keys *keys, struct 
 static int hold_next(struct pv_store *store, const struct pv_keys *keys, struct pv_record *rec,
                      struct pv_err *err)
 {
-	if (rec->serial >= PV_SERIAL_MAX) {
-		pv_err_set(err, "the record of %s cannot be saved: its serial is at the maximum",
-		           rec->name);
+	if (bump_serial(rec, err) != PV_OK)
 		return PV_ERR;
-	}
-	rec->serial++;
 	if (pv_record_seal(keys, rec, &store->held.sealed, &store->held.len, err) != PV_OK) {
 		store->held.sealed = NULL;
 		return PV_ERR;
