@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "safefile.h"
 
 #define KEYS_COMMAND "pam_vendor-keys"
@@ -93,6 +94,38 @@ static void check_command_file(struct doctor *d, const char *path)
 		    "or writable by others: sshd refuses to run it and serves no vendor key",
 		    path);
 	close(dirfd);
+}
+
+/* The configuration the command reads (its --config, else the default) must be the one
+ * otpctl uses: its keys_view is where otpctl writes the view. */
+static void check_command_config(struct doctor *d, const struct keys_conf *kc)
+{
+	const char *args = kc->command + strcspn(kc->command, " ");
+	char given[PATH_MAX] = PV_DEFAULT_CONFIG;
+	char want[PATH_MAX];
+	char real[PATH_MAX];
+	char fix[PATH_MAX + 128];
+
+	args += strspn(args, " ");
+	if (strncmp(args, "--config ", 9) == 0) {
+		size_t n = strcspn(args + 9, " ");
+		snprintf(given, sizeof(given), "%.*s", (int)n, args + 9);
+	}
+	if (realpath(given, real) != NULL)
+		snprintf(given, sizeof(given), "%s", real);
+	if (realpath(d->ctl->config_path, want) == NULL)
+		snprintf(want, sizeof(want), "%s", d->ctl->config_path);
+	if (strcmp(given, want) == 0)
+		return;
+	snprintf(fix, sizeof(fix),
+	         "in the vendors' Match block: AuthorizedKeysCommand /usr/sbin/pam_vendor-keys%s%s "
+	         "%%u",
+	         strcmp(want, PV_DEFAULT_CONFIG) == 0 ? "" : " --config ",
+	         strcmp(want, PV_DEFAULT_CONFIG) == 0 ? "" : want);
+	dr_finding(d, DR_ERROR, "sshd.keys_command.config", fix,
+	           "pam_vendor-keys reads the configuration %s, otpctl %s: the keys view it "
+	           "reads is not necessarily the one otpctl writes (%s)",
+	           given, want, d->ctl->cfg.keys_view);
 }
 
 /* The keys view's directory: root's, and readable by the command's user through its group. */
@@ -219,6 +252,7 @@ void dr_check_keys_command(struct doctor *d)
 		check_settings(d, v, &kc);
 		if (!any) {
 			check_command_file(d, path);
+			check_command_config(d, &kc);
 			snprintf(user, sizeof(user), "%s", kc.user);
 		}
 		any = true;
