@@ -167,6 +167,7 @@ static void check_view(struct doctor *d, const char *user)
 /* The settings around the command, for one vendor whose keys it serves. */
 static void check_settings(struct doctor *d, const struct dr_vendor *v, const struct keys_conf *kc)
 {
+	const struct passwd *pw;
 	char id[128];
 
 	snprintf(id, sizeof(id), "sshd.keys_command.%s", v->name);
@@ -175,7 +176,8 @@ static void check_settings(struct doctor *d, const struct dr_vendor *v, const st
 		           "for vendor %s sshd also reads AuthorizedKeysFile %s: a key there is "
 		           "accepted at any hour, outside the window pam_vendor-keys enforces",
 		           v->name, kc->file);
-	if (kc->user[0] == '\0' || strcmp(kc->user, "root") == 0 || getpwnam(kc->user) == NULL)
+	pw = kc->user[0] != '\0' ? getpwnam(kc->user) : NULL;
+	if (pw == NULL || pw->pw_uid == 0) /* root under any name */
 		dr_finding(
 		    d, DR_ERROR, id,
 		    "in the vendors' Match block: AuthorizedKeysCommandUser _pamvendor",

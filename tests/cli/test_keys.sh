@@ -272,6 +272,11 @@ test_doctor_checks_the_keys_command() {
 		"AllowTcpForwarding yes"
 	expect_match "doctor: authorized_keys still read, root as the command's user, -R allowed" \
 		"^sshd.keys_command.$DV\$" "$FINDINGS"
+	add_user "r0$PV_RUN" -o -u 0 -M -s /usr/sbin/nologin 2>/dev/null &&
+		doctor_keys "AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD --config $CFG %u" \
+			"AuthorizedKeysCommandUser r0$PV_RUN" "AllowTcpForwarding local" &&
+		expect_match "doctor: a uid 0 AuthorizedKeysCommandUser under another name" \
+			"^sshd.keys_command.$DV\$" "$FINDINGS"
 	doctor_keys "AllowTcpForwarding no"
 	expect_match "doctor: stored keys that sshd does not ask for are named" "sshd.keys_command.$DV.keys" "$FINDINGS"
 	doctor_keys "AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD %u" \
@@ -338,6 +343,17 @@ test_command_reads_keys_view_of_the_config() {
 	ctl keys sync >/dev/null
 }
 
+# NIT-3 of the review: keys sync --json escapes the path.
+test_keys_sync_json_escapes_the_path() {
+	local dir="$T/q\"v"
+	install -d -m 0750 -o root -g nogroup "$dir"
+	set_conf keys_view "$dir/view"
+	run_ctl --json keys sync
+	expect_eq "keys sync --json: valid JSON with the path as it is" "$dir/view 1" "$(jget "$OUT" 'd["keys_view"] + " " + str(d["vendors"])')"
+	set_conf keys_view "$VIEW"
+	rm -rf "$dir"
+}
+
 test_no_view_without_its_directory
 test_key_add_list_remove
 test_bad_keys_are_refused
@@ -346,6 +362,7 @@ test_keys_served_only_inside_the_window
 test_targets_and_shell
 test_concurrent_rebuilds_keep_the_newest
 test_command_reads_keys_view_of_the_config
+test_keys_sync_json_escapes_the_path
 test_bad_view_serves_nothing
 test_unprivileged_user_reads_the_view
 test_view_removed_when_it_cannot_be_rebuilt
