@@ -23,6 +23,10 @@
 	"AuthorizedKeysFile none; AuthorizedKeysCommand /usr/sbin/pam_vendor-keys %u; "            \
 	"AuthorizedKeysCommandUser _pamvendor; AllowTcpForwarding local"
 
+#define SYSTEMCTL    "/usr/bin/systemctl"
+#define EXPIRE_TIMER "pam-vendor-expire.timer"
+#define VIEW_MAX_AGE (5 * 60) /* seconds: five runs of the timer missed */
+
 /* What sshd -T -C says for one vendor. */
 struct keys_conf {
 	char command[PATH_MAX + 64]; /* AuthorizedKeysCommand ("none": not set) */
@@ -164,6 +168,33 @@ static void check_view(struct doctor *d, const char *user)
 	close(dirfd);
 }
 
+/* Freshness: the view follows the module's lockouts and other gateways' changes only through
+ * `otpctl expire` every minute (pam-vendor-expire.timer, installed disabled). */
+static void check_freshness(struct doctor *d)
+{
+	const char *argv[] = {SYSTEMCTL, "is-active", "--quiet", EXPIRE_TIMER, NULL};
+	const char *view = d->ctl->cfg.keys_view;
+	char out[256];
+	struct pv_err err;
+	struct stat st;
+	int status = -1;
+
+	if (ctl_run(argv, false, 10, out, sizeof(out), &status, &err) != PV_OK || status != 0)
+		dr_finding(d, DR_WARNING, "sshd.keys_view.timer",
+		           "systemctl enable --now " EXPIRE_TIMER,
+		           "%s is not active: the keys view is rebuilt only when otpctl changes a "
+		           "vendor on this gateway, so a lockout by the module or a change made on "
+		           "another gateway is not followed within a minute",
+		           EXPIRE_TIMER);
+	if (stat(view, &st) == 0 && (int64_t)st.st_mtime < d->ctl->now - VIEW_MAX_AGE)
+		dr_finding(
+		    d, DR_WARNING, "sshd.keys_view.age",
+		    "otpctl keys sync; systemctl enable --now " EXPIRE_TIMER,
+		    "the keys view %s was last rebuilt %lld minutes ago (the timer rebuilds it "
+		    "every minute): pam_vendor-keys may serve keys from a stale view",
+		    view, (long long)((d->ctl->now - (int64_t)st.st_mtime) / 60));
+}
+
 /* The settings around the command, for one vendor whose keys it serves. */
 static void check_settings(struct doctor *d, const struct dr_vendor *v, const struct keys_conf *kc)
 {
@@ -261,4 +292,6 @@ void dr_check_keys_command(struct doctor *d)
 	}
 	if (any && user[0] != '\0' && getpwnam(user) != NULL)
 		check_view(d, user);
+	if (any)
+		check_freshness(d);
 }

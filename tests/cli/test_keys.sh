@@ -283,6 +283,17 @@ test_doctor_checks_the_keys_command() {
 		"AuthorizedKeysCommandUser nobody" "AllowTcpForwarding local"
 	expect_match "doctor: a command reading another configuration than otpctl's is named" \
 		"sshd.keys_command.config" "$FINDINGS"
+	# SHOULD-4: the view's freshness rests on the expire timer (no systemd here: not active).
+	if systemctl is-active --quiet pam-vendor-expire.timer 2>/dev/null; then
+		skip "doctor: the expire timer not active is named" "the timer is active here"
+	else
+		expect_match "doctor: the expire timer not active is named" "^sshd.keys_view.timer\$" "$FINDINGS"
+	fi
+	expect_no_match "doctor: a fresh view is not called old" "sshd.keys_view.age" "$FINDINGS"
+	touch -d '-10 minutes' "$VIEW"
+	doctor_keys "${good[@]}"
+	expect_match "doctor: a view older than five minutes is named" "^sshd.keys_view.age\$" "$FINDINGS"
+	ctl keys sync >/dev/null
 	chgrp root "$T/keysview"
 	doctor_keys "${good[@]}"
 	expect_match "doctor: a view the command's user cannot read is named" "sshd.keys_command.view" "$FINDINGS"
