@@ -182,6 +182,16 @@ static void encode_access(struct textbuf *tb, const struct pv_record *rec)
 		tb_printf(tb, "shell %d\n", rec->shell == PV_SHELL_ALLOWED ? 1 : 0);
 }
 
+/* Version 2 when none of the version 3 lines is needed: builds that read only version 2 (other
+ * gateways sharing a PostgreSQL store, mid-upgrade) keep reading every record without keys,
+ * targets or shell choice. */
+static int encode_version(const struct pv_record *rec)
+{
+	return rec->n_keys == 0 && rec->n_targets == 0 && rec->shell == PV_SHELL_AUTO
+	           ? 2
+	           : PV_RECORD_VERSION;
+}
+
 int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, struct pv_err *err)
 {
 	char hex[2 * PV_NOTE_MAX + 1];
@@ -204,7 +214,7 @@ int pv_record_encode(const struct pv_record *rec, char **text, size_t *len, stru
 		return PV_ERR;
 	}
 	tb_printf(&tb, "%s %d\nname %s\nserial %" PRIu64 "\ncreated %" PRId64 "\n", MAGIC,
-	          PV_RECORD_VERSION, rec->name, rec->serial, rec->created);
+	          encode_version(rec), rec->name, rec->serial, rec->created);
 	if (rec->note[0] != '\0') {
 		sodium_bin2hex(hex, sizeof(hex), (const unsigned char *)rec->note,
 		               strlen(rec->note));

@@ -4,7 +4,8 @@
  * addresses (from=), its targets (permitopen) and its shell choice; otherwise nothing. It runs
  * as an unprivileged AuthorizedKeysCommandUser and holds no secret: the login itself is still
  * pam_vendor's decision. Any error prints nothing (sshd then refuses the key) and says why in
- * syslog. Usage: pam_vendor-keys [--view PATH] USER */
+ * syslog. Usage: pam_vendor-keys [--config PATH] USER; the view is keys_view of that
+ * pam_vendor.conf (world-readable, root's: the same file otpctl reads, so both agree). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "keysview.h"
 #include "safefile.h"
 #include "timeparse.h"
 #include "vendorname.h"
-
-#ifndef PV_KEYS_VIEW
-#define PV_KEYS_VIEW "/var/lib/pam_vendor-keys/view"
-#endif
 
 /* USER's record in the view at path: PV_OK, PV_NOTFOUND or PV_ERR (err). */
 static int load_entry(const char *path, const char *user, struct pv_record *rec, struct pv_err *err)
@@ -45,9 +43,22 @@ static int load_entry(const char *path, const char *user, struct pv_record *rec,
 	return rc;
 }
 
-static int serve(const char *path, const char *user)
+/* keys_view of the configuration at config_path, into cfg. */
+static int load_config(const char *config_path, struct pv_config *cfg, struct pv_err *err)
+{
+	if (pv_config_load(config_path, cfg, err) != PV_OK)
+		return PV_ERR;
+	if (cfg->keys_view[0] == '\0') {
+		pv_err_set(err, "%.300s sets no keys_view", config_path);
+		return PV_ERR;
+	}
+	return PV_OK;
+}
+
+static int serve(const char *config_path, const char *user)
 {
 	struct pv_record *rec = malloc(sizeof(*rec));
+	struct pv_config *cfg = malloc(sizeof(*cfg));
 	struct pv_err err;
 	struct pv_buf out;
 	int64_t now = (int64_t)time(NULL);
@@ -55,11 +66,16 @@ static int serve(const char *path, const char *user)
 	int minute;
 	int rc;
 
-	if (rec == NULL) {
+	if (rec == NULL || cfg == NULL) {
 		syslog(LOG_ERR, "no key for %s: out of memory", user);
+		free(rec);
+		free(cfg);
 		return EXIT_FAILURE;
 	}
-	rc = load_entry(path, user, rec, &err);
+	rc = load_config(config_path, cfg, &err);
+	if (rc == PV_OK)
+		rc = load_entry(cfg->keys_view, user, rec, &err);
+	free(cfg);
 	if (rc == PV_NOTFOUND) {
 		syslog(LOG_INFO, "no key for %s: not a vendor of the keys view", user);
 		free(rec);
@@ -100,17 +116,17 @@ static int serve(const char *path, const char *user)
 
 int main(int argc, char **argv)
 {
-	const char *path = PV_KEYS_VIEW;
+	const char *path = PV_DEFAULT_CONFIG;
 	const char *user;
 
 	openlog("pam_vendor-keys", LOG_PID, LOG_AUTHPRIV);
-	if (argc == 4 && strcmp(argv[1], "--view") == 0) {
+	if (argc == 4 && strcmp(argv[1], "--config") == 0) {
 		path = argv[2];
 		user = argv[3];
 	} else if (argc == 2) {
 		user = argv[1];
 	} else {
-		fprintf(stderr, "usage: pam_vendor-keys [--view PATH] USER\n");
+		fprintf(stderr, "usage: pam_vendor-keys [--config PATH] USER\n");
 		syslog(LOG_ERR, "bad arguments (AuthorizedKeysCommand pam_vendor-keys %%u)");
 		return 2;
 	}

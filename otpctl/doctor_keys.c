@@ -15,12 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "safefile.h"
 
 #define KEYS_COMMAND "pam_vendor-keys"
 #define EXAMPLE_LINES                                                                              \
 	"AuthorizedKeysFile none; AuthorizedKeysCommand /usr/sbin/pam_vendor-keys %u; "            \
 	"AuthorizedKeysCommandUser _pamvendor; AllowTcpForwarding local"
+
+#define SYSTEMCTL    "/usr/bin/systemctl"
+#define EXPIRE_TIMER "pam-vendor-expire.timer"
+#define VIEW_MAX_AGE (5 * 60) /* seconds: five runs of the timer missed */
 
 /* What sshd -T -C says for one vendor. */
 struct keys_conf {
@@ -95,6 +100,38 @@ static void check_command_file(struct doctor *d, const char *path)
 	close(dirfd);
 }
 
+/* The configuration the command reads (its --config, else the default) must be the one
+ * otpctl uses: its keys_view is where otpctl writes the view. */
+static void check_command_config(struct doctor *d, const struct keys_conf *kc)
+{
+	const char *args = kc->command + strcspn(kc->command, " ");
+	char given[PATH_MAX] = PV_DEFAULT_CONFIG;
+	char want[PATH_MAX];
+	char real[PATH_MAX];
+	char fix[PATH_MAX + 128];
+
+	args += strspn(args, " ");
+	if (strncmp(args, "--config ", 9) == 0) {
+		size_t n = strcspn(args + 9, " ");
+		snprintf(given, sizeof(given), "%.*s", (int)n, args + 9);
+	}
+	if (realpath(given, real) != NULL)
+		snprintf(given, sizeof(given), "%s", real);
+	if (realpath(d->ctl->config_path, want) == NULL)
+		snprintf(want, sizeof(want), "%s", d->ctl->config_path);
+	if (strcmp(given, want) == 0)
+		return;
+	snprintf(fix, sizeof(fix),
+	         "in the vendors' Match block: AuthorizedKeysCommand /usr/sbin/pam_vendor-keys%s%s "
+	         "%%u",
+	         strcmp(want, PV_DEFAULT_CONFIG) == 0 ? "" : " --config ",
+	         strcmp(want, PV_DEFAULT_CONFIG) == 0 ? "" : want);
+	dr_finding(d, DR_ERROR, "sshd.keys_command.config", fix,
+	           "pam_vendor-keys reads the configuration %s, otpctl %s: the keys view it "
+	           "reads is not necessarily the one otpctl writes (%s)",
+	           given, want, d->ctl->cfg.keys_view);
+}
+
 /* The keys view's directory: root's, and readable by the command's user through its group. */
 static void check_view(struct doctor *d, const char *user)
 {
@@ -131,9 +168,37 @@ static void check_view(struct doctor *d, const char *user)
 	close(dirfd);
 }
 
+/* Freshness: the view follows the module's lockouts and other gateways' changes only through
+ * `otpctl expire` every minute (pam-vendor-expire.timer, installed disabled). */
+static void check_freshness(struct doctor *d)
+{
+	const char *argv[] = {SYSTEMCTL, "is-active", "--quiet", EXPIRE_TIMER, NULL};
+	const char *view = d->ctl->cfg.keys_view;
+	char out[256];
+	struct pv_err err;
+	struct stat st;
+	int status = -1;
+
+	if (ctl_run(argv, false, 10, out, sizeof(out), &status, &err) != PV_OK || status != 0)
+		dr_finding(d, DR_WARNING, "sshd.keys_view.timer",
+		           "systemctl enable --now " EXPIRE_TIMER,
+		           "%s is not active: the keys view is rebuilt only when otpctl changes a "
+		           "vendor on this gateway, so a lockout by the module or a change made on "
+		           "another gateway is not followed within a minute",
+		           EXPIRE_TIMER);
+	if (stat(view, &st) == 0 && (int64_t)st.st_mtime < d->ctl->now - VIEW_MAX_AGE)
+		dr_finding(
+		    d, DR_WARNING, "sshd.keys_view.age",
+		    "otpctl keys sync; systemctl enable --now " EXPIRE_TIMER,
+		    "the keys view %s was last rebuilt %lld minutes ago (the timer rebuilds it "
+		    "every minute): pam_vendor-keys may serve keys from a stale view",
+		    view, (long long)((d->ctl->now - (int64_t)st.st_mtime) / 60));
+}
+
 /* The settings around the command, for one vendor whose keys it serves. */
 static void check_settings(struct doctor *d, const struct dr_vendor *v, const struct keys_conf *kc)
 {
+	const struct passwd *pw;
 	char id[128];
 
 	snprintf(id, sizeof(id), "sshd.keys_command.%s", v->name);
@@ -142,7 +207,8 @@ static void check_settings(struct doctor *d, const struct dr_vendor *v, const st
 		           "for vendor %s sshd also reads AuthorizedKeysFile %s: a key there is "
 		           "accepted at any hour, outside the window pam_vendor-keys enforces",
 		           v->name, kc->file);
-	if (kc->user[0] == '\0' || strcmp(kc->user, "root") == 0 || getpwnam(kc->user) == NULL)
+	pw = kc->user[0] != '\0' ? getpwnam(kc->user) : NULL;
+	if (pw == NULL || pw->pw_uid == 0) /* root under any name */
 		dr_finding(
 		    d, DR_ERROR, id,
 		    "in the vendors' Match block: AuthorizedKeysCommandUser _pamvendor",
@@ -219,10 +285,13 @@ void dr_check_keys_command(struct doctor *d)
 		check_settings(d, v, &kc);
 		if (!any) {
 			check_command_file(d, path);
+			check_command_config(d, &kc);
 			snprintf(user, sizeof(user), "%s", kc.user);
 		}
 		any = true;
 	}
 	if (any && user[0] != '\0' && getpwnam(user) != NULL)
 		check_view(d, user);
+	if (any)
+		check_freshness(d);
 }

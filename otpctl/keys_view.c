@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "keysview.h"
 #include "otpctl.h"
 #include "safefile.h"
@@ -146,6 +147,22 @@ int ctl_keys_view_refresh(struct otpctl *ctl, size_t *count)
 	return EXIT_OK;
 }
 
+static int print_sync_json(const char *view, size_t n)
+{
+	struct pv_buf b;
+	bool first = true;
+	int rc;
+
+	pv_buf_init(&b, 2 * PATH_MAX + 64);
+	pv_buf_puts(&b, "{");
+	pv_json_key_string(&b, &first, "keys_view", view);
+	pv_json_key_int(&b, &first, "vendors", (int64_t)n);
+	pv_buf_puts(&b, "}");
+	rc = ctl_print_json(&b);
+	pv_buf_free(&b);
+	return rc;
+}
+
 int cmd_keys_sync(struct otpctl *ctl, int argc, char **argv)
 {
 	const struct command *cmd = ctl_find_command("keys sync");
@@ -164,7 +181,7 @@ int cmd_keys_sync(struct otpctl *ctl, int argc, char **argv)
 	if (ctl_keys_view_refresh(ctl, &n) != EXIT_OK)
 		return EXIT_FAIL;
 	if (ctl->json)
-		printf("{\"keys_view\":\"%s\",\"vendors\":%zu}\n", ctl->cfg.keys_view, n);
+		return print_sync_json(ctl->cfg.keys_view, n);
 	else
 		printf("Keys view %s rewritten: %zu vendor%s.\n", ctl->cfg.keys_view, n,
 		       n == 1 ? "" : "s");

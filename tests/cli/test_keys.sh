@@ -27,7 +27,7 @@ trap 'remove_accounts; cleanup_dirs' EXIT
 VIEW=$T/keysview/view
 ctl() { "$OTPCTL" --config "$CFG" "$@"; }
 # keys_for USER: what sshd would get (stdout), exit status in KRC.
-keys_for() { KOUT=$("$KEYSCMD" --view "$VIEW" "$1" 2>"$T/keys.err"); KRC=$?; }
+keys_for() { KOUT=$("$KEYSCMD" --config "$CFG" "$1" 2>"$T/keys.err"); KRC=$?; }
 
 sealed() { sha256sum "$STORE/acme.rec" | cut -d' ' -f1; }
 
@@ -157,10 +157,10 @@ test_keys_served_only_inside_the_window() {
 	ctl enable acme --for 1h --ip 203.0.113.7 >/dev/null
 	keys_for acme
 	expect_match "narrowed window: from= is the window's list" 'from="203.0.113.7" ' "$KOUT"
-	KOUT=$(faketime -f +2h "$KEYSCMD" --view "$VIEW" acme)
+	KOUT=$(faketime -f +2h "$KEYSCMD" --config "$CFG" acme)
 	expect_eq "after the window's end: no key" "" "$KOUT"
 	ctl vendor set acme --hours 'Mon-Sun 00:00-00:01' >/dev/null
-	KOUT=$(faketime '2026-12-07 12:00:00' "$KEYSCMD" --view "$VIEW" acme)
+	KOUT=$(faketime '2026-12-07 12:00:00' "$KEYSCMD" --config "$CFG" acme)
 	expect_eq "outside business hours: no key" "" "$KOUT"
 	ctl vendor set acme --no-hours >/dev/null
 }
@@ -216,11 +216,11 @@ test_bad_view_serves_nothing() {
 
 test_unprivileged_user_reads_the_view() {
 	chmod 0755 "$T" # the command opens every directory of the path (no symlink), so reads them
-	KOUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$KEYSCMD" --view "$VIEW" acme 2>/dev/null)
+	KOUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$KEYSCMD" --config "$CFG" acme 2>/dev/null)
 	check "the AuthorizedKeysCommandUser (group of the directory) reads the view" [ -n "$KOUT" ]
 	chgrp root "$T/keysview"
 	ctl keys sync >/dev/null
-	KOUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$KEYSCMD" --view "$VIEW" acme 2>/dev/null)
+	KOUT=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$KEYSCMD" --config "$CFG" acme 2>/dev/null)
 	expect_eq "another user cannot read it" "" "$KOUT"
 	chgrp nogroup "$T/keysview"
 	chmod 0700 "$T"
@@ -261,19 +261,39 @@ test_doctor_checks_the_keys_command() {
 	mkdir -p /run/sshd
 	ssh-keygen -q -t ed25519 -N '' -f "$T/hostkey"
 	ctl vendor add "$DV" --ip 203.0.113.9 >/dev/null 2>&1
-	local good=("AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD --view $VIEW %u"
+	local good=("AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD --config $CFG %u"
 		"AuthorizedKeysCommandUser nobody" "AllowTcpForwarding local")
 	doctor_keys "${good[@]}"
 	expect_match "doctor: a vendor without a stored key is named" "sshd.keys_command.$DV.keys" "$FINDINGS"
 	ctl vendor key add "$DV" "$T/ed25519-256.pub" >/dev/null
 	doctor_keys "${good[@]}"
 	expect_no_match "doctor: the example's settings pass" "sshd.keys_command" "$FINDINGS"
-	doctor_keys "AuthorizedKeysCommand $KEYSCMD --view $VIEW %u" "AuthorizedKeysCommandUser root" \
+	doctor_keys "AuthorizedKeysCommand $KEYSCMD --config $CFG %u" "AuthorizedKeysCommandUser root" \
 		"AllowTcpForwarding yes"
 	expect_match "doctor: authorized_keys still read, root as the command's user, -R allowed" \
 		"^sshd.keys_command.$DV\$" "$FINDINGS"
+	add_user "r0$PV_RUN" -o -u 0 -M -s /usr/sbin/nologin 2>/dev/null &&
+		doctor_keys "AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD --config $CFG %u" \
+			"AuthorizedKeysCommandUser r0$PV_RUN" "AllowTcpForwarding local" &&
+		expect_match "doctor: a uid 0 AuthorizedKeysCommandUser under another name" \
+			"^sshd.keys_command.$DV\$" "$FINDINGS"
 	doctor_keys "AllowTcpForwarding no"
 	expect_match "doctor: stored keys that sshd does not ask for are named" "sshd.keys_command.$DV.keys" "$FINDINGS"
+	doctor_keys "AuthorizedKeysFile none" "AuthorizedKeysCommand $KEYSCMD %u" \
+		"AuthorizedKeysCommandUser nobody" "AllowTcpForwarding local"
+	expect_match "doctor: a command reading another configuration than otpctl's is named" \
+		"sshd.keys_command.config" "$FINDINGS"
+	# SHOULD-4: the view's freshness rests on the expire timer (no systemd here: not active).
+	if systemctl is-active --quiet pam-vendor-expire.timer 2>/dev/null; then
+		skip "doctor: the expire timer not active is named" "the timer is active here"
+	else
+		expect_match "doctor: the expire timer not active is named" "^sshd.keys_view.timer\$" "$FINDINGS"
+	fi
+	expect_no_match "doctor: a fresh view is not called old" "sshd.keys_view.age" "$FINDINGS"
+	touch -d '-10 minutes' "$VIEW"
+	doctor_keys "${good[@]}"
+	expect_match "doctor: a view older than five minutes is named" "^sshd.keys_view.age\$" "$FINDINGS"
+	ctl keys sync >/dev/null
 	chgrp root "$T/keysview"
 	doctor_keys "${good[@]}"
 	expect_match "doctor: a view the command's user cannot read is named" "sshd.keys_command.view" "$FINDINGS"
@@ -309,6 +329,42 @@ test_concurrent_rebuilds_keep_the_newest() {
 	ctl enable acme --for 1h >/dev/null
 }
 
+# SHOULD-3 of the review: the command reads keys_view from pam_vendor.conf, the file otpctl
+# writes it from; a moved view is followed, the old file is no longer read.
+test_command_reads_keys_view_of_the_config() {
+	install -d -m 0750 -o root -g nogroup "$T/view2"
+	ctl keys sync >/dev/null
+	ctl enable acme --for 1h --replace >/dev/null
+	cp -p "$VIEW" "$T/view.open" # keys served from the old place
+	set_conf keys_view "$T/view2/view"
+	ctl disable acme >/dev/null
+	check "moved keys_view: otpctl writes the new place" [ -f "$T/view2/view" ]
+	cp -p "$T/view.open" "$VIEW" # a stale view with keys at the old place
+	keys_for acme
+	expect_eq "moved keys_view: the command reads the new view (disabled: no key)" "0 " "$KRC $KOUT"
+	ctl enable acme --for 1h --replace >/dev/null
+	keys_for acme
+	check "moved keys_view: keys served from the new view" [ -n "$KOUT" ]
+	chmod g+w "$CFG"
+	keys_for acme
+	expect_eq "a group-writable configuration: nothing, exit 1" "1 " "$KRC $KOUT"
+	chmod g-w "$CFG"
+	set_conf keys_view "$VIEW"
+	rm -rf "$T/view2"
+	ctl keys sync >/dev/null
+}
+
+# NIT-3 of the review: keys sync --json escapes the path.
+test_keys_sync_json_escapes_the_path() {
+	local dir="$T/q\"v"
+	install -d -m 0750 -o root -g nogroup "$dir"
+	set_conf keys_view "$dir/view"
+	run_ctl --json keys sync
+	expect_eq "keys sync --json: valid JSON with the path as it is" "$dir/view 1" "$(jget "$OUT" 'd["keys_view"] + " " + str(d["vendors"])')"
+	set_conf keys_view "$VIEW"
+	rm -rf "$dir"
+}
+
 test_no_view_without_its_directory
 test_key_add_list_remove
 test_bad_keys_are_refused
@@ -316,6 +372,8 @@ test_view_file_and_mode
 test_keys_served_only_inside_the_window
 test_targets_and_shell
 test_concurrent_rebuilds_keep_the_newest
+test_command_reads_keys_view_of_the_config
+test_keys_sync_json_escapes_the_path
 test_bad_view_serves_nothing
 test_unprivileged_user_reads_the_view
 test_view_removed_when_it_cannot_be_rebuilt

@@ -124,12 +124,12 @@ sshd_stop() {
 }
 
 # The example serves vendor keys through pam_vendor-keys: with SSHD_KEYS_USER (the
-# AuthorizedKeysCommandUser) and SSHD_KEYS_VIEW set before sshd_start, the built command
-# reads that view; otherwise keys come from ~/.ssh/authorized_keys and no forwarding is
+# AuthorizedKeysCommandUser) and SSHD_KEYS_VIEW (the suite config's keys_view) set before
+# sshd_start, the built command reads the view through the suite's config; otherwise keys come from ~/.ssh/authorized_keys and no forwarding is
 # allowed (what the suites that test the PAM side need).
 sshd_keys_sed() {
 	if [ -n "${SSHD_KEYS_VIEW:-}" ]; then
-		SSHD_KEYS_SED=(-e "s|^\([[:space:]]*AuthorizedKeysCommand\) .*|\1 $(dirname "$OTPCTL")/pam_vendor-keys --view $SSHD_KEYS_VIEW %u|"
+		SSHD_KEYS_SED=(-e "s|^\([[:space:]]*AuthorizedKeysCommand\) .*|\1 $(dirname "$OTPCTL")/pam_vendor-keys --config $CFG %u|"
 			-e "s|^\([[:space:]]*AuthorizedKeysCommandUser\) .*|\1 $SSHD_KEYS_USER|")
 	else
 		SSHD_KEYS_SED=(-e "/^[[:space:]]*AuthorizedKeys/d"

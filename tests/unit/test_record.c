@@ -182,6 +182,45 @@ static void test_full_record_round_trips(void **state)
 	free(rec);
 }
 
+/* Review NIT-4: older gateways sharing a PostgreSQL store read only version 2; a record that
+ * needs none of the version 3 lines is written as version 2, and only such a record. */
+static void assert_encoded_version(const struct pv_record *rec, const char *head)
+{
+	struct pv_err err = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+
+	assert_int_equal(pv_record_encode(rec, &text, &len, &err), PV_OK);
+	assert_true(len > strlen(head));
+	assert_memory_equal(text, head, strlen(head));
+	free(text);
+}
+
+static void test_version_2_written_when_no_version_3_line_is_needed(void **state)
+{
+	struct pv_record *rec = malloc(sizeof(*rec));
+
+	assert_non_null(rec);
+	full_record(rec);
+	rec->n_keys = 0;
+	rec->n_targets = 0;
+	rec->shell = PV_SHELL_AUTO;
+	assert_encoded_version(rec, "pam_vendor-record 2\n");
+	round_trip(rec);
+	rec->shell = PV_SHELL_REFUSED;
+	assert_encoded_version(rec, "pam_vendor-record 3\n");
+	rec->shell = PV_SHELL_AUTO;
+	rsa_key(&rec->keys[rec->n_keys++], 384, 1, "");
+	assert_encoded_version(rec, "pam_vendor-record 3\n");
+	rec->n_keys = 0;
+	full_record(rec);
+	rec->n_keys = 0;
+	rec->shell = PV_SHELL_AUTO;
+	assert_true(rec->n_targets > 0);
+	assert_encoded_version(rec, "pam_vendor-record 3\n");
+	free(rec);
+}
+
 static void test_minimal_record_round_trips(void **state)
 {
 	struct pv_record rec;
@@ -759,6 +798,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full_record_round_trips),
 	    cmocka_unit_test(test_minimal_record_round_trips),
+	    cmocka_unit_test(test_version_2_written_when_no_version_3_line_is_needed),
 	    cmocka_unit_test(test_largest_record_round_trips),
 	    cmocka_unit_test(test_init_zeroes_everything_but_name_and_created),
 	    cmocka_unit_test(test_encoding_keeps_no_secret_or_note_in_clear),
