@@ -12,6 +12,7 @@
  *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
  * If script dies, its terminal hangs up and the session ends with it; if the session ends,
  * script is ended. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -235,6 +236,51 @@ static const char *claim_recording(const struct pv_config *cfg, const char *user
 	return id;
 }
 
+/* Does a process other than this one have the character device rdev open? */
+static bool held_elsewhere(dev_t rdev)
+{
+	char path[64];
+	struct dirent *p, *f;
+	struct stat st;
+	bool held = false;
+	DIR *procs = opendir("/proc"), *fds;
+
+	if (procs == NULL)
+		refuse("cannot read /proc");
+	while (!held && (p = readdir(procs)) != NULL) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' || atol(p->d_name) == (long)getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/fd", p->d_name);
+		fds = opendir(path);
+		if (fds == NULL)
+			continue; /* gone meanwhile */
+		while (!held && (f = readdir(fds)) != NULL) {
+			snprintf(path, sizeof(path), "/proc/%.20s/fd/%.20s", p->d_name, f->d_name);
+			held = stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev;
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return held;
+}
+
+/* sshd's terminal (the pty OpenSSH gave to the vendor, owner the vendor, mode 0620) taken from
+ * the vendor before script starts: root's, 0600, and held open by no other process (a vendor
+ * process that opened it before now: the session is refused). Otherwise a vendor process could
+ * write to the client, or read what the client sends, around script. Not vhangup() as login(1)
+ * does: a hangup flushes the input the client has already sent (typed ahead), which would be
+ * lost; nothing can open the terminal after the chmod, so looking once is enough. */
+static void take_terminal(void)
+{
+	struct stat st;
+
+	if (fchown(STDIN_FILENO, 0, 0) != 0 || fchmod(STDIN_FILENO, 0600) != 0 ||
+	    fstat(STDIN_FILENO, &st) != 0)
+		refuse("cannot take the session's terminal from the vendor");
+	if (held_elsewhere(st.st_rdev))
+		refuse("another process holds the session's terminal open");
+}
+
 /* Outer step: started by sshd as the vendor; runs script as root, as its parent. */
 static int run_outer(int argc, char **argv, uid_t vendor_uid)
 {
@@ -262,6 +308,8 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 		refuse("cannot start the vendor's shell");
 	}
 	id = claim_recording(&cfg, user, &dirfd);
+	if (isatty(STDIN_FILENO))
+		take_terminal();
 	part_path(timing, &cfg, id, 0);
 	part_path(in, &cfg, id, 1);
 	part_path(out, &cfg, id, 2);

@@ -202,6 +202,30 @@ test_follow_shows_a_live_session() {
 }
 not() { ! "$@"; }
 
+# sshd's own terminal (its pty, which OpenSSH gives to the user) is taken away from the vendor
+# before script starts: writing to it (output the client sees, recorded nowhere) and a shell
+# reading it (input run unrecorded) both fail. Every pty but the shell's own is tried.
+test_sshds_terminal_out_of_the_vendors_reach() {
+	local id
+	cat >"$T/in-pty" <<'EOS'
+for p in /dev/pts/[0-9]*; do [ "$p" = "$(tty)" ] && continue; { printf 'UNREC%s\n' ORDED >"$p"; } 2>/dev/null && echo "WRO""TE$p"; done
+for p in /dev/pts/[0-9]*; do [ "$p" = "$(tty)" ] && continue; { exec 9<"$p"; } 2>/dev/null && echo "RE""AD$p" && (exec bash --norc -i <"$p" >"$p" 2>&1 &); exec 9<&-; done
+sleep 1
+echo HIDDEN$((6*7))
+sleep 1
+exit
+EOS
+	pty_login "$T/in-pty"
+	id=$(last_recording)
+	expect_no_match "sshd's terminal: the vendor cannot write to it" "WROTE/" "$OUT"
+	expect_no_match "sshd's terminal: no output reaches the client unrecorded" "UNRECORDED" "$OUT"
+	expect_no_match "sshd's terminal: the vendor cannot open it to read" "READ/" "$OUT"
+	check "sshd's terminal: the typed command ran in the recorded shell" \
+		grep -q HIDDEN42 "$REC/$id.out"
+	expect_eq "sshd's terminal: every HIDDEN42 the client saw is recorded" \
+		"$(grep -o HIDDEN42 <<<"$OUT" | wc -l)" "$(grep -o HIDDEN42 "$REC/$id.out" | wc -l)"
+}
+
 test_out_of_the_vendors_reach() {
 	local f=$REC/$PTY_ID.out
 	issue_code
@@ -414,6 +438,7 @@ test_window_size_recorded
 test_command_session_recorded
 test_follow_shows_a_live_session
 test_out_of_the_vendors_reach
+test_sshds_terminal_out_of_the_vendors_reach
 test_recorder_killed_ends_the_session
 test_session_ended_by_the_admin_keeps_a_sound_recording
 test_refused_when_the_directory_is_not_writable
