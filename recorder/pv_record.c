@@ -159,19 +159,56 @@ static int run_inner(void)
 	return 1;
 }
 
+/* What the supervision watches beside script: the recording directory (dirfd, its hard
+ * floor), script's error output (err_fd, non-blocking: script says "write failed" and goes
+ * on when a write of the recording fails), the recording's id. */
+struct watch {
+	int dirfd;
+	int err_fd;
+	unsigned min_free;
+	const char *id;
+};
+
+/* Can the session still be recorded? Script's error output is passed on to the vendor; any
+ * of it, or the directory below its floor, ends the session (the recording has a hole or is
+ * about to). The reserved room is let go then, for script's last bytes. */
+static bool recording_stuck(const struct watch *w, bool look_at_dir)
+{
+	char buf[512];
+	ssize_t got = read(w->err_fd, buf, sizeof(buf));
+
+	if (got > 0) {
+		(void)!write(STDERR_FILENO, buf, (size_t)got);
+		syslog(LOG_AUTHPRIV | LOG_ERR, "pv-record session %s: script failed: %.*s", w->id,
+		       (int)got, buf);
+	} else if (!look_at_dir || !pv_recording_below_floor(w->dirfd, w->min_free)) {
+		return false;
+	} else {
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		       "pv-record session %s: the recording directory is below its floor", w->id);
+	}
+	pv_recording_release_room(w->dirfd, w->id);
+	fprintf(stderr, "\r\n%s: the recording cannot go on (no room), so the session ends.\r\n",
+	        REFUSED);
+	return true;
+}
+
 /* The end of the session as sshd sees it ends the recorded session: script is killed, its
  * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
  * its input terminal hangs up, and sshd's monitor closes that terminal only after
  * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
  * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
  * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
- * kernel checks that signal's permission against it. */
-static int supervise(const char *const script[], char **env)
+ * kernel checks that signal's permission against it. A recording that cannot go on
+ * (recording_stuck, looked at about once a second) ends it too. */
+static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
 	pid_t self = getpid(), parent = getppid(), child;
 	sigset_t ends, old;
-	int status = 0;
+	int status = 0, errs[2];
+	unsigned tick = 0;
+	bool stuck = false;
 	int sig;
 
 	sigemptyset(&ends);
@@ -180,26 +217,33 @@ static int supervise(const char *const script[], char **env)
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0)
+	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || pipe2(errs, O_CLOEXEC) != 0 ||
+	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0)
 		refuse("cannot watch the session");
+	w->err_fd = errs[0];
 	child = fork();
 	if (child < 0)
 		refuse("cannot start the recorder " PV_SCRIPT_PATH);
 	if (child == 0) {
 		/* script dies with pv-record, whatever kills it (both are root) */
 		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0 ||
-		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self)
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self ||
+		    dup2(errs[1], STDERR_FILENO) < 0)
 			_exit(126);
 		execve(PV_SCRIPT_PATH, (char *const *)script, env);
 		_exit(127);
 	}
+	close(errs[1]);
 	for (;;) {
 		sig = sigtimedwait(&ends, NULL, &look);
 		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
 			break;
-		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent)
+		if (!stuck)
+			stuck = recording_stuck(w, ++tick % 10 == 0);
+		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent || stuck)
 			(void)kill(child, SIGKILL);
 	}
+	pv_recording_release_room(w->dirfd, w->id);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -341,7 +385,8 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 		                              "--command",
 		                              INNER_ARG,
 		                              NULL};
-		int rc = supervise(script, env);
+		struct watch w = {dirfd, -1, cfg.recording_min_free, id};
+		int rc = supervise(script, env, &w);
 
 		free_env(env);
 		return rc;

@@ -360,6 +360,26 @@ test_refused_when_the_disk_is_full() {
 	umount "$T/full"
 }
 
+# The disk fills during a session (the vendor prints more than the recording directory holds):
+# pv-record ends the session instead of letting it go on unrecorded, and the close says so.
+test_disk_filling_during_a_session_ends_it() {
+	local home
+	home=$(getent passwd "$VENDOR" | cut -d: -f6)
+	rm -f "$home/ran-after-full"
+	mkdir -p "$T/filling"
+	mount -t tmpfs -o size=2m,mode=0700 tmpfs "$T/filling"
+	set_conf recording_dir "$T/filling"
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" \
+		"head -c 3000000 /dev/zero | base64; sleep 5; echo AFTER""FULL; touch ~/ran-after-full"
+	expect_no_match "disk filling: the session did not go on" "AFTERFULL" "$OUT"
+	check "disk filling: the vendor's next command never ran" not [ -e "$home/ran-after-full" ]
+	expect_match "disk filling: the vendor is told why" "cannot go on" "$(cat "$T/ssh.err")"
+	expect_match "disk filling: session_close says so" "ran out of room" "$(last_line session_close)"
+	set_conf recording_dir "$REC"
+	umount "$T/filling"
+}
+
 test_verify_names_changed_recordings() {
 	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
 	expect_eq "verify --recordings passes untouched recordings" 0 $?
@@ -444,6 +464,7 @@ test_session_ended_by_the_admin_keeps_a_sound_recording
 test_refused_when_the_directory_is_not_writable
 test_refused_when_the_recorder_is_missing
 test_refused_when_the_disk_is_full
+test_disk_filling_during_a_session_ends_it
 test_verify_names_changed_recordings
 test_expire_prunes_old_recordings
 test_report_lists_recordings
