@@ -40,16 +40,39 @@
 #define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
 #define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
 
-/* The vendor's environment that may pass into script (root) and on to the vendor's shell. */
+/* Is every byte of v printable ASCII (none of what is in `not`), 1 to max bytes? */
+static bool value_ok(const char *v, size_t max, const char * not )
+{
+	size_t n;
+
+	for (n = 0; v[n] != '\0'; n++)
+		if (n >= max || v[n] < 0x20 || v[n] > 0x7e || strchr(not, v[n]) != NULL)
+			return false;
+	return n > 0;
+}
+
+/* The vendor's environment that may pass into script (root) and on to the vendor's shell,
+ * filtered: script writes TERM into the timing log as it is (a newline there would forge a
+ * timing line), and root's script loads the LANG/LC_* locale. */
 static bool passes(const char *kv)
 {
 	static const char *const keep[] = {
-	    "TERM=", "LANG=", "LC_", "SSH_CONNECTION=", "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
+	    "SSH_CONNECTION=", "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
+	static const char term_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                 "0123456789._+-";
+	const char *eq = strchr(kv, '=');
 	size_t i;
 
+	if (strncmp(kv, "TERM=", 5) == 0)
+		return strlen(kv + 5) <= 64 && strspn(kv + 5, term_chars) == strlen(kv + 5) &&
+		       kv[5] != '\0';
+	if (eq != NULL && (strncmp(kv, "LANG=", 5) == 0 ||
+	                   (strncmp(kv, "LC_", 3) == 0 &&
+	                    strspn(kv + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == (size_t)(eq - kv - 3))))
+		return value_ok(eq + 1, 255, "/");
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (strncmp(kv, keep[i], strlen(keep[i])) == 0)
-			return strlen(kv) < 4096;
+			return value_ok(kv + strlen(keep[i]), 4095, "");
 	return false;
 }
 

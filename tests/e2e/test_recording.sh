@@ -96,6 +96,20 @@ test_pty_session_recorded_and_played() {
 	expect_eq "the recording directory is root's, 0700" "root 700" "$(stat -c '%U %a' "$REC")"
 	PTY_ID=$id
 }
+# The vendor's TERM (sent by its ssh client) reaches root's script only when it is a plain
+# terminal name: a newline in it would forge a line of the timing log, which play and
+# follow would then refuse.
+test_forged_term_does_not_reach_the_timing_log() {
+	local id out
+	printf 'echo term""ok\nexit\n' >"$T/in-term"
+	TERM=$'xterm\nO 0.000000 99999' pty_login "$T/in-term"
+	id=$(last_recording)
+	expect_match "forged TERM: the session ran" "termok" "$OUT"
+	expect_no_match "forged TERM: no line forged in the timing log" "99999" "$(cat "$REC/$id.timing")"
+	out=$("$OTPCTL" --config "$CFG" sessions play "$id" --speed 100 2>&1)
+	expect_match "forged TERM: sessions play replays the session" "termok" "$out"
+}
+
 # as_user NAME CMD...: CMD as NAME (setpriv: runuser would need PAM, whose directory the
 # suite replaced).
 as_user() {
@@ -455,6 +469,7 @@ test_bad_input() {
 
 test_pty_session_recorded_and_played
 test_window_size_recorded
+test_forged_term_does_not_reach_the_timing_log
 test_command_session_recorded
 test_follow_shows_a_live_session
 test_out_of_the_vendors_reach
