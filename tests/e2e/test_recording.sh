@@ -410,6 +410,47 @@ test_verify_names_changed_recordings() {
 	expect_match "the deleted session is named" "$CMD_ID.*deleted" "$(cat "$T/v.out")"
 }
 
+# bg_command CMD: a command session in the background (SSH_PID), once it printed "started".
+bg_command() {
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" "$1" </dev/null >"$T/bg.out" 2>&1 &
+	SSH_PID=$!
+	wait_for "$T/bg.out" started 300
+}
+
+# Sessions whose recording nothing vouches for: one whose close came without a digest (its
+# recording could not be read), one whose close never came (sshd's monitor killed: its session record stays, stale).
+test_verify_names_unsealed_recordings() {
+	local id out pid i
+	bg_command "echo started; sleep 2"
+	id=$(last_recording)
+	rm -f "$REC/$id.in"
+	wait "$SSH_PID"
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	expect_eq "a close without a digest fails verify --recordings" 1 $?
+	expect_match "... naming the session, not sealed" "$id.*not sealed at its close" "$out"
+	rm -f "$REC/$id".*
+	bg_command "echo started; sleep 50"
+	id=$(last_recording)
+	pid=$(pgrep -n -f "sshd: $VENDOR \[priv\]")
+	check "the session's sshd monitor runs" [ -n "$pid" ]
+	kill -KILL "$pid"
+	for ((i = 0; i < 100; i++)); do kill -0 "$SSH_PID" 2>/dev/null || break; sleep 0.1; done
+	kill "$SSH_PID" 2>/dev/null
+	wait "$SSH_PID" 2>/dev/null
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	expect_eq "a session never closed fails verify --recordings" 1 $?
+	expect_match "... naming the session, not sealed, its files there" \
+		"$id.*not sealed \(no session_close.*files are there" "$out"
+	rm -f "$REC/$id".*
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	expect_match "... and saying when its files are not there" "$id.*not sealed.*not there" "$out"
+}
+
 test_expire_prunes_old_recordings() {
 	local old=0123456789abcdef0123456789abcdef part
 	for part in timing in out; do : >"$REC/$old.$part" && chmod 0600 "$REC/$old.$part"; done
@@ -481,6 +522,7 @@ test_refused_when_the_recorder_is_missing
 test_refused_when_the_disk_is_full
 test_disk_filling_during_a_session_ends_it
 test_verify_names_changed_recordings
+test_verify_names_unsealed_recordings
 test_expire_prunes_old_recordings
 test_report_lists_recordings
 test_doctor_finds_an_unrecorded_vendor
