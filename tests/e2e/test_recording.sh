@@ -483,7 +483,13 @@ test_doctor_finds_an_unrecorded_vendor() {
 	expect_eq "doctor: a recording directory with the wrong mode" "true" \
 		"$(jget "$out" 'any(f["id"]=="recording.dir" for f in d["findings"])')"
 	chmod 0700 "$REC"
+	{ echo "Subsystem sftp internal-sftp" && cat "$T/sshd_config"; } >"$T/sshd_config_sftp"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config_sftp" 2>/dev/null)
+	expect_eq "doctor: internal-sftp lets a vendor around the recorder" "true" \
+		"$(jget "$out" 'any(f["id"]=="recording.'"$VENDOR"'.sftp" for f in d["findings"])')"
 	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: no internal-sftp finding without it" "false" \
+		"$(jget "$out" 'any(f["id"]=="recording.'"$VENDOR"'.sftp" for f in d["findings"])')"
 	expect_eq "doctor: the recording checks pass on a good set-up" "true" \
 		"$(jget "$out" 'all(c in d["passed"] for c in ["recording.recorder","recording.shells","recording.dir"])')"
 }
