@@ -83,6 +83,15 @@ static void refuse(const char *why)
 	exit(1);
 }
 
+/* Refused before the caller is known to be a vendor with a session: any local user can run
+ * this set-uid program, so the detail (a root-only file's contents) goes to syslog only. */
+static void refuse_quietly(const char *detail)
+{
+	syslog(LOG_AUTHPRIV | LOG_ERR, "pv-record uid=%ld refused: %s", (long)getuid(), detail);
+	fprintf(stderr, "%s: the recorder cannot run (the system log says why).\n", REFUSED);
+	exit(1);
+}
+
 /* setresuid/setresgid to uid, gid for good, with the account's groups. */
 static void become(const char *name, uid_t uid, gid_t gid)
 {
@@ -363,7 +372,7 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 	if (pv_account_name(vendor_uid, user, sizeof(user), &err) != PV_OK)
 		refuse("this account cannot be read");
 	if (pv_config_load(PV_DEFAULT_CONFIG, &cfg, &err) != PV_OK)
-		refuse(err.msg);
+		refuse_quietly(err.msg);
 	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "-c") == 0))
 		refuse("only a login shell or a command (-c) can be recorded");
 	if (!cfg.recording_required) {

@@ -494,6 +494,18 @@ test_doctor_finds_an_unrecorded_vendor() {
 		"$(jget "$out" 'all(c in d["passed"] for c in ["recording.recorder","recording.shells","recording.dir"])')"
 }
 
+# Anyone may run the set-uid recorder: a caller who is not a vendor with a session learns
+# nothing of the root-only configuration from its refusal.
+test_recorder_tells_a_stranger_nothing() {
+	local out
+	echo "bogus_key_$$ = secret-value" >>"$CFG"
+	out=$(as_user "$OTHER" "$RB/pv-record" -c true 2>&1)
+	expect_eq "a stranger running the recorder is refused" 1 $?
+	expect_match "... with a generic message" "cannot run" "$out"
+	expect_no_match "... which says nothing of the configuration" "bogus_key|secret-value" "$out"
+	sed -i "/^bogus_key_$$ = /d" "$CFG"
+}
+
 test_bad_input() {
 	local out rc
 	out=$("$OTPCTL" --config "$CFG" sessions play 0123456789abcdef0123456789abcdef 2>&1)
@@ -532,6 +544,7 @@ test_verify_names_unsealed_recordings
 test_expire_prunes_old_recordings
 test_report_lists_recordings
 test_doctor_finds_an_unrecorded_vendor
+test_recorder_tells_a_stranger_nothing
 test_bad_input
 expect_eq "no sanitizer report from sshd's processes" "" "$(sshd_sanitizer_reports)"
 finish
