@@ -361,12 +361,21 @@ void pv_recording_forget_unclaimed(const char *recording_dir, const char *id)
 	close(dirfd);
 }
 
-static bool is_timing(const char *name, void *ctx)
+/* A file of a recording: 32 characters of ID, then one of the suffixes. */
+static bool is_part(const char *name, void *ctx)
 {
-	size_t n = strlen(name);
-	size_t s = strlen(pv_recording_parts[0]);
+	static const char *const extra[] = {NEW_SUFFIX, ROOM_SUFFIX};
+	size_t i;
 
-	return n == 32 + s && strcmp(name + 32, pv_recording_parts[0]) == 0;
+	if (strlen(name) <= 32)
+		return false;
+	for (i = 0; i < PV_RECORDING_PARTS; i++)
+		if (strcmp(name + 32, pv_recording_parts[i]) == 0)
+			return true;
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (strcmp(name + 32, extra[i]) == 0)
+			return true;
+	return false;
 }
 
 static bool is_live(const char *id, char *const *live_ids, size_t n_live)
@@ -412,7 +421,7 @@ int pv_recording_prune(const char *recording_dir, int64_t before, char *const *l
 	dirfd = pv_open_dir(recording_dir, true, err);
 	if (dirfd < 0)
 		return PV_ERR;
-	if (pv_dir_list(dirfd, recording_dir, is_timing, NULL, MAX_FILES, &names, &n, err) != PV_OK)
+	if (pv_dir_list(dirfd, recording_dir, is_part, NULL, MAX_FILES, &names, &n, err) != PV_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "%.32s", names[i]);
@@ -420,6 +429,12 @@ int pv_recording_prune(const char *recording_dir, int64_t before, char *const *l
 		    fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    (int64_t)st.st_mtime >= before)
 			continue;
+		if (strcmp(names[i] + 32, pv_recording_parts[0]) != 0) {
+			/* a stray: ID.new, ID.room, or a part whose ID.timing is gone */
+			if ((parts_present(dirfd, id) & 1u) == 0)
+				(void)unlinkat(dirfd, names[i], 0);
+			continue;
+		}
 		if (remove_recording(dirfd, recording_dir, id, err) != PV_OK)
 			goto out;
 		(*removed)++;

@@ -82,7 +82,8 @@ void pv_recording_forget_unclaimed(const char *recording_dir, const char *id);
 
 /* Remove the files of the recordings in recording_dir whose timing file was last changed
  * before `before`, except those of the sessions live_ids (n_live of them). *removed: how many
- * recordings went. */
+ * recordings went. Strays as old, of no live session, go too: ID.new and ID.room left by a
+ * session whose close never ran, and .in/.out files without their ID.timing. */
 int pv_recording_prune(const char *recording_dir, int64_t before, char *const *live_ids,
                        size_t n_live, unsigned *removed, struct pv_err *err);
 
