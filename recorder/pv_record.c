@@ -324,7 +324,8 @@ static bool held_elsewhere(dev_t rdev)
 	if (procs == NULL)
 		refuse("cannot read /proc");
 	while (!held && (p = readdir(procs)) != NULL) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9' || atol(p->d_name) == (long)getpid())
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' ||
+		    strtol(p->d_name, NULL, 10) == (long)getpid())
 			continue;
 		snprintf(path, sizeof(path), "/proc/%.20s/fd", p->d_name);
 		fds = opendir(path);
