@@ -22,6 +22,7 @@
 #include "session.h"
 
 #define NEW_SUFFIX    ".new"
+#define ROOM_SUFFIX   ".room"
 #define MAX_FILES     1000000
 #define MARK          "pam_vendor-recording 1\n"
 #define CLAIM_RESERVE 65536 /* bytes: the first chunks of the recording */
@@ -124,21 +125,51 @@ out:
 	return rc;
 }
 
+/* ID.new becomes ID.room, the room reserved at open, kept while the session runs (script
+ * truncates what it opens, so the reserve cannot be ID.timing itself): pv-record lets it go
+ * when the directory fills, so that script's last bytes fit. ID.timing is made empty. */
 int pv_recording_claim(int dirfd, const char *id, struct pv_err *err)
 {
 	char from[64];
 	char to[64];
+	int fd;
 
 	snprintf(from, sizeof(from), "%s%s", id, NEW_SUFFIX);
-	snprintf(to, sizeof(to), "%s%s", id, pv_recording_parts[0]);
-	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
-		return PV_OK;
-	if (errno == ENOENT || errno == EEXIST) {
-		pv_err_set(err, "session %s has no recording to start", id);
-		return PV_NOTFOUND;
+	snprintf(to, sizeof(to), "%s%s", id, ROOM_SUFFIX);
+	if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) != 0) {
+		if (errno == ENOENT || errno == EEXIST) {
+			pv_err_set(err, "session %s has no recording to start", id);
+			return PV_NOTFOUND;
+		}
+		pv_err_errno(err, errno, "cannot start the recording of session %s", id);
+		return PV_ERR;
 	}
-	pv_err_errno(err, errno, "cannot start the recording of session %s", id);
-	return PV_ERR;
+	snprintf(to, sizeof(to), "%s%s", id, pv_recording_parts[0]);
+	fd = openat(dirfd, to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pv_err_errno(err, errno, "cannot start the recording of session %s", id);
+		return PV_ERR;
+	}
+	close(fd);
+	return PV_OK;
+}
+
+void pv_recording_release_room(int dirfd, const char *id)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%s", id, ROOM_SUFFIX);
+	(void)unlinkat(dirfd, name, 0);
+}
+
+bool pv_recording_below_floor(int dirfd, unsigned min_free_mib)
+{
+	struct statvfs vfs;
+
+	if (fstatvfs(dirfd, &vfs) != 0)
+		return true;
+	return (unsigned long long)vfs.f_bavail * vfs.f_frsize <
+	       (unsigned long long)min_free_mib * 1024 * 1024 / 2;
 }
 
 int pv_recording_hold(int dirfd, const char *id, struct pv_err *err)
@@ -326,15 +357,25 @@ void pv_recording_forget_unclaimed(const char *recording_dir, const char *id)
 		return;
 	snprintf(name, sizeof(name), "%s%s", id, NEW_SUFFIX);
 	(void)unlinkat(dirfd, name, 0);
+	pv_recording_release_room(dirfd, id);
 	close(dirfd);
 }
 
-static bool is_timing(const char *name, void *ctx)
+/* A file of a recording: 32 characters of ID, then one of the suffixes. */
+static bool is_part(const char *name, void *ctx)
 {
-	size_t n = strlen(name);
-	size_t s = strlen(pv_recording_parts[0]);
+	static const char *const extra[] = {NEW_SUFFIX, ROOM_SUFFIX};
+	size_t i;
 
-	return n == 32 + s && strcmp(name + 32, pv_recording_parts[0]) == 0;
+	if (strlen(name) <= 32)
+		return false;
+	for (i = 0; i < PV_RECORDING_PARTS; i++)
+		if (strcmp(name + 32, pv_recording_parts[i]) == 0)
+			return true;
+	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+		if (strcmp(name + 32, extra[i]) == 0)
+			return true;
+	return false;
 }
 
 static bool is_live(const char *id, char *const *live_ids, size_t n_live)
@@ -380,7 +421,7 @@ int pv_recording_prune(const char *recording_dir, int64_t before, char *const *l
 	dirfd = pv_open_dir(recording_dir, true, err);
 	if (dirfd < 0)
 		return PV_ERR;
-	if (pv_dir_list(dirfd, recording_dir, is_timing, NULL, MAX_FILES, &names, &n, err) != PV_OK)
+	if (pv_dir_list(dirfd, recording_dir, is_part, NULL, MAX_FILES, &names, &n, err) != PV_OK)
 		goto out;
 	for (i = 0; i < n; i++) {
 		snprintf(id, sizeof(id), "%.32s", names[i]);
@@ -388,6 +429,12 @@ int pv_recording_prune(const char *recording_dir, int64_t before, char *const *l
 		    fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    (int64_t)st.st_mtime >= before)
 			continue;
+		if (strcmp(names[i] + 32, pv_recording_parts[0]) != 0) {
+			/* a stray: ID.new, ID.room, or a part whose ID.timing is gone */
+			if ((parts_present(dirfd, id) & 1u) == 0)
+				(void)unlinkat(dirfd, names[i], 0);
+			continue;
+		}
 		if (remove_recording(dirfd, recording_dir, id, err) != PV_OK)
 			goto out;
 		(*removed)++;

@@ -2,8 +2,9 @@
 /* recording.h — vendor terminal sessions recorded by util-linux script(1), started by the
  * set-uid recorder pv-record (the vendors' login shell): the files of one session, ID being
  * the session's ID, in recording_dir (root, 0700):
- *   ID.new     made by the module at session open; pv-record claims it (renames it to
- *              ID.timing) so that one session starts one recording, never two
+ *   ID.new     made by the module at session open, with room reserved; pv-record claims it
+ *              (renames it to ID.room, kept while the session runs) so that one session
+ *              starts one recording, never two
  *   ID.timing  script's multi-stream timing log (I/O chunks, window size, header)
  *   ID.in      every byte the vendor typed;  ID.out  every byte the vendor saw
  * The digest is BLAKE2b-256 over the three files in that order, each preceded by its size
@@ -38,9 +39,17 @@ int pv_recording_prepare(const struct pv_config *cfg, const char *id, struct pv_
 /* Is the recorder installed as it must be? PV_ERR naming what is wrong otherwise. */
 int pv_recording_check_recorder(const char *recorder, struct pv_err *err);
 
-/* pv-record, as root: rename ID.new to ID.timing. PV_NOTFOUND when there is no ID.new to
+/* pv-record, as root: rename ID.new to ID.room (the reserved room, kept while the session
+ * runs) and create ID.timing, empty. PV_NOTFOUND when there is no ID.new to
  * claim (already claimed, or never prepared). dirfd: recording_dir, opened checked. */
 int pv_recording_claim(int dirfd, const char *id, struct pv_err *err);
+
+/* pv-record: remove ID.room (when the directory fills, and when the session ends). */
+void pv_recording_release_room(int dirfd, const char *id);
+
+/* Is the directory dirfd below the hard floor, half of min_free_mib MiB free (or unreadable)?
+ * pv-record then ends the session: it can no longer be recorded. */
+bool pv_recording_below_floor(int dirfd, unsigned min_free_mib);
 
 /* pv-record, after the claim: a descriptor of ID.timing holding an exclusive flock, without
  * O_CLOEXEC, so that script(1) holds it until it has written its last byte and exited (its
@@ -67,12 +76,14 @@ int pv_recording_check(const char *recording_dir, const char *id, struct pv_err 
 enum pv_recording_state { PV_RECORDING_NONE, PV_RECORDING_READY, PV_RECORDING_ON };
 enum pv_recording_state pv_recording_state(const char *recording_dir, const char *id);
 
-/* Remove ID.new when it was never claimed (a session that ran no shell). */
+/* At session close: remove ID.new when it was never claimed (a session that ran no shell),
+ * and ID.room. */
 void pv_recording_forget_unclaimed(const char *recording_dir, const char *id);
 
 /* Remove the files of the recordings in recording_dir whose timing file was last changed
  * before `before`, except those of the sessions live_ids (n_live of them). *removed: how many
- * recordings went. */
+ * recordings went. Strays as old, of no live session, go too: ID.new and ID.room left by a
+ * session whose close never ran, and .in/.out files without their ID.timing. */
 int pv_recording_prune(const char *recording_dir, int64_t before, char *const *live_ids,
                        size_t n_live, unsigned *removed, struct pv_err *err);
 

@@ -164,14 +164,95 @@ int cmd_sessions_follow(struct otpctl *ctl, int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* A session_open that named a recording, waiting for its session_close. */
+struct open_rec {
+	char id[33];
+	char user[PV_NAME_MAX + 1];
+};
+
 struct verify_ctx {
 	struct otpctl *ctl;
 	unsigned checked;
 	unsigned bad;
+	unsigned no_shell; /* closes without a digest: the session ran no shell (ssh -N) */
+	struct open_rec *opens;
+	size_t n_opens;
+	size_t cap;
+	bool oom;
 };
 
-/* One session_close line: its recording against the size and digest it carries. Recordings
- * older than recording_keep may have been pruned and are not looked for. */
+static const char *user_of(const struct pv_json_object *obj)
+{
+	return pv_json_get(obj, "user") ? pv_json_get(obj, "user") : "?";
+}
+
+/* Recordings older than recording_keep may have been pruned and are not looked for. */
+static bool too_old(const struct verify_ctx *v, const struct pv_json_object *obj)
+{
+	int64_t t = 0;
+
+	return pv_audit_event_time(obj, v->ctl->now, &t) &&
+	       t < v->ctl->now - v->ctl->cfg.recording_keep;
+}
+
+/* The session's session_open, if still waiting, is closed now. */
+static void closed(struct verify_ctx *v, const char *id)
+{
+	size_t i;
+
+	for (i = v->n_opens; i > 0; i--)
+		if (strcmp(v->opens[i - 1].id, id) == 0) {
+			v->opens[i - 1] = v->opens[--v->n_opens];
+			return;
+		}
+}
+
+/* A session_open (allowed) that names a recording: waits for its close. */
+static void verify_open(struct verify_ctx *v, const struct pv_json_object *obj)
+{
+	const char *id = pv_json_get(obj, "recording");
+	const char *result = pv_json_get(obj, "result");
+	struct open_rec *grown;
+
+	if (id == NULL || !pv_recording_id_valid(id) || result == NULL ||
+	    strcmp(result, "allow") != 0 || too_old(v, obj))
+		return;
+	if (v->n_opens == v->cap) {
+		grown = realloc(v->opens, (v->cap * 2 + 16) * sizeof(*grown));
+		if (grown == NULL) {
+			v->oom = true;
+			return;
+		}
+		v->opens = grown;
+		v->cap = v->cap * 2 + 16;
+	}
+	snprintf(v->opens[v->n_opens].id, sizeof(v->opens[0].id), "%s", id);
+	snprintf(v->opens[v->n_opens].user, sizeof(v->opens[0].user), "%s", user_of(obj));
+	v->n_opens++;
+}
+
+/* A close without a digest: fine only when the session ran no shell and left no recording. */
+static void verify_unsealed_close(struct verify_ctx *v, const struct pv_json_object *obj,
+                                  const char *id)
+{
+	const char *detail = pv_json_get(obj, "detail");
+	char hex[PV_RECORDING_HEX];
+	struct pv_err err;
+	int64_t bytes = 0;
+	int r = pv_recording_digest(v->ctl->cfg.recording_dir, id, &bytes, hex, &err);
+
+	if (r == PV_NOTFOUND && detail != NULL && strncmp(detail, "no recording:", 13) == 0) {
+		v->no_shell++;
+		return;
+	}
+	v->bad++;
+	ctl_error("session %s of %s: its recording was not sealed at its close (%s); its files "
+	          "are %s",
+	          id, user_of(obj), detail != NULL ? detail : "no digest",
+	          r == PV_NOTFOUND ? "not there" : "there");
+}
+
+/* One session_close line: its recording against the size and digest it carries. */
 static void verify_close(struct verify_ctx *v, const struct pv_json_object *obj)
 {
 	const char *id = pv_json_get(obj, "recording");
@@ -180,29 +261,30 @@ static void verify_close(struct verify_ctx *v, const struct pv_json_object *obj)
 	char hex[PV_RECORDING_HEX];
 	struct pv_err err;
 	int64_t bytes = 0;
-	int64_t t = 0;
 	int r;
 
-	if (id == NULL || want == NULL || want_bytes == NULL)
+	if (id == NULL || !pv_recording_id_valid(id))
 		return;
-	if (pv_audit_event_time(obj, v->ctl->now, &t) &&
-	    t < v->ctl->now - v->ctl->cfg.recording_keep)
+	closed(v, id);
+	if (too_old(v, obj))
 		return;
 	v->checked++;
+	if (want == NULL || want_bytes == NULL) {
+		verify_unsealed_close(v, obj, id);
+		return;
+	}
 	r = pv_recording_digest(v->ctl->cfg.recording_dir, id, &bytes, hex, &err);
 	if (r == PV_OK && strcmp(hex, want) == 0 && bytes == strtoll(want_bytes, NULL, 10))
 		return;
 	v->bad++;
 	if (r == PV_NOTFOUND)
-		ctl_error("session %s of %s: its recording was deleted", id,
-		          pv_json_get(obj, "user") ? pv_json_get(obj, "user") : "?");
+		ctl_error("session %s of %s: its recording was deleted", id, user_of(obj));
 	else if (r != PV_OK)
 		ctl_error("session %s: its recording cannot be checked: %s", id, err.msg);
 	else
 		ctl_error("session %s of %s: its recording was changed (%lld bytes, %s when the "
 		          "session closed)",
-		          id, pv_json_get(obj, "user") ? pv_json_get(obj, "user") : "?",
-		          (long long)bytes, want_bytes);
+		          id, user_of(obj), (long long)bytes, want_bytes);
 }
 
 static int verify_line(const char *line, size_t len, const char *file, unsigned long lineno,
@@ -216,25 +298,74 @@ static int verify_line(const char *line, size_t len, const char *file, unsigned 
 	event = pv_json_get(&obj, "event");
 	if (event != NULL && strcmp(event, "session_close") == 0)
 		verify_close(ctx, &obj);
+	else if (event != NULL && strcmp(event, "session_open") == 0)
+		verify_open(ctx, &obj);
 	pv_json_object_free(&obj);
 	return 0;
 }
 
+/* Is the session still running (its record there and its process too)? A record whose
+ * process is gone (a killed monitor) is stale, not live. */
+static bool still_running(const struct otpctl *ctl, const char *id)
+{
+	struct pv_session s;
+	struct pv_err err;
+	bool live = false;
+	int r = pv_session_load(ctl->cfg.session_dir, id, &s, &err);
+
+	if (r == PV_NOTFOUND)
+		return false;
+	return r != PV_OK || ctl_session_live(&s, &live) != PV_OK || live;
+}
+
+/* Sessions opened with a recording, never closed, and not live: a crash, a killed monitor or
+ * a lost close. Nothing vouches for their recording. */
+static void report_unclosed(struct verify_ctx *v)
+{
+	char hex[PV_RECORDING_HEX];
+	struct pv_err err;
+	int64_t bytes = 0;
+	size_t i;
+	int r;
+
+	for (i = 0; i < v->n_opens; i++) {
+		if (still_running(v->ctl, v->opens[i].id))
+			continue;
+		v->bad++;
+		r = pv_recording_digest(v->ctl->cfg.recording_dir, v->opens[i].id, &bytes, hex,
+		                        &err);
+		ctl_error("session %s of %s: its recording is not sealed (no session_close, not "
+		          "live); its files are %s",
+		          v->opens[i].id, v->opens[i].user,
+		          r == PV_NOTFOUND ? "not there" : (r == PV_OK ? "there" : "incomplete"));
+	}
+}
+
 int ctl_verify_recordings(struct otpctl *ctl)
 {
-	struct verify_ctx v = {ctl, 0, 0};
+	struct verify_ctx v = {ctl, 0, 0, 0, NULL, 0, 0, false};
 	struct pv_err err;
+	int rc = EXIT_FAIL;
 
 	if (pv_audit_foreach(ctl->cfg.audit_log, verify_line, &v, &err) != PV_OK) {
 		ctl_error("cannot read the audit log: %s", err.msg);
-		return EXIT_FAIL;
+		goto out;
 	}
+	if (v.oom) {
+		ctl_error("out of memory");
+		goto out;
+	}
+	report_unclosed(&v);
 	if (v.bad > 0)
-		return EXIT_FAIL;
+		goto out;
 	if (!ctl->json)
-		printf("recordings intact: %u checked against their session_close lines\n",
-		       v.checked);
-	return EXIT_OK;
+		printf("recordings intact: %u checked against their session_close lines (%u of "
+		       "them ran no shell and have none)\n",
+		       v.checked, v.no_shell);
+	rc = EXIT_OK;
+out:
+	free(v.opens);
+	return rc;
 }
 
 /* otpctl expire: recordings older than recording_keep go, never one of a live session. */

@@ -30,7 +30,7 @@ static const char *kind_name(enum pv_session_kind kind)
 }
 
 /* Does the record's process still run (same start time)? PV_ERR is printed. */
-static int is_live(const struct pv_session *s, bool *live)
+int ctl_session_live(const struct pv_session *s, bool *live)
 {
 	struct pv_err err;
 	uint64_t start = 0;
@@ -170,7 +170,8 @@ int cmd_sessions(struct otpctl *ctl, int argc, char **argv)
 		struct stay st;
 		bool live = false;
 
-		if (is_live(&list[i], &live) != PV_OK || stay_of(ctl, list[i].user, &st) != PV_OK) {
+		if (ctl_session_live(&list[i], &live) != PV_OK ||
+		    stay_of(ctl, list[i].user, &st) != PV_OK) {
 			rc = EXIT_FAIL;
 			continue;
 		}

@@ -287,6 +287,43 @@ static void methods_source(const struct doctor *d, const struct dr_vendor *v, co
 	}
 }
 
+/* Does a line of sshd -T output start with key and name internal-sftp? */
+static bool internal_sftp(const char *out, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = out;
+
+	while (p != NULL && *p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t line_len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+		const char *hit = strstr(p, "internal-sftp");
+
+		if (strncmp(p, key, klen) == 0 && p[klen] == ' ' && hit != NULL &&
+		    hit < p + line_len)
+			return true;
+		p = eol != NULL ? eol + 1 : NULL;
+	}
+	return false;
+}
+
+/* sshd serves internal-sftp in its own process, without the vendor's login shell: with
+ * session recording on, that is a way around the recorder. */
+static void check_vendor_sftp(struct doctor *d, const struct dr_vendor *v, const char *out)
+{
+	char id[96];
+
+	if (!d->have_config || !d->ctl->cfg.recording_required ||
+	    (!internal_sftp(out, "subsystem") && !internal_sftp(out, "forcecommand")))
+		return;
+	snprintf(id, sizeof(id), "recording.%s.sftp", v->name);
+	dr_finding(d, DR_ERROR, id,
+	           "remove internal-sftp for vendors (Subsystem sftp /usr/lib/openssh/sftp-server "
+	           "goes through the login shell), then run: " RELOAD,
+	           "for vendor %s sshd serves internal-sftp, in its own process, without the "
+	           "login shell: files can be read and written there unrecorded",
+	           v->name);
+}
+
 static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 {
 	char spec[PV_NAME_MAX + PV_IP_TEXT_MAX + 40];
@@ -306,6 +343,7 @@ static void check_vendor_methods(struct doctor *d, const struct dr_vendor *v)
 		return;
 	}
 	found = dr_sshd_setting(out, "authenticationmethods", value, sizeof(value));
+	check_vendor_sftp(d, v, out);
 	free(out);
 	if (!found)
 		snprintf(value, sizeof(value), "any");

@@ -219,6 +219,9 @@ struct ctl_endproc {
 int ctl_end_processes(const char *name, struct ctl_endproc *res);
 /* Does systemd-logind run here (/run/systemd/system and loginctl)? Its path into loginctl. */
 bool ctl_logind_running(char *loginctl, size_t len);
+
+/* Does a session record's process still run (same start time)? PV_ERR is printed. */
+int ctl_session_live(const struct pv_session *s, bool *live);
 /* "101 102 103" or "101 ... 120 and 35 more". */
 void ctl_pid_list_format(const struct ctl_pid_list *l, char *buf, size_t len);
 

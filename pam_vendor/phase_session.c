@@ -160,6 +160,20 @@ out:
 	return rc;
 }
 
+/* Is recording_dir below the floor at which pv-record ends a session? */
+static bool recording_dir_full(struct call *c)
+{
+	struct pv_err err;
+	bool full;
+	int dirfd = pv_open_dir(c->cfg.recording_dir, true, &err);
+
+	if (dirfd < 0)
+		return false;
+	full = pv_recording_below_floor(dirfd, c->cfg.recording_min_free);
+	close(dirfd);
+	return full;
+}
+
 /* The finished recording's size and digest into ev (sshd closes the session after the
  * session's processes, the recorder among them, have exited). A session that ran no shell
  * (ssh -N) has none; one that cannot be read is said so in the line, never left out. */
@@ -181,6 +195,9 @@ static void seal_recording(struct call *c, const struct session_data *sd, struct
 	if (r == PV_OK) {
 		ev->recording_bytes = bytes;
 		ev->recording_b2b = hex;
+		if (recording_dir_full(c))
+			ev->detail =
+			    "recording_dir ran out of room: the recorder ended the session";
 		return;
 	}
 	ev->recording_bytes = 0;

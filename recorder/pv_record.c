@@ -12,6 +12,7 @@
  *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
  * If script dies, its terminal hangs up and the session ends with it; if the session ends,
  * script is ended. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -39,16 +40,39 @@
 #define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
 #define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
 
-/* The vendor's environment that may pass into script (root) and on to the vendor's shell. */
+/* Is every byte of v printable ASCII (none of what is in `not`), 1 to max bytes? */
+static bool value_ok(const char *v, size_t max, const char * not )
+{
+	size_t n;
+
+	for (n = 0; v[n] != '\0'; n++)
+		if (n >= max || v[n] < 0x20 || v[n] > 0x7e || strchr(not, v[n]) != NULL)
+			return false;
+	return n > 0;
+}
+
+/* The vendor's environment that may pass into script (root) and on to the vendor's shell,
+ * filtered: script writes TERM into the timing log as it is (a newline there would forge a
+ * timing line), and root's script loads the LANG/LC_* locale. */
 static bool passes(const char *kv)
 {
 	static const char *const keep[] = {
-	    "TERM=", "LANG=", "LC_", "SSH_CONNECTION=", "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
+	    "SSH_CONNECTION=", "SSH_CLIENT=", "SSH_AUTH_INFO_0=", "MAIL="};
+	static const char term_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                 "0123456789._+-";
+	const char *eq = strchr(kv, '=');
 	size_t i;
 
+	if (strncmp(kv, "TERM=", 5) == 0)
+		return strlen(kv + 5) <= 64 && strspn(kv + 5, term_chars) == strlen(kv + 5) &&
+		       kv[5] != '\0';
+	if (eq != NULL && (strncmp(kv, "LANG=", 5) == 0 ||
+	                   (strncmp(kv, "LC_", 3) == 0 &&
+	                    strspn(kv + 3, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == (size_t)(eq - kv - 3))))
+		return value_ok(eq + 1, 255, "/");
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
 		if (strncmp(kv, keep[i], strlen(keep[i])) == 0)
-			return strlen(kv) < 4096;
+			return value_ok(kv + strlen(keep[i]), 4095, "");
 	return false;
 }
 
@@ -56,6 +80,15 @@ static void refuse(const char *why)
 {
 	fprintf(stderr, "%s: %s.\n", REFUSED, why);
 	syslog(LOG_AUTHPRIV | LOG_ERR, "pv-record uid=%ld refused: %s", (long)getuid(), why);
+	exit(1);
+}
+
+/* Refused before the caller is known to be a vendor with a session: any local user can run
+ * this set-uid program, so the detail (a root-only file's contents) goes to syslog only. */
+static void refuse_quietly(const char *detail)
+{
+	syslog(LOG_AUTHPRIV | LOG_ERR, "pv-record uid=%ld refused: %s", (long)getuid(), detail);
+	fprintf(stderr, "%s: the recorder cannot run (the system log says why).\n", REFUSED);
 	exit(1);
 }
 
@@ -158,19 +191,56 @@ static int run_inner(void)
 	return 1;
 }
 
+/* What the supervision watches beside script: the recording directory (dirfd, its hard
+ * floor), script's error output (err_fd, non-blocking: script says "write failed" and goes
+ * on when a write of the recording fails), the recording's id. */
+struct watch {
+	int dirfd;
+	int err_fd;
+	unsigned min_free;
+	const char *id;
+};
+
+/* Can the session still be recorded? Script's error output is passed on to the vendor; any
+ * of it, or the directory below its floor, ends the session (the recording has a hole or is
+ * about to). The reserved room is let go then, for script's last bytes. */
+static bool recording_stuck(const struct watch *w, bool look_at_dir)
+{
+	char buf[512];
+	ssize_t got = read(w->err_fd, buf, sizeof(buf));
+
+	if (got > 0) {
+		(void)!write(STDERR_FILENO, buf, (size_t)got);
+		syslog(LOG_AUTHPRIV | LOG_ERR, "pv-record session %s: script failed: %.*s", w->id,
+		       (int)got, buf);
+	} else if (!look_at_dir || !pv_recording_below_floor(w->dirfd, w->min_free)) {
+		return false;
+	} else {
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		       "pv-record session %s: the recording directory is below its floor", w->id);
+	}
+	pv_recording_release_room(w->dirfd, w->id);
+	fprintf(stderr, "\r\n%s: the recording cannot go on (no room), so the session ends.\r\n",
+	        REFUSED);
+	return true;
+}
+
 /* The end of the session as sshd sees it ends the recorded session: script is killed, its
  * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
  * its input terminal hangs up, and sshd's monitor closes that terminal only after
  * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
  * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
  * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
- * kernel checks that signal's permission against it. */
-static int supervise(const char *const script[], char **env)
+ * kernel checks that signal's permission against it. A recording that cannot go on
+ * (recording_stuck, looked at about once a second) ends it too. */
+static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
 	pid_t self = getpid(), parent = getppid(), child;
 	sigset_t ends, old;
-	int status = 0;
+	int status = 0, errs[2];
+	unsigned tick = 0;
+	bool stuck = false;
 	int sig;
 
 	sigemptyset(&ends);
@@ -179,26 +249,33 @@ static int supervise(const char *const script[], char **env)
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGQUIT);
-	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0)
+	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || pipe2(errs, O_CLOEXEC) != 0 ||
+	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0)
 		refuse("cannot watch the session");
+	w->err_fd = errs[0];
 	child = fork();
 	if (child < 0)
 		refuse("cannot start the recorder " PV_SCRIPT_PATH);
 	if (child == 0) {
 		/* script dies with pv-record, whatever kills it (both are root) */
 		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0 ||
-		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self)
+		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self ||
+		    dup2(errs[1], STDERR_FILENO) < 0)
 			_exit(126);
 		execve(PV_SCRIPT_PATH, (char *const *)script, env);
 		_exit(127);
 	}
+	close(errs[1]);
 	for (;;) {
 		sig = sigtimedwait(&ends, NULL, &look);
 		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
 			break;
-		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent)
+		if (!stuck)
+			stuck = recording_stuck(w, ++tick % 10 == 0);
+		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent || stuck)
 			(void)kill(child, SIGKILL);
 	}
+	pv_recording_release_room(w->dirfd, w->id);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -235,6 +312,52 @@ static const char *claim_recording(const struct pv_config *cfg, const char *user
 	return id;
 }
 
+/* Does a process other than this one have the character device rdev open? */
+static bool held_elsewhere(dev_t rdev)
+{
+	char path[64];
+	struct dirent *p, *f;
+	struct stat st;
+	bool held = false;
+	DIR *procs = opendir("/proc"), *fds;
+
+	if (procs == NULL)
+		refuse("cannot read /proc");
+	while (!held && (p = readdir(procs)) != NULL) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9' ||
+		    strtol(p->d_name, NULL, 10) == (long)getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/fd", p->d_name);
+		fds = opendir(path);
+		if (fds == NULL)
+			continue; /* gone meanwhile */
+		while (!held && (f = readdir(fds)) != NULL) {
+			snprintf(path, sizeof(path), "/proc/%.20s/fd/%.20s", p->d_name, f->d_name);
+			held = stat(path, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev;
+		}
+		closedir(fds);
+	}
+	closedir(procs);
+	return held;
+}
+
+/* sshd's terminal (the pty OpenSSH gave to the vendor, owner the vendor, mode 0620) taken from
+ * the vendor before script starts: root's, 0600, and held open by no other process (a vendor
+ * process that opened it before now: the session is refused). Otherwise a vendor process could
+ * write to the client, or read what the client sends, around script. Not vhangup() as login(1)
+ * does: a hangup flushes the input the client has already sent (typed ahead), which would be
+ * lost; nothing can open the terminal after the chmod, so looking once is enough. */
+static void take_terminal(void)
+{
+	struct stat st;
+
+	if (fchown(STDIN_FILENO, 0, 0) != 0 || fchmod(STDIN_FILENO, 0600) != 0 ||
+	    fstat(STDIN_FILENO, &st) != 0)
+		refuse("cannot take the session's terminal from the vendor");
+	if (held_elsewhere(st.st_rdev))
+		refuse("another process holds the session's terminal open");
+}
+
 /* Outer step: started by sshd as the vendor; runs script as root, as its parent. */
 static int run_outer(int argc, char **argv, uid_t vendor_uid)
 {
@@ -250,7 +373,7 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 	if (pv_account_name(vendor_uid, user, sizeof(user), &err) != PV_OK)
 		refuse("this account cannot be read");
 	if (pv_config_load(PV_DEFAULT_CONFIG, &cfg, &err) != PV_OK)
-		refuse(err.msg);
+		refuse_quietly(err.msg);
 	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "-c") == 0))
 		refuse("only a login shell or a command (-c) can be recorded");
 	if (!cfg.recording_required) {
@@ -262,6 +385,8 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 		refuse("cannot start the vendor's shell");
 	}
 	id = claim_recording(&cfg, user, &dirfd);
+	if (isatty(STDIN_FILENO))
+		take_terminal();
 	part_path(timing, &cfg, id, 0);
 	part_path(in, &cfg, id, 1);
 	part_path(out, &cfg, id, 2);
@@ -293,7 +418,8 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 		                              "--command",
 		                              INNER_ARG,
 		                              NULL};
-		int rc = supervise(script, env);
+		struct watch w = {dirfd, -1, cfg.recording_min_free, id};
+		int rc = supervise(script, env, &w);
 
 		free_env(env);
 		return rc;

@@ -96,6 +96,20 @@ test_pty_session_recorded_and_played() {
 	expect_eq "the recording directory is root's, 0700" "root 700" "$(stat -c '%U %a' "$REC")"
 	PTY_ID=$id
 }
+# The vendor's TERM (sent by its ssh client) reaches root's script only when it is a plain
+# terminal name: a newline in it would forge a line of the timing log, which play and
+# follow would then refuse.
+test_forged_term_does_not_reach_the_timing_log() {
+	local id out
+	printf 'echo term""ok\nexit\n' >"$T/in-term"
+	TERM=$'xterm\nO 0.000000 99999' pty_login "$T/in-term"
+	id=$(last_recording)
+	expect_match "forged TERM: the session ran" "termok" "$OUT"
+	expect_no_match "forged TERM: no line forged in the timing log" "99999" "$(cat "$REC/$id.timing")"
+	out=$("$OTPCTL" --config "$CFG" sessions play "$id" --speed 100 2>&1)
+	expect_match "forged TERM: sessions play replays the session" "termok" "$out"
+}
+
 # as_user NAME CMD...: CMD as NAME (setpriv: runuser would need PAM, whose directory the
 # suite replaced).
 as_user() {
@@ -201,6 +215,30 @@ test_follow_shows_a_live_session() {
 	rm -f "$fifo"
 }
 not() { ! "$@"; }
+
+# sshd's own terminal (its pty, which OpenSSH gives to the user) is taken away from the vendor
+# before script starts: writing to it (output the client sees, recorded nowhere) and a shell
+# reading it (input run unrecorded) both fail. Every pty but the shell's own is tried.
+test_sshds_terminal_out_of_the_vendors_reach() {
+	local id
+	cat >"$T/in-pty" <<'EOS'
+for p in /dev/pts/[0-9]*; do [ "$p" = "$(tty)" ] && continue; { printf 'UNREC%s\n' ORDED >"$p"; } 2>/dev/null && echo "WRO""TE$p"; done
+for p in /dev/pts/[0-9]*; do [ "$p" = "$(tty)" ] && continue; { exec 9<"$p"; } 2>/dev/null && echo "RE""AD$p" && (exec bash --norc -i <"$p" >"$p" 2>&1 &); exec 9<&-; done
+sleep 1
+echo HIDDEN$((6*7))
+sleep 1
+exit
+EOS
+	pty_login "$T/in-pty"
+	id=$(last_recording)
+	expect_no_match "sshd's terminal: the vendor cannot write to it" "WROTE/" "$OUT"
+	expect_no_match "sshd's terminal: no output reaches the client unrecorded" "UNRECORDED" "$OUT"
+	expect_no_match "sshd's terminal: the vendor cannot open it to read" "READ/" "$OUT"
+	check "sshd's terminal: the typed command ran in the recorded shell" \
+		grep -q HIDDEN42 "$REC/$id.out"
+	expect_eq "sshd's terminal: every HIDDEN42 the client saw is recorded" \
+		"$(grep -o HIDDEN42 <<<"$OUT" | wc -l)" "$(grep -o HIDDEN42 "$REC/$id.out" | wc -l)"
+}
 
 test_out_of_the_vendors_reach() {
 	local f=$REC/$PTY_ID.out
@@ -336,9 +374,31 @@ test_refused_when_the_disk_is_full() {
 	umount "$T/full"
 }
 
+# The disk fills during a session (the vendor prints more than the recording directory holds):
+# pv-record ends the session instead of letting it go on unrecorded, and the close says so.
+test_disk_filling_during_a_session_ends_it() {
+	local home
+	home=$(getent passwd "$VENDOR" | cut -d: -f6)
+	rm -f "$home/ran-after-full"
+	mkdir -p "$T/filling"
+	mount -t tmpfs -o size=2m,mode=0700 tmpfs "$T/filling"
+	set_conf recording_dir "$T/filling"
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" \
+		"head -c 3000000 /dev/zero | base64; sleep 5; echo AFTER""FULL; touch ~/ran-after-full"
+	expect_no_match "disk filling: the session did not go on" "AFTERFULL" "$OUT"
+	check "disk filling: the vendor's next command never ran" not [ -e "$home/ran-after-full" ]
+	expect_match "disk filling: the vendor is told why" "cannot go on" "$(cat "$T/ssh.err")"
+	expect_match "disk filling: session_close says so" "ran out of room" "$(last_line session_close)"
+	set_conf recording_dir "$REC"
+	cp -p "$T/filling"/*.timing "$T/filling"/*.in "$T/filling"/*.out "$REC"/ # verify finds them
+	umount "$T/filling"
+}
+
 test_verify_names_changed_recordings() {
 	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
 	expect_eq "verify --recordings passes untouched recordings" 0 $?
+	grep otpctl: "$T/v.out" | sed 's/^/# /'
 	printf x >>"$REC/$PTY_ID.out"
 	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
 	expect_eq "an edited recording fails verify --recordings" 1 $?
@@ -350,6 +410,47 @@ test_verify_names_changed_recordings() {
 	"$OTPCTL" --config "$CFG" audit verify --recordings >"$T/v.out" 2>&1
 	expect_eq "a deleted recording fails verify --recordings" 1 $?
 	expect_match "the deleted session is named" "$CMD_ID.*deleted" "$(cat "$T/v.out")"
+}
+
+# bg_command CMD: a command session in the background (SSH_PID), once it printed "started".
+bg_command() {
+	issue_code
+	SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" "$1" </dev/null >"$T/bg.out" 2>&1 &
+	SSH_PID=$!
+	wait_for "$T/bg.out" started 300
+}
+
+# Sessions whose recording nothing vouches for: one whose close came without a digest (its
+# recording could not be read), one whose close never came (sshd's monitor killed: its session record stays, stale).
+test_verify_names_unsealed_recordings() {
+	local id out pid i
+	bg_command "echo started; sleep 2"
+	id=$(last_recording)
+	rm -f "$REC/$id.in"
+	wait "$SSH_PID"
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	expect_eq "a close without a digest fails verify --recordings" 1 $?
+	expect_match "... naming the session, not sealed" "$id.*not sealed at its close" "$out"
+	rm -f "$REC/$id".*
+	bg_command "echo started; sleep 50"
+	id=$(last_recording)
+	pid=$(pgrep -n -f "sshd: $VENDOR \[priv\]")
+	check "the session's sshd monitor runs" [ -n "$pid" ]
+	kill -KILL "$pid"
+	for ((i = 0; i < 100; i++)); do kill -0 "$SSH_PID" 2>/dev/null || break; sleep 0.1; done
+	kill "$SSH_PID" 2>/dev/null
+	wait "$SSH_PID" 2>/dev/null
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	expect_eq "a session never closed fails verify --recordings" 1 $?
+	expect_match "... naming the session, not sealed, its files there" \
+		"$id.*not sealed \(no session_close.*files are there" "$out"
+	rm -f "$REC/$id".*
+	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
+	expect_match "... and saying when its files are not there" "$id.*not sealed.*not there" "$out"
 }
 
 test_expire_prunes_old_recordings() {
@@ -384,9 +485,27 @@ test_doctor_finds_an_unrecorded_vendor() {
 	expect_eq "doctor: a recording directory with the wrong mode" "true" \
 		"$(jget "$out" 'any(f["id"]=="recording.dir" for f in d["findings"])')"
 	chmod 0700 "$REC"
+	{ echo "Subsystem sftp internal-sftp" && cat "$T/sshd_config"; } >"$T/sshd_config_sftp"
+	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config_sftp" 2>/dev/null)
+	expect_eq "doctor: internal-sftp lets a vendor around the recorder" "true" \
+		"$(jget "$out" 'any(f["id"]=="recording.'"$VENDOR"'.sftp" for f in d["findings"])')"
 	out=$("$OTPCTL" --config "$CFG" --json doctor --sshd-config "$T/sshd_config" 2>/dev/null)
+	expect_eq "doctor: no internal-sftp finding without it" "false" \
+		"$(jget "$out" 'any(f["id"]=="recording.'"$VENDOR"'.sftp" for f in d["findings"])')"
 	expect_eq "doctor: the recording checks pass on a good set-up" "true" \
 		"$(jget "$out" 'all(c in d["passed"] for c in ["recording.recorder","recording.shells","recording.dir"])')"
+}
+
+# Anyone may run the set-uid recorder: a caller who is not a vendor with a session learns
+# nothing of the root-only configuration from its refusal.
+test_recorder_tells_a_stranger_nothing() {
+	local out
+	echo "bogus_key_$$ = secret-value" >>"$CFG"
+	out=$(as_user "$OTHER" "$RB/pv-record" -c true 2>&1)
+	expect_eq "a stranger running the recorder is refused" 1 $?
+	expect_match "... with a generic message" "cannot run" "$out"
+	expect_no_match "... which says nothing of the configuration" "bogus_key|secret-value" "$out"
+	sed -i "/^bogus_key_$$ = /d" "$CFG"
 }
 
 test_bad_input() {
@@ -411,18 +530,23 @@ test_bad_input() {
 
 test_pty_session_recorded_and_played
 test_window_size_recorded
+test_forged_term_does_not_reach_the_timing_log
 test_command_session_recorded
 test_follow_shows_a_live_session
 test_out_of_the_vendors_reach
+test_sshds_terminal_out_of_the_vendors_reach
 test_recorder_killed_ends_the_session
 test_session_ended_by_the_admin_keeps_a_sound_recording
 test_refused_when_the_directory_is_not_writable
 test_refused_when_the_recorder_is_missing
 test_refused_when_the_disk_is_full
+test_disk_filling_during_a_session_ends_it
 test_verify_names_changed_recordings
+test_verify_names_unsealed_recordings
 test_expire_prunes_old_recordings
 test_report_lists_recordings
 test_doctor_finds_an_unrecorded_vendor
+test_recorder_tells_a_stranger_nothing
 test_bad_input
 expect_eq "no sanitizer report from sshd's processes" "" "$(sshd_sanitizer_reports)"
 finish

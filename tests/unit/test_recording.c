@@ -187,6 +187,35 @@ static void test_prune_keeps_live_and_recent_recordings(void **state)
 	assert_true(tu_exists(path)); /* live */
 }
 
+/* Leftovers of sessions whose close never ran: ID.new, ID.room, parts without ID.timing;
+ * never those of a live session. */
+static void test_prune_removes_strays(void **state)
+{
+	const struct tu_dir *f = *state;
+	char dir[PATH_MAX], path[PATH_MAX];
+	char live_id[] = ID_B;
+	char *live[] = {live_id};
+	struct pv_err err;
+	unsigned removed = 0;
+	int64_t before = (int64_t)time(NULL) + 10;
+
+	tu_path(dir, sizeof(dir), f->dir, "rec");
+	assert_int_equal(mkdir(dir, 0700), 0);
+	part(path, sizeof(path), dir, ID_A, ".new");
+	tu_write_file(path, "x", 1, 0600);
+	part(path, sizeof(path), dir, ID_A, ".out");
+	tu_write_file(path, "x", 1, 0600);
+	part(path, sizeof(path), dir, ID_B, ".new");
+	tu_write_file(path, "x", 1, 0600);
+	assert_int_equal(pv_recording_prune(dir, before, live, 1, &removed, &err), PV_OK);
+	part(path, sizeof(path), dir, ID_A, ".new");
+	assert_false(tu_exists(path));
+	part(path, sizeof(path), dir, ID_A, ".out");
+	assert_false(tu_exists(path));
+	part(path, sizeof(path), dir, ID_B, ".new");
+	assert_true(tu_exists(path)); /* live */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +231,8 @@ int main(void)
 	                                    tu_dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_keeps_live_and_recent_recordings,
 	                                    tu_dir_setup, tu_dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_prune_removes_strays, tu_dir_setup,
+	                                    tu_dir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
