@@ -174,8 +174,8 @@ int pv_audit_seal_state_open(const struct pv_audit_files *files, struct pv_audit
 	                              files->seal_shown, &missing, &sb, err);
 	if (st->fd < 0)
 		return missing ? PV_NOTFOUND : PV_ERR;
-	if (sb.st_size != STATE_SIZE ||
-	    pread(st->fd, raw, STATE_SIZE, 0) != STATE_SIZE || parse_state(raw, st) != PV_OK) {
+	if (sb.st_size != STATE_SIZE || pread(st->fd, raw, STATE_SIZE, 0) != STATE_SIZE ||
+	    parse_state(raw, st) != PV_OK) {
 		pv_err_set(err,
 		           "audit sealing state %s is damaged; vendors are denied until it is set "
 		           "up again (otpctl audit setup-sealing, see the admin guide)",
