@@ -575,9 +575,30 @@ def main():
       "two slots, so a crash leaves the previous head, never a torn one the append cannot "
       "explain |")
     w("")
-    w("Not yet removed (issue 20 lists the candidates; each changes an on-disk state and needs "
-      "its own crash proof): the record and the serial written in place in two sealed slots "
-      "(2 syncs each → 1), and the head slot riding on a later sync.")
+    w("Why the record and the serial keep their four syncs. Both could be written in place in "
+      "two checksummed slots (one `pwrite` + one `fdatasync` each, no rename and no directory "
+      "sync: 12 syncs → 10). That layout was built and tested in session 28 (every torn state "
+      "of a slot read as the previous or the new record) and not merged: BRIEF §3 names the "
+      "crash-safe method as temp file + `fsync` + rename + directory `fsync`, and the brief "
+      "stands over an issue; an older pam_vendor could not read the slot layout either, so a "
+      "package downgrade would deny every vendor. Changing the method is for the brief to "
+      "decide.")
+    w("")
+    w("Why the head keeps a sync per line. The log and its head are two files, and one "
+      "`fdatasync` covers one file. A cut tail is caught only while the head on disk names the "
+      "last line on disk. Without the head's own sync, after a power cut the head on disk could "
+      "lag by every line written since the kernel last wrote it back (tens of seconds of "
+      "lines), all of them removable without a trace in `otpctl audit verify`. Writing the head "
+      "before the line instead would leave, after a crash, a head naming a line the log never "
+      "got: a false \"cut tail\" that stops every append until an admin looks. The one "
+      "candidate left is a line whose decision has not yet taken effect, made durable by the "
+      "next call's syncs (auth's allow carried by account's: 2 fewer per login). It is not "
+      "done: BRIEF §7 wants the line on disk before `PAM_SUCCESS` (pam_authenticate's here), "
+      "and the allow would stay unsynced and cuttable whenever account is never called (a "
+      "later module failing the stack, a stack without pam_vendor in account).")
+    w("")
+    w("So the contract floor itself makes 6 syncs (section 5a), and issue 20's target of at "
+      "most 5 is below it: under BRIEF §3 and §7 it cannot be met.")
     w("")
 
     # --- section 6: ratios ---
