@@ -736,10 +736,11 @@ def main():
           f"{c1r['rate']:.0f}/s (p99 {fmt_ms(c4r['p99'])} ms), while the floor goes to "
           f"{f4r['rate']:.0f}/s with 4 clients (concurrent syncs share device flushes). Every "
           "login of every vendor still takes the one audit-log lock four times and holds it "
-          "across two syncs, so logins of different vendors queue on it; a waiter sleeps on "
-          "an inotify watch of the lock file and wakes when the holder closes it "
-          "(`core/lockwait.c`), instead of polling from 50 µs to 10 ms: no polling floor, "
-          "and the waiters are served in the order the kernel wakes them.")
+          "across two syncs, so logins of different vendors queue on it; a waiter tries "
+          "again after pauses growing from 20 µs to 1 ms (`core/lockwait.c`), so it sees a "
+          "release within a millisecond. (An inotify watch of the lock file, tried before, "
+          "cost 10 to 16 ms per contended lock: closing the watch waits for a kernel SRCU "
+          "grace period, and came while the lock was held; docs/design.md.)")
     w("")
     # Before/after for issue 20: the last full run before it (commit 9be4ce3, 2026-11-25,
     # quiet machine, the numbers this file held), against this run.
@@ -778,9 +779,9 @@ def main():
       "has walked and checked (`struct pv_dirs`, `core/safefile.c`) and opens config, key, "
       "record, serial, lock, log and head with `openat` from them; a new directory is walked "
       "from its deepest held ancestor, with the same checks. Nothing outlives the call.")
-    w("2. **A busy lock wakes its waiter** (`core/lockwait.c`): inotify on the lock file, a "
-      "retry at least every 100 ms, bounded by `lock_timeout` on `CLOCK_MONOTONIC`; no "
-      "signal or timer inside sshd.")
+    w("2. **A busy lock is seen free within a millisecond** (`core/lockwait.c`): tries "
+      "again after pauses growing from 20 µs to 1 ms (before: 50 µs to 10 ms), bounded by "
+      "`lock_timeout` on `CLOCK_MONOTONIC`; no signal or timer inside sshd.")
     w("3. **One `fstat` per checked file** where two were made (the checks' and the size's).")
     w("")
     w("### Races the concurrency runs catch")
