@@ -125,10 +125,14 @@ $(OTPCTL): $(CLI_OBJ) $(CORE_LIB)
 $(KEYSCMD): $(KEYSCMD_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -pie -o $@ $(KEYSCMD_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
-# pv-record: a position-independent executable, linked with the core like otpctl.
+# pv-record: a position-independent executable, linked with the core like otpctl, and alone
+# with libseccomp (its filter against terminal input injection; recorder/pv_record.c).
+SECCOMP_CFLAGS = $(shell pkg-config --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS   = $(shell pkg-config --libs libseccomp 2>/dev/null)
+$(REC_OBJ): PKG_CFLAGS += $(SECCOMP_CFLAGS)
 $(RECORDER): $(REC_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -pie -o $@ $(REC_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) -pie -o $@ $(REC_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) $(SECCOMP_LIBS)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
