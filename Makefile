@@ -70,6 +70,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 VPNDRIVE := $(B)/tests/vpndrive
+STIDRIVE := $(B)/tests/stidrive
 
 .PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench deb
 
@@ -148,9 +149,14 @@ $(VPNDRIVE): tests/e2e/vpndrive.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
 
+# TIOCSTI through i386's system-call entry, as a 32-bit program would (test_recording.sh).
+$(STIDRIVE): tests/e2e/stidrive.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
 unit: test-deps all $(UNIT_BIN)
 
-check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE)
+check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE) $(STIDRIVE)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 

@@ -12,6 +12,7 @@ SSHD_TAG=pr
 source "$(dirname "$0")/../lib.sh"
 
 source "$(dirname "$0")/sshd_lib.sh"
+STIDRIVE=${STIDRIVE:-$PV_BUILD/tests/stidrive}
 sshd_enter "$0"
 
 # --- inside the namespaces ---------------------------------------------------------------
@@ -261,7 +262,8 @@ test_out_of_the_vendors_reach() {
 # reach its shell without passing script's input log. pv-record's seccomp filter refuses both
 # (EPERM), the command number with bits set above its 32 bits too (the kernel reads it as an
 # unsigned int). The helper, run by the vendor in a pty session, prints the errno of each
-# attempt; a marker command it tries to inject must never run. The next typed line is sent
+# attempt; a marker command it tries to inject must never run. stidrive does it as a 32-bit
+# program would (i386's system-call entry), which the filter covers too. The next typed line is sent
 # only once the helper is done, so an injected line would come before it.
 test_terminal_injection_refused() {
 	local id
@@ -288,12 +290,12 @@ for name, f in (("plain", plain), ("high", high_bits), ("linux", linux_paste)):
         print("STI-%s-allowed" % name)
     except OSError as e:
         print("STI-%s-%s" % (name, errno.errorcode.get(e.errno, e.errno)))
-print("STI-" + "DONE", flush=True)
 PY
 	chmod 0644 "$RB/sti.py"
+	install -m 0755 "$STIDRIVE" "$RB/stidrive" || not_ok "TIOCSTI: $STIDRIVE built (make $STIDRIVE)"
 	issue_code
 	{
-		echo "python3 $RB/sti.py"
+		echo "python3 $RB/sti.py; $RB/stidrive; echo STI-\"\"DONE"
 		wait_for "$T/sti.out" "STI-DONE" 300
 		printf 'echo after""sti\nexit\n'
 	} | SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
@@ -307,9 +309,11 @@ PY
 	expect_match "TIOCSTI: refused with EPERM" "STI-plain-EPERM" "$OUT"
 	expect_match "TIOCSTI with bits above 32: refused with EPERM" "STI-high-EPERM" "$OUT"
 	expect_match "TIOCLINUX: refused with EPERM" "STI-linux-EPERM" "$OUT"
+	expect_match "TIOCSTI as a 32-bit program makes it (int 0x80): refused with EPERM" \
+		"STI-i386-EPERM" "$OUT"
 	expect_no_match "TIOCSTI: the injected command never ran" "INJECTED" "$OUT"
 	check "TIOCSTI: ... nor is it in the recording" not grep -q INJECTED "$REC/$id.out"
-	rm -f "$RB/sti.py"
+	rm -f "$RB/sti.py" "$RB/stidrive"
 }
 
 # no_vendor_process TENTHS: none of the vendor's processes runs any more, within TENTHS tenths
