@@ -176,10 +176,11 @@ static bool refuse_ioctl(scmp_filter_ctx filter, uint32_t cmd)
  * the whole system; Debian 12's 6.1 has no such switch. The filter covers every system-call
  * ABI this kernel runs beside the native one (on x86_64: i386's int 0x80 and x32), each with
  * its own ioctl number: a 32-bit program gets the same refusal and otherwise runs (a filter of
- * the native ABI alone would kill it at its first system call). No no_new_privs (SCMP_FLTATR_CTL_NNP 0): this process
- * is root and may load a filter without it, and no_new_privs would also strip set-uid
- * programs (sudo) of their privileges for the vendor, which is not the recorder's to decide;
- * the filter stays across their execve all the same. Any failure refuses the session. */
+ * the native ABI alone would kill it at its first system call). No no_new_privs
+ * (SCMP_FLTATR_CTL_NNP 0): this process is root and may load a filter without it, and no_new_privs
+ * would also strip set-uid programs (sudo) of their privileges for the vendor, which is not the
+ * recorder's to decide; the filter stays across their execve all the same. Any failure refuses the
+ * session. */
 static void forbid_terminal_input(void)
 {
 #if defined(__x86_64__)
