@@ -177,10 +177,10 @@ static bool refuse_ioctl(scmp_filter_ctx filter, uint32_t cmd)
  * ABI this kernel runs beside the native one (on x86_64: i386's int 0x80 and x32), each with
  * its own ioctl number: a 32-bit program gets the same refusal and otherwise runs (a filter of
  * the native ABI alone would kill it at its first system call). No no_new_privs
- * (SCMP_FLTATR_CTL_NNP 0): this process is root and may load a filter without it, and no_new_privs
- * would also strip set-uid programs (sudo) of their privileges for the vendor, which is not the
- * recorder's to decide; the filter stays across their execve all the same. Any failure refuses the
- * session. */
+ * (SCMP_FLTATR_CTL_NNP 0): this process is root and may load a filter without it, and
+ * no_new_privs would also strip set-uid programs (sudo) of their privileges for the vendor,
+ * which is not the recorder's to decide; the filter stays across their execve all the same.
+ * Any failure refuses the session. */
 static void forbid_terminal_input(void)
 {
 #if defined(__x86_64__)
@@ -285,14 +285,6 @@ static bool recording_stuck(const struct watch *w, bool look_at_dir)
 	return true;
 }
 
-/* The end of the session as sshd sees it ends the recorded session: script is killed, its
- * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
- * its input terminal hangs up, and sshd's monitor closes that terminal only after
- * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
- * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
- * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
- * kernel checks that signal's permission against it. A recording that cannot go on
- * (recording_stuck, looked at about once a second) ends it too. */
 /* Reap every child that has exited: script's status into *status (true then), the others
  * (the session's orphans, of which this process is the subreaper) only reaped. */
 static bool reap_children(pid_t script, int *status)
@@ -384,6 +376,15 @@ static void end_left_processes(const char *id)
 		       id, live, END_WITHIN_S);
 }
 
+/* The end of the session as sshd sees it ends the recorded session: script is killed, its
+ * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
+ * its input terminal hangs up, and sshd's monitor closes that terminal only after
+ * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
+ * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
+ * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
+ * kernel checks that signal's permission against it. A recording that cannot go on
+ * (recording_stuck, looked at about once a second) ends it too. Whatever of the session is
+ * still running once script has gone is ended (end_left_processes). */
 static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
