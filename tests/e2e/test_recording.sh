@@ -316,6 +316,26 @@ PY
 	rm -f "$RB/sti.py" "$RB/stidrive"
 }
 
+# The filter cannot be loaded (seccomp(2) and prctl(2) fail, by strace's fault injection): the
+# inner step refuses the session before the vendor's command runs. Run here as script runs it
+# (root, PV_REC_USER), once without the fault to show that the command runs then.
+test_refused_when_the_filter_cannot_be_loaded() {
+	local home out rc
+	home=$(getent passwd "$VENDOR" | cut -d: -f6)
+	rm -f "$home/ran-inner"
+	PV_REC_USER=$VENDOR PV_REC_SHELL=/bin/bash PV_REC_COMMAND="touch $home/ran-inner" \
+		"$RB/pv-record" -c pv-record-inner </dev/null >/dev/null 2>&1
+	check "filter: the inner step runs the vendor's command" [ -e "$home/ran-inner" ]
+	rm -f "$home/ran-inner"
+	out=$(PV_REC_USER=$VENDOR PV_REC_SHELL=/bin/bash PV_REC_COMMAND="touch $home/ran-inner" \
+		strace -f -o /dev/null -e trace=seccomp,prctl -e inject=seccomp,prctl:error=EPERM \
+		"$RB/pv-record" -c pv-record-inner 2>&1 </dev/null)
+	rc=$?
+	expect_eq "filter not loaded: the session is refused" 1 "$rc"
+	expect_match "filter not loaded: ... saying why" "cannot keep the vendor from injecting" "$out"
+	check "filter not loaded: the vendor's command never ran" not [ -e "$home/ran-inner" ]
+}
+
 # no_vendor_process TENTHS: none of the vendor's processes runs any more, within TENTHS tenths
 # of a second (the session's own processes, sshd's among them, end as the session ends).
 no_vendor_process() {
@@ -679,6 +699,7 @@ test_follow_shows_a_live_session
 test_out_of_the_vendors_reach
 test_sshds_terminal_out_of_the_vendors_reach
 test_terminal_injection_refused
+test_refused_when_the_filter_cannot_be_loaded
 test_nothing_outlives_a_command_session
 test_nothing_outlives_a_pty_session
 test_another_session_of_the_vendor_goes_on
