@@ -70,6 +70,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 VPNDRIVE := $(B)/tests/vpndrive
+STIDRIVE := $(B)/tests/stidrive
 
 .PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench deb
 
@@ -125,10 +126,14 @@ $(OTPCTL): $(CLI_OBJ) $(CORE_LIB)
 $(KEYSCMD): $(KEYSCMD_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -pie -o $@ $(KEYSCMD_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
-# pv-record: a position-independent executable, linked with the core like otpctl.
+# pv-record: a position-independent executable, linked with the core like otpctl, and alone
+# with libseccomp (its filter against terminal input injection; recorder/pv_record.c).
+SECCOMP_CFLAGS = $(shell pkg-config --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS   = $(shell pkg-config --libs libseccomp 2>/dev/null)
+$(REC_OBJ): PKG_CFLAGS += $(SECCOMP_CFLAGS)
 $(RECORDER): $(REC_OBJ) $(CORE_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) -pie -o $@ $(REC_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(CC) -pie -o $@ $(REC_OBJ) $(CORE_LIB) $(LDFLAGS_ALL) $(PKG_LIBS) $(SECCOMP_LIBS)
 
 $(B)/tests/test_%: tests/unit/test_%.c $(CORE_LIB)
 	@mkdir -p $(dir $@)
@@ -144,9 +149,14 @@ $(VPNDRIVE): tests/e2e/vpndrive.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
 
+# TIOCSTI through i386's system-call entry, as a 32-bit program would (test_recording.sh).
+$(STIDRIVE): tests/e2e/stidrive.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
+
 unit: test-deps all $(UNIT_BIN)
 
-check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE)
+check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE) $(STIDRIVE)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 

@@ -9,6 +9,7 @@ set -eu
 [ "${PV_SKIP_DEPS:-0}" = 1 ] && exit 0
 
 build="gcc make pkg-config libpam0g-dev libsodium-dev liboath-dev libqrencode-dev zlib1g-dev libpq-dev \
+libseccomp-dev \
 openvpn libssl-dev"
 test="$build libcmocka-dev faketime python3 valgrind openssl zbar-tools imagemagick librsvg2-bin \
 openssh-server openssh-client openvpn iproute2 util-linux procps psmisc gzip \

@@ -11,25 +11,32 @@
  *   inner  started by script (real uid root, PV_REC_USER set by the outer step): becomes the
  *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
  * If script dies, its terminal hangs up and the session ends with it; if the session ends,
- * script is ended. */
+ * script is ended. Nothing of the session outlives it: the outer step is the subreaper of every
+ * process of the session and ends those left once script has gone. The vendor's processes
+ * cannot push input into their terminal around script's input log (a seccomp filter). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <seccomp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "accounts.h"
 #include "config.h"
+#include "procfs.h"
 #include "recording.h"
 #include "safefile.h"
 #include "session.h"
@@ -39,6 +46,8 @@
 #define REFUSED         "pam_vendor: this session cannot be recorded, so it is refused"
 #define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
 #define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
+#define END_WITHIN_S    5                   /* the session's left processes: ended within this */
+#define END_LOOK_NS     (10 * 1000 * 1000)  /* how often they are looked for meanwhile */
 
 /* Is every byte of v printable ASCII (none of what is in `not`), 1 to max bytes? */
 static bool value_ok(const char *v, size_t max, const char * not )
@@ -153,6 +162,51 @@ static void plain_output(void)
 		refuse("cannot set the recorder's terminal");
 }
 
+/* ioctl(fd, cmd, ...) refused with EPERM. The kernel reads cmd as an unsigned int: only its
+ * low 32 bits are compared, or a caller could set bits above them and pass. */
+static bool refuse_ioctl(scmp_filter_ctx filter, uint32_t cmd)
+{
+	return seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+	                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffULL, (scmp_datum_t)cmd)) == 0;
+}
+
+/* The vendor's processes cannot push input into their terminal: TIOCSTI (and TIOCLINUX's
+ * selection paste, on a console) put bytes into the terminal's input queue, which the shell
+ * reads but script's input log never sees. Linux 6.2's dev.tty.legacy_tiocsti = 0 does it for
+ * the whole system; Debian 12's 6.1 has no such switch. The filter covers every system-call
+ * ABI this kernel runs beside the native one (on x86_64: i386's int 0x80 and x32), each with
+ * its own ioctl number: a 32-bit program gets the same refusal and otherwise runs (a filter of
+ * the native ABI alone would kill it at its first system call). No no_new_privs
+ * (SCMP_FLTATR_CTL_NNP 0): this process is root and may load a filter without it, and
+ * no_new_privs would also strip set-uid programs (sudo) of their privileges for the vendor,
+ * which is not the recorder's to decide; the filter stays across their execve all the same.
+ * Any failure refuses the session. */
+static void forbid_terminal_input(void)
+{
+#if defined(__x86_64__)
+	static const uint32_t other_abis[] = {SCMP_ARCH_X86, SCMP_ARCH_X32};
+#elif defined(__aarch64__)
+	static const uint32_t other_abis[] = {SCMP_ARCH_ARM};
+#else
+	static const uint32_t other_abis[] = {SCMP_ARCH_NATIVE};
+#endif
+	scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+	bool ok = filter != NULL && seccomp_attr_set(filter, SCMP_FLTATR_CTL_NNP, 0) == 0;
+	size_t i;
+	int rc;
+
+	for (i = 0; ok && i < sizeof(other_abis) / sizeof(other_abis[0]); i++) {
+		rc = seccomp_arch_add(filter, other_abis[i]);
+		ok = rc == 0 || rc == -EEXIST;
+	}
+	ok = ok && refuse_ioctl(filter, TIOCSTI) && refuse_ioctl(filter, TIOCLINUX) &&
+	     seccomp_load(filter) == 0;
+	if (filter != NULL)
+		seccomp_release(filter);
+	if (!ok)
+		refuse("cannot keep the vendor from injecting terminal input");
+}
+
 /* Inner step: script's child, root, in script's terminal. */
 static int run_inner(void)
 {
@@ -170,6 +224,9 @@ static int run_inner(void)
 		refuse("cannot give the terminal to the vendor");
 	if (getenv("PV_REC_PLAIN") != NULL)
 		plain_output();
+	/* Last before become(): without no_new_privs, loading a filter needs root's
+	 * CAP_SYS_ADMIN, which the vendor's identity does not have. */
+	forbid_terminal_input();
 	become(pw->pw_name, pw->pw_uid, pw->pw_gid);
 	add_env(env, &n, "HOME", pw->pw_dir);
 	add_env(env, &n, "USER", pw->pw_name);
@@ -193,10 +250,13 @@ static int run_inner(void)
 
 /* What the supervision watches beside script: the recording directory (dirfd, its hard
  * floor), script's error output (err_fd, non-blocking: script says "write failed" and goes
- * on when a write of the recording fails), the recording's id. */
+ * on when a write of the recording fails), the recording's id, and the descriptor holding the
+ * recording's lock (hold_fd: script inherits it; this process lets it go as soon as script
+ * has exited, so that the session's close never waits for the end of its left processes). */
 struct watch {
 	int dirfd;
 	int err_fd;
+	int hold_fd;
 	unsigned min_free;
 	const char *id;
 };
@@ -225,6 +285,97 @@ static bool recording_stuck(const struct watch *w, bool look_at_dir)
 	return true;
 }
 
+/* Reap every child that has exited: script's status into *status (true then), the others
+ * (the session's orphans, of which this process is the subreaper) only reaped. */
+static bool reap_children(pid_t script, int *status)
+{
+	bool script_gone = false;
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+		if (pid == script) {
+			*status = st;
+			script_gone = true;
+		}
+	return script_gone;
+}
+
+/* SIGKILL to every live child of this process; how many there were. A child cannot be reaped
+ * by anyone else, so its PID names it until this process waits for it: no PID reuse race. */
+static long kill_children(void)
+{
+	struct pv_proc_status st;
+	struct pv_err err;
+	struct dirent *p;
+	long self = (long)getpid(), pid, live = 0;
+	DIR *procs = opendir("/proc");
+
+	if (procs == NULL)
+		return -1;
+	while ((p = readdir(procs)) != NULL) {
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		pid = strtol(p->d_name, NULL, 10);
+		if (pv_proc_read_status(pid, &st, &err) != PV_OK || st.ppid != self ||
+		    st.state == 'Z' || st.state == 'X')
+			continue;
+		live++;
+		(void)kill((pid_t)pid, SIGKILL);
+	}
+	closedir(procs);
+	return live;
+}
+
+/* Once script has gone: every process the session left (nohup, setsid, a double fork, one
+ * that ignores SIGHUP: this process is their subreaper) is killed and reaped, round after
+ * round, as each one's children come to this process when it dies, until none is left or
+ * END_WITHIN_S has passed (a process stuck in the kernel: syslog says how many remain, and
+ * they go to init when this process exits). The count goes to syslog. */
+static void end_left_processes(const char *id)
+{
+	const struct timespec look = {0, END_LOOK_NS};
+	struct timespec now, until = {0, 0};
+	unsigned long ended = 0;
+	long live = 0;
+	sigset_t chld;
+	pid_t pid;
+	int st;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)clock_gettime(CLOCK_MONOTONIC, &until); /* on failure: one round only */
+	until.tv_sec += END_WITHIN_S;
+	for (;;) {
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
+			ended++;
+		if (pid < 0 && errno == ECHILD) {
+			live = 0;
+			break;
+		}
+		live = kill_children();
+		if (live < 0 || clock_gettime(CLOCK_MONOTONIC, &now) != 0 ||
+		    now.tv_sec > until.tv_sec ||
+		    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+			break;
+		(void)sigtimedwait(&chld, NULL, &look);
+	}
+	if (ended > 0)
+		syslog(LOG_AUTHPRIV | LOG_NOTICE,
+		       "pv-record session %s: %lu process(es) left by the session were ended", id,
+		       ended);
+	if (live < 0)
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		       "pv-record session %s: cannot read /proc to end the processes left by the "
+		       "session",
+		       id);
+	else if (live > 0)
+		syslog(LOG_AUTHPRIV | LOG_ERR,
+		       "pv-record session %s: %ld process(es) left by the session could not be "
+		       "ended within %d s",
+		       id, live, END_WITHIN_S);
+}
+
 /* The end of the session as sshd sees it ends the recorded session: script is killed, its
  * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
  * its input terminal hangs up, and sshd's monitor closes that terminal only after
@@ -232,7 +383,8 @@ static bool recording_stuck(const struct watch *w, bool look_at_dir)
  * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
  * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
  * kernel checks that signal's permission against it. A recording that cannot go on
- * (recording_stuck, looked at about once a second) ends it too. */
+ * (recording_stuck, looked at about once a second) ends it too. Whatever of the session is
+ * still running once script has gone is ended (end_left_processes). */
 static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
@@ -249,8 +401,9 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGQUIT);
+	/* Every process of the session that loses its parent comes to this one, not to init. */
 	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || pipe2(errs, O_CLOEXEC) != 0 ||
-	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0)
+	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
 		refuse("cannot watch the session");
 	w->err_fd = errs[0];
 	child = fork();
@@ -268,7 +421,7 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 	close(errs[1]);
 	for (;;) {
 		sig = sigtimedwait(&ends, NULL, &look);
-		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
+		if (sig == SIGCHLD && reap_children(child, &status))
 			break;
 		if (!stuck)
 			stuck = recording_stuck(w, ++tick % 10 == 0);
@@ -276,6 +429,8 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 			(void)kill(child, SIGKILL);
 	}
 	pv_recording_release_room(w->dirfd, w->id);
+	close(w->hold_fd);
+	end_left_processes(w->id);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -291,7 +446,8 @@ static void free_env(char **env)
 
 /* The session's recording: PV_RECORDING names a session of this very user, whose ID.new is
  * still there to claim (one recording per session, never a second one). */
-static const char *claim_recording(const struct pv_config *cfg, const char *user, int *dirfd)
+static const char *claim_recording(const struct pv_config *cfg, const char *user, int *dirfd,
+                                   int *hold_fd)
 {
 	const char *id = getenv("PV_RECORDING");
 	struct pv_session s;
@@ -307,7 +463,8 @@ static const char *claim_recording(const struct pv_config *cfg, const char *user
 	if (pv_recording_claim(*dirfd, id, &err) != PV_OK)
 		refuse(err.msg);
 	/* Held by script until it exits: the session's close waits for it before the digest. */
-	if (pv_recording_hold(*dirfd, id, &err) < 0)
+	*hold_fd = pv_recording_hold(*dirfd, id, &err);
+	if (*hold_fd < 0)
 		refuse(err.msg);
 	return id;
 }
@@ -368,7 +525,7 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 	struct pv_err err;
 	const char *id;
 	size_t n = 0;
-	int dirfd = -1;
+	int dirfd = -1, hold_fd = -1;
 
 	if (pv_account_name(vendor_uid, user, sizeof(user), &err) != PV_OK)
 		refuse("this account cannot be read");
@@ -384,7 +541,7 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 		execv(cfg.vendor_shell, argv); /* recording off: the shell, as sshd would */
 		refuse("cannot start the vendor's shell");
 	}
-	id = claim_recording(&cfg, user, &dirfd);
+	id = claim_recording(&cfg, user, &dirfd, &hold_fd);
 	if (isatty(STDIN_FILENO))
 		take_terminal();
 	part_path(timing, &cfg, id, 0);
@@ -418,7 +575,7 @@ static int run_outer(int argc, char **argv, uid_t vendor_uid)
 		                              "--command",
 		                              INNER_ARG,
 		                              NULL};
-		struct watch w = {dirfd, -1, cfg.recording_min_free, id};
+		struct watch w = {dirfd, -1, hold_fd, cfg.recording_min_free, id};
 		int rc = supervise(script, env, &w);
 
 		free_env(env);

@@ -12,6 +12,7 @@ SSHD_TAG=pr
 source "$(dirname "$0")/../lib.sh"
 
 source "$(dirname "$0")/sshd_lib.sh"
+STIDRIVE=${STIDRIVE:-$PV_BUILD/tests/stidrive}
 sshd_enter "$0"
 
 # --- inside the namespaces ---------------------------------------------------------------
@@ -257,6 +258,167 @@ test_out_of_the_vendors_reach() {
 	check "another account cannot list the recordings" not as_user "$OTHER" ls "$REC" 2>/dev/null
 }
 
+# Input pushed into the vendor's own terminal (TIOCSTI; TIOCLINUX's paste on a console) would
+# reach its shell without passing script's input log. pv-record's seccomp filter refuses both
+# (EPERM), the command number with bits set above its 32 bits too (the kernel reads it as an
+# unsigned int). The helper, run by the vendor in a pty session, prints the errno of each
+# attempt; a marker command it tries to inject must never run. stidrive does it as a 32-bit
+# program would (i386's system-call entry), which the filter covers too. The next typed line is sent
+# only once the helper is done, so an injected line would come before it.
+test_terminal_injection_refused() {
+	local id
+	cat >"$RB/sti.py" <<'PY'
+import ctypes, errno, fcntl, termios
+line = b"echo INJ" + b"ECTED\n"
+TIOCLINUX = 0x541C
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def plain():
+    for c in line:
+        fcntl.ioctl(0, termios.TIOCSTI, bytes([c]))
+def high_bits():
+    for c in line:
+        ch = ctypes.c_char(c)
+        if libc.syscall(ctypes.c_long(16), ctypes.c_long(0),  # SYS_ioctl on x86_64
+                        ctypes.c_ulong(termios.TIOCSTI | (1 << 32)), ctypes.byref(ch)) != 0:
+            raise OSError(ctypes.get_errno(), "ioctl")
+def linux_paste():
+    fcntl.ioctl(0, TIOCLINUX, bytes([3]))
+for name, f in (("plain", plain), ("high", high_bits), ("linux", linux_paste)):
+    try:
+        f()
+        print("STI-%s-allowed" % name)
+    except OSError as e:
+        print("STI-%s-%s" % (name, errno.errorcode.get(e.errno, e.errno)))
+PY
+	chmod 0644 "$RB/sti.py"
+	install -m 0755 "$STIDRIVE" "$RB/stidrive" || not_ok "TIOCSTI: $STIDRIVE built (make $STIDRIVE)"
+	issue_code
+	{
+		echo "python3 $RB/sti.py; $RB/stidrive; echo STI-\"\"DONE"
+		wait_for "$T/sti.out" "STI-DONE" 300
+		printf 'echo after""sti\nexit\n'
+	} | SSH_ASKPASS="$T/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=none \
+		timeout 60 ssh -tt -F none -i "$T/id" -b 127.0.0.5 -p "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+		-o PreferredAuthentications=publickey,keyboard-interactive \
+		"$VENDOR@127.0.0.1" >"$T/sti.out" 2>&1
+	OUT=$(cat "$T/sti.out")
+	id=$(last_recording)
+	expect_match "TIOCSTI: the session ran to its end" "aftersti" "$OUT"
+	expect_match "TIOCSTI: refused with EPERM" "STI-plain-EPERM" "$OUT"
+	expect_match "TIOCSTI with bits above 32: refused with EPERM" "STI-high-EPERM" "$OUT"
+	expect_match "TIOCLINUX: refused with EPERM" "STI-linux-EPERM" "$OUT"
+	expect_match "TIOCSTI as a 32-bit program makes it (int 0x80): refused with EPERM" \
+		"STI-i386-EPERM" "$OUT"
+	expect_no_match "TIOCSTI: the injected command never ran" "INJECTED" "$OUT"
+	check "TIOCSTI: ... nor is it in the recording" not grep -q INJECTED "$REC/$id.out"
+	rm -f "$RB/sti.py" "$RB/stidrive"
+}
+
+# The filter cannot be loaded (seccomp(2) and prctl(2) fail, by strace's fault injection): the
+# inner step refuses the session before the vendor's command runs. Run here as script runs it
+# (root, PV_REC_USER), once without the fault to show that the command runs then.
+test_refused_when_the_filter_cannot_be_loaded() {
+	local home out rc
+	home=$(getent passwd "$VENDOR" | cut -d: -f6)
+	rm -f "$home/ran-inner"
+	PV_REC_USER=$VENDOR PV_REC_SHELL=/bin/bash PV_REC_COMMAND="touch $home/ran-inner" \
+		"$RB/pv-record" -c pv-record-inner </dev/null >/dev/null 2>&1
+	check "filter: the inner step runs the vendor's command" [ -e "$home/ran-inner" ]
+	rm -f "$home/ran-inner"
+	out=$(PV_REC_USER=$VENDOR PV_REC_SHELL=/bin/bash PV_REC_COMMAND="touch $home/ran-inner" \
+		strace -f -o /dev/null -e trace=seccomp,prctl -e inject=seccomp,prctl:error=EPERM \
+		"$RB/pv-record" -c pv-record-inner 2>&1 </dev/null)
+	rc=$?
+	expect_eq "filter not loaded: the session is refused" 1 "$rc"
+	expect_match "filter not loaded: ... saying why" "cannot keep the vendor from injecting" "$out"
+	check "filter not loaded: the vendor's command never ran" not [ -e "$home/ran-inner" ]
+}
+
+# no_vendor_process TENTHS: none of the vendor's processes runs any more, within TENTHS tenths
+# of a second (the session's own processes, sshd's among them, end as the session ends).
+no_vendor_process() {
+	local i
+	for ((i = 0; i < $1; i++)); do
+		pgrep -u "$VENDOR" >/dev/null || return 0
+		sleep 0.1
+	done
+	ps -o pid,ppid,args -u "$VENDOR" | sed 's/^/# left: /'
+	return 1
+}
+
+# wait_close ID: until the session_close of ID is written (sshd's monitor writes it after the
+# client may have returned), at most 5 s.
+wait_close() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(jget "$(last_line session_close)" 'd.get("recording")')" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# sealed_close ID: the session_close of ID, once written, carries the recording's digest.
+sealed_close() {
+	wait_close "$1"
+	jget "$(last_line session_close)" \
+		'"sealed" if d.get("recording")=="'"$1"'" and d.get("recording_bytes",0)>0 and len(d.get("recording_b2b",""))==64 else "not sealed"'
+}
+
+# What the vendor leaves running: nohup, setsid, a double fork, a process that ignores SIGHUP.
+LEAVE='nohup sleep 1000 >/dev/null 2>&1 &
+setsid sleep 1001 >/dev/null 2>&1 </dev/null &
+(sleep 1002 >/dev/null 2>&1 </dev/null &)
+(trap "" HUP; exec sleep 1003) >/dev/null 2>&1 </dev/null &'
+
+# Nothing the vendor started outlives its session: pv-record is the subreaper of the session's
+# processes and ends every one of them once script has exited; the close is sealed as before.
+test_nothing_outlives_a_command_session() {
+	local id
+	check "before: no process of the vendor runs" no_vendor_process 50
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" "$LEAVE
+sleep 0.5; echo count=\$(pgrep -c -u \$(id -u) -f '^sleep 100[0-3]')"
+	expect_match "command session: the vendor's processes were started" "count=4" "$OUT"
+	id=$(last_recording)
+	check "command session: none of them outlives the session" no_vendor_process 50
+	expect_eq "command session: session_close still carries the recording's digest" sealed \
+		"$(sealed_close "$id")"
+	pkill -KILL -u "$VENDOR" 2>/dev/null
+}
+
+test_nothing_outlives_a_pty_session() {
+	local id
+	printf '%s\nsleep 0.5; echo count=$(pgrep -c -u $(id -u) -f "^sleep 100[0-3]")\nexit\n' "$LEAVE" >"$T/in-leave"
+	pty_login "$T/in-leave"
+	expect_match "pty session: the vendor's processes were started" "count=4" "$OUT"
+	id=$(last_recording)
+	check "pty session: none of them outlives the session" no_vendor_process 50
+	expect_eq "pty session: session_close still carries the recording's digest" sealed \
+		"$(sealed_close "$id")"
+	pkill -KILL -u "$VENDOR" 2>/dev/null
+}
+
+# Only the session's own descendants are ended: a second session of the same vendor goes on
+# when the first ends, and its own are ended when it ends (here: the client gone).
+test_another_session_of_the_vendor_goes_on() {
+	local first i
+	bg_command "nohup sleep 1004 >/dev/null 2>&1 & echo started; sleep 30"
+	first=$SSH_PID
+	issue_code
+	login 127.0.0.5 "$VENDOR" "$PORT" "nohup sleep 1005 >/dev/null 2>&1 & echo second"
+	expect_eq "two sessions: the second ran" second "$OUT"
+	for ((i = 0; i < 50; i++)); do pgrep -u "$VENDOR" -f "sleep 1005" >/dev/null || break; sleep 0.1; done
+	check "two sessions: what the second left is ended with it" not pgrep -u "$VENDOR" -f "sleep 1005"
+	check "two sessions: the first session's processes go on" pgrep -u "$VENDOR" -f "sleep 1004" >/dev/null
+	check "two sessions: the first session goes on" kill -0 "$first"
+	kill "$first" 2>/dev/null
+	wait "$first" 2>/dev/null
+	check "two sessions: the first's left processes end when it does" no_vendor_process 100
+	pkill -KILL -u "$VENDOR" 2>/dev/null
+}
+
 test_recorder_killed_ends_the_session() {
 	local id pid i ssh_pid
 	issue_code
@@ -432,6 +594,7 @@ test_verify_names_unsealed_recordings() {
 	id=$(last_recording)
 	rm -f "$REC/$id.in"
 	wait "$SSH_PID"
+	wait_close "$id"
 	out=$("$OTPCTL" --config "$CFG" audit verify --recordings 2>&1)
 	expect_eq "a close without a digest fails verify --recordings" 1 $?
 	expect_match "... naming the session, not sealed" "$id.*not sealed at its close" "$out"
@@ -535,6 +698,11 @@ test_command_session_recorded
 test_follow_shows_a_live_session
 test_out_of_the_vendors_reach
 test_sshds_terminal_out_of_the_vendors_reach
+test_terminal_injection_refused
+test_refused_when_the_filter_cannot_be_loaded
+test_nothing_outlives_a_command_session
+test_nothing_outlives_a_pty_session
+test_another_session_of_the_vendor_goes_on
 test_recorder_killed_ends_the_session
 test_session_ended_by_the_admin_keeps_a_sound_recording
 test_refused_when_the_directory_is_not_writable
