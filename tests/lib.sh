@@ -172,6 +172,30 @@ syslog_stop
 exit $rc' "$PV_ROOT/tests/lib.sh" "$log" "$@"
 }
 
+# The shadow tools (useradd, groupadd, usermod, gpasswd, userdel, groupdel) fail at once when
+# another one holds /etc/passwd's or /etc/group's lock ("cannot lock ...; try again later"),
+# and suites run side by side: such a failure is tried again, up to 50 times over about 5 s.
+# Any other failure is returned as it is, with its message.
+shadow_retry() {
+	local i rc err
+	for ((i = 0; i < 50; i++)); do
+		{ err=$(command "$@" 2>&1 1>&3 3>&-); } 3>&1
+		rc=$?
+		case $err in
+		*"try again later"* | *"already used by PID"*) sleep 0.1 ;;
+		*) break ;;
+		esac
+	done
+	[ -n "$err" ] && printf '%s\n' "$err" >&2
+	return $rc
+}
+useradd() { shadow_retry useradd "$@"; }
+groupadd() { shadow_retry groupadd "$@"; }
+usermod() { shadow_retry usermod "$@"; }
+gpasswd() { shadow_retry gpasswd "$@"; }
+userdel() { shadow_retry userdel "$@"; }
+groupdel() { shadow_retry groupdel "$@"; }
+
 # add_group NAME / add_user NAME USERADD-OPTIONS...: a local group or account that
 # remove_accounts removes (the suite's EXIT trap calls it). NAME is the suite's prefix and
 # PV_RUN: one of the same name can only be left by an interrupted run of the same suite, and
