@@ -309,8 +309,14 @@ PY
 	expect_match "TIOCSTI: refused with EPERM" "STI-plain-EPERM" "$OUT"
 	expect_match "TIOCSTI with bits above 32: refused with EPERM" "STI-high-EPERM" "$OUT"
 	expect_match "TIOCLINUX: refused with EPERM" "STI-linux-EPERM" "$OUT"
-	expect_match "TIOCSTI as a 32-bit program makes it (int 0x80): refused with EPERM" \
-		"STI-i386-EPERM" "$OUT"
+	# Outside the session stidrive's TIOCSTI on /dev/null gets ENOTTY where this kernel runs
+	# 32-bit system calls; without ia32 emulation there is nothing to refuse.
+	if [ "$("$STIDRIVE" </dev/null 2>/dev/null)" = STI-i386-ENOTTY ]; then
+		expect_match "TIOCSTI as a 32-bit program makes it (int 0x80): refused with EPERM" \
+			"STI-i386-EPERM" "$OUT"
+	else
+		skip "TIOCSTI as a 32-bit program makes it (int 0x80)" "no ia32 emulation here"
+	fi
 	expect_no_match "TIOCSTI: the injected command never ran" "INJECTED" "$OUT"
 	check "TIOCSTI: ... nor is it in the recording" not grep -q INJECTED "$REC/$id.out"
 	rm -f "$RB/sti.py" "$RB/stidrive"
