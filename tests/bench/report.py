@@ -240,7 +240,8 @@ def main():
       "Every number below comes from that one run on the machine described here; rerun "
       "`make bench` to regenerate this file. Targets are BRIEF §7 and the bench issue; they "
       "are reported, not asserted.")
-    if F.get("parts", "logins pg otpctl syscalls") != "logins pg otpctl syscalls" or \
+    all_parts = "logins pg otpctl syscalls recording"
+    if F.get("parts", all_parts) != all_parts or \
             F.get("disks", "tmpfs real") != "tmpfs real":
         w("")
         w(f"**Partial run** (`PV_BENCH_PARTS={F.get('parts')}`, `PV_BENCH_DISKS="
@@ -718,7 +719,9 @@ def main():
           f"{sc['contract'].get('TOTAL', 0) - 4 * 4 - 8:.0f} or so (the contract floor's "
           "count less its writes). Each of the four PAM calls reads the configuration and "
           "the key once and checks each directory once, holding it open for the files it "
-          "opens with `openat` (`pv_dirs_get`, docs/design.md); what is left per call is "
+          "opens with `openat` (`pv_dirs_get`, docs/design.md); auth lets them go at the "
+          "prompt and checks the store's and the log's again after the answer, which may "
+          "come minutes later (8 walks from `/` per login). What is left per call is "
           "that walk from `/` (three calls per component), the store's record and its "
           "serial, and the audit append (lock, log, head, seal state, tail, write, two syncs, "
           "syslog).")
