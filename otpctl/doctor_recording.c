@@ -156,12 +156,13 @@ static void check_tiocsti(struct doctor *d)
 	fclose(f);
 	if (strtol(value, NULL, 10) == 0)
 		return;
-	dr_finding(d, DR_WARNING, "recording.tiocsti",
-	           "sysctl -w dev.tty.legacy_tiocsti=0 && echo 'dev.tty.legacy_tiocsti = 0' > "
-	           "/etc/sysctl.d/60-pam_vendor.conf",
-	           "dev.tty.legacy_tiocsti is 1: a vendor process outside its recorded session (one "
-	           "started through the user manager: systemd-run --user) may push input into a "
-	           "terminal around the recording");
+	dr_finding(
+	    d, DR_WARNING, "recording.tiocsti",
+	    "sysctl -w dev.tty.legacy_tiocsti=0 && echo 'dev.tty.legacy_tiocsti = 0' > "
+	    "/etc/sysctl.d/60-pam_vendor.conf",
+	    "dev.tty.legacy_tiocsti is 1: a vendor process outside its recorded session (one "
+	    "started through the user manager: systemd-run --user) may push input into a "
+	    "terminal around the recording");
 }
 
 const struct dr_check dr_recording_checks[] = {
