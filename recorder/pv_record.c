@@ -258,8 +258,8 @@ static int run_inner(void)
 /* What the supervision watches beside script: the recording directory (dirfd, its hard
  * floor), script's error output (err_fd, non-blocking: script says "write failed" and goes
  * on when a write of the recording fails), the recording's id, and the descriptor holding the
- * recording's lock (hold_fd: script inherits it; this process lets it go as soon as script
- * has exited, so that the session's close never waits for the end of its left processes). */
+ * recording's lock (hold_fd: script and the namespace's init inherit it; this process lets it
+ * go as soon as that init has exited). */
 struct watch {
 	int dirfd;
 	int err_fd;

@@ -494,6 +494,22 @@ test_recorder_killed_ends_the_session() {
 	check "the vendor's command is gone with it" not pgrep -u "$VENDOR" -f "sleep 50"
 }
 
+# disable --kill ends a recorded session and every process of the vendor, those in the
+# session's PID namespace too: otpctl finds them in /proc under the host's PIDs.
+test_disable_kill_ends_a_recorded_session() {
+	local i
+	bg_command "setsid sleep 1006 >/dev/null 2>&1 </dev/null & sleep 0.5; echo started; sleep 50"
+	check "disable --kill: the session's detached process runs" runs_as_vendor "sleep 1006"
+	"$OTPCTL" --config "$CFG" disable "$VENDOR" --kill >/dev/null 2>&1
+	expect_eq "disable --kill: exit 0" 0 $?
+	for ((i = 0; i < 100; i++)); do kill -0 "$SSH_PID" 2>/dev/null || break; sleep 0.1; done
+	check "disable --kill: the recorded session ended" not kill -0 "$SSH_PID" 2>/dev/null
+	kill "$SSH_PID" 2>/dev/null
+	wait "$SSH_PID" 2>/dev/null
+	check "disable --kill: no process of the vendor is left" no_vendor_process 50
+	ctl enable "$VENDOR" --for 1h >/dev/null
+}
+
 # The admin ends a session (SIGTERM to sshd's monitor): the close waits for the recorder to
 # finish writing, so the digest it records is the finished recording's.
 test_session_ended_by_the_admin_keeps_a_sound_recording() {
@@ -759,6 +775,7 @@ test_nothing_outlives_a_deep_chain
 test_another_session_of_the_vendor_goes_on
 test_recorder_killed_ends_the_session
 test_session_ended_by_the_admin_keeps_a_sound_recording
+test_disable_kill_ends_a_recorded_session
 test_refused_when_the_directory_is_not_writable
 test_refused_when_the_recorder_is_missing
 test_refused_when_the_disk_is_full
