@@ -71,6 +71,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 PAMDRIVE := $(B)/tests/pamdrive
 VPNDRIVE := $(B)/tests/vpndrive
 STIDRIVE := $(B)/tests/stidrive
+ESCDRIVE := $(B)/tests/escapedrive
 
 .PHONY: all deps test-deps check unit clean install format format-check demo lint fuzz fuzz-replay bench deb
 
@@ -154,9 +155,15 @@ $(STIDRIVE): tests/e2e/stidrive.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LDFLAGS_ALL)
 
+# Processes that would outlive a recorded session: a zombie leader, a deep chain
+# (test_recording.sh).
+$(ESCDRIVE): tests/e2e/escapedrive.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -pthread -o $@ $< $(LDFLAGS_ALL)
+
 unit: test-deps all $(UNIT_BIN)
 
-check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE) $(STIDRIVE)
+check: test-deps all $(UNIT_BIN) $(PAMDRIVE) $(VPNDRIVE) $(STIDRIVE) $(ESCDRIVE)
 	@$(MAKE) --no-print-directory fuzz-replay
 	@PV_BUILD=$(B) PV_VARIANT=$(VARIANT) tests/run.sh
 

@@ -2,10 +2,14 @@
 /* doctor_recording.c — `otpctl doctor`, session recording (core/recording.h): the recorder
  * installed set-uid root, every vendor's login shell the recorder (else it could log in
  * unrecorded: pam_vendor refuses such a session, the doctor says why before a vendor calls),
- * the recording directory root's and 0700, and enough free space in it. With
- * session_recording = off the checks are skipped, saying so. */
+ * the recording directory root's and 0700, and enough free space in it, and a kernel that
+ * refuses TIOCSTI to everyone (dev.tty.legacy_tiocsti = 0, Linux >= 6.2): pv-record's filter
+ * covers the session's processes only, not those the vendor may have outside it (the user
+ * manager pam_systemd starts). With session_recording = off the checks are skipped, saying
+ * so. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -125,9 +129,46 @@ static void check_dir(struct doctor *d)
 	close(dirfd);
 }
 
+#define LEGACY_TIOCSTI "/proc/sys/dev/tty/legacy_tiocsti"
+
+/* TIOCSTI lets a process push input into its controlling terminal around the recording;
+ * Linux 6.2's dev.tty.legacy_tiocsti = 0 refuses it to every process but root's. */
+static void check_tiocsti(struct doctor *d)
+{
+	char value[16] = "";
+	FILE *f;
+
+	if (!recording_on(d))
+		return;
+	f = fopen(LEGACY_TIOCSTI, "re");
+	if (f == NULL && errno == ENOENT) {
+		dr_skip(d, "this kernel has no dev.tty.legacy_tiocsti (Linux < 6.2): pv-record's "
+		           "filter alone refuses TIOCSTI, in the vendors' sessions");
+		return;
+	}
+	if (f == NULL || fgets(value, sizeof(value), f) == NULL) {
+		dr_finding(d, DR_WARNING, "recording.tiocsti", NULL, "cannot read %s: %s",
+		           LEGACY_TIOCSTI, f == NULL ? strerror(errno) : "empty");
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	if (strtol(value, NULL, 10) == 0)
+		return;
+	dr_finding(
+	    d, DR_WARNING, "recording.tiocsti",
+	    "sysctl -w dev.tty.legacy_tiocsti=0 && echo 'dev.tty.legacy_tiocsti = 0' > "
+	    "/etc/sysctl.d/60-pam_vendor.conf",
+	    "dev.tty.legacy_tiocsti is 1: a vendor process outside its recorded session (one "
+	    "started through the user manager: systemd-run --user) may push input into a "
+	    "terminal around the recording");
+}
+
 const struct dr_check dr_recording_checks[] = {
     {"recording.recorder", check_recorder},
     {"recording.shells", check_shells},
     {"recording.dir", check_dir},
+    {"recording.tiocsti", check_tiocsti},
     {NULL, NULL},
 };

@@ -6,19 +6,24 @@
  *   outer  started by sshd as the vendor (real uid: the vendor): claims the recording the
  *          module made ready (PV_RECORDING, checked against the session record), becomes
  *          root entirely (real uid too: a process whose real uid is the vendor's can be
- *          signalled by the vendor), runs script with this program as its shell and stays
- *          as its parent until it exits, ending it when sshd's session ends;
+ *          signalled by the vendor), starts a new PID namespace whose first process (this
+ *          program, root) runs script with this program as its shell, and stays as that
+ *          process's parent until it exits, ending it when sshd's session ends;
  *   inner  started by script (real uid root, PV_REC_USER set by the outer step): becomes the
  *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
  * If script dies, its terminal hangs up and the session ends with it; if the session ends,
- * script is ended. Nothing of the session outlives it: the outer step is the subreaper of every
- * process of the session and ends those left once script has gone. The vendor's processes
- * cannot push input into their terminal around script's input log (a seccomp filter). */
+ * script is ended. Nothing of the session outlives it: the namespace's first process exits
+ * with script, and the kernel then kills every other process of the namespace, however deep,
+ * whatever its state. The vendor's processes cannot push input into their terminal around
+ * script's input log, nor give the terminal up for a process outside the session to take it
+ * (a seccomp filter). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,17 +31,17 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "accounts.h"
 #include "config.h"
-#include "procfs.h"
 #include "recording.h"
 #include "safefile.h"
 #include "session.h"
@@ -46,8 +51,6 @@
 #define REFUSED         "pam_vendor: this session cannot be recorded, so it is refused"
 #define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
 #define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
-#define END_WITHIN_S    5                   /* the session's left processes: ended within this */
-#define END_LOOK_NS     (10 * 1000 * 1000)  /* how often they are looked for meanwhile */
 
 /* Is every byte of v printable ASCII (none of what is in `not`), 1 to max bytes? */
 static bool value_ok(const char *v, size_t max, const char * not )
@@ -172,7 +175,11 @@ static bool refuse_ioctl(scmp_filter_ctx filter, uint32_t cmd)
 
 /* The vendor's processes cannot push input into their terminal: TIOCSTI (and TIOCLINUX's
  * selection paste, on a console) put bytes into the terminal's input queue, which the shell
- * reads but script's input log never sees. Linux 6.2's dev.tty.legacy_tiocsti = 0 does it for
+ * reads but script's input log never sees. Nor can the session's leader give the terminal up
+ * (TIOCNOTTY): a terminal of no session could be taken as controlling terminal by a vendor
+ * process outside this filter (one the user manager started: systemd-run --user), whose
+ * TIOCSTI would then work; without TIOCNOTTY the terminal is freed only when the leader exits,
+ * which ends script. Linux 6.2's dev.tty.legacy_tiocsti = 0 does it for
  * the whole system; Debian 12's 6.1 has no such switch. The filter covers every system-call
  * ABI this kernel runs beside the native one (on x86_64: i386's int 0x80 and x32), each with
  * its own ioctl number: a 32-bit program gets the same refusal and otherwise runs (a filter of
@@ -200,7 +207,7 @@ static void forbid_terminal_input(void)
 		ok = rc == 0 || rc == -EEXIST;
 	}
 	ok = ok && refuse_ioctl(filter, TIOCSTI) && refuse_ioctl(filter, TIOCLINUX) &&
-	     seccomp_load(filter) == 0;
+	     refuse_ioctl(filter, TIOCNOTTY) && seccomp_load(filter) == 0;
 	if (filter != NULL)
 		seccomp_release(filter);
 	if (!ok)
@@ -251,8 +258,8 @@ static int run_inner(void)
 /* What the supervision watches beside script: the recording directory (dirfd, its hard
  * floor), script's error output (err_fd, non-blocking: script says "write failed" and goes
  * on when a write of the recording fails), the recording's id, and the descriptor holding the
- * recording's lock (hold_fd: script inherits it; this process lets it go as soon as script
- * has exited, so that the session's close never waits for the end of its left processes). */
+ * recording's lock (hold_fd: script and the namespace's init inherit it; this process lets it
+ * go as soon as that init has exited). */
 struct watch {
 	int dirfd;
 	int err_fd;
@@ -285,95 +292,51 @@ static bool recording_stuck(const struct watch *w, bool look_at_dir)
 	return true;
 }
 
-/* Reap every child that has exited: script's status into *status (true then), the others
- * (the session's orphans, of which this process is the subreaper) only reaped. */
-static bool reap_children(pid_t script, int *status)
+/* script, the second process of the session's PID namespace, started by its first. */
+static void exec_script(const char *const script[], char **env, const sigset_t *old, int err_fd)
 {
-	bool script_gone = false;
-	pid_t pid;
-	int st;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		if (pid == script) {
-			*status = st;
-			script_gone = true;
-		}
-	return script_gone;
+	if (sigprocmask(SIG_SETMASK, old, NULL) != 0 || dup2(err_fd, STDERR_FILENO) < 0)
+		_exit(126);
+	execve(PV_SCRIPT_PATH, (char *const *)script, env);
+	_exit(127);
 }
 
-/* SIGKILL to every live child of this process; how many there were. A child cannot be reaped
- * by anyone else, so its PID names it until this process waits for it: no PID reuse race. */
-static long kill_children(void)
+/* The first process (PID 1) of the session's PID namespace, forked by the outer step: it dies
+ * with the outer step (whatever kills that; both are root), gives the namespace a mount
+ * namespace of its own (a slave of the host's mounts: nothing mounted there reaches the host)
+ * with a /proc of the new PID namespace, so that a vendor's process finds itself there under
+ * the PID getpid() gives it, and starts script. Then, as the namespace's init, it reaps every
+ * process of the session that loses its parent, until script has exited, and exits as script
+ * did: the kernel then kills every process left in the namespace. script is not the init
+ * itself: util-linux 2.38's script, once its child has exited, waits for all its children,
+ * which would be every orphan of the session. Any failure ends it before script runs. */
+static void run_namespace_init(const char *const script[], char **env, const sigset_t *old,
+                               int parent_fd, int err_fd)
 {
-	struct pv_proc_status st;
-	struct pv_err err;
-	struct dirent *p;
-	long self = (long)getpid(), pid, live = 0;
-	DIR *procs = opendir("/proc");
-
-	if (procs == NULL)
-		return -1;
-	while ((p = readdir(procs)) != NULL) {
-		if (p->d_name[0] < '1' || p->d_name[0] > '9')
-			continue;
-		pid = strtol(p->d_name, NULL, 10);
-		if (pv_proc_read_status(pid, &st, &err) != PV_OK || st.ppid != self ||
-		    st.state == 'Z' || st.state == 'X')
-			continue;
-		live++;
-		(void)kill((pid_t)pid, SIGKILL);
-	}
-	closedir(procs);
-	return live;
-}
-
-/* Once script has gone: every process the session left (nohup, setsid, a double fork, one
- * that ignores SIGHUP: this process is their subreaper) is killed and reaped, round after
- * round, as each one's children come to this process when it dies, until none is left or
- * END_WITHIN_S has passed (a process stuck in the kernel: syslog says how many remain, and
- * they go to init when this process exits). The count goes to syslog. */
-static void end_left_processes(const char *id)
-{
-	const struct timespec look = {0, END_LOOK_NS};
-	struct timespec now, until = {0, 0};
-	unsigned long ended = 0;
-	long live = 0;
-	sigset_t chld;
-	pid_t pid;
+	struct pollfd parent = {parent_fd, POLLIN, 0};
+	pid_t child, pid;
 	int st;
 
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	(void)clock_gettime(CLOCK_MONOTONIC, &until); /* on failure: one round only */
-	until.tv_sec += END_WITHIN_S;
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 ||
+	    poll(&parent, 1, 0) != 0) /* the parent's pidfd readable: it has died already */
+		_exit(126);
+	close(parent_fd);
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) != 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		refuse("cannot give the session a process namespace of its own");
+	child = fork();
+	if (child < 0)
+		refuse("cannot start the recorder " PV_SCRIPT_PATH);
+	if (child == 0)
+		exec_script(script, env, old, err_fd);
+	close(err_fd);
 	for (;;) {
-		while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-			ended++;
-		if (pid < 0 && errno == ECHILD) {
-			live = 0;
-			break;
-		}
-		live = kill_children();
-		if (live < 0 || clock_gettime(CLOCK_MONOTONIC, &now) != 0 ||
-		    now.tv_sec > until.tv_sec ||
-		    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
-			break;
-		(void)sigtimedwait(&chld, NULL, &look);
+		pid = waitpid(-1, &st, 0);
+		if (pid == child)
+			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		if (pid < 0 && errno != EINTR)
+			_exit(126);
 	}
-	if (ended > 0)
-		syslog(LOG_AUTHPRIV | LOG_NOTICE,
-		       "pv-record session %s: %lu process(es) left by the session were ended", id,
-		       ended);
-	if (live < 0)
-		syslog(LOG_AUTHPRIV | LOG_ERR,
-		       "pv-record session %s: cannot read /proc to end the processes left by the "
-		       "session",
-		       id);
-	else if (live > 0)
-		syslog(LOG_AUTHPRIV | LOG_ERR,
-		       "pv-record session %s: %ld process(es) left by the session could not be "
-		       "ended within %d s",
-		       id, live, END_WITHIN_S);
 }
 
 /* The end of the session as sshd sees it ends the recorded session: script is killed, its
@@ -383,14 +346,17 @@ static void end_left_processes(const char *id)
  * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
  * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
  * kernel checks that signal's permission against it. A recording that cannot go on
- * (recording_stuck, looked at about once a second) ends it too. Whatever of the session is
- * still running once script has gone is ended (end_left_processes). */
+ * (recording_stuck, looked at about once a second) ends it too. The child is the init of a
+ * new PID namespace (run_namespace_init) which exits with script: the kernel then kills every
+ * process left in that namespace before the child's exit is reported here, so nothing the
+ * vendor started (nohup, setsid, a double fork, a chain of any depth, a thread group whose
+ * leader has exited) outlives the session. */
 static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
-	pid_t self = getpid(), parent = getppid(), child;
+	pid_t parent = getppid(), child;
 	sigset_t ends, old;
-	int status = 0, errs[2];
+	int status = 0, errs[2], self_fd;
 	unsigned tick = 0;
 	bool stuck = false;
 	int sig;
@@ -401,27 +367,24 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 	sigaddset(&ends, SIGTERM);
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGQUIT);
-	/* Every process of the session that loses its parent comes to this one, not to init. */
 	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || pipe2(errs, O_CLOEXEC) != 0 ||
-	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0)
 		refuse("cannot watch the session");
+	/* The next child is the first process of a new PID namespace; this one stays outside. */
+	self_fd = pidfd_open(getpid(), 0);
+	if (self_fd < 0 || unshare(CLONE_NEWPID) != 0)
+		refuse("cannot give the session a process namespace of its own");
 	w->err_fd = errs[0];
 	child = fork();
 	if (child < 0)
 		refuse("cannot start the recorder " PV_SCRIPT_PATH);
-	if (child == 0) {
-		/* script dies with pv-record, whatever kills it (both are root) */
-		if (sigprocmask(SIG_SETMASK, &old, NULL) != 0 ||
-		    prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != self ||
-		    dup2(errs[1], STDERR_FILENO) < 0)
-			_exit(126);
-		execve(PV_SCRIPT_PATH, (char *const *)script, env);
-		_exit(127);
-	}
+	if (child == 0)
+		run_namespace_init(script, env, &old, self_fd, errs[1]);
+	close(self_fd);
 	close(errs[1]);
 	for (;;) {
 		sig = sigtimedwait(&ends, NULL, &look);
-		if (sig == SIGCHLD && reap_children(child, &status))
+		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
 			break;
 		if (!stuck)
 			stuck = recording_stuck(w, ++tick % 10 == 0);
@@ -430,7 +393,6 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 	}
 	pv_recording_release_room(w->dirfd, w->id);
 	close(w->hold_fd);
-	end_left_processes(w->id);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

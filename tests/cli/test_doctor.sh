@@ -972,6 +972,41 @@ test_database_tls() {
 	expect_no_finding "no pg_conninfo: no files.database_tls" files.database_tls
 }
 
+# dev.tty.legacy_tiocsti (Linux >= 6.2): at 1 every process may push input into its terminal
+# (TIOCSTI); pv-record's filter covers the recorded session only. While sessions are recorded
+# that is a warning with the sysctl fix; at 0, or with recording off, no finding. The value is
+# a file bound over the kernel's in a mount namespace of the doctor's own (the host's setting
+# is never changed; this machine's may be 1, which test_good_deployment's recording-off
+# configuration does not look at).
+LEGACY_TIOCSTI=/proc/sys/dev/tty/legacy_tiocsti
+# tiocsti_doctor VALUE: doctor (sets OUT, RC) where legacy_tiocsti reads VALUE.
+tiocsti_doctor() {
+	printf '%s\n' "$1" >"$T/legacy_tiocsti"
+	OUT=$(unshare -m bash -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' - \
+		"$T/legacy_tiocsti" "$LEGACY_TIOCSTI" \
+		"$OTPCTL" --config "$CFG" --json doctor "${D_ARGS[@]}" 2>/dev/null)
+	RC=$?
+	collect_fixes
+}
+test_legacy_tiocsti() {
+	if [ ! -e "$LEGACY_TIOCSTI" ]; then
+		skip "legacy_tiocsti" "this kernel has no dev.tty.legacy_tiocsti (Linux < 6.2)"
+		return
+	fi
+	set_conf session_recording required
+	tiocsti_doctor 1
+	expect_finding "recording on, legacy_tiocsti 1 -> recording.tiocsti" recording.tiocsti
+	expect_eq "... a warning" warning "$(field recording.tiocsti severity)"
+	expect_match "... whose fix sets it to 0, now and at boot" \
+		"sysctl -w dev.tty.legacy_tiocsti=0 .*/etc/sysctl.d/" "$(field recording.tiocsti fix)"
+	tiocsti_doctor 0
+	expect_no_finding "recording on, legacy_tiocsti 0 -> no finding" recording.tiocsti
+	expect_eq "... the check passed" true "$(jget "$OUT" '"recording.tiocsti" in d["passed"]')"
+	set_conf session_recording off
+	tiocsti_doctor 1
+	expect_no_finding "recording off, legacy_tiocsti 1 -> no finding" recording.tiocsti
+}
+
 test_good_deployment
 test_human_output
 test_database_tls
@@ -998,5 +1033,6 @@ test_more_broken_setups
 test_syslog
 test_skip
 test_usage
+test_legacy_tiocsti
 test_fixes_are_real
 finish
