@@ -196,6 +196,20 @@ gpasswd() { shadow_retry gpasswd "$@"; }
 userdel() { shadow_retry userdel "$@"; }
 groupdel() { shadow_retry groupdel "$@"; }
 
+# faketime: Debian's wrapper names a semaphore and a shared-memory file in /dev/shm after its
+# own PID and removes them when it ends; a wrapper killed first (a test's timeout) leaves them,
+# and a later wrapper that gets the same PID (pid_max is 32768) then fails with "sem_open: File
+# exists". Those of PIDs that no longer run are removed first. (`timeout faketime ...` runs the
+# program itself, not this function.)
+faketime() {
+	local f
+	for f in /dev/shm/sem.faketime_sem_* /dev/shm/faketime_shm_*; do
+		[ -e "$f" ] || continue
+		kill -0 "${f##*_}" 2>/dev/null || rm -f "$f"
+	done
+	command faketime "$@"
+}
+
 # add_group NAME / add_user NAME USERADD-OPTIONS...: a local group or account that
 # remove_accounts removes (the suite's EXIT trap calls it). NAME is the suite's prefix and
 # PV_RUN: one of the same name can only be left by an interrupted run of the same suite, and
