@@ -120,16 +120,24 @@ test_non_vendor_unaffected() {
 }
 
 test_report_shows_session_duration() {
+	local sid i
 	issue_code
 	login 127.0.0.5 "$VENDOR" $PORT "sleep 2; echo done"
 	expect_eq "session command ran" "done" "$OUT"
-	sleep 1 # sshd's monitor writes session_close as the connection ends
+	# sshd's monitor writes session_close as the connection ends, after ssh has returned:
+	# until this session's line is there (at most 10 s), else the report's last ended
+	# session is an older one.
+	sid=$(grep '"event":"session_open"' "$AUDIT" | tail -n 1 | sed -n 's/.*"session":"\([0-9a-f]*\)".*/\1/p')
+	for ((i = 0; i < 100; i++)); do
+		grep '"event":"session_close"' "$AUDIT" | grep -q "\"session\":\"$sid\"" && break
+		sleep 0.1
+	done
 	local row
 	row=$("$OTPCTL" --config "$CFG" --json report --vendor "$VENDOR" |
 		python3 -c '
 import json,sys
-s=[x for x in json.load(sys.stdin)["sessions"] if x["end"]]
-print(s[-1]["user"], s[-1]["rhost"], s[-1]["duration_s"])')
+s=[x for x in json.load(sys.stdin)["sessions"] if x["end"] and x["session"] == sys.argv[1]]
+print(s[-1]["user"], s[-1]["rhost"], s[-1]["duration_s"])' "$sid")
 	local user rhost duration
 	read -r user rhost duration <<<"$row"
 	expect_eq "report names the vendor" "$VENDOR" "$user"
