@@ -396,15 +396,21 @@ setsid sleep 1001 >/dev/null 2>&1 </dev/null &
 # namespace of its own, whose other processes the kernel kills when it exits; the close is
 # sealed as before.
 test_nothing_outlives_a_command_session() {
-	local id
 	check "before: no process of the vendor runs" no_vendor_process 50
 	issue_code
 	login 127.0.0.5 "$VENDOR" "$PORT" "$LEAVE
 sleep 0.5; echo count=\$(pgrep -c -u \$(id -u) -f '^sleep 100[0-3]')"
 	expect_match "command session: the vendor's processes were started" "count=4" "$OUT"
+	ended_with_session "command session"
+}
+
+# ended_with_session WHAT: after the last session, none of the vendor's processes runs and its
+# close is sealed as before.
+ended_with_session() {
+	local id
 	id=$(last_recording)
-	check "command session: none of them outlives the session" no_vendor_process 50
-	expect_eq "command session: session_close still carries the recording's digest" sealed \
+	check "$1: none of them outlives the session" no_vendor_process 50
+	expect_eq "$1: session_close still carries the recording's digest" sealed \
 		"$(sealed_close "$id")"
 	pkill -KILL -u "$VENDOR" 2>/dev/null
 }
@@ -437,15 +443,10 @@ test_nothing_outlives_a_deep_chain() {
 }
 
 test_nothing_outlives_a_pty_session() {
-	local id
 	printf '%s\nsleep 0.5; echo count=$(pgrep -c -u $(id -u) -f "^sleep 100[0-3]")\nexit\n' "$LEAVE" >"$T/in-leave"
 	pty_login "$T/in-leave"
 	expect_match "pty session: the vendor's processes were started" "count=4" "$OUT"
-	id=$(last_recording)
-	check "pty session: none of them outlives the session" no_vendor_process 50
-	expect_eq "pty session: session_close still carries the recording's digest" sealed \
-		"$(sealed_close "$id")"
-	pkill -KILL -u "$VENDOR" 2>/dev/null
+	ended_with_session "pty session"
 }
 
 # runs_as_vendor PATTERN: a process of the vendor runs whose command line matches PATTERN.
