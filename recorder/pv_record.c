@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <syslog.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "accounts.h"
@@ -51,6 +52,7 @@
 #define REFUSED         "pam_vendor: this session cannot be recorded, so it is refused"
 #define SAFE_PATH       "/usr/local/bin:/usr/bin:/bin"
 #define SESSION_LOOK_NS (100 * 1000 * 1000) /* how often sshd's session process is looked for */
+#define END_WITHIN_S    5 /* after script: how long the rest of the session may take to end */
 
 /* Is every byte of v printable ASCII (none of what is in `not`), 1 to max bytes? */
 static bool value_ok(const char *v, size_t max, const char * not )
@@ -292,6 +294,14 @@ static bool recording_stuck(const struct watch *w, bool look_at_dir)
 	return true;
 }
 
+/* The exit code a wait status stands for, as a shell gives it. */
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 /* script, the second process of the session's PID namespace, started by its first. */
 static void exec_script(const char *const script[], char **env, const sigset_t *old, int err_fd)
 {
@@ -306,12 +316,16 @@ static void exec_script(const char *const script[], char **env, const sigset_t *
  * namespace of its own (a slave of the host's mounts: nothing mounted there reaches the host)
  * with a /proc of the new PID namespace, so that a vendor's process finds itself there under
  * the PID getpid() gives it, and starts script. Then, as the namespace's init, it reaps every
- * process of the session that loses its parent, until script has exited, and exits as script
- * did: the kernel then kills every process left in the namespace. script is not the init
+ * process of the session that loses its parent, until script has exited, passes script's
+ * wait status to the outer step (status_fd) and exits as script did: the kernel then kills
+ * every process left in the namespace, and reports this exit only once they are all gone,
+ * which a process stuck in the kernel can hold up for ever (the outer step does not wait for
+ * that longer than END_WITHIN_S). Its /proc hides other users' processes (hidepid), as a
+ * host's /proc may: the vendor sees only its own. script is not the init
  * itself: util-linux 2.38's script, once its child has exited, waits for all its children,
  * which would be every orphan of the session. Any failure ends it before script runs. */
 static void run_namespace_init(const char *const script[], char **env, const sigset_t *old,
-                               int parent_fd, int err_fd)
+                               int parent_fd, int err_fd, int status_fd)
 {
 	struct pollfd parent = {parent_fd, POLLIN, 0};
 	pid_t child, pid;
@@ -322,7 +336,8 @@ static void run_namespace_init(const char *const script[], char **env, const sig
 		_exit(126);
 	close(parent_fd);
 	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) != 0 ||
-	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "hidepid=invisible") !=
+	        0)
 		refuse("cannot give the session a process namespace of its own");
 	child = fork();
 	if (child < 0)
@@ -332,8 +347,13 @@ static void run_namespace_init(const char *const script[], char **env, const sig
 	close(err_fd);
 	for (;;) {
 		pid = waitpid(-1, &st, 0);
-		if (pid == child)
-			_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+		if (pid == child) {
+			/* not written: the outer step then waits END_WITHIN_S for this exit */
+			ssize_t sent = write(status_fd, &st, sizeof(st));
+
+			(void)sent;
+			_exit(exit_code(st));
+		}
 		if (pid < 0 && errno != EINTR)
 			_exit(126);
 	}
@@ -351,14 +371,43 @@ static void run_namespace_init(const char *const script[], char **env, const sig
  * process left in that namespace before the child's exit is reported here, so nothing the
  * vendor started (nohup, setsid, a double fork, a chain of any depth, a thread group whose
  * leader has exited) outlives the session. */
+/* When the session began to end: script known gone, or the init killed. */
+struct ending {
+	bool started;
+	bool no_clock; /* the clock failed: overdue at once */
+	struct timespec at;
+};
+
+static void start_ending(struct ending *e)
+{
+	if (e->started)
+		return;
+	e->started = true;
+	e->no_clock = clock_gettime(CLOCK_MONOTONIC, &e->at) != 0;
+}
+
+/* Has the rest of the session had END_WITHIN_S to end since it began to? */
+static bool ending_overdue(const struct ending *e)
+{
+	struct timespec now;
+
+	if (!e->started)
+		return false;
+	if (e->no_clock || clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+		return true;
+	return now.tv_sec - e->at.tv_sec > END_WITHIN_S ||
+	       (now.tv_sec - e->at.tv_sec == END_WITHIN_S && now.tv_nsec >= e->at.tv_nsec);
+}
+
 static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
+	struct ending ending = {false, false, {0, 0}};
 	pid_t parent = getppid(), child;
 	sigset_t ends, old;
-	int status = 0, errs[2], self_fd;
+	int status = 0, script_status = 128 + SIGKILL, errs[2], done[2], self_fd;
 	unsigned tick = 0;
-	bool stuck = false;
+	bool stuck = false, reaped = false;
 	int sig;
 
 	sigemptyset(&ends);
@@ -368,7 +417,8 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 	sigaddset(&ends, SIGINT);
 	sigaddset(&ends, SIGQUIT);
 	if (sigprocmask(SIG_BLOCK, &ends, &old) != 0 || pipe2(errs, O_CLOEXEC) != 0 ||
-	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0)
+	    fcntl(errs[0], F_SETFL, O_NONBLOCK) != 0 || pipe2(done, O_CLOEXEC) != 0 ||
+	    fcntl(done[0], F_SETFL, O_NONBLOCK) != 0)
 		refuse("cannot watch the session");
 	/* The next child is the first process of a new PID namespace; this one stays outside. */
 	self_fd = pidfd_open(getpid(), 0);
@@ -378,24 +428,45 @@ static int supervise(const char *const script[], char **env, struct watch *w)
 	child = fork();
 	if (child < 0)
 		refuse("cannot start the recorder " PV_SCRIPT_PATH);
-	if (child == 0)
-		run_namespace_init(script, env, &old, self_fd, errs[1]);
+	if (child == 0) {
+		close(done[0]);
+		run_namespace_init(script, env, &old, self_fd, errs[1], done[1]);
+	}
 	close(self_fd);
 	close(errs[1]);
+	close(done[1]);
 	for (;;) {
+		int st;
+
 		sig = sigtimedwait(&ends, NULL, &look);
-		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child)
+		if (sig == SIGCHLD && waitpid(child, &status, WNOHANG) == child) {
+			reaped = true;
+			break;
+		}
+		if (read(done[0], &st, sizeof(st)) == (ssize_t)sizeof(st)) {
+			script_status = exit_code(st);
+			start_ending(&ending);
+		}
+		if (ending_overdue(&ending))
 			break;
 		if (!stuck)
 			stuck = recording_stuck(w, ++tick % 10 == 0);
-		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent || stuck)
+		if ((sig > 0 && sig != SIGCHLD) || getppid() != parent || stuck) {
 			(void)kill(child, SIGKILL);
+			start_ending(&ending);
+		}
 	}
+	if (!reaped)
+		syslog(
+		    LOG_AUTHPRIV | LOG_ERR,
+		    "pv-record session %s: processes of the session not ended %d s after it ended "
+		    "(stuck in the kernel: a FUSE file system that does not answer, a tracer "
+		    "outside the session); pv-record exits without them",
+		    w->id, END_WITHIN_S);
+	close(done[0]);
 	pv_recording_release_room(w->dirfd, w->id);
 	close(w->hold_fd);
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return reaped ? exit_code(status) : script_status;
 }
 
 static void free_env(char **env)

@@ -442,6 +442,38 @@ test_nothing_outlives_a_deep_chain() {
 	escaped "chain of 1500" 1500 chain 1500
 }
 
+# A process of the session that the kernel cannot end at once: traced by a tracer outside
+# the session that is stopped, so its death waits for a wait() that does not come (a FUSE file
+# system that never answers holds one up the same way). The session still ends, its close
+# sealed, within pv-record's bound (5 s after script), and the process goes with its tracer.
+test_stuck_process_does_not_hold_the_session() {
+	local pid tracer sub i
+	check "stuck process: before, no process of the vendor runs" no_vendor_process 50
+	issue_code
+	(
+		login 127.0.0.5 "$VENDOR" "$PORT" '(sleep 1007 >/dev/null 2>&1 </dev/null &); sleep 3; echo ended'
+		printf '%s %s\n' "$RC" "$OUT" >"$T/stuck.out"
+	) &
+	sub=$!
+	for ((i = 0; i < 100; i++)); do
+		pid=$(pgrep -u "$VENDOR" -f '^sleep 1007' | head -n 1)
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	strace -p "$pid" -o /dev/null 2>/dev/null &
+	tracer=$!
+	sleep 0.5
+	kill -STOP "$tracer"
+	wait "$sub"
+	expect_eq "stuck process: the session ends (ssh's status, not timeout's 124)" "0 ended" \
+		"$(cat "$T/stuck.out")"
+	expect_eq "stuck process: session_close carries the recording's digest" sealed \
+		"$(sealed_close "$(last_recording)")"
+	kill -KILL "$tracer"
+	wait "$tracer" 2>/dev/null
+	check "stuck process: it ends once its tracer has gone" no_vendor_process 50
+}
+
 test_nothing_outlives_a_pty_session() {
 	printf '%s\nsleep 0.5; echo count=$(pgrep -c -u $(id -u) -f "^sleep 100[0-3]")\nexit\n' "$LEAVE" >"$T/in-leave"
 	pty_login "$T/in-leave"
@@ -771,6 +803,7 @@ test_terminal_injection_refused
 test_refused_when_the_filter_cannot_be_loaded
 test_nothing_outlives_a_command_session
 test_nothing_outlives_a_pty_session
+test_stuck_process_does_not_hold_the_session
 test_nothing_outlives_a_zombie_leader
 test_nothing_outlives_a_deep_chain
 test_another_session_of_the_vendor_goes_on
