@@ -98,7 +98,7 @@ test_window_closed_refused_even_without_pam_vendor() {
 	ctl enable "$VENDOR" --for 1h
 	klogin 127.0.0.5 "" "$PORT_PK" "$VENDOR@127.0.0.1" 'echo in'
 	expect_eq "the same key with the window open gets in (so the view was what refused)" in "$OUT"
-	ctl enable "$VENDOR" --for 1h --replace --at "$(date -d '+2 hours' +%H:%M)" 2>/dev/null ||
+	ctl enable "$VENDOR" --for 1h --replace --at "$(date -d '+2 hours' -Iseconds)" 2>/dev/null ||
 		ctl disable "$VENDOR"
 	klogin 127.0.0.5 "" "$PORT_PK" "$VENDOR@127.0.0.1" 'echo in'
 	check "upcoming window, no pam_vendor: refused" [ "$RC" -ne 0 ]
