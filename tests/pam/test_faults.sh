@@ -827,7 +827,7 @@ test_reader_races() {
 		not_ok "race: could not hold otpctl status at its record open"
 	fi
 	# otpctl audit verify, held just before it opens the head, while a line is appended.
-	if stall_start audit.log.head delay_enter=1000000 "$S/race.out" "$OTPCTL" --config "$CFG" audit verify; then
+	if stall_start audit.log.head delay_enter=3000000 "$S/race.out" "$OTPCTL" --config "$CFG" audit verify; then
 		ctlrun unlock acme
 		stall_end
 		cat "$S/race.out.err" >>"$CTL_ERR"
