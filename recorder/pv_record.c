@@ -13,8 +13,9 @@
  *          vendor for good and executes vendor_shell, as a login shell or with -c COMMAND.
  * If script dies, its terminal hangs up and the session ends with it; if the session ends,
  * script is ended. Nothing of the session outlives it: the namespace's first process exits
- * with script, and the kernel then kills every other process of the namespace, however deep,
- * whatever its state. The vendor's processes cannot push input into their terminal around
+ * with script, and the kernel then kills every other process of the namespace, however deep
+ * (one stuck in the kernel goes when what holds it goes; the session does not wait for it).
+ * The vendor's processes cannot push input into their terminal around
  * script's input log, nor give the terminal up for a process outside the session to take it
  * (a seccomp filter). */
 #include <dirent.h>
@@ -261,7 +262,7 @@ static int run_inner(void)
  * floor), script's error output (err_fd, non-blocking: script says "write failed" and goes
  * on when a write of the recording fails), the recording's id, and the descriptor holding the
  * recording's lock (hold_fd: script and the namespace's init inherit it; this process lets it
- * go as soon as that init has exited). */
+ * go once that init has exited, or once it stopped waiting for it: END_WITHIN_S). */
 struct watch {
 	int dirfd;
 	int err_fd;
@@ -359,18 +360,6 @@ static void run_namespace_init(const char *const script[], char **env, const sig
 	}
 }
 
-/* The end of the session as sshd sees it ends the recorded session: script is killed, its
- * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
- * its input terminal hangs up, and sshd's monitor closes that terminal only after
- * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
- * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
- * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
- * kernel checks that signal's permission against it. A recording that cannot go on
- * (recording_stuck, looked at about once a second) ends it too. The child is the init of a
- * new PID namespace (run_namespace_init) which exits with script: the kernel then kills every
- * process left in that namespace before the child's exit is reported here, so nothing the
- * vendor started (nohup, setsid, a double fork, a chain of any depth, a thread group whose
- * leader has exited) outlives the session. */
 /* When the session began to end: script known gone, or the init killed. */
 struct ending {
 	bool started;
@@ -399,6 +388,19 @@ static bool ending_overdue(const struct ending *e)
 	       (now.tv_sec - e->at.tv_sec == END_WITHIN_S && now.tv_nsec >= e->at.tv_nsec);
 }
 
+/* The end of the session as sshd sees it ends the recorded session: script is killed, its
+ * terminal hangs up and the vendor's processes get SIGHUP. script does not end by itself when
+ * its input terminal hangs up, and sshd's monitor closes that terminal only after
+ * pam_close_session, which waits for the recording to be finished. The end shows as SIGHUP
+ * (the terminal hung up), SIGTERM, or sshd's session process gone: pv-record is then
+ * reparented. A parent-death signal would not do: the parent runs as the vendor, and the
+ * kernel checks that signal's permission against it. A recording that cannot go on
+ * (recording_stuck, looked at about once a second) ends it too. The child is the init of a
+ * new PID namespace (run_namespace_init) which exits with script: the kernel then kills every
+ * process left in that namespace before the child's exit is reported here, so nothing the
+ * vendor started (nohup, setsid, a double fork, a chain of any depth, a thread group whose
+ * leader has exited) outlives the session. A process the kernel cannot finish killing holds
+ * that report up: this process waits END_WITHIN_S for it, then says so in syslog and ends. */
 static int supervise(const char *const script[], char **env, struct watch *w)
 {
 	const struct timespec look = {0, SESSION_LOOK_NS};
